@@ -1,0 +1,252 @@
+/**
+ * The importer contract: everything a plugin author needs, in one file, types only.
+ *
+ * An importer is an ES module whose **default export** is an {@link Importer}.
+ * RetroVue loads it inside a Web Worker whose Deno permissions the host derives
+ * from the operator's validated config (see {@link ParamSpec.grants}); the
+ * module never grants itself anything. Import from this file with
+ * `import type` only: nothing here exists at run time.
+ *
+ * ```ts
+ * import type { Importer } from "../core/contract.ts";
+ *
+ * const importer: Importer = {
+ *   typeId: "example",
+ *   displayName: "Example",
+ *   params: [{ name: "base_url", flag: "--base-url", kind: "url", required: true,
+ *     description: "Server URL", grants: "net" }],
+ *   capabilities: { filters: { movies: ["title"], shows: ["title", "season", "episode"] } },
+ *   async validateConnection(config) { return { serverName: "example" }; },
+ *   async listCollections(config) { return []; },
+ *   async *fetchAssets(config, request) {},
+ * };
+ * export default importer;
+ * ```
+ *
+ * @module
+ */
+
+/** What kind of value a parameter holds; the host validates and normalises it. */
+export type ParamKind = "string" | "url" | "path" | "integer" | "boolean";
+
+/**
+ * What a parameter lets the sandbox reach.
+ * - `"net"`: the `host:port` of this URL becomes the worker's only network access.
+ * - `"read"`: the real (absolute, symlink-resolved) path becomes readable by the worker.
+ */
+export type Grant = "net" | "read";
+
+/** One operator-facing parameter of an importer type, shown by `source add --type T --help`. */
+export interface ParamSpec {
+  /** Key in the config object the importer receives, `snake_case` (e.g. `base_url`). */
+  name: string;
+  /** Command-line flag, `--kebab-case` (e.g. `--base-url`). */
+  flag: string;
+  /** Value kind; the host parses and checks it before any importer code runs. */
+  kind: ParamKind;
+  /** One line for `--help`. */
+  description: string;
+  /** Must the operator give it? Defaults to false. */
+  required?: boolean;
+  /** The value used when the operator gives none. */
+  default?: string | number | boolean;
+  /** The flag may be repeated; the config value is then an array. */
+  multiple?: boolean;
+  /**
+   * The value may be written `NAME=VALUE` (e.g. `--root "Cartoons=/media/toons"`).
+   * The host checks and grants only the part after the first `=`, and only
+   * when the part before it contains no `/`.
+   */
+  named?: boolean;
+  /** A credential: never printed, logged or returned in `--json` (shown as `***`). */
+  secret?: boolean;
+  /** What this value lets the sandbox reach; see {@link Grant}. */
+  grants?: Grant;
+  /**
+   * For a `boolean` param: it switches TLS certificate verification for this
+   * source's `net` hosts (true: verify, the safe default; false: accept any
+   * certificate from those hosts only, e.g. a self-signed home server).
+   */
+  verifiesTls?: boolean;
+  /** For `integer`: the smallest allowed value. */
+  min?: number;
+  /** For `integer`: the largest allowed value. */
+  max?: number;
+}
+
+/** A config value after host validation. Paths are absolute; URLs are normalised. */
+export type ConfigValue = string | number | boolean | string[];
+
+/** The validated config of one source, keyed by {@link ParamSpec.name}. */
+export type ImporterConfig = Record<string, ConfigValue>;
+
+/** A filter an importer can push down to its upstream. */
+export type FilterName = "title" | "season" | "episode";
+
+/** Kinds of collection a source may expose. */
+export type CollectionKind = "movies" | "shows" | "mixed" | "other";
+
+/** What an importer can do; the host filters whatever is not pushed down. */
+export interface Capabilities {
+  /** Filters pushed down, per collection kind. A missing kind means none. */
+  filters: Partial<Record<CollectionKind, FilterName[]>>;
+}
+
+/** What `validateConnection` learned about the upstream (all optional, printable). */
+export interface ConnectionInfo {
+  /** Human name of the server or root. */
+  serverName?: string;
+  /** Upstream software version. */
+  version?: string;
+  /** Upstream's own stable identifier. */
+  serverId?: string;
+}
+
+/** A library or folder an importer exposes, as returned by `listCollections`. */
+export interface CollectionInfo {
+  /** Stable id within the source (e.g. a Plex section key or a root path). */
+  externalId: string;
+  /** Human name, refreshed on every discovery. */
+  name: string;
+  /** What it holds. */
+  kind: CollectionKind;
+  /** Upstream folder locations, so operators can write path mappings. */
+  locations?: string[];
+  /** False when RetroVue cannot ingest it (e.g. a music library). Defaults to true. */
+  ingestible?: boolean;
+  /** Why it is not ingestible. */
+  reason?: string;
+}
+
+/** Which collection `fetchAssets` should read. */
+export interface CollectionRef {
+  /** {@link CollectionInfo.externalId}. */
+  externalId: string;
+  /** {@link CollectionInfo.kind} as recorded at discovery. */
+  kind: CollectionKind;
+  /** {@link CollectionInfo.name} as recorded at discovery. */
+  name: string;
+}
+
+/**
+ * A targeted scope. `season` is only given with `title`, `episode` only with
+ * `season`. Titles match case-insensitively and exactly.
+ */
+export interface AssetFilters {
+  /** Series title (shows) or movie title (movies). */
+  title?: string;
+  /** Season number; 0 is specials. */
+  season?: number;
+  /** Episode number. */
+  episode?: number;
+}
+
+/**
+ * One playable item, as the importer reports it. The host validates every
+ * field; an invalid asset is reported by `externalId` and skipped.
+ */
+export interface ImportedAsset {
+  /** Stable id within the collection: survives restarts, rescans and metadata refreshes. */
+  externalId: string;
+  /** Movie or episode. */
+  kind: "movie" | "episode";
+  /** Movie title, or the episode's own title (may be empty for episodes). */
+  title: string;
+  /** Show title (episodes). */
+  seriesTitle?: string | null;
+  /** Season number (episodes); 0 is specials. */
+  season?: number | null;
+  /** Episode number (episodes). */
+  episode?: number | null;
+  /** Last episode of a multi-episode file. */
+  episodeEnd?: number | null;
+  /** Release year. */
+  year?: number | null;
+  /** Air date for daily shows, `YYYY-MM-DD`. */
+  airDate?: string | null;
+  /** Duration in milliseconds. */
+  durationMs?: number | null;
+  /** Provider ids, lower-case keys: `imdb`, `tmdb`, `tvdb`, … */
+  externalIds?: Record<string, string>;
+  /** The file path as the upstream sees it (first part of a multi-part item). */
+  path?: string | null;
+  /** Every part's path, in order, for multi-part items. */
+  parts?: string[];
+  /** Total size in bytes. */
+  size?: number | null;
+  /** Upstream change marker (an mtime, `updatedAt`, an ETag…), opaque to the host. */
+  modified?: string | null;
+}
+
+/** Per-call context every operation receives. */
+export interface CallContext {
+  /** Aborted when the host cancels the call or its deadline passes. */
+  signal: AbortSignal;
+  /** Reports something the operator should see in the command's result (one line). */
+  warn(message: string): void;
+  /**
+   * Reports an upstream item deliberately not imported (a sample file, an
+   * extras folder, a symlink leaving the root…); the host counts these by reason.
+   */
+  skipped(item: string, reason: string): void;
+}
+
+/** The request `fetchAssets` receives. */
+export interface FetchRequest extends CallContext {
+  /** The collection to read. */
+  collection: CollectionRef;
+  /** The targeted scope; empty for a full ingest. */
+  filters: AssetFilters;
+}
+
+/**
+ * What to throw. Any thrown value whose `code` is one of these crosses the
+ * worker boundary with its code, message and `retryable` flag intact:
+ * `throw Object.assign(new Error("token rejected"), { code: "AUTH_FAILED" })`.
+ */
+export type ImporterErrorCode =
+  | "AUTH_FAILED"
+  | "UNREACHABLE"
+  | "MALFORMED_RESPONSE"
+  | "COLLECTION_NOT_FOUND"
+  | "CONFIG_INVALID"
+  | "UNSUPPORTED";
+
+/** The shape of a typed error an importer throws. */
+export interface ImporterErrorShape extends Error {
+  /** Stable code. */
+  code: ImporterErrorCode;
+  /** Whether trying again later may help (e.g. a timeout). */
+  retryable?: boolean;
+}
+
+/**
+ * An importer type: the default export of a plugin module.
+ *
+ * `fetchAssets` yields assets one by one or in arrays (a page at a time); the
+ * runtime batches them across the worker boundary with back-pressure. Yield
+ * in a stable order: the same upstream state must give the same output.
+ */
+export interface Importer<C extends ImporterConfig = ImporterConfig> {
+  /** Unique type id, `[a-z][a-z0-9_-]*` (e.g. `plex`). */
+  typeId: string;
+  /** Human name (e.g. `Plex Media Server`). */
+  displayName: string;
+  /** One paragraph for `source add --type T --help`. */
+  description?: string;
+  /** The importer's own version. */
+  version?: string;
+  /** Operator parameters. */
+  params: ParamSpec[];
+  /** Filters it can push down. */
+  capabilities: Capabilities;
+  /** Checks reachability and credentials; throws a typed error when they fail. */
+  validateConnection(config: C, context: CallContext): Promise<ConnectionInfo>;
+  /** Lists the libraries or folders this source exposes. */
+  listCollections(config: C, context: CallContext): Promise<CollectionInfo[]>;
+  /** Streams the assets of one collection, narrowed by the request's filters. */
+  fetchAssets(
+    config: C,
+    request: FetchRequest,
+  ): AsyncIterable<ImportedAsset | ImportedAsset[]>;
+}

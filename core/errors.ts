@@ -1,0 +1,114 @@
+/**
+ * Typed errors shared by every layer of RetroVue.
+ *
+ * Every failure that can reach an operator or a script carries a stable
+ * {@link ErrorCode}. The CLI maps codes to exit statuses and to the
+ * `{"status":"error","error":{"code","message"}}` JSON shape, so a code, once
+ * published, never changes meaning.
+ *
+ * @module
+ */
+
+import type { ImporterErrorCode } from "./contract.ts";
+
+export type { ImporterErrorCode };
+
+/** Codes an importer may raise; they cross the worker boundary unchanged. */
+export const IMPORTER_ERROR_CODES = [
+  "AUTH_FAILED",
+  "UNREACHABLE",
+  "MALFORMED_RESPONSE",
+  "COLLECTION_NOT_FOUND",
+  "CONFIG_INVALID",
+  "UNSUPPORTED",
+] as const satisfies readonly ImporterErrorCode[];
+
+/** Codes the runtime adds around importers (sandbox, RPC, process boundary). */
+export const RUNTIME_ERROR_CODES = [
+  "PERMISSION_DENIED",
+  "PLUGIN_CRASHED",
+  "PLUGIN_ERROR",
+  "TIMEOUT",
+  "CANCELLED",
+  "IMPORTER_UNAVAILABLE",
+  "DUPLICATE_TYPE",
+] as const;
+
+/** Codes for operator-facing failures in the host (CLI, catalog, ingest). */
+export const HOST_ERROR_CODES = [
+  "USAGE",
+  "NOT_FOUND",
+  "AMBIGUOUS",
+  "CONFLICT",
+  "NOT_INGESTIBLE",
+  "SCOPE_EMPTY",
+  "DB_BUSY",
+  "DB_ERROR",
+  "SCHEMA_TOO_NEW",
+  "INTERNAL",
+] as const;
+
+/** Every stable error code RetroVue reports. */
+export type ErrorCode =
+  | ImporterErrorCode
+  | typeof RUNTIME_ERROR_CODES[number]
+  | typeof HOST_ERROR_CODES[number];
+
+/** All codes, for validating codes that arrive from untrusted places. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  ...IMPORTER_ERROR_CODES,
+  ...RUNTIME_ERROR_CODES,
+  ...HOST_ERROR_CODES,
+];
+
+/** Options for {@link RetrovueError}. */
+export interface RetrovueErrorOptions {
+  /** Whether trying the same operation again later may succeed. */
+  retryable?: boolean;
+  /** Structured details safe to print (never secrets). */
+  details?: Record<string, unknown>;
+  /** The underlying error, kept for `RETROVUE_DEBUG` stack traces only. */
+  cause?: unknown;
+}
+
+/**
+ * The one error class RetroVue throws on purpose. `code` is stable; `message`
+ * is a single human sentence that says what to check.
+ */
+export class RetrovueError extends Error {
+  /** The stable machine-readable code. */
+  readonly code: ErrorCode;
+  /** Whether trying again later may succeed. */
+  readonly retryable: boolean;
+  /** Structured, printable details. */
+  readonly details?: Record<string, unknown>;
+
+  /** Creates an error with a stable code and a one-line message. */
+  constructor(code: ErrorCode, message: string, options: RetrovueErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "RetrovueError";
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details;
+  }
+}
+
+/** Whether `value` is a known {@link ErrorCode}. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && (ERROR_CODES as readonly string[]).includes(value);
+}
+
+/** The process exit status for an error: 3 when upstream is unreachable, else 1. */
+export function exitCodeFor(error: unknown): number {
+  return error instanceof RetrovueError && error.code === "UNREACHABLE" ? 3 : 1;
+}
+
+/**
+ * Wraps anything thrown into a {@link RetrovueError}. Unknown errors become
+ * `INTERNAL`, keeping the original as `cause` for debugging.
+ */
+export function toRetrovueError(error: unknown): RetrovueError {
+  if (error instanceof RetrovueError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new RetrovueError("INTERNAL", message, { cause: error });
+}

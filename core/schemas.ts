@@ -1,0 +1,146 @@
+/**
+ * Host-side validation of everything that comes out of a plugin.
+ *
+ * Plugin output is untrusted input: manifests, collections and assets are
+ * parsed with these schemas before the host acts on them. The shapes mirror
+ * the types in `contract.ts`; the `satisfies` checks below keep the two in step.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { CollectionInfo, ConnectionInfo, ImportedAsset, ParamSpec } from "./contract.ts";
+
+const TYPE_ID = /^[a-z][a-z0-9_-]{0,39}$/;
+const PARAM_NAME = /^[a-z][a-z0-9_]{0,39}$/;
+const FLAG = /^--[a-z][a-z0-9-]{0,39}$/;
+const MAX_TEXT = 4096;
+
+/** A parameter spec in a manifest. */
+export const paramSpecSchema = z.object({
+  name: z.string().regex(PARAM_NAME, "param names are snake_case"),
+  flag: z.string().regex(FLAG, "flags are --kebab-case"),
+  kind: z.enum(["string", "url", "path", "integer", "boolean"]),
+  description: z.string().max(MAX_TEXT),
+  required: z.boolean().optional(),
+  default: z.union([z.string(), z.number(), z.boolean()]).optional(),
+  multiple: z.boolean().optional(),
+  named: z.boolean().optional(),
+  secret: z.boolean().optional(),
+  grants: z.enum(["net", "read"]).optional(),
+  verifiesTls: z.boolean().optional(),
+  min: z.number().optional(),
+  max: z.number().optional(),
+}).strict();
+
+const filterNames = z.array(z.enum(["title", "season", "episode"])).max(3);
+
+/** The manifest a plugin worker reports about itself. */
+export const manifestSchema = z.object({
+  typeId: z.string().regex(TYPE_ID, "typeId must match [a-z][a-z0-9_-]*"),
+  displayName: z.string().min(1).max(200),
+  description: z.string().max(MAX_TEXT).optional(),
+  version: z.string().max(100).optional(),
+  params: z.array(paramSpecSchema).max(100).superRefine((params, ctx) => {
+    const seen = new Set<string>();
+    for (const p of params) {
+      for (const key of [`name:${p.name}`, `flag:${p.flag}`]) {
+        if (seen.has(key)) ctx.addIssue({ code: "custom", message: `duplicate param ${key}` });
+        seen.add(key);
+      }
+    }
+  }),
+  capabilities: z.object({
+    filters: z.object({
+      movies: filterNames.optional(),
+      shows: filterNames.optional(),
+      mixed: filterNames.optional(),
+      other: filterNames.optional(),
+    }).strict(),
+  }),
+  operations: z.array(z.string()).optional(),
+});
+
+/** A validated manifest. */
+export type Manifest = z.infer<typeof manifestSchema>;
+
+/** What `validateConnection` returns. */
+export const connectionInfoSchema = z.object({
+  serverName: z.string().max(500).optional(),
+  version: z.string().max(200).optional(),
+  serverId: z.string().max(500).optional(),
+}).strip();
+
+/** One collection from `listCollections`. */
+export const collectionInfoSchema = z.object({
+  externalId: z.string().min(1).max(2000),
+  name: z.string().min(1).max(500),
+  kind: z.enum(["movies", "shows", "mixed", "other"]),
+  locations: z.array(z.string().max(4096)).max(1000).optional(),
+  ingestible: z.boolean().optional(),
+  reason: z.string().max(MAX_TEXT).optional(),
+});
+
+/** The whole `listCollections` answer; external ids must be unique. */
+export const collectionListSchema = z.array(collectionInfoSchema).max(10_000).superRefine(
+  (list, ctx) => {
+    const seen = new Set<string>();
+    for (const c of list) {
+      if (seen.has(c.externalId)) {
+        ctx.addIssue({ code: "custom", message: `duplicate collection id '${c.externalId}'` });
+      }
+      seen.add(c.externalId);
+    }
+  },
+);
+
+const nonNegInt = z.number().int().nonnegative().max(1_000_000_000);
+const optText = (max: number) => z.string().max(max).nullish();
+
+/** One asset from `fetchAssets`. */
+export const importedAssetSchema = z.object({
+  externalId: z.string().min(1).max(4096),
+  kind: z.enum(["movie", "episode"]),
+  title: z.string().max(1000),
+  seriesTitle: optText(1000),
+  season: nonNegInt.nullish(),
+  episode: nonNegInt.nullish(),
+  episodeEnd: nonNegInt.nullish(),
+  year: z.number().int().min(1800).max(3000).nullish(),
+  airDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "airDate must be YYYY-MM-DD").nullish(),
+  durationMs: z.number().nonnegative().max(1e12).nullish(),
+  externalIds: z.record(z.string().regex(/^[a-z0-9_]{1,40}$/), z.string().max(500)).optional(),
+  path: optText(4096),
+  parts: z.array(z.string().max(4096)).max(100).optional(),
+  size: z.number().nonnegative().max(2 ** 53).nullish(),
+  modified: optText(500),
+}).superRefine((a, ctx) => {
+  if (a.kind === "movie" && a.title.trim() === "") {
+    ctx.addIssue({ code: "custom", message: "a movie needs a title" });
+  }
+  if (a.kind === "episode" && !a.seriesTitle?.trim()) {
+    ctx.addIssue({ code: "custom", message: "an episode needs a seriesTitle" });
+  }
+  if (a.episodeEnd != null && (a.episode == null || a.episodeEnd < a.episode)) {
+    ctx.addIssue({ code: "custom", message: "episodeEnd needs an episode no larger than it" });
+  }
+});
+
+/** A validated asset. */
+export type ValidImportedAsset = z.infer<typeof importedAssetSchema>;
+
+// Compile-time checks that the schemas accept what the contract promises.
+type _Assignable<T, U extends T> = U;
+type _P = _Assignable<z.input<typeof paramSpecSchema>, ParamSpec>;
+type _C = _Assignable<z.input<typeof collectionInfoSchema>, CollectionInfo>;
+type _A = _Assignable<z.input<typeof importedAssetSchema>, ImportedAsset>;
+type _I = _Assignable<z.input<typeof connectionInfoSchema>, ConnectionInfo>;
+export type { _A, _C, _I, _P };
+
+/** Formats the first zod issue as `path: message`, for one-line errors. */
+export function describeZodError(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return "invalid value";
+  const path = issue.path.length ? issue.path.join(".") + ": " : "";
+  return `${path}${issue.message}`;
+}
