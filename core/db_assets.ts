@@ -1,0 +1,42 @@
+/**
+ * DDL for the asset catalog, part of schema version 1 (see `db.ts`).
+ *
+ * Assets are keyed by (collection, the importer's stable external id) and are
+ * never hard-deleted by ingest: a removed asset gets `deleted_at`.
+ *
+ * @module
+ */
+
+/** Statements creating the `assets` table and its indexes. */
+export const ASSETS_DDL = `
+CREATE TABLE assets (
+  id              TEXT PRIMARY KEY,            -- 'a-' + 12 hex, stable
+  collection_id   TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  external_id     TEXT NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('movie', 'episode')),
+  title           TEXT NOT NULL,
+  series_title    TEXT,
+  season          INTEGER,
+  episode         INTEGER,
+  episode_end     INTEGER,
+  year            INTEGER,
+  air_date        TEXT,
+  duration_ms     INTEGER,
+  external_ids    TEXT NOT NULL DEFAULT '{}',  -- JSON object
+  path            TEXT,                        -- upstream path
+  parts           TEXT NOT NULL DEFAULT '[]',  -- JSON array of upstream paths
+  local_path      TEXT,                        -- via the collection's path mappings
+  size            INTEGER,
+  modified        TEXT,                        -- upstream change marker
+  fingerprint     TEXT NOT NULL,
+  file_fingerprint TEXT NOT NULL,
+  state           TEXT NOT NULL DEFAULT 'new',
+  first_seen      TEXT NOT NULL,
+  last_seen       TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  deleted_at      TEXT,
+  UNIQUE (collection_id, external_id)
+);
+CREATE INDEX assets_series ON assets (collection_id, series_title COLLATE NOCASE, season, episode);
+CREATE INDEX assets_title ON assets (collection_id, title COLLATE NOCASE);
+`;

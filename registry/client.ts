@@ -1,0 +1,344 @@
+/**
+ * The host side of one source's importer: calls with ids and deadlines,
+ * streamed batches with back-pressure, cancellation, and typed errors.
+ *
+ * Everything that comes back from the worker is treated as untrusted: frame
+ * shapes are checked here, results with the zod schemas, and every error
+ * message or log line is scrubbed of the source's secrets before anyone sees it.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
+import { redact } from "../core/config.ts";
+import { IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
+import type { ErrorCode } from "../core/errors.ts";
+import {
+  collectionListSchema,
+  connectionInfoSchema,
+  describeZodError,
+  type Manifest,
+} from "../core/schemas.ts";
+import type { HostProcess } from "./host_process.ts";
+import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./protocol.ts";
+import { STREAM_CREDIT } from "./protocol.ts";
+import type {
+  CallOptions,
+  ImporterClient,
+  PluginNotice,
+  RawAssetBatch,
+  ValidCollectionInfo,
+} from "./types.ts";
+
+/** Codes a plugin may report itself; anything else becomes `PLUGIN_ERROR`. */
+const PLUGIN_CODES = new Set<string>([
+  ...IMPORTER_ERROR_CODES,
+  "PERMISSION_DENIED",
+  "PLUGIN_ERROR",
+  "CANCELLED",
+]);
+
+/** Default deadline for a call, and the idle deadline between two batches. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+
+/** How long a worker may take to load its module and report its manifest. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 15_000;
+
+/** Options for {@link openClient}. */
+export interface OpenClientOptions {
+  /** The plugin-host process the worker runs in; the client kills it on a deadline. */
+  process: HostProcess;
+  /** The module to load. */
+  moduleUrl: string;
+  /** The manifest the registry validated. */
+  manifest: Manifest;
+  /** The validated config. */
+  config: ImporterConfig;
+  /** The derived worker permissions. */
+  permissions: WorkerPermissions;
+  /** Secret values to scrub from every message. */
+  secrets: string[];
+  /** Default per-call deadline. */
+  timeoutMs?: number;
+}
+
+interface Pending {
+  onMessage(message: FromWorker): void;
+  fail(error: RetrovueError): void;
+  onNotice?: (notice: PluginNotice) => void;
+}
+
+/** Starts a worker for one source and resolves once its module has loaded. */
+export async function openClient(options: OpenClientOptions): Promise<ImporterClient> {
+  const { process, manifest, secrets } = options;
+  const log = getLogger(["retrovue", "plugin", manifest.typeId]);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let dead: RetrovueError | undefined;
+  const scrub = (text: string) => redact(text, secrets).replace(/\s+/g, " ").trim().slice(0, 1000);
+
+  let resolveReady!: () => void;
+  let rejectReady!: (e: RetrovueError) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+
+  const die = (error: RetrovueError) => {
+    if (dead) return;
+    dead = error;
+    rejectReady(error);
+    for (const p of pending.values()) p.fail(error);
+    pending.clear();
+  };
+
+  const wid = process.spawnWorker(options.moduleUrl, options.permissions, {
+    onMessage(message) {
+      if (typeof message !== "object" || message === null) return;
+      if (message.t === "ready") return resolveReady();
+      if (message.t === "log") {
+        const text = scrub(String(message.message));
+        const level = ["debug", "info", "warn", "error"].includes(message.level)
+          ? message.level
+          : "info";
+        log[level as "info"](text);
+        return;
+      }
+      if (message.t === "closed") {
+        return die(_crashed(manifest.typeId, "the worker closed itself"));
+      }
+      const id = (message as { id?: unknown }).id;
+      const call = typeof id === "number" ? pending.get(id) : undefined;
+      if (!call) return;
+      const notices = (message as { notices?: unknown }).notices;
+      if (notices !== undefined) {
+        if (!Array.isArray(notices)) {
+          return call.fail(_malformed(manifest.typeId, "notices must be an array"));
+        }
+        for (const n of notices as WireNotice[]) {
+          const notice = _notice(n, scrub);
+          if (notice) call.onNotice?.(notice);
+        }
+      }
+      call.onMessage(message);
+    },
+    onExit(reason, detail) {
+      if (detail?.oversizeCallId !== undefined || detail?.bytes !== undefined) {
+        return die(_malformed(manifest.typeId, reason));
+      }
+      die(_crashed(manifest.typeId, scrub(reason)));
+    },
+  });
+
+  const loadTimer = setTimeout(() => {
+    die(new RetrovueError("TIMEOUT", `importer '${manifest.typeId}' did not start in time`));
+    process.kill();
+  }, DEFAULT_LOAD_TIMEOUT_MS);
+  try {
+    await ready;
+  } finally {
+    clearTimeout(loadTimer);
+  }
+
+  const toError = (wire: WireError): RetrovueError => {
+    const known = typeof wire?.code === "string" && PLUGIN_CODES.has(wire.code);
+    const message = scrub(typeof wire?.message === "string" ? wire.message : "unknown error");
+    return new RetrovueError(
+      (known ? wire.code : "PLUGIN_ERROR") as ErrorCode,
+      known ? message : `${message} (unknown error code '${scrub(String(wire?.code))}')`,
+      { retryable: wire?.retryable === true },
+    );
+  };
+
+  /** Runs a deadline that kills the process when it passes (a sync loop cannot be stopped otherwise). */
+  const deadline = (ms: number, onExpire: () => void) => {
+    let timer = setTimeout(expire, ms);
+    function expire() {
+      onExpire();
+      die(new RetrovueError("TIMEOUT", "stopped: the importer was killed after a deadline"));
+      process.kill();
+    }
+    return {
+      reset() {
+        clearTimeout(timer);
+        timer = setTimeout(expire, ms);
+      },
+      clear() {
+        clearTimeout(timer);
+      },
+    };
+  };
+
+  const unary = (op: UnaryOp, callOptions: CallOptions = {}): Promise<unknown> => {
+    if (dead) return Promise.reject(dead);
+    const id = nextId++;
+    const ms = callOptions.timeoutMs ?? timeoutMs;
+    return new Promise<unknown>((resolve, reject) => {
+      const finish = () => {
+        timer.clear();
+        pending.delete(id);
+        callOptions.signal?.removeEventListener("abort", onAbort);
+      };
+      const timer = deadline(ms, () => {
+        finish();
+        reject(_timeout(manifest.typeId, op, ms));
+      });
+      const onAbort = () => {
+        finish();
+        process.send(wid, { t: "cancel", id });
+        reject(new RetrovueError("CANCELLED", `${op} was cancelled`));
+      };
+      if (callOptions.signal?.aborted) return onAbort();
+      callOptions.signal?.addEventListener("abort", onAbort, { once: true });
+      pending.set(id, {
+        onNotice: callOptions.onNotice,
+        onMessage(message) {
+          if (message.t === "result") {
+            finish();
+            resolve(message.value);
+          } else if (message.t === "error") {
+            finish();
+            reject(toError(message.error));
+          } else {
+            finish();
+            reject(_malformed(manifest.typeId, `unexpected '${String(message.t)}' message`));
+          }
+        },
+        fail(error) {
+          finish();
+          reject(error);
+        },
+      });
+      process.send(wid, { t: "call", id, op, config: options.config });
+    });
+  };
+
+  async function* fetchAssets(
+    request: Parameters<ImporterClient["fetchAssets"]>[0],
+    callOptions: CallOptions = {},
+  ): AsyncGenerator<RawAssetBatch> {
+    if (dead) throw dead;
+    const id = nextId++;
+    const ms = callOptions.timeoutMs ?? timeoutMs;
+    const queue: RawAssetBatch[] = [];
+    let done = false;
+    let failure: RetrovueError | undefined;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const timer = deadline(ms, () => {
+      failure ??= _timeout(manifest.typeId, "fetchAssets", ms);
+      notify();
+    });
+    const onAbort = () => {
+      failure ??= new RetrovueError("CANCELLED", "fetchAssets was cancelled");
+      process.send(wid, { t: "cancel", id });
+      notify();
+    };
+    callOptions.signal?.addEventListener("abort", onAbort, { once: true });
+    pending.set(id, {
+      onNotice: callOptions.onNotice,
+      onMessage(message) {
+        timer.reset();
+        if (message.t === "batch") {
+          if (!Array.isArray(message.items)) {
+            failure ??= _malformed(manifest.typeId, "a batch's items must be an array");
+          } else queue.push(message.items);
+        } else if (message.t === "end") done = true;
+        else if (message.t === "error") failure ??= toError(message.error);
+        else failure ??= _malformed(manifest.typeId, `unexpected '${String(message.t)}' message`);
+        notify();
+      },
+      fail(error) {
+        failure ??= error;
+        notify();
+      },
+    });
+    try {
+      if (callOptions.signal?.aborted) onAbort();
+      process.send(wid, {
+        t: "stream",
+        id,
+        op: "fetchAssets",
+        config: options.config,
+        request: { collection: request.collection, filters: request.filters },
+        credit: STREAM_CREDIT,
+      });
+      while (true) {
+        if (failure) throw failure;
+        const batch = queue.shift();
+        if (batch) {
+          process.send(wid, { t: "pull", id, n: 1 });
+          yield batch;
+          timer.reset(); // The idle deadline measures the plugin, not the consumer.
+          continue;
+        }
+        if (done) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    } finally {
+      timer.clear();
+      callOptions.signal?.removeEventListener("abort", onAbort);
+      if (pending.delete(id) && !done && !failure) process.send(wid, { t: "cancel", id });
+    }
+  }
+
+  return {
+    manifest,
+    async validateConnection(callOptions) {
+      const value = await unary("validateConnection", callOptions);
+      const parsed = connectionInfoSchema.safeParse(value ?? {});
+      if (!parsed.success) {
+        throw _malformed(manifest.typeId, `validateConnection: ${describeZodError(parsed.error)}`);
+      }
+      return parsed.data as ConnectionInfo;
+    },
+    async listCollections(callOptions) {
+      const value = await unary("listCollections", callOptions);
+      const parsed = collectionListSchema.safeParse(value);
+      if (!parsed.success) {
+        throw _malformed(
+          manifest.typeId,
+          `listCollections: ${scrub(describeZodError(parsed.error))}`,
+        );
+      }
+      return parsed.data as ValidCollectionInfo[];
+    },
+    fetchAssets,
+    close() {
+      die(new RetrovueError("CANCELLED", "the importer was closed"));
+      process.killWorker(wid);
+      process.kill();
+      return process.exited.then(() => {});
+    },
+  };
+}
+
+function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | undefined {
+  if (typeof n !== "object" || n === null) return undefined;
+  if (n.kind === "warn") return { kind: "warn", message: scrub(String(n.message)) };
+  if (n.kind === "skipped") {
+    return { kind: "skipped", item: scrub(String(n.item)), reason: scrub(String(n.reason)) };
+  }
+  return undefined;
+}
+
+function _crashed(typeId: string, reason: string): RetrovueError {
+  return new RetrovueError("PLUGIN_CRASHED", `importer '${typeId}' crashed: ${reason}`);
+}
+
+function _malformed(typeId: string, reason: string): RetrovueError {
+  return new RetrovueError("MALFORMED_RESPONSE", `importer '${typeId}' ${reason}`);
+}
+
+function _timeout(typeId: string, op: string, ms: number): RetrovueError {
+  return new RetrovueError(
+    "TIMEOUT",
+    `importer '${typeId}' did not answer ${op} within ${Math.round(ms / 100) / 10}s`,
+    { retryable: true },
+  );
+}

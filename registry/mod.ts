@@ -1,0 +1,251 @@
+/**
+ * The importer registry: discovers importer modules, loads each in a worker
+ * with no permissions to read its manifest, and opens sandboxed workers for
+ * sources.
+ *
+ * ```ts
+ * const registry = await loadRegistry({ pluginDirs: pluginDirsFromEnv(env.RETROVUE_PLUGIN_PATH) });
+ * const client = await registry.open("plex", config);
+ * try {
+ *   for await (const batch of client.fetchAssets({ collection, filters: {} })) { … }
+ * } finally {
+ *   await client.close();
+ *   await registry.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { ImporterConfig } from "../core/contract.ts";
+import { secretValues } from "../core/config.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { describeZodError, type Manifest, manifestSchema } from "../core/schemas.ts";
+import { openClient } from "./client.ts";
+import { findPluginFiles, pluginDirsFromEnv } from "./discovery.ts";
+import { type HostProcess, startHostProcess } from "./host_process.ts";
+import { deriveSandbox, NO_PERMISSIONS } from "./permissions.ts";
+import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
+
+export { pluginDirsFromEnv };
+export { PLUGIN_HOST_COMMAND } from "./host_process.ts";
+export type * from "./types.ts";
+
+/** Where the built-in importers live (next to this code, also inside a compiled binary). */
+export const BUILTIN_IMPORTERS_DIR: string = fileURLToPath(
+  new URL("../importers/", import.meta.url),
+);
+
+/** Options for {@link loadRegistry}. */
+export interface LoadRegistryOptions {
+  /** Folder of built-in importers; defaults to {@link BUILTIN_IMPORTERS_DIR}. */
+  builtinDir?: string;
+  /** Extra plugin folders (from `RETROVUE_PLUGIN_PATH`). */
+  pluginDirs?: string[];
+  /** How long loading all manifests may take, in milliseconds. */
+  loadTimeoutMs?: number;
+  /** Default per-call deadline of clients, in milliseconds. */
+  timeoutMs?: number;
+}
+
+const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
+
+/**
+ * Discovers and loads every importer module. Throws `DUPLICATE_TYPE` when two
+ * loaded modules claim one type id; a module that fails to load is listed as
+ * broken instead.
+ */
+export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<Registry> {
+  const dirs = [options.builtinDir ?? BUILTIN_IMPORTERS_DIR, ...(options.pluginDirs ?? [])];
+  const found = findPluginFiles(dirs);
+  const types: ImporterTypeInfo[] = found.unreadable.map((u) => ({
+    status: "broken" as const,
+    file: u.dir,
+    reason: `plugin folder cannot be read: ${u.reason}`,
+  }));
+  types.push(...await loadManifests(found.files, { timeoutMs: options.loadTimeoutMs ?? 15_000 }));
+  types.sort((a, b) =>
+    (a.typeId ?? "\uffff").localeCompare(b.typeId ?? "\uffff") || a.file.localeCompare(b.file)
+  );
+  _assertUnique(types);
+  return _registry(types, options.timeoutMs);
+}
+
+function _assertUnique(types: readonly ImporterTypeInfo[]): void {
+  const byType = new Map<string, string[]>();
+  for (const t of types) {
+    if (t.status !== "available") continue;
+    byType.set(t.typeId, [...(byType.get(t.typeId) ?? []), t.file]);
+  }
+  for (const [typeId, files] of byType) {
+    if (files.length > 1) {
+      throw new RetrovueError(
+        "DUPLICATE_TYPE",
+        `Multiple importers claim source type '${typeId}': ${files.join(", ")}`,
+        { details: { typeId, files } },
+      );
+    }
+  }
+}
+
+function _registry(types: ImporterTypeInfo[], timeoutMs: number | undefined): Registry {
+  const open = new Set<ImporterClient>();
+  const get = (typeId: string) =>
+    types.find((t): t is Extract<ImporterTypeInfo, { status: "available" }> =>
+      t.status === "available" && t.typeId === typeId
+    );
+  return {
+    types,
+    get,
+    async open(typeId: string, config: ImporterConfig, openOptions: OpenOptions = {}) {
+      const info = get(typeId);
+      if (!info) {
+        throw new RetrovueError(
+          "IMPORTER_UNAVAILABLE",
+          `importer type '${typeId}' is not installed; run 'source list-types' to see what is, ` +
+            `or add its plugin folder to RETROVUE_PLUGIN_PATH`,
+        );
+      }
+      const sandbox = deriveSandbox(info.manifest.params, config);
+      if (sandbox.insecureTlsHosts.length && Deno.build.standalone) {
+        throw new RetrovueError(
+          "UNSUPPORTED",
+          "turning certificate checks off is not available in the compiled binary; " +
+            "give the server's CA certificate instead, or run with 'deno task retrovue'",
+        );
+      }
+      const process = startHostProcess({
+        read: [dirname(info.file), ...(sandbox.permissions.read || [])],
+        net: sandbox.permissions.net || [],
+        insecureTlsHosts: sandbox.insecureTlsHosts,
+      });
+      try {
+        const client = await openClient({
+          process,
+          moduleUrl: pathToFileURL(info.file).href,
+          manifest: info.manifest,
+          config,
+          permissions: sandbox.permissions,
+          secrets: secretValues(info.manifest.params, config),
+          timeoutMs: openOptions.timeoutMs ?? timeoutMs,
+        });
+        const close = client.close.bind(client);
+        const tracked: ImporterClient = {
+          ...client,
+          close: () => {
+            open.delete(tracked);
+            return close();
+          },
+        };
+        open.add(tracked);
+        return tracked;
+      } catch (error) {
+        process.kill();
+        throw error;
+      }
+    },
+    async close() {
+      await Promise.all([...open].map((c) => c.close()));
+    },
+  };
+}
+
+/** Options for {@link loadManifests}. */
+export interface LoadManifestsOptions {
+  /** Deadline for the whole batch, in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * Loads each module in a worker with no permissions and validates the
+ * manifest it reports. All modules share one plugin-host process; if that
+ * process dies or a module never answers, the modules still unresolved are
+ * retried one process each, so one hostile module cannot hide the others.
+ */
+export async function loadManifests(
+  files: readonly string[],
+  options: LoadManifestsOptions,
+): Promise<ImporterTypeInfo[]> {
+  if (files.length === 0) return [];
+  const first = await _loadBatch(files, options.timeoutMs);
+  const unresolved = files.filter((f) => !first.has(f));
+  if (unresolved.length === 1 || (unresolved.length && files.length === 1)) {
+    first.set(unresolved[0], _broken(unresolved[0], first.failure ?? "did not load"));
+  } else if (unresolved.length > 1) {
+    const retried = await Promise.all(unresolved.map((f) => _loadBatch([f], options.timeoutMs)));
+    retried.forEach((result, i) => {
+      const file = unresolved[i];
+      first.set(file, result.get(file) ?? _broken(file, result.failure ?? "did not load"));
+    });
+  }
+  return files.map((f) => first.get(f)!);
+}
+
+type BatchResult = Map<string, ImporterTypeInfo> & { failure?: string };
+
+async function _loadBatch(files: readonly string[], timeoutMs: number): Promise<BatchResult> {
+  const result: BatchResult = new Map();
+  const process: HostProcess = startHostProcess({
+    read: [...new Set(files.map((f) => dirname(f)))],
+    net: [],
+  });
+  let settle!: () => void;
+  const allDone = new Promise<void>((resolve) => (settle = resolve));
+  const check = () => result.size === files.length && settle();
+  for (const file of files) {
+    process.spawnWorker(pathToFileURL(file).href, NO_PERMISSIONS, {
+      onMessage(message) {
+        if (result.has(file) || typeof message !== "object" || message === null) return;
+        if (message.t !== "ready") return;
+        result.set(file, _fromManifest(file, message.manifest));
+        check();
+      },
+      onExit(reason) {
+        if (!result.has(file) && !/^plugin host/.test(reason)) {
+          result.set(file, _broken(file, `failed to load: ${reason}`));
+          check();
+        } else if (!result.has(file)) {
+          result.failure = reason;
+        }
+      },
+    });
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      result.failure ??= `did not load within ${timeoutMs / 1000}s`;
+      resolve();
+    }, timeoutMs);
+  });
+  await Promise.race([allDone, timedOut, process.exited.then(() => {})]);
+  clearTimeout(timer);
+  process.kill();
+  await process.exited;
+  if (!result.failure && result.size < files.length) result.failure = "plugin host exited";
+  return result;
+}
+
+function _fromManifest(file: string, raw: unknown): ImporterTypeInfo {
+  if (raw === null || typeof raw !== "object") {
+    return _broken(file, "the module has no default export describing an importer");
+  }
+  const parsed = manifestSchema.safeParse(raw);
+  const typeId = typeof (raw as { typeId?: unknown }).typeId === "string"
+    ? String((raw as { typeId: string }).typeId).slice(0, 40)
+    : undefined;
+  if (!parsed.success) {
+    return { ..._broken(file, `invalid manifest: ${describeZodError(parsed.error)}`), typeId };
+  }
+  const manifest: Manifest = parsed.data;
+  const missing = OPERATIONS.filter((op) => !manifest.operations?.includes(op));
+  if (missing.length) {
+    return { ..._broken(file, `does not implement ${missing.join(", ")}`), typeId };
+  }
+  return { status: "available", typeId: manifest.typeId, file, manifest };
+}
+
+function _broken(file: string, reason: string): Extract<ImporterTypeInfo, { status: "broken" }> {
+  return { status: "broken", file, reason: reason.replace(/\s+/g, " ").slice(0, 500) };
+}

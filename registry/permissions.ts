@@ -1,0 +1,99 @@
+/**
+ * Derives a sandbox from a validated config: the host, never the plugin,
+ * decides what a worker may reach.
+ *
+ * - every `grants: "net"` URL → its `host:port` (default ports made explicit);
+ * - every `grants: "read"` path → its real, absolute, symlink-resolved path
+ *   (a path that does not exist grants nothing; the importer then reports it);
+ * - nothing else: no env, write, run, ffi, sys or import.
+ *
+ * @module
+ */
+
+import { isAbsolute } from "node:path";
+import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
+import { splitNamedValue } from "../core/config.ts";
+import type { WorkerPermissions } from "./protocol.ts";
+
+/** A derived sandbox. */
+export interface Sandbox {
+  /** The worker's permission object. */
+  permissions: WorkerPermissions;
+  /** Hosts (`host` or `host:port`) whose certificates are not verified. */
+  insecureTlsHosts: string[];
+}
+
+/** Permissions with every kind denied: what manifest loading gets. */
+export const NO_PERMISSIONS: WorkerPermissions = {
+  net: false,
+  read: false,
+  write: false,
+  env: false,
+  run: false,
+  ffi: false,
+  sys: false,
+  import: false,
+};
+
+/** Options for {@link deriveSandbox}. */
+export interface DeriveOptions {
+  /** Resolves a path to its real path; throws when it does not exist. */
+  realPath?: (path: string) => string;
+}
+
+/** The `host:port` a URL connects to, with the scheme's default port made explicit. */
+export function netTarget(url: string): string {
+  const u = new URL(url);
+  const port = u.port || (u.protocol === "https:" ? "443" : "80");
+  return `${u.hostname}:${port}`;
+}
+
+function _values(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return Array.isArray(value) ? value.map(String) : [String(value)];
+}
+
+/** Derives the worker sandbox for one source's config. */
+export function deriveSandbox(
+  params: readonly ParamSpec[],
+  config: ImporterConfig,
+  options: DeriveOptions = {},
+): Sandbox {
+  const realPath = options.realPath ?? Deno.realPathSync;
+  const net = new Set<string>();
+  const read = new Set<string>();
+  let verifyTls = true;
+  for (const param of params) {
+    const values = _values(config[param.name]);
+    if (param.verifiesTls && param.kind === "boolean" && config[param.name] === false) {
+      verifyTls = false;
+    }
+    if (!param.grants) continue;
+    for (const raw of values) {
+      const value = param.named ? splitNamedValue(raw)[1] : raw;
+      if (param.grants === "net") {
+        try {
+          const url = new URL(value);
+          if (url.protocol === "http:" || url.protocol === "https:") net.add(netTarget(value));
+        } catch {
+          // Invalid URLs were refused by config validation; grant nothing.
+        }
+      } else if (param.grants === "read" && isAbsolute(value)) {
+        try {
+          read.add(realPath(value));
+        } catch {
+          // A missing path grants nothing; the importer reports it as not found.
+        }
+      }
+    }
+  }
+  const netList = [...net].sort();
+  return {
+    permissions: {
+      ...NO_PERMISSIONS,
+      net: netList.length ? netList : false,
+      read: read.size ? [...read].sort() : false,
+    },
+    insecureTlsHosts: verifyTls ? [] : netList.map((t) => t.replace(/:\d+$/, "")),
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The registry's public types: what the host (CLI, ingest) sees of importers.
+ *
+ * @module
+ */
+
+import type {
+  AssetFilters,
+  CollectionRef,
+  ConnectionInfo,
+  ImporterConfig,
+} from "../core/contract.ts";
+import type { Manifest } from "../core/schemas.ts";
+import type { z } from "zod";
+import type { collectionInfoSchema } from "../core/schemas.ts";
+
+/** A collection after host validation. */
+export type ValidCollectionInfo = z.infer<typeof collectionInfoSchema>;
+
+/** One importer module the registry found, loaded or not. */
+export type ImporterTypeInfo =
+  | {
+    /** Loaded and its manifest is valid. */
+    status: "available";
+    /** The module's `typeId`. */
+    typeId: string;
+    /** Absolute path of the module file. */
+    file: string;
+    /** The validated manifest. */
+    manifest: Manifest;
+  }
+  | {
+    /** Failed to load, or its manifest is invalid. */
+    status: "broken";
+    /** The `typeId` if the manifest got that far. */
+    typeId?: string;
+    /** Absolute path of the module file. */
+    file: string;
+    /** One line saying why. */
+    reason: string;
+  };
+
+/** Something a plugin reported during a call, besides its result. */
+export type PluginNotice =
+  | { kind: "warn"; message: string }
+  | { kind: "skipped"; item: string; reason: string };
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Receives warnings and skipped items the plugin reports (already scrubbed of secrets). */
+  onNotice?: (notice: PluginNotice) => void;
+  /** Cancels the call; the plugin's `signal` is aborted. */
+  signal?: AbortSignal;
+  /**
+   * Deadline in milliseconds. For streams it is an idle deadline: the time
+   * allowed between two batches. Defaults to the client's `timeoutMs`.
+   */
+  timeoutMs?: number;
+}
+
+/** A batch of raw (not yet validated) assets streamed from a plugin. */
+export type RawAssetBatch = unknown[];
+
+/**
+ * A live connection to one source's importer, running in a sandboxed worker.
+ * Every method rejects with a `RetrovueError` whose code is the plugin's
+ * (`AUTH_FAILED`, …) or the runtime's (`TIMEOUT`, `PLUGIN_CRASHED`, …).
+ */
+export interface ImporterClient {
+  /** The importer's manifest. */
+  readonly manifest: Manifest;
+  /** Runs `validateConnection` in the sandbox. */
+  validateConnection(options?: CallOptions): Promise<ConnectionInfo>;
+  /** Runs `listCollections`; the answer is validated by the host. */
+  listCollections(options?: CallOptions): Promise<ValidCollectionInfo[]>;
+  /**
+   * Runs `fetchAssets` and yields raw batches as they arrive, with
+   * back-pressure: the plugin produces only as fast as the caller consumes.
+   * Items are untrusted; validate each with `importedAssetSchema`.
+   */
+  fetchAssets(
+    request: { collection: CollectionRef; filters: AssetFilters },
+    options?: CallOptions,
+  ): AsyncIterable<RawAssetBatch>;
+  /** Stops the worker (and the plugin host process when it is the last). */
+  close(): Promise<void>;
+}
+
+/** Options for {@link Registry.open}. */
+export interface OpenOptions {
+  /** Default per-call deadline in milliseconds. */
+  timeoutMs?: number;
+}
+
+/** The set of importer types found at start-up. */
+export interface Registry {
+  /** Every module found, in a deterministic order (type id, then file). */
+  readonly types: readonly ImporterTypeInfo[];
+  /** The available importer of a type, or undefined. */
+  get(typeId: string): Extract<ImporterTypeInfo, { status: "available" }> | undefined;
+  /**
+   * Starts a sandboxed worker for one source. `config` must already be
+   * validated with `validateConfig` (paths absolute and real).
+   * Throws `IMPORTER_UNAVAILABLE` when the type is not loaded.
+   */
+  open(typeId: string, config: ImporterConfig, options?: OpenOptions): Promise<ImporterClient>;
+  /** Stops every worker and the plugin host process. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,259 @@
+/**
+ * The RPC server that runs inside each sandboxed worker, around the plugin.
+ *
+ * The plugin host creates every worker from a tiny generated entry module:
+ * `import { serve } from "<this file>"; import * as m from "<plugin>"; serve(m);`.
+ * Importing this file first redirects `console` to the host's log before
+ * the plugin's own top-level code runs.
+ *
+ * Dependency-free on purpose: it is evaluated in every worker.
+ *
+ * @module
+ */
+
+import type { FromWorker, ToWorker, WireError, WireNotice } from "./protocol.ts";
+import { BATCH_SIZE, MAX_BATCH_SIZE } from "./protocol.ts";
+
+// deno-lint-ignore no-explicit-any
+type AnyImporter = Record<string, any>;
+
+interface WorkerScope {
+  postMessage(message: unknown): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+const MAX_LOG = 2000;
+const MAX_NOTICES = 10_000;
+
+function _post(message: FromWorker): void {
+  scope.postMessage(message);
+}
+
+function _format(args: unknown[]): string {
+  const text = args.map((a) => {
+    if (typeof a === "string") return a;
+    if (a instanceof Error) return `${a.name}: ${a.message}`;
+    try {
+      return JSON.stringify(a);
+    } catch {
+      return String(a);
+    }
+  }).join(" ");
+  return text.length > MAX_LOG ? text.slice(0, MAX_LOG) + "…" : text;
+}
+
+function _redirectConsole(): void {
+  const levels = {
+    debug: "debug",
+    log: "info",
+    info: "info",
+    warn: "warn",
+    error: "error",
+  } as const;
+  for (const [method, level] of Object.entries(levels)) {
+    (console as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      _post({ t: "log", level, message: _format(args) });
+  }
+}
+
+function _reportClose(): void {
+  const self = globalThis as unknown as { close?: () => void };
+  const original = self.close?.bind(globalThis);
+  if (!original) return;
+  self.close = () => {
+    _post({ t: "closed" });
+    original();
+  };
+}
+
+_redirectConsole();
+_reportClose();
+
+/** Turns anything a plugin throws into a {@link WireError}. */
+export function toWireError(error: unknown): WireError {
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return { code: "PERMISSION_DENIED", message: `sandbox denied: ${error.message}` };
+  }
+  if (error instanceof Error || (typeof error === "object" && error !== null)) {
+    const e = error as { code?: unknown; message?: unknown; retryable?: unknown; name?: unknown };
+    const message = typeof e.message === "string" && e.message
+      ? e.message
+      : `plugin threw ${String(e.name ?? "an error")}`;
+    const code = typeof e.code === "string" ? e.code : "PLUGIN_ERROR";
+    return { code, message: message.slice(0, MAX_LOG), retryable: e.retryable === true };
+  }
+  return {
+    code: "PLUGIN_ERROR",
+    message: `plugin threw a non-Error value: ${_format([error]).slice(0, 200)}`,
+  };
+}
+
+function _manifest(plugin: AnyImporter): unknown {
+  const ops = ["validateConnection", "listCollections", "fetchAssets"].filter((op) =>
+    typeof plugin[op] === "function"
+  );
+  return {
+    typeId: plugin.typeId,
+    displayName: plugin.displayName,
+    description: plugin.description,
+    version: plugin.version,
+    params: plugin.params,
+    capabilities: plugin.capabilities,
+    operations: ops,
+  };
+}
+
+interface Call {
+  controller: AbortController;
+  notices: WireNotice[];
+  credit: number;
+  wake?: () => void;
+}
+
+function _context(call: Call) {
+  const push = (n: WireNotice) => {
+    if (call.notices.length < MAX_NOTICES) call.notices.push(n);
+  };
+  return {
+    signal: call.controller.signal,
+    warn: (message: string) => push({ kind: "warn", message: String(message).slice(0, MAX_LOG) }),
+    skipped: (item: string, reason: string) =>
+      push({
+        kind: "skipped",
+        item: String(item).slice(0, MAX_LOG),
+        reason: String(reason).slice(0, 200),
+      }),
+  };
+}
+
+function _take(call: Call): WireNotice[] | undefined {
+  if (call.notices.length === 0) return undefined;
+  return call.notices.splice(0);
+}
+
+/**
+ * Serves a plugin module: reports its manifest, then answers calls until the
+ * worker is terminated.
+ */
+export function serve(module: Record<string, unknown>): void {
+  const plugin = module.default as AnyImporter | undefined;
+  if (typeof plugin !== "object" || plugin === null) {
+    _post({ t: "ready", manifest: null });
+    return;
+  }
+  _post({ t: "ready", manifest: _manifest(plugin) });
+  const calls = new Map<number, Call>();
+
+  scope.onmessage = (event: MessageEvent) => {
+    const msg = event.data as ToWorker;
+    switch (msg.t) {
+      case "call":
+        _unary(plugin, msg, calls);
+        break;
+      case "stream":
+        _stream(plugin, msg, calls);
+        break;
+      case "pull": {
+        const call = calls.get(msg.id);
+        if (call) {
+          call.credit += msg.n;
+          call.wake?.();
+        }
+        break;
+      }
+      case "cancel": {
+        const call = calls.get(msg.id);
+        if (call) {
+          call.controller.abort(new DOMException("cancelled by the host", "AbortError"));
+          call.wake?.();
+        }
+        break;
+      }
+    }
+  };
+}
+
+async function _unary(
+  plugin: AnyImporter,
+  msg: Extract<ToWorker, { t: "call" }>,
+  calls: Map<number, Call>,
+): Promise<void> {
+  const call: Call = { controller: new AbortController(), notices: [], credit: 0 };
+  calls.set(msg.id, call);
+  try {
+    if (typeof plugin[msg.op] !== "function") {
+      throw { code: "UNSUPPORTED", message: `importer does not implement ${msg.op}` };
+    }
+    const value = await plugin[msg.op](msg.config, _context(call));
+    _post({ t: "result", id: msg.id, value, notices: _take(call) });
+  } catch (error) {
+    _post({ t: "error", id: msg.id, error: toWireError(error), notices: _take(call) });
+  } finally {
+    calls.delete(msg.id);
+  }
+}
+
+async function _stream(
+  plugin: AnyImporter,
+  msg: Extract<ToWorker, { t: "stream" }>,
+  calls: Map<number, Call>,
+): Promise<void> {
+  const call: Call = { controller: new AbortController(), notices: [], credit: msg.credit };
+  calls.set(msg.id, call);
+  const signal = call.controller.signal;
+  let pending: unknown[] = [];
+
+  const send = async (items: unknown[]) => {
+    while (call.credit <= 0 && !signal.aborted) {
+      await new Promise<void>((resolve) => (call.wake = resolve));
+      call.wake = undefined;
+    }
+    if (signal.aborted) throw signal.reason;
+    call.credit--;
+    _post({ t: "batch", id: msg.id, items, notices: _take(call) });
+  };
+
+  try {
+    if (typeof plugin.fetchAssets !== "function") {
+      throw { code: "UNSUPPORTED", message: "importer does not implement fetchAssets" };
+    }
+    const request = { ...(msg.request as object), ..._context(call) };
+    const iterable = plugin.fetchAssets(msg.config, request);
+    if (!iterable || typeof iterable[Symbol.asyncIterator] !== "function") {
+      throw {
+        code: "MALFORMED_RESPONSE",
+        message: "fetchAssets must return an async iterable",
+      };
+    }
+    for await (const value of iterable as AsyncIterable<unknown>) {
+      if (signal.aborted) throw signal.reason;
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i += MAX_BATCH_SIZE) {
+          pending.push(...value.slice(i, i + MAX_BATCH_SIZE));
+          if (pending.length >= BATCH_SIZE) {
+            const out = pending;
+            pending = [];
+            await send(out);
+          }
+        }
+      } else {
+        pending.push(value);
+        if (pending.length >= BATCH_SIZE) {
+          const out = pending;
+          pending = [];
+          await send(out);
+        }
+      }
+    }
+    if (pending.length > 0) await send(pending);
+    _post({ t: "end", id: msg.id, notices: _take(call) });
+  } catch (error) {
+    const wire = signal.aborted
+      ? { code: "CANCELLED", message: "the host cancelled the call" }
+      : toWireError(error);
+    _post({ t: "error", id: msg.id, error: wire, notices: _take(call) });
+  } finally {
+    calls.delete(msg.id);
+  }
+}
