@@ -74,7 +74,7 @@ function _childCommand(options: HostProcessOptions): { cmd: string; args: string
     "--no-prompt",
     "--quiet",
     "--unstable-worker-options",
-    `--v8-flags=--max-old-space-size=${options.maxHeapMb ?? 1024}`,
+    `--v8-flags=--max-old-space-size=${options.maxHeapMb ?? 512}`,
   ];
   try {
     Deno.statSync(CONFIG_URL);

@@ -48,6 +48,8 @@ export interface LoadRegistryOptions {
   loadTimeoutMs?: number;
   /** Default per-call deadline of clients, in milliseconds. */
   timeoutMs?: number;
+  /** Heap limit of each plugin-host process in MiB (a plugin exceeding it crashes alone). */
+  maxHeapMb?: number;
 }
 
 const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
@@ -70,7 +72,7 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
     (a.typeId ?? "\uffff").localeCompare(b.typeId ?? "\uffff") || a.file.localeCompare(b.file)
   );
   _assertUnique(types);
-  return _registry(types, options.timeoutMs);
+  return _registry(types, options);
 }
 
 function _assertUnique(types: readonly ImporterTypeInfo[]): void {
@@ -90,7 +92,7 @@ function _assertUnique(types: readonly ImporterTypeInfo[]): void {
   }
 }
 
-function _registry(types: ImporterTypeInfo[], timeoutMs: number | undefined): Registry {
+function _registry(types: ImporterTypeInfo[], options: LoadRegistryOptions): Registry {
   const open = new Set<ImporterClient>();
   const get = (typeId: string) =>
     types.find((t): t is Extract<ImporterTypeInfo, { status: "available" }> =>
@@ -120,6 +122,7 @@ function _registry(types: ImporterTypeInfo[], timeoutMs: number | undefined): Re
         read: [dirname(info.file), ...(sandbox.permissions.read || [])],
         net: sandbox.permissions.net || [],
         insecureTlsHosts: sandbox.insecureTlsHosts,
+        maxHeapMb: options.maxHeapMb,
       });
       try {
         const client = await openClient({
@@ -129,7 +132,7 @@ function _registry(types: ImporterTypeInfo[], timeoutMs: number | undefined): Re
           config,
           permissions: sandbox.permissions,
           secrets: secretValues(info.manifest.params, config),
-          timeoutMs: openOptions.timeoutMs ?? timeoutMs,
+          timeoutMs: openOptions.timeoutMs ?? options.timeoutMs,
         });
         const close = client.close.bind(client);
         const tracked: ImporterClient = {
@@ -207,7 +210,7 @@ async function _loadBatch(files: readonly string[], timeoutMs: number): Promise<
           result.set(file, _broken(file, `failed to load: ${reason}`));
           check();
         } else if (!result.has(file)) {
-          result.failure = reason;
+          result.failure ??= reason;
         }
       },
     });

@@ -75,6 +75,10 @@ export function toWireError(error: unknown): WireError {
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return { code: "PERMISSION_DENIED", message: `sandbox denied: ${error.message}` };
   }
+  if (error instanceof Error && /^Requires \w+ access/.test(error.message)) {
+    // Denied dynamic imports surface as module errors carrying the permission message.
+    return { code: "PERMISSION_DENIED", message: `sandbox denied: ${error.message}` };
+  }
   if (error instanceof Error || (typeof error === "object" && error !== null)) {
     const e = error as { code?: unknown; message?: unknown; retryable?: unknown; name?: unknown };
     const message = typeof e.message === "string" && e.message
