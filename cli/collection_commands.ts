@@ -1,0 +1,210 @@
+/**
+ * `collection …` commands: list, show, update (sync intent and path mappings).
+ *
+ * @module
+ */
+
+import {
+  activeAssetCounts,
+  type CollectionRecord,
+  getCollection,
+  getSource,
+  listCollections,
+  listSources,
+  parsePathMapping,
+  type PathMapping,
+  removePathMapping,
+  resolveCollection,
+  resolveSource,
+  setPathMapping,
+  setSyncEnabled,
+} from "../core/catalog.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { type Command, parseCommandArgs } from "./command.ts";
+import { formatFields, formatTable, writeJson } from "./output.ts";
+import { collectionJson, collectionState, writeOrDryRun } from "./views.ts";
+
+const SELECTOR = "a <collection> (id or name)";
+
+const list: Command = {
+  path: ["collection", "list"],
+  summary: "List collections (optionally of one source)",
+  help: `Usage: retrovue collection list [--source SOURCE] [--json]
+
+Lists collections sorted by source name, then collection name, with their sync
+intent, eligibility, path mappings and last ingest time.
+`,
+  run(ctx) {
+    const { values } = parseCommandArgs(ctx, { source: { type: "string" } });
+    const db = ctx.openDb();
+    const source = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const names = new Map(listSources(db).map((s) => [s.id, s.name]));
+    const collections = listCollections(db, { sourceId: source?.id });
+    if (ctx.json) {
+      writeJson(ctx, {
+        status: "ok",
+        collections: collections.map((c) => collectionJson(c, names.get(c.sourceId) ?? "")),
+      });
+      return Promise.resolve(0);
+    }
+    if (collections.length === 0) {
+      ctx.stdout.write(
+        source
+          ? `Source '${source.name}' has no collections; run 'source discover ${source.id}'.\n`
+          : "No collections. Run 'source discover <source>' first.\n",
+      );
+      return Promise.resolve(0);
+    }
+    ctx.stdout.write(formatTable(
+      ["source", "name", "id", "kind", "state", "mappings", "last ingest"],
+      collections.map((c) => [
+        names.get(c.sourceId) ?? c.sourceId,
+        c.name,
+        c.id,
+        c.kind,
+        collectionState(c),
+        String(c.pathMappings.length),
+        c.lastIngestTime ?? "never",
+      ]),
+      { color: ctx.color },
+    ));
+    return Promise.resolve(0);
+  },
+};
+
+const show: Command = {
+  path: ["collection", "show"],
+  summary: "Show a collection: state, locations, path mappings",
+  help: `Usage: retrovue collection show <collection> [--source SOURCE] [--json]
+
+<collection> is an id or an exact name (case-insensitive); --source narrows a
+name to one source's collections.
+`,
+  run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, { source: { type: "string" } }, {
+      minPositionals: 1,
+      maxPositionals: 1,
+      positionalName: SELECTOR,
+    });
+    const db = ctx.openDb();
+    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const c = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const source = getSource(db, c.sourceId)!;
+    const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
+    if (ctx.json) {
+      writeJson(ctx, { status: "ok", collection: { ...collectionJson(c, source.name), assets } });
+      return Promise.resolve(0);
+    }
+    let out = formatFields([
+      ["id", c.id],
+      ["name", c.name],
+      ["source", `${source.name} (${source.id})`],
+      ["external id", c.externalId],
+      ["kind", c.kind],
+      ["sync", c.syncEnabled ? "enabled" : "disabled"],
+      ["ingestible", c.ingestible ? "yes" : `no: ${c.ingestibleReason ?? "unknown reason"}`],
+      ["upstream", c.missingUpstream ? "missing (not seen by the last discovery)" : "present"],
+      ["assets", String(assets)],
+      ["last ingest", c.lastIngestTime ?? "never"],
+      ["locations", c.locations.length ? c.locations.join(", ") : "-"],
+    ]);
+    out += c.pathMappings.length
+      ? "path mappings:\n" +
+        formatTable(
+          ["external", "local"],
+          c.pathMappings.map((m) => [m.externalPrefix, m.localPrefix]),
+        ).replace(/^(?=.)/gm, "  ")
+      : "path mappings: none\n";
+    ctx.stdout.write(out);
+    return Promise.resolve(0);
+  },
+};
+
+const update: Command = {
+  path: ["collection", "update"],
+  summary: "Enable/disable sync and manage path mappings of a collection",
+  help: `Usage: retrovue collection update <collection> [--source SOURCE]
+       [--sync-enable | --sync-disable] [--path-mapping EXTERNAL=LOCAL]...
+       [--remove-path-mapping EXTERNAL]... [--dry-run] [--json]
+
+  --sync-enable                   ingest this collection (refused when it is not ingestible)
+  --sync-disable                  stop ingesting it
+  --path-mapping EXTERNAL=LOCAL   map the upstream prefix EXTERNAL to the absolute local
+                                  prefix LOCAL (replaces an existing mapping of EXTERNAL)
+  --remove-path-mapping EXTERNAL  remove the mapping of EXTERNAL
+  --dry-run                       show what would change; write nothing
+
+Repeating what is already so succeeds quietly ("no changes").
+`,
+  run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, {
+      source: { type: "string" },
+      "sync-enable": { type: "boolean" },
+      "sync-disable": { type: "boolean" },
+      "path-mapping": { type: "string", multiple: true },
+      "remove-path-mapping": { type: "string", multiple: true },
+      "dry-run": { type: "boolean" },
+    }, { minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
+    if (values["sync-enable"] && values["sync-disable"]) {
+      throw new RetrovueError("USAGE", "give either --sync-enable or --sync-disable, not both");
+    }
+    const add: PathMapping[] = (values["path-mapping"] ?? []).map(parsePathMapping);
+    const removals = values["remove-path-mapping"] ?? [];
+    for (const r of removals) {
+      if (r.trim() === "") {
+        throw new RetrovueError("USAGE", "--remove-path-mapping needs an external prefix");
+      }
+    }
+    const sync = values["sync-enable"] ? true : values["sync-disable"] ? false : undefined;
+    if (sync === undefined && add.length === 0 && removals.length === 0) {
+      throw new RetrovueError(
+        "USAGE",
+        "nothing to update; give --sync-enable, --sync-disable, --path-mapping or " +
+          "--remove-path-mapping (see 'collection update --help')",
+      );
+    }
+    const db = ctx.openDb();
+    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const target = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const dryRun = values["dry-run"] ?? false;
+    const opts = { now: ctx.now };
+    const { changes, after } = writeOrDryRun(db, dryRun, () => {
+      const changes: string[] = [];
+      for (const r of removals) {
+        if (removePathMapping(db, target.id, r, opts)) changes.push(`removed path mapping ${r}`);
+      }
+      for (const m of add) {
+        if (setPathMapping(db, target.id, m, opts)) {
+          changes.push(`path mapping ${m.externalPrefix} -> ${m.localPrefix}`);
+        }
+      }
+      if (sync !== undefined && setSyncEnabled(db, target.id, sync, opts)) {
+        changes.push(sync ? "sync enabled" : "sync disabled");
+      }
+      return { changes, after: getCollection(db, target.id) as CollectionRecord };
+    });
+    const source = getSource(db, target.sourceId)!;
+    if (ctx.json) {
+      writeJson(ctx, {
+        status: "ok",
+        dryRun,
+        changed: changes,
+        collection: collectionJson(after, source.name),
+      });
+      return Promise.resolve(0);
+    }
+    ctx.stdout.write(
+      changes.length === 0
+        ? `Collection '${after.name}' (${after.id}): no changes.\n`
+        : `${
+          dryRun ? "Dry run: would update" : "Updated"
+        } collection '${after.name}' (${after.id}): ${changes.join("; ")}.\n${
+          dryRun ? "Nothing was written.\n" : ""
+        }`,
+    );
+    return Promise.resolve(0);
+  },
+};
+
+/** Every `collection …` command. */
+export const collectionCommands: Command[] = [list, show, update];

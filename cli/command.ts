@@ -1,0 +1,194 @@
+/**
+ * The shape every CLI command plugs into, and the one argument parser they share.
+ *
+ * A command is a plain object: a name path (`["source", "add"]`), a one-line
+ * summary, help text, and a handler that receives a {@link CommandContext}.
+ * `main.ts` finds the command, strips the global options (`--db PATH`,
+ * `--test-db`, `--json`, wherever they appear), prints help for `--help`, runs
+ * the handler, and turns any thrown error into one `Error: …` line on stderr
+ * (or `{"status":"error","error":{"code","message"}}` with `--json`) and the
+ * exit status of {@link exitCodeFor}. Handlers therefore just throw a
+ * `RetrovueError` on failure and return their exit status (0, or 2 for a
+ * partial success) otherwise.
+ *
+ * ```ts
+ * import { type Command, parseCommandArgs } from "./command.ts";
+ * import { writeJson } from "./output.ts";
+ *
+ * export const commands: Command[] = [{
+ *   path: ["asset", "list"],
+ *   summary: "List assets",
+ *   help: "Usage: retrovue asset list [--collection C] [--json]\n",
+ *   async run(ctx) {
+ *     const { values } = parseCommandArgs(ctx, { collection: { type: "string" } });
+ *     const db = ctx.openDb();
+ *     …
+ *     if (ctx.json) writeJson(ctx, { status: "ok", assets: [] });
+ *     else ctx.stdout.write("…\n");
+ *     return 0;
+ *   },
+ * }];
+ * ```
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { RetrovueError } from "../core/errors.ts";
+import type { Registry } from "../registry/types.ts";
+
+export { exitCodeFor } from "../core/errors.ts";
+
+/** Something text can be written to (stdout, stderr, or a buffer in tests). */
+export interface Writer {
+  /** Writes `text` as is (add the newline yourself). */
+  write(text: string): void;
+}
+
+/**
+ * The environment variables the CLI may read (the `retrovue` task allows only
+ * these names). Missing names are `undefined`.
+ */
+export type CliEnv = Readonly<Record<string, string | undefined>>;
+
+/** Options for {@link CommandContext.openDb}. */
+export interface OpenDbOptions {
+  /** Open without writing anything (no file creation, no migrations). */
+  readOnly?: boolean;
+}
+
+/** What a command handler gets: arguments, I/O, and lazily opened resources. */
+export interface CommandContext {
+  /** The command's own arguments: everything after its name, global options removed. */
+  args: string[];
+  /** The command path that was matched, e.g. `["source", "add"]`. */
+  path: readonly string[];
+  /** `--json` was given: write exactly one JSON document to stdout (see `writeJson`). */
+  json: boolean;
+  /** The database file this invocation uses (from `--db`, `--test-db`, `RETROVUE_DB` or the default). */
+  dbPath: string;
+  /**
+   * Opens the database (created and migrated on first use), once per
+   * invocation; `main.ts` closes it. Do not close it yourself.
+   */
+  openDb(options?: OpenDbOptions): DatabaseSync;
+  /**
+   * Loads the importer registry (from `importers/` and `RETROVUE_PLUGIN_PATH`),
+   * once per invocation; `main.ts` closes it. Call it only in commands that
+   * need importers: it starts a plugin-host process. Always `close()` every
+   * client you `open()` (try/finally).
+   */
+  loadRegistry(): Promise<Registry>;
+  /** The readable environment variables. */
+  env: CliEnv;
+  /** The clock; use it for every stored time (`ctx.now().toISOString()`). */
+  now(): Date;
+  /** Directory that relative paths in arguments resolve against. */
+  cwd: string;
+  /** Standard output: results only. */
+  stdout: Writer;
+  /** Standard error: errors, warnings, progress. */
+  stderr: Writer;
+  /** Whether stdout is a terminal (tables may be wider, progress may redraw). */
+  isTerminal: boolean;
+  /** Whether stdin is a terminal (only then may a command ask for confirmation). */
+  stdinIsTerminal: boolean;
+  /** Whether to use ANSI colors (stdout is a terminal, `NO_COLOR` unset, not `--json`). */
+  color: boolean;
+  /** Asks a question on stderr and reads one line from stdin; `null` at end of input. */
+  prompt(question: string): Promise<string | null>;
+  /** Aborted when the operator interrupts (Ctrl-C); pass it to long calls. */
+  signal: AbortSignal;
+  /**
+   * Registers secret values (e.g. `secretValues(manifest.params, config)`):
+   * from then on every write to `stdout` and `stderr` shows them as `***`.
+   * A second line of defence; mask configs with `maskConfig` first.
+   */
+  addSecrets(values: readonly string[]): void;
+}
+
+/** One CLI command. */
+export interface Command {
+  /** Words that select it, e.g. `["source", "add"]`. */
+  path: readonly string[];
+  /** One line for the command list of `retrovue --help`. */
+  summary: string;
+  /**
+   * Full usage text printed for `--help` (exit 0). A function may compute it
+   * from the arguments (e.g. `source add --type plex --help` lists that type's flags).
+   */
+  help: string | ((ctx: CommandContext) => string | Promise<string>);
+  /** Runs the command; returns the exit status (0 ok, 2 partial). Throw on failure. */
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** The parsed arguments of a command. */
+export interface ParsedCommandArgs<V> {
+  /** Option values, keyed by long option name. */
+  values: V;
+  /** Positional arguments. */
+  positionals: string[];
+}
+
+/** Options for {@link parseCommandArgs}. */
+export interface ParseCommandArgsOptions {
+  /** Smallest number of positionals (default 0). */
+  minPositionals?: number;
+  /** Largest number of positionals (default 0). */
+  maxPositionals?: number;
+  /** What the positionals are, for error messages (e.g. `<source>`). */
+  positionalName?: string;
+}
+
+/**
+ * Parses `ctx.args` strictly with `node:util` `parseArgs`. Unknown options,
+ * missing values and wrong positional counts become one-line `USAGE` errors
+ * (exit 1) that name the command.
+ */
+export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
+  ctx: Pick<CommandContext, "args" | "path">,
+  options: T,
+  extra: ParseCommandArgsOptions = {},
+): ParsedCommandArgs<
+  ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>["values"]
+> {
+  const command = ctx.path.join(" ");
+  let parsed;
+  try {
+    parsed = parseArgs({ args: ctx.args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw usageError(command, error);
+  }
+  const min = extra.minPositionals ?? 0;
+  const max = extra.maxPositionals ?? 0;
+  const what = extra.positionalName ?? "argument";
+  if (parsed.positionals.length < min) {
+    throw new RetrovueError("USAGE", `'${command}' needs ${what}; see '${command} --help'`);
+  }
+  if (parsed.positionals.length > max) {
+    throw new RetrovueError(
+      "USAGE",
+      `unexpected argument '${parsed.positionals[max]}' for '${command}'; see '${command} --help'`,
+    );
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
+}
+
+/** Turns a `parseArgs` error into a one-line `USAGE` error for `command`. */
+export function usageError(command: string, error: unknown): RetrovueError {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string })?.code;
+  const option = /(--?[\w-]+)/.exec(message)?.[1] ?? "?";
+  let text: string;
+  if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    text = `unknown option '${option}' for '${command}'`;
+  } else if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    text = /does not take/.test(message)
+      ? `option '${option}' does not take a value`
+      : `option '${option}' needs a value`;
+  } else {
+    text = message.split("\n")[0];
+  }
+  return new RetrovueError("USAGE", `${text}; see '${command} --help'`);
+}

@@ -1,0 +1,192 @@
+/**
+ * Global options, the database location, and building a {@link CommandContext}.
+ *
+ * @module
+ */
+
+import { dirname, join, resolve } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
+import { redact } from "../core/config.ts";
+import { openDatabase } from "../core/db.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { loadRegistry, pluginDirsFromEnv } from "../registry/mod.ts";
+import type { Registry } from "../registry/types.ts";
+import type { CliEnv, CommandContext, OpenDbOptions, Writer } from "./command.ts";
+import { redactingWriter } from "./output.ts";
+
+/** Options accepted anywhere on the command line. */
+export interface GlobalOptions {
+  /** `--db PATH`. */
+  db?: string;
+  /** `--test-db`. */
+  testDb: boolean;
+  /** `--json`. */
+  json: boolean;
+}
+
+/** The environment variable names the CLI reads (the `retrovue` task allows exactly these). */
+export const CLI_ENV_NAMES: readonly string[] = [
+  "RETROVUE_DB",
+  "RETROVUE_PLUGIN_PATH",
+  "RETROVUE_DEBUG",
+  "RETROVUE_LOG",
+  "XDG_DATA_HOME",
+  "HOME",
+  "NO_COLOR",
+];
+
+/**
+ * Removes the global options (`--db PATH`, `--db=PATH`, `--test-db`,
+ * `--json`) from anywhere before a `--`, returning them and the rest.
+ */
+export function splitGlobalOptions(
+  args: readonly string[],
+): { globals: GlobalOptions; rest: string[] } {
+  const globals: GlobalOptions = { testDb: false, json: false };
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg === "--json") globals.json = true;
+    else if (arg === "--test-db") globals.testDb = true;
+    else if (arg === "--db" || arg.startsWith("--db=")) {
+      const value = arg === "--db" ? args[++i] : arg.slice("--db=".length);
+      if (value === undefined || value === "") {
+        throw new RetrovueError("USAGE", "option '--db' needs a value");
+      }
+      if (globals.db !== undefined) {
+        throw new RetrovueError("USAGE", "option '--db' may be given only once");
+      }
+      globals.db = value;
+    } else rest.push(arg);
+  }
+  return { globals, rest };
+}
+
+/** The default database file: `$XDG_DATA_HOME/retrovue/retrovue.db`, else `~/.local/share/…`. */
+export function defaultDbPath(env: CliEnv): string {
+  if (env.XDG_DATA_HOME && env.XDG_DATA_HOME.startsWith("/")) {
+    return join(env.XDG_DATA_HOME, "retrovue", "retrovue.db");
+  }
+  if (env.HOME) return join(env.HOME, ".local", "share", "retrovue", "retrovue.db");
+  throw new RetrovueError(
+    "USAGE",
+    "cannot choose a database location (HOME is not set); pass --db PATH or set RETROVUE_DB",
+  );
+}
+
+/**
+ * Where this invocation's database is: `--db`, else `RETROVUE_DB`, else the
+ * default. `--test-db` means `retrovue-test.db` in the folder of the
+ * `RETROVUE_DB`/default location and cannot be combined with `--db`.
+ */
+export function resolveDbPath(globals: GlobalOptions, env: CliEnv, cwd: string): string {
+  if (globals.testDb) {
+    if (globals.db !== undefined) {
+      throw new RetrovueError("USAGE", "use either --db or --test-db, not both");
+    }
+    const base = env.RETROVUE_DB ? resolve(cwd, env.RETROVUE_DB) : defaultDbPath(env);
+    return join(dirname(base), "retrovue-test.db");
+  }
+  if (globals.db !== undefined) return resolve(cwd, globals.db);
+  if (env.RETROVUE_DB) return resolve(cwd, env.RETROVUE_DB);
+  return defaultDbPath(env);
+}
+
+/** Everything outside the process the CLI touches, injectable for tests. */
+export interface CliIO {
+  /** Readable environment variables. */
+  env: CliEnv;
+  /** Standard output. */
+  stdout: Writer;
+  /** Standard error. */
+  stderr: Writer;
+  /** Whether stdout is a terminal. */
+  isTerminal: boolean;
+  /** Whether stdin is a terminal. */
+  stdinIsTerminal: boolean;
+  /** Working directory. */
+  cwd: string;
+  /** Clock. */
+  now(): Date;
+  /** Reads one line from stdin (null at end of input). */
+  readLine(): Promise<string | null>;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+}
+
+/** A context plus what `main.ts` must release when the command is done. */
+export interface ContextHandle {
+  /** The context to pass to the command. */
+  context: CommandContext;
+  /** Closes the database and the registry if they were opened. */
+  close(): Promise<void>;
+  /** Scrubs registered secrets from text (for the error line). */
+  scrub(text: string): string;
+}
+
+/** Options for {@link createContext}. */
+export interface CreateContextOptions {
+  /** Command arguments after the command path. */
+  args: string[];
+  /** The matched command path. */
+  path: readonly string[];
+  /** Parsed global options. */
+  globals: GlobalOptions;
+}
+
+/** Builds the context for one command invocation. */
+export function createContext(io: CliIO, options: CreateContextOptions): ContextHandle {
+  const secrets = new Set<string>();
+  const scrub = (text: string) => redact(text, [...secrets].sort((a, b) => b.length - a.length));
+  let db: DatabaseSync | undefined;
+  let registry: Promise<Registry> | undefined;
+  let dbPath: string | undefined;
+  const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, io.cwd);
+  const context: CommandContext = {
+    args: options.args,
+    path: options.path,
+    json: options.globals.json,
+    get dbPath() {
+      return getDbPath();
+    },
+    openDb(openOptions: OpenDbOptions = {}) {
+      db ??= openDatabase(getDbPath(), { readOnly: openOptions.readOnly, now: io.now });
+      return db;
+    },
+    loadRegistry() {
+      registry ??= loadRegistry({ pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH) });
+      return registry;
+    },
+    env: io.env,
+    now: io.now,
+    cwd: io.cwd,
+    stdout: redactingWriter(io.stdout, scrub),
+    stderr: redactingWriter(io.stderr, scrub),
+    isTerminal: io.isTerminal,
+    stdinIsTerminal: io.stdinIsTerminal,
+    color: io.isTerminal && !io.env.NO_COLOR && !options.globals.json,
+    async prompt(question: string) {
+      io.stderr.write(scrub(question));
+      return await io.readLine();
+    },
+    signal: io.signal,
+    addSecrets(values: readonly string[]) {
+      for (const v of values) if (v.length > 0) secrets.add(v);
+    },
+  };
+  return {
+    context,
+    scrub,
+    async close() {
+      try {
+        if (registry) await (await registry.catch(() => undefined))?.close();
+      } finally {
+        db?.close();
+      }
+    },
+  };
+}

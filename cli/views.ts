@@ -1,0 +1,313 @@
+/**
+ * Shared pieces of the catalog commands: importer availability, opening a
+ * sandboxed client, parsing a type's flags, and the `--json` shapes of
+ * sources and collections (documented in `docs/cli.md`).
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { ParseArgsOptionsConfig } from "node:util";
+import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
+import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts";
+import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
+import { transaction } from "../core/db.ts";
+import { RetrovueError } from "../core/errors.ts";
+import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/types.ts";
+import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
+
+/** An available importer type. */
+export type AvailableType = Extract<ImporterTypeInfo, { status: "available" }>;
+
+/** Whether a source's importer is loaded, and why not. */
+export interface ImporterStatus {
+  /** `available` or `unavailable`. */
+  status: "available" | "unavailable";
+  /** Why it is unavailable (null when available). */
+  reason: string | null;
+}
+
+/** The availability of importer type `typeId` in `registry`. */
+export function importerStatus(registry: Registry, typeId: string): ImporterStatus {
+  if (registry.get(typeId)) return { status: "available", reason: null };
+  const broken = registry.types.find((t) => t.typeId === typeId && t.status === "broken");
+  if (broken && broken.status === "broken") {
+    return {
+      status: "unavailable",
+      reason: `importer type '${typeId}' is broken: ${broken.reason}`,
+    };
+  }
+  return { status: "unavailable", reason: `importer type '${typeId}' is not installed` };
+}
+
+/** `available` or `unavailable: <reason>`, for tables. */
+export function statusText(status: ImporterStatus): string {
+  return status.status === "available" ? "available" : `unavailable: ${status.reason}`;
+}
+
+/**
+ * The loaded importer for a source, or `IMPORTER_UNAVAILABLE` naming the
+ * missing type and what to do.
+ */
+export function requireImporter(registry: Registry, source: SourceRecord): AvailableType {
+  const info = registry.get(source.typeId);
+  if (info) return info;
+  const { reason } = importerStatus(registry, source.typeId);
+  const why = reason?.replace(`importer type '${source.typeId}' is `, "") ?? "not installed";
+  throw new RetrovueError(
+    "IMPORTER_UNAVAILABLE",
+    `source '${source.name}' (${source.id}) uses importer type '${source.typeId}', which is ` +
+      `${why}; run 'source list-types' to see what is installed, or add the importer's ` +
+      `folder to RETROVUE_PLUGIN_PATH`,
+    { details: { typeId: source.typeId } },
+  );
+}
+
+/** Names of the available types, sorted, for error messages. */
+export function availableTypeIds(registry: Registry): string[] {
+  return registry.types.filter((t) => t.status === "available").map((t) => t.typeId!).sort();
+}
+
+/**
+ * Opens a sandboxed client for `typeId` with `config`, runs `fn`, and always
+ * closes the client. The config's secrets are registered for scrubbing first.
+ */
+export async function withClient<T>(
+  ctx: CommandContext,
+  target: { registry: Registry; info: AvailableType; config: ImporterConfig },
+  fn: (client: ImporterClient) => Promise<T>,
+): Promise<T> {
+  ctx.addSecrets(secretValues(target.info.manifest.params, target.config));
+  const client = await target.registry.open(target.info.typeId, target.config);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+/**
+ * Runs `fn` in a transaction that is committed, or rolled back when
+ * `dryRun` (so a dry run computes exactly the same result and writes nothing).
+ */
+export function writeOrDryRun<T>(db: DatabaseSync, dryRun: boolean, fn: () => T): T {
+  if (!dryRun) return transaction(db, fn, { immediate: true });
+  const rollback = Symbol("dry-run");
+  let result: T | undefined;
+  try {
+    transaction(db, () => {
+      result = fn();
+      throw rollback;
+    }, { immediate: true });
+  } catch (error) {
+    if (error !== rollback) throw error;
+  }
+  return result as T;
+}
+
+// ------------------------------------------------------------ type flags
+
+/** Flags a type's params may not use because the CLI's own options use them. */
+const RESERVED = new Set(["help", "json", "db", "test-db"]);
+
+/** What {@link parseTypeArgs} returns. */
+export interface TypeArgs<V> {
+  /** The command's own options. */
+  values: V;
+  /** Positional arguments. */
+  positionals: string[];
+  /** Raw values of the type's params that were given, keyed by param name. */
+  raw: Record<string, RawValue>;
+}
+
+/**
+ * Parses the command's own `options` plus one flag per param of the type
+ * (strings may repeat; booleans accept `--flag`, `--no-flag` and
+ * `--flag=VALUE`). Unknown flags are one-line `USAGE` errors.
+ */
+export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
+  ctx: Pick<CommandContext, "args" | "path">,
+  params: readonly ParamSpec[],
+  options: T,
+  extra: ParseCommandArgsOptions = {},
+): TypeArgs<ReturnType<typeof parseCommandArgs<T>>["values"]> {
+  const raw: Record<string, RawValue> = {};
+  const typeOptions: ParseArgsOptionsConfig = {};
+  const booleans = new Map<string, ParamSpec>();
+  for (const p of params) {
+    const key = p.flag.slice(2);
+    if (RESERVED.has(key) || key in options) {
+      throw new RetrovueError(
+        "PLUGIN_ERROR",
+        `the importer declares option '${p.flag}', which the CLI itself uses`,
+      );
+    }
+    if (p.kind === "boolean") booleans.set(key, p);
+    else typeOptions[key] = { type: "string", multiple: true };
+  }
+  const args: string[] = [];
+  for (let i = 0; i < ctx.args.length; i++) {
+    const arg = ctx.args[i];
+    if (arg === "--") {
+      args.push(...ctx.args.slice(i));
+      break;
+    }
+    const m = /^--(no-)?([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
+    const p = m ? booleans.get(m[2]) : undefined;
+    if (!m || !p) {
+      args.push(arg);
+      continue;
+    }
+    if (m[1] && m[3] !== undefined) {
+      throw new RetrovueError("USAGE", `option '--no-${m[2]}' does not take a value`);
+    }
+    raw[p.name] = m[1] ? false : (m[3] ?? true);
+  }
+  const parsed = parseCommandArgs({ args, path: ctx.path }, { ...typeOptions, ...options }, extra);
+  const values = parsed.values as Record<string, unknown>;
+  for (const p of params) {
+    const v = values[p.flag.slice(2)];
+    if (p.kind === "boolean" || v === undefined) continue;
+    const list = v as string[];
+    raw[p.name] = list.length === 1 ? list[0] : list;
+  }
+  return { values: parsed.values, positionals: parsed.positionals, raw };
+}
+
+/** Help lines describing a type's params (never a secret's default). */
+export function paramHelp(params: readonly ParamSpec[]): string {
+  if (params.length === 0) return "  (this type has no options)\n";
+  const rows = params.map((p) => {
+    const notes: string[] = [];
+    if (p.required) notes.push("required");
+    if (p.multiple) notes.push("repeatable");
+    if (p.named) notes.push("NAME=VALUE allowed");
+    if (p.secret) notes.push("secret");
+    if (p.grants) notes.push(`grants ${p.grants}`);
+    if (p.default !== undefined && !p.secret) notes.push(`default: ${p.default}`);
+    if (p.min !== undefined || p.max !== undefined) {
+      notes.push(`range: ${p.min ?? ""}..${p.max ?? ""}`);
+    }
+    const flag = p.kind === "boolean"
+      ? `${p.flag}[=BOOL], --no-${p.flag.slice(2)}`
+      : `${p.flag} ${p.kind.toUpperCase()}`;
+    return [flag, p.description + (notes.length ? ` (${notes.join("; ")})` : "")];
+  });
+  const width = Math.max(...rows.map((r) => r[0].length));
+  return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join("\n") + "\n";
+}
+
+// ---------------------------------------------------------- JSON shapes
+
+/** `--json` shape of a source. */
+export interface SourceJson {
+  /** Stable id. */
+  id: string;
+  /** Name. */
+  name: string;
+  /** Importer type id. */
+  type: string;
+  /** Importer availability. */
+  status: "available" | "unavailable";
+  /** Why unavailable, else null. */
+  reason: string | null;
+  /** Config with secrets masked (every value masked when the type is unknown). */
+  config: ImporterConfig;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+}
+
+/**
+ * A source's config for display: secrets masked by the manifest, or every
+ * value masked when the importer (and so which values are secret) is unknown.
+ */
+export function displayConfig(
+  source: SourceRecord,
+  params: readonly ParamSpec[] | undefined,
+): ImporterConfig {
+  if (params) return maskConfig(params, source.config);
+  return Object.fromEntries(Object.keys(source.config).map((k) => [k, MASK]));
+}
+
+/** The `--json` shape of a source. */
+export function sourceJson(
+  source: SourceRecord,
+  status: ImporterStatus,
+  params: readonly ParamSpec[] | undefined,
+): SourceJson {
+  return {
+    id: source.id,
+    name: source.name,
+    type: source.typeId,
+    status: status.status,
+    reason: status.reason,
+    config: displayConfig(source, params),
+    createdAt: source.createdAt,
+    updatedAt: source.updatedAt,
+  };
+}
+
+/** `--json` shape of a collection. */
+export interface CollectionJson {
+  /** Stable id. */
+  id: string;
+  /** Owning source id. */
+  sourceId: string;
+  /** Owning source name. */
+  sourceName: string;
+  /** Upstream id. */
+  externalId: string;
+  /** Name. */
+  name: string;
+  /** movies | shows | mixed | other. */
+  kind: string;
+  /** Upstream locations. */
+  locations: string[];
+  /** Operator intent. */
+  syncEnabled: boolean;
+  /** System eligibility. */
+  ingestible: boolean;
+  /** Why not ingestible, else null. */
+  ingestibleReason: string | null;
+  /** Not seen by the last discovery. */
+  missingUpstream: boolean;
+  /** ISO-8601 UTC or null. */
+  lastIngestTime: string | null;
+  /** Path mappings. */
+  pathMappings: { external: string; local: string }[];
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** ISO-8601 UTC. */
+  updatedAt: string;
+}
+
+/** The `--json` shape of a collection. */
+export function collectionJson(c: CollectionRecord, sourceName: string): CollectionJson {
+  return {
+    id: c.id,
+    sourceId: c.sourceId,
+    sourceName,
+    externalId: c.externalId,
+    name: c.name,
+    kind: c.kind,
+    locations: c.locations,
+    syncEnabled: c.syncEnabled,
+    ingestible: c.ingestible,
+    ingestibleReason: c.ingestibleReason,
+    missingUpstream: c.missingUpstream,
+    lastIngestTime: c.lastIngestTime,
+    pathMappings: c.pathMappings.map((m) => ({ external: m.externalPrefix, local: m.localPrefix })),
+    createdAt: c.createdAt,
+    updatedAt: c.updatedAt,
+  };
+}
+
+/** Short status words for a collection: `sync on/off`, `not ingestible`, `missing upstream`. */
+export function collectionState(c: CollectionRecord): string {
+  const parts = [c.syncEnabled ? "sync on" : "sync off"];
+  if (!c.ingestible) parts.push(`not ingestible: ${c.ingestibleReason ?? "unknown reason"}`);
+  if (c.missingUpstream) parts.push("missing upstream");
+  return parts.join(", ");
+}

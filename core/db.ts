@@ -1,0 +1,273 @@
+/**
+ * The SQLite catalog: opening, migrating and transactions.
+ *
+ * One `node:sqlite` connection per process, in WAL mode with foreign keys on
+ * and a busy timeout. Migrations are forward-only and recorded in
+ * `schema_migrations`; a database written by a newer RetroVue (a version this
+ * code does not know) is refused with `SCHEMA_TOO_NEW` rather than touched.
+ * The file is created owner-only (0600) because source configs hold tokens.
+ *
+ * @module
+ */
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { ASSETS_DDL } from "./db_assets.ts";
+import { RetrovueError } from "./errors.ts";
+
+/** One forward-only schema step. */
+export interface Migration {
+  /** Schema version this step produces (1, 2, …, in order). */
+  version: number;
+  /** SQL run inside the migration's transaction. */
+  sql: string;
+}
+
+/** Every migration, in order. The last one's version is {@link SCHEMA_VERSION}. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE sources (
+  id          TEXT PRIMARY KEY,              -- '<type>-<8 hex>'
+  name        TEXT NOT NULL,
+  type_id     TEXT NOT NULL,
+  config      TEXT NOT NULL,                 -- JSON, includes secrets
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX sources_name ON sources (name COLLATE NOCASE);
+CREATE TABLE collections (
+  id                TEXT PRIMARY KEY,        -- 'c-' + 10 hex of sha-256(source_id \\0 external_id)
+  source_id         TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+  external_id       TEXT NOT NULL,
+  name              TEXT NOT NULL,
+  kind              TEXT NOT NULL,
+  locations         TEXT NOT NULL DEFAULT '[]',
+  sync_enabled      INTEGER NOT NULL DEFAULT 0,
+  ingestible        INTEGER NOT NULL DEFAULT 1,
+  ingestible_reason TEXT,
+  missing_upstream  INTEGER NOT NULL DEFAULT 0,
+  last_ingest_time  TEXT,
+  created_at        TEXT NOT NULL,
+  updated_at        TEXT NOT NULL,
+  UNIQUE (source_id, external_id)
+);
+CREATE TABLE path_mappings (
+  collection_id   TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  external_prefix TEXT NOT NULL,
+  local_prefix    TEXT NOT NULL,
+  PRIMARY KEY (collection_id, external_prefix)
+);
+${ASSETS_DDL}
+`,
+  },
+];
+
+/** The newest schema version this code knows. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/** Options for {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** How long a write waits for another process's lock, in milliseconds (default 5000). */
+  busyTimeoutMs?: number;
+  /** Open an existing database without writing (no creation, no migrations). */
+  readOnly?: boolean;
+  /** Clock for `schema_migrations.applied_at`. */
+  now?: () => Date;
+}
+
+/**
+ * Opens (creating it owner-only if needed) and migrates the database at
+ * `path`. Throws `SCHEMA_TOO_NEW` for a database from a newer RetroVue and
+ * `DB_ERROR` when the file cannot be opened.
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): DatabaseSync {
+  if (!options.readOnly) _createOwnerOnly(path);
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
+  } catch (error) {
+    throw new RetrovueError(
+      "DB_ERROR",
+      `cannot open database '${path}': ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  try {
+    db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.exec("PRAGMA foreign_keys = ON");
+    if (options.readOnly) {
+      _assertKnownVersion(db, path);
+    } else {
+      db.exec("PRAGMA journal_mode = WAL");
+      migrate(db, { now: options.now, label: path });
+    }
+  } catch (error) {
+    db.close();
+    throw toDbError(error);
+  }
+  return db;
+}
+
+/** An in-memory, migrated database for tests. */
+export function openMemoryDatabase(options: { now?: () => Date } = {}): DatabaseSync {
+  const db = new DatabaseSync(":memory:");
+  db.exec("PRAGMA foreign_keys = ON");
+  migrate(db, { now: options.now, label: ":memory:" });
+  return db;
+}
+
+/** Options for {@link migrate}. */
+export interface MigrateOptions {
+  /** Clock for `applied_at`. */
+  now?: () => Date;
+  /** How to name the database in errors. */
+  label?: string;
+  /** The migrations to apply (default {@link MIGRATIONS}); for tests. */
+  migrations?: readonly Migration[];
+}
+
+/**
+ * Applies every migration newer than the database's version, each in its
+ * own immediate transaction. Returns the versions applied.
+ */
+export function migrate(db: DatabaseSync, options: MigrateOptions = {}): number[] {
+  const migrations = options.migrations ?? MIGRATIONS;
+  const now = options.now ?? (() => new Date());
+  db.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+  );
+  const applied: number[] = [];
+  const last = migrations.at(-1)?.version ?? 0;
+  if (schemaVersion(db) >= last) {
+    // Up to date: take no write lock, so readers never wait on a running ingest.
+    _assertKnownVersion(db, options.label ?? "database", migrations);
+    return applied;
+  }
+  for (const migration of migrations) {
+    transaction(db, () => {
+      const current = schemaVersion(db);
+      _assertKnownVersion(db, options.label ?? "database", migrations);
+      if (current >= migration.version) return;
+      db.exec(migration.sql);
+      db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
+        .run(migration.version, now().toISOString());
+      applied.push(migration.version);
+    }, { immediate: true });
+  }
+  _assertKnownVersion(db, options.label ?? "database", migrations);
+  return applied;
+}
+
+/** The database's schema version (0 when nothing has been applied). */
+export function schemaVersion(db: DatabaseSync): number {
+  const exists = db.prepare(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+  ).get();
+  if (!exists) return 0;
+  const row = db.prepare("SELECT MAX(version) AS v FROM schema_migrations").get() as
+    | { v: number | null }
+    | undefined;
+  return Number(row?.v ?? 0);
+}
+
+/** Options for {@link transaction}. */
+export interface TransactionOptions {
+  /** Take the write lock at the start (`BEGIN IMMEDIATE`), for read-then-write steps. */
+  immediate?: boolean;
+}
+
+/**
+ * Runs `fn` in a transaction: commits when it returns, rolls back when it
+ * throws. Nested calls become savepoints. `fn` must be synchronous: do any
+ * importer calls before, and only write inside.
+ */
+export function transaction<T>(
+  db: DatabaseSync,
+  fn: () => T,
+  options: TransactionOptions = {},
+): T {
+  if (db.isTransaction) {
+    const name = `sp_${crypto.randomUUID().replaceAll("-", "")}`;
+    db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = fn();
+      db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (error) {
+      db.exec(`ROLLBACK TO ${name}`);
+      db.exec(`RELEASE ${name}`);
+      throw error;
+    }
+  }
+  try {
+    db.exec(options.immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+  } catch (error) {
+    throw toDbError(error);
+  }
+  try {
+    const result = fn();
+    if (result instanceof Promise) {
+      throw new RetrovueError("INTERNAL", "transaction() needs a synchronous function");
+    }
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw toDbError(error);
+  }
+}
+
+/**
+ * Maps SQLite failures to `DB_BUSY` (locked by another process) or
+ * `DB_ERROR`; `RetrovueError`s pass through unchanged.
+ */
+export function toDbError(error: unknown): unknown {
+  if (error instanceof RetrovueError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if ((error as { code?: string })?.code !== "ERR_SQLITE_ERROR") return error;
+  if (/database is locked|SQLITE_BUSY/i.test(message)) {
+    return new RetrovueError(
+      "DB_BUSY",
+      "the database is busy (another RetroVue command is writing); try again",
+      { retryable: true, cause: error },
+    );
+  }
+  return new RetrovueError("DB_ERROR", `database error: ${message}`, { cause: error });
+}
+
+function _assertKnownVersion(
+  db: DatabaseSync,
+  label: string,
+  migrations: readonly Migration[] = MIGRATIONS,
+): void {
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  const version = schemaVersion(db);
+  if (version > known) {
+    throw new RetrovueError(
+      "SCHEMA_TOO_NEW",
+      `database '${label}' has schema version ${version}, newer than this RetroVue knows ` +
+        `(${known}); upgrade RetroVue or use another --db`,
+      { details: { version, known } },
+    );
+  }
+}
+
+function _createOwnerOnly(path: string): void {
+  if (path === ":memory:" || path === "") return;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const file = Deno.openSync(path, { read: true, write: true, createNew: true, mode: 0o600 });
+    file.close();
+    Deno.chmodSync(path, 0o600);
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return;
+    throw new RetrovueError(
+      "DB_ERROR",
+      `cannot create database '${path}': ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+}

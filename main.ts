@@ -1,0 +1,258 @@
+/**
+ * The `retrovue` command line.
+ *
+ * `deno task retrovue <command> [options]`: finds the command in the table
+ * (`cli/commands.ts`), strips the global options (`--db PATH`, `--test-db`,
+ * `--json`, accepted anywhere), prints help for `--help`, runs it, and turns
+ * failures into one `Error: …` line on stderr (or the JSON error document with
+ * `--json`). Exit codes: 0 ok, 1 usage/validation/runtime error, 2 partial
+ * success, 3 upstream unreachable. `RETROVUE_DEBUG=1` adds stack traces;
+ * `RETROVUE_LOG=debug|info|warning|error` sets the log level (stderr).
+ *
+ * @module
+ */
+
+import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
+import { type Command, type CommandContext, exitCodeFor, type Writer } from "./cli/command.ts";
+import { COMMANDS } from "./cli/commands.ts";
+import {
+  CLI_ENV_NAMES,
+  type CliIO,
+  createContext,
+  type GlobalOptions,
+  splitGlobalOptions,
+} from "./cli/context.ts";
+import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
+import { RetrovueError, toRetrovueError } from "./core/errors.ts";
+import { PLUGIN_HOST_COMMAND } from "./registry/host_process.ts";
+import { runPluginHost } from "./registry/plugin_host.ts";
+import denoConfig from "./deno.json" with { type: "json" };
+
+/** This program's version, from `deno.json`. */
+export const VERSION: string = denoConfig.version;
+
+export type { CliIO };
+
+/** Options for {@link main}. */
+export interface MainOptions {
+  /** The command table (default: every command). */
+  commands?: readonly Command[];
+}
+
+/** Runs one CLI invocation and returns its exit status. Never throws. */
+export async function main(
+  args: readonly string[],
+  io: CliIO,
+  options: MainOptions = {},
+): Promise<number> {
+  const commands = options.commands ?? COMMANDS;
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    io.stdout.write(`retrovue ${VERSION} (deno ${Deno.version.deno})\n`);
+    return 0;
+  }
+  let globals: GlobalOptions = { testDb: false, json: args.includes("--json") };
+  let scrub = (text: string) => text;
+  const debug = io.env.RETROVUE_DEBUG === "1" || io.env.RETROVUE_DEBUG === "true";
+  try {
+    const split = splitGlobalOptions(args);
+    globals = split.globals;
+    const rest = split.rest;
+    const found = _findCommand(commands, rest);
+    if (!found) return _topLevel(commands, rest, io);
+    const commandArgs = rest.slice(found.path.length);
+    const handle = createContext(io, { args: commandArgs, path: found.path, globals });
+    scrub = handle.scrub;
+    _configureLogging(io.env, handle.context.stderr);
+    try {
+      if (_wantsHelp(commandArgs)) {
+        const help = typeof found.help === "function"
+          ? await found.help(handle.context)
+          : found.help;
+        handle.context.stdout.write(help.endsWith("\n") ? help : help + "\n");
+        return 0;
+      }
+      return await found.run(handle.context);
+    } finally {
+      await handle.close();
+      resetSync();
+    }
+  } catch (error) {
+    _reportError(error, { io, json: globals.json, debug, scrub });
+    return exitCodeFor(error);
+  }
+}
+
+function _reportError(
+  error: unknown,
+  options: { io: CliIO; json: boolean; debug: boolean; scrub: (text: string) => string },
+): void {
+  const { io, scrub } = options;
+  if (options.json) {
+    const doc = jsonError(error);
+    doc.error.message = scrub(doc.error.message);
+    writeJson({ stdout: { write: (t) => io.stdout.write(scrub(t)) } }, doc);
+  } else {
+    io.stderr.write(scrub(errorLine(error)) + "\n");
+  }
+  const e = toRetrovueError(error);
+  if (options.debug || e.code === "INTERNAL") {
+    const cause = e.code === "INTERNAL" && e.cause instanceof Error ? e.cause : e;
+    if (options.debug) io.stderr.write(scrub(String(cause.stack ?? cause)) + "\n");
+    else io.stderr.write("(set RETROVUE_DEBUG=1 to see the stack trace)\n");
+  }
+}
+
+function _wantsHelp(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === "--") return false;
+    if (a === "--help" || a === "-h") return true;
+  }
+  return false;
+}
+
+function _findCommand(commands: readonly Command[], rest: readonly string[]): Command | undefined {
+  let best: Command | undefined;
+  for (const c of commands) {
+    if (c.path.every((w, i) => rest[i] === w) && (!best || c.path.length > best.path.length)) {
+      best = c;
+    }
+  }
+  return best;
+}
+
+function _topLevel(
+  commands: readonly Command[],
+  rest: readonly string[],
+  io: CliIO,
+): number {
+  const words: string[] = [];
+  for (const a of rest) {
+    if (a.startsWith("-")) break;
+    words.push(a);
+  }
+  const group = commands.filter((c) => words.every((w, i) => c.path[i] === w));
+  const help = _wantsHelp(rest) || rest.length === 0;
+  if (help && group.length > 0) {
+    io.stdout.write(usage(group, words));
+    return 0;
+  }
+  const what = words.length ? words.join(" ") : rest[0];
+  const hint = group.length > 0 && words.length > 0
+    ? `'${words.join(" ")}' needs a subcommand: ${
+      [...new Set(group.map((c) => c.path[words.length]))].join(", ")
+    }`
+    : `unknown command '${what}'; run 'retrovue --help' to list the commands`;
+  throw new RetrovueError("USAGE", hint);
+}
+
+/** The usage text listing `commands` (all of them, or one group). */
+export function usage(commands: readonly Command[], prefix: readonly string[] = []): string {
+  const rows = commands.map((c) => [`  ${c.path.join(" ")}`, c.summary]);
+  return [
+    `Usage: retrovue ${prefix.length ? prefix.join(" ") + " " : ""}<command> [options]`,
+    "",
+    "Commands:",
+    formatTable(["", ""], rows).split("\n").slice(1).join("\n").trimEnd(),
+    "",
+    "Global options (accepted anywhere):",
+    "  --db PATH    database file (default: $RETROVUE_DB, else $XDG_DATA_HOME/retrovue/retrovue.db,",
+    "               else ~/.local/share/retrovue/retrovue.db)",
+    "  --test-db    use retrovue-test.db next to the default database, never the real one",
+    "  --json       print one JSON document on stdout",
+    "  -h, --help   show help (also after any command)",
+    "",
+    "Exit codes: 0 ok, 1 usage/validation/runtime error, 2 partial success, 3 upstream unreachable.",
+    "",
+  ].join("\n");
+}
+
+function _configureLogging(env: CommandContext["env"], stderr: Writer): void {
+  const wanted = (env.RETROVUE_LOG ?? "warning").toLowerCase();
+  const levels = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
+  const level = levels.find((l) => l === wanted || (wanted === "warn" && l === "warning")) ??
+    "warning";
+  configureSync({
+    reset: true,
+    sinks: {
+      stderr(record: LogRecord) {
+        const text = record.message.map((part, i) =>
+          i % 2 === 0 ? String(part) : typeof part === "string" ? part : JSON.stringify(part)
+        ).join("");
+        stderr.write(`${record.level} ${record.category.join(".")}: ${oneLine(text)}\n`);
+      },
+    },
+    loggers: [
+      { category: ["retrovue"], lowestLevel: level, sinks: ["stderr"] },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
+    ],
+  });
+}
+
+// ------------------------------------------------------------------ entry
+
+function _fdWriter(file: { writeSync(p: Uint8Array): number }): Writer {
+  const encoder = new TextEncoder();
+  return {
+    write(text: string) {
+      let bytes = encoder.encode(text);
+      try {
+        while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+      }
+    },
+  };
+}
+
+function _readEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of CLI_ENV_NAMES) {
+    try {
+      env[name] = Deno.env.get(name);
+    } catch {
+      env[name] = undefined;
+    }
+  }
+  return env;
+}
+
+async function _readLine(): Promise<string | null> {
+  const buffer = new Uint8Array(1);
+  const bytes: number[] = [];
+  while (true) {
+    const n = await Deno.stdin.read(buffer);
+    if (n === null) return bytes.length ? new TextDecoder().decode(new Uint8Array(bytes)) : null;
+    if (buffer[0] === 10) return new TextDecoder().decode(new Uint8Array(bytes)).replace(/\r$/, "");
+    bytes.push(buffer[0]);
+  }
+}
+
+if (import.meta.main && Deno.build.standalone && Deno.args[0] === PLUGIN_HOST_COMMAND) {
+  // A compiled binary is its own plugin host (see registry/host_process.ts).
+  await runPluginHost();
+} else if (import.meta.main) {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    interrupts++;
+    controller.abort(new RetrovueError("CANCELLED", "interrupted"));
+    if (interrupts > 1) Deno.exit(130);
+  };
+  try {
+    Deno.addSignalListener("SIGINT", onInterrupt);
+  } catch {
+    // Signals are not available everywhere; Ctrl-C then just ends the process.
+  }
+  const code = await main(Deno.args, {
+    env: _readEnv(),
+    stdout: _fdWriter(Deno.stdout),
+    stderr: _fdWriter(Deno.stderr),
+    isTerminal: Deno.stdout.isTerminal(),
+    stdinIsTerminal: Deno.stdin.isTerminal(),
+    cwd: Deno.cwd(),
+    now: () => new Date(),
+    readLine: _readLine,
+    signal: controller.signal,
+  });
+  Deno.exit(controller.signal.aborted && code !== 0 ? 130 : code);
+}

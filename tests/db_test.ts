@@ -1,0 +1,175 @@
+/** The database layer: file permissions, WAL, migrations, version refusal, transactions. */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import {
+  migrate,
+  openDatabase,
+  openMemoryDatabase,
+  SCHEMA_VERSION,
+  schemaVersion,
+  transaction,
+} from "../core/db.ts";
+import { RetrovueError } from "../core/errors.ts";
+
+const FIXED = () => new Date("2030-01-02T03:04:05.000Z");
+
+function _tmp(): string {
+  return Deno.makeTempDirSync({ prefix: "retrovue-db-" });
+}
+
+Deno.test("openDatabase creates an owner-only file, in WAL mode, migrated, with foreign keys", () => {
+  const dir = _tmp();
+  const path = join(dir, "nested", "retrovue.db");
+  const db = openDatabase(path, { now: FIXED });
+  try {
+    if (Deno.build.os !== "windows") {
+      assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    }
+    assert.equal(db.prepare("PRAGMA journal_mode").get()?.journal_mode, "wal");
+    assert.equal(db.prepare("PRAGMA foreign_keys").get()?.foreign_keys, 1);
+    assert.equal(schemaVersion(db), SCHEMA_VERSION);
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all().map((r) => r.name);
+    for (const t of ["assets", "collections", "path_mappings", "schema_migrations", "sources"]) {
+      assert.ok(tables.includes(t), `missing table ${t}`);
+    }
+    assert.deepEqual(
+      db.prepare("SELECT version, applied_at FROM schema_migrations").all().map((r) => ({ ...r })),
+      [{ version: 1, applied_at: "2030-01-02T03:04:05.000Z" }],
+    );
+  } finally {
+    db.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("reopening does not re-run migrations and keeps data", () => {
+  const dir = _tmp();
+  const path = join(dir, "r.db");
+  try {
+    const a = openDatabase(path);
+    a.exec(
+      "INSERT INTO sources VALUES ('fake-00000001', 'x', 'fake', '{}', '2020-01-01', '2020-01-01')",
+    );
+    a.close();
+    const b = openDatabase(path);
+    assert.equal(b.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()?.n, 1);
+    assert.equal(b.prepare("SELECT COUNT(*) AS n FROM sources").get()?.n, 1);
+    b.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a database from a newer RetroVue is refused, untouched", () => {
+  const dir = _tmp();
+  const path = join(dir, "new.db");
+  try {
+    openDatabase(path).close();
+    const raw = new DatabaseSync(path);
+    raw.exec(`INSERT INTO schema_migrations VALUES (${SCHEMA_VERSION + 1}, '2099-01-01')`);
+    raw.close();
+    assert.throws(
+      () => openDatabase(path),
+      (e) => e instanceof RetrovueError && e.code === "SCHEMA_TOO_NEW" && /upgrade/.test(e.message),
+    );
+    assert.throws(
+      () => openDatabase(path, { readOnly: true }),
+      (e) => e instanceof RetrovueError && e.code === "SCHEMA_TOO_NEW",
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("migrate applies only newer steps, in order", () => {
+  const db = new DatabaseSync(":memory:");
+  const steps = [
+    { version: 1, sql: "CREATE TABLE a (x)" },
+    { version: 2, sql: "CREATE TABLE b (y)" },
+  ];
+  assert.deepEqual(migrate(db, { migrations: steps.slice(0, 1) }), [1]);
+  assert.deepEqual(migrate(db, { migrations: steps }), [2]);
+  assert.deepEqual(migrate(db, { migrations: steps }), []);
+  assert.equal(schemaVersion(db), 2);
+  db.close();
+});
+
+Deno.test("a failing migration leaves the previous version intact", () => {
+  const db = new DatabaseSync(":memory:");
+  const steps = [
+    { version: 1, sql: "CREATE TABLE a (x)" },
+    { version: 2, sql: "CREATE TABLE c (z); THIS IS NOT SQL" },
+  ];
+  assert.throws(() => migrate(db, { migrations: steps }));
+  assert.equal(schemaVersion(db), 1);
+  assert.equal(db.prepare("SELECT name FROM sqlite_master WHERE name = 'c'").get(), undefined);
+  db.close();
+});
+
+Deno.test("transaction commits, rolls back on throw, and nests as savepoints", () => {
+  const db = openMemoryDatabase();
+  const count = () => Number(db.prepare("SELECT COUNT(*) AS n FROM sources").get()?.n);
+  const insert = (id: string) =>
+    db.prepare("INSERT INTO sources VALUES (?, ?, 'fake', '{}', 't', 't')").run(id, id);
+  transaction(db, () => insert("fake-00000001"));
+  assert.equal(count(), 1);
+  assert.throws(() =>
+    transaction(db, () => {
+      insert("fake-00000002");
+      throw new Error("boom");
+    }), /boom/);
+  assert.equal(count(), 1);
+  transaction(db, () => {
+    insert("fake-00000003");
+    assert.throws(() =>
+      transaction(db, () => {
+        insert("fake-00000004");
+        throw new Error("inner");
+      })
+    );
+  });
+  assert.deepEqual(
+    db.prepare("SELECT id FROM sources ORDER BY id").all().map((r) => r.id),
+    ["fake-00000001", "fake-00000003"],
+  );
+  assert.equal(db.isTransaction, false);
+  db.close();
+});
+
+Deno.test("SQLite constraint failures become DB_ERROR", () => {
+  const db = openMemoryDatabase();
+  assert.throws(
+    () =>
+      transaction(db, () => {
+        db.exec(
+          "INSERT INTO collections (id, source_id, external_id, name, kind, created_at, " +
+            "updated_at) VALUES ('c-1', 'no-such-source', 'x', 'x', 'movies', 't', 't')",
+        );
+      }),
+    (e) => e instanceof RetrovueError && e.code === "DB_ERROR" && /FOREIGN KEY/.test(e.message),
+  );
+  db.close();
+});
+
+Deno.test("a second writer waits, then fails with DB_BUSY instead of hanging", () => {
+  const dir = _tmp();
+  const path = join(dir, "busy.db");
+  const a = openDatabase(path);
+  const b = openDatabase(path, { busyTimeoutMs: 50 });
+  try {
+    a.exec("BEGIN IMMEDIATE");
+    assert.throws(
+      () => transaction(b, () => {}, { immediate: true }),
+      (e) => e instanceof RetrovueError && e.code === "DB_BUSY" && e.retryable,
+    );
+    a.exec("ROLLBACK");
+    transaction(b, () => {}, { immediate: true });
+  } finally {
+    a.close();
+    b.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
