@@ -7,7 +7,13 @@
  * @module
  */
 
-/** Statements creating the `assets` table and its indexes. */
+/**
+ * Statements creating the `assets` table and its indexes.
+ *
+ * `assets_external` enforces one asset per (collection, external id); the
+ * ingest reads and touches a collection through it by name, so its scans
+ * follow insertion order (the ingest inserts in external id order).
+ */
 export const ASSETS_DDL = `
 CREATE TABLE assets (
   id              TEXT PRIMARY KEY,            -- 'a-' + 12 hex, stable
@@ -34,9 +40,10 @@ CREATE TABLE assets (
   first_seen      TEXT NOT NULL,
   last_seen       TEXT NOT NULL,
   updated_at      TEXT NOT NULL,
-  deleted_at      TEXT,
-  UNIQUE (collection_id, external_id)
+  deleted_at      TEXT
 );
+-- The ingest names this index (INDEXED BY) to read a collection in external id order.
+CREATE UNIQUE INDEX assets_external ON assets (collection_id, external_id);
 CREATE INDEX assets_series ON assets (collection_id, series_title COLLATE NOCASE, season, episode);
 CREATE INDEX assets_title ON assets (collection_id, title COLLATE NOCASE);
 `;

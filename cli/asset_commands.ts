@@ -1,0 +1,197 @@
+/**
+ * `asset list` and `asset show`: read the catalog an ingest produced. Plain
+ * reads, so they never wait on a running ingest. `--json` shapes are in
+ * `docs/cli_ingest.md`.
+ *
+ * @module
+ */
+
+import { resolveCollection, resolveSource } from "../core/catalog.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { assetLabel, type AssetRecord, listAssets, resolveAsset } from "../ingest/assets_query.ts";
+import type { DatabaseSync } from "node:sqlite";
+import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { parseCount } from "./ingest_commands.ts";
+import { formatFields, formatTable, writeJson } from "./output.ts";
+
+/** Rows `asset list` shows when no `--limit` is given. */
+export const DEFAULT_ASSET_LIMIT = 100;
+
+const list: Command = {
+  path: ["asset", "list"],
+  summary: "List ingested assets",
+  help: `Usage: retrovue asset list [--source S] [--collection C] [--title T] [--season N]
+       [--state S] [--include-deleted] [--limit N] [--json]
+
+Lists assets sorted by source, collection, show (or movie) title, season,
+episode and title. Soft-deleted assets (gone upstream) are hidden unless
+--include-deleted.
+
+  --source S         only this source's assets (id or name)
+  --collection C     only this collection's assets (id or name)
+  --title T          show title (episodes) or movie title, exact, case-insensitive
+  --season N         season number
+  --state S          lifecycle state (e.g. new)
+  --include-deleted  include soft-deleted assets
+  --limit N          at most N assets (default ${DEFAULT_ASSET_LIMIT}; 0 for all)
+`,
+  run(ctx) {
+    const { values } = parseCommandArgs(ctx, {
+      source: { type: "string" },
+      collection: { type: "string" },
+      title: { type: "string" },
+      season: { type: "string" },
+      state: { type: "string" },
+      "include-deleted": { type: "boolean" },
+      limit: { type: "string" },
+    });
+    const season = values.season === undefined ? undefined : parseCount("--season", values.season);
+    const limit = values.limit === undefined
+      ? DEFAULT_ASSET_LIMIT
+      : parseCount("--limit", values.limit);
+    if (values.title !== undefined && values.title.trim() === "") {
+      throw new RetrovueError("USAGE", "--title needs a non-empty title");
+    }
+    if (values.state !== undefined && values.state.trim() === "") {
+      throw new RetrovueError("USAGE", "--state needs a state name");
+    }
+    const db = _openForReading(ctx);
+    const source = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const collection = values.collection === undefined
+      ? undefined
+      : resolveCollection(db, values.collection, { sourceId: source?.id });
+    const { total, assets } = listAssets(db, {
+      sourceId: source?.id,
+      collectionId: collection?.id,
+      title: values.title,
+      season,
+      state: values.state?.trim(),
+      includeDeleted: values["include-deleted"] ?? false,
+      limit,
+    });
+    if (ctx.json) {
+      writeJson(ctx, { status: "ok", total, count: assets.length, assets });
+      return Promise.resolve(0);
+    }
+    if (assets.length === 0) {
+      ctx.stdout.write("No assets match.\n");
+      return Promise.resolve(0);
+    }
+    ctx.stdout.write(formatTable(
+      ["id", "collection", "kind", "asset", "state", "last seen"],
+      assets.map((a) => [
+        a.id,
+        a.collectionName,
+        a.kind,
+        assetLabel(a),
+        a.deletedAt ? `${a.state}, deleted` : a.state,
+        a.lastSeen,
+      ]),
+      { color: ctx.color },
+    ));
+    if (assets.length < total) {
+      ctx.stdout.write(`Showing ${assets.length} of ${total} assets; use --limit N (0: all).\n`);
+    }
+    return Promise.resolve(0);
+  },
+};
+
+const show: Command = {
+  path: ["asset", "show"],
+  summary: "Show one asset",
+  help: `Usage: retrovue asset show <asset> [--collection C] [--json]
+
+<asset> is an asset id (see 'asset list') or an importer's external id;
+--collection narrows an external id to one collection.
+`,
+  run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, { collection: { type: "string" } }, {
+      minPositionals: 1,
+      maxPositionals: 1,
+      positionalName: "an <asset> (id or external id)",
+    });
+    const db = _openForReading(ctx);
+    const collection = values.collection === undefined
+      ? undefined
+      : resolveCollection(db, values.collection);
+    const asset = resolveAsset(db, positionals[0], { collectionId: collection?.id });
+    if (ctx.json) {
+      writeJson(ctx, { status: "ok", asset });
+      return Promise.resolve(0);
+    }
+    ctx.stdout.write(formatAsset(asset));
+    return Promise.resolve(0);
+  },
+};
+
+/** The asset commands, for the command table. */
+export const commands: Command[] = [list, show];
+
+/** The human `key: value` view of one asset. */
+export function formatAsset(a: AssetRecord): string {
+  const ids = Object.entries(a.externalIds).map(([k, v]) => `${k}:${v}`).join(", ");
+  const fields: [string, string][] = [
+    ["id", a.id],
+    ["asset", assetLabel(a)],
+    ["kind", a.kind],
+    ["collection", `${a.collectionName} (${a.collectionId})`],
+    ["source", `${a.sourceName} (${a.sourceId})`],
+    ["external id", a.externalId],
+    ["title", a.title || "-"],
+  ];
+  if (a.kind === "episode") {
+    fields.push(["series", a.seriesTitle ?? "-"]);
+    fields.push(["season", a.season === null ? "-" : String(a.season)]);
+    fields.push([
+      "episode",
+      a.episode === null
+        ? "-"
+        : a.episodeEnd !== null && a.episodeEnd !== a.episode
+        ? `${a.episode}-${a.episodeEnd}`
+        : String(a.episode),
+    ]);
+  }
+  fields.push(
+    ["year", a.year === null ? "-" : String(a.year)],
+    ["air date", a.airDate ?? "-"],
+    ["duration", a.durationMs === null ? "-" : _duration(a.durationMs)],
+    ["external ids", ids || "-"],
+    ["path", a.path ?? "-"],
+    ["local path", a.localPath ?? "-"],
+  );
+  if (a.parts.length > 1) fields.push(["parts", a.parts.join(", ")]);
+  fields.push(
+    ["size", a.size === null ? "-" : `${a.size} bytes`],
+    ["modified", a.modified ?? "-"],
+    ["state", a.state],
+    ["first seen", a.firstSeen],
+    ["last seen", a.lastSeen],
+    ["updated", a.updatedAt],
+    ["deleted", a.deletedAt ?? "no"],
+    ["fingerprint", a.fingerprint],
+  );
+  return formatFields(fields);
+}
+
+/**
+ * Opens an existing catalog read-only (no migration step, so it never
+ * competes for the write lock); a missing one is created as usual.
+ */
+function _openForReading(ctx: CommandContext): DatabaseSync {
+  try {
+    Deno.statSync(ctx.dbPath);
+  } catch {
+    return ctx.openDb();
+  }
+  return ctx.openDb({ readOnly: true });
+}
+
+function _duration(ms: number): string {
+  const total = Math.round(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor(total / 60) % 60;
+  const s = total % 60;
+  const mm = String(m).padStart(2, "0");
+  const ss = String(s).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${m}:${ss}`;
+}

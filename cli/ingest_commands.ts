@@ -1,0 +1,269 @@
+/**
+ * `collection ingest` and `source ingest`: run the ingest pipeline against a
+ * source's sandboxed importer. `--json` shapes are in `docs/cli_ingest.md`.
+ *
+ * @module
+ */
+
+import type { AssetFilters } from "../core/contract.ts";
+import { getSource, resolveCollection, resolveSource } from "../core/catalog.ts";
+import { RetrovueError } from "../core/errors.ts";
+import type { IngestIssue } from "../ingest/diff.ts";
+import {
+  checkIngestAllowed,
+  ingestCollection,
+  type IngestProgress,
+  type IngestResult,
+  ingestResultJson,
+  ingestSource,
+  sourceIngestResultJson,
+  validateFilters,
+} from "../ingest/pipeline.ts";
+import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { errorLine, jsonError, writeJson } from "./output.ts";
+import { requireImporter, withClient } from "./views.ts";
+
+/** Issues printed in the human output; `--json` lists up to 1000. */
+const MAX_PRINTED_ISSUES = 20;
+
+const collectionIngest: Command = {
+  path: ["collection", "ingest"],
+  summary: "Ingest a collection's assets (whole, or one title/season/episode)",
+  help: `Usage: retrovue collection ingest <collection> [--source SOURCE]
+       [--title T [--season N [--episode N]]] [--dry-run] [--json]
+
+Streams the collection's assets from its importer, validates and classifies
+them (new, changed, unchanged, removed, restored, invalid) and applies the
+result in one transaction: on any failure the catalog is left as it was.
+
+  --title T      only this show (episodes) or movie title, exact, case-insensitive
+  --season N     only this season of --title (0 is specials)
+  --episode N    only this episode of --season
+  --dry-run      classify and report, write nothing (not even the ingest time)
+  --source S     narrow a collection name to one source
+
+A full ingest needs the collection sync-enabled and ingestible; a targeted
+one (--title…) only ingestible. Assets outside a targeted scope are never
+touched, and removals are only detected by a full ingest. A scope that
+matches nothing exits 2 and ingests nothing.
+`,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, {
+      source: { type: "string" },
+      title: { type: "string" },
+      season: { type: "string" },
+      episode: { type: "string" },
+      "dry-run": { type: "boolean" },
+    }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <collection> (id or name)" });
+    const filters: AssetFilters = {};
+    if (values.title !== undefined) filters.title = values.title;
+    if (values.season !== undefined) filters.season = parseCount("--season", values.season);
+    if (values.episode !== undefined) filters.episode = parseCount("--episode", values.episode);
+    validateFilters(filters);
+    const dryRun = values["dry-run"] ?? false;
+
+    const db = ctx.openDb();
+    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const collection = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    checkIngestAllowed(db, collection.id, filters);
+    const source = getSource(db, collection.sourceId)!;
+    const registry = await ctx.loadRegistry();
+    const info = requireImporter(registry, source);
+    const progress = progressReporter(ctx, collection.name);
+    let result: IngestResult;
+    try {
+      result = await withClient(
+        ctx,
+        { registry, info, config: source.config },
+        (client) =>
+          ingestCollection(db, {
+            client,
+            collection: collection.id,
+            filters,
+            dryRun,
+            clock: () => ctx.now(),
+            onProgress: progress.update,
+            signal: ctx.signal,
+          }),
+      );
+    } catch (error) {
+      progress.clear();
+      if (error instanceof RetrovueError && error.code === "SCOPE_EMPTY") {
+        // A scope that matched nothing is exit 2, not a plain failure.
+        if (ctx.json) writeJson(ctx, jsonError(error));
+        else ctx.stderr.write(errorLine(error) + "\n");
+        return 2;
+      }
+      throw error;
+    }
+    progress.clear();
+    if (ctx.json) writeJson(ctx, ingestResultJson(result));
+    else ctx.stdout.write(formatIngestResult(result));
+    return 0;
+  },
+};
+
+const sourceIngest: Command = {
+  path: ["source", "ingest"],
+  summary: "Ingest every sync-enabled, ingestible collection of a source",
+  help: `Usage: retrovue source ingest <source> [--dry-run] [--json]
+
+Runs a full ingest of each sync-enabled, ingestible collection of the source
+(by name), each in its own transaction: one collection failing leaves the
+others' results in place. Exit 0 when all succeed, 2 when some fail
+(status "partial"), 1 when all fail. To ingest one title, season or episode,
+use 'collection ingest <collection> --title …'.
+
+  --dry-run   classify and report, write nothing
+`,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, {
+      "dry-run": { type: "boolean" },
+      title: { type: "string" },
+      season: { type: "string" },
+      episode: { type: "string" },
+    }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <source> (id or name)" });
+    for (const flag of ["title", "season", "episode"] as const) {
+      if (values[flag] !== undefined) {
+        throw new RetrovueError(
+          "USAGE",
+          `'source ingest' ingests whole collections and takes no --${flag}; use ` +
+            `'collection ingest <collection> --${flag} …' for a targeted ingest`,
+        );
+      }
+    }
+    const dryRun = values["dry-run"] ?? false;
+    const db = ctx.openDb();
+    const source = resolveSource(db, positionals[0]);
+    const eligible = db.prepare(
+      "SELECT COUNT(*) AS n FROM collections WHERE source_id = ? AND sync_enabled = 1 AND ingestible = 1",
+    ).get(source.id) as { n: number };
+    if (Number(eligible.n) === 0) {
+      if (ctx.json) {
+        writeJson(ctx, {
+          status: "ok",
+          source_id: source.id,
+          source_name: source.name,
+          dry_run: dryRun,
+          collections: [],
+        });
+      } else {
+        ctx.stdout.write(
+          `Source '${source.name}' has no sync-enabled, ingestible collections; enable one ` +
+            "with 'collection update <collection> --sync-enable'.\n",
+        );
+      }
+      return 0;
+    }
+    const registry = await ctx.loadRegistry();
+    const info = requireImporter(registry, source);
+    const progress = progressReporter(ctx, source.name);
+    const result = await withClient(
+      ctx,
+      { registry, info, config: source.config },
+      (client) =>
+        ingestSource(db, {
+          client,
+          source: source.id,
+          dryRun,
+          clock: () => ctx.now(),
+          onProgress: progress.update,
+          signal: ctx.signal,
+        }),
+    ).finally(progress.clear);
+    if (ctx.json) {
+      writeJson(ctx, sourceIngestResultJson(result));
+    } else {
+      let out = "";
+      for (const c of result.collections) {
+        out += c.status === "error"
+          ? `Failed collection '${c.collectionName}' (${c.collectionId}): ${c.error.message} ` +
+            `[${c.error.code}]\n`
+          : formatIngestResult(c);
+      }
+      const failed = result.collections.filter((c) => c.status === "error").length;
+      out += `Source '${result.sourceName}': ${result.collections.length - failed} of ` +
+        `${result.collections.length} collection(s) ingested${dryRun ? " (dry run)" : ""}` +
+        (failed ? `, ${failed} failed.\n` : ".\n");
+      ctx.stdout.write(out);
+    }
+    if (result.status === "ok") return 0;
+    if (result.status === "partial") return 2;
+    const codes = result.collections.map((c) => c.status === "error" ? c.error.code : "");
+    return codes.every((c) => c === "UNREACHABLE") ? 3 : 1;
+  },
+};
+
+/** The ingest commands, for the command table. */
+export const commands: Command[] = [collectionIngest, sourceIngest];
+
+/**
+ * Parses a `--season`/`--episode` value: a non-negative integer, else a
+ * `USAGE` error naming the flag.
+ */
+export function parseCount(flag: string, text: string): number {
+  if (!/^\d{1,9}$/.test(text.trim())) {
+    throw new RetrovueError("USAGE", `${flag} must be a non-negative integer, not '${text}'`);
+  }
+  return Number(text.trim());
+}
+
+/** The human summary of one collection ingest. */
+export function formatIngestResult(r: IngestResult): string {
+  const s = r.stats;
+  const what = r.scope === "collection" ? "" : ` [${r.scope}: ${
+    [
+      `'${r.filters.title}'`,
+      r.filters.season === undefined ? "" : `season ${r.filters.season}`,
+      r.filters.episode === undefined ? "" : `episode ${r.filters.episode}`,
+    ].filter(Boolean).join(" ")
+  }]`;
+  let out = `${r.dryRun ? "Dry run of" : "Ingested"} collection '${r.collectionName}' ` +
+    `(${r.collectionId})${what}: ${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
+    `${s.unchanged} unchanged, ${s.removed} removed, ${s.restored} restored, ${s.invalid} invalid.\n`;
+  for (const issue of r.errors.slice(0, MAX_PRINTED_ISSUES)) out += `  ${_issueLine(issue)}\n`;
+  if (r.errors.length > MAX_PRINTED_ISSUES) {
+    out += `  … and ${r.errors.length - MAX_PRINTED_ISSUES} more (see --json)\n`;
+  }
+  out += r.dryRun ? "Nothing was written.\n" : `Last ingest time: ${r.lastIngestTime ?? "never"}\n`;
+  return out;
+}
+
+function _issueLine(issue: IngestIssue): string {
+  const id = issue.externalId === null ? "" : ` '${issue.externalId}'`;
+  return `${issue.kind}${id}: ${issue.message}`;
+}
+
+/** A live progress line on stderr, only on a terminal and never with `--json`. */
+export interface ProgressReporter {
+  /** Redraws the line (at most every 200 ms). */
+  update(progress: IngestProgress): void;
+  /** Erases the line. */
+  clear(): void;
+}
+
+/**
+ * A {@link ProgressReporter} for `ctx`: a no-op unless stderr is a terminal
+ * and `--json` is off.
+ */
+export function progressReporter(ctx: CommandContext, label: string): ProgressReporter {
+  const live = !ctx.json && Deno.stderr.isTerminal();
+  let shown = false;
+  let last = -Infinity;
+  return {
+    update(p: IngestProgress) {
+      if (!live || p.elapsedMs - last < 200) return;
+      last = p.elapsedMs;
+      const seconds = p.elapsedMs / 1000;
+      const rate = seconds > 0 ? Math.round(p.seen / seconds) : 0;
+      ctx.stderr.write(
+        `\r\x1b[KIngesting '${label}': ${p.seen} assets seen, ${rate}/s, ${seconds.toFixed(1)}s`,
+      );
+      shown = true;
+    },
+    clear() {
+      if (shown) ctx.stderr.write("\r\x1b[K");
+      shown = false;
+    },
+  };
+}

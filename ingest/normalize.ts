@@ -1,0 +1,227 @@
+/**
+ * Turns one untrusted item from an importer into a catalog row.
+ *
+ * Every item is validated with {@link importedAssetSchema}; text is
+ * normalised (Unicode NFC, control characters dropped, whitespace collapsed)
+ * so that cosmetic upstream noise does not look like a change; the local path
+ * is derived from the collection's path mappings; and two fingerprints are
+ * computed: one over everything stored (to detect any change) and one over
+ * the file alone (to tell enrichers the media itself changed).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { describeZodError, importedAssetSchema } from "../core/schemas.ts";
+
+/** One path mapping of a collection: an upstream prefix and where it lives locally. */
+export interface PathMapping {
+  /** The prefix as the upstream reports paths (e.g. `/data/tv` or `D:\Media`). */
+  externalPrefix: string;
+  /** The same folder as this machine sees it (e.g. `/mnt/tv`). */
+  localPrefix: string;
+}
+
+/** A validated, normalised asset, ready to be compared with the catalog and stored. */
+export interface NormalizedAsset {
+  /** The importer's stable id within the collection. */
+  externalId: string;
+  /** Movie or episode. */
+  kind: "movie" | "episode";
+  /** Movie title, or the episode's own title (may be empty). */
+  title: string;
+  /** Show title (episodes only). */
+  seriesTitle: string | null;
+  /** Season number (episodes only). */
+  season: number | null;
+  /** Episode number (episodes only). */
+  episode: number | null;
+  /** Last episode of a multi-episode file (episodes only). */
+  episodeEnd: number | null;
+  /** Release year. */
+  year: number | null;
+  /** Air date, `YYYY-MM-DD`. */
+  airDate: string | null;
+  /** Duration in whole milliseconds. */
+  durationMs: number | null;
+  /** Provider ids as canonical JSON (keys sorted). */
+  externalIds: string;
+  /** Upstream path of the (first part of the) file. */
+  path: string | null;
+  /** Every part's upstream path, as JSON. */
+  parts: string;
+  /** Local path through the path mappings (the upstream path when none matches). */
+  localPath: string | null;
+  /** Size in bytes. */
+  size: number | null;
+  /** Opaque upstream change marker. */
+  modified: string | null;
+  /** Hash over every stored field: any difference means "changed". */
+  fingerprint: string;
+  /** Hash over the file fields (paths, size, marker): a difference resets the state to `new`. */
+  fileFingerprint: string;
+}
+
+/** The outcome of {@link normalizeAsset}: a row, or why the item was rejected. */
+export type NormalizeOutcome =
+  | { ok: true; asset: NormalizedAsset }
+  | { ok: false; externalId: string | null; reason: string };
+
+const _NEEDS_WORK = /[^\x21-\x7e ]| {2}|^ | $/;
+
+/** Longest reported external id in issues; longer ids are cut with `…`. */
+const MAX_REPORTED_ID = 200;
+
+/**
+ * Validates and normalises one raw item. Never throws for bad input: an
+ * invalid item comes back as `{ ok: false }` with a one-line reason.
+ */
+export function normalizeAsset(
+  raw: unknown,
+  mappings: readonly PathMapping[],
+): NormalizeOutcome {
+  const parsed = importedAssetSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, externalId: rawExternalId(raw), reason: describeZodError(parsed.error) };
+  }
+  const a = parsed.data;
+  const isEpisode = a.kind === "episode";
+  const parts = a.parts ?? [];
+  const path = a.path ?? parts[0] ?? null;
+  const title = normalizeText(a.title);
+  if (a.kind === "movie" && title === "") {
+    return { ok: false, externalId: rawExternalId(raw), reason: "a movie needs a title" };
+  }
+  const seriesTitle = isEpisode ? normalizeText(a.seriesTitle ?? "") : null;
+  if (isEpisode && seriesTitle === "") {
+    return { ok: false, externalId: rawExternalId(raw), reason: "an episode needs a seriesTitle" };
+  }
+  const season = isEpisode ? a.season ?? null : null;
+  const episode = isEpisode ? a.episode ?? null : null;
+  const episodeEnd = isEpisode ? a.episodeEnd ?? null : null;
+  const year = a.year ?? null;
+  const airDate = a.airDate ?? null;
+  const durationMs = a.durationMs == null ? null : Math.round(a.durationMs);
+  const externalIds = _canonicalIds(a.externalIds);
+  const partsJson = JSON.stringify(parts);
+  const localPath = path === null ? null : mapPath(path, mappings);
+  const size = a.size == null ? null : Math.round(a.size);
+  const modified = a.modified ?? null;
+  const fileFingerprint = _hash(JSON.stringify([path, partsJson, size, modified]));
+  const fingerprint = _hash(JSON.stringify([
+    a.kind,
+    title,
+    seriesTitle,
+    season,
+    episode,
+    episodeEnd,
+    year,
+    airDate,
+    durationMs,
+    externalIds,
+    localPath,
+    fileFingerprint,
+  ]));
+  return {
+    ok: true,
+    asset: {
+      externalId: a.externalId,
+      kind: a.kind,
+      title,
+      seriesTitle,
+      season,
+      episode,
+      episodeEnd,
+      year,
+      airDate,
+      durationMs,
+      externalIds,
+      path,
+      parts: partsJson,
+      localPath,
+      size,
+      modified,
+      fingerprint,
+      fileFingerprint,
+    },
+  };
+}
+
+/**
+ * Normalises display text: Unicode NFC, control characters removed, runs of
+ * whitespace collapsed to one space, trimmed. Used for titles and for the
+ * title a targeted scope asks for, so both compare alike.
+ */
+export function normalizeText(text: string): string {
+  if (!_NEEDS_WORK.test(text)) return text; // plain ASCII, single spaces: already normal
+  // deno-lint-ignore no-control-regex
+  return text.normalize("NFC").replace(/[\u0000-\u001f\u007f]/g, " ").replace(/\s+/g, " ")
+    .trim();
+}
+
+/**
+ * Maps an upstream path to a local one with the longest matching prefix.
+ * A prefix matches only at a path-segment boundary (`/tv` does not match
+ * `/tvshows/x`); Windows-style prefixes (`C:\`, `\\server`) match
+ * case-insensitively and their backslashes become the local separator.
+ * Without a match the upstream path is returned unchanged.
+ */
+export function mapPath(path: string, mappings: readonly PathMapping[]): string {
+  let best: PathMapping | undefined;
+  for (const m of mappings) {
+    if (m.externalPrefix === "" || !_prefixMatches(path, m.externalPrefix)) continue;
+    if (!best || m.externalPrefix.length > best.externalPrefix.length) best = m;
+  }
+  if (!best) return path;
+  let rest = path.slice(best.externalPrefix.length);
+  const localSep = best.localPrefix.includes("\\") && !best.localPrefix.includes("/") ? "\\" : "/";
+  if (_isWindowsPath(best.externalPrefix) && localSep === "/") rest = rest.replaceAll("\\", "/");
+  rest = rest.replace(/^[\\/]+/, "");
+  if (rest === "") return best.localPrefix;
+  const local = best.localPrefix.replace(/[\\/]+$/, "");
+  return `${local}${localSep}${rest}`;
+}
+
+/** The `externalId` of a raw item when it has a usable one, for reports (cut to 200 chars). */
+export function rawExternalId(raw: unknown): string | null {
+  if (typeof raw !== "object" || raw === null) return null;
+  const id = (raw as Record<string, unknown>).externalId;
+  if (typeof id !== "string" || id === "") return null;
+  return id.length > MAX_REPORTED_ID ? id.slice(0, MAX_REPORTED_ID) + "…" : id;
+}
+
+/** Deterministic asset id: `a-` + 12 hex of sha-256(collection id, NUL, external id). */
+export function assetId(collectionId: string, externalId: string): string {
+  return "a-" + _hash(`${collectionId}\0${externalId}`).slice(0, 12);
+}
+
+function _prefixMatches(path: string, prefix: string): boolean {
+  const win = _isWindowsPath(prefix);
+  const head = path.slice(0, prefix.length);
+  if (win ? head.toLowerCase() !== prefix.toLowerCase() : head !== prefix) return false;
+  if (path.length === prefix.length) return true;
+  const last = prefix[prefix.length - 1];
+  if (last === "/" || last === "\\") return true;
+  const next = path[prefix.length];
+  return next === "/" || (win && next === "\\");
+}
+
+function _isWindowsPath(path: string): boolean {
+  return /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+function _canonicalIds(ids: Record<string, string> | undefined): string {
+  if (!ids) return "{}";
+  const keys = Object.keys(ids).sort();
+  const out: Record<string, string> = {};
+  for (const k of keys) {
+    const v = ids[k].trim();
+    if (v !== "") out[k] = v;
+  }
+  return JSON.stringify(out);
+}
+
+/** 128 bits of sha-256 as 32 hex digits: ample for change detection, and keeps rows small. */
+function _hash(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 32);
+}

@@ -1,0 +1,496 @@
+/**
+ * The ingest pipeline: stream an importer's assets, validate, normalise and
+ * classify them with no lock held, then apply the result in one short write
+ * transaction.
+ *
+ * ```ts
+ * const result = await ingestCollection(db, { client, collection: "c-0123456789" });
+ * console.log(result.stats.new);
+ * ```
+ *
+ * Any failure (importer error, crash, timeout, malformed stream,
+ * cancellation, a busy database) leaves the catalog exactly as it was.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { AssetFilters, CollectionKind, FilterName } from "../core/contract.ts";
+import { RetrovueError, toRetrovueError } from "../core/errors.ts";
+import type { ImporterClient } from "../registry/types.ts";
+import { applyPlan, dataVersion, isBusyError } from "./apply.ts";
+import {
+  createClassifier,
+  type IngestIssue,
+  type IngestPlan,
+  type IngestStats,
+  isFullScope,
+  loadExistingAssets,
+} from "./diff.ts";
+import { normalizeText, type PathMapping } from "./normalize.ts";
+
+/** How wide an ingest is. */
+export type IngestScope = "collection" | "title" | "season" | "episode";
+
+/** A progress report, sent after every batch. */
+export interface IngestProgress {
+  /** Items received so far. */
+  seen: number;
+  /** Milliseconds since the ingest started. */
+  elapsedMs: number;
+}
+
+/** The part of an {@link ImporterClient} the pipeline uses. */
+export type IngestClient = Pick<ImporterClient, "manifest" | "fetchAssets">;
+
+/** Options for {@link ingestCollection}. */
+export interface IngestOptions {
+  /** A live importer client for the collection's source. */
+  client: IngestClient;
+  /** The collection's id (`c-…`). */
+  collection: string;
+  /** The targeted scope; omitted or empty for a full ingest. */
+  filters?: AssetFilters;
+  /** Classify and report, but write nothing. */
+  dryRun?: boolean;
+  /** The clock for stored times; defaults to the system clock. */
+  clock?: () => Date;
+  /** Called after every batch (and once at the end of the stream). */
+  onProgress?: (progress: IngestProgress) => void;
+  /** Cancels the ingest (Ctrl-C); the catalog is then untouched. */
+  signal?: AbortSignal;
+  /** Idle deadline between two batches, in milliseconds (the client's default otherwise). */
+  timeoutMs?: number;
+}
+
+/** The result of one collection ingest (see `docs/cli_ingest.md` for its JSON form). */
+export interface IngestResult {
+  /** Always `ok`: failures throw. */
+  status: "ok";
+  /** How wide the ingest was. */
+  scope: IngestScope;
+  /** The collection's id. */
+  collectionId: string;
+  /** The collection's name. */
+  collectionName: string;
+  /** The filters of a targeted ingest. */
+  filters: AssetFilters;
+  /** Whether nothing was written. */
+  dryRun: boolean;
+  /** Counts. */
+  stats: IngestStats;
+  /** Invalid items, duplicates and other issues, in a stable order. */
+  errors: IngestIssue[];
+  /** The collection's `last_ingest_time` after this run (unchanged by a dry run). */
+  lastIngestTime: string | null;
+}
+
+interface _CollectionRow {
+  id: string;
+  name: string;
+  kind: CollectionKind;
+  external_id: string;
+  sync_enabled: number;
+  ingestible: number;
+  ingestible_reason: string | null;
+  last_ingest_time: string | null;
+}
+
+/**
+ * Checks a targeted scope: `season` needs `title`, `episode` needs `season`,
+ * numbers are non-negative integers, a title is not blank. Throws `USAGE`
+ * naming the problem.
+ */
+export function validateFilters(filters: AssetFilters): void {
+  if (filters.title !== undefined && normalizeText(filters.title) === "") {
+    throw new RetrovueError("USAGE", "--title needs a non-empty title");
+  }
+  if (filters.season !== undefined && filters.title === undefined) {
+    throw new RetrovueError("USAGE", "--season needs --title");
+  }
+  if (filters.episode !== undefined && filters.season === undefined) {
+    throw new RetrovueError("USAGE", "--episode needs --season");
+  }
+  for (const name of ["season", "episode"] as const) {
+    const value = filters[name];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
+      throw new RetrovueError("USAGE", `--${name} must be a non-negative integer`);
+    }
+  }
+}
+
+/** The scope a set of filters describes. */
+export function scopeOf(filters: AssetFilters): IngestScope {
+  if (filters.episode !== undefined) return "episode";
+  if (filters.season !== undefined) return "season";
+  if (filters.title !== undefined) return "title";
+  return "collection";
+}
+
+/**
+ * The filters to push down to an importer: the longest prefix of
+ * title → season → episode that its manifest declares for this kind of
+ * collection. The host applies every filter itself as well.
+ */
+export function pushedFilters(
+  client: IngestClient,
+  kind: CollectionKind,
+  filters: AssetFilters,
+): AssetFilters {
+  const declared = new Set<FilterName>(client.manifest.capabilities.filters[kind] ?? []);
+  const out: AssetFilters = {};
+  if (filters.title === undefined || !declared.has("title")) return out;
+  out.title = filters.title;
+  if (filters.season === undefined || !declared.has("season")) return out;
+  out.season = filters.season;
+  if (filters.episode === undefined || !declared.has("episode")) return out;
+  out.episode = filters.episode;
+  return out;
+}
+
+/**
+ * The checks {@link ingestCollection} makes before it streams anything, for
+ * callers that want to fail before starting an importer: filters are valid,
+ * the collection exists and is ingestible, and a full ingest needs it
+ * sync-enabled. Throws `USAGE`, `NOT_FOUND` or `NOT_INGESTIBLE`.
+ */
+export function checkIngestAllowed(
+  db: DatabaseSync,
+  collectionId: string,
+  filters: AssetFilters = {},
+): void {
+  const clean = _cleanFilters(filters);
+  validateFilters(clean);
+  _checkIngestible(_loadCollection(db, collectionId), isFullScope(clean));
+}
+
+/**
+ * Ingests one collection. Throws `NOT_FOUND`, `NOT_INGESTIBLE` (not ingestible,
+ * or a full ingest of a collection that is not sync-enabled — a dry run is
+ * checked the same way), `USAGE` (bad filters), `SCOPE_EMPTY` (a targeted
+ * scope matched nothing), the importer's or runtime's codes, `CANCELLED`,
+ * `DB_BUSY` or `CONFLICT`. Only a successful, non-dry run writes.
+ */
+export async function ingestCollection(
+  db: DatabaseSync,
+  options: IngestOptions,
+): Promise<IngestResult> {
+  const filters = _cleanFilters(options.filters ?? {});
+  validateFilters(filters);
+  const full = isFullScope(filters);
+  const collection = _loadCollection(db, options.collection);
+  _checkIngestible(collection, full);
+  const mappings = _loadMappings(db, collection.id);
+
+  const version = dataVersion(db);
+  const existing = loadExistingAssets(db, collection.id);
+  const classifier = createClassifier(existing, {
+    collectionId: collection.id,
+    mappings,
+    filters,
+  });
+  const pushed = pushedFilters(options.client, collection.kind, filters);
+  const hostFiltered = scopeOf(pushed) !== scopeOf(filters);
+  const started = performance.now();
+  const progress = () =>
+    options.onProgress?.({ seen: classifier.seen, elapsedMs: performance.now() - started });
+
+  // Track how far a host-filtered scope got, to name what was not found.
+  const levels = { title: 0, season: 0 };
+  const observe = hostFiltered && !full ? (raw: unknown) => _observe(raw, filters, levels) : null;
+
+  try {
+    const stream = options.client.fetchAssets(
+      {
+        collection: {
+          externalId: collection.external_id,
+          kind: collection.kind,
+          name: collection.name,
+        },
+        filters: pushed,
+      },
+      { signal: options.signal, timeoutMs: options.timeoutMs },
+    );
+    for await (const batch of stream) {
+      options.signal?.throwIfAborted();
+      if (!Array.isArray(batch)) {
+        throw new RetrovueError(
+          "MALFORMED_RESPONSE",
+          "the importer sent a batch that is not a list",
+        );
+      }
+      for (const raw of batch) {
+        classifier.add(raw);
+        observe?.(raw);
+      }
+      progress();
+    }
+    options.signal?.throwIfAborted();
+  } catch (error) {
+    throw _streamError(error, options.signal);
+  }
+  progress();
+
+  const plan = classifier.finish();
+  if (!full && plan.inScope === 0 && (hostFiltered || plan.stats.invalid === 0)) {
+    throw _scopeEmpty(collection.name, filters, hostFiltered ? levels : null);
+  }
+  if (!hostFiltered && plan.outOfScope > 0) {
+    plan.issues.push({
+      kind: "out_of_scope",
+      externalId: null,
+      message: `the importer returned ${plan.outOfScope} asset(s) outside the requested scope; ` +
+        "they were ignored",
+    });
+  }
+
+  let lastIngestTime = collection.last_ingest_time;
+  if (!options.dryRun) {
+    const now = (options.clock ?? (() => new Date()))().toISOString();
+    try {
+      applyPlan(db, plan, { collectionId: collection.id, existing, dataVersion: version, now });
+    } catch (error) {
+      throw _dbError(error);
+    }
+    lastIngestTime = now;
+  }
+  return _result(collection, { filters, plan, dryRun: options.dryRun ?? false, lastIngestTime });
+}
+
+/** Options for {@link ingestSource}. */
+export interface SourceIngestOptions extends Omit<IngestOptions, "collection" | "filters"> {
+  /** The source's id. */
+  source: string;
+}
+
+/** One collection's outcome inside a source ingest. */
+export type SourceCollectionOutcome =
+  | IngestResult
+  | {
+    /** This collection failed; the others are unaffected. */
+    status: "error";
+    /** The collection's id. */
+    collectionId: string;
+    /** The collection's name. */
+    collectionName: string;
+    /** Why. */
+    error: { code: string; message: string };
+  };
+
+/** The result of {@link ingestSource}. */
+export interface SourceIngestResult {
+  /** `ok` (all succeeded, or none to do), `partial` (some failed), `error` (all failed). */
+  status: "ok" | "partial" | "error";
+  /** The source's id. */
+  sourceId: string;
+  /** The source's name. */
+  sourceName: string;
+  /** Whether nothing was written. */
+  dryRun: boolean;
+  /** One entry per sync-enabled, ingestible collection, by name. */
+  collections: SourceCollectionOutcome[];
+}
+
+/**
+ * Ingests every sync-enabled, ingestible collection of a source, each in its
+ * own transaction. A failing collection is reported and the next one runs;
+ * cancellation stops the run and is rethrown (finished collections stay).
+ */
+export async function ingestSource(
+  db: DatabaseSync,
+  options: SourceIngestOptions,
+): Promise<SourceIngestResult> {
+  const source = db.prepare("SELECT id, name FROM sources WHERE id = ?").get(options.source) as
+    | { id: string; name: string }
+    | undefined;
+  if (!source) throw new RetrovueError("NOT_FOUND", `no source with id '${options.source}'`);
+  const rows = db.prepare(
+    `SELECT id, name FROM collections
+     WHERE source_id = ? AND sync_enabled = 1 AND ingestible = 1
+     ORDER BY name COLLATE NOCASE, name, external_id`,
+  ).all(source.id) as unknown as { id: string; name: string }[];
+  const collections: SourceCollectionOutcome[] = [];
+  for (const row of rows) {
+    try {
+      collections.push(await ingestCollection(db, { ...options, collection: row.id, filters: {} }));
+    } catch (error) {
+      const e = toRetrovueError(error);
+      if (e.code === "CANCELLED") throw e;
+      collections.push({
+        status: "error",
+        collectionId: row.id,
+        collectionName: row.name,
+        error: { code: e.code, message: e.message },
+      });
+    }
+  }
+  const failed = collections.filter((c) => c.status === "error").length;
+  const status = failed === 0 ? "ok" : failed === collections.length ? "error" : "partial";
+  return {
+    status,
+    sourceId: source.id,
+    sourceName: source.name,
+    dryRun: options.dryRun ?? false,
+    collections,
+  };
+}
+
+/** The `--json` form of an {@link IngestResult} (snake_case keys, stable order). */
+export function ingestResultJson(result: IngestResult): Record<string, unknown> {
+  return {
+    status: result.status,
+    scope: result.scope,
+    collection_id: result.collectionId,
+    collection_name: result.collectionName,
+    filters: {
+      title: result.filters.title ?? null,
+      season: result.filters.season ?? null,
+      episode: result.filters.episode ?? null,
+    },
+    dry_run: result.dryRun,
+    stats: { ...result.stats },
+    errors: result.errors.map((e) => ({
+      kind: e.kind,
+      external_id: e.externalId,
+      message: e.message,
+    })),
+    last_ingest_time: result.lastIngestTime,
+  };
+}
+
+/** The `--json` form of a {@link SourceIngestResult}. */
+export function sourceIngestResultJson(result: SourceIngestResult): Record<string, unknown> {
+  return {
+    status: result.status,
+    source_id: result.sourceId,
+    source_name: result.sourceName,
+    dry_run: result.dryRun,
+    collections: result.collections.map((c) =>
+      c.status === "error"
+        ? {
+          status: "error",
+          collection_id: c.collectionId,
+          collection_name: c.collectionName,
+          error: c.error,
+        }
+        : ingestResultJson(c)
+    ),
+  };
+}
+
+function _cleanFilters(filters: AssetFilters): AssetFilters {
+  const out: AssetFilters = {};
+  if (filters.title !== undefined) out.title = filters.title;
+  if (filters.season !== undefined) out.season = filters.season;
+  if (filters.episode !== undefined) out.episode = filters.episode;
+  return out;
+}
+
+function _loadCollection(db: DatabaseSync, id: string): _CollectionRow {
+  const row = db.prepare(
+    `SELECT id, name, kind, external_id, sync_enabled, ingestible, ingestible_reason,
+            last_ingest_time
+     FROM collections WHERE id = ?`,
+  ).get(id) as _CollectionRow | undefined;
+  if (!row) throw new RetrovueError("NOT_FOUND", `no collection with id '${id}'`);
+  return row;
+}
+
+function _checkIngestible(c: _CollectionRow, full: boolean): void {
+  if (!c.ingestible) {
+    const why = c.ingestible_reason ? `: ${c.ingestible_reason}` : "";
+    throw new RetrovueError("NOT_INGESTIBLE", `collection '${c.name}' is not ingestible${why}`);
+  }
+  if (full && !c.sync_enabled) {
+    throw new RetrovueError(
+      "NOT_INGESTIBLE",
+      `collection '${c.name}' is not sync-enabled; run 'collection update ${c.id} ` +
+        "--sync-enable', or target part of it with --title",
+    );
+  }
+}
+
+function _loadMappings(db: DatabaseSync, collectionId: string): PathMapping[] {
+  const rows = db.prepare(
+    `SELECT external_prefix, local_prefix FROM path_mappings WHERE collection_id = ?
+     ORDER BY external_prefix`,
+  ).all(collectionId) as unknown as { external_prefix: string; local_prefix: string }[];
+  return rows.map((r) => ({ externalPrefix: r.external_prefix, localPrefix: r.local_prefix }));
+}
+
+function _observe(
+  raw: unknown,
+  filters: AssetFilters,
+  levels: { title: number; season: number },
+): void {
+  if (typeof raw !== "object" || raw === null) return;
+  const a = raw as Record<string, unknown>;
+  const own = a.kind === "episode" ? a.seriesTitle : a.title;
+  if (typeof own !== "string" || filters.title === undefined) return;
+  if (normalizeText(own).toLowerCase() !== normalizeText(filters.title).toLowerCase()) return;
+  levels.title++;
+  if (filters.season !== undefined && a.season === filters.season) levels.season++;
+}
+
+function _scopeEmpty(
+  collectionName: string,
+  filters: AssetFilters,
+  levels: { title: number; season: number } | null,
+): RetrovueError {
+  const title = `'${filters.title}'`;
+  let what: string;
+  if (filters.season === undefined || (levels && levels.title === 0)) {
+    what = `title ${title}`;
+  } else if (filters.episode === undefined || (levels && levels.season === 0)) {
+    what = `season ${filters.season} of ${title}`;
+  } else {
+    what = `episode ${filters.episode} of ${title} season ${filters.season}`;
+  }
+  return new RetrovueError(
+    "SCOPE_EMPTY",
+    `${what} not found in collection '${collectionName}'; nothing was ingested`,
+    { details: { title: filters.title, season: filters.season, episode: filters.episode } },
+  );
+}
+
+function _streamError(error: unknown, signal: AbortSignal | undefined): RetrovueError {
+  if (error instanceof RetrovueError) return error;
+  if (signal?.aborted) {
+    return new RetrovueError("CANCELLED", "the ingest was cancelled; nothing was written", {
+      cause: error,
+    });
+  }
+  return toRetrovueError(error);
+}
+
+function _dbError(error: unknown): RetrovueError {
+  if (error instanceof RetrovueError) return error;
+  if (isBusyError(error)) {
+    return new RetrovueError(
+      "DB_BUSY",
+      "the catalog is locked by another ingest or update; try again when it has finished",
+      { retryable: true, cause: error },
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new RetrovueError("DB_ERROR", `the ingest could not be saved: ${message}`, {
+    cause: error,
+  });
+}
+
+function _result(
+  c: _CollectionRow,
+  o: { filters: AssetFilters; plan: IngestPlan; dryRun: boolean; lastIngestTime: string | null },
+): IngestResult {
+  return {
+    status: "ok",
+    scope: scopeOf(o.filters),
+    collectionId: c.id,
+    collectionName: c.name,
+    filters: o.filters,
+    dryRun: o.dryRun,
+    stats: o.plan.stats,
+    errors: o.plan.issues,
+    lastIngestTime: o.lastIngestTime,
+  };
+}

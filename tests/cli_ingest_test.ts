@@ -1,0 +1,429 @@
+/**
+ * End-to-end tests of `collection ingest`, `source ingest`, `asset list` and
+ * `asset show`: the CLI runs as a subprocess with the `retrovue` task's
+ * permissions, against a temporary database, with the `fake` test importer
+ * (`tests/fixtures/plugins/fake.ts`) whose upstream is a JSON state file.
+ *
+ * Until these commands are in the command table (`cli/commands.ts`), this
+ * file is itself the entry point: run with `deno run`, it calls `main` with
+ * the table plus the ingest and asset commands.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { DatabaseSync } from "node:sqlite";
+import { commands as assetCommands } from "../cli/asset_commands.ts";
+import { COMMANDS } from "../cli/commands.ts";
+import { commands as ingestCommands } from "../cli/ingest_commands.ts";
+import {
+  type CliResult,
+  dumpDb,
+  FAKE_PLUGINS,
+  MAIN_TS,
+  REPO_ROOT,
+  retrovueTaskFlags,
+  runCli,
+  type TempWorld,
+  tempWorld,
+} from "./_cli.ts";
+
+const OWN = [...ingestCommands, ...assetCommands];
+const REGISTERED = OWN.every((c) => COMMANDS.some((k) => k.path.join(" ") === c.path.join(" ")));
+const ENTRY = REGISTERED ? MAIN_TS : fileURLToPath(import.meta.url);
+
+function ep(id: string, series: string, season: number, episode: number) {
+  return {
+    externalId: id,
+    kind: "episode",
+    title: `Episode ${episode}`,
+    seriesTitle: series,
+    season,
+    episode,
+    path: `/data/tv/${series}/S${season}E${episode}.mkv`,
+    size: 1000 + episode,
+    modified: "m1",
+  };
+}
+
+const TV_ASSETS = [
+  ep("e1", "Alpha", 1, 1),
+  ep("e2", "Alpha", 1, 2),
+  ep("e3", "Alpha", 2, 1),
+  ep("e4", "Beta", 1, 1),
+];
+
+function state(extra: Record<string, unknown> = {}) {
+  return {
+    collections: [
+      { externalId: "tv", name: "TV", kind: "shows" },
+      { externalId: "mv", name: "Movies", kind: "movies" },
+    ],
+    assets: {
+      tv: TV_ASSETS,
+      mv: [{ externalId: "m1", kind: "movie", title: "Heat", year: 1995, path: "/m/heat.mkv" }],
+    },
+    batchSize: 2,
+    ...extra,
+  };
+}
+
+interface World {
+  world: TempWorld;
+  stateFile: string;
+  setState(value: unknown): void;
+  run(args: string[]): Promise<CliResult>;
+}
+
+/** Spawns the CLI; returns the child (for tests that interrupt it). */
+function spawnCli(world: TempWorld, args: string[]): Deno.ChildProcess {
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    RETROVUE_PLUGIN_PATH: FAKE_PLUGINS,
+    XDG_DATA_HOME: world.dir,
+  };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...retrovueTaskFlags(), ENTRY, "--db", world.db, ...args],
+    cwd: REPO_ROOT,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function collect(child: Deno.ChildProcess): Promise<CliResult> {
+  const out = await child.output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+function makeWorld(world: TempWorld): World {
+  const stateFile = world.writeJson("state.json", state());
+  return {
+    world,
+    stateFile,
+    setState: (value) => world.writeJson("state.json", value),
+    run: (args) =>
+      REGISTERED
+        ? runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS, dataHome: world.dir })
+        : collect(spawnCli(world, args)),
+  };
+}
+
+function ok(r: CliResult, what: string): CliResult {
+  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+function json(r: CliResult): Record<string, unknown> {
+  return JSON.parse(r.stdout);
+}
+
+function fails(r: CliResult, code: number, pattern: RegExp): void {
+  assert.equal(r.code, code, `expected exit ${code}, got ${r.code}: ${r.stderr}${r.stdout}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `one line expected: ${r.stderr}`);
+  assert.match(lines[0], /^Error: /);
+  assert.match(lines[0], pattern);
+}
+
+/** Adds source `Home` (fake) with its collections discovered, and enables sync on `syncOn`. */
+async function seed(w: World, syncOn: string[] = ["TV"]): Promise<void> {
+  ok(
+    await w.run([
+      "source",
+      "add",
+      "--type",
+      "fake",
+      "--name",
+      "Home",
+      "--state-file",
+      w.stateFile,
+      "--discover",
+    ]),
+    "source add",
+  );
+  for (const name of syncOn) {
+    ok(await w.run(["collection", "update", name, "--sync-enable"]), `sync ${name}`);
+  }
+}
+
+Deno.test("bad inputs exit 1 with a message saying which", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w, []);
+  const before = dumpDb(world.db);
+  const cases: [string[], RegExp][] = [
+    [["collection", "ingest", "TV", "--season", "1"], /--season needs --title/],
+    [["collection", "ingest", "TV", "--title", "A", "--episode", "1"], /--episode needs --season/],
+    [
+      ["collection", "ingest", "TV", "--title", "A", "--season", "x"],
+      /--season must be a non-negative integer/,
+    ],
+    [
+      ["collection", "ingest", "TV", "--title", "A", "--season=-1"],
+      /--season must be a non-negative integer/,
+    ],
+    [
+      ["collection", "ingest", "TV", "--title", "A", "--season", "1", "--episode", "1.5"],
+      /--episode must be a non-negative integer/,
+    ],
+    [["collection", "ingest", "TV", "--title", " "], /--title needs a non-empty title/],
+    [["collection", "ingest"], /needs a <collection>/],
+    [["collection", "ingest", "Nope"], /no collection 'Nope'/],
+    [["collection", "ingest", "TV"], /not sync-enabled/],
+    [["collection", "ingest", "TV", "--dry-run"], /not sync-enabled/],
+    [["source", "ingest", "Home", "--title", "A"], /takes no --title; use 'collection ingest/],
+    [["source", "ingest", "Home", "--season", "1"], /takes no --season/],
+    [["source", "ingest", "Nope"], /no source|Nope/],
+    [["asset", "list", "--season", "one"], /--season must be a non-negative integer/],
+    [["asset", "list", "--limit", "-3"], /--limit|ambiguous|needs a value/],
+    [["asset", "list", "--collection", "Nope"], /no collection 'Nope'/],
+    [["asset", "show", "a-000000000000"], /no asset 'a-000000000000'/],
+    [["asset", "show"], /needs an <asset>/],
+  ];
+  const results = await Promise.all(cases.map(([args]) => w.run(args)));
+  results.forEach((r, i) => fails(r, 1, cases[i][1]));
+  assert.equal(dumpDb(world.db), before, "failed commands wrote nothing");
+});
+
+Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asset list/show", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w);
+
+  const first = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "ingest"));
+  assert.deepEqual(Object.keys(first), [
+    "status",
+    "scope",
+    "collection_id",
+    "collection_name",
+    "filters",
+    "dry_run",
+    "stats",
+    "errors",
+    "last_ingest_time",
+  ]);
+  assert.equal(first.status, "ok");
+  assert.equal(first.scope, "collection");
+  assert.equal(first.collection_name, "TV");
+  assert.equal(first.dry_run, false);
+  assert.deepEqual(first.stats, {
+    discovered: 4,
+    new: 4,
+    changed: 0,
+    unchanged: 0,
+    removed: 0,
+    restored: 0,
+    invalid: 0,
+  });
+  assert.deepEqual(first.errors, []);
+  assert.match(String(first.last_ingest_time), /^\d{4}-\d\d-\d\dT/);
+
+  // Determinism: the same upstream gives the same document apart from the time.
+  const again = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "re-run"));
+  assert.equal((again.stats as Record<string, number>).unchanged, 4);
+  const strip = (d: Record<string, unknown>) => ({ ...d, last_ingest_time: null, stats: null });
+  assert.deepEqual(strip(again), strip(first));
+
+  // asset list / show.
+  const listed = json(ok(await w.run(["asset", "list", "--collection", "TV", "--json"]), "list"));
+  assert.equal(listed.total, 4);
+  const assets = listed.assets as Record<string, unknown>[];
+  assert.deepEqual(assets.map((a) => a.externalId), ["e1", "e2", "e3", "e4"]);
+  const shown = json(ok(await w.run(["asset", "show", String(assets[0].id), "--json"]), "show"));
+  assert.equal((shown.asset as Record<string, unknown>).seriesTitle, "Alpha");
+  const human = ok(await w.run(["asset", "list", "--title", "alpha", "--season", "1"]), "list");
+  assert.match(human.stdout, /Alpha S01E01 · Episode 1/);
+  assert.doesNotMatch(human.stdout, /S02E01|Beta/);
+
+  // Upstream changes: e2 gone, e4 changed, e9 new, one invalid item.
+  const changed = [
+    TV_ASSETS[0],
+    TV_ASSETS[2],
+    { ...TV_ASSETS[3], title: "Renamed" },
+    ep("e9", "Beta", 1, 2),
+    { externalId: "broken", kind: "episode", title: "x" },
+  ];
+  w.setState(state({ assets: { tv: changed } }));
+  const before = dumpDb(world.db);
+  const dry = json(ok(await w.run(["collection", "ingest", "TV", "--dry-run", "--json"]), "dry"));
+  assert.equal(dumpDb(world.db), before, "a dry run writes nothing");
+  assert.equal(dry.dry_run, true);
+  assert.equal(dry.last_ingest_time, again.last_ingest_time);
+  const real = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "ingest changes"));
+  const expected = {
+    discovered: 5,
+    new: 1,
+    changed: 1,
+    unchanged: 2,
+    removed: 1,
+    restored: 0,
+    invalid: 1,
+  };
+  assert.deepEqual(dry.stats, expected);
+  assert.deepEqual(real.stats, expected);
+  assert.deepEqual(real.errors, [{
+    kind: "invalid",
+    external_id: "broken",
+    message: "an episode needs a seriesTitle",
+  }]);
+  const deleted = json(ok(await w.run(["asset", "list", "--include-deleted", "--json"]), "list"));
+  const e2 = (deleted.assets as Record<string, unknown>[]).find((a) => a.externalId === "e2")!;
+  assert.ok(e2.deletedAt, "a removed asset is soft-deleted");
+
+  // Targeted: one season; works without sync too.
+  ok(await w.run(["collection", "update", "TV", "--sync-disable"]), "sync off");
+  const season = json(
+    ok(
+      await w.run(["collection", "ingest", "TV", "--title", "alpha", "--season", "2", "--json"]),
+      "season",
+    ),
+  );
+  assert.equal(season.scope, "season");
+  assert.deepEqual(season.filters, { title: "alpha", season: 2, episode: null });
+  assert.equal((season.stats as Record<string, number>).unchanged, 1);
+  assert.equal((season.stats as Record<string, number>).discovered, 1);
+
+  // A scope matching nothing: exit 2, named, nothing written.
+  const unchanged = dumpDb(world.db);
+  const empty = await w.run(["collection", "ingest", "TV", "--title", "Alpha", "--season", "7"]);
+  fails(empty, 2, /season 7 of 'Alpha' not found in collection 'TV'/);
+  const emptyJson = await w.run(["collection", "ingest", "TV", "--title", "Zeta", "--json"]);
+  assert.equal(emptyJson.code, 2);
+  assert.equal((json(emptyJson).error as Record<string, unknown>).code, "SCOPE_EMPTY");
+  assert.equal(dumpDb(world.db), unchanged);
+
+  // The human output: counts and issues, no progress line when stderr is not a terminal.
+  ok(await w.run(["collection", "update", "TV", "--sync-enable"]), "sync on");
+  const text = ok(await w.run(["collection", "ingest", "TV"]), "human");
+  assert.match(
+    text.stdout,
+    /Ingested collection 'TV' .*5 discovered, 0 new, 0 changed, 4 unchanged/,
+  );
+  assert.match(text.stdout, /invalid 'broken': an episode needs a seriesTitle/);
+  assert.equal(text.stderr, "");
+});
+
+Deno.test("importer failure midway: exit 3, database unchanged", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w);
+  ok(await w.run(["collection", "ingest", "TV"]), "first ingest");
+  const before = dumpDb(world.db);
+  const more = [...TV_ASSETS, ep("e5", "Gamma", 1, 1), ep("e6", "Gamma", 1, 2)];
+  w.setState(state({ assets: { tv: more }, failAfter: { tv: 4 } }));
+  const r = await w.run(["collection", "ingest", "TV", "--json"]);
+  assert.equal(r.code, 3, r.stderr + r.stdout);
+  assert.equal((json(r).error as Record<string, unknown>).code, "UNREACHABLE");
+  assert.equal(dumpDb(world.db), before);
+});
+
+Deno.test("source ingest: each collection on its own; partial failure exits 2", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w, ["TV", "Movies"]);
+  const all = json(ok(await w.run(["source", "ingest", "Home", "--json"]), "source ingest"));
+  assert.equal(all.status, "ok");
+  w.setState(state({ assets: { tv: [...TV_ASSETS, ep("e5", "Gamma", 1, 1)] }, failAfter: {} }));
+  const r = await w.run(["source", "ingest", "Home", "--json"]);
+  assert.equal(r.code, 2, r.stderr + r.stdout);
+  const doc = json(r);
+  assert.equal(doc.status, "partial");
+  const cols = doc.collections as Record<string, unknown>[];
+  assert.deepEqual(cols.map((c) => [c.collection_name, c.status]), [
+    ["Movies", "error"],
+    ["TV", "ok"],
+  ]);
+  assert.equal((cols[0].error as Record<string, unknown>).code, "COLLECTION_NOT_FOUND");
+  assert.equal((cols[1].stats as Record<string, number>).new, 1);
+  const listed = json(ok(await w.run(["asset", "list", "--json"]), "list"));
+  assert.equal(listed.total, 6, "TV's new asset landed, Movies kept its asset");
+});
+
+Deno.test("readers never wait on a running ingest; Ctrl-C leaves the catalog as it was", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w);
+  ok(await w.run(["collection", "ingest", "TV"]), "first ingest");
+  w.setState(state({
+    assets: { tv: [...TV_ASSETS, ep("e5", "Gamma", 1, 1)] },
+    hangAfter: { tv: 2 },
+  }));
+  const before = dumpDb(world.db);
+  const ingest = spawnCli(world, ["collection", "ingest", "TV"]);
+  const result = collect(ingest);
+  let exited = false;
+  result.then(() => exited = true);
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    const [sources, assets] = await Promise.all([
+      w.run(["source", "list", "--json"]),
+      w.run(["asset", "list", "--json"]),
+    ]);
+    ok(sources, "source list");
+    assert.equal(json(ok(assets, "asset list")).total, 4);
+    assert.equal(exited, false, "the ingest was still running while the readers ran");
+  } finally {
+    ingest.kill("SIGINT");
+  }
+  const r = await result;
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(dumpDb(world.db), before);
+});
+
+Deno.test("a second writer waits for the busy timeout, then exits 1 with a clear message", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w);
+  const before = dumpDb(world.db);
+  const holder = new DatabaseSync(world.db);
+  holder.exec("BEGIN IMMEDIATE"); // another ingest in its apply step
+  try {
+    const [ingest, assets] = await Promise.all([
+      w.run(["collection", "ingest", "TV"]),
+      w.run(["asset", "list", "--json"]),
+    ]);
+    assert.equal(json(ok(assets, "asset list under a held write lock")).total, 0);
+    fails(ingest, 1, /(busy|locked).*try again/);
+  } finally {
+    holder.exec("ROLLBACK");
+    holder.close();
+  }
+  assert.equal(dumpDb(world.db), before);
+});
+
+if (import.meta.main) {
+  // Entry point used above until the commands are in cli/commands.ts.
+  const { main } = await import("../main.ts");
+  const known = new Set(COMMANDS.map((c) => c.path.join(" ")));
+  const table = [...COMMANDS, ...OWN.filter((c) => !known.has(c.path.join(" ")))];
+  const encoder = new TextEncoder();
+  const writer = (file: typeof Deno.stdout) => ({
+    write: (text: string) => void file.writeSync(encoder.encode(text)),
+  });
+  const controller = new AbortController();
+  Deno.addSignalListener("SIGINT", () => controller.abort());
+  const env: Record<string, string | undefined> = {};
+  for (const name of ["RETROVUE_DB", "RETROVUE_PLUGIN_PATH", "XDG_DATA_HOME", "HOME", "NO_COLOR"]) {
+    env[name] = Deno.env.get(name);
+  }
+  const code = await main(Deno.args, {
+    env,
+    stdout: writer(Deno.stdout),
+    stderr: writer(Deno.stderr),
+    isTerminal: false,
+    stdinIsTerminal: false,
+    cwd: Deno.cwd(),
+    now: () => new Date(),
+    readLine: () => Promise.resolve(null),
+    signal: controller.signal,
+  }, { commands: table });
+  Deno.exit(controller.signal.aborted && code !== 0 ? 130 : code);
+}

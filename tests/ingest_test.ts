@@ -1,0 +1,643 @@
+/**
+ * Library-level tests of the ingest pipeline with an in-process fake
+ * importer client whose stream each test controls.
+ */
+
+import assert from "node:assert/strict";
+import type { DatabaseSync } from "node:sqlite";
+import type { AssetFilters, CollectionRef, FilterName } from "../core/contract.ts";
+import { openDatabase, openMemoryDatabase } from "../core/db.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { mapPath, normalizeAsset } from "../ingest/normalize.ts";
+import {
+  type IngestClient,
+  ingestCollection,
+  type IngestOptions,
+  ingestResultJson,
+  ingestSource,
+  validateFilters,
+} from "../ingest/pipeline.ts";
+
+const SOURCE = "fake-00000001";
+const TV = "c-00000000aa";
+const MOVIES = "c-00000000bb";
+
+function setup(db: DatabaseSync): void {
+  const t = "2024-01-01T00:00:00.000Z";
+  db.prepare(
+    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES (?, ?, 'fake', '{}', ?, ?)",
+  ).run(SOURCE, "Home", t, t);
+  const add = db.prepare(
+    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, 1, ?, ?)`,
+  );
+  add.run(TV, SOURCE, "tv", "TV", "shows", t, t);
+  add.run(MOVIES, SOURCE, "movies", "Movies", "movies", t, t);
+  db.prepare(
+    "INSERT INTO path_mappings (collection_id, external_prefix, local_prefix) VALUES (?, ?, ?)",
+  ).run(TV, "/data/tv", "/mnt/tv");
+}
+
+function memoryDb(): DatabaseSync {
+  const db = openMemoryDatabase();
+  setup(db);
+  return db;
+}
+
+type Upstream = Record<string, unknown[]>;
+
+interface FakeClientOptions {
+  /** What each collection streams. */
+  upstream: Upstream;
+  /** Filters the manifest declares for shows (default none: host filtering). */
+  showFilters?: FilterName[];
+  /** Items per batch (default 2). */
+  batchSize?: number;
+  /** Throw after this many batches. */
+  failAfterBatches?: number;
+  /** Run this after the first batch (to change the database mid-stream). */
+  afterFirstBatch?: () => void;
+  /** Record every request here. */
+  requests?: { collection: CollectionRef; filters: AssetFilters }[];
+}
+
+function fakeClient(o: FakeClientOptions): IngestClient {
+  return {
+    manifest: {
+      typeId: "fake",
+      displayName: "Fake",
+      params: [],
+      capabilities: { filters: { shows: o.showFilters ?? [], movies: ["title"] } },
+    },
+    async *fetchAssets(request, options) {
+      o.requests?.push(request);
+      const all = o.upstream[request.collection.externalId];
+      if (!all) {
+        throw new RetrovueError("COLLECTION_NOT_FOUND", "no such collection upstream");
+      }
+      const f = request.filters;
+      const selected = all.filter((a) => {
+        const r = a as Record<string, unknown>;
+        if (typeof a !== "object" || a === null) return true;
+        const own = String((r.kind === "episode" ? r.seriesTitle : r.title) ?? "");
+        if (f.title !== undefined && own.toLowerCase() !== f.title.toLowerCase()) return false;
+        if (f.season !== undefined && r.season !== f.season) return false;
+        if (f.episode !== undefined && r.episode !== f.episode) return false;
+        return true;
+      });
+      const size = o.batchSize ?? 2;
+      let batches = 0;
+      for (let i = 0; i < selected.length; i += size) {
+        if (o.failAfterBatches !== undefined && batches >= o.failAfterBatches) {
+          throw new RetrovueError("UNREACHABLE", "fake upstream went away");
+        }
+        options?.signal?.throwIfAborted();
+        await Promise.resolve();
+        yield selected.slice(i, i + size);
+        batches++;
+        if (batches === 1) o.afterFirstBatch?.();
+      }
+    },
+  };
+}
+
+function ep(
+  id: string,
+  series: string,
+  season: number,
+  episode: number,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    externalId: id,
+    kind: "episode",
+    title: `Episode ${episode}`,
+    seriesTitle: series,
+    season,
+    episode,
+    path: `/data/tv/${series}/S${season}E${episode}.mkv`,
+    size: 1000 + season * 100 + episode,
+    modified: "m1",
+    ...extra,
+  };
+}
+
+function movie(id: string, title: string, extra: Record<string, unknown> = {}) {
+  return {
+    externalId: id,
+    kind: "movie",
+    title,
+    year: 1999,
+    path: `/movies/${title}.mkv`,
+    ...extra,
+  };
+}
+
+function showUpstream(): unknown[] {
+  return [
+    ep("e1", "Alpha", 1, 1),
+    ep("e2", "Alpha", 1, 2),
+    ep("e3", "Alpha", 2, 1),
+    ep("e4", "Beta", 1, 1),
+    ep("e5", "Beta", 1, 2),
+  ];
+}
+
+let tick = 0;
+function clock(): () => Date {
+  return () => new Date(Date.UTC(2024, 0, 2, 0, 0, tick++));
+}
+
+function run(
+  db: DatabaseSync,
+  upstream: Upstream,
+  extra: Partial<IngestOptions> & { client?: IngestClient } = {},
+) {
+  return ingestCollection(db, {
+    client: extra.client ?? fakeClient({ upstream }),
+    collection: TV,
+    clock: clock(),
+    ...extra,
+  });
+}
+
+function dump(db: DatabaseSync): string {
+  const tables = ["sources", "collections", "path_mappings", "assets"];
+  return JSON.stringify(
+    tables.map((t) => db.prepare(`SELECT rowid AS _rowid, * FROM ${t} ORDER BY rowid`).all()),
+  );
+}
+
+function asset(db: DatabaseSync, externalId: string, collection = TV) {
+  return db.prepare("SELECT * FROM assets WHERE collection_id = ? AND external_id = ?")
+    .get(collection, externalId) as Record<string, unknown> | undefined;
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp) {
+  await assert.rejects(promise, (e: unknown) => {
+    assert.ok(e instanceof RetrovueError, `expected RetrovueError, got ${e}`);
+    assert.equal(e.code, code, e.message);
+    if (message) assert.match(e.message, message);
+    return true;
+  });
+}
+
+Deno.test("full ingest inserts new assets with mapped paths and sets last_ingest_time", async () => {
+  const db = memoryDb();
+  const result = await run(db, { tv: showUpstream() });
+  assert.deepEqual(result.stats, {
+    discovered: 5,
+    new: 5,
+    changed: 0,
+    unchanged: 0,
+    removed: 0,
+    restored: 0,
+    invalid: 0,
+  });
+  assert.equal(result.scope, "collection");
+  assert.equal(result.dryRun, false);
+  const e1 = asset(db, "e1")!;
+  assert.equal(e1.state, "new");
+  assert.equal(e1.series_title, "Alpha");
+  assert.equal(e1.local_path, "/mnt/tv/Alpha/S1E1.mkv");
+  assert.equal(e1.path, "/data/tv/Alpha/S1E1.mkv");
+  assert.equal(e1.first_seen, e1.last_seen);
+  assert.match(String(e1.id), /^a-[0-9a-f]{12}$/);
+  const c = db.prepare("SELECT last_ingest_time FROM collections WHERE id = ?").get(TV) as {
+    last_ingest_time: string;
+  };
+  assert.equal(c.last_ingest_time, result.lastIngestTime);
+  assert.equal(e1.first_seen, result.lastIngestTime);
+});
+
+Deno.test("re-run: unchanged assets only move last_seen; last_ingest_time still updates", async () => {
+  const db = memoryDb();
+  const first = await run(db, { tv: showUpstream() });
+  const before = asset(db, "e2")!;
+  const second = await run(db, { tv: showUpstream() });
+  assert.equal(second.stats.unchanged, 5);
+  assert.equal(second.stats.new + second.stats.changed + second.stats.removed, 0);
+  const after = asset(db, "e2")!;
+  assert.notEqual(second.lastIngestTime, first.lastIngestTime);
+  assert.equal(after.last_seen, second.lastIngestTime);
+  assert.equal(after.first_seen, before.first_seen);
+  assert.equal(after.updated_at, before.updated_at);
+  const c = db.prepare("SELECT last_ingest_time FROM collections WHERE id = ?").get(TV) as {
+    last_ingest_time: string;
+  };
+  assert.equal(c.last_ingest_time, second.lastIngestTime);
+});
+
+Deno.test("changed: metadata change keeps the state, a file change resets it to new", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  db.exec("UPDATE assets SET state = 'probed'");
+  const up = showUpstream();
+  up[0] = ep("e1", "Alpha", 1, 1, { title: "Pilot" }); // metadata only
+  up[1] = ep("e2", "Alpha", 1, 2, { size: 999_999, modified: "m2" }); // the file changed
+  const result = await run(db, { tv: up });
+  assert.equal(result.stats.changed, 2);
+  assert.equal(result.stats.unchanged, 3);
+  assert.equal(asset(db, "e1")!.title, "Pilot");
+  assert.equal(asset(db, "e1")!.state, "probed");
+  assert.equal(asset(db, "e2")!.state, "new");
+  assert.equal(asset(db, "e2")!.size, 999_999);
+  assert.equal(asset(db, "e3")!.state, "probed");
+});
+
+Deno.test("whitespace and Unicode noise in titles is normalised, not a change", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const up = showUpstream();
+  up[0] = ep("e1", "  Alpha \t", 1, 1, {
+    title: "Episode\u00a0 1 ",
+    path: "/data/tv/Alpha/S1E1.mkv",
+  });
+  const result = await run(db, { tv: up });
+  assert.equal(result.stats.unchanged, 5);
+  assert.equal(asset(db, "e1")!.series_title, "Alpha");
+});
+
+Deno.test("removed (soft delete, full ingest only) and restored", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const gone = await run(db, {
+    tv: showUpstream().filter((a) => (a as { externalId: string }).externalId !== "e3"),
+  });
+  assert.equal(gone.stats.removed, 1);
+  assert.equal(gone.stats.unchanged, 4);
+  const e3 = asset(db, "e3")!;
+  assert.equal(e3.deleted_at, gone.lastIngestTime);
+  assert.equal((db.prepare("SELECT COUNT(*) AS n FROM assets").get() as { n: number }).n, 5);
+  const again = await run(db, {
+    tv: showUpstream().filter((a) => (a as { externalId: string }).externalId !== "e3"),
+  });
+  assert.equal(again.stats.removed, 0, "an already removed asset is not removed twice");
+  const back = await run(db, { tv: showUpstream() });
+  assert.equal(back.stats.restored, 1);
+  assert.equal(back.stats.unchanged, 4);
+  assert.equal(asset(db, "e3")!.deleted_at, null);
+  assert.equal(asset(db, "e3")!.last_seen, back.lastIngestTime);
+});
+
+for (const pushdown of [false, true]) {
+  const label = pushdown ? "pushed down" : "host-side";
+  Deno.test(`targeted scopes (${label}) never touch assets outside them`, async () => {
+    const db = memoryDb();
+    await run(db, { tv: showUpstream() });
+    const snapshot = () =>
+      JSON.stringify(
+        db.prepare("SELECT * FROM assets WHERE NOT (series_title = 'Alpha' AND season = 2)")
+          .all(),
+      );
+    const outside = snapshot();
+    const requests: { collection: CollectionRef; filters: AssetFilters }[] = [];
+    // Upstream lost e1 (same title, other season) and changed e4 (other title).
+    const up = showUpstream().filter((a) => (a as { externalId: string }).externalId !== "e1");
+    up[2] = ep("e4", "Beta", 1, 1, { title: "Changed" });
+    const client = fakeClient({
+      upstream: { tv: up },
+      showFilters: pushdown ? ["title", "season", "episode"] : [],
+      requests,
+    });
+    const result = await run(db, {}, { client, filters: { title: "alpha", season: 2 } });
+    assert.equal(result.scope, "season");
+    assert.deepEqual(result.stats, {
+      discovered: 1,
+      new: 0,
+      changed: 0,
+      unchanged: 1,
+      removed: 0,
+      restored: 0,
+      invalid: 0,
+    });
+    assert.deepEqual(
+      requests[0].filters,
+      pushdown ? { title: "alpha", season: 2 } : {},
+    );
+    assert.equal(snapshot(), outside, "assets outside the scope are untouched");
+    assert.equal(asset(db, "e3")!.last_seen, result.lastIngestTime);
+    assert.equal(asset(db, "e1")!.deleted_at, null, "a targeted ingest removes nothing");
+  });
+}
+
+Deno.test("episode scope matches a multi-episode file's range", async () => {
+  const db = memoryDb();
+  const up = [ep("d1", "Gamma", 1, 1, { episodeEnd: 3 }), ep("d2", "Gamma", 1, 4)];
+  const result = await run(db, { tv: up }, { filters: { title: "Gamma", season: 1, episode: 2 } });
+  assert.equal(result.scope, "episode");
+  assert.equal(result.stats.new, 1);
+  assert.ok(asset(db, "d1"));
+  assert.equal(asset(db, "d2"), undefined);
+});
+
+Deno.test("a scope that matches nothing is SCOPE_EMPTY naming what is missing", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const before = dump(db);
+  await rejectsWith(
+    run(db, { tv: showUpstream() }, { filters: { title: "Nope" } }),
+    "SCOPE_EMPTY",
+    /title 'Nope' not found in collection 'TV'/,
+  );
+  await rejectsWith(
+    run(db, { tv: showUpstream() }, { filters: { title: "Alpha", season: 7 } }),
+    "SCOPE_EMPTY",
+    /season 7 of 'Alpha' not found/,
+  );
+  await rejectsWith(
+    run(db, { tv: showUpstream() }, { filters: { title: "Alpha", season: 1, episode: 9 } }),
+    "SCOPE_EMPTY",
+    /episode 9 of 'Alpha' season 1 not found/,
+  );
+  const pushClient = fakeClient({
+    upstream: { tv: showUpstream() },
+    showFilters: ["title", "season", "episode"],
+  });
+  await rejectsWith(
+    run(db, {}, { client: pushClient, filters: { title: "Alpha", season: 7 }, dryRun: true }),
+    "SCOPE_EMPTY",
+    /season 7 of 'Alpha'/,
+  );
+  assert.equal(dump(db), before);
+});
+
+Deno.test("invalid items are reported by id and counted; valid ones still land", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const up: unknown[] = [
+    ...showUpstream().slice(0, 4),
+    { externalId: "e5", kind: "episode", title: "x" }, // e5 now lacks seriesTitle
+    { externalId: "bad-season", kind: "episode", title: "", seriesTitle: "Z", season: -1 },
+    "not an object",
+    { kind: "movie", title: "No id" },
+    ep("e6", "Beta", 1, 3),
+  ];
+  const result = await run(db, { tv: up });
+  assert.equal(result.stats.invalid, 4);
+  assert.equal(result.stats.new, 1);
+  assert.equal(result.stats.discovered, 9);
+  assert.equal(result.stats.removed, 0, "an id that came back invalid is not removed");
+  const ids = result.errors.map((e) => [e.kind, e.externalId]);
+  assert.deepEqual(ids, [
+    ["invalid", null],
+    ["invalid", null],
+    ["invalid", "bad-season"],
+    ["invalid", "e5"],
+  ]);
+  assert.match(result.errors[2].message, /season/);
+  assert.match(result.errors[3].message, /seriesTitle/);
+  assert.ok(asset(db, "e6"));
+  assert.equal(asset(db, "e5")!.deleted_at, null);
+  assert.notEqual(asset(db, "e5")!.last_seen, result.lastIngestTime, "nor is it seen");
+  assert.equal(asset(db, "e4")!.last_seen, result.lastIngestTime);
+  assert.equal(asset(db, "bad-season"), undefined);
+});
+
+Deno.test("duplicate external ids are reported and the first one is kept", async () => {
+  const db = memoryDb();
+  const up = [ep("x1", "Alpha", 1, 1), ep("x1", "Alpha", 1, 2, { title: "Second" })];
+  const result = await run(db, { tv: up });
+  assert.equal(result.stats.new, 1);
+  assert.equal(result.stats.invalid, 1);
+  assert.equal(result.errors.length, 1);
+  assert.equal(result.errors[0].kind, "duplicate");
+  assert.equal(result.errors[0].externalId, "x1");
+  assert.equal(asset(db, "x1")!.title, "Episode 1");
+});
+
+Deno.test("importer failure midway leaves the database exactly as it was", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const before = dump(db);
+  const up = [ep("n1", "New", 1, 1), ...showUpstream().slice(1), ep("n2", "New", 1, 2)];
+  (up[1] as Record<string, unknown>).title = "Changed";
+  const client = fakeClient({ upstream: { tv: up }, failAfterBatches: 2 });
+  await rejectsWith(run(db, {}, { client }), "UNREACHABLE");
+  assert.equal(dump(db), before);
+});
+
+Deno.test("a malformed stream (a batch that is not a list) fails without writing", async () => {
+  const db = memoryDb();
+  const before = dump(db);
+  const client: IngestClient = {
+    manifest: fakeClient({ upstream: {} }).manifest,
+    async *fetchAssets() {
+      yield [ep("a", "A", 1, 1)];
+      yield { not: "a list" } as unknown as unknown[];
+    },
+  };
+  await rejectsWith(run(db, {}, { client }), "MALFORMED_RESPONSE");
+  assert.equal(dump(db), before);
+});
+
+Deno.test("cancellation midway leaves the database untouched", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const before = dump(db);
+  const controller = new AbortController();
+  const up = showUpstream().map((a) => ({ ...(a as object), title: "Changed" }));
+  const client = fakeClient({ upstream: { tv: up }, afterFirstBatch: () => controller.abort() });
+  await rejectsWith(run(db, {}, { client, signal: controller.signal }), "CANCELLED");
+  assert.equal(dump(db), before);
+});
+
+Deno.test("dry run reports the same statistics and writes nothing, not even last_ingest_time", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const before = dump(db);
+  const up = showUpstream().slice(1);
+  up.push(ep("e9", "Beta", 2, 1));
+  (up[0] as Record<string, unknown>).title = "Changed";
+  const dry = await run(db, { tv: up }, { dryRun: true });
+  assert.equal(dump(db), before);
+  assert.equal(dry.dryRun, true);
+  const previous = db.prepare("SELECT last_ingest_time FROM collections WHERE id = ?").get(TV) as {
+    last_ingest_time: string;
+  };
+  assert.equal(dry.lastIngestTime, previous.last_ingest_time);
+  const real = await run(db, { tv: up });
+  assert.deepEqual(dry.stats, real.stats);
+  assert.deepEqual(real.stats, {
+    discovered: 5,
+    new: 1,
+    changed: 1,
+    unchanged: 3,
+    removed: 1,
+    restored: 0,
+    invalid: 0,
+  });
+});
+
+Deno.test("deterministic: same upstream in another order and batching gives the same catalog and JSON", async () => {
+  const up: unknown[] = [
+    ...showUpstream(),
+    { externalId: "bad", kind: "episode" },
+    "junk",
+    ep("e1", "Alpha", 1, 1),
+  ];
+  const reordered = [...up.slice(0, 5).reverse(), ...up.slice(5)];
+  const results = [];
+  const tables = [];
+  for (const [list, batchSize] of [[up, 2], [reordered, 3]] as const) {
+    const db = memoryDb();
+    const t = () => new Date("2024-05-05T00:00:00.000Z");
+    const client = fakeClient({ upstream: { tv: list }, batchSize });
+    results.push(await ingestCollection(db, { client, collection: TV, clock: t }));
+    tables.push(dump(db));
+  }
+  assert.deepEqual(ingestResultJson(results[0]), ingestResultJson(results[1]));
+  assert.equal(tables[0], tables[1]);
+});
+
+Deno.test("full ingest needs sync enabled; targeted only ingestible; dry run checked alike", async () => {
+  const db = memoryDb();
+  db.exec(`UPDATE collections SET sync_enabled = 0 WHERE id = '${TV}'`);
+  const up = { tv: showUpstream() };
+  await rejectsWith(run(db, up), "NOT_INGESTIBLE", /not sync-enabled/);
+  await rejectsWith(run(db, up, { dryRun: true }), "NOT_INGESTIBLE", /not sync-enabled/);
+  const targeted = await run(db, up, { filters: { title: "Beta" } });
+  assert.equal(targeted.stats.new, 2);
+  db.exec(
+    `UPDATE collections SET ingestible = 0, ingestible_reason = 'music library' WHERE id = '${TV}'`,
+  );
+  await rejectsWith(
+    run(db, up, { filters: { title: "Beta" } }),
+    "NOT_INGESTIBLE",
+    /not ingestible: music library/,
+  );
+  await rejectsWith(run(db, up, { collection: "c-missing" }), "NOT_FOUND");
+});
+
+Deno.test("bad filters are USAGE errors saying which", () => {
+  const cases: [AssetFilters, RegExp][] = [
+    [{ season: 1 }, /--season needs --title/],
+    [{ title: "A", episode: 1 }, /--episode needs --season/],
+    [{ title: "A", season: -1 }, /--season must be a non-negative integer/],
+    [{ title: "A", season: 1, episode: 1.5 }, /--episode must be a non-negative integer/],
+    [{ title: "  " }, /--title needs a non-empty title/],
+  ];
+  for (const [filters, message] of cases) {
+    assert.throws(() => validateFilters(filters), (e: unknown) => {
+      assert.ok(e instanceof RetrovueError);
+      assert.equal(e.code, "USAGE");
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+});
+
+Deno.test("path mappings: longest prefix wins, at segment boundaries, Windows paths", () => {
+  const maps = [
+    { externalPrefix: "/data", localPrefix: "/mnt/data" },
+    { externalPrefix: "/data/tv", localPrefix: "/srv/tv/" },
+    { externalPrefix: "D:\\Media", localPrefix: "/mnt/media" },
+  ];
+  assert.equal(mapPath("/data/tv/a/b.mkv", maps), "/srv/tv/a/b.mkv");
+  assert.equal(mapPath("/data/tvshows/b.mkv", maps), "/mnt/data/tvshows/b.mkv");
+  assert.equal(mapPath("/data", maps), "/mnt/data");
+  assert.equal(mapPath("/database/x", maps), "/database/x");
+  assert.equal(mapPath("d:\\media\\Show\\e.mkv", maps), "/mnt/media/Show/e.mkv");
+  assert.equal(mapPath("/other/x.mkv", maps), "/other/x.mkv");
+  const n = normalizeAsset(
+    { externalId: "m", kind: "movie", title: "M", parts: ["/data/a"] },
+    maps,
+  );
+  assert.ok(n.ok);
+  assert.equal(n.asset.path, "/data/a");
+  assert.equal(n.asset.localPath, "/mnt/data/a");
+});
+
+Deno.test("a changed path mapping updates local paths on the next ingest", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  db.exec(`UPDATE path_mappings SET local_prefix = '/new/tv' WHERE collection_id = '${TV}'`);
+  const result = await run(db, { tv: showUpstream() });
+  assert.equal(result.stats.changed, 5);
+  assert.equal(asset(db, "e1")!.local_path, "/new/tv/Alpha/S1E1.mkv");
+});
+
+Deno.test("source ingest: each collection in its own transaction; partial on failure", async () => {
+  const db = memoryDb();
+  const up = { tv: showUpstream(), movies: [movie("m1", "Heat")] };
+  const ok = await ingestSource(db, { client: fakeClient({ upstream: up }), source: SOURCE });
+  assert.equal(ok.status, "ok");
+  assert.deepEqual(ok.collections.map((c) => c.collectionName), ["Movies", "TV"]);
+  const before = dump(db);
+  // Movies now fails upstream; TV changes.
+  const up2 = { tv: [...showUpstream(), ep("e9", "Beta", 3, 1)] };
+  const partial = await ingestSource(db, { client: fakeClient({ upstream: up2 }), source: SOURCE });
+  assert.equal(partial.status, "partial");
+  const [movies, tv] = partial.collections;
+  assert.equal(movies.status, "error");
+  assert.equal(movies.status === "error" && movies.error.code, "COLLECTION_NOT_FOUND");
+  assert.equal(tv.status === "ok" && tv.stats.new, 1);
+  assert.ok(asset(db, "e9"));
+  const m1 = asset(db, "m1", MOVIES)!;
+  assert.equal(m1.deleted_at, null);
+  assert.notEqual(dump(db), before);
+  const all = await ingestSource(db, { client: fakeClient({ upstream: {} }), source: SOURCE });
+  assert.equal(all.status, "error");
+});
+
+Deno.test("file database: a held write lock makes the ingest DB_BUSY and changes nothing", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/catalog.db`;
+    const db = openDatabase(path, { busyTimeoutMs: 50 });
+    setup(db);
+    const other = openDatabase(path);
+    other.exec("BEGIN IMMEDIATE");
+    try {
+      await rejectsWith(run(db, { tv: showUpstream() }), "DB_BUSY", /locked/);
+      // A reader is never blocked by the writer.
+      assert.equal(
+        (db.prepare("SELECT COUNT(*) AS n FROM collections").get() as { n: number }).n,
+        2,
+      );
+    } finally {
+      other.exec("ROLLBACK");
+    }
+    assert.equal(asset(db, "e1"), undefined);
+    other.close();
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("file database: a collection changed by another ingest mid-stream is a CONFLICT", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/catalog.db`;
+    const db = openDatabase(path);
+    setup(db);
+    await run(db, { tv: showUpstream() });
+    const other = openDatabase(path);
+    const changedUp = showUpstream().map((a) => ({ ...(a as object), title: "Other" }));
+    // Another process ingests a different collection mid-stream: fine.
+    const client1 = fakeClient({
+      upstream: { tv: showUpstream() },
+      afterFirstBatch: () => {
+        other.exec(`UPDATE collections SET last_ingest_time = 'x' WHERE id = '${MOVIES}'`);
+      },
+    });
+    const fine = await run(db, {}, { client: client1 });
+    assert.equal(fine.stats.unchanged, 5);
+    // Another process changes this collection's assets mid-stream: conflict, nothing written.
+    let before = "";
+    const client2 = fakeClient({
+      upstream: { tv: changedUp },
+      afterFirstBatch: () => {
+        other.exec(`UPDATE assets SET fingerprint = 'zzz' WHERE external_id = 'e5'`);
+        before = dump(other);
+      },
+    });
+    await rejectsWith(run(db, {}, { client: client2 }), "CONFLICT", /run it again/);
+    assert.equal(dump(db), before);
+    other.close();
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
