@@ -1,0 +1,149 @@
+/**
+ * Folder-level naming rules: season folders (`Season 1`, `S01`, `Specials`,
+ * `Staffel 2`, release folders like `Show.S04.720p`), show folders
+ * (`Show (2010) {tvdb-123}`) and movie names (`Movie (2001)`, `Movie.2001.1080p`).
+ *
+ * Pure functions, no Deno APIs.
+ *
+ * @module
+ */
+
+import {
+  cutJunk,
+  extractIds,
+  humanizeTitle,
+  isYear,
+  SEASON_WORD_RE,
+  stripLeadingTags,
+  stripTrailingTags,
+  trimSeparators,
+} from "./_naming_tokens.ts";
+
+/** Options for {@link parseSeasonFolder}. */
+export interface SeasonFolderOptions {
+  /** The parent folder's name: `Show Season 1` counts when the parent is `Show`. */
+  parentName?: string;
+  /** Treat `Extras` as season 0, like `Specials` (Jellyfin's special aliases). Default false. */
+  specialAliases?: boolean;
+  /** Treat bare numbers (`2`) as season folders. Default false. */
+  numericFolders?: boolean;
+}
+
+/**
+ * The season number a folder name stands for, or null when it is not a
+ * season folder. `Specials` is season 0.
+ */
+export function parseSeasonFolder(name: string, options: SeasonFolderOptions = {}): number | null {
+  const n = name.trim();
+  if (/^specials?$/i.test(n)) return 0;
+  if (options.specialAliases && /^extras$/i.test(n)) return 0;
+  let m = SEASON_WORD_RE.exec(n);
+  if (m) return Number(m[1]);
+  m = /^s(\d{1,4})$/i.exec(n) ?? /^(\d{1,2})\.\s*staffel$/i.exec(n);
+  if (m) return Number(m[1]);
+  if (options.numericFolders && /^\d{1,3}$/.test(n)) return Number(n);
+  if (options.parentName) {
+    const parent = options.parentName.trim().toLowerCase();
+    if (parent && n.toLowerCase().startsWith(parent)) {
+      const rest = n.slice(parent.length).replace(/^[ ._-]+/, "");
+      const word = /^(?:season|staffel|stagione|temporada|saison)[ ._-]*(\d{1,4})(?=$|[ ._\-(\[])/i
+        .exec(rest);
+      if (word) return Number(word[1]);
+    }
+  }
+  m = /(?:^|[ ._\[\-])s(\d{1,4})(?=$|[ ._\]\-])/i.exec(n);
+  if (m) return Number(m[1]);
+  return null;
+}
+
+/** A show or movie folder's title, year and provider ids. */
+export interface FolderTitle {
+  /** Cleaned title. */
+  title: string;
+  /** Year written in the name, if any. */
+  year: number | null;
+  /** Provider ids written in the name (`{tvdb-123}`), lower-case keys. */
+  ids: Record<string, string>;
+}
+
+/**
+ * Parses a show folder name: `The Show (2010) {tvdb-123}`, `The.Show.S01.COMPLETE`,
+ * `The_Show_Season_1`, `The Show s02e10 720p hdtv`.
+ */
+export function parseSeriesFolder(name: string): FolderTitle {
+  const { text: noIds, ids } = extractIds(name);
+  let text = stripLeadingTags(noIds);
+  const cut =
+    /(?:^|[ ._\-])(?:s\d{1,4}(?:[ ._]?x?e\d{1,4})?|season[ ._]*\d{1,4}|\d{1,2}x\d{2,3})(?=$|[ ._\]\-])/i
+      .exec(text);
+  if (cut && cut.index > 0) text = text.slice(0, cut.index);
+  let year: number | null = null;
+  const paren = /\((\d{4})(?:-\d{4})?\)/.exec(text);
+  if (paren && paren.index > 0 && isYear(Number(paren[1]))) {
+    year = Number(paren[1]);
+    text = text.slice(0, paren.index);
+  }
+  const junkless = cutJunk(text);
+  if (trimSeparators(junkless) !== "") text = junkless;
+  return { title: humanizeTitle(stripTrailingTags(text.trim())), year, ids };
+}
+
+/** A movie name's title, year, part number and provider ids. */
+export interface MovieName extends FolderTitle {
+  /** Part number of a multi-part movie (`-part1`, `cd2`, `disc1`), if any. */
+  part: number | null;
+}
+
+const _PART_RE = /(?:[ ._\-]+|\s-\s)(?:cd|dvd|part|pt|disc|disk)[ ._\-]?(\d{1,2})$/i;
+const _BARE_YEAR_RE = /(^|[ ._\-])((?:19|20)\d{2})(?=$|[ ._\-\[\(])/g;
+
+/**
+ * Parses a movie file or folder name (no extension): `Movie (2001)`,
+ * `Movie.2001.1080p.BluRay`, `Movie (2001) - part1`, `Movie [2018]`.
+ * A year that is part of a date (`2013-12-09`) is not a year.
+ */
+export function parseMovieName(name: string): MovieName {
+  const { text: noIds, ids } = extractIds(name);
+  let text = noIds.trim();
+  let part: number | null = null;
+  const partMatch = _PART_RE.exec(text);
+  if (partMatch && partMatch.index > 0) {
+    part = Number(partMatch[1]);
+    text = text.slice(0, partMatch.index);
+  }
+  let year: number | null = null;
+  let titleText = text;
+  const paren = /\((\d{4})\)/.exec(text);
+  const bracket = /\[(\d{4})\]/.exec(text);
+  if (paren && paren.index > 0 && isYear(Number(paren[1]))) {
+    year = Number(paren[1]);
+    titleText = text.slice(0, paren.index);
+  } else if (bracket && isYear(Number(bracket[1])) && text.indexOf("[") > 0) {
+    year = Number(bracket[1]);
+    titleText = text.slice(0, text.indexOf("["));
+  } else {
+    let best: { index: number; year: number } | null = null;
+    for (const m of text.matchAll(_BARE_YEAR_RE)) {
+      const at = (m.index ?? 0) + m[1].length;
+      if (at === 0) continue;
+      const after = text.slice(at + 4);
+      const before = text.slice(0, at);
+      if (/^[-._ ]\d{2}[-._ ]\d{2}(?!\d)/.test(after)) continue;
+      if (/\d{1,2}[-._]\d{1,2}[-._]$/.test(before)) continue;
+      best = { index: at, year: Number(m[2]) };
+    }
+    if (best) {
+      year = best.year;
+      titleText = text.slice(0, best.index);
+    }
+  }
+  let title = stripLeadingTags(titleText);
+  const junkless = cutJunk(title);
+  if (trimSeparators(junkless) !== "") title = junkless;
+  title = humanizeTitle(stripTrailingTags(trimSeparators(title)));
+  if (title === "" && year !== null) {
+    title = String(year);
+    year = null;
+  }
+  return { title, year, ids, part };
+}

@@ -1,0 +1,354 @@
+/**
+ * Word lists and small string helpers for the name parser: release junk,
+ * extras, season folder words, provider id tags and title cleaning.
+ *
+ * Pure functions, no Deno APIs.
+ *
+ * @module
+ */
+
+/** Video container extensions the parser strips (and the importer ingests by default). */
+export const VIDEO_EXTENSIONS: readonly string[] = [
+  "3gp",
+  "asf",
+  "avi",
+  "divx",
+  "dvr-ms",
+  "f4v",
+  "flv",
+  "iso",
+  "m2t",
+  "m2ts",
+  "m2v",
+  "m4v",
+  "mk3d",
+  "mkv",
+  "mov",
+  "mp4",
+  "mpeg",
+  "mpg",
+  "mts",
+  "ogm",
+  "ogv",
+  "rm",
+  "rmvb",
+  "strm",
+  "ts",
+  "vob",
+  "webm",
+  "wmv",
+  "wtv",
+  "xvid",
+];
+
+/** Audio extensions: only used to recognise theme songs. */
+export const AUDIO_EXTENSIONS: readonly string[] = [
+  "aac",
+  "flac",
+  "m4a",
+  "mp3",
+  "ogg",
+  "opus",
+  "wav",
+  "wma",
+];
+
+const _STRIPPED_EXTENSIONS = new Set([
+  ...VIDEO_EXTENSIONS,
+  ...AUDIO_EXTENSIONS,
+  "disc",
+  "nfo",
+  "srt",
+  "sub",
+  "ass",
+  "ssa",
+  "idx",
+  "torrent",
+]);
+
+/** Kinds of extra recognised from names and folders (Plex and Jellyfin conventions). */
+export type ExtraType =
+  | "trailer"
+  | "sample"
+  | "scene"
+  | "clip"
+  | "deleted_scene"
+  | "interview"
+  | "behind_the_scenes"
+  | "featurette"
+  | "short"
+  | "theme_song"
+  | "theme_video"
+  | "other";
+
+/** Folder names (lower case) that hold extras, and what they hold. */
+export const EXTRA_FOLDERS: Readonly<Record<string, ExtraType>> = {
+  "behind the scenes": "behind_the_scenes",
+  "behindthescenes": "behind_the_scenes",
+  "deleted scenes": "deleted_scene",
+  "deletedscenes": "deleted_scene",
+  "interviews": "interview",
+  "scenes": "scene",
+  "samples": "sample",
+  "sample": "sample",
+  "shorts": "short",
+  "trailers": "trailer",
+  "featurettes": "featurette",
+  "clips": "clip",
+  "backdrops": "theme_video",
+  "extras": "other",
+  "extra": "other",
+  "other": "other",
+  "others": "other",
+  "theme-music": "theme_song",
+};
+
+/** File name suffixes (after `-`, `.`, `_` or ` - `) that mark an extra. */
+const _EXTRA_SUFFIXES: ReadonlyArray<[RegExp, ExtraType]> = [
+  [/^trailer\d*$/, "trailer"],
+  [/^sample\d*$/, "sample"],
+  [/^scene\d*$/, "scene"],
+  [/^clip\d*$/, "clip"],
+  [/^(?:deleted|deletedscene)\d*$/, "deleted_scene"],
+  [/^interview\d*$/, "interview"],
+  [/^behindthescenes\d*$/, "behind_the_scenes"],
+  [/^featurette\d*$/, "featurette"],
+  [/^short\d*$/, "short"],
+  [/^(?:extra|other)\d*$/, "other"],
+];
+
+/**
+ * Release and quality tokens: a title ends where the first of these starts.
+ * Matched case-insensitively as whole tokens.
+ */
+const _JUNK = [
+  "\\d{3,4}[pi]",
+  "4k",
+  "8k",
+  "uhd",
+  "ultrahd",
+  "hdr",
+  "hdr10",
+  "dv",
+  "hdc",
+  "sdr",
+  "bluray",
+  "blu-ray",
+  "bdrip",
+  "brrip",
+  "bdremux",
+  "remux",
+  "dvdrip",
+  "dvdscr",
+  "dvd",
+  "hddvd",
+  "hdtv",
+  "pdtv",
+  "sdtv",
+  "hdrip",
+  "webrip",
+  "web-dl",
+  "webdl",
+  "web",
+  "x264",
+  "x265",
+  "h264",
+  "h265",
+  "h\\.264",
+  "h\\.265",
+  "hevc",
+  "avc",
+  "av1",
+  "xvid",
+  "divx",
+  "aac",
+  "ac3",
+  "eac3",
+  "dts",
+  "ddp?5\\.1",
+  "dd",
+  "flac",
+  "opus",
+  "truehd",
+  "atmos",
+  "multi",
+  "multisubs",
+  "dual",
+  "remastered",
+  "unrated",
+  "extended",
+  "proper",
+  "repack",
+  "internal",
+  "limited",
+  "stv",
+  "complete",
+  "ntsc",
+  "pal",
+  "3d",
+  "hsbs",
+  "sbs",
+  "htab",
+  "tab",
+  "mvc",
+  "eng",
+  "english",
+  "french",
+  "vostfr",
+  "subs?",
+  "nf",
+  "amzn",
+  "dsnp",
+  "hulu",
+];
+
+const _JUNK_RE = new RegExp(
+  `(?:^|[ ._\\-\\[\\(])(?:${_JUNK.join("|")})(?=$|[ ._\\-\\]\\)])`,
+  "i",
+);
+
+const _ID_TAG_RE = /[\[{(]\s*(imdb|tmdb|tvdb|tvmaze|anidb)(?:id)?\s*[-=:]\s*(tt\d+|\d+)\s*[\]})]/gi;
+
+/** Splits a path on `/` or `\` into its non-empty segments. */
+export function splitPath(path: string): string[] {
+  return path.split(/[\\/]+/).filter((s) => s !== "");
+}
+
+/** A file name without a known media extension, and the extension (lower case) if any. */
+export function splitExtension(name: string): { stem: string; ext: string | null } {
+  const m = /\.([A-Za-z0-9-]{1,6})$/.exec(name);
+  if (m && _STRIPPED_EXTENSIONS.has(m[1].toLowerCase())) {
+    return { stem: name.slice(0, m.index), ext: m[1].toLowerCase() };
+  }
+  return { stem: name, ext: null };
+}
+
+/** Removes provider id tags (`{imdb-tt123}`, `[tmdbid-1]`, `[tvdbid=2]`) and returns them. */
+export function extractIds(text: string): { text: string; ids: Record<string, string> } {
+  const ids: Record<string, string> = {};
+  const rest = text.replace(_ID_TAG_RE, (_m, provider: string, value: string) => {
+    ids[provider.toLowerCase()] = value;
+    return " ";
+  });
+  return { text: rest, ids };
+}
+
+/** Index where release junk starts in `text`, or -1. */
+export function junkIndex(text: string): number {
+  const m = _JUNK_RE.exec(text);
+  return m ? m.index : -1;
+}
+
+/** Cuts `text` at the first release junk token. */
+export function cutJunk(text: string): string {
+  const at = junkIndex(text);
+  return at >= 0 ? text.slice(0, at) : text;
+}
+
+/** Removes leading `[Group]` tags, keeping at least something. */
+export function stripLeadingTags(text: string): string {
+  let out = text.trimStart();
+  while (true) {
+    const m = /^\[[^\]]*\]\s*/.exec(out);
+    if (!m || m[0].length >= out.length) return out;
+    out = out.slice(m[0].length);
+  }
+}
+
+/** Removes trailing `[…]` / `(…)` groups that are not a year, keeping at least something. */
+export function stripTrailingTags(text: string): string {
+  let out = text.trimEnd();
+  while (true) {
+    const m = /\s*[\[(]([^\])[(]*)[\])]$/.exec(out);
+    if (!m || m.index === 0 || /^\d{4}$/.test(m[1])) return out;
+    out = out.slice(0, m.index).trimEnd();
+  }
+}
+
+/** Trims separators (spaces, dots, underscores, dashes, commas) from both ends. */
+export function trimSeparators(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && _SEPARATORS.has(text[start])) start++;
+  while (end > start && _SEPARATORS.has(text[end - 1])) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+const _SEPARATORS = new Set([" ", "\t", "\n", "\r", ".", "_", "-", "–", ",", "\u00a0", "\u3000"]);
+/**
+ * Turns a raw name into a display title: underscores become spaces, and
+ * dots become spaces when the name has no spaces (a dotted release name),
+ * except between single letters (`S.H.O.W`, `P.I`).
+ */
+export function humanizeTitle(raw: string): string {
+  let text = raw.replace(/_/g, " ");
+  if (!/\s/.test(text.trim()) && text.includes(".")) {
+    const parts = text.split(".");
+    text = parts.reduce((acc, part, i) => {
+      if (i === 0) return part;
+      const prev = parts[i - 1];
+      const joinDot = prev.length === 1 && part.length <= 1 && /[A-Za-z]/.test(prev);
+      return acc + (joinDot ? "." : " ") + part;
+    }, "");
+  }
+  return trimSeparators(/\s\s|[\t\n\r]/.test(text) ? text.replace(/\s+/g, " ") : text);
+}
+
+/** Lower-case, separator-insensitive form of a title, for comparisons. */
+export function titleKey(title: string): string {
+  return title.normalize("NFC").toLowerCase().replace(/[\s._\-–:,'’!?]+/g, " ").trim();
+}
+
+/** The extra type a file name says it is, if any (`300-trailer.mkv`, `sample.mp4`, `theme.mp3`). */
+export function extraFromFileName(stem: string, ext: string | null): ExtraType | null {
+  const lower = stem.toLowerCase();
+  const audio = ext !== null && AUDIO_EXTENSIONS.includes(ext);
+  if (lower === "theme") return audio ? "theme_song" : null;
+  if (audio) return null;
+  const m = /(?:^|[-._]| - )([a-z]+\d*)$/.exec(lower);
+  if (!m) return null;
+  if (m.index === 0 && !/^(?:trailer|sample)\d*$/.test(m[1])) return null;
+  for (const [re, type] of _EXTRA_SUFFIXES) if (re.test(m[1])) return type;
+  return null;
+}
+
+/** The extra type a folder name says its files are, if any. */
+export function extraFromFolder(name: string, ext: string | null): ExtraType | null {
+  const type = EXTRA_FOLDERS[name.toLowerCase().trim()];
+  if (!type) return null;
+  const audio = ext !== null && AUDIO_EXTENSIONS.includes(ext);
+  if (type === "theme_song") return audio ? type : null;
+  return audio ? null : type;
+}
+
+const _SEASON_WORDS = [
+  "season",
+  "staffel",
+  "stagione",
+  "sæson",
+  "temporada",
+  "series",
+  "kausi",
+  "säsong",
+  "seizoen",
+  "seasong",
+  "sezon",
+  "sezona",
+  "sezóna",
+  "sezonul",
+  "saison",
+  "시즌",
+  "シーズン",
+  "сезон",
+];
+
+/** `Season 1`, `Staffel 01`, `Season1`, `Season 7 (2016)` and the other languages. */
+export const SEASON_WORD_RE: RegExp = new RegExp(
+  `^(?:${_SEASON_WORDS.join("|")})[ ._-]*(\\d{1,4})(?:\\s*\\(\\d{4}\\))?$`,
+  "iu",
+);
+
+/** Whether `n` is a plausible year. */
+export function isYear(n: number): boolean {
+  return n >= 1880 && n <= 2100;
+}

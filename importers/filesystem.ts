@@ -1,0 +1,232 @@
+/**
+ * The `filesystem` importer: folders of movies or TV episodes on disk, no
+ * server needed.
+ *
+ * Each `--root` is one collection (external id: the root path; name: the
+ * folder's name, or `NAME` from `--root "NAME=PATH"`). Every video file under
+ * it becomes one asset whose external id is its path relative to the root
+ * (NFC-normalised, case kept), so moving the library to another mount keeps
+ * identity; size and modification time are the change fingerprint. Names
+ * are read with the Plex/Jellyfin conventions (see `_naming.ts`); Kodi
+ * `.nfo` sidecars win over names when present. The worker can read only its
+ * roots.
+ *
+ * @module
+ */
+
+import type {
+  CallContext,
+  CollectionInfo,
+  CollectionKind,
+  ConnectionInfo,
+  FetchRequest,
+  ImportedAsset,
+  Importer,
+  ImporterConfig,
+} from "../core/contract.ts";
+import { VIDEO_EXTENSIONS } from "./_naming_tokens.ts";
+import { detectRootKind, parseRoots, type RootSpec } from "./_filesystem_roots.ts";
+import { walkAssets } from "./_filesystem_walk.ts";
+
+const _KINDS = ["auto", "movies", "shows"] as const;
+type _Kind = typeof _KINDS[number];
+
+function _fail(code: string, message: string): never {
+  throw Object.assign(new Error(message), { code });
+}
+
+function _kind(config: ImporterConfig): _Kind {
+  const raw = String(config.kind ?? "auto").trim().toLowerCase();
+  if (!(_KINDS as readonly string[]).includes(raw)) {
+    _fail("CONFIG_INVALID", `--kind must be one of auto, movies, shows; got '${raw}'`);
+  }
+  return raw as _Kind;
+}
+
+function _extensions(config: ImporterConfig): Set<string> {
+  const raw = config.extensions === undefined
+    ? VIDEO_EXTENSIONS.join(",")
+    : String(config.extensions);
+  const list = raw.split(",").map((e) => e.trim().replace(/^\.+/, "").toLowerCase()).filter((e) =>
+    e !== ""
+  );
+  if (list.length === 0 || list.some((e) => !/^[a-z0-9_-]{1,16}$/.test(e))) {
+    _fail(
+      "CONFIG_INVALID",
+      `--extensions must be a comma-separated list like 'mkv,mp4'; got '${raw}'`,
+    );
+  }
+  return new Set(list);
+}
+
+/** The real path of a root, or a clear `CONFIG_INVALID`. */
+function _resolveRoot(root: RootSpec): string {
+  let real: string;
+  try {
+    real = Deno.realPathSync(root.path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      _fail("CONFIG_INVALID", `root folder not found: ${root.path}`);
+    }
+    if (e instanceof Deno.errors.NotCapable) {
+      // The host grants only roots that existed (by their real path) when the source loaded.
+      _fail(
+        "CONFIG_INVALID",
+        `root folder not found (or not granted to the sandbox): ${root.path}`,
+      );
+    }
+    _fail("CONFIG_INVALID", `cannot read root folder ${root.path}: ${(e as Error).message}`);
+  }
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(real).isDirectory;
+  } catch (e) {
+    _fail("CONFIG_INVALID", `cannot read root folder ${root.path}: ${(e as Error).message}`);
+  }
+  if (!isDir) _fail("CONFIG_INVALID", `root is not a folder: ${root.path}`);
+  return real;
+}
+
+/** Runs `fn` and turns its result or throw into a promise. */
+function _promise<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function _missingReason(root: RootSpec): string | null {
+  try {
+    _resolveRoot(root);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+function _validate(config: ImporterConfig, context: CallContext): ConnectionInfo {
+  _kind(config);
+  _extensions(config);
+  const roots = parseRoots(config);
+  const problems = roots.map(_missingReason);
+  if (problems.every((p) => p !== null)) {
+    _fail("CONFIG_INVALID", problems.join("; "));
+  }
+  for (const p of problems) if (p !== null) context.warn(p);
+  return { serverName: roots.length === 1 ? roots[0].name : `${roots.length} folders` };
+}
+
+function _list(config: ImporterConfig): CollectionInfo[] {
+  const kind = _kind(config);
+  const out: CollectionInfo[] = parseRoots(config).map((root) => {
+    const missing = _missingReason(root);
+    const base = { externalId: root.path, name: root.name, locations: [root.path] };
+    if (missing !== null) {
+      const fallback: CollectionKind = kind === "auto" ? "mixed" : kind;
+      return { ...base, kind: fallback, ingestible: false, reason: missing };
+    }
+    return {
+      ...base,
+      kind: kind === "auto"
+        ? detectRootKind(_resolveRoot(root), { extensions: _extensions(config) })
+        : kind,
+      ingestible: true,
+    };
+  });
+  return out;
+}
+
+const importer: Importer = {
+  typeId: "filesystem",
+  displayName: "Filesystem",
+  description:
+    "Folders of movies or TV episodes on disk. Each --root is one collection; files are read with " +
+    "the Plex/Jellyfin naming conventions, and Kodi .nfo sidecars win over names when present. " +
+    "The importer can read only its roots.",
+  version: "1.0.0",
+  params: [
+    {
+      name: "root",
+      flag: "--root",
+      kind: "path",
+      multiple: true,
+      named: true,
+      required: true,
+      grants: "read",
+      description: "Library folder; repeat for more (one collection each); 'NAME=PATH' names it",
+    },
+    {
+      name: "kind",
+      flag: "--kind",
+      kind: "string",
+      default: "auto",
+      description: "What the roots hold: auto (decided per file), movies or shows",
+    },
+    {
+      name: "extensions",
+      flag: "--extensions",
+      kind: "string",
+      default: VIDEO_EXTENSIONS.join(","),
+      description: "Comma-separated video file extensions to ingest",
+    },
+    {
+      name: "include_hidden",
+      flag: "--include-hidden",
+      kind: "boolean",
+      default: false,
+      description: "Also ingest hidden files and folders (names starting with '.')",
+    },
+  ],
+  capabilities: {
+    filters: {
+      movies: ["title"],
+      shows: ["title", "season", "episode"],
+      mixed: ["title", "season", "episode"],
+    },
+  },
+
+  validateConnection(config: ImporterConfig, context: CallContext) {
+    return _promise(() => _validate(config, context));
+  },
+
+  listCollections(config: ImporterConfig, _context: CallContext) {
+    return _promise(() => _list(config));
+  },
+
+  async *fetchAssets(
+    config: ImporterConfig,
+    request: FetchRequest,
+  ): AsyncGenerator<ImportedAsset[]> {
+    const kind = _kind(config);
+    const extensions = _extensions(config);
+    const root = parseRoots(config).find((r) => r.path === request.collection.externalId);
+    if (!root) {
+      _fail(
+        "COLLECTION_NOT_FOUND",
+        `no --root ${request.collection.externalId} in this source's config`,
+      );
+    }
+    const rootReal = _resolveRoot(root);
+    const effective = kind === "auto" ? request.collection.kind : kind;
+    const hint = effective === "movies" ? "movie" : effective === "shows" ? "episode" : "auto";
+    for (
+      const batch of walkAssets({
+        rootPath: root.path,
+        rootReal,
+        rootName: root.name,
+        hint,
+        extensions,
+        includeHidden: config.include_hidden === true,
+        filters: request.filters ?? {},
+        signal: request.signal,
+        warn: (m) => request.warn(m),
+        skipped: (item, reason) => request.skipped(item, reason),
+      })
+    ) {
+      yield batch;
+    }
+  },
+};
+
+export default importer;

@@ -1,0 +1,327 @@
+/**
+ * The filesystem importer, called in-process with a hand-made context.
+ * Fixtures are built at load time (the runner has write permission); each
+ * test that reads them runs with read permission limited to the fixture
+ * library (least privilege, as in the sandboxed worker).
+ */
+import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
+import importer from "../importers/filesystem.ts";
+import type { AssetFilters, ImportedAsset, ImporterConfig } from "../core/contract.ts";
+
+const base = Deno.makeTempDirSync({ prefix: "retrovue_fs_test_" });
+const lib = `${base}/lib`;
+const outside = `${base}/outside`;
+const empty = `${base}/empty`;
+const missing = `${base}/missing`;
+const office = "The Office (2005) {tvdb-73244}";
+
+function file(rel: string, content = ""): void {
+  const path = `${lib}/${rel}`;
+  Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  Deno.writeTextFileSync(path, content);
+}
+
+file(`${office}/Season 01/The Office - S01E01 - Pilot.mkv`, "12345");
+file(`${office}/Season 01/The Office - S01E02-E03 - Diversity Day.mkv`);
+file(`${office}/Season 02/The Office - S02E01.mkv`);
+file(
+  `${office}/Season 02/The Office - S02E01.nfo`,
+  `<episodedetails><title>The Dundies</title><season>2</season><episode>1</episode>` +
+    `<uniqueid type="tvdb">12345</uniqueid></episodedetails>`,
+);
+file(`${office}/Specials/The Office - S00E01 - Bloopers.mkv`);
+file(`${office}/Featurettes/Making of.mkv`);
+file(`${office}/tvshow.nfo`, `<tvshow><title>The Office (US)</title><year>2005</year></tvshow>`);
+file("Alien (1979)/Alien (1979).mkv", "abc");
+file("Alien (1979)/Alien (1979)-trailer.mkv");
+file("Alien (1979)/sample.mkv");
+file("Alien (1979)/movie.nfo", `<movie><title>Alien</title><imdbid>tt0078748</imdbid></movie>`);
+file("Kill Bill (2003)/Kill Bill (2003) - part1.mkv", "11");
+file("Kill Bill (2003)/Kill Bill (2003) - part2.mkv", "222");
+file("Escapee/Season 1/Escapee S01E01.mkv");
+file(".secret.mkv");
+file("notes.txt", "not a video");
+Deno.mkdirSync(outside);
+Deno.writeTextFileSync(`${outside}/stolen.mkv`, "outside");
+Deno.symlinkSync(`${outside}/stolen.mkv`, `${lib}/Escapee/Season 1/Escapee S01E02.mkv`);
+Deno.symlinkSync(outside, `${lib}/Outside Link`);
+Deno.mkdirSync(empty);
+
+/** Whether chmod 000 actually denies reads here (it does not for root). */
+const lockedDir = `${base}/locked_probe`;
+Deno.mkdirSync(lockedDir);
+Deno.chmodSync(lockedDir, 0o000);
+let chmodDenies = false;
+try {
+  Deno.readDirSync(lockedDir);
+} catch {
+  chmodDenies = true;
+}
+Deno.chmodSync(lockedDir, 0o755);
+
+const LIB_ONLY: Deno.PermissionOptions = { read: [lib] };
+
+interface Run {
+  assets: ImportedAsset[];
+  warnings: string[];
+  skipped: Array<[string, string]>;
+}
+
+function context() {
+  const warnings: string[] = [];
+  const skipped: Array<[string, string]> = [];
+  return {
+    warnings,
+    skipped,
+    ctx: {
+      signal: new AbortController().signal,
+      warn: (m: string) => warnings.push(m),
+      skipped: (item: string, reason: string) => skipped.push([item, reason]),
+    },
+  };
+}
+
+async function fetchAll(
+  config: ImporterConfig,
+  options: { root?: string; filters?: AssetFilters; kind?: "mixed" | "shows" | "movies" } = {},
+): Promise<Run> {
+  const { warnings, skipped, ctx } = context();
+  const assets: ImportedAsset[] = [];
+  const collection = {
+    externalId: options.root ?? lib,
+    kind: options.kind ?? "mixed",
+    name: "lib",
+  } as const;
+  for await (
+    const batch of importer.fetchAssets(config, {
+      ...ctx,
+      collection,
+      filters: options.filters ?? {},
+    })
+  ) {
+    assets.push(...[batch].flat());
+  }
+  return { assets, warnings, skipped };
+}
+
+const config: ImporterConfig = { root: [lib], kind: "auto", include_hidden: false };
+const ids = (run: Run) => run.assets.map((a) => a.externalId);
+
+Deno.test({
+  name: "listCollections: one collection per root, NAME=PATH, detected kind, missing root",
+  permissions: { read: [lib, empty] },
+  async fn() {
+    const { ctx } = context();
+    const cols = await importer.listCollections(
+      { root: [`Cartoons=${lib}`, empty, missing], kind: "auto" },
+      ctx,
+    );
+    equal(cols.length, 3);
+    deepStrictEqual(
+      cols.map((c) => [c.externalId, c.name, c.kind, c.ingestible]),
+      [[lib, "Cartoons", "mixed", true], [empty, "empty", "mixed", true], [
+        missing,
+        "missing",
+        "mixed",
+        false,
+      ]],
+    );
+    match(cols[2].reason ?? "", /^root folder not found.*: .*missing$/);
+    const shows = await importer.listCollections({ root: [lib], kind: "shows" }, ctx);
+    equal(shows[0].kind, "shows");
+  },
+});
+
+Deno.test({
+  name: "config: an unknown --kind is CONFIG_INVALID",
+  permissions: LIB_ONLY,
+  async fn() {
+    const { ctx } = context();
+    await rejects(
+      importer.listCollections({ root: [lib], kind: "music" }, ctx),
+      (e: Error & { code?: string }) => e.code === "CONFIG_INVALID" && /--kind/.test(e.message),
+    );
+    await rejects(
+      fetchAll({ root: [lib], kind: "auto", extensions: "mkv, bad ext" }),
+      (e: Error & { code?: string }) => e.code === "CONFIG_INVALID",
+    );
+  },
+});
+
+Deno.test({
+  name: "fetchAssets: full walk yields every video, skips and reports the rest",
+  permissions: LIB_ONLY,
+  async fn() {
+    const run = await fetchAll(config);
+    deepStrictEqual(ids(run), [
+      "Alien (1979)/Alien (1979).mkv",
+      "Escapee/Season 1/Escapee S01E01.mkv",
+      "Kill Bill (2003)/Kill Bill (2003) - part1.mkv",
+      `${office}/Season 01/The Office - S01E01 - Pilot.mkv`,
+      `${office}/Season 01/The Office - S01E02-E03 - Diversity Day.mkv`,
+      `${office}/Season 02/The Office - S02E01.mkv`,
+      `${office}/Specials/The Office - S00E01 - Bloopers.mkv`,
+    ]);
+    const reasons = new Map(run.skipped);
+    equal(reasons.get(".secret.mkv"), "hidden");
+    equal(reasons.get("Alien (1979)/sample.mkv"), "sample");
+    equal(reasons.get("Alien (1979)/Alien (1979)-trailer.mkv"), "extra (trailer)");
+    equal(reasons.get(`${office}/Featurettes/`), "extras folder");
+    equal(reasons.get("Escapee/Season 1/Escapee S01E02.mkv"), "symlink leaves the root");
+    equal(reasons.get("Outside Link"), "symlink leaves the root");
+    deepStrictEqual(run.warnings, []);
+
+    const byId = new Map(run.assets.map((a) => [a.externalId, a]));
+    const pilot = byId.get(`${office}/Season 01/The Office - S01E01 - Pilot.mkv`)!;
+    deepStrictEqual(
+      [pilot.kind, pilot.seriesTitle, pilot.title, pilot.season, pilot.episode, pilot.year],
+      ["episode", "The Office (US)", "Pilot", 1, 1, 2005],
+    );
+    equal(pilot.size, 5);
+    equal(pilot.path, `${lib}/${office}/Season 01/The Office - S01E01 - Pilot.mkv`);
+    equal(pilot.externalIds?.series_tvdb, "73244");
+    equal(pilot.modified, Deno.statSync(`${lib}/${pilot.externalId}`).mtime?.toISOString());
+    const multi = byId.get(`${office}/Season 01/The Office - S01E02-E03 - Diversity Day.mkv`)!;
+    deepStrictEqual([multi.episode, multi.episodeEnd], [2, 3]);
+    const dundies = byId.get(`${office}/Season 02/The Office - S02E01.mkv`)!;
+    deepStrictEqual([dundies.title, dundies.externalIds?.tvdb], ["The Dundies", "12345"]);
+    equal(byId.get(`${office}/Specials/The Office - S00E01 - Bloopers.mkv`)!.season, 0);
+    const alien = byId.get("Alien (1979)/Alien (1979).mkv")!;
+    deepStrictEqual([alien.kind, alien.title, alien.year, alien.externalIds], [
+      "movie",
+      "Alien",
+      1979,
+      { imdb: "tt0078748" },
+    ]);
+    const bill = byId.get("Kill Bill (2003)/Kill Bill (2003) - part1.mkv")!;
+    deepStrictEqual(bill.parts, [
+      `${lib}/Kill Bill (2003)/Kill Bill (2003) - part1.mkv`,
+      `${lib}/Kill Bill (2003)/Kill Bill (2003) - part2.mkv`,
+    ]);
+    equal(bill.size, 5);
+    ok(!run.assets.some((a) => a.path?.includes("stolen")));
+  },
+});
+
+Deno.test({
+  name: "filters: title prunes other title folders, season prunes season folders, episode",
+  permissions: LIB_ONLY,
+  async fn() {
+    const show = await fetchAll(config, { filters: { title: "the office (us)" } });
+    equal(show.assets.length, 4);
+    ok(show.assets.every((a) => a.seriesTitle === "The Office (US)"));
+    // The Escapee folder (with its escaping symlink) was never read.
+    ok(!show.skipped.some(([item]) => item.startsWith("Escapee")));
+    ok(!show.skipped.some(([item]) => item.startsWith("Alien")));
+
+    const movie = await fetchAll(config, { filters: { title: "ALIEN" } });
+    deepStrictEqual(ids(movie), ["Alien (1979)/Alien (1979).mkv"]);
+
+    const season = await fetchAll(config, { filters: { title: "The Office (US)", season: 0 } });
+    deepStrictEqual(ids(season), [`${office}/Specials/The Office - S00E01 - Bloopers.mkv`]);
+    ok(!season.skipped.some(([item]) => item.includes("Season 0")));
+
+    const episode = await fetchAll(config, {
+      filters: { title: "The Office (US)", season: 1, episode: 3 },
+    });
+    deepStrictEqual(ids(episode), [
+      `${office}/Season 01/The Office - S01E02-E03 - Diversity Day.mkv`,
+    ]);
+    const none = await fetchAll(config, { filters: { title: "Nothing Like This" } });
+    deepStrictEqual(none.assets, []);
+  },
+});
+
+Deno.test({
+  name: "determinism: two runs give identical output",
+  permissions: LIB_ONLY,
+  async fn() {
+    const a = await fetchAll(config);
+    const b = await fetchAll(config);
+    deepStrictEqual(a, b);
+  },
+});
+
+Deno.test({
+  name: "kind shows: every file is an episode; include-hidden ingests hidden files",
+  permissions: LIB_ONLY,
+  async fn() {
+    const shows = await fetchAll({ ...config, kind: "shows" });
+    ok(shows.assets.every((a) => a.kind === "episode"));
+    const hidden = await fetchAll({ ...config, include_hidden: true });
+    ok(ids(hidden).includes(".secret.mkv"));
+  },
+});
+
+Deno.test({
+  name: "unreadable folder: reported as a warning, the rest still ingested",
+  permissions: { read: [lib], write: [lib] },
+  ignore: false,
+  async fn() {
+    if (!chmodDenies) {
+      console.log("skipped: chmod 000 does not deny reads here (running as root)");
+      return;
+    }
+    const locked = `${lib}/Locked (2000)`;
+    Deno.mkdirSync(locked);
+    Deno.writeTextFileSync(`${locked}/Locked (2000).mkv`, "");
+    Deno.chmodSync(locked, 0o000);
+    try {
+      const run = await fetchAll(config);
+      equal(run.assets.length, 7);
+      equal(run.warnings.length, 1);
+      match(run.warnings[0], /cannot read folder 'Locked \(2000\)'/);
+    } finally {
+      Deno.chmodSync(locked, 0o755);
+      Deno.removeSync(locked, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "empty root: no assets, no warnings",
+  permissions: { read: [empty] },
+  async fn() {
+    const run = await fetchAll({ root: [empty] }, { root: empty });
+    deepStrictEqual(run, { assets: [], warnings: [], skipped: [] });
+  },
+});
+
+Deno.test({
+  name: "missing root: fetchAssets throws CONFIG_INVALID naming the path",
+  permissions: { read: [base] },
+  async fn() {
+    await rejects(
+      fetchAll({ root: [missing] }, { root: missing }),
+      (e: Error & { code?: string }) =>
+        e.code === "CONFIG_INVALID" && e.message === `root folder not found: ${missing}`,
+    );
+    await rejects(
+      fetchAll({ root: [lib] }, { root: empty }),
+      (e: Error & { code?: string }) => e.code === "COLLECTION_NOT_FOUND",
+    );
+  },
+});
+
+Deno.test({
+  name: "validateConnection: ok with one readable root, CONFIG_INVALID when none is",
+  permissions: { read: [base] },
+  async fn() {
+    const { ctx, warnings } = context();
+    const info = await importer.validateConnection({ root: [`TV=${lib}`, missing] }, ctx);
+    equal(info.serverName, "2 folders");
+    equal(warnings.length, 1);
+    await rejects(
+      importer.validateConnection({ root: [missing] }, ctx),
+      (e: Error & { code?: string }) => e.code === "CONFIG_INVALID",
+    );
+  },
+});
+
+Deno.test({
+  name: "cleanup: remove the fixture tree",
+  permissions: { read: true, write: true },
+  fn() {
+    Deno.removeSync(base, { recursive: true });
+  },
+});

@@ -1,0 +1,149 @@
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { cleanTitle, parseMediaPath, parseSeasonFolder } from "../importers/_naming.ts";
+import { parseNfo } from "../importers/_filesystem_nfo.ts";
+
+type Expect = Partial<ReturnType<typeof parseMediaPath>>;
+
+function check(path: string, expected: Expect, options = {}) {
+  const got = parseMediaPath(path, options) as unknown as Record<string, unknown>;
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(expected)) picked[key] = got[key];
+  assertEquals(picked, expected, path);
+}
+
+Deno.test("episodes: Plex/Jellyfin layouts and numbering forms", () => {
+  check("Show (2010)/Season 01/Show - S01E02 - The Title.mkv", {
+    kind: "episode",
+    title: "Show",
+    year: 2010,
+    season: 1,
+    episode: 2,
+    episodeEnd: null,
+    episodeTitle: "The Title",
+  });
+  check("Show/Season 1/show.s1e2.mkv", { kind: "episode", season: 1, episode: 2 });
+  check("Show/Show 1x02.avi", { kind: "episode", title: "Show", season: 1, episode: 2 });
+  check("Show/Season 2/Show - S02E01-E03.mkv", { season: 2, episode: 1, episodeEnd: 3 });
+  check("Show/Season 2/Show - S02E01E02.mkv", { season: 2, episode: 1, episodeEnd: 2 });
+  check("Show/Specials/Show - S00E04.mkv", { kind: "episode", season: 0, episode: 4 });
+  check("Show/Season 3/05 - Some Title.mkv", {
+    kind: "episode",
+    title: "Show",
+    season: 3,
+    episode: 5,
+    episodeTitle: "Some Title",
+  });
+  check("Show/Season 1/series-s09e14-1080p.mkv", { season: 9, episode: 14, episodeEnd: null });
+  check("The Sopranos/Season 3/The Sopranos Season 3 Episode 09 - Moozadell.avi", {
+    title: "The Sopranos",
+    season: 3,
+    episode: 9,
+  });
+});
+
+Deno.test("episodes: daily shows carry an air date and no numbers", () => {
+  check("Daily Show/Daily Show 2020-01-31.mkv", {
+    kind: "episode",
+    title: "Daily Show",
+    airDate: "2020-01-31",
+    season: null,
+    episode: null,
+  });
+  check("News/News 2019.02.30.mkv", { airDate: null }, { hint: "episode" });
+});
+
+Deno.test("movies: folder layout, release names, dates are not years, parts", () => {
+  check("Alien (1979)/Alien (1979).mkv", { kind: "movie", title: "Alien", year: 1979 });
+  check("Movies/Arrival.2016.2160p.Blu-Ray.HEVC.mkv", {
+    kind: "movie",
+    title: "Arrival",
+    year: 2016,
+  });
+  check("My Movie 2013-12-09.mkv", { kind: "movie", year: null }, { hint: "movie" });
+  check("Kill Bill (2003)/Kill Bill (2003) - part2.mkv", { title: "Kill Bill", part: 2 });
+  check("Movie (2001)/movie.cd1.avi", { title: "movie", year: 2001, part: 1 });
+  check("Fear (1998)/Fear.720p.x264.mkv", { title: "Fear", year: 1998 });
+  check("2001 A Space Odyssey (1968).mkv", { title: "2001 A Space Odyssey", year: 1968 });
+});
+
+Deno.test("provider ids from file and folder names", () => {
+  check("Heat (1995) {imdb-tt0113277}/Heat (1995) [tmdbid-949].mkv", {
+    ids: { imdb: "tt0113277", tmdb: "949" },
+    title: "Heat",
+  });
+  check("Show (2010) {tvdb-12345}/Season 1/Show S01E01.mkv", {
+    seriesIds: { tvdb: "12345" },
+    ids: {},
+  });
+});
+
+Deno.test("extras and samples are flagged, look-alike titles are not", () => {
+  check("Alien (1979)/Alien (1979)-trailer.mkv", { extraType: "trailer", sample: false });
+  check("Alien (1979)/sample.mkv", { extraType: "sample", sample: true });
+  check("Alien (1979)/Behind The Scenes/making of.mkv", { extraType: "behind_the_scenes" });
+  check("I Live In A Trailer.mp4", { extraType: null });
+  check("The DNA Sample.mp4", { extraType: null });
+});
+
+Deno.test("season folders in several forms", () => {
+  assertEquals(parseSeasonFolder("Season 02"), 2);
+  assertEquals(parseSeasonFolder("Staffel 3"), 3);
+  assertEquals(parseSeasonFolder("S04"), 4);
+  assertEquals(parseSeasonFolder("Specials"), 0);
+  assertEquals(parseSeasonFolder("Show.S05.720p.WEB-DL"), 5);
+  assertEquals(parseSeasonFolder("2"), null);
+  assertEquals(parseSeasonFolder("2", { numericFolders: true }), 2);
+  assertEquals(parseSeasonFolder("Episode 1 Season 2"), null);
+});
+
+Deno.test("title cleaning: dots, underscores and bracketed junk", () => {
+  assertEquals(cleanTitle("The.Big.Movie.1080p.BluRay.x264-GRP.mkv"), "The Big Movie");
+  assertEquals(cleanTitle("[Group] Some_Show - 05 [720p].mkv"), "Some Show");
+  assertEquals(cleanTitle("S.H.I.E.L.D.mkv"), "S.H.I.E.L.D");
+});
+
+Deno.test("Windows separators and NFC normalisation", () => {
+  check("D:\\TV\\Show\\Season 1\\Show S01E03.mkv", { title: "Show", season: 1, episode: 3 });
+  check("Ame\u0301lie (2001)/Ame\u0301lie (2001).mkv", { title: "Am\u00e9lie", year: 2001 });
+});
+
+Deno.test("nfo sidecars: tags, entities, unique ids, bare IMDb URLs", () => {
+  const info = parseNfo(
+    `<?xml version="1.0"?><episodedetails><title>Tom &amp; Jerry</title><season>2</season>` +
+      `<episode>7</episode><aired>2001-05-06</aired><uniqueid type="tvdb" default="true">99</uniqueid>` +
+      `<uniqueid type="imdb">tt0000007</uniqueid></episodedetails>`,
+  );
+  assertEquals(info, {
+    title: "Tom & Jerry",
+    season: 2,
+    episode: 7,
+    year: 2001,
+    airDate: "2001-05-06",
+    ids: { tvdb: "99", imdb: "tt0000007" },
+  });
+  assertEquals(parseNfo("https://www.imdb.com/title/tt0113277/").ids, { imdb: "tt0113277" });
+  assertEquals(parseNfo("<movie><title></title></movie>").title, undefined);
+});
+
+Deno.test("parse command: text and --json output", async () => {
+  const { commands } = await import("../cli/parse_command.ts");
+  const out: string[] = [];
+  const ctx = (json: boolean) =>
+    ({
+      args: ["Show (2010)/Season 1/Show - S01E02-E03 - Pilot.mkv", "--kind", "shows"],
+      path: ["parse"],
+      json,
+      stdout: { write: (t: string) => out.push(t) },
+    }) as unknown as Parameters<typeof commands[0]["run"]>[0];
+  assertEquals(await commands[0].run(ctx(false)), 0);
+  assertEquals(/series:\s+Show\n/.test(out.join("")), true);
+  assertEquals(/episode:\s+2-3\n/.test(out.join("")), true);
+  out.length = 0;
+  await commands[0].run(ctx(true));
+  const doc = JSON.parse(out.join(""));
+  assertEquals([doc.status, doc.results[0].parsed.season, doc.results[0].parsed.episodeEnd], [
+    "ok",
+    1,
+    3,
+  ]);
+});
