@@ -1,0 +1,170 @@
+/**
+ * Maps Plex JSON items (movies, episodes, sections) to the importer contract.
+ *
+ * **Stable external id: the item's `ratingKey`.** It is the primary key of
+ * the item in the server's database, so it survives server restarts, library
+ * rescans, metadata refreshes and "Fix Match" (which rewrite `guid`). The
+ * `guid` is not a good key: with the legacy agents it carries the agent and a
+ * language (`com.plexapp.agents.thetvdb://74205/1/1?lang=en`) and changes when
+ * the agent or match changes, unmatched items have `local://<ratingKey>`, and
+ * two copies of one film in a library share a `guid`. A `ratingKey` changes
+ * only when Plex deletes the item and adds it again (file removed and the
+ * trash emptied); that *is* a different item to Plex too, and the catalog
+ * sees it as one removal and one addition. The `plex://` guid, when present,
+ * is still reported as `externalIds.plex` for cross-server matching.
+ *
+ * @module
+ */
+
+import type { CollectionInfo, ImportedAsset } from "../core/contract.ts";
+
+/** What the mapper reports about an item it did not map. */
+export interface PlexSkip {
+  /** A printable name of the item. */
+  item: string;
+  /** Why it was skipped. */
+  reason: string;
+}
+
+type _Obj = Record<string, unknown>;
+
+function _obj(v: unknown): _Obj | undefined {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? v as _Obj : undefined;
+}
+
+function _arr(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function _str(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function _int(v: unknown): number | null {
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : v;
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : null;
+}
+
+function _num(v: unknown): number | null {
+  const n = typeof v === "string" && v !== "" ? Number(v) : v;
+  return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+const _PROVIDERS: Record<string, string> = { imdb: "imdb", tmdb: "tmdb", tvdb: "tvdb" };
+
+/** Provider ids from `Guid[]` (`imdb://tt…`, `tmdb://…`, `tvdb://…`) plus the `plex://` guid. */
+export function plexExternalIds(item: _Obj): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const g of _arr(item.Guid)) {
+    const id = _str(_obj(g)?.id);
+    const m = id?.match(/^([a-z]+):\/\/(.+)$/);
+    if (m && _PROVIDERS[m[1]] && m[2].length <= 500) out[_PROVIDERS[m[1]]] = m[2];
+  }
+  const guid = _str(item.guid);
+  if (guid?.startsWith("plex://") && guid.length <= 500) out.plex = guid;
+  return out;
+}
+
+/**
+ * The files of an item: every part of its first version (`Media[0]`), in
+ * order. Plex lists several `Part`s for a stacked multi-file item and several
+ * `Media` for several versions of one item; the first version is the one
+ * Plex plays by default.
+ */
+export function plexParts(item: _Obj): { files: string[]; size: number | null; versions: number } {
+  const media = _arr(item.Media).map(_obj).filter((m): m is _Obj => m !== undefined);
+  const first = media[0];
+  const files: string[] = [];
+  let size: number | null = null;
+  for (const part of _arr(first?.Part)) {
+    const p = _obj(part);
+    const file = _str(p?.file);
+    if (file) files.push(file);
+    const s = _num(p?.size);
+    if (s !== null) size = (size ?? 0) + s;
+  }
+  return { files, size, versions: media.length };
+}
+
+function _label(item: _Obj): string {
+  const rk = _str(item.ratingKey) ?? "?";
+  const title = _str(item.title) ?? "";
+  if (item.type === "episode") {
+    const s = _int(item.parentIndex);
+    const e = _int(item.index);
+    return `${_str(item.grandparentTitle) ?? "?"} S${s ?? "?"}E${e ?? "?"} (ratingKey ${rk})`;
+  }
+  return `${title || "?"} (ratingKey ${rk})`;
+}
+
+/**
+ * Maps one movie or episode. Returns a {@link PlexSkip} for items that are
+ * not of the expected type or have no `ratingKey`; everything else is left
+ * to the host's validation.
+ */
+export function mapPlexItem(
+  raw: unknown,
+  expected: "movie" | "episode",
+): ImportedAsset | PlexSkip {
+  const item = _obj(raw);
+  if (!item) return { item: "(not an object)", reason: "not a Plex item" };
+  const rk = _str(item.ratingKey);
+  if (item.type !== expected) {
+    return { item: _label(item), reason: `not a ${expected} (type ${String(item.type)})` };
+  }
+  if (!rk) return { item: _label(item), reason: "no ratingKey" };
+  const { files, size } = plexParts(item);
+  const modified = _int(item.updatedAt) ?? _int(item.addedAt);
+  const asset: ImportedAsset = {
+    externalId: rk,
+    kind: expected,
+    title: _str(item.title) ?? "",
+    year: _int(item.year),
+    durationMs: _num(item.duration) ?? _num(_obj(_arr(item.Media)[0])?.duration),
+    externalIds: plexExternalIds(item),
+    path: files[0] ?? null,
+    parts: files,
+    size,
+    modified: modified === null ? null : String(modified),
+  };
+  if (expected === "episode") {
+    asset.seriesTitle = _str(item.grandparentTitle) ?? null;
+    asset.season = _int(item.parentIndex);
+    asset.episode = _int(item.index);
+    const aired = _str(item.originallyAvailableAt);
+    if (asset.episode === null && aired && /^\d{4}-\d{2}-\d{2}$/.test(aired)) {
+      asset.airDate = aired;
+    }
+  }
+  return asset;
+}
+
+/** Whether a mapped value is a skip. */
+export function isPlexSkip(value: ImportedAsset | PlexSkip): value is PlexSkip {
+  return "reason" in value && !("externalId" in value);
+}
+
+/** Maps one `/library/sections` `Directory` to a collection, or undefined when unusable. */
+export function mapPlexSection(raw: unknown): CollectionInfo | undefined {
+  const dir = _obj(raw);
+  const key = _str(dir?.key);
+  if (!dir || !key) return undefined;
+  const type = _str(dir.type) ?? "unknown";
+  const name = (_str(dir.title) ?? "").trim() || `Plex library ${key}`;
+  const locations = _arr(dir.Location).map((l) => _str(_obj(l)?.path)).filter((p): p is string =>
+    p !== undefined
+  );
+  if (type === "movie" || type === "show") {
+    return { externalId: key, name, kind: type === "movie" ? "movies" : "shows", locations };
+  }
+  return {
+    externalId: key,
+    name,
+    kind: "other",
+    locations,
+    ingestible: false,
+    reason: `Plex ${type} libraries are not imported (only movie and show libraries are)`,
+  };
+}

@@ -1,0 +1,211 @@
+/**
+ * End to end through the CLI (a subprocess with the `retrovue` task's
+ * permissions, a temporary database) against the Plex mock: `source add
+ * --discover`, a full and a targeted `collection ingest`, and the error paths
+ * with their exit codes, with the token never in any output or URL.
+ *
+ * Until the ingest commands are in the command table (`cli/commands.ts`),
+ * this file is itself the entry point: run with `deno run`, it calls `main`
+ * with the table plus the ingest and asset commands (as
+ * `tests/cli_ingest_test.ts` does).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { commands as assetCommands } from "../cli/asset_commands.ts";
+import { COMMANDS } from "../cli/commands.ts";
+import { commands as ingestCommands } from "../cli/ingest_commands.ts";
+import {
+  type CliResult,
+  dumpDb,
+  MAIN_TS,
+  REPO_ROOT,
+  retrovueTaskFlags,
+  tempWorld,
+} from "./_cli.ts";
+import { type PlexMock, startPlexMock } from "./mocks/plex_server.ts";
+
+const OWN = [...ingestCommands, ...assetCommands];
+const REGISTERED = OWN.every((c) => COMMANDS.some((k) => k.path.join(" ") === c.path.join(" ")));
+const ENTRY = REGISTERED ? MAIN_TS : fileURLToPath(import.meta.url);
+
+async function run(args: string[], db: string, dataHome: string): Promise<CliResult> {
+  const env: Record<string, string> = {
+    NO_COLOR: "1",
+    RETROVUE_PLUGIN_PATH: "",
+    XDG_DATA_HOME: dataHome,
+  };
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...retrovueTaskFlags(), ENTRY, "--db", db, ...args],
+    cwd: REPO_ROOT,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+function ok(r: CliResult, what: string): CliResult {
+  assert.equal(r.code, 0, `${what} failed (${r.code}): ${r.stderr}${r.stdout}`);
+  return r;
+}
+
+function noSecret(r: CliResult, secret: string): void {
+  assert.ok(!r.stdout.includes(secret), `token in stdout: ${r.stdout}`);
+  assert.ok(!r.stderr.includes(secret), `token in stderr: ${r.stderr}`);
+}
+
+function assertTokenNeverInUrls(mock: PlexMock): void {
+  for (const r of mock.requests) {
+    assert.ok(!r.url.includes(mock.token), r.url);
+    assert.ok(!/x-plex-token/i.test(r.url), r.url);
+  }
+}
+
+Deno.test("cli plex: add with discovery, full and targeted ingest, token never printed", async () => {
+  using world = tempWorld();
+  const mock = await startPlexMock({
+    sections: [
+      { type: "movie", title: "Films", movies: 6, multiPartEvery: 3 },
+      {
+        type: "show",
+        title: "TV Shows",
+        shows: 3,
+        seasonsPerShow: 2,
+        episodesPerSeason: 3,
+        specialsPerShow: 1,
+      },
+      { type: "artist", title: "Music" },
+    ],
+  });
+  const cli = (args: string[]) => run(args, world.db, world.dir);
+  try {
+    const add = ok(
+      await cli([
+        ...["source", "add", "--type", "plex", "--name", "Home", "--base-url", mock.url],
+        ...["--token", mock.token, "--page-size", "5", "--discover", "--json"],
+      ]),
+      "source add",
+    );
+    noSecret(add, mock.token);
+    assert.ok(add.stdout.includes("***"), "the token is shown masked");
+    noSecret(ok(await cli(["source", "show", "Home", "--json"]), "source show"), mock.token);
+    const collections = ok(await cli(["collection", "list", "--json"]), "collection list");
+    assert.match(collections.stdout, /"TV Shows"/);
+    assert.match(collections.stdout, /\/media\/TV Shows/, "folder locations were discovered");
+    const music = await cli(["collection", "update", "Music", "--sync-enable"]);
+    assert.equal(music.code, 1, "a music library is not ingestible");
+    ok(await cli(["collection", "update", "TV Shows", "--sync-enable"]), "sync enable");
+    ok(await cli(["collection", "update", "Films", "--sync-enable"]), "sync enable");
+
+    mock.resetRequests();
+    const full = ok(await cli(["collection", "ingest", "TV Shows", "--json"]), "ingest");
+    noSecret(full, mock.token);
+    const doc = JSON.parse(full.stdout);
+    assert.equal(doc.status, "ok");
+    assert.equal(doc.stats.new, 21, "3 shows × (1 special + 2 seasons × 3)");
+    assert.equal(doc.stats.invalid, 0);
+    const pages = mock.requests.filter((r) => /\/library\/sections\/\d+\/all/.test(r.path));
+    assert.equal(pages.length, 5, "21 episodes in pages of 5, one paged listing");
+    assert.ok(pages.every((r) => /type=4/.test(r.url) && /includeGuids=1/.test(r.url)));
+
+    const films = JSON.parse(
+      ok(await cli(["collection", "ingest", "Films", "--json"]), "ingest films").stdout,
+    );
+    assert.equal(films.stats.new, 6);
+
+    mock.resetRequests();
+    const targeted = ok(
+      await cli([
+        ...["collection", "ingest", "TV Shows", "--title", "show 00002", "--season", "0"],
+        "--json",
+      ]),
+      "targeted ingest",
+    );
+    const t = JSON.parse(targeted.stdout);
+    assert.equal(t.stats.discovered, 1, "the one special of Show 00002");
+    assert.equal(t.stats.unchanged, 1);
+    assert.ok(mock.requests.some((r) => r.path.endsWith("/allLeaves")), "pushed down");
+    assert.ok(!mock.requests.some((r) => /type=4/.test(r.url)), "no full listing");
+    assertTokenNeverInUrls(mock);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("cli plex: a bad token exits 1, an unreachable server exits 3; nothing written", async () => {
+  using world = tempWorld();
+  const mock = await startPlexMock();
+  const cli = (args: string[]) => run(args, world.db, world.dir);
+  const token = "not-the-token-5e1d2c";
+  const add = (name: string, url: string, json = false) =>
+    cli([
+      ...["source", "add", "--type", "plex", "--name", name, "--base-url", url],
+      ...["--token", token, ...(json ? ["--json"] : [])],
+    ]);
+  try {
+    const bad = await add("Bad", mock.url);
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.match(bad.stderr, /^Error: .*rejected the token.*--token/);
+    noSecret(bad, token);
+    const json = await add("Bad", mock.url, true);
+    assert.equal(JSON.parse(json.stdout).error.code, "AUTH_FAILED");
+    noSecret(json, token);
+
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    listener.close();
+    const down = await add("Down", `http://127.0.0.1:${port}`);
+    assert.equal(down.code, 3, down.stderr);
+    assert.match(down.stderr, /cannot reach Plex.*--base-url/);
+    noSecret(down, token);
+
+    mock.setFault({ kind: "html" });
+    const notPlex = await add("NotPlex", mock.url);
+    assert.equal(notPlex.code, 1, notPlex.stderr);
+    assert.match(notPlex.stderr, /not JSON.*--base-url/);
+
+    const after = dumpDb(world.db);
+    assert.ok(!/Bad|Down|NotPlex/.test(after), "no source was saved");
+    assert.ok(!after.includes(token));
+    assertTokenNeverInUrls(mock);
+  } finally {
+    await mock.close();
+  }
+});
+
+if (import.meta.main) {
+  // Entry point used above until the ingest commands are in cli/commands.ts.
+  const { main } = await import("../main.ts");
+  const known = new Set(COMMANDS.map((c) => c.path.join(" ")));
+  const table = [...COMMANDS, ...OWN.filter((c) => !known.has(c.path.join(" ")))];
+  const encoder = new TextEncoder();
+  const writer = (file: typeof Deno.stdout) => ({
+    write: (text: string) => void file.writeSync(encoder.encode(text)),
+  });
+  const env: Record<string, string | undefined> = {};
+  for (const name of ["RETROVUE_DB", "RETROVUE_PLUGIN_PATH", "XDG_DATA_HOME", "HOME", "NO_COLOR"]) {
+    env[name] = Deno.env.get(name);
+  }
+  const code = await main(Deno.args, {
+    env,
+    stdout: writer(Deno.stdout),
+    stderr: writer(Deno.stderr),
+    isTerminal: false,
+    stdinIsTerminal: false,
+    cwd: Deno.cwd(),
+    now: () => new Date(),
+    readLine: () => Promise.resolve(null),
+    signal: new AbortController().signal,
+  }, { commands: table });
+  Deno.exit(code);
+}

@@ -1,0 +1,605 @@
+/**
+ * The Plex importer module against the Plex mock, called directly (no sandbox).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import type {
+  AssetFilters,
+  CollectionKind,
+  ImportedAsset,
+  ImporterConfig,
+} from "../core/contract.ts";
+import plex, { createPlexImporter } from "../importers/plex.ts";
+import { plexClientId } from "../importers/_plex_http.ts";
+import { isPlexSkip, mapPlexItem, mapPlexSection } from "../importers/_plex_map.ts";
+import { type PlexMock, type SectionSpec, startPlexMock } from "./mocks/plex_server.ts";
+import { makeTestCertificates } from "./mocks/plex_tls.ts";
+
+const REFERENCE = fileURLToPath(new URL("../../shared/reference/plex/", import.meta.url));
+
+/** Short timeouts and backoffs so fault tests stay fast. */
+const fast = createPlexImporter({ timeoutMs: 3000, retries: 2, backoffMs: 5 });
+
+interface Ctx {
+  signal: AbortSignal;
+  warnings: string[];
+  skips: [string, string][];
+  warn(message: string): void;
+  skipped(item: string, reason: string): void;
+}
+
+function ctx(signal = new AbortController().signal): Ctx {
+  const c: Ctx = {
+    signal,
+    warnings: [],
+    skips: [],
+    warn: (m) => c.warnings.push(m),
+    skipped: (i, r) => c.skips.push([i, r]),
+  };
+  return c;
+}
+
+function configOf(mock: PlexMock, extra: ImporterConfig = {}): ImporterConfig {
+  return { base_url: mock.url, token: mock.token, verify_ssl: true, page_size: 4, ...extra };
+}
+
+interface Fetched {
+  pages: ImportedAsset[][];
+  assets: ImportedAsset[];
+  context: Ctx;
+}
+
+async function fetchAll(
+  mock: PlexMock,
+  collection: { externalId: string; kind: CollectionKind; name?: string },
+  options: { filters?: AssetFilters; config?: ImporterConfig; importer?: typeof plex } = {},
+): Promise<Fetched> {
+  const context = ctx();
+  const pages: ImportedAsset[][] = [];
+  const importer = options.importer ?? fast;
+  const iterable = importer.fetchAssets(configOf(mock, options.config), {
+    ...context,
+    collection: { name: collection.name ?? "Library", ...collection },
+    filters: options.filters ?? {},
+  });
+  for await (const value of iterable) {
+    assert.ok(Array.isArray(value), "the Plex importer yields whole pages");
+    pages.push(value);
+  }
+  return { pages, assets: pages.flat(), context };
+}
+
+async function withMock(
+  sections: SectionSpec[] | undefined,
+  fn: (mock: PlexMock) => Promise<void>,
+): Promise<void> {
+  const mock = await startPlexMock(sections ? { sections } : {});
+  try {
+    await fn(mock);
+  } finally {
+    await mock.close();
+  }
+}
+
+function assertNoTokenLeak(mock: PlexMock, ...texts: string[]): void {
+  for (const r of mock.requests) {
+    assert.ok(!r.url.includes(mock.token), `token in URL ${r.url}`);
+    assert.ok(!/x-plex-token/i.test(r.url), `token parameter in URL ${r.url}`);
+  }
+  for (const t of texts) assert.ok(!t.includes(mock.token), `token leaked in: ${t}`);
+}
+
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+  mock?: PlexMock,
+): Promise<Error & { code: string; retryable?: boolean }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as Error & { code: string; retryable?: boolean };
+    assert.equal(e.code, code, `expected ${code}, got ${e.code}: ${e.message}`);
+    if (mock) assertNoTokenLeak(mock, e.message, String(e.stack));
+    return e;
+  }
+  throw new assert.AssertionError({ message: `expected a ${code} rejection` });
+}
+
+async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of iterable) { /* drain */ }
+}
+
+const MOVIES_AND_SHOWS: SectionSpec[] = [
+  { key: "1", type: "movie", title: "Movies", movies: 10, multiPartEvery: 4 },
+  {
+    key: "2",
+    type: "show",
+    title: "TV Shows",
+    shows: 2,
+    seasonsPerShow: 2,
+    episodesPerSeason: 3,
+    specialsPerShow: 1,
+  },
+  { key: "3", type: "artist", title: "Music", locations: ["/media/music", "/mnt/more-music"] },
+  { key: "4", type: "movie", title: "Empty", movies: 0 },
+];
+
+Deno.test("plex: manifest declares params, grants and pushdown", () => {
+  assert.equal(plex.typeId, "plex");
+  const byName = Object.fromEntries(plex.params.map((p) => [p.name, p]));
+  assert.equal(byName.base_url.grants, "net");
+  assert.equal(byName.base_url.required, true);
+  assert.equal(byName.token.secret, true);
+  assert.equal(byName.verify_ssl.verifiesTls, true);
+  assert.equal(byName.verify_ssl.default, true);
+  assert.equal(byName.ca_file.grants, "read");
+  assert.equal(typeof byName.page_size.default, "number");
+  assert.ok(!("client_id" in byName), "the client id is derived, not a param");
+  assert.deepEqual(plex.capabilities.filters.shows, ["title", "season", "episode"]);
+  assert.deepEqual(plex.capabilities.filters.movies, ["title"]);
+});
+
+Deno.test("plex: client identifier is stable per base URL and distinct between servers", async () => {
+  const a = await plexClientId("http://10.0.0.5:32400");
+  assert.equal(a, await plexClientId("http://10.0.0.5:32400"));
+  assert.notEqual(a, await plexClientId("http://10.0.0.6:32400"));
+  assert.match(a, /^retrovue-[0-9a-f]{32}$/);
+});
+
+Deno.test("plex: validateConnection reads identity, then proves the token", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const info = await fast.validateConnection(configOf(mock), ctx());
+    assert.equal(info.serverId, mock.machineIdentifier);
+    assert.equal(info.serverName, "RetroVue Mock PMS");
+    assert.ok(info.version);
+    assert.deepEqual(mock.requests.map((r) => r.path), ["/identity", "/"]);
+    const h = mock.requests[1].headers;
+    assert.equal(h["x-plex-token"], mock.token);
+    assert.equal(h["accept"], "application/json");
+    assert.equal(h["x-plex-product"], "RetroVue");
+    assert.ok(h["x-plex-version"]);
+    assert.equal(h["x-plex-client-identifier"], await plexClientId(mock.url));
+    assertNoTokenLeak(mock);
+  });
+});
+
+Deno.test("plex: a bad token is AUTH_FAILED at once, never retried, never echoed", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const bad = "wrong-token-0123456789";
+    const config = { ...configOf(mock), token: bad };
+    const e = await rejectsWith(fast.validateConnection(config, ctx()), "AUTH_FAILED", mock);
+    assert.match(e.message, /--token/);
+    assert.ok(!e.message.includes(bad));
+    assert.deepEqual(mock.requests.map((r) => [r.path, r.status]), [["/identity", 200], [
+      "/",
+      401,
+    ]]);
+    mock.resetRequests();
+    await rejectsWith(fast.listCollections(config, ctx()), "AUTH_FAILED");
+    await rejectsWith(
+      drain(fast.fetchAssets(config, {
+        ...ctx(),
+        collection: { externalId: "1", kind: "movies", name: "Movies" },
+        filters: {},
+      })),
+      "AUTH_FAILED",
+    );
+    assert.equal(mock.requestCount(), 2, "one request each, no retry of a 401");
+  });
+});
+
+Deno.test("plex: refused connection is UNREACHABLE naming --base-url", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const e = await rejectsWith(
+    fast.validateConnection({ base_url: `http://127.0.0.1:${port}`, token: "t0ken-secret" }, ctx()),
+    "UNREACHABLE",
+  );
+  assert.match(e.message, /--base-url/);
+  assert.ok(!e.message.includes("t0ken-secret"));
+  assert.equal(e.retryable, true);
+});
+
+Deno.test("plex: a web server that is not Plex, or a body that is not a MediaContainer, is MALFORMED_RESPONSE", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    mock.setFault({ kind: "html" });
+    let e = await rejectsWith(fast.validateConnection(configOf(mock), ctx()), "MALFORMED_RESPONSE");
+    assert.match(e.message, /--base-url/);
+    mock.setFault({ kind: "no-container" });
+    e = await rejectsWith(fast.listCollections(configOf(mock), ctx()), "MALFORMED_RESPONSE");
+    assert.match(e.message, /MediaContainer/);
+    mock.setFault({ kind: "truncate", path: "/library/sections" });
+    await rejectsWith(fast.listCollections(configOf(mock), ctx()), "MALFORMED_RESPONSE", mock);
+    mock.setFault({ kind: "status", status: 404, path: "/identity" });
+    e = await rejectsWith(fast.validateConnection(configOf(mock), ctx()), "MALFORMED_RESPONSE");
+    assert.match(e.message, /Plex Media Server/);
+  });
+});
+
+Deno.test("plex: listCollections maps movie and show sections, lists the rest as not ingestible", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const list = await fast.listCollections(configOf(mock), ctx());
+    assert.deepEqual(list.map((c) => [c.externalId, c.kind, c.name, c.ingestible]), [
+      ["1", "movies", "Movies", undefined],
+      ["2", "shows", "TV Shows", undefined],
+      ["3", "other", "Music", false],
+      ["4", "movies", "Empty", undefined],
+    ]);
+    assert.deepEqual(list[0].locations, ["/media/Movies"]);
+    assert.deepEqual(list[2].locations, ["/media/music", "/mnt/more-music"]);
+    assert.match(list[2].reason ?? "", /artist/);
+  });
+});
+
+Deno.test("plex: full movie fetch pages through type=1 with Guids, keeps every part", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const { pages, assets } = await fetchAll(mock, { externalId: "1", kind: "movies" });
+    assert.deepEqual(pages.map((p) => p.length), [4, 4, 2]);
+    assert.equal(assets.length, 10);
+    const listed = mock.requests.map((r) => new URL(r.url, mock.url));
+    assert.equal(listed.length, 3);
+    for (const [i, u] of listed.entries()) {
+      assert.equal(u.pathname, "/library/sections/1/all");
+      assert.equal(u.searchParams.get("type"), "1");
+      assert.equal(u.searchParams.get("includeGuids"), "1");
+      assert.equal(u.searchParams.get("X-Plex-Container-Start"), String(i * 4));
+      assert.equal(u.searchParams.get("X-Plex-Container-Size"), "4");
+    }
+    const src = mock.sections[0].movies;
+    const fourth = assets[3];
+    assert.equal(fourth.externalId, src[3].ratingKey);
+    assert.equal(fourth.kind, "movie");
+    assert.equal(fourth.title, src[3].title);
+    assert.equal(fourth.year, src[3].year);
+    assert.equal(fourth.durationMs, src[3].duration);
+    assert.deepEqual(fourth.parts, src[3].media[0].map((p) => p.file));
+    assert.equal(fourth.parts?.length, 2, "the 4th movie is a two-part stack");
+    assert.equal(fourth.path, src[3].media[0][0].file);
+    assert.equal(fourth.size, src[3].media[0][0].size + src[3].media[0][1].size);
+    assert.equal(fourth.modified, String(src[3].updatedAt));
+    assert.equal(fourth.externalIds?.imdb, src[3].externalIds.imdb);
+    assert.equal(fourth.externalIds?.tmdb, src[3].externalIds.tmdb);
+    assert.equal(fourth.externalIds?.plex, src[3].guid);
+    assertNoTokenLeak(mock);
+  });
+});
+
+Deno.test("plex: full show fetch uses type=4 and maps numbering, incl. specials", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const { assets } = await fetchAll(mock, { externalId: "2", kind: "shows" }, {
+      config: { page_size: 5 },
+    });
+    assert.equal(assets.length, 14);
+    assert.equal(mock.requestCount(), 3);
+    const u = new URL(mock.requests[0].url, mock.url);
+    assert.equal(u.searchParams.get("type"), "4");
+    assert.equal(u.searchParams.get("includeGuids"), "1");
+    const show = mock.sections[1].shows[0];
+    const special = assets[0];
+    assert.equal(special.kind, "episode");
+    assert.equal(special.seriesTitle, show.title);
+    assert.equal(special.season, 0);
+    assert.equal(special.episode, 1);
+    const e = show.seasons[2].episodes[1];
+    const s2e2 = assets.find((a) => a.externalId === e.ratingKey);
+    assert.ok(s2e2);
+    assert.equal(s2e2.season, 2);
+    assert.equal(s2e2.episode, 2);
+    assert.equal(s2e2.title, e.title);
+    assert.equal(s2e2.path, e.media[0][0].file);
+    assert.equal(s2e2.externalIds?.tvdb, e.externalIds.tvdb);
+    assert.equal(new Set(assets.map((a) => a.externalId)).size, 14);
+    // Episodes without updatedAt fall back to addedAt as the change marker.
+    const noUpdate = show.seasons.flatMap((s) => s.episodes).find((x) => x.updatedAt === undefined);
+    if (noUpdate) {
+      assert.equal(
+        assets.find((a) => a.externalId === noUpdate.ratingKey)?.modified,
+        String(noUpdate.addedAt),
+      );
+    }
+  });
+});
+
+Deno.test("plex: pagination edges: empty library, exact multiple of the page size", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const empty = await fetchAll(mock, { externalId: "4", kind: "movies" });
+    assert.equal(empty.assets.length, 0);
+    assert.equal(mock.requestCount(), 1);
+    mock.resetRequests();
+    const exact = await fetchAll(mock, { externalId: "1", kind: "movies" }, {
+      config: { page_size: 5 },
+    });
+    assert.deepEqual(exact.pages.map((p) => p.length), [5, 5]);
+    assert.equal(mock.requestCount(), 2, "no extra request past totalSize");
+  });
+});
+
+Deno.test("plex: totalSize shrinking between pages re-reads, so no remaining item is missed", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    mock.setFault({ kind: "shrink", count: 3, page: 0, times: 1, path: "/library/sections/1" });
+    const { assets, context } = await fetchAll(mock, { externalId: "1", kind: "movies" });
+    const remaining = mock.sections[0].movies.map((m) => m.ratingKey);
+    assert.equal(remaining.length, 7);
+    const got = assets.map((a) => a.externalId);
+    for (const rk of remaining) assert.ok(got.includes(rk), `missing ${rk}`);
+    assert.equal(new Set(got).size, got.length, "no duplicates");
+    assert.equal(context.warnings.length, 1);
+    assert.match(context.warnings[0], /changed while it was read \(10 → 7/);
+  });
+});
+
+Deno.test("plex: totalSize growing between pages yields every item exactly once", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    mock.setFault({ kind: "grow", count: 3, page: 1, times: 1 });
+    const { assets, context } = await fetchAll(mock, { externalId: "1", kind: "movies" });
+    const all = mock.sections[0].movies.map((m) => m.ratingKey);
+    assert.equal(all.length, 13);
+    assert.deepEqual(assets.map((a) => a.externalId).sort(), [...all].sort());
+    assert.equal(context.warnings.length, 1);
+  });
+});
+
+Deno.test("plex: a 500 on page 1 is retried once and the fetch completes", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    mock.setFault({ kind: "status", status: 500, page: 1, times: 1 });
+    const { assets } = await fetchAll(mock, { externalId: "1", kind: "movies" });
+    assert.equal(assets.length, 10);
+    assert.deepEqual(mock.requests.map((r) => r.status), [200, 500, 200, 200]);
+  });
+});
+
+Deno.test("plex: a dropped connection is retried; a persistent 5xx gives up as UNREACHABLE", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    mock.setFault({ kind: "drop", page: 2, times: 1 });
+    const { assets } = await fetchAll(mock, { externalId: "1", kind: "movies" });
+    assert.equal(assets.length, 10);
+    assert.equal(mock.requestCount(), 4);
+    mock.resetRequests();
+    mock.setFault({ kind: "status", status: 503 });
+    const e = await rejectsWith(
+      fetchAll(mock, { externalId: "1", kind: "movies" }),
+      "UNREACHABLE",
+      mock,
+    );
+    assert.match(e.message, /HTTP 503/);
+    assert.equal(e.retryable, true);
+    assert.equal(mock.requestCount(), 3, "first attempt + 2 retries, then stop");
+  });
+});
+
+Deno.test("plex: a slow answer times out as UNREACHABLE", async () => {
+  const importer = createPlexImporter({ timeoutMs: 150, retries: 1, backoffMs: 5 });
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    mock.setFault({ kind: "slow", delayMs: 5_000, path: "/library/sections" });
+    const e = await rejectsWith(importer.listCollections(configOf(mock), ctx()), "UNREACHABLE");
+    assert.match(e.message, /did not answer/);
+    assert.equal(mock.requestCount(), 2, "timeouts are retried, boundedly");
+  });
+});
+
+Deno.test("plex: cancelling the context stops a fetch without further requests", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const controller = new AbortController();
+    const context = ctx(controller.signal);
+    const iterable = fast.fetchAssets(configOf(mock), {
+      ...context,
+      collection: { externalId: "1", kind: "movies", name: "Movies" },
+      filters: {},
+    });
+    let pages = 0;
+    await assert.rejects(async () => {
+      for await (const _ of iterable) {
+        pages++;
+        controller.abort(new DOMException("stop", "AbortError"));
+      }
+    }, (e: Error) => e.name === "AbortError");
+    assert.equal(pages, 1);
+    assert.ok(mock.requestCount() <= 2, "at most the prefetched page");
+  });
+});
+
+Deno.test("plex: targeted movie fetch pushes the title down and matches it exactly", async () => {
+  const sections: SectionSpec[] = [{
+    key: "1",
+    type: "movie",
+    title: "Movies",
+    movies: [{ title: "Alien" }, { title: "Aliens" }, { title: "ALIEN", year: 2001 }, {
+      title: "Heat",
+    }],
+  }];
+  await withMock(sections, async (mock) => {
+    const { assets } = await fetchAll(mock, { externalId: "1", kind: "movies" }, {
+      filters: { title: "alien" },
+    });
+    assert.deepEqual(assets.map((a) => a.title).sort(), ["ALIEN", "Alien"]);
+    assert.equal(mock.requestCount(), 1);
+    assert.equal(new URL(mock.requests[0].url, mock.url).searchParams.get("title"), "alien");
+  });
+});
+
+Deno.test("plex: targeted show fetch: title → show → allLeaves, then season and episode", async () => {
+  const sections: SectionSpec[] = [{
+    key: "5",
+    type: "show",
+    title: "TV",
+    shows: [
+      { title: "Alice in Borderland", seasons: { 0: 2, 1: 8, 2: 8 } },
+      { title: "Alice", seasons: { 1: 3 } },
+      { title: "Bob", seasons: { 1: 3 } },
+    ],
+  }];
+  await withMock(sections, async (mock) => {
+    const season = await fetchAll(mock, { externalId: "5", kind: "shows" }, {
+      filters: { title: "alice in borderland", season: 2 },
+      config: { page_size: 500 },
+    });
+    assert.equal(season.assets.length, 8);
+    assert.ok(
+      season.assets.every((a) => a.season === 2 && a.seriesTitle === "Alice in Borderland"),
+    );
+    const show = mock.sections[0].shows[0];
+    assert.deepEqual(mock.requests.map((r) => r.path), [
+      "/library/sections/5/all",
+      `/library/metadata/${show.ratingKey}/allLeaves`,
+    ]);
+    const first = new URL(mock.requests[0].url, mock.url).searchParams;
+    assert.equal(first.get("type"), "2");
+    assert.equal(first.get("title"), "alice in borderland");
+
+    mock.resetRequests();
+    const specials = await fetchAll(mock, { externalId: "5", kind: "shows" }, {
+      filters: { title: "Alice in Borderland", season: 0, episode: 2 },
+    });
+    assert.deepEqual(specials.assets.map((a) => [a.season, a.episode]), [[0, 2]]);
+
+    const none = await fetchAll(mock, { externalId: "5", kind: "shows" }, {
+      filters: { title: "Nobody" },
+    });
+    assert.equal(none.assets.length, 0);
+  });
+});
+
+Deno.test("plex: several shows with the same title are all ingested and reported", async () => {
+  const sections: SectionSpec[] = [{
+    key: "5",
+    type: "show",
+    title: "TV",
+    shows: [
+      { title: "The Office", year: 2001, seasons: { 1: 2 } },
+      { title: "The Office", year: 2005, seasons: { 1: 3 } },
+    ],
+  }];
+  await withMock(sections, async (mock) => {
+    const { assets, context } = await fetchAll(mock, { externalId: "5", kind: "shows" }, {
+      filters: { title: "the office", season: 1 },
+    });
+    assert.equal(assets.length, 5);
+    assert.equal(context.warnings.length, 1);
+    assert.match(context.warnings[0], /matches 2 shows/);
+  });
+});
+
+Deno.test("plex: unknown section is COLLECTION_NOT_FOUND; other kinds are UNSUPPORTED", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const e = await rejectsWith(
+      fetchAll(mock, { externalId: "99", kind: "movies", name: "Gone" }),
+      "COLLECTION_NOT_FOUND",
+      mock,
+    );
+    assert.match(e.message, /Gone/);
+    await rejectsWith(
+      fetchAll(mock, { externalId: "99", kind: "shows" }, { filters: { title: "x" } }),
+      "COLLECTION_NOT_FOUND",
+    );
+    await rejectsWith(fetchAll(mock, { externalId: "3", kind: "other" }), "UNSUPPORTED");
+  });
+});
+
+Deno.test("plex: the mock answers XML without Accept: application/json and 401 HTML on a missing token", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const xml = await fetch(`${mock.url}/library/sections`, {
+      headers: { "X-Plex-Token": mock.token },
+    });
+    assert.match(await xml.text(), /^<\?xml[^]*<Directory [^>]*key="1"/);
+    const unauth = await fetch(`${mock.url}/library/sections`, {
+      headers: { Accept: "application/json" },
+    });
+    assert.equal(unauth.status, 401);
+    assert.match(unauth.headers.get("content-type") ?? "", /text\/html/);
+    assert.match(await unauth.text(), /401 Unauthorized/);
+    const probe = await fetch(
+      `${mock.url}/library/sections/1/all?X-Plex-Container-Start=0&X-Plex-Container-Size=0`,
+      { headers: { "X-Plex-Token": mock.token, Accept: "application/json" } },
+    );
+    const mc = (await probe.json()).MediaContainer;
+    assert.deepEqual([mc.size, mc.totalSize, mc.Metadata.length], [0, 10, 0]);
+  });
+});
+
+Deno.test("plex: ca file: missing file is CONFIG_INVALID", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const e = await rejectsWith(
+      fast.validateConnection(configOf(mock, { ca_file: "/nonexistent/ca.pem" }), ctx()),
+      "CONFIG_INVALID",
+    );
+    assert.match(e.message, /--ca-file/);
+  });
+});
+
+Deno.test("plex: HTTPS with --ca-file works; an unknown certificate is UNREACHABLE naming the fix", async () => {
+  const certs = await makeTestCertificates();
+  if (!certs) {
+    console.log("skipped: openssl is not available to make a test certificate");
+    return;
+  }
+  const mock = await startPlexMock({ tls: { cert: certs.cert, key: certs.key } });
+  try {
+    const info = await fast.validateConnection(configOf(mock, { ca_file: certs.caFile }), ctx());
+    assert.equal(info.serverId, mock.machineIdentifier);
+    const e = await rejectsWith(fast.validateConnection(configOf(mock), ctx()), "UNREACHABLE");
+    assert.match(e.message, /certificate/);
+    assert.match(e.message, /--ca-file/);
+    assert.match(e.message, /--verify-ssl/);
+    assert.equal(e.retryable, false);
+  } finally {
+    await mock.close();
+    await Deno.remove(certs.dir, { recursive: true });
+  }
+});
+
+Deno.test("plex: mapping of real Plex captures (reference data)", async (t) => {
+  const dir = join(REFERENCE, "captures_plex-api-spec");
+  let episodes: { MediaContainer: { Metadata: unknown[] } };
+  let movies: { MediaContainer: { Metadata: unknown[] } };
+  let sections: { MediaContainer: { Directory: unknown[] } };
+  try {
+    episodes = JSON.parse(await Deno.readTextFile(join(dir, "library_sections_id_all__3.json")));
+    movies = JSON.parse(await Deno.readTextFile(join(dir, "library_sections_id_all_b__6.json")));
+    sections = JSON.parse(await Deno.readTextFile(join(dir, "library_sections__1.json")));
+  } catch {
+    console.log(`skipped: reference captures not found under ${dir}`);
+    return;
+  }
+  await t.step("type=4 episodes", () => {
+    const mapped = episodes.MediaContainer.Metadata.map((m) => mapPlexItem(m, "episode"));
+    const first = mapped[0];
+    assert.ok(!isPlexSkip(first));
+    assert.equal(first.externalId, "45522");
+    assert.equal(first.seriesTitle, "Alice in Borderland");
+    assert.deepEqual([first.season, first.episode, first.durationMs], [1, 1, 2911520]);
+    assert.deepEqual(first.externalIds, {
+      imdb: "tt13015952",
+      tmdb: "2434012",
+      tvdb: "7945991",
+      plex: "plex://episode/5f68d2a93109960041ef8aed",
+    });
+    assert.match(first.path ?? "", /S01E01/);
+    // Some real episodes have no updatedAt: the change marker falls back to addedAt.
+    assert.equal(first.modified, "1633811171");
+  });
+  await t.step("multi-part movie keeps every part; other types are skipped", () => {
+    const bears = movies.MediaContainer.Metadata.map((m) => mapPlexItem(m, "movie")).find((a) =>
+      !isPlexSkip(a) && a.title.startsWith("Care Bears Movie II")
+    ) as ImportedAsset;
+    assert.equal(bears.parts?.length, 4);
+    assert.match(bears.parts?.[3] ?? "", /part4\.mkv$/);
+    assert.equal(bears.path, bears.parts?.[0]);
+    assert.equal(bears.size, 389591971 * 3 + 389591973);
+    assert.ok(isPlexSkip(mapPlexItem(movies.MediaContainer.Metadata[0], "episode")));
+  });
+  await t.step("sections", () => {
+    const list = sections.MediaContainer.Directory.map(mapPlexSection);
+    const music = list.find((c) => c?.name === "Music");
+    assert.equal(music?.kind, "other");
+    assert.equal(music?.ingestible, false);
+    const tv = list.find((c) => c?.externalId === "2");
+    assert.equal(tv?.name, "TV Series", "trailing space trimmed");
+    assert.equal(tv?.kind, "shows");
+    assert.ok((tv?.locations ?? []).length > 0);
+  });
+});
