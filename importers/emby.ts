@@ -1,0 +1,15 @@
+/**
+ * The `emby` importer: movie and TV libraries of an Emby server, written
+ * against Emby Server 4.7 and 4.8 (`X-Emby-Token`, routes under `/emby`,
+ * `/Users/{id}/Views` and `/Users/{id}/Items`). Everything is in
+ * `_jellyfin_importer.ts`, shared with `jellyfin`.
+ *
+ * @module
+ */
+
+import type { Importer } from "../core/contract.ts";
+import { createJellyfinImporter } from "./_jellyfin_importer.ts";
+
+/** The Emby importer. */
+const emby: Importer = createJellyfinImporter({ flavor: "emby" });
+export default emby;
