@@ -1,0 +1,77 @@
+/**
+ * Opening one importer module without a full registry: what `importer check`
+ * needs to exercise a module the operator names, exactly as the registry
+ * would run it (its own plugin-host process, the sandbox derived from the
+ * config, secrets scrubbed).
+ *
+ * ```ts
+ * const [info] = await loadManifests([file], { timeoutMs: 15_000 });
+ * if (info.status === "available") {
+ *   const client = await openImporterClient(info, config);
+ *   try { await client.validateConnection(); } finally { await client.close(); }
+ * }
+ * ```
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { ImporterConfig } from "../core/contract.ts";
+import { secretValues } from "../core/config.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { openClient } from "./client.ts";
+import { startHostProcess } from "./host_process.ts";
+import { deriveSandbox } from "./permissions.ts";
+import type { ImporterClient, ImporterTypeInfo } from "./types.ts";
+
+/** Options for {@link openImporterClient}. */
+export interface OpenImporterClientOptions {
+  /** Default per-call deadline in milliseconds. */
+  timeoutMs?: number;
+  /** Heap limit of the plugin-host process in MiB. */
+  maxHeapMb?: number;
+  /** More values to scrub from messages besides the config's secrets (e.g. a replaced credential). */
+  extraSecrets?: readonly string[];
+}
+
+/**
+ * Starts a sandboxed worker for one loaded importer module in a plugin-host
+ * process of its own, the way `Registry.open` does. `config` must already be
+ * validated with `validateConfig`. Close the client to stop the process.
+ */
+export async function openImporterClient(
+  info: Extract<ImporterTypeInfo, { status: "available" }>,
+  config: ImporterConfig,
+  options: OpenImporterClientOptions = {},
+): Promise<ImporterClient> {
+  const sandbox = deriveSandbox(info.manifest.params, config);
+  if (sandbox.insecureTlsHosts.length && Deno.build.standalone) {
+    throw new RetrovueError(
+      "UNSUPPORTED",
+      "turning certificate checks off is not available in the compiled binary; " +
+        "give the server's CA certificate instead, or run with 'deno task retrovue'",
+    );
+  }
+  const process = startHostProcess({
+    read: [dirname(info.file), ...(sandbox.permissions.read || [])],
+    net: sandbox.permissions.net || [],
+    insecureTlsHosts: sandbox.insecureTlsHosts,
+    maxHeapMb: options.maxHeapMb,
+  });
+  try {
+    return await openClient({
+      process,
+      moduleUrl: pathToFileURL(info.file).href,
+      manifest: info.manifest,
+      config,
+      permissions: sandbox.permissions,
+      secrets: [...secretValues(info.manifest.params, config), ...(options.extraSecrets ?? [])]
+        .sort((a, b) => b.length - a.length),
+      timeoutMs: options.timeoutMs,
+    });
+  } catch (error) {
+    process.kill();
+    throw error;
+  }
+}

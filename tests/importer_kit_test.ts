@@ -1,0 +1,246 @@
+/**
+ * The plugin author's kit: `importer new` and `importer check`, run through
+ * `main()` exactly as the CLI runs them (in process, with captured output),
+ * against real sandboxed workers.
+ *
+ * Fixtures: `tests/fixtures/kit/` (deliberately bad importers and a small
+ * media tree for the filesystem importer). Needs `--allow-read --allow-write
+ * --allow-run --allow-env`.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { COMMANDS } from "../cli/commands.ts";
+import { type CheckReport, commands as importerCommands } from "../cli/importer_commands.ts";
+import { main } from "../main.ts";
+import { startJellyfinMock } from "./mocks/jellyfin_server.ts";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const KIT = join(REPO, "tests", "fixtures", "kit");
+const EXAMPLE = join(REPO, "examples", "json_importer", "json_file.ts");
+const CATALOG = join(REPO, "examples", "json_importer", "catalog.json");
+
+/** The real command table once `importer` is wired in, else it plus the kit's commands. */
+const TABLE = COMMANDS.some((c) => c.path[0] === "importer")
+  ? COMMANDS
+  : [...COMMANDS, ...importerCommands];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function _run(args: string[], options: { cwd?: string } = {}): Promise<Run> {
+  let stdout = "";
+  let stderr = "";
+  const code = await main(args, {
+    env: { NO_COLOR: "1", RETROVUE_PLUGIN_PATH: "" },
+    stdout: { write: (t) => void (stdout += t) },
+    stderr: { write: (t) => void (stderr += t) },
+    isTerminal: false,
+    stdinIsTerminal: false,
+    cwd: options.cwd ?? REPO,
+    now: () => new Date("2024-01-01T00:00:00Z"),
+    readLine: () => Promise.resolve(null),
+    signal: new AbortController().signal,
+  }, { commands: TABLE });
+  return { code, stdout, stderr };
+}
+
+async function _check(args: string[]): Promise<{ run: Run; report: CheckReport }> {
+  const run = await _run(["importer", "check", ...args, "--json"]);
+  return { run, report: JSON.parse(run.stdout) as CheckReport };
+}
+
+function _statuses(report: CheckReport): Record<string, string> {
+  return Object.fromEntries(report.checks.map((c) => [c.name, c.status]));
+}
+
+const CHECK_NAMES = [
+  "manifest",
+  "unique_type_id",
+  "validate_connection",
+  "auth_failed",
+  "list_collections",
+  "fetch_assets",
+  "filter_title",
+  "filter_season",
+  "filter_episode",
+  "determinism",
+  "sandbox",
+  "dry_run",
+];
+
+Deno.test("importer check: the example importer passes every item and exits 0", async () => {
+  const { run, report } = await _check([EXAMPLE, "--file", CATALOG, "--collection", "tv"]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(report.status, "pass");
+  assert.equal(report.typeId, "json-file");
+  assert.equal(report.module, EXAMPLE);
+  assert.deepEqual(report.checks.map((c) => c.name), CHECK_NAMES);
+  const statuses = _statuses(report);
+  assert.equal(statuses.auth_failed, "skip"); // No secret param.
+  for (const name of CHECK_NAMES.filter((n) => n !== "auth_failed")) {
+    assert.equal(statuses[name], "pass", `${name}: ${JSON.stringify(report.checks)}`);
+  }
+  const episode = report.checks.find((c) => c.name === "filter_episode")!;
+  assert.match(episode.detail, /season \d+, episode \d+: 1 of \d+ asset/);
+});
+
+Deno.test("importer check: undeclared filters are reported as host-filtered; human output", async () => {
+  const run = await _run(["importer", "check", EXAMPLE, "--file", CATALOG]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /skip +filter_season +not pushed down \(host filters\)/);
+  assert.match(run.stdout, /pass +dry_run +.*wrote nothing/);
+  assert.match(run.stdout, /All checks passed/);
+});
+
+Deno.test("importer check: the built-in filesystem importer passes on the kit's media tree", async () => {
+  const { run, report } = await _check([
+    join(REPO, "importers", "filesystem.ts"),
+    "--root",
+    "tests/fixtures/kit/media/shows",
+  ]);
+  assert.equal(run.code, 0, run.stdout);
+  const statuses = _statuses(report);
+  for (const name of ["unique_type_id", "filter_title", "filter_season", "filter_episode"]) {
+    assert.equal(statuses[name], "pass", name);
+  }
+});
+
+Deno.test("importer check: a bad importer fails exactly the items it breaks, exits 1", async () => {
+  const { run, report } = await _check([join(KIT, "bad.ts"), "--token", "sekrit-token-4821"]);
+  assert.equal(run.code, 1);
+  assert.equal(report.status, "fail");
+  const statuses = _statuses(report);
+  assert.deepEqual(
+    CHECK_NAMES.filter((n) => statuses[n] === "fail"),
+    ["auth_failed", "filter_title", "determinism", "sandbox"],
+  );
+  for (const name of ["manifest", "validate_connection", "list_collections", "fetch_assets"]) {
+    assert.equal(statuses[name], "pass", name);
+  }
+  const sandbox = report.checks.find((c) => c.name === "sandbox")!;
+  assert.match(sandbox.detail, /env access/);
+  assert.ok(!run.stdout.includes("sekrit-token-4821") && !run.stderr.includes("sekrit-token-4821"));
+});
+
+Deno.test("importer check: a denied call fails the sandbox item; a clashing type id fails uniqueness", async () => {
+  const denied = await _check([join(KIT, "denied.ts")]);
+  assert.equal(denied.run.code, 1);
+  const d = _statuses(denied.report);
+  assert.equal(d.list_collections, "fail");
+  assert.equal(d.sandbox, "fail");
+  assert.match(denied.report.checks.find((c) => c.name === "sandbox")!.detail, /\/etc\/hostname/);
+
+  const clash = await _check([join(KIT, "clash.ts")]);
+  assert.equal(clash.run.code, 1);
+  const c = _statuses(clash.report);
+  assert.equal(c.unique_type_id, "fail");
+  assert.equal(c.validate_connection, "pass");
+  assert.match(clash.report.checks[1].detail, /importers\/filesystem\.ts/);
+});
+
+Deno.test("importer check: a broken manifest fails 'manifest' and skips the rest", async () => {
+  const { run, report } = await _check([
+    join(REPO, "tests", "fixtures", "broken", "bad_manifest.ts"),
+  ]);
+  assert.equal(run.code, 1);
+  assert.equal(report.checks[0].status, "fail");
+  assert.ok(report.checks.slice(1).every((c) => c.status === "skip"));
+});
+
+Deno.test("importer check: operator mistakes are one-line errors", async () => {
+  const none = await _run(["importer", "check"]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /^Error: 'importer check' needs a <module>/);
+  const helper = await _run(["importer", "check", "tests/fixtures/broken/_helper.ts"]);
+  assert.equal(helper.code, 1);
+  assert.match(helper.stderr, /not a plugin module name/);
+  const missing = await _run(["importer", "check", EXAMPLE]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /missing required option: --file/);
+  const help = await _run(["importer", "check", EXAMPLE, "--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--file PATH/);
+  assert.match(help.stdout, /movies: pushed down: title; not pushed down \(host filters\)/);
+});
+
+Deno.test("importer new: writes a skeleton that passes check and its own test; refuses overwrite", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-kit-" });
+  try {
+    const made = await _run(["importer", "new", "my-source", "--json"], { cwd: dir });
+    assert.equal(made.code, 0, made.stderr);
+    const doc = JSON.parse(made.stdout);
+    assert.deepEqual(doc, {
+      status: "ok",
+      typeId: "my-source",
+      module: join(dir, "plugins", "my-source.ts"),
+      test: join(dir, "plugins", "my-source_test.ts"),
+    });
+
+    const { run, report } = await _check([doc.module]);
+    assert.equal(run.code, 0, run.stdout);
+    assert.equal(report.typeId, "my-source");
+
+    const test = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "--no-prompt", "--quiet", doc.test],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const out = new TextDecoder().decode(test.stdout) + new TextDecoder().decode(test.stderr);
+    assert.equal(test.code, 0, out);
+    assert.match(out, /4 passed/);
+
+    Deno.writeTextFileSync(doc.module, "// edited by the author\n");
+    const again = await _run(["importer", "new", "my-source", "--json"], { cwd: dir });
+    assert.equal(again.code, 1);
+    assert.equal(JSON.parse(again.stdout).error.code, "CONFLICT");
+    assert.equal(Deno.readTextFileSync(doc.module), "// edited by the author\n");
+    const forced = await _run(["importer", "new", "my-source", "--force"], { cwd: dir });
+    assert.equal(forced.code, 0);
+    assert.match(Deno.readTextFileSync(doc.module), /typeId: "my-source"/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("importer new: --dir, and type ids validated like manifests", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-kit-" });
+  try {
+    const made = await _run(["importer", "new", "kodi_db", "--dir", "ext/plugins"], { cwd: dir });
+    assert.equal(made.code, 0, made.stderr);
+    Deno.statSync(join(dir, "ext", "plugins", "kodi_db.ts"));
+    Deno.statSync(join(dir, "ext", "plugins", "kodi_db_test.ts"));
+    for (const bad of ["Plex", "9lives", "has space", "x".repeat(41), "thing_test"]) {
+      const r = await _run(["importer", "new", bad], { cwd: dir });
+      assert.equal(r.code, 1, bad);
+      assert.match(r.stderr, /^Error: invalid type id/, bad);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("importer check: the jellyfin importer against its mock passes, auth_failed included", async () => {
+  const mock = await startJellyfinMock();
+  try {
+    const { run, report } = await _check([
+      join(REPO, "importers", "jellyfin.ts"),
+      "--base-url",
+      mock.url,
+      "--api-key",
+      mock.apiKey,
+    ]);
+    const statuses = _statuses(report);
+    assert.equal(statuses.auth_failed, "pass", JSON.stringify(report.checks));
+    assert.match(report.checks.find((c) => c.name === "auth_failed")!.detail, /AUTH_FAILED/);
+    assert.equal(run.code, 0, JSON.stringify(report.checks));
+    assert.ok(!run.stdout.includes(mock.apiKey) && !run.stderr.includes(mock.apiKey));
+  } finally {
+    await mock.close();
+  }
+});
