@@ -80,7 +80,10 @@ export function deriveSandbox(
         }
       } else if (param.grants === "read" && isAbsolute(value)) {
         try {
+          // Deno checks the path as the plugin spells it and as it resolves, so
+          // a root behind a symlink needs both; neither reaches beyond the root.
           read.add(realPath(value));
+          read.add(value);
         } catch {
           // A missing path grants nothing; the importer reports it as not found.
         }

@@ -1,0 +1,31 @@
+/**
+ * Runs every benchmark in turn: `deno task bench`. Each prints its figures
+ * next to a floor measured in the same run, as ratios; nothing is asserted.
+ *
+ * @module
+ */
+
+import { runRegistryBench } from "./registry_bench.ts";
+import { runIngestBench } from "./ingest_bench.ts";
+import { runFilesystemBench } from "./filesystem_bench.ts";
+import { runPlexBench } from "./plex_bench.ts";
+import { runJellyfinBench } from "./jellyfin_bench.ts";
+
+const BENCHES: Record<string, () => Promise<unknown>> = {
+  registry: runRegistryBench,
+  ingest: runIngestBench,
+  filesystem: runFilesystemBench,
+  plex: runPlexBench,
+  jellyfin: runJellyfinBench,
+};
+
+const only = Deno.args.length ? Deno.args : Object.keys(BENCHES);
+for (const name of only) {
+  const run = BENCHES[name];
+  if (!run) {
+    console.error(`Error: unknown benchmark '${name}' (have: ${Object.keys(BENCHES).join(", ")})`);
+    Deno.exit(1);
+  }
+  await run();
+  console.log();
+}

@@ -1,0 +1,84 @@
+/**
+ * Builds the single-file binary: `deno task compile [--target TARGET]`.
+ *
+ * The binary embeds `main.ts`, the registry's worker runtime and plugin host,
+ * and the built-in importers, with `--no-prompt` and the worker-options flag
+ * baked in. It answers the same commands as `deno task retrovue`; plugins
+ * from `RETROVUE_PLUGIN_PATH` are still loaded from disk. Its plugin host is
+ * the binary itself, started with a hidden command.
+ *
+ * `deno compile` needs Deno's `denort` runtime: it downloads it, or takes it
+ * from `DENORT_BIN`. Without either, this prints one line saying so and exits 1.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+/** The environment variable names the binary may read (as the `retrovue` task). */
+export const BINARY_ENV = [
+  "RETROVUE_DB",
+  "RETROVUE_PLUGIN_PATH",
+  "RETROVUE_DEBUG",
+  "RETROVUE_LOG",
+  "XDG_DATA_HOME",
+  "HOME",
+  "NO_COLOR",
+];
+
+/** The `deno compile` arguments for an output path and an optional target. */
+export function compileArgs(output: string, target?: string): string[] {
+  return [
+    "compile",
+    "--no-prompt",
+    "--unstable-worker-options",
+    "--allow-read",
+    "--allow-write",
+    // The plugin host is this binary itself; its install path is not known here.
+    "--allow-run",
+    // The plugin host must hold what it grants its workers (each worker gets only its source's host:port).
+    "--allow-net",
+    `--allow-env=${BINARY_ENV.join(",")}`,
+    "--v8-flags=--max-old-space-size=1024",
+    "--include",
+    join(ROOT, "importers"),
+    "--include",
+    join(ROOT, "registry", "worker_runtime.ts"),
+    "--include",
+    join(ROOT, "registry", "plugin_host.ts"),
+    ...(target ? ["--target", target] : []),
+    "--output",
+    output,
+    join(ROOT, "main.ts"),
+  ];
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { target: { type: "string" }, output: { type: "string" } },
+  });
+  const output = values.output ??
+    join(ROOT, "dist", values.target ? `retrovue-${values.target}` : "retrovue");
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: compileArgs(output, values.target),
+    stdout: "inherit",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(result.stderr);
+  if (!result.success) {
+    const denort = /denort|dl\.deno\.land|error sending request/i.test(stderr);
+    console.error(
+      denort
+        ? "Error: deno compile needs the denort runtime, which could not be downloaded; " +
+          "set DENORT_BIN to a denort executable for Deno " + Deno.version.deno
+        : `Error: deno compile failed: ${stderr.trim().split("\n").at(-1)}`,
+    );
+    Deno.exit(1);
+  }
+  console.log(`Built ${output}`);
+}
