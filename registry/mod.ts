@@ -20,16 +20,16 @@
 import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
-import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { describeZodError, type Manifest, manifestSchema } from "../core/schemas.ts";
-import { openClient } from "./client.ts";
-import { findPluginFiles, pluginDirsFromEnv } from "./discovery.ts";
+import { openImporterClient } from "./single.ts";
+import { findPluginFiles } from "./discovery.ts";
 import { type HostProcess, startHostProcess } from "./host_process.ts";
-import { deriveSandbox, NO_PERMISSIONS } from "./permissions.ts";
+import { NO_PERMISSIONS } from "./permissions.ts";
 import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
 
-export { pluginDirsFromEnv };
+export { findPluginFiles, isPluginFileName, pluginDirsFromEnv } from "./discovery.ts";
+export { openImporterClient } from "./single.ts";
 export { PLUGIN_HOST_COMMAND } from "./host_process.ts";
 export type * from "./types.ts";
 
@@ -110,44 +110,20 @@ function _registry(types: ImporterTypeInfo[], options: LoadRegistryOptions): Reg
             `or add its plugin folder to RETROVUE_PLUGIN_PATH`,
         );
       }
-      const sandbox = deriveSandbox(info.manifest.params, config);
-      if (sandbox.insecureTlsHosts.length && Deno.build.standalone) {
-        throw new RetrovueError(
-          "UNSUPPORTED",
-          "turning certificate checks off is not available in the compiled binary; " +
-            "give the server's CA certificate instead, or run with 'deno task retrovue'",
-        );
-      }
-      const process = startHostProcess({
-        read: [dirname(info.file), ...(sandbox.permissions.read || [])],
-        net: sandbox.permissions.net || [],
-        insecureTlsHosts: sandbox.insecureTlsHosts,
+      const client = await openImporterClient(info, config, {
+        timeoutMs: openOptions.timeoutMs ?? options.timeoutMs,
         maxHeapMb: options.maxHeapMb,
       });
-      try {
-        const client = await openClient({
-          process,
-          moduleUrl: pathToFileURL(info.file).href,
-          manifest: info.manifest,
-          config,
-          permissions: sandbox.permissions,
-          secrets: secretValues(info.manifest.params, config),
-          timeoutMs: openOptions.timeoutMs ?? options.timeoutMs,
-        });
-        const close = client.close.bind(client);
-        const tracked: ImporterClient = {
-          ...client,
-          close: () => {
-            open.delete(tracked);
-            return close();
-          },
-        };
-        open.add(tracked);
-        return tracked;
-      } catch (error) {
-        process.kill();
-        throw error;
-      }
+      const close = client.close.bind(client);
+      const tracked: ImporterClient = {
+        ...client,
+        close: () => {
+          open.delete(tracked);
+          return close();
+        },
+      };
+      open.add(tracked);
+      return tracked;
     },
     async close() {
       await Promise.all([...open].map((c) => c.close()));

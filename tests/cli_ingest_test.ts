@@ -10,11 +10,7 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
-import { commands as assetCommands } from "../cli/asset_commands.ts";
-import { COMMANDS } from "../cli/commands.ts";
-import { commands as ingestCommands } from "../cli/ingest_commands.ts";
 import {
   type CliResult,
   dumpDb,
@@ -26,10 +22,6 @@ import {
   type TempWorld,
   tempWorld,
 } from "./_cli.ts";
-
-const OWN = [...ingestCommands, ...assetCommands];
-const REGISTERED = OWN.every((c) => COMMANDS.some((k) => k.path.join(" ") === c.path.join(" ")));
-const ENTRY = REGISTERED ? MAIN_TS : fileURLToPath(import.meta.url);
 
 function ep(id: string, series: string, season: number, episode: number) {
   return {
@@ -86,7 +78,7 @@ function spawnCli(world: TempWorld, args: string[]): Deno.ChildProcess {
     if (value !== undefined) env[name] = value;
   }
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", ...retrovueTaskFlags(), ENTRY, "--db", world.db, ...args],
+    args: ["run", ...retrovueTaskFlags(), MAIN_TS, "--db", world.db, ...args],
     cwd: REPO_ROOT,
     env,
     clearEnv: true,
@@ -108,10 +100,7 @@ function makeWorld(world: TempWorld): World {
     world,
     stateFile,
     setState: (value) => world.writeJson("state.json", value),
-    run: (args) =>
-      REGISTERED
-        ? runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS, dataHome: world.dir })
-        : collect(spawnCli(world, args)),
+    run: (args) => runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS, dataHome: world.dir }),
   };
 }
 
@@ -398,32 +387,3 @@ Deno.test("a second writer waits for the busy timeout, then exits 1 with a clear
   }
   assert.equal(dumpDb(world.db), before);
 });
-
-if (import.meta.main) {
-  // Entry point used above until the commands are in cli/commands.ts.
-  const { main } = await import("../main.ts");
-  const known = new Set(COMMANDS.map((c) => c.path.join(" ")));
-  const table = [...COMMANDS, ...OWN.filter((c) => !known.has(c.path.join(" ")))];
-  const encoder = new TextEncoder();
-  const writer = (file: typeof Deno.stdout) => ({
-    write: (text: string) => void file.writeSync(encoder.encode(text)),
-  });
-  const controller = new AbortController();
-  Deno.addSignalListener("SIGINT", () => controller.abort());
-  const env: Record<string, string | undefined> = {};
-  for (const name of ["RETROVUE_DB", "RETROVUE_PLUGIN_PATH", "XDG_DATA_HOME", "HOME", "NO_COLOR"]) {
-    env[name] = Deno.env.get(name);
-  }
-  const code = await main(Deno.args, {
-    env,
-    stdout: writer(Deno.stdout),
-    stderr: writer(Deno.stderr),
-    isTerminal: false,
-    stdinIsTerminal: false,
-    cwd: Deno.cwd(),
-    now: () => new Date(),
-    readLine: () => Promise.resolve(null),
-    signal: controller.signal,
-  }, { commands: table });
-  Deno.exit(controller.signal.aborted && code !== 0 ? 130 : code);
-}

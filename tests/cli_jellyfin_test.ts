@@ -13,45 +13,11 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { commands as assetCommands } from "../cli/asset_commands.ts";
-import { COMMANDS } from "../cli/commands.ts";
-import { commands as ingestCommands } from "../cli/ingest_commands.ts";
-import {
-  type CliResult,
-  dumpDb,
-  MAIN_TS,
-  REPO_ROOT,
-  retrovueTaskFlags,
-  tempWorld,
-} from "./_cli.ts";
+import { type CliResult, dumpDb, runCli, tempWorld } from "./_cli.ts";
 import { type JellyfinMock, startJellyfinMock } from "./mocks/jellyfin_server.ts";
 
-const OWN = [...ingestCommands, ...assetCommands];
-const REGISTERED = OWN.every((c) => COMMANDS.some((k) => k.path.join(" ") === c.path.join(" ")));
-const ENTRY = REGISTERED ? MAIN_TS : fileURLToPath(import.meta.url);
-
-async function run(args: string[], db: string, dataHome: string): Promise<CliResult> {
-  const env: Record<string, string> = {
-    NO_COLOR: "1",
-    RETROVUE_PLUGIN_PATH: "",
-    XDG_DATA_HOME: dataHome,
-  };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...retrovueTaskFlags(), ENTRY, "--db", db, ...args],
-    cwd: REPO_ROOT,
-    env,
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+function run(args: string[], db: string, dataHome: string): Promise<CliResult> {
+  return runCli(args, { db, dataHome });
 }
 
 function ok(r: CliResult, what: string): CliResult {
@@ -227,30 +193,3 @@ Deno.test("cli jellyfin: a bad key exits 1, an unreachable server exits 3; nothi
     await mock.close();
   }
 });
-
-if (import.meta.main) {
-  // Entry point used above until the ingest commands are in cli/commands.ts.
-  const { main } = await import("../main.ts");
-  const known = new Set(COMMANDS.map((c) => c.path.join(" ")));
-  const table = [...COMMANDS, ...OWN.filter((c) => !known.has(c.path.join(" ")))];
-  const encoder = new TextEncoder();
-  const writer = (file: typeof Deno.stdout) => ({
-    write: (text: string) => void file.writeSync(encoder.encode(text)),
-  });
-  const env: Record<string, string | undefined> = {};
-  for (const name of ["RETROVUE_DB", "RETROVUE_PLUGIN_PATH", "XDG_DATA_HOME", "HOME", "NO_COLOR"]) {
-    env[name] = Deno.env.get(name);
-  }
-  const code = await main(Deno.args, {
-    env,
-    stdout: writer(Deno.stdout),
-    stderr: writer(Deno.stderr),
-    isTerminal: false,
-    stdinIsTerminal: false,
-    cwd: Deno.cwd(),
-    now: () => new Date(),
-    readLine: () => Promise.resolve(null),
-    signal: new AbortController().signal,
-  }, { commands: table });
-  Deno.exit(code);
-}
