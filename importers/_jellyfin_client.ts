@@ -18,6 +18,13 @@
  */
 
 import type { ImporterErrorCode } from "../core/contract.ts";
+import {
+  abortableSleep as _sleep,
+  describeFetchError as _describe,
+  isSandboxDenial as _isSandboxDenial,
+  isTlsFailure as _isTlsFailure,
+  scrubSecret as _scrub,
+} from "./_http_util.ts";
 
 /** Which server software a client talks to. */
 export type JellyfinFlavor = "jellyfin" | "emby";
@@ -172,45 +179,6 @@ export function usesUserRoutes(flavor: JellyfinFlavor, version: string): boolean
   const [major, minor] = version.split(".").map((x) => Number.parseInt(x, 10));
   if (!Number.isFinite(major)) return false;
   return major < 10 || (major === 10 && (minor || 0) < 9);
-}
-
-function _scrub(text: string, key: string): string {
-  if (key.length < 3) return text;
-  return text.split(key).join("***").split(encodeURIComponent(key)).join("***");
-}
-
-function _isSandboxDenial(error: unknown): boolean {
-  return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
-}
-
-function _isTlsFailure(message: string): boolean {
-  return /certificate|tls|ssl|handshake|UnknownIssuer|NotValidForName/i.test(message);
-}
-
-/** The most specific message of an error and its causes (fetch hides the reason in `cause`). */
-function _describe(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e instanceof Error && e.cause !== undefined; depth++) {
-    e = e.cause;
-    if (e instanceof Error && e.message) message = e.message;
-  }
-  return message.replace(/^error sending request for url \([^)]*\): /, "");
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 type _Attempt = { ok: unknown } | { error: JellyfinError };

@@ -10,6 +10,13 @@
  */
 
 import type { ImporterErrorCode } from "../core/contract.ts";
+import {
+  abortableSleep as _sleep,
+  describeFetchError as _describe,
+  isSandboxDenial as _isSandboxDenial,
+  isTlsFailure as _isTlsFailure,
+  scrubSecret as _scrub,
+} from "./_http_util.ts";
 
 /** The `X-Plex-Product` we announce. */
 export const PLEX_PRODUCT = "RetroVue";
@@ -112,46 +119,6 @@ export async function plexClientId(baseUrl: string): Promise<string> {
   return `retrovue-${hex.slice(0, 32)}`;
 }
 
-function _scrub(text: string, token: string): string {
-  if (token.length < 3) return text;
-  return text.split(token).join("***").split(encodeURIComponent(token)).join("***");
-}
-
-function _isSandboxDenial(error: unknown): boolean {
-  return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
-}
-
-function _isTlsFailure(message: string): boolean {
-  return /certificate|tls|ssl|handshake|UnknownIssuer|NotValidForName/i.test(message);
-}
-
-/** The most specific message of an error and its causes (fetch hides the reason in `cause`). */
-function _describe(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
-  let e: unknown = error;
-  for (let depth = 0; depth < 4 && e instanceof Error && e.cause !== undefined; depth++) {
-    e = e.cause;
-    if (e instanceof Error && e.message) message = e.message;
-  }
-  return message.replace(/^error sending request for url \([^)]*\): /, "");
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Outcome of one attempt: a container, or an error and whether to retry it. */
 type _Attempt = { ok: PlexContainer } | { error: PlexHttpError };
 
 /** Opens a session. Cheap; the HTTP client (with the CA file, if any) lives until `close`. */
