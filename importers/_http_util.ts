@@ -6,6 +6,31 @@
  * @module
  */
 
+import type { ImporterErrorCode } from "../core/contract.ts";
+
+/** A typed importer error raised by an HTTP client, with the status when the server answered. */
+export interface HttpImporterError extends Error {
+  /** Importer error code. */
+  code: ImporterErrorCode;
+  /** Whether trying again later may help. */
+  retryable: boolean;
+  /** The HTTP status, when the server answered. */
+  status?: number;
+}
+
+/** Builds a typed importer error (what crosses the worker boundary with its code). */
+export function httpImporterError(
+  code: ImporterErrorCode,
+  message: string,
+  extra: { retryable?: boolean; status?: number } = {},
+): HttpImporterError {
+  return Object.assign(new Error(message), {
+    code,
+    retryable: extra.retryable ?? false,
+    ...(extra.status === undefined ? {} : { status: extra.status }),
+  });
+}
+
 /** Replaces a secret (and its URL-encoded form) in `text` with `***`. */
 export function scrubSecret(text: string, secret: string): string {
   if (secret.length < 3) return text;

@@ -17,10 +17,11 @@
  * @module
  */
 
-import type { ImporterErrorCode } from "../core/contract.ts";
 import {
   abortableSleep as _sleep,
   describeFetchError as _describe,
+  type HttpImporterError,
+  httpImporterError,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
   scrubSecret as _scrub,
@@ -75,15 +76,8 @@ export interface JellyfinGetOptions {
   unprefixed?: boolean;
 }
 
-/** A typed importer error with the HTTP status that caused it. */
-export interface JellyfinError extends Error {
-  /** Importer error code. */
-  code: ImporterErrorCode;
-  /** Whether trying again later may help. */
-  retryable: boolean;
-  /** The HTTP status, when the server answered. */
-  status?: number;
-}
+/** A typed error from this client. */
+export type JellyfinError = HttpImporterError;
 
 /** What `/System/Info/Public` told us, and the route set that follows from it. */
 export interface ServerInfo {
@@ -118,17 +112,7 @@ export interface JellyfinClient {
 }
 
 /** Builds a typed importer error. */
-export function jellyfinError(
-  code: ImporterErrorCode,
-  message: string,
-  extra: { retryable?: boolean; status?: number } = {},
-): JellyfinError {
-  return Object.assign(new Error(message), {
-    code,
-    retryable: extra.retryable ?? false,
-    ...(extra.status === undefined ? {} : { status: extra.status }),
-  });
-}
+export const jellyfinError: typeof httpImporterError = httpImporterError;
 
 /** The HTTP status of a {@link JellyfinError}, if it has one. */
 export function statusOf(error: unknown): number | undefined {

@@ -9,10 +9,11 @@
  * @module
  */
 
-import type { ImporterErrorCode } from "../core/contract.ts";
 import {
   abortableSleep as _sleep,
   describeFetchError as _describe,
+  type HttpImporterError,
+  httpImporterError,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
   scrubSecret as _scrub,
@@ -82,28 +83,11 @@ export interface PlexSession {
   close(): void;
 }
 
-/** A typed error with the status that caused it, for callers that map 404s. */
-export interface PlexHttpError extends Error {
-  /** Importer error code. */
-  code: ImporterErrorCode;
-  /** Whether trying again later may help. */
-  retryable: boolean;
-  /** The HTTP status, when the server answered. */
-  status?: number;
-}
+/** A typed error from this client. */
+export type PlexHttpError = HttpImporterError;
 
 /** Builds a typed importer error. */
-export function plexError(
-  code: ImporterErrorCode,
-  message: string,
-  extra: { retryable?: boolean; status?: number } = {},
-): PlexHttpError {
-  return Object.assign(new Error(message), {
-    code,
-    retryable: extra.retryable ?? false,
-    ...(extra.status === undefined ? {} : { status: extra.status }),
-  });
-}
+export const plexError: typeof httpImporterError = httpImporterError;
 
 /**
  * The `X-Plex-Client-Identifier` of a source: `retrovue-` and the first 32
