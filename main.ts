@@ -160,6 +160,7 @@ export function usage(commands: readonly Command[], prefix: readonly string[] = 
     "  --test-db    use retrovue-test.db next to the default database, never the real one",
     "  --json       print one JSON document on stdout",
     "  -h, --help   show help (also after any command)",
+    "  --version    print the version of retrovue and of Deno",
     "",
     "Exit codes: 0 ok, 1 usage/validation/runtime error, 2 partial success, 3 upstream unreachable.",
     "",
