@@ -22,6 +22,7 @@ import {
   extraFromFolder,
   type ExtraType,
   humanizeTitle,
+  isAudioExtension,
   isYear,
   junkIndex,
   splitExtension,
@@ -99,14 +100,6 @@ export interface ParseOptions {
   cache?: Map<string, unknown>;
 }
 
-function _cached<T>(cache: Map<string, unknown> | undefined, key: string, fn: () => T): T {
-  if (!cache) return fn();
-  if (cache.has(key)) return cache.get(key) as T;
-  const value = fn();
-  cache.set(key, value);
-  return value;
-}
-
 /** An episode marker found in a name. */
 interface _EpisodeMatch {
   index: number;
@@ -128,35 +121,38 @@ interface _MatchContext {
 const _CONTINUATION_RE =
   /^(?:-(?:s?\d{1,4}[ex]|[ex])?|[ex]|\s+-\s+(?:s?\d{1,4}[ex]|[ex]))(\d{1,4})(?=$|[^0-9a-z]|[ex]\d)/i;
 
+/** Extends a fresh match over `-E03`, `E03`, `-03`… continuations (multi-episode files). */
 function _continue(text: string, match: _EpisodeMatch): _EpisodeMatch {
-  let end = match.end;
   let last = match.episode ?? 0;
-  let episodeEnd: number | null = null;
   while (true) {
-    const m = _CONTINUATION_RE.exec(text.slice(end));
+    const m = _CONTINUATION_RE.exec(text.slice(match.end));
     if (!m) break;
     const n = Number(m[1]);
     if (n <= last) break;
     last = n;
-    episodeEnd = n;
-    end += m[0].length;
+    match.episodeEnd = n;
+    match.end += m[0].length;
   }
-  return { ...match, end, episodeEnd };
+  return match;
 }
 
-function _found(
-  m: RegExpExecArray,
-  lead: string,
-  fields: Partial<_EpisodeMatch> & { strong: boolean },
-): _EpisodeMatch {
+/** The numbers a marker carries; the rest of an {@link _EpisodeMatch} comes from the regex match. */
+interface _MarkerFields {
+  season?: number;
+  episode?: number;
+  airDate?: string;
+  strong: boolean;
+}
+
+function _found(m: RegExpExecArray, lead: string, fields: _MarkerFields): _EpisodeMatch {
   return {
     index: m.index + lead.length,
     end: m.index + m[0].length,
-    season: null,
-    episode: null,
+    season: fields.season ?? null,
+    episode: fields.episode ?? null,
     episodeEnd: null,
-    airDate: null,
-    ...fields,
+    airDate: fields.airDate ?? null,
+    strong: fields.strong,
   };
 }
 
@@ -167,11 +163,12 @@ function _isDate(y: number, mo: number, d: number): boolean {
 
 /** Finds the episode marker in a file stem, trying the clearest forms first. */
 function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
-  let m = /(^|[^a-z0-9])s(\d{1,4})(?:[ ._-]*x?[ ._-]*e|x)(\d{1,4})(?![0-9])/i.exec(text);
+  // A lookbehind rather than a `(^|[^a-z0-9])` group: the engine can then skip to each `s`.
+  let m = /(?<![a-z0-9])s(\d{1,4})(?:[ ._-]*x?[ ._-]*e|x)(\d{1,4})(?![0-9])/i.exec(text);
   if (m) {
     return _continue(
       text,
-      _found(m, m[1], { season: Number(m[2]), episode: Number(m[3]), strong: true }),
+      _found(m, "", { season: Number(m[1]), episode: Number(m[2]), strong: true }),
     );
   }
   m = /(^|[^a-z0-9])season[ ._-]*(\d{1,4})[ ._-]*episode[ ._-]*(\d{1,4})(?![0-9])/i.exec(text);
@@ -205,11 +202,11 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       return _continue(text, _found(m, "", { episode: Number(m[1]), strong: false }));
     }
   }
-  m = /(\s)-\s*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(text);
+  m = text.includes("-") ? /(\s)-\s*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(text) : null;
   if (m && !(isYear(Number(m[2])) && !loose)) {
     return _found(m, m[1], { episode: Number(m[2]), strong: false });
   }
-  m = /(\[)(\d{1,4})\]/.exec(text);
+  m = text.includes("[") ? /(\[)(\d{1,4})\]/.exec(text) : null;
   if (m && !isYear(Number(m[2]))) return _found(m, "", { episode: Number(m[2]), strong: false });
   if (loose) {
     for (const t of text.matchAll(/(^|[ ._])(\d{1,4})(?=$|[ ._\[(])/g)) {
@@ -232,10 +229,12 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
 }
 
 function _cleanEpisodeTitle(rest: string): string | null {
-  let text = rest.replace(/^[\s._\-–]+/, "");
+  const start = rest.search(/[^\s._\-–]/);
+  let text = start < 0 ? "" : rest.slice(start);
   const at = junkIndex(text);
   if (at >= 0) text = text.slice(0, at);
-  text = stripTrailingTags(text).replace(/\[[^\]]*\]/g, " ");
+  text = stripTrailingTags(text);
+  if (text.includes("[")) text = text.replace(/\[[^\]]*\]/g, " ");
   const title = humanizeTitle(text);
   return title === "" ? null : title;
 }
@@ -243,7 +242,7 @@ function _cleanEpisodeTitle(rest: string): string | null {
 function _seriesFromPrefix(prefix: string): { title: string; year: number | null } {
   let text = trimSeparators(stripLeadingTags(prefix));
   let year: number | null = null;
-  const m = /\s*\((\d{4})\)$/.exec(text);
+  const m = text.endsWith(")") ? /\s*\((\d{4})\)$/.exec(text) : null;
   if (m && m.index > 0 && isYear(Number(m[1]))) {
     year = Number(m[1]);
     text = text.slice(0, m.index);
@@ -251,9 +250,12 @@ function _seriesFromPrefix(prefix: string): { title: string; year: number | null
   return { title: humanizeTitle(stripTrailingTags(text)), year };
 }
 
-function _emptyIds(): Record<string, string> {
-  return {};
-}
+/**
+ * Code units from U+0300 (the first combining mark) up. Every character below
+ * it is NFC quick-check "yes" with combining class 0, so a path without any is
+ * already NFC and skips the costlier `normalize` call.
+ */
+const _MAYBE_NOT_NFC_RE = /[\u0300-\uffff]/;
 
 /**
  * Parses a path (POSIX or Windows separators) into what its names say.
@@ -266,114 +268,223 @@ function _emptyIds(): Record<string, string> {
  */
 export function parseMediaPath(path: string, options: ParseOptions = {}): ParsedMedia {
   const hint = options.hint ?? "auto";
-  const normalized = path.normalize("NFC");
+  const normalized = _MAYBE_NOT_NFC_RE.test(path) ? path.normalize("NFC") : path;
   const cut = Math.max(normalized.lastIndexOf("/"), normalized.lastIndexOf("\\"));
   const name = normalized.slice(cut + 1);
   const folderPath = cut >= 0 ? normalized.slice(0, cut) : "";
-  const context = _cached(
-    options.cache,
-    `${options.libraryRoot ?? ""}\u0000${folderPath}`,
-    () => _folderContext(folderPath, options.libraryRoot),
-  );
-  const parent = context.parent;
+  const context = _contextOf(folderPath, options);
 
   const { stem, ext } = options.isDirectory ? { stem: name, ext: null } : splitExtension(name);
   const { text, ids } = extractIds(stem);
-  const extraType = extraFromFileName(trimSeparators(text), ext) ??
-    (parent !== undefined ? extraFromFolder(parent, ext) : null);
+  const trimmed = trimSeparators(text);
+  // The folder's answer for files that are not audio is kept in the context; audio files
+  // (theme songs, rare in a video walk) ask again.
+  const extraType = extraFromFileName(trimmed, ext) ??
+    (isAudioExtension(ext) && context.parent !== undefined
+      ? extraFromFolder(context.parent, ext)
+      : context.parentExtra);
+
   const parentSeason = context.parentSeason;
   const inSeasonFolder = parentSeason !== null;
-
-  const base: ParsedMedia = {
-    kind: "unknown",
-    title: "",
-    episodeTitle: null,
-    year: null,
-    season: null,
-    episode: null,
-    episodeEnd: null,
-    airDate: null,
-    ids,
-    seriesIds: _emptyIds(),
-    part: null,
-    extraType,
-    sample: extraType === "sample",
-    container: ext,
-  };
-  if (trimSeparators(text) === "") return base;
-
-  const match = hint === "movie"
+  const match = trimmed === "" || hint === "movie"
     ? null
     : _matchEpisode(text, { inSeasonFolder, hint, absolute: options.absoluteEpisodes ?? false });
   const isEpisode = hint === "episode" ||
     (hint === "auto" && ((match !== null && match.strong) || inSeasonFolder));
+  const kind: ParsedKind = trimmed === "" ? "unknown" : isEpisode ? "episode" : "movie";
 
-  if (!isEpisode) {
+  // Every result is built by the one literal at the end (one object shape, no spreads).
+  let title = "";
+  let episodeTitle: string | null = null;
+  let year: number | null = null;
+  let season: number | null = null;
+  let episode: number | null = null;
+  let episodeEnd: number | null = null;
+  let airDate: string | null = null;
+  let mediaIds = ids;
+  let seriesIds: Record<string, string> | null = null;
+  let part: number | null = null;
+
+  if (kind === "movie") {
     const movie = parseMovieName(text);
-    const result: ParsedMedia = { ...base, kind: "movie", title: movie.title, year: movie.year };
-    result.part = movie.part;
-    const folder = context.parentMovie;
-    if (folder) {
-      const same = folder.title.toLowerCase() === movie.title.toLowerCase();
-      if (result.title === "") result.title = folder.title;
-      if (result.year === null && same) result.year = folder.year;
-      result.ids = { ...folder.ids, ...ids };
+    // `Movie (2001)/Movie (2001).mkv`: a file named like its folder reads the same as the folder.
+    if (
+      context.parentMovie === undefined && text === context.parent && context.parentExtra === null
+    ) {
+      context.parentMovie = movie;
     }
-    return result;
+    title = movie.title;
+    year = movie.year;
+    part = movie.part;
+    const folder = _parentMovie(context);
+    if (folder) {
+      if (title === "") title = folder.title;
+      if (year === null && folder.title.toLowerCase() === movie.title.toLowerCase()) {
+        year = folder.year;
+      }
+      mediaIds = { ...folder.ids, ...ids };
+    }
+  } else if (kind === "episode") {
+    if (match) {
+      // A daily episode keeps the season its name gives (usually none), not the folder's.
+      season = match.airDate !== null ? match.season : (match.season ?? parentSeason);
+      episode = match.episode;
+      episodeEnd = match.episodeEnd;
+      airDate = match.airDate;
+      episodeTitle = _cleanEpisodeTitle(text.slice(match.end));
+      const prefix = _folderSeries(context, text.slice(0, match.index));
+      title = prefix.title;
+      year = prefix.year;
+    } else {
+      season = parentSeason;
+      episodeTitle = humanizeTitle(stripTrailingTags(text));
+    }
+    const show = _show(context);
+    if (show) {
+      if (title === "") title = show.title;
+      if (year === null) year = show.year;
+      seriesIds = show.ids;
+    }
   }
-
-  const result: ParsedMedia = { ...base, kind: "episode" };
-  if (match) {
-    result.season = match.season ?? parentSeason;
-    result.episode = match.episode;
-    result.episodeEnd = match.episodeEnd;
-    result.airDate = match.airDate;
-    if (match.airDate !== null) result.season = match.season;
-    result.episodeTitle = _cleanEpisodeTitle(text.slice(match.end));
-    const prefix = _seriesFromPrefix(text.slice(0, match.index));
-    result.title = prefix.title;
-    result.year = prefix.year;
-  } else {
-    result.season = parentSeason;
-    result.episodeTitle = humanizeTitle(stripTrailingTags(text));
-  }
-  const show = context.show;
-  if (show) {
-    if (result.title === "") result.title = show.title;
-    if (result.year === null) result.year = show.year;
-    result.seriesIds = show.ids;
-  }
-  return result;
+  return {
+    kind,
+    title,
+    episodeTitle,
+    year,
+    season,
+    episode,
+    episodeEnd,
+    airDate,
+    ids: mediaIds,
+    seriesIds: seriesIds ?? {},
+    part,
+    extraType,
+    sample: extraType === "sample",
+    container: ext,
+  };
 }
 
-/** What the folders above a file say, computed once per folder when a cache is given. */
+/**
+ * What the folders above a file say, computed once per folder when a cache
+ * is given. The movie and show readings are filled on first use (undefined
+ * until then): a season folder's files never need the first, a movie
+ * folder's rarely the second.
+ */
 interface _FolderContext {
+  /** The folders below the library root. */
+  folders: string[];
   parent: string | undefined;
   parentSeason: number | null;
-  parentMovie: MovieName | null;
-  show: FolderTitle | null;
+  /** What {@link extraFromFolder} says of the parent for a file that is not audio. */
+  parentExtra: ExtraType | null;
+  parentMovie: MovieName | null | undefined;
+  show: FolderTitle | null | undefined;
+  /** The series prefix of the last episode name read here, and its reading. */
+  lastPrefix: string | null;
+  lastSeries: { title: string; year: number | null } | null;
+  /** The cache's show readings by folder name, if there is a cache. */
+  shows: Map<string, FolderTitle> | null;
 }
 
-function _folderContext(folderPath: string, libraryRoot: string | undefined): _FolderContext {
+/** What the cache holds for one library root. */
+interface _RootCache {
+  folders: Map<string, _FolderContext>;
+  /** Show folder readings by name: every season folder of a show looks its show up. */
+  shows: Map<string, FolderTitle>;
+}
+
+/** The folder's context, from the cache when there is one. */
+function _contextOf(folderPath: string, options: ParseOptions): _FolderContext {
+  const cache = options.cache;
+  if (!cache) return _folderContext(folderPath, options.libraryRoot, null);
+  // Keyed by the root, then by the folder: no key string is built per call.
+  const root = options.libraryRoot ?? "";
+  let entry = cache.get(root) as _RootCache | undefined;
+  if (entry === undefined) {
+    entry = { folders: new Map(), shows: new Map() };
+    cache.set(root, entry);
+  }
+  let context = entry.folders.get(folderPath);
+  if (context === undefined) {
+    context = _folderContext(folderPath, options.libraryRoot, entry.shows);
+    entry.folders.set(folderPath, context);
+  }
+  return context;
+}
+
+function _seasonOf(folders: string[], i: number): number | null {
+  return parseSeasonFolder(folders[i], { parentName: folders[i - 1], numericFolders: true });
+}
+
+function _folderContext(
+  folderPath: string,
+  libraryRoot: string | undefined,
+  shows: Map<string, FolderTitle> | null,
+): _FolderContext {
   let folders = splitPath(folderPath);
   const rootLength = libraryRoot ? splitPath(libraryRoot.normalize("NFC")).length : 0;
   if (rootLength > 0 && folders.length >= rootLength) folders = folders.slice(rootLength);
-  const seasonOf = (i: number) =>
-    parseSeasonFolder(folders[i], { parentName: folders[i - 1], numericFolders: true });
   const parent = folders.at(-1);
-  const parentExtra = parent !== undefined && extraFromFolder(parent, null) !== null;
-  let show: FolderTitle | null = null;
-  for (let i = folders.length - 1; i >= 0; i--) {
-    if (seasonOf(i) !== null || extraFromFolder(folders[i], null) !== null) continue;
-    show = parseSeriesFolder(folders[i]);
+  return {
+    folders,
+    parent,
+    parentSeason: parent !== undefined ? _seasonOf(folders, folders.length - 1) : null,
+    parentExtra: parent !== undefined ? extraFromFolder(parent, null) : null,
+    parentMovie: undefined,
+    show: undefined,
+    lastPrefix: null,
+    lastSeries: null,
+    shows,
+  };
+}
+
+/**
+ * {@link _seriesFromPrefix}, remembering the last prefix read in the folder:
+ * a folder's episodes nearly all share one (`Show - `).
+ */
+function _folderSeries(
+  context: _FolderContext,
+  prefix: string,
+): { title: string; year: number | null } {
+  if (context.lastSeries === null || prefix !== context.lastPrefix) {
+    context.lastPrefix = prefix;
+    context.lastSeries = _seriesFromPrefix(prefix);
+  }
+  return context.lastSeries;
+}
+
+/** The parent folder read as a movie folder, unless it holds extras. */
+function _parentMovie(context: _FolderContext): MovieName | null {
+  if (context.parentMovie === undefined) {
+    const { parent } = context;
+    context.parentMovie = parent !== undefined && context.parentExtra === null
+      ? parseMovieName(parent)
+      : null;
+  }
+  return context.parentMovie;
+}
+
+/** The nearest folder above a file that is neither a season nor an extras folder, as a show. */
+function _show(context: _FolderContext): FolderTitle | null {
+  if (context.show !== undefined) return context.show;
+  const { folders, shows } = context;
+  const last = folders.length - 1;
+  context.show = null;
+  for (let i = last; i >= 0; i--) {
+    const name = folders[i];
+    // The parent folder's season and extras readings are in the context already.
+    if ((i === last ? context.parentSeason : _seasonOf(folders, i)) !== null) continue;
+    // A name in `shows` passed the extras test when it was put there.
+    let show = shows?.get(name);
+    if (show === undefined) {
+      if ((i === last ? context.parentExtra : extraFromFolder(name, null)) !== null) continue;
+      show = parseSeriesFolder(name);
+      shows?.set(name, show);
+    }
+    context.show = show;
     break;
   }
-  return {
-    parent,
-    parentSeason: parent !== undefined ? seasonOf(folders.length - 1) : null,
-    parentMovie: parent !== undefined && !parentExtra ? parseMovieName(parent) : null,
-    show,
-  };
+  return context.show;
 }
 
 /** Options for {@link cleanTitle}. */

@@ -94,6 +94,11 @@ export interface MovieName extends FolderTitle {
   part: number | null;
 }
 
+function _endsWithDigit(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 48 && last <= 57;
+}
+
 const _PART_RE = /(?:[ ._\-]+|\s-\s)(?:cd|dvd|part|pt|disc|disk)[ ._\-]?(\d{1,2})$/i;
 const _BARE_YEAR_RE = /(^|[ ._\-])((?:19|20)\d{2})(?=$|[ ._\-\[\(])/g;
 
@@ -106,7 +111,8 @@ export function parseMovieName(name: string): MovieName {
   const { text: noIds, ids } = extractIds(name);
   let text = noIds.trim();
   let part: number | null = null;
-  const partMatch = _PART_RE.exec(text);
+  // The part number ends the name: skip the regex (tried at every position) when no digit does.
+  const partMatch = _endsWithDigit(text) ? _PART_RE.exec(text) : null;
   if (partMatch && partMatch.index > 0) {
     part = Number(partMatch[1]);
     text = text.slice(0, partMatch.index);

@@ -103,19 +103,31 @@ export const EXTRA_FOLDERS: Readonly<Record<string, ExtraType>> = {
   "theme-music": "theme_song",
 };
 
-/** File name suffixes (after `-`, `.`, `_` or ` - `) that mark an extra. */
-const _EXTRA_SUFFIXES: ReadonlyArray<[RegExp, ExtraType]> = [
-  [/^trailer\d*$/, "trailer"],
-  [/^sample\d*$/, "sample"],
-  [/^scene\d*$/, "scene"],
-  [/^clip\d*$/, "clip"],
-  [/^(?:deleted|deletedscene)\d*$/, "deleted_scene"],
-  [/^interview\d*$/, "interview"],
-  [/^behindthescenes\d*$/, "behind_the_scenes"],
-  [/^featurette\d*$/, "featurette"],
-  [/^short\d*$/, "short"],
-  [/^(?:extra|other)\d*$/, "other"],
-];
+/**
+ * File name suffix words (after `-`, `.`, `_` or ` - `, optionally followed
+ * by digits: `-trailer2`) that mark an extra.
+ */
+const _EXTRA_SUFFIXES: ReadonlyMap<string, ExtraType> = new Map([
+  ["trailer", "trailer"],
+  ["sample", "sample"],
+  ["scene", "scene"],
+  ["clip", "clip"],
+  ["deleted", "deleted_scene"],
+  ["deletedscene", "deleted_scene"],
+  ["interview", "interview"],
+  ["behindthescenes", "behind_the_scenes"],
+  ["featurette", "featurette"],
+  ["short", "short"],
+  ["extra", "other"],
+  ["other", "other"],
+]);
+
+const _AUDIO = new Set(AUDIO_EXTENSIONS);
+
+/** Whether `ext` (lower case, as {@link splitExtension} gives it) is an audio extension. */
+export function isAudioExtension(ext: string | null): boolean {
+  return ext !== null && _AUDIO.has(ext);
+}
 
 /**
  * Release and quality tokens: a title ends where the first of these starts.
@@ -208,17 +220,33 @@ const _JUNK_RE = new RegExp(
 );
 
 const _ID_TAG_RE = /[\[{(]\s*(imdb|tmdb|tvdb|tvmaze|anidb)(?:id)?\s*[-=:]\s*(tt\d+|\d+)\s*[\]})]/gi;
+/** {@link _ID_TAG_RE} without `g`, to test for a tag (a replace with a callback costs more). */
+const _HAS_ID_TAG_RE = new RegExp(_ID_TAG_RE.source, "i");
 
 /** Splits a path on `/` or `\` into its non-empty segments. */
 export function splitPath(path: string): string[] {
-  return path.split(/[\\/]+/).filter((s) => s !== "");
+  // Splitting on a plain "/" is much cheaper, and gives the same segments once empties are dropped.
+  const parts = path.includes("\\") ? path.split(/[\\/]+/) : path.split("/");
+  return parts.filter((s) => s !== "");
 }
+
+/** What an extension is made of (as the regex this replaced had it: `\.([A-Za-z0-9-]{1,6})$`). */
+const _EXTENSION_CHARS_RE = /^[A-Za-z0-9-]+$/;
 
 /** A file name without a known media extension, and the extension (lower case) if any. */
 export function splitExtension(name: string): { stem: string; ext: string | null } {
-  const m = /\.([A-Za-z0-9-]{1,6})$/.exec(name);
-  if (m && _STRIPPED_EXTENSIONS.has(m[1].toLowerCase())) {
-    return { stem: name.slice(0, m.index), ext: m[1].toLowerCase() };
+  // An extension is 1 to 6 of [A-Za-z0-9-] after the last dot (the dot is not one of them).
+  const dot = name.lastIndexOf(".");
+  const length = name.length - dot - 1;
+  if (dot >= 0 && length >= 1 && length <= 6) {
+    const raw = name.slice(dot + 1);
+    // Known extensions are all [a-z0-9-], so a hit is one; otherwise try it in lower case
+    // (checking the characters: `toLowerCase` turns the Kelvin sign into `k`).
+    if (_STRIPPED_EXTENSIONS.has(raw)) return { stem: name.slice(0, dot), ext: raw };
+    const ext = raw.toLowerCase();
+    if (_STRIPPED_EXTENSIONS.has(ext) && _EXTENSION_CHARS_RE.test(raw)) {
+      return { stem: name.slice(0, dot), ext };
+    }
   }
   return { stem: name, ext: null };
 }
@@ -226,6 +254,9 @@ export function splitExtension(name: string): { stem: string; ext: string | null
 /** Removes provider id tags (`{imdb-tt123}`, `[tmdbid-1]`, `[tvdbid=2]`) and returns them. */
 export function extractIds(text: string): { text: string; ids: Record<string, string> } {
   const ids: Record<string, string> = {};
+  // Most names have no tag: skip the replace (a tag opens with `[`, `{` or `(`).
+  const open = text.includes("[") || text.includes("{") || text.includes("(");
+  if (!open || !_HAS_ID_TAG_RE.test(text)) return { text, ids };
   const rest = text.replace(_ID_TAG_RE, (_m, provider: string, value: string) => {
     ids[provider.toLowerCase()] = value;
     return " ";
@@ -249,6 +280,7 @@ export function cutJunk(text: string): string {
 export function stripLeadingTags(text: string): string {
   let out = text.trimStart();
   while (true) {
+    if (!out.startsWith("[")) return out;
     const m = /^\[[^\]]*\]\s*/.exec(out);
     if (!m || m[0].length >= out.length) return out;
     out = out.slice(m[0].length);
@@ -259,6 +291,8 @@ export function stripLeadingTags(text: string): string {
 export function stripTrailingTags(text: string): string {
   let out = text.trimEnd();
   while (true) {
+    // The group must close the text: skip the regex (which tries every position) when it cannot.
+    if (!out.endsWith(")") && !out.endsWith("]")) return out;
     const m = /\s*[\[(]([^\])[(]*)[\])]$/.exec(out);
     if (!m || m.index === 0 || /^\d{4}$/.test(m[1])) return out;
     out = out.slice(0, m.index).trimEnd();
@@ -275,12 +309,17 @@ export function trimSeparators(text: string): string {
 }
 
 const _SEPARATORS = new Set([" ", "\t", "\n", "\r", ".", "_", "-", "–", ",", "\u00a0", "\u3000"]);
+/** What {@link humanizeTitle} acts on besides the ends: `_`, `.`, tabs, newlines, doubled spaces. */
+const _HUMANIZE_WORK_RE = /[_.\t\n\r]|\s\s/;
+
 /**
  * Turns a raw name into a display title: underscores become spaces, and
  * dots become spaces when the name has no spaces (a dotted release name),
  * except between single letters (`S.H.O.W`, `P.I`).
  */
 export function humanizeTitle(raw: string): string {
+  // Most titles have nothing to humanize: one test instead of the steps below.
+  if (!_HUMANIZE_WORK_RE.test(raw)) return trimSeparators(raw);
   let text = raw.replace(/_/g, " ");
   if (!/\s/.test(text.trim()) && text.includes(".")) {
     const parts = text.split(".");
@@ -302,21 +341,42 @@ export function titleKey(title: string): string {
 /** The extra type a file name says it is, if any (`300-trailer.mkv`, `sample.mp4`, `theme.mp3`). */
 export function extraFromFileName(stem: string, ext: string | null): ExtraType | null {
   const lower = stem.toLowerCase();
-  const audio = ext !== null && AUDIO_EXTENSIONS.includes(ext);
+  const audio = isAudioExtension(ext);
   if (lower === "theme") return audio ? "theme_song" : null;
   if (audio) return null;
-  const m = /(?:^|[-._]| - )([a-z]+\d*)$/.exec(lower);
-  if (!m) return null;
-  if (m.index === 0 && !/^(?:trailer|sample)\d*$/.test(m[1])) return null;
-  for (const [re, type] of _EXTRA_SUFFIXES) if (re.test(m[1])) return type;
-  return null;
+  // The trailing word is `(?:^|[-._]| - )([a-z]+)\d*$`, found by scanning back from the end
+  // (a regex anchored at the end is tried at every position of the name).
+  let end = lower.length;
+  while (end > 0 && _isDigit(lower.charCodeAt(end - 1))) end--;
+  let start = end;
+  while (start > 0 && _isLowerAsciiLetter(lower.charCodeAt(start - 1))) start--;
+  const type = start < end ? _EXTRA_SUFFIXES.get(lower.slice(start, end)) : undefined;
+  if (type === undefined) return null;
+  let lead: number;
+  if (start === 0) lead = 0;
+  else if ("-._".includes(lower[start - 1])) lead = start - 1;
+  else if (start >= 3 && lower.slice(start - 3, start) === " - ") lead = start - 3;
+  else return null;
+  // A name that is only the word (and its separator) is an extra for trailers and samples alone.
+  if (lead === 0 && type !== "trailer" && type !== "sample") return null;
+  return type;
+}
+
+function _isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function _isLowerAsciiLetter(code: number): boolean {
+  return code >= 97 && code <= 122;
 }
 
 /** The extra type a folder name says its files are, if any. */
 export function extraFromFolder(name: string, ext: string | null): ExtraType | null {
-  const type = EXTRA_FOLDERS[name.toLowerCase().trim()];
-  if (!type) return null;
-  const audio = ext !== null && AUDIO_EXTENSIONS.includes(ext);
+  const key = name.toLowerCase().trim();
+  // Own keys only: a folder named `constructor` is not an extras folder.
+  if (!Object.hasOwn(EXTRA_FOLDERS, key)) return null;
+  const type = EXTRA_FOLDERS[key];
+  const audio = isAudioExtension(ext);
   if (type === "theme_song") return audio ? type : null;
   return audio ? null : type;
 }

@@ -83,6 +83,9 @@ Deno.test("extras and samples are flagged, look-alike titles are not", () => {
   check("Alien (1979)/Behind The Scenes/making of.mkv", { extraType: "behind_the_scenes" });
   check("I Live In A Trailer.mp4", { extraType: null });
   check("The DNA Sample.mp4", { extraType: null });
+  // Folder names are looked up as own keys: these are not extras folders.
+  check("Constructor (2020)/constructor/Constructor (2020).mkv", { extraType: null });
+  check("Show/__proto__/Show S01E01.mkv", { extraType: null });
 });
 
 Deno.test("season folders in several forms", () => {
