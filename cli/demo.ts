@@ -21,6 +21,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { retrovueTaskFlags } from "./task_flags.ts";
 
 /** What the filesystem importer should make of one sample file. */
 export type DemoExpectation = "episode" | "movie" | "skipped";
@@ -156,17 +157,6 @@ export function writeDemoLibrary(dir: string): Record<DemoFile["root"], string> 
 const _REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /**
- * The `deno run` permission flags of the `retrovue` task in `deno.json`
- * (everything between `run` and `main.ts`), with `--no-prompt`.
- */
-function _retrovueFlags(): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(join(_REPO_ROOT, "deno.json")));
-  const task = String(config.tasks.retrovue).split(/\s+/);
-  const flags = task.slice(task.indexOf("run") + 1, task.indexOf("main.ts"));
-  return flags.includes("--no-prompt") ? flags : ["--no-prompt", ...flags];
-}
-
-/**
  * The deno executable to start: this process's own when it may run it, else
  * `deno` from PATH (what the task's `--allow-run=deno` grants; on PATH it may
  * be a symlink to the real executable).
@@ -216,7 +206,7 @@ export async function runDemo(): Promise<number> {
     const options = {
       db: join(dir, "retrovue.db"),
       dataHome: join(dir, "xdg"),
-      flags: _retrovueFlags(),
+      flags: retrovueTaskFlags(),
       deno: _denoCommand(),
     };
     console.log(`Sample library in ${dir}:`);

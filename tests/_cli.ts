@@ -31,6 +31,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DatabaseSync } from "node:sqlite";
+import { retrovueTaskFlags } from "../cli/task_flags.ts";
+
+export { retrovueTaskFlags };
 
 /** The repository root. */
 export const REPO_ROOT: string = fileURLToPath(new URL("../", import.meta.url));
@@ -65,19 +68,6 @@ export interface RunCliOptions {
   cwd?: string;
   /** Text fed to stdin (default: none, stdin closed). */
   stdin?: string;
-}
-
-/**
- * The `deno run` permission flags of the `retrovue` task in `deno.json`
- * (everything between `run` and `main.ts`).
- */
-export function retrovueTaskFlags(): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(join(REPO_ROOT, "deno.json")));
-  const task = String(config.tasks.retrovue).split(/\s+/);
-  const start = task.indexOf("run") + 1;
-  const end = task.indexOf("main.ts");
-  const flags = task.slice(start, end);
-  return flags.includes("--no-prompt") ? flags : ["--no-prompt", ...flags];
 }
 
 /** Runs `main.ts` with `args` in a subprocess and collects its output. */
