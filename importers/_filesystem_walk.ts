@@ -1,8 +1,13 @@
 /**
- * The filesystem importer's walk: reads one root with synchronous Deno fs
- * calls (they block only the sandboxed worker and are much faster than the
- * async ones), turns video files into assets, and prunes folders the filters
- * rule out before reading or stat-ing them.
+ * The filesystem importer's walk: turns one root's video files into assets,
+ * and prunes folders the filters rule out before reading or stat-ing them.
+ *
+ * Disk reads go through `scanFolder` (`_filesystem_scan.ts`), with
+ * synchronous Deno fs calls: they block only the sandboxed worker and are
+ * much faster than the async ones. A full fetch (no filters) runs the scan
+ * in a helper worker, so reading and stat-ing the next folders overlaps with
+ * parsing names on a second core; a targeted fetch scans in this thread and
+ * prunes as it goes. Both give the same assets in the same order.
  *
  * Rules:
  * - files and folders are visited in name order (code-unit order), folder
@@ -13,7 +18,7 @@
  *   skipped and reported (Deno follows symlinks inside a granted folder, so
  *   this check is ours); symlinked folders are visited once;
  * - an unreadable folder is reported with `warn` and the walk goes on;
- * - a file is stat-ed only once it passed the filters.
+ * - in a targeted fetch, a file is stat-ed only once it passed the filters.
  *
  * @module
  */
@@ -30,6 +35,13 @@ import {
   parseSeriesFolder,
 } from "./_naming.ts";
 import { type NfoInfo, parseNfo } from "./_filesystem_nfo.ts";
+import {
+  scanFolder,
+  type ScannedFolder,
+  type ScanOptions,
+  subfolderChain,
+} from "./_filesystem_scan.ts";
+import { startScanPool } from "./_filesystem_scan_pool.ts";
 
 /** Everything one walk needs. */
 export interface WalkOptions {
@@ -55,6 +67,16 @@ export interface WalkOptions {
   skipped(item: string, reason: string): void;
   /** Largest batch yielded at once. Default 500. */
   batchSize?: number;
+  /**
+   * Where the disk is read: `worker` (a helper worker, overlapping with
+   * parsing; throws where no worker can be started), `thread` (this thread,
+   * pruning as it goes), or `auto`: the worker for a full fetch (this thread
+   * where no worker can be started), this thread for a targeted one.
+   * Default `auto`.
+   */
+  scanner?: "auto" | "worker" | "thread";
+  /** Helper workers for a full walk. Default {@link defaultScanWorkers}. */
+  scanWorkers?: number;
 }
 
 /** The show or movie folder directly under the root, with its sidecars. */
@@ -63,11 +85,18 @@ interface _TitleFolder {
   movie: MovieName;
   tvshowNfo?: NfoInfo;
   movieNfo?: NfoInfo;
+  /** The show's ids (folder name, then `tvshow.nfo`), keys prefixed `series_`. */
+  seriesIds: Record<string, string>;
 }
 
 interface _Dir {
   abs: string;
+  /** Path relative to the root, `""` for the root. */
+  relPath: string;
+  /** Folder names from the root down. */
   rel: string[];
+  /** Position among its parent's scanned subfolders. */
+  index: number;
   title: _TitleFolder | null;
   /** Set on folders directly under the root that are not season folders. */
   titleFolderName?: string;
@@ -75,17 +104,21 @@ interface _Dir {
 
 interface _Draft {
   rel: string;
-  abs: string;
+  /** Index of the file in its scanned folder. */
+  index: number;
   asset: ImportedAsset;
   part: number | null;
 }
 
 interface _State {
-  visited: Set<string>;
   batch: ImportedAsset[];
+  /** The parser's folder cache. */
   cache: Map<string, unknown>;
+  /** Formatted dates by day number, for {@link isoTime}. */
+  days: Map<number, string>;
 }
 
+const _NO_NAMES: ReadonlySet<string> = new Set();
 const _DEPTH1_CATEGORY_NAMES = new Set(["other", "others", "shorts", "clips", "scenes"]);
 
 function _errorMessage(e: unknown): string {
@@ -152,121 +185,132 @@ function _prefixIds(ids: Record<string, string>, prefix: string): Record<string,
 
 /**
  * Walks one root and yields its assets in batches, in a stable order.
- * Throws only when cancelled; everything else is reported and skipped.
+ * Throws only when cancelled (or when the scan worker dies); everything
+ * else is reported and skipped.
  */
-export function* walkAssets(options: WalkOptions): Generator<ImportedAsset[]> {
-  const state = {
-    visited: new Set<string>([options.rootReal]),
-    batch: [] as ImportedAsset[],
-    cache: new Map<string, unknown>(),
-  };
+export async function* walkAssets(options: WalkOptions): AsyncGenerator<ImportedAsset[]> {
+  const state: _State = { batch: [], cache: new Map(), days: new Map() };
   const batchSize = options.batchSize ?? 500;
-  const stack: _Dir[] = [{ abs: options.rootReal, rel: [], title: null }];
-  while (stack.length) {
-    const dir = stack.pop()!;
-    _checkAbort(options.signal);
-    const subdirs = _visitDir(dir, options, state);
-    while (state.batch.length >= batchSize) yield state.batch.splice(0, batchSize);
-    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]);
+  const f = options.filters;
+  const targeted = f.title !== undefined || f.season !== undefined || f.episode !== undefined;
+  const mode = options.scanner ?? "auto";
+  const pool = mode === "worker" || (mode === "auto" && !targeted)
+    ? startScanPool(_scanOptions(options, true), {
+      workers: options.scanWorkers ?? defaultScanWorkers(),
+      signal: options.signal,
+    })
+    : null;
+  if (mode === "worker" && !pool) throw new Error("cannot start the filesystem scan workers");
+  const root: _Dir = { abs: options.rootReal, relPath: "", rel: [], index: 0, title: null };
+  if (pool) {
+    // Folders arrive in walk order; each is visited once its parent let it in.
+    const pending = new Map<string, _Dir>([["", root]]);
+    for await (const folders of pool) {
+      for (const scanned of folders) {
+        const dir = pending.get(scanned.rel);
+        if (!dir) continue;
+        pending.delete(scanned.rel);
+        for (const sub of _visitDir(dir, scanned, options, state)) pending.set(sub.relPath, sub);
+      }
+      for (const batch of _takeBatches(state, batchSize)) {
+        _checkAbort(options.signal);
+        yield batch;
+      }
+    }
+  } else {
+    const scanOptions = _scanOptions(options, false);
+    const stack: Array<{ dir: _Dir; chain: string[] }> = [{
+      dir: root,
+      chain: [options.rootReal],
+    }];
+    while (stack.length) {
+      const { dir, chain } = stack.pop()!;
+      _checkAbort(options.signal);
+      const scanned = scanFolder(dir.abs, dir.relPath, scanOptions, chain);
+      const subdirs = _visitDir(dir, scanned, options, state);
+      for (const batch of _takeBatches(state, batchSize)) {
+        _checkAbort(options.signal);
+        yield batch;
+      }
+      for (let i = subdirs.length - 1; i >= 0; i--) {
+        const sub = subdirs[i];
+        stack.push({ dir: sub, chain: subfolderChain(scanned, sub.index) });
+      }
+    }
   }
   if (state.batch.length) yield state.batch.splice(0);
 }
 
-function _inside(real: string, rootReal: string): boolean {
-  return real === rootReal || real.startsWith(rootReal.endsWith("/") ? rootReal : `${rootReal}/`);
+/** Takes the whole batches off the front of `state.batch`, leaving the rest. */
+function _takeBatches(state: _State, batchSize: number): ImportedAsset[][] {
+  const out: ImportedAsset[][] = [];
+  let at = 0;
+  for (; at + batchSize <= state.batch.length; at += batchSize) {
+    out.push(state.batch.slice(at, at + batchSize));
+  }
+  if (at > 0) state.batch = state.batch.slice(at);
+  return out;
 }
 
+/**
+ * Scan workers for a full walk: one per core, at most four (the disk and
+ * the parsing thread are the limit beyond that).
+ */
+export function defaultScanWorkers(): number {
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+}
+
+function _scanOptions(options: WalkOptions, stat: boolean): ScanOptions {
+  return {
+    rootReal: options.rootReal,
+    extensions: options.extensions,
+    includeHidden: options.includeHidden,
+    stat,
+    extraFolders: EXTRA_FOLDERS,
+    topLevelKeep: _DEPTH1_CATEGORY_NAMES,
+  };
+}
+
+/**
+ * Turns one scanned folder into assets (appended to `state.batch`) and
+ * returns the subfolders to visit, pruned by the filters.
+ */
 function _visitDir(
   dir: _Dir,
+  scanned: ScannedFolder,
   options: WalkOptions,
   state: _State,
 ): _Dir[] {
-  const relDir = dir.rel.join("/");
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(dir.abs)];
-  } catch (e) {
-    options.warn(`cannot read folder '${relDir || "."}': ${_errorMessage(e)}`);
+  if (scanned.error !== undefined) {
+    options.warn(`cannot read folder '${dir.relPath || "."}': ${scanned.error}`);
     return [];
   }
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const names = new Set(entries.map((e) => e.name));
+  for (const [item, reason] of scanned.skipped ?? []) options.skipped(item, reason);
+  for (const warning of scanned.warnings ?? []) options.warn(warning);
+  const nfos: ReadonlySet<string> = scanned.nfos ? new Set(scanned.nfos) : _NO_NAMES;
   if (dir.titleFolderName !== undefined) {
-    dir.title = _titleFolder(dir, dir.titleFolderName, names, options);
+    dir.title = _titleFolder(dir, dir.titleFolderName, nfos, options);
   }
-
-  const files: string[] = [];
-  const subdirs: Array<{ name: string; abs: string }> = [];
-  for (const entry of entries) {
-    const name = entry.name;
-    const abs = `${dir.abs}/${name}`;
-    const rel = relDir ? `${relDir}/${name}` : name;
-    let isDir = entry.isDirectory;
-    let isFile = entry.isFile;
-    const isVideoName = options.extensions.has(name.slice(name.lastIndexOf(".") + 1).toLowerCase());
-    if (name.startsWith(".") && !options.includeHidden) {
-      if (isDir || isVideoName || entry.isSymlink) options.skipped(rel, "hidden");
-      continue;
-    }
-    if (entry.isSymlink) {
-      let real: string;
-      try {
-        real = Deno.realPathSync(abs);
-      } catch (e) {
-        options.skipped(
-          rel,
-          e instanceof Deno.errors.NotFound ? "broken symlink" : "symlink leaves the root",
-        );
-        continue;
-      }
-      if (!_inside(real, options.rootReal)) {
-        options.skipped(rel, "symlink leaves the root");
-        continue;
-      }
-      try {
-        const st = Deno.statSync(abs);
-        isDir = st.isDirectory;
-        isFile = st.isFile;
-      } catch (e) {
-        options.warn(`cannot read '${rel}': ${_errorMessage(e)}`);
-        continue;
-      }
-      if (isDir) {
-        if (state.visited.has(real)) {
-          options.skipped(rel, "symlink loop");
-          continue;
-        }
-        state.visited.add(real);
-      }
-    }
-    if (isDir) subdirs.push({ name, abs });
-    else if (isFile && isVideoName) files.push(name);
-  }
-
-  _collectFiles(dir, files, names, options, state);
+  _collectFiles(dir, scanned, nfos, options, state);
 
   const out: _Dir[] = [];
   const f = options.filters;
-  for (const sub of subdirs) {
-    const rel = [...dir.rel, sub.name];
-    const relStr = rel.join("/");
-    const lower = sub.name.toLowerCase();
-    const extra = EXTRA_FOLDERS[lower];
-    if (extra && !(dir.rel.length === 0 && _DEPTH1_CATEGORY_NAMES.has(lower))) {
-      options.skipped(`${relStr}/`, extra === "sample" ? "sample folder" : "extras folder");
-      continue;
-    }
-    const season = parseSeasonFolder(sub.name, {
+  for (let index = 0; index < scanned.folders.length; index++) {
+    const name = scanned.folders[index];
+    const abs = `${dir.abs}/${name}`;
+    const rel = [...dir.rel, name];
+    const relPath = dir.relPath === "" ? name : `${dir.relPath}/${name}`;
+    const season = parseSeasonFolder(name, {
       parentName: dir.rel.at(-1),
       numericFolders: dir.rel.length > 0,
     });
     if (dir.rel.length === 0 && season === null) {
-      if (f.title !== undefined && !_titleFolderMatches(sub.abs, sub.name, f.title)) continue;
-      out.push({ abs: sub.abs, rel, title: null, titleFolderName: sub.name });
+      if (f.title !== undefined && !_titleFolderMatches(abs, name, f.title)) continue;
+      out.push({ abs, relPath, rel, index, title: null, titleFolderName: name });
       continue;
     }
     if (f.season !== undefined && season !== null && season !== f.season) continue;
-    out.push({ abs: sub.abs, rel, title: dir.title });
+    out.push({ abs, relPath, rel, index, title: dir.title });
   }
   return out;
 }
@@ -274,28 +318,35 @@ function _visitDir(
 function _titleFolder(
   dir: _Dir,
   name: string,
-  names: ReadonlySet<string>,
+  nfos: ReadonlySet<string>,
   options: WalkOptions,
 ): _TitleFolder {
-  const folder: _TitleFolder = { series: parseSeriesFolder(name), movie: parseMovieName(name) };
-  if (names.has("tvshow.nfo")) {
-    folder.tvshowNfo = _readNfo(`${dir.abs}/tvshow.nfo`, options.warn, `${name}/tvshow.nfo`);
-  }
-  if (names.has("movie.nfo")) {
-    folder.movieNfo = _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${name}/movie.nfo`);
-  }
-  return folder;
+  const series = parseSeriesFolder(name);
+  const tvshowNfo = nfos.has("tvshow.nfo")
+    ? _readNfo(`${dir.abs}/tvshow.nfo`, options.warn, `${name}/tvshow.nfo`)
+    : undefined;
+  const movieNfo = nfos.has("movie.nfo")
+    ? _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${name}/movie.nfo`)
+    : undefined;
+  return {
+    series,
+    movie: parseMovieName(name),
+    tvshowNfo,
+    movieNfo,
+    seriesIds: _prefixIds({ ...series.ids, ...(tvshowNfo?.ids ?? {}) }, "series_"),
+  };
 }
 
 function _collectFiles(
   dir: _Dir,
-  files: string[],
-  names: ReadonlySet<string>,
+  scanned: ScannedFolder,
+  nfos: ReadonlySet<string>,
   options: WalkOptions,
   state: _State,
 ): void {
+  const files = scanned.files;
   if (files.length === 0) return;
-  const relDir = dir.rel.join("/");
+  const relDir = dir.relPath;
   let dirMovieNfo: NfoInfo | undefined | null = null;
   const drafts: _Draft[] = [];
   for (let i = 0; i < files.length; i++) {
@@ -311,17 +362,25 @@ function _collectFiles(
       options.skipped(rel, `extra (${parsed.extraType.replaceAll("_", " ")})`);
       continue;
     }
-    const stem = splitExtension(name).stem;
-    const nfoName = [`${stem}.nfo`, `${stem}.NFO`].find((n) => names.has(n));
-    const nfo = nfoName
-      ? _readNfo(`${dir.abs}/${nfoName}`, options.warn, relDir ? `${relDir}/${nfoName}` : nfoName)
-      : undefined;
+    let nfo: NfoInfo | undefined;
+    if (nfos.size > 0) {
+      const stem = splitExtension(name).stem;
+      const nfoName = nfos.has(`${stem}.nfo`)
+        ? `${stem}.nfo`
+        : nfos.has(`${stem}.NFO`)
+        ? `${stem}.NFO`
+        : undefined;
+      if (nfoName !== undefined) {
+        const nfoRel = relDir ? `${relDir}/${nfoName}` : nfoName;
+        nfo = _readNfo(`${dir.abs}/${nfoName}`, options.warn, nfoRel);
+      }
+    }
     let asset: ImportedAsset;
     if (parsed.kind === "episode") {
       asset = _episode(parsed, rel, dir, nfo, options);
     } else {
       if (dirMovieNfo === null) {
-        dirMovieNfo = names.has("movie.nfo") && dir.rel.length > 1
+        dirMovieNfo = nfos.has("movie.nfo") && dir.rel.length > 1
           ? _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${relDir}/movie.nfo`)
           : dir.rel.length === 1
           ? dir.title?.movieNfo
@@ -330,9 +389,9 @@ function _collectFiles(
       asset = _movie(parsed, rel, nfo ?? dirMovieNfo, options);
     }
     if (!matchesFilters(asset, options.filters)) continue;
-    drafts.push({ rel, abs: `${dir.abs}/${name}`, asset, part: parsed.part });
+    drafts.push({ rel, index: i, asset, part: parsed.part });
   }
-  for (const asset of _statAndGroup(drafts, options)) state.batch.push(asset);
+  for (const asset of _statAndGroup(drafts, scanned, options, state)) state.batch.push(asset);
 }
 
 function _episode(
@@ -345,14 +404,16 @@ function _episode(
   const title = dir.title;
   let seriesTitle = parsed.title;
   let year = parsed.year;
-  let seriesIds: Record<string, string> = parsed.seriesIds;
+  let seriesIds: Record<string, string>;
   if (title) {
     seriesTitle = title.tvshowNfo?.title ?? title.series.title;
     year = title.tvshowNfo?.year ?? title.series.year ?? parsed.year;
-    seriesIds = { ...title.series.ids, ...(title.tvshowNfo?.ids ?? {}) };
+    seriesIds = title.seriesIds;
+  } else {
+    seriesIds = _prefixIds(parsed.seriesIds, "series_");
   }
   if (trimSeparators(seriesTitle) === "") seriesTitle = humanizeTitle(options.rootName);
-  const ids = { ..._prefixIds(seriesIds, "series_"), ...parsed.ids, ...(nfo?.ids ?? {}) };
+  const ids = { ...seriesIds, ...parsed.ids, ...(nfo?.ids ?? {}) };
   return {
     externalId: rel.normalize("NFC"),
     kind: "episode",
@@ -388,23 +449,65 @@ function _movie(
   };
 }
 
-function _stat(draft: _Draft, options: WalkOptions): Deno.FileInfo | null {
+/** A file's size and mtime: from the scan when it stat-ed, else stat-ed now. */
+function _stat(
+  draft: _Draft,
+  scanned: ScannedFolder,
+  options: WalkOptions,
+): { size: number; mtime: number } | null {
+  const i = draft.index;
+  if (scanned.sizes && scanned.mtimes) {
+    if (scanned.sizes[i] >= 0) return { size: scanned.sizes[i], mtime: scanned.mtimes[i] };
+    options.warn(`cannot read '${draft.rel}': ${scanned.statErrors?.[i]}`);
+    return null;
+  }
   try {
-    return Deno.statSync(draft.abs);
+    const info = Deno.statSync(`${scanned.abs}/${scanned.files[i]}`);
+    return { size: info.size, mtime: info.mtime ? info.mtime.getTime() : NaN };
   } catch (e) {
     options.warn(`cannot read '${draft.rel}': ${_errorMessage(e)}`);
     return null;
   }
 }
 
-function _statAndGroup(drafts: _Draft[], options: WalkOptions): ImportedAsset[] {
+const _DAY_MS = 86_400_000;
+
+/**
+ * `new Date(ms).toISOString()`, or null when `ms` is not finite.
+ * `toISOString` costs about half a stat and files mostly share a few days,
+ * so the date part is formatted once per day (remembered in `days`) and the
+ * time of day by arithmetic.
+ */
+export function isoTime(ms: number, days: Map<number, string>): string | null {
+  if (!Number.isFinite(ms)) return null;
+  const day = Math.floor(ms / _DAY_MS);
+  let prefix = days.get(day);
+  if (prefix === undefined) {
+    const iso = new Date(day * _DAY_MS).toISOString();
+    prefix = iso.slice(0, iso.length - 13); // "HH:mm:ss.sssZ" is 13 characters
+    days.set(day, prefix);
+  }
+  const t = ms - day * _DAY_MS;
+  const h = Math.floor(t / 3_600_000);
+  const m = Math.floor(t / 60_000) % 60;
+  const sec = Math.floor(t / 1000) % 60;
+  const milli = Math.floor(t) % 1000;
+  return `${prefix}${h < 10 ? "0" : ""}${h}:${m < 10 ? "0" : ""}${m}:${sec < 10 ? "0" : ""}${sec}.${
+    milli < 10 ? "00" : milli < 100 ? "0" : ""
+  }${milli}Z`;
+}
+
+function _statAndGroup(
+  drafts: _Draft[],
+  scanned: ScannedFolder,
+  options: WalkOptions,
+  state: _State,
+): ImportedAsset[] {
   const out: ImportedAsset[] = [];
-  const groups = new Map<
-    string,
-    { at: number; parts: Array<{ draft: _Draft; info: Deno.FileInfo }> }
-  >();
+  type Info = { size: number; mtime: number };
+  const groups = new Map<string, { at: number; parts: Array<{ draft: _Draft; info: Info }> }>();
   for (const draft of drafts) {
-    const info = _stat(draft, options);
+    const info = _stat(draft, scanned, options);
     if (!info) continue;
     if (draft.asset.kind === "movie" && draft.part !== null) {
       const key = `${draft.asset.title.toLowerCase()}\u0000${draft.asset.year ?? ""}`;
@@ -415,21 +518,21 @@ function _statAndGroup(drafts: _Draft[], options: WalkOptions): ImportedAsset[] 
       }
       groups.set(key, { at: out.length, parts: [{ draft, info }] });
     }
-    out.push({
-      ...draft.asset,
-      size: info.size,
-      modified: info.mtime ? info.mtime.toISOString() : null,
-    });
+    draft.asset.size = info.size;
+    draft.asset.modified = isoTime(info.mtime, state.days);
+    out.push(draft.asset);
   }
   for (const { at, parts } of groups.values()) {
     if (parts.length < 2) continue;
     parts.sort((a, b) => (a.draft.part ?? 0) - (b.draft.part ?? 0));
-    const mtimes = parts.map((p) => p.info.mtime?.toISOString() ?? "").sort();
+    const mtimes = parts.map((p) => p.info.mtime).filter((m) => !Number.isNaN(m));
+    // The first part was emitted (and given its own size) before the others were seen.
+    const { size: _size, modified: _modified, ...first } = parts[0].draft.asset;
     out[at] = {
-      ...parts[0].draft.asset,
+      ...first,
       parts: parts.map((p) => p.draft.asset.path ?? ""),
       size: parts.reduce((sum, p) => sum + p.info.size, 0),
-      modified: mtimes.at(-1) || null,
+      modified: mtimes.length ? isoTime(Math.max(...mtimes), state.days) : null,
     };
   }
   return out;

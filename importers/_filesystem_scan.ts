@@ -1,0 +1,271 @@
+/**
+ * The filesystem importer's disk reads, kept apart from naming: one folder
+ * at a time, {@link scanFolder} lists the entries, applies the rules that
+ * need no name parsing (hidden entries, extras folders, symlinks that leave
+ * the root, symlink loops) and, when asked, stats the video files.
+ *
+ * The walk either calls it in its own thread or runs {@link scanTasks} in
+ * helper workers, so that disk reads happen on other cores while the walk
+ * parses names (see `_filesystem_walk.ts`). Both functions are therefore
+ * **self-contained**: they use only their parameters, Deno and built-ins,
+ * never an import or another module-level name, because their source text
+ * is what the helper workers run (a worker started inside the sandbox cannot
+ * load module files).
+ *
+ * Symlinks: a link whose real path leaves the root is skipped. A link to a
+ * folder is followed unless that folder is, or contains, a folder on the
+ * way down to it (a loop); the decision depends only on the path, so every
+ * way of splitting the walk gives the same result. A folder reached through
+ * a link is walked like any other: its files get their own ids.
+ *
+ * @module
+ */
+
+/** Plain data that tells {@link scanFolder} what to keep. It is cloned into the helper workers. */
+export interface ScanOptions {
+  /** The root's real path: every symlink must resolve under it. */
+  rootReal: string;
+  /** Lower-case extensions, without dots, that count as video files. */
+  extensions: ReadonlySet<string>;
+  /** Also keep hidden entries (`.name`). */
+  includeHidden: boolean;
+  /** Stat every video file now (sizes and mtimes in the result). */
+  stat: boolean;
+  /** Folder names (lower case) that hold extras, with their extra type. */
+  extraFolders: Readonly<Record<string, string>>;
+  /** Extras folder names that are ordinary folders directly under the root (`Shorts/`). */
+  topLevelKeep: ReadonlySet<string>;
+}
+
+/**
+ * One folder as read from disk, before any naming rule. Optional fields are
+ * absent when empty: helper workers post many of these, and every empty
+ * array would be one more object to copy.
+ */
+export interface ScannedFolder {
+  /** The folder's path: the root's real path, then the names walked. */
+  abs: string;
+  /** Its path relative to the root, `""` for the root. */
+  rel: string;
+  /** Real paths of the folders from the root down to this one (this one last). */
+  chain: string[];
+  /** Why it could not be read; everything else is then empty. */
+  error?: string;
+  /** Video files (by extension), in name order. */
+  files: string[];
+  /** Sizes of `files`, when stat-ed (`-1`: the stat failed, see `statErrors`). */
+  sizes?: Float64Array;
+  /** Modification times of `files` in ms since the epoch, when stat-ed (`NaN`: unknown). */
+  mtimes?: Float64Array;
+  /** Why a file's stat failed, by its index in `files`. */
+  statErrors?: Record<number, string>;
+  /** Names of the `.nfo` sidecars in the folder. */
+  nfos?: string[];
+  /** Subfolders to visit, in name order. */
+  folders: string[];
+  /** Real paths of the subfolders that are symlinks, by their index in `folders`. */
+  links?: Record<number, string>;
+  /** Entries deliberately left out: `[relative path, reason]`. */
+  skipped?: Array<[string, string]>;
+  /** Problems the operator should see (an unreadable symlink target…). */
+  warnings?: string[];
+}
+
+/**
+ * Reads one folder. `chain` holds the real paths of the folders from the
+ * root down to this one, this one last (`[rootReal]` for the root).
+ */
+export function scanFolder(
+  abs: string,
+  rel: string,
+  options: ScanOptions,
+  chain: string[],
+): ScannedFolder {
+  const out: ScannedFolder = { abs, rel, chain, files: [], folders: [] };
+  const skip = (item: string, reason: string) => (out.skipped ??= []).push([item, reason]);
+  const message = (e: unknown) => e instanceof Error ? e.message : String(e);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = Array.from(Deno.readDirSync(abs));
+  } catch (e) {
+    out.error = message(e);
+    return out;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const root = options.rootReal.endsWith("/") ? options.rootReal : `${options.rootReal}/`;
+  for (const entry of entries) {
+    const name = entry.name;
+    const dot = name.lastIndexOf(".");
+    const ext = dot >= 0 ? name.slice(dot + 1).toLowerCase() : "";
+    let isDir = entry.isDirectory;
+    let isFile = entry.isFile;
+    let real: string | undefined;
+    if (name.startsWith(".") && !options.includeHidden) {
+      if (isDir || entry.isSymlink || options.extensions.has(ext)) {
+        skip(rel === "" ? name : `${rel}/${name}`, "hidden");
+      }
+      continue;
+    }
+    if (entry.isSymlink) {
+      const childRel = rel === "" ? name : `${rel}/${name}`;
+      try {
+        real = Deno.realPathSync(`${abs}/${name}`);
+      } catch (e) {
+        const broken = e instanceof Deno.errors.NotFound;
+        skip(childRel, broken ? "broken symlink" : "symlink leaves the root");
+        continue;
+      }
+      if (real !== options.rootReal && !real.startsWith(root)) {
+        skip(childRel, "symlink leaves the root");
+        continue;
+      }
+      try {
+        const info = Deno.statSync(`${abs}/${name}`);
+        isDir = info.isDirectory;
+        isFile = info.isFile;
+      } catch (e) {
+        (out.warnings ??= []).push(`cannot read '${childRel}': ${message(e)}`);
+        continue;
+      }
+      const target = real;
+      if (isDir && chain.some((f) => f === target || f.startsWith(`${target}/`))) {
+        skip(childRel, "symlink loop");
+        continue;
+      }
+    }
+    if (isDir) {
+      const lower = name.toLowerCase();
+      // Own keys only: a folder named `constructor` is not an extras folder.
+      const extra = Object.hasOwn(options.extraFolders, lower)
+        ? options.extraFolders[lower]
+        : undefined;
+      if (extra !== undefined && !(rel === "" && options.topLevelKeep.has(lower))) {
+        const reason = extra === "sample" ? "sample folder" : "extras folder";
+        skip(rel === "" ? `${name}/` : `${rel}/${name}/`, reason);
+      } else {
+        if (real !== undefined) (out.links ??= {})[out.folders.length] = real;
+        out.folders.push(name);
+      }
+    } else if (isFile) {
+      if (options.extensions.has(ext)) out.files.push(name);
+      else if (ext === "nfo") (out.nfos ??= []).push(name);
+    }
+  }
+  if (options.stat) {
+    const sizes = out.sizes = new Float64Array(out.files.length);
+    const mtimes = out.mtimes = new Float64Array(out.files.length);
+    for (let i = 0; i < out.files.length; i++) {
+      try {
+        const info = Deno.statSync(`${abs}/${out.files[i]}`);
+        sizes[i] = info.size;
+        mtimes[i] = info.mtime ? info.mtime.getTime() : NaN;
+      } catch (e) {
+        sizes[i] = -1;
+        mtimes[i] = NaN;
+        (out.statErrors ??= {})[i] = message(e);
+      }
+    }
+  }
+  return out;
+}
+
+/** The `chain` of a scanned folder's `index`-th subfolder. */
+export function subfolderChain(folder: ScannedFolder, index: number): string[] {
+  const here = folder.chain[folder.chain.length - 1];
+  const name = folder.folders[index];
+  const real = folder.links?.[index] ?? (here.endsWith("/") ? here + name : `${here}/${name}`);
+  return [...folder.chain, real];
+}
+
+/** A subtree for a helper worker: one folder and everything under it. */
+export interface ScanTask {
+  /** Its position in the walk: tasks are consumed in this order. */
+  task: number;
+  /** The folder, as {@link ScannedFolder.abs}. */
+  abs: string;
+  /** The folder, as {@link ScannedFolder.rel}. */
+  rel: string;
+  /** The folder, as {@link ScannedFolder.chain}. */
+  chain: string[];
+}
+
+/** What the walk posts to a {@link scanTasks} worker. */
+export type ScanRequest =
+  | { t: "start"; options: ScanOptions; tasks: ScanTask[]; chunkEntries: number; window: number }
+  | { t: "more" };
+
+/** What a {@link scanTasks} worker posts back. */
+export type ScanReply =
+  | {
+    t: "folders";
+    /** Scanned folders, each subtree depth-first in name order (files before subfolders). */
+    folders: ScannedFolder[];
+    /** The task each folder belongs to. */
+    tasks: number[];
+  }
+  | { t: "done" }
+  | { t: "failed"; message: string };
+
+/**
+ * A helper worker's program: waits for a `start` request, then scans its
+ * tasks' subtrees in order, depth-first in name order, and posts the folders
+ * in chunks of about `chunkEntries` entries. At most `window` chunks are in
+ * flight: each `more` from the walk lets one more go, so a slow consumer
+ * holds back the disk reads instead of piling them up in memory.
+ *
+ * Runs as the text of `scanFolder`, `subfolderChain` and
+ * `(scanTasks)(scanFolder, subfolderChain)`.
+ */
+export function scanTasks(scan: typeof scanFolder, chainOf: typeof subfolderChain): void {
+  const port = globalThis as unknown as {
+    postMessage(message: ScanReply): void;
+    onmessage: ((event: MessageEvent<ScanRequest>) => void) | null;
+  };
+  let credit = 0;
+  let wake: (() => void) | null = null;
+  const run = async (request: Extract<ScanRequest, { t: "start" }>) => {
+    credit = request.window;
+    const options = request.options;
+    let folders: ScannedFolder[] = [];
+    let tasks: number[] = [];
+    let entries = 0;
+    const flush = async () => {
+      while (credit <= 0) await new Promise<void>((resolve) => (wake = resolve));
+      credit--;
+      port.postMessage({ t: "folders", folders, tasks });
+      folders = [];
+      tasks = [];
+      entries = 0;
+    };
+    for (const task of request.tasks) {
+      const stack: Array<[string, string, string[]]> = [[task.abs, task.rel, task.chain]];
+      while (stack.length > 0) {
+        const [abs, rel, chain] = stack.pop()!;
+        const folder = scan(abs, rel, options, chain);
+        folders.push(folder);
+        tasks.push(task.task);
+        entries += folder.files.length + folder.folders.length + 1;
+        for (let i = folder.folders.length - 1; i >= 0; i--) {
+          const name = folder.folders[i];
+          stack.push([`${abs}/${name}`, rel === "" ? name : `${rel}/${name}`, chainOf(folder, i)]);
+        }
+        if (entries >= request.chunkEntries) await flush();
+      }
+    }
+    if (folders.length > 0) await flush();
+    port.postMessage({ t: "done" });
+  };
+  port.onmessage = (event) => {
+    const request = event.data;
+    if (request.t === "more") {
+      credit++;
+      const resolve = wake;
+      wake = null;
+      resolve?.();
+    } else {
+      run(request).catch((e) =>
+        port.postMessage({ t: "failed", message: e instanceof Error ? e.message : String(e) })
+      );
+    }
+  };
+}
