@@ -33,9 +33,9 @@ export interface ScanPoolOptions {
   workers: number;
   /** Stops the scan: the generator throws the abort reason and the workers end. */
   signal: AbortSignal;
-  /** Entries per chunk a worker posts. Default 2000. */
+  /** Entries per chunk a worker posts. Default 500. */
   chunkEntries?: number;
-  /** Chunks a worker may have in flight. Default 4. */
+  /** Chunks a worker may have in flight. Default 2. */
   window?: number;
 }
 
@@ -128,8 +128,8 @@ async function* _run(
         t: "start",
         options,
         tasks: tasks.filter((task) => task.task % lanes.length === w),
-        chunkEntries: pool.chunkEntries ?? 2000,
-        window: pool.window ?? 4,
+        chunkEntries: pool.chunkEntries ?? 500,
+        window: pool.window ?? 2,
       };
       lane.worker.postMessage(request);
     });
