@@ -4,22 +4,35 @@
  * times, in the same run and on the same tree:
  *
  * - the floor: `find ROOT -type f -printf '%s %T@\n'` (readdir + stat of every file);
- * - a bare synchronous walk (readDirSync + statSync, no parsing), for reference;
- * - `listCollections` (discovery) and a full `fetchAssets` of the importer, in-process.
+ * - a bare synchronous walk (readDirSync + statSync, no rules), for reference;
+ * - the importer's walk: the disk reads of a full fetch (readdir, stat of the
+ *   video files, the hidden/extras/symlink rules) as its helper workers do
+ *   them, and the same in one thread;
+ * - `listCollections` (discovery) and a full `fetchAssets` of the importer
+ *   (the walk plus name parsing and asset building), in-process;
+ * - the operator's flow through the CLI, each command a fresh process with
+ *   the sandboxed importer and a temporary database: `source add --discover`,
+ *   then `collection ingest` twice (everything new, then everything unchanged).
  *
- * Prints each time (best of N) and its ratio to `find`; the aim is the
- * importer's walk within 1.5× of `find`. Cleans up after itself.
+ * In-process times are the best of N interleaved rounds. Prints each time and its ratio to
+ * `find`; the aim is the importer's walk within 1.5× of `find`. Cleans up
+ * after itself.
  *
  * @module
  */
 
 import importer from "../importers/filesystem.ts";
+import { scanFolder, type ScanOptions, subfolderChain } from "../importers/_filesystem_scan.ts";
+import { startScanPool } from "../importers/_filesystem_scan_pool.ts";
+import { defaultScanWorkers } from "../importers/_filesystem_walk.ts";
+import { EXTRA_FOLDERS, VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
+import { retrovueTaskFlags } from "../cli/task_flags.ts";
 
 /** Options for {@link runFilesystemBench}. */
 export interface FilesystemBenchOptions {
   /** Number of files to generate (rounded to whole seasons). Default 100_000. */
   files?: number;
-  /** Runs per measurement; the best is kept. Default 3. */
+  /** Rounds of measurements (each measures everything once); the best is kept. Default 5. */
   runs?: number;
   /** Where to print. Default `console.log`. */
   log?: (line: string) => void;
@@ -30,11 +43,43 @@ export interface FilesystemBenchResult {
   files: number;
   findMs: number;
   bareWalkMs: number;
+  /** The importer's walk with its helper workers (what a full fetch does). */
+  walkMs: number;
+  /** Helper workers used for `walkMs`. */
+  walkWorkers: number;
+  /** The importer's walk in one thread. */
+  walkThreadMs: number;
   discoveryMs: number;
   fetchMs: number;
   assets: number;
   /** fetchMs / findMs. */
   ratio: number;
+  /** `source add --discover` through the CLI. */
+  cliDiscoverMs: number;
+  /** First `collection ingest` (every asset new). */
+  cliIngestMs: number;
+  /** Second `collection ingest` (every asset unchanged). */
+  cliReingestMs: number;
+}
+
+/** Runs one CLI command against `db` and returns its wall time; throws on failure. */
+async function _cli(db: string, args: string[]): Promise<{ ms: number; stdout: string }> {
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...retrovueTaskFlags(), main, "--db", db, ...args],
+    env: { RETROVUE_PLUGIN_PATH: "" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) {
+    throw new Error(
+      `retrovue ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
+  return { ms, stdout: new TextDecoder().decode(out.stdout) };
 }
 
 function _generate(root: string, target: number): number {
@@ -78,12 +123,63 @@ function _bareWalk(dir: string): number {
   return n;
 }
 
-async function _best(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    best = Math.min(best, performance.now() - t0);
+function _scanOptions(root: string): ScanOptions {
+  return {
+    rootReal: root,
+    extensions: new Set(VIDEO_EXTENSIONS),
+    includeHidden: false,
+    stat: true,
+    extraFolders: EXTRA_FOLDERS,
+    topLevelKeep: new Set(),
+  };
+}
+
+/** The importer's disk reads in this thread; returns the number of video files. */
+function _walkHere(root: string): number {
+  const options = _scanOptions(root);
+  let files = 0;
+  const stack: Array<[string, string, string[]]> = [[root, "", [root]]];
+  while (stack.length) {
+    const [abs, rel, chain] = stack.pop()!;
+    const folder = scanFolder(abs, rel, options, chain);
+    files += folder.files.length;
+    for (let i = folder.folders.length - 1; i >= 0; i--) {
+      const name = folder.folders[i];
+      stack.push([`${abs}/${name}`, rel ? `${rel}/${name}` : name, subfolderChain(folder, i)]);
+    }
+  }
+  return files;
+}
+
+/** The importer's disk reads in its helper workers; returns the number of video files. */
+async function _walkPool(root: string, workers: number): Promise<number> {
+  const pool = startScanPool(_scanOptions(root), {
+    workers,
+    signal: new AbortController().signal,
+  });
+  if (!pool) throw new Error("cannot start the scan workers");
+  let files = 0;
+  for await (const folders of pool) for (const folder of folders) files += folder.files.length;
+  return files;
+}
+
+/**
+ * Runs every measurement once per round, `rounds` times, and keeps each
+ * one's best: interleaving gives all of them the same machine conditions
+ * (this matters on a shared or throttled machine).
+ */
+async function _bestInterleaved<K extends string>(
+  rounds: number,
+  measures: Record<K, () => Promise<unknown> | unknown>,
+): Promise<Record<K, number>> {
+  const best = {} as Record<K, number>;
+  for (const key of Object.keys(measures) as K[]) best[key] = Infinity;
+  for (let i = 0; i < rounds; i++) {
+    for (const key of Object.keys(measures) as K[]) {
+      const t0 = performance.now();
+      await measures[key]();
+      best[key] = Math.min(best[key], performance.now() - t0);
+    }
   }
   return best;
 }
@@ -93,7 +189,7 @@ export async function runFilesystemBench(
   options: FilesystemBenchOptions = {},
 ): Promise<FilesystemBenchResult> {
   const log = options.log ?? console.log;
-  const runs = options.runs ?? 3;
+  const runs = options.runs ?? 5;
   const base = Deno.makeTempDirSync({ prefix: "retrovue_fs_bench_" });
   const root = `${base}/library`;
   Deno.mkdirSync(root);
@@ -102,51 +198,106 @@ export async function runFilesystemBench(
     const files = _generate(root, options.files ?? 100_000);
     log(`filesystem bench: generated ${files} files in ${(performance.now() - t0).toFixed(0)} ms`);
 
-    const findMs = await _best(runs, async () => {
-      const out = await new Deno.Command("find", {
-        args: [root, "-type", "f", "-printf", "%s %T@\n"],
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      if (!out.success) throw new Error("find failed");
-    });
-    const bareWalkMs = await _best(runs, () => _bareWalk(root));
-
+    const walkWorkers = defaultScanWorkers();
     const noop = () => {};
     const ctx = { signal: new AbortController().signal, warn: noop, skipped: noop };
     const config = { root: [root], kind: "auto", include_hidden: false };
     let kind: "mixed" | "shows" | "movies" | "other" = "mixed";
-    const discoveryMs = await _best(runs, async () => {
-      kind = (await importer.listCollections(config, ctx))[0].kind;
-    });
     let assets = 0;
-    const fetchMs = await _best(runs, async () => {
-      assets = 0;
-      const request = {
-        ...ctx,
-        collection: { externalId: root, kind, name: "library" },
-        filters: {},
-      };
-      for await (const batch of importer.fetchAssets(config, request)) {
-        assets += Array.isArray(batch) ? batch.length : 1;
-      }
+    const best = await _bestInterleaved(runs, {
+      find: async () => {
+        const out = await new Deno.Command("find", {
+          args: [root, "-type", "f", "-printf", "%s %T@\n"],
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+        if (!out.success) throw new Error("find failed");
+      },
+      bare: () => _bareWalk(root),
+      walk: async () => {
+        if (await _walkPool(root, walkWorkers) !== files) throw new Error("walk missed files");
+      },
+      walkThread: () => {
+        if (_walkHere(root) !== files) throw new Error("walk missed files");
+      },
+      discovery: async () => {
+        kind = (await importer.listCollections(config, ctx))[0].kind;
+      },
+      fetch: async () => {
+        assets = 0;
+        const request = {
+          ...ctx,
+          collection: { externalId: root, kind, name: "library" },
+          filters: {},
+        };
+        for await (const batch of importer.fetchAssets(config, request)) {
+          assets += Array.isArray(batch) ? batch.length : 1;
+        }
+      },
     });
+    const {
+      find: findMs,
+      bare: bareWalkMs,
+      walk: walkMs,
+      walkThread: walkThreadMs,
+      discovery: discoveryMs,
+      fetch: fetchMs,
+    } = best;
     if (assets !== files) throw new Error(`expected ${files} assets, got ${assets}`);
     const ratio = fetchMs / findMs;
-    log(`  find -printf (floor)     ${findMs.toFixed(0).padStart(6)} ms  1.00x`);
-    log(
-      `  bare readDir+stat walk   ${bareWalkMs.toFixed(0).padStart(6)} ms  ${
-        (bareWalkMs / findMs).toFixed(2)
-      }x`,
+
+    const db = `${base}/bench.db`;
+    const discover = await _cli(db, [
+      "source",
+      "add",
+      "--type",
+      "filesystem",
+      "--name",
+      "Bench",
+      "--root",
+      `Library=${root}`,
+      "--discover",
+    ]);
+    await _cli(db, ["collection", "update", "Library", "--sync-enable"]);
+    const ingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
+    const created = JSON.parse(ingest.stdout).stats?.new;
+    if (created !== files) throw new Error(`ingest created ${created} assets, expected ${files}`);
+    const reingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
+
+    const row = (label: string, ms: number, note = "") =>
+      log(
+        `  ${label.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms  ${
+          (ms / findMs).toFixed(2)
+        }x${note}`,
+      );
+    row("find -printf (floor)", findMs);
+    row("bare readDir+stat walk", bareWalkMs);
+    row(
+      `importer walk, ${walkWorkers} helper worker${walkWorkers === 1 ? "" : "s"}`,
+      walkMs,
+      "  (aim: within 1.5x of find)",
     );
-    log(`  listCollections          ${discoveryMs.toFixed(0).padStart(6)} ms`);
-    log(
-      `  fetchAssets (${assets} assets) ${fetchMs.toFixed(0).padStart(6)} ms  ${
-        ratio.toFixed(2)
-      }x ` +
-        `(aim: within 1.5x of find)`,
-    );
-    return { files, findMs, bareWalkMs, discoveryMs, fetchMs, assets, ratio };
+    row("importer walk, one thread", walkThreadMs);
+    log(`  ${"listCollections".padEnd(34)} ${discoveryMs.toFixed(0).padStart(6)} ms`);
+    row(`fetchAssets: walk + names (${assets})`, fetchMs);
+    row("CLI source add --discover", discover.ms);
+    row("CLI collection ingest (all new)", ingest.ms);
+    row("CLI collection ingest (unchanged)", reingest.ms);
+    return {
+      files,
+      findMs,
+      bareWalkMs,
+      walkMs,
+      walkWorkers,
+      walkThreadMs,
+      discoveryMs,
+      fetchMs,
+      assets,
+      ratio,
+      cliDiscoverMs: discover.ms,
+      cliIngestMs: ingest.ms,
+      cliReingestMs: reingest.ms,
+    };
   } finally {
     Deno.removeSync(base, { recursive: true });
   }
