@@ -70,17 +70,30 @@ export interface RunCliOptions {
   stdin?: string;
 }
 
-/** Runs `main.ts` with `args` in a subprocess and collects its output. */
-export async function runCli(args: readonly string[], options: RunCliOptions): Promise<CliResult> {
+/**
+ * The whole environment a CLI subprocess gets (it runs with `clearEnv`): no
+ * colour, only `pluginPath` plugins, its own data home, and what Deno needs
+ * to find its cache.
+ */
+export function cliEnv(options: { pluginPath?: string; dataHome: string }): Record<string, string> {
   const env: Record<string, string> = {
     NO_COLOR: "1",
     RETROVUE_PLUGIN_PATH: options.pluginPath ?? "",
-    XDG_DATA_HOME: options.dataHome ?? Deno.makeTempDirSync({ prefix: "retrovue-xdg-" }),
+    XDG_DATA_HOME: options.dataHome,
   };
   for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
     const value = Deno.env.get(name);
     if (value !== undefined) env[name] = value;
   }
+  return env;
+}
+
+/** Runs `main.ts` with `args` in a subprocess and collects its output. */
+export async function runCli(args: readonly string[], options: RunCliOptions): Promise<CliResult> {
+  const env = cliEnv({
+    pluginPath: options.pluginPath,
+    dataHome: options.dataHome ?? Deno.makeTempDirSync({ prefix: "retrovue-xdg-" }),
+  });
   Object.assign(env, options.env ?? {});
   const dbArgs = options.db === null ? [] : ["--db", options.db];
   const child = new Deno.Command(Deno.execPath(), {

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import {
+  cliEnv,
   type CliResult,
   dumpDb,
   FAKE_PLUGINS,
@@ -68,15 +69,7 @@ interface World {
 
 /** Spawns the CLI; returns the child (for tests that interrupt it). */
 function spawnCli(world: TempWorld, args: string[]): Deno.ChildProcess {
-  const env: Record<string, string> = {
-    NO_COLOR: "1",
-    RETROVUE_PLUGIN_PATH: FAKE_PLUGINS,
-    XDG_DATA_HOME: world.dir,
-  };
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
+  const env = cliEnv({ pluginPath: FAKE_PLUGINS, dataHome: world.dir });
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...retrovueTaskFlags(), MAIN_TS, "--db", world.db, ...args],
     cwd: REPO_ROOT,
