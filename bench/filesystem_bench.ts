@@ -5,9 +5,8 @@
  *
  * - the floor: `find ROOT -type f -printf '%s %T@\n'` (readdir + stat of every file);
  * - a bare synchronous walk (readDirSync + statSync, no rules), for reference;
- * - the importer's walk: the disk reads of a full fetch (readdir, stat of the
- *   video files, the hidden/extras/symlink rules) as its helper workers do
- *   them, and the same in one thread;
+ * - the importer's walk: its disk reads (`scanFolder`: readdir, the hidden /
+ *   extras / symlink rules, a stat of every video file), without names;
  * - `listCollections` (discovery) and a full `fetchAssets` of the importer
  *   (the walk plus name parsing and asset building), in-process;
  * - the operator's flow through the CLI, each command a fresh process with
@@ -23,8 +22,6 @@
 
 import importer from "../importers/filesystem.ts";
 import { scanFolder, type ScanOptions, subfolderChain } from "../importers/_filesystem_scan.ts";
-import { startScanPool } from "../importers/_filesystem_scan_pool.ts";
-import { defaultScanWorkers } from "../importers/_filesystem_walk.ts";
 import { EXTRA_FOLDERS, VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 
@@ -43,12 +40,8 @@ export interface FilesystemBenchResult {
   files: number;
   findMs: number;
   bareWalkMs: number;
-  /** The importer's walk with its helper workers (what a full fetch does). */
+  /** The importer's walk: its disk reads and rules, without names. */
   walkMs: number;
-  /** Helper workers used for `walkMs`. */
-  walkWorkers: number;
-  /** The importer's walk in one thread. */
-  walkThreadMs: number;
   discoveryMs: number;
   fetchMs: number;
   assets: number;
@@ -134,7 +127,7 @@ function _scanOptions(root: string): ScanOptions {
   };
 }
 
-/** The importer's disk reads in this thread; returns the number of video files. */
+/** The importer's disk reads; returns the number of video files. */
 function _walkHere(root: string): number {
   const options = _scanOptions(root);
   let files = 0;
@@ -148,18 +141,6 @@ function _walkHere(root: string): number {
       stack.push([`${abs}/${name}`, rel ? `${rel}/${name}` : name, subfolderChain(folder, i)]);
     }
   }
-  return files;
-}
-
-/** The importer's disk reads in its helper workers; returns the number of video files. */
-async function _walkPool(root: string, workers: number): Promise<number> {
-  const pool = startScanPool(_scanOptions(root), {
-    workers,
-    signal: new AbortController().signal,
-  });
-  if (!pool) throw new Error("cannot start the scan workers");
-  let files = 0;
-  for await (const folders of pool) for (const folder of folders) files += folder.files.length;
   return files;
 }
 
@@ -198,7 +179,6 @@ export async function runFilesystemBench(
     const files = _generate(root, options.files ?? 100_000);
     log(`filesystem bench: generated ${files} files in ${(performance.now() - t0).toFixed(0)} ms`);
 
-    const walkWorkers = defaultScanWorkers();
     const noop = () => {};
     const ctx = { signal: new AbortController().signal, warn: noop, skipped: noop };
     const config = { root: [root], kind: "auto", include_hidden: false };
@@ -214,10 +194,7 @@ export async function runFilesystemBench(
         if (!out.success) throw new Error("find failed");
       },
       bare: () => _bareWalk(root),
-      walk: async () => {
-        if (await _walkPool(root, walkWorkers) !== files) throw new Error("walk missed files");
-      },
-      walkThread: () => {
+      walk: () => {
         if (_walkHere(root) !== files) throw new Error("walk missed files");
       },
       discovery: async () => {
@@ -239,7 +216,6 @@ export async function runFilesystemBench(
       find: findMs,
       bare: bareWalkMs,
       walk: walkMs,
-      walkThread: walkThreadMs,
       discovery: discoveryMs,
       fetch: fetchMs,
     } = best;
@@ -272,12 +248,7 @@ export async function runFilesystemBench(
       );
     row("find -printf (floor)", findMs);
     row("bare readDir+stat walk", bareWalkMs);
-    row(
-      `importer walk, ${walkWorkers} helper worker${walkWorkers === 1 ? "" : "s"}`,
-      walkMs,
-      "  (aim: within 1.5x of find)",
-    );
-    row("importer walk, one thread", walkThreadMs);
+    row("importer walk (disk reads + rules)", walkMs, "  (aim: within 1.5x of find)");
     log(`  ${"listCollections".padEnd(34)} ${discoveryMs.toFixed(0).padStart(6)} ms`);
     row(`fetchAssets: walk + names (${assets})`, fetchMs);
     row("CLI source add --discover", discover.ms);
@@ -288,8 +259,6 @@ export async function runFilesystemBench(
       findMs,
       bareWalkMs,
       walkMs,
-      walkWorkers,
-      walkThreadMs,
       discoveryMs,
       fetchMs,
       assets,

@@ -2,15 +2,9 @@
  * The filesystem importer's disk reads, kept apart from naming: one folder
  * at a time, {@link scanFolder} lists the entries, applies the rules that
  * need no name parsing (hidden entries, extras folders, symlinks that leave
- * the root, symlink loops) and, when asked, stats the video files.
- *
- * The walk either calls it in its own thread or runs {@link scanTasks} in
- * helper workers, so that disk reads happen on other cores while the walk
- * parses names (see `_filesystem_walk.ts`). Both functions are therefore
- * **self-contained**: they use only their parameters, Deno and built-ins,
- * never an import or another module-level name, because their source text
- * is what the helper workers run (a worker started inside the sandbox cannot
- * load module files).
+ * the root, symlink loops) and, when asked, stats the video files. The walk
+ * (`_filesystem_walk.ts`) turns what it finds into assets; the benchmark
+ * times it alone against `find`.
  *
  * Symlinks: a link whose real path leaves the root is skipped. A link to a
  * folder is followed unless that folder is, or contains, a folder on the
@@ -21,7 +15,7 @@
  * @module
  */
 
-/** Plain data that tells {@link scanFolder} what to keep. It is cloned into the helper workers. */
+/** What {@link scanFolder} keeps. */
 export interface ScanOptions {
   /** The root's real path: every symlink must resolve under it. */
   rootReal: string;
@@ -39,8 +33,8 @@ export interface ScanOptions {
 
 /**
  * One folder as read from disk, before any naming rule. Optional fields are
- * absent when empty: helper workers post many of these, and every empty
- * array would be one more object to copy.
+ * absent when empty (most folders have no skips, links or sidecars, and a
+ * library has thousands of folders).
  */
 export interface ScannedFolder {
   /** The folder's path: the root's real path, then the names walked. */
@@ -175,97 +169,4 @@ export function subfolderChain(folder: ScannedFolder, index: number): string[] {
   const name = folder.folders[index];
   const real = folder.links?.[index] ?? (here.endsWith("/") ? here + name : `${here}/${name}`);
   return [...folder.chain, real];
-}
-
-/** A subtree for a helper worker: one folder and everything under it. */
-export interface ScanTask {
-  /** Its position in the walk: tasks are consumed in this order. */
-  task: number;
-  /** The folder, as {@link ScannedFolder.abs}. */
-  abs: string;
-  /** The folder, as {@link ScannedFolder.rel}. */
-  rel: string;
-  /** The folder, as {@link ScannedFolder.chain}. */
-  chain: string[];
-}
-
-/** What the walk posts to a {@link scanTasks} worker. */
-export type ScanRequest =
-  | { t: "start"; options: ScanOptions; tasks: ScanTask[]; chunkEntries: number; window: number }
-  | { t: "more" };
-
-/** What a {@link scanTasks} worker posts back. */
-export type ScanReply =
-  | {
-    t: "folders";
-    /** Scanned folders, each subtree depth-first in name order (files before subfolders). */
-    folders: ScannedFolder[];
-    /** The task each folder belongs to. */
-    tasks: number[];
-  }
-  | { t: "done" }
-  | { t: "failed"; message: string };
-
-/**
- * A helper worker's program: waits for a `start` request, then scans its
- * tasks' subtrees in order, depth-first in name order, and posts the folders
- * in chunks of about `chunkEntries` entries. At most `window` chunks are in
- * flight: each `more` from the walk lets one more go, so a slow consumer
- * holds back the disk reads instead of piling them up in memory.
- *
- * Runs as the text of `scanFolder`, `subfolderChain` and
- * `(scanTasks)(scanFolder, subfolderChain)`.
- */
-export function scanTasks(scan: typeof scanFolder, chainOf: typeof subfolderChain): void {
-  const port = globalThis as unknown as {
-    postMessage(message: ScanReply): void;
-    onmessage: ((event: MessageEvent<ScanRequest>) => void) | null;
-  };
-  let credit = 0;
-  let wake: (() => void) | null = null;
-  const run = async (request: Extract<ScanRequest, { t: "start" }>) => {
-    credit = request.window;
-    const options = request.options;
-    let folders: ScannedFolder[] = [];
-    let tasks: number[] = [];
-    let entries = 0;
-    const flush = async () => {
-      while (credit <= 0) await new Promise<void>((resolve) => (wake = resolve));
-      credit--;
-      port.postMessage({ t: "folders", folders, tasks });
-      folders = [];
-      tasks = [];
-      entries = 0;
-    };
-    for (const task of request.tasks) {
-      const stack: Array<[string, string, string[]]> = [[task.abs, task.rel, task.chain]];
-      while (stack.length > 0) {
-        const [abs, rel, chain] = stack.pop()!;
-        const folder = scan(abs, rel, options, chain);
-        folders.push(folder);
-        tasks.push(task.task);
-        entries += folder.files.length + folder.folders.length + 1;
-        for (let i = folder.folders.length - 1; i >= 0; i--) {
-          const name = folder.folders[i];
-          stack.push([`${abs}/${name}`, rel === "" ? name : `${rel}/${name}`, chainOf(folder, i)]);
-        }
-        if (entries >= request.chunkEntries) await flush();
-      }
-    }
-    if (folders.length > 0) await flush();
-    port.postMessage({ t: "done" });
-  };
-  port.onmessage = (event) => {
-    const request = event.data;
-    if (request.t === "more") {
-      credit++;
-      const resolve = wake;
-      wake = null;
-      resolve?.();
-    } else {
-      run(request).catch((e) =>
-        port.postMessage({ t: "failed", message: e instanceof Error ? e.message : String(e) })
-      );
-    }
-  };
 }

@@ -4,10 +4,7 @@
  *
  * Disk reads go through `scanFolder` (`_filesystem_scan.ts`), with
  * synchronous Deno fs calls: they block only the sandboxed worker and are
- * much faster than the async ones. A full fetch (no filters) runs the scan
- * in a helper worker, so reading and stat-ing the next folders overlaps with
- * parsing names on a second core; a targeted fetch scans in this thread and
- * prunes as it goes. Both give the same assets in the same order.
+ * much faster than the async ones.
  *
  * Rules:
  * - files and folders are visited in name order (code-unit order), folder
@@ -16,9 +13,9 @@
  *   skipped and reported through `skipped(item, reason)`;
  * - every symlink's real path must stay under the root's real path, or it is
  *   skipped and reported (Deno follows symlinks inside a granted folder, so
- *   this check is ours); symlinked folders are visited once;
+ *   this check is ours); a link back to a folder on the way down is a loop;
  * - an unreadable folder is reported with `warn` and the walk goes on;
- * - in a targeted fetch, a file is stat-ed only once it passed the filters.
+ * - a file is stat-ed only once it passed the filters.
  *
  * @module
  */
@@ -41,7 +38,6 @@ import {
   type ScanOptions,
   subfolderChain,
 } from "./_filesystem_scan.ts";
-import { startScanPool } from "./_filesystem_scan_pool.ts";
 
 /** Everything one walk needs. */
 export interface WalkOptions {
@@ -67,16 +63,6 @@ export interface WalkOptions {
   skipped(item: string, reason: string): void;
   /** Largest batch yielded at once. Default 500. */
   batchSize?: number;
-  /**
-   * Where the disk is read: `worker` (a helper worker, overlapping with
-   * parsing; throws where no worker can be started), `thread` (this thread,
-   * pruning as it goes), or `auto`: the worker for a full fetch (this thread
-   * where no worker can be started), this thread for a targeted one.
-   * Default `auto`.
-   */
-  scanner?: "auto" | "worker" | "thread";
-  /** Helper workers for a full walk. Default {@link defaultScanWorkers}. */
-  scanWorkers?: number;
 }
 
 /** The show or movie folder directly under the root, with its sidecars. */
@@ -185,57 +171,26 @@ function _prefixIds(ids: Record<string, string>, prefix: string): Record<string,
 
 /**
  * Walks one root and yields its assets in batches, in a stable order.
- * Throws only when cancelled (or when the scan worker dies); everything
- * else is reported and skipped.
+ * Throws only when cancelled; everything else is reported and skipped.
  */
-export async function* walkAssets(options: WalkOptions): AsyncGenerator<ImportedAsset[]> {
+export function* walkAssets(options: WalkOptions): Generator<ImportedAsset[]> {
   const state: _State = { batch: [], cache: new Map(), days: new Map() };
   const batchSize = options.batchSize ?? 500;
-  const f = options.filters;
-  const targeted = f.title !== undefined || f.season !== undefined || f.episode !== undefined;
-  const mode = options.scanner ?? "auto";
-  const pool = mode === "worker" || (mode === "auto" && !targeted)
-    ? startScanPool(_scanOptions(options, true), {
-      workers: options.scanWorkers ?? defaultScanWorkers(),
-      signal: options.signal,
-    })
-    : null;
-  if (mode === "worker" && !pool) throw new Error("cannot start the filesystem scan workers");
+  const scanOptions = _scanOptions(options);
   const root: _Dir = { abs: options.rootReal, relPath: "", rel: [], index: 0, title: null };
-  if (pool) {
-    // Folders arrive in walk order; each is visited once its parent let it in.
-    const pending = new Map<string, _Dir>([["", root]]);
-    for await (const folders of pool) {
-      for (const scanned of folders) {
-        const dir = pending.get(scanned.rel);
-        if (!dir) continue;
-        pending.delete(scanned.rel);
-        for (const sub of _visitDir(dir, scanned, options, state)) pending.set(sub.relPath, sub);
-      }
-      for (const batch of _takeBatches(state, batchSize)) {
-        _checkAbort(options.signal);
-        yield batch;
-      }
-    }
-  } else {
-    const scanOptions = _scanOptions(options, false);
-    const stack: Array<{ dir: _Dir; chain: string[] }> = [{
-      dir: root,
-      chain: [options.rootReal],
-    }];
-    while (stack.length) {
-      const { dir, chain } = stack.pop()!;
+  const stack: Array<{ dir: _Dir; chain: string[] }> = [{ dir: root, chain: [options.rootReal] }];
+  while (stack.length) {
+    const { dir, chain } = stack.pop()!;
+    _checkAbort(options.signal);
+    const scanned = scanFolder(dir.abs, dir.relPath, scanOptions, chain);
+    const subdirs = _visitDir(dir, scanned, options, state);
+    for (const batch of _takeBatches(state, batchSize)) {
       _checkAbort(options.signal);
-      const scanned = scanFolder(dir.abs, dir.relPath, scanOptions, chain);
-      const subdirs = _visitDir(dir, scanned, options, state);
-      for (const batch of _takeBatches(state, batchSize)) {
-        _checkAbort(options.signal);
-        yield batch;
-      }
-      for (let i = subdirs.length - 1; i >= 0; i--) {
-        const sub = subdirs[i];
-        stack.push({ dir: sub, chain: subfolderChain(scanned, sub.index) });
-      }
+      yield batch;
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) {
+      const sub = subdirs[i];
+      stack.push({ dir: sub, chain: subfolderChain(scanned, sub.index) });
     }
   }
   if (state.batch.length) yield state.batch.splice(0);
@@ -252,20 +207,13 @@ function _takeBatches(state: _State, batchSize: number): ImportedAsset[][] {
   return out;
 }
 
-/**
- * Scan workers for a full walk: one per core, at most four (the disk and
- * the parsing thread are the limit beyond that).
- */
-export function defaultScanWorkers(): number {
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
-}
-
-function _scanOptions(options: WalkOptions, stat: boolean): ScanOptions {
+/** Files are stat-ed later, once they passed the filters. */
+function _scanOptions(options: WalkOptions): ScanOptions {
   return {
     rootReal: options.rootReal,
     extensions: options.extensions,
     includeHidden: options.includeHidden,
-    stat,
+    stat: false,
     extraFolders: EXTRA_FOLDERS,
     topLevelKeep: _DEPTH1_CATEGORY_NAMES,
   };
@@ -449,20 +397,14 @@ function _movie(
   };
 }
 
-/** A file's size and mtime: from the scan when it stat-ed, else stat-ed now. */
+/** A file's size and mtime (ms since the epoch, NaN when unknown), or null with a warning. */
 function _stat(
   draft: _Draft,
   scanned: ScannedFolder,
   options: WalkOptions,
 ): { size: number; mtime: number } | null {
-  const i = draft.index;
-  if (scanned.sizes && scanned.mtimes) {
-    if (scanned.sizes[i] >= 0) return { size: scanned.sizes[i], mtime: scanned.mtimes[i] };
-    options.warn(`cannot read '${draft.rel}': ${scanned.statErrors?.[i]}`);
-    return null;
-  }
   try {
-    const info = Deno.statSync(`${scanned.abs}/${scanned.files[i]}`);
+    const info = Deno.statSync(`${scanned.abs}/${scanned.files[draft.index]}`);
     return { size: info.size, mtime: info.mtime ? info.mtime.getTime() : NaN };
   } catch (e) {
     options.warn(`cannot read '${draft.rel}': ${_errorMessage(e)}`);

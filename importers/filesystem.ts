@@ -210,7 +210,7 @@ const importer: Importer = {
     const rootReal = _resolveRoot(root);
     const effective = kind === "auto" ? request.collection.kind : kind;
     const hint = effective === "movies" ? "movie" : effective === "shows" ? "episode" : "auto";
-    for await (
+    for (
       const batch of walkAssets({
         rootPath: root.path,
         rootReal,

@@ -1,19 +1,14 @@
 /**
- * The filesystem walk's two scanners: a full fetch reads the disk in a
- * helper worker, a targeted one in its own thread. Both must give the same
- * assets, warnings and skips, in the same order. Also the date formatting
- * that replaces `toISOString` on the hot path.
+ * The filesystem walk on a richer tree than the importer tests: symlink
+ * loops (direct and mutual), links that escape or are broken, folder names
+ * that are Object.prototype members, sidecars, multi-part movies, extras;
+ * `scanFolder` on its own (errors, stats); cancellation; and the date
+ * formatting that replaces `toISOString` on the hot path.
  */
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import type { ImportedAsset } from "../core/contract.ts";
 import { isoTime, walkAssets, type WalkOptions } from "../importers/_filesystem_walk.ts";
-import {
-  scanFolder,
-  type ScannedFolder,
-  type ScanOptions,
-  subfolderChain,
-} from "../importers/_filesystem_scan.ts";
-import { startScanPool } from "../importers/_filesystem_scan_pool.ts";
+import { scanFolder, type ScanOptions } from "../importers/_filesystem_scan.ts";
 import { EXTRA_FOLDERS, VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
 
 const base = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "retrovue_scan_test_" }));
@@ -47,11 +42,17 @@ file("Shorts/Short One (2010)/Short One (2010).mkv");
 file("Constructor/Season 1/Constructor S01E01.mkv");
 file("Constructor/__proto__/toString.mkv");
 for (let m = 0; m < 300; m++) file(`Films/Film ${m} (19${m % 90 + 10})/Film ${m}.mp4`, "y");
+for (let m = 0; m < 150; m++) file(`Top ${m} (2000)/Top ${m} (2000).mkv`, "z");
 Deno.mkdirSync(outside);
 Deno.writeTextFileSync(`${outside}/stolen.mkv`, "");
 Deno.symlinkSync(outside, `${lib}/Escape`);
 Deno.symlinkSync(`${lib}/Films`, `${lib}/Films/Film 1 (1911)/loop`);
 Deno.symlinkSync(`${lib}/missing`, `${lib}/Broken.mkv`);
+// Two folders linking to each other: each link is followed once, then it is a loop.
+Deno.mkdirSync(`${lib}/Ping`);
+Deno.mkdirSync(`${lib}/Pong`);
+Deno.symlinkSync(`${lib}/Pong`, `${lib}/Ping/to pong`);
+Deno.symlinkSync(`${lib}/Ping`, `${lib}/Pong/to ping`);
 
 interface Run {
   assets: ImportedAsset[];
@@ -76,16 +77,14 @@ function walkOptions(overrides: Partial<WalkOptions>): WalkOptions {
   };
 }
 
-async function walk(scanner: "worker" | "thread", batchSize = 500): Promise<Run> {
+function walk(batchSize = 500): Run {
   const run: Run = { assets: [], warnings: [], skipped: [] };
   const options = walkOptions({
     warn: (m) => run.warnings.push(m),
     skipped: (item, reason) => run.skipped.push([item, reason]),
     batchSize,
-    scanner,
-    scanWorkers: 2,
   });
-  for await (const batch of walkAssets(options)) run.assets.push(...batch);
+  for (const batch of walkAssets(options)) run.assets.push(...batch);
   return run;
 }
 
@@ -93,96 +92,50 @@ const SCAN_OPTIONS: ScanOptions = {
   rootReal: lib,
   extensions: new Set(VIDEO_EXTENSIONS),
   includeHidden: false,
-  stat: true,
+  stat: false,
   extraFolders: EXTRA_FOLDERS,
   topLevelKeep: new Set(),
 };
 
-/** The folders in walk order, read in this thread. */
-function scanHere(): ScannedFolder[] {
-  const out: ScannedFolder[] = [];
-  const stack: Array<[string, string, string[]]> = [[lib, "", [lib]]];
-  while (stack.length) {
-    const [abs, rel, chain] = stack.pop()!;
-    const folder = scanFolder(abs, rel, SCAN_OPTIONS, chain);
-    out.push(folder);
-    for (let i = folder.folders.length - 1; i >= 0; i--) {
-      const name = folder.folders[i];
-      stack.push([`${abs}/${name}`, rel ? `${rel}/${name}` : name, subfolderChain(folder, i)]);
-    }
-  }
-  return out;
-}
-
 Deno.test({
-  name: "scanners: the helper worker and this thread give identical output",
+  name: "walk: loops, escapes, prototype names, sidecars and parts; any batch size, same output",
   permissions: { read: [base] },
-  async fn() {
-    const inWorker = await walk("worker", 7);
-    const inThread = await walk("thread");
-    equal(inWorker.assets.length, 3 * 40 + 1 + 1 + 2 + 300);
-    deepStrictEqual(inWorker, inThread);
-    const reasons = new Map(inWorker.skipped);
+  fn() {
+    const run = walk(7);
+    equal(run.assets.length, 3 * 40 + 1 + 1 + 2 + 300 + 150);
+    deepStrictEqual(run.warnings, []);
+    deepStrictEqual(walk(), run, "batching does not change the output");
+    const reasons = new Map(run.skipped);
     equal(reasons.get("Escape"), "symlink leaves the root");
     equal(reasons.get("Broken.mkv"), "broken symlink");
     equal(reasons.get("Films/Film 1 (1911)/loop"), "symlink loop");
+    equal(reasons.get("Ping/to pong/to ping"), "symlink loop");
+    equal(reasons.get("Pong/to ping/to pong"), "symlink loop");
     equal(reasons.get("Show 1 (2001) {tvdb-1}/Featurettes/"), "extras folder");
     equal(reasons.get("Show 2 (2001) {tvdb-2}/Season 02/.hidden.mkv"), "hidden");
     equal(reasons.get("Movie (1999)/Movie (1999)-trailer.mkv"), "extra (trailer)");
-    ok(
-      inWorker.assets.some((a) => a.externalId === "Shorts/Short One (2010)/Short One (2010).mkv"),
-    );
-    ok(inWorker.assets.some((a) => a.externalId === "Constructor/__proto__/toString.mkv"));
-    const named = inWorker.assets.find((a) => a.title === "Named");
+    const ids = new Set(run.assets.map((a) => a.externalId));
+    ok(ids.has("Shorts/Short One (2010)/Short One (2010).mkv"));
+    ok(ids.has("Constructor/__proto__/toString.mkv"));
+    ok(![...ids].some((id) => id.includes("loop/")), "nothing is read through a loop");
+    const named = run.assets.find((a) => a.title === "Named");
     equal(named?.seriesTitle, "Show One");
     equal(named?.externalIds?.series_tvdb, "1");
-    const movie = inWorker.assets.find((a) => a.parts !== undefined);
+    const movie = run.assets.find((a) => a.parts !== undefined);
     deepStrictEqual([movie?.parts?.length, movie?.size], [2, 5]);
   },
 });
 
 Deno.test({
-  name: "scan pool: any number of workers, tiny chunks, one in flight: the walk order",
-  permissions: { read: [base] },
-  async fn() {
-    const expected = scanHere();
-    ok(expected.length > 300);
-    for (const workers of [1, 2, 3]) {
-      // A stall fails the test instead of hanging it.
-      const deadline = new AbortController();
-      const timer = setTimeout(() => deadline.abort(new Error("scan pool stalled")), 30_000);
-      const pool = startScanPool(SCAN_OPTIONS, {
-        workers,
-        signal: deadline.signal,
-        chunkEntries: 5,
-        window: 1,
-      });
-      ok(pool, "a worker can be started here");
-      const got: ScannedFolder[] = [];
-      try {
-        for await (const folders of pool) {
-          got.push(...folders);
-          // A consumer that waits (as the RPC does) lets replies arrive between two yields.
-          await new Promise((resolve) => setTimeout(resolve, 0));
-        }
-      } finally {
-        clearTimeout(timer);
-      }
-      deepStrictEqual(got, expected, `${workers} workers`);
-    }
-  },
-});
-
-Deno.test({
-  name: "scanners: a cancelled full walk stops with the abort reason",
+  name: "walk: a cancelled walk stops with the abort reason",
   permissions: { read: [base] },
   async fn() {
     const controller = new AbortController();
     const seen: number[] = [];
-    const options = walkOptions({ signal: controller.signal, batchSize: 10, scanner: "worker" });
+    const options = walkOptions({ signal: controller.signal, batchSize: 10 });
     await rejects(
       (async () => {
-        for await (const batch of walkAssets(options)) {
+        for (const batch of walkAssets(options)) {
           seen.push(batch.length);
           controller.abort(new Error("stop here"));
         }
@@ -194,19 +147,26 @@ Deno.test({
 });
 
 Deno.test({
-  name: "scanFolder: an unreadable folder is an error, not a throw",
+  name: "scanFolder: an unreadable folder is an error, not a throw; stat on request",
   permissions: { read: [base] },
   fn() {
-    const scanned = scanFolder(`${base}/nope`, "nope", {
-      rootReal: lib,
-      extensions: new Set(["mkv"]),
-      includeHidden: false,
-      stat: true,
-      extraFolders: EXTRA_FOLDERS,
-      topLevelKeep: new Set(),
-    }, [`${base}/nope`]);
-    match(scanned.error ?? "", /No such file|not found/i);
-    deepStrictEqual([scanned.files, scanned.folders], [[], []]);
+    const missing = scanFolder(`${base}/nope`, "nope", SCAN_OPTIONS, [`${base}/nope`]);
+    match(missing.error ?? "", /No such file|not found/i);
+    deepStrictEqual([missing.files, missing.folders], [[], []]);
+
+    const dir = `${lib}/Movie (1999)`;
+    const lazy = scanFolder(dir, "Movie (1999)", SCAN_OPTIONS, [lib, dir]);
+    equal(lazy.sizes, undefined);
+    const eager = scanFolder(dir, "Movie (1999)", { ...SCAN_OPTIONS, stat: true }, [lib, dir]);
+    deepStrictEqual(eager.files, lazy.files);
+    deepStrictEqual(
+      [...eager.sizes!],
+      eager.files.map((f) => Deno.statSync(`${dir}/${f}`).size),
+    );
+    deepStrictEqual(
+      [...eager.mtimes!],
+      eager.files.map((f) => Deno.statSync(`${dir}/${f}`).mtime!.getTime()),
+    );
   },
 });
 
@@ -221,7 +181,7 @@ Deno.test("isoTime: same text as toISOString, across days, years and edges", () 
 });
 
 Deno.test({
-  name: "scanners: cleanup",
+  name: "walk: cleanup",
   permissions: { read: true, write: true },
   fn() {
     Deno.removeSync(base, { recursive: true });
