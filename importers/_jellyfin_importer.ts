@@ -42,6 +42,7 @@ import {
   type ServerInfo,
   statusOf,
 } from "./_jellyfin_client.ts";
+import { type ListingStats, newListingStats, pagedItems, readListing } from "./_paged_listing.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/jellyfin_bench.ts`,
@@ -451,64 +452,31 @@ async function _listCollections(
   return out;
 }
 
-interface _ListingStats {
-  firstTotal?: number;
-  lastTotal?: number;
-  changed: boolean;
-  shortfall: boolean;
-}
-
 /**
- * Yields the `Items` of each page of a listing, in order, one page ahead.
- * A server that ignores paging (no `TotalRecordCount`) is taken to have
- * answered everything at once.
+ * Yields the `Items` of each page of a listing, in order, one page ahead
+ * (see `_paged_listing.ts`). A server that ignores paging (no
+ * `TotalRecordCount`) is taken to have answered everything at once.
  */
-async function* _pages(
+function _pages(
   s: _Session,
   path: string,
   query: Record<string, string | number | boolean | undefined>,
-  stats: _ListingStats,
+  stats: ListingStats,
 ): AsyncGenerator<unknown[]> {
   const size = s.config.pageSize;
-  const local = new AbortController();
-  const fetchPage = (start: number): Promise<unknown> => {
-    const p = s.client.get(path, {
-      query: { ...query, StartIndex: start, Limit: size },
-      signal: local.signal,
-    });
-    p.catch(() => {}); // observed by the loop; avoids an unhandled rejection when abandoned
-    return p;
-  };
-  let start = 0;
-  let pending: Promise<unknown> | undefined = fetchPage(0);
-  try {
-    while (pending) {
-      const body = _obj(await pending);
-      pending = undefined;
-      const items = body?.Items;
-      if (!body || !Array.isArray(items)) {
-        throw jellyfinError(
-          "MALFORMED_RESPONSE",
-          `${s.name} at ${s.config.baseUrl} answered ${path} without an Items list`,
-        );
-      }
-      const total = _int(body.TotalRecordCount) ?? undefined;
-      if (total !== undefined) {
-        stats.firstTotal ??= total;
-        if (stats.lastTotal !== undefined && total !== stats.lastTotal) stats.changed = true;
-        stats.lastTotal = total;
-      }
-      const next = start + size;
-      if (total !== undefined && next < total) {
-        if (items.length === 0) stats.shortfall = true;
-        else pending = fetchPage(next);
-      }
-      start = next;
-      if (items.length) yield items;
+  return pagedItems(async (start, signal) => {
+    const body = _obj(
+      await s.client.get(path, { query: { ...query, StartIndex: start, Limit: size }, signal }),
+    );
+    const items = body?.Items;
+    if (!body || !Array.isArray(items)) {
+      throw jellyfinError(
+        "MALFORMED_RESPONSE",
+        `${s.name} at ${s.config.baseUrl} answered ${path} without an Items list`,
+      );
     }
-  } finally {
-    local.abort();
-  }
+    return { items, total: _int(body.TotalRecordCount) ?? undefined };
+  }, { pageSize: size, stats });
 }
 
 interface _ListOptions {
@@ -520,33 +488,16 @@ interface _ListOptions {
   map(items: unknown[]): ImportedAsset[];
 }
 
-/**
- * Reads a listing to the end. When `TotalRecordCount` changed between pages
- * (items added or removed meanwhile shift the pages), reads it again and
- * yields only what was not yet yielded (the caller's `map` de-duplicates).
- */
-async function* _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
-  for (let pass = 0; pass <= MAX_EXTRA_PASSES; pass++) {
-    const stats: _ListingStats = { changed: false, shortfall: false };
-    for await (const page of _pages(o.s, o.path, o.query, stats)) {
-      const assets = o.map(page);
-      if (assets.length) yield assets;
-    }
-    if (stats.shortfall) {
-      o.request.warn(
-        `${o.s.name} stopped listing ${o.label} before its total of ${stats.lastTotal} items; ` +
-          `run the ingest again if items are missing`,
-      );
-    }
-    if (!stats.changed) return;
-    o.request.warn(
-      pass < MAX_EXTRA_PASSES
-        ? `${o.label} changed while it was read (${stats.firstTotal} → ${stats.lastTotal} ` +
-          `items); reading it again to pick up items that moved between pages`
-        : `${o.label} kept changing while it was read; some items may be missing, ` +
-          `run the ingest again once the server has finished scanning`,
-    );
-  }
+/** Reads a listing to the end, again if it changed underneath (see `readListing`). */
+function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
+  return readListing({
+    server: o.s.name,
+    label: o.label,
+    maxExtraPasses: MAX_EXTRA_PASSES,
+    pass: (stats) => _pages(o.s, o.path, o.query, stats),
+    map: o.map,
+    warn: (m) => o.request.warn(m),
+  });
 }
 
 async function* _fetchAssets(
@@ -681,7 +632,7 @@ async function _findSeries(
 ): Promise<{ id: string; name: string }[]> {
   const collect = async (extra: _Json) => {
     const found: { id: string; name: string }[] = [];
-    const stats: _ListingStats = { changed: false, shortfall: false };
+    const stats = newListingStats();
     for await (const page of _pages(s, itemsPath, listQuery("Series", extra), stats)) {
       for (const raw of page) {
         const o = _obj(raw);

@@ -35,7 +35,8 @@ import {
   type PlexSession,
 } from "./_plex_http.ts";
 import { isPlexSkip, mapPlexItem, mapPlexSection } from "./_plex_map.ts";
-import { newListingStats, pagedListing } from "./_plex_paging.ts";
+import { pagedListing } from "./_plex_paging.ts";
+import { readListing } from "./_paged_listing.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/plex_bench.ts`, a
@@ -201,39 +202,17 @@ interface _ListOptions {
   map(items: unknown[]): ImportedAsset[];
 }
 
-/**
- * Reads a listing to the end. When `totalSize` changed between pages (items
- * added or removed meanwhile shift the pages), reads it again and yields only
- * what was not yet yielded, so no item that still exists is missed.
- */
-async function* _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
-  for (let pass = 0; pass <= MAX_EXTRA_PASSES; pass++) {
-    const stats = newListingStats();
-    for await (
-      const page of pagedListing(o.session, o.path, {
-        query: o.query,
-        pageSize: o.pageSize,
-        stats,
-      })
-    ) {
-      const assets = o.map(page);
-      if (assets.length) yield assets;
-    }
-    if (stats.shortfall) {
-      o.request.warn(
-        `Plex stopped listing ${o.label} before its total of ${stats.lastTotal} items; ` +
-          `run the ingest again if items are missing`,
-      );
-    }
-    if (!stats.changed) return;
-    o.request.warn(
-      pass < MAX_EXTRA_PASSES
-        ? `${o.label} changed while it was read (${stats.firstTotal} → ${stats.lastTotal} ` +
-          `items); reading it again to pick up items that moved between pages`
-        : `${o.label} kept changing while it was read; some items may be missing, ` +
-          `run the ingest again once the server has finished scanning`,
-    );
-  }
+/** Reads a listing to the end, again if it changed underneath (see `readListing`). */
+function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
+  return readListing({
+    server: "Plex",
+    label: o.label,
+    maxExtraPasses: MAX_EXTRA_PASSES,
+    pass: (stats) =>
+      pagedListing(o.session, o.path, { query: o.query, pageSize: o.pageSize, stats }),
+    map: o.map,
+    warn: (m) => o.request.warn(m),
+  });
 }
 
 async function* _fetchAssets(

@@ -1,0 +1,127 @@
+/**
+ * Paged listings, shared by the HTTP importers (Plex, Jellyfin, Emby): pages
+ * are fetched one ahead of the consumer so the network overlaps with the
+ * work on the current page; the server's total is watched on every page;
+ * and a listing that changed underneath (items added or removed shift the
+ * pages, so an item can be skipped) is read again.
+ *
+ * @module
+ */
+
+import type { ImportedAsset } from "../core/contract.ts";
+
+/** What one pass over a listing observed, filled in while it runs. */
+export interface ListingStats {
+  /** Pages fetched. */
+  pages: number;
+  /** The total the first page reported. */
+  firstTotal?: number;
+  /** The total the last page reported. */
+  lastTotal?: number;
+  /** Whether the total differed between pages (the library changed meanwhile). */
+  changed: boolean;
+  /** Whether the server stopped giving items before the total was reached. */
+  shortfall: boolean;
+}
+
+/** A fresh {@link ListingStats}. */
+export function newListingStats(): ListingStats {
+  return { pages: 0, changed: false, shortfall: false };
+}
+
+/** One page as the server answered it. */
+export interface ListingPage {
+  /** The page's items. */
+  items: unknown[];
+  /** The total number of items the server reported, if it did. */
+  total?: number;
+}
+
+/** Fetches the page starting at item `start`; `signal` aborts it when the listing is left. */
+export type PageFetcher = (start: number, signal: AbortSignal) => Promise<ListingPage>;
+
+/**
+ * Yields the items of each page, in order, with the next page already on its
+ * way. A server that ignores paging (no total) is taken to have answered
+ * everything at once; one that runs dry before its total sets `shortfall`.
+ */
+export async function* pagedItems(
+  fetchPage: PageFetcher,
+  options: { pageSize: number; stats: ListingStats },
+): AsyncGenerator<unknown[]> {
+  const { pageSize, stats } = options;
+  const local = new AbortController();
+  const request = (start: number) => {
+    const page = fetchPage(start, local.signal);
+    page.catch(() => {}); // observed by the loop; avoids an unhandled rejection when abandoned
+    return page;
+  };
+  let start = 0;
+  let pending: Promise<ListingPage> | undefined = request(0);
+  try {
+    while (pending) {
+      const { items, total } = await pending;
+      pending = undefined;
+      stats.pages++;
+      if (total !== undefined) {
+        stats.firstTotal ??= total;
+        if (stats.lastTotal !== undefined && total !== stats.lastTotal) stats.changed = true;
+        stats.lastTotal = total;
+      }
+      const next = start + pageSize;
+      if (total !== undefined && next < total) {
+        if (items.length === 0) stats.shortfall = true;
+        else pending = request(next);
+      }
+      start = next;
+      if (items.length) yield items;
+    }
+  } finally {
+    local.abort();
+  }
+}
+
+/** Options for {@link readListing}. */
+export interface ReadListingOptions {
+  /** Who is listing, for warnings ("Plex", a Jellyfin server's name). */
+  server: string;
+  /** What is listed, for warnings ("TV Shows", "season 2 of Columbo"). */
+  label: string;
+  /** Extra passes when the listing keeps changing. */
+  maxExtraPasses: number;
+  /** One pass over the listing, filling in `stats`. */
+  pass(stats: ListingStats): AsyncIterable<unknown[]>;
+  /** Maps one page to assets; it must drop what an earlier pass already gave. */
+  map(items: unknown[]): ImportedAsset[];
+  /** Reports what the operator should know. */
+  warn(message: string): void;
+}
+
+/**
+ * Reads a listing to the end. When its total changed between pages, reads it
+ * again (up to `maxExtraPasses` times), so that no item that still exists is
+ * missed; `map` keeps items from being yielded twice.
+ */
+export async function* readListing(o: ReadListingOptions): AsyncGenerator<ImportedAsset[]> {
+  for (let pass = 0; pass <= o.maxExtraPasses; pass++) {
+    const stats = newListingStats();
+    for await (const page of o.pass(stats)) {
+      const assets = o.map(page);
+      if (assets.length) yield assets;
+    }
+    if (stats.shortfall) {
+      o.warn(
+        `${o.server} stopped listing ${o.label} before its total of ${stats.lastTotal} items; ` +
+          `run the ingest again if items are missing`,
+      );
+    }
+    if (!stats.changed) return;
+    o.warn(
+      pass < o.maxExtraPasses
+        ? `${o.label} changed while it was read (${stats.firstTotal} → ${stats.lastTotal} ` +
+          `items); reading it again to pick up items that moved between pages`
+        : `${o.label} kept changing while it was read; some items may be missing, ` +
+          `run the ingest again once the server has finished scanning`,
+    );
+  }
+}
