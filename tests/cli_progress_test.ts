@@ -19,6 +19,9 @@ function hasScript(): boolean {
   }
 }
 
+/** What the CLI writes to redraw or erase the progress line: carriage return, erase line. */
+const ERASE = "\r\x1b[K";
+
 function quote(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
@@ -75,16 +78,16 @@ Deno.test("progress: drawn on a terminal while ingesting, erased before the summ
     assert.equal(r.code, 0, r.stderr);
   }
 
-  const shown = await onTerminal(world.db, world.dir, ["collection", "ingest", "Lib"]);
-  const draws = [
-    ...shown.matchAll(/\r\x1b\[KIngesting 'Lib': (\d+) assets seen, \d+\/s, [\d.]+s/g),
-  ];
+  // "\r" + erase-line starts every redraw and the final erase; mark it to match it plainly.
+  const shown = (await onTerminal(world.db, world.dir, ["collection", "ingest", "Lib"]))
+    .replaceAll(ERASE, "<erase>");
+  const draws = [...shown.matchAll(/<erase>Ingesting 'Lib': (\d+) assets seen, \d+\/s, [\d.]+s/g)];
   assert.ok(draws.length >= 1, `no progress line in ${JSON.stringify(shown)}`);
   assert.ok(Number(draws[0][1]) > 0 && Number(draws.at(-1)![1]) <= 1200);
   const summary = shown.indexOf("Ingested collection 'Lib'");
   assert.ok(summary > draws.at(-1)!.index!, "the summary comes after the last progress line");
   assert.ok(
-    shown.slice(draws.at(-1)!.index! + 1, summary).includes("\r\x1b[K"),
+    shown.slice(draws.at(-1)!.index! + 1, summary).includes("<erase>"),
     "the progress line is erased before the summary",
   );
   assert.match(

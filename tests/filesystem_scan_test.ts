@@ -5,7 +5,7 @@
  * `scanFolder` on its own (errors, stats); cancellation; and the date
  * formatting that replaces `toISOString` on the hot path.
  */
-import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import type { ImportedAsset } from "../core/contract.ts";
 import { isoTime, walkAssets, type WalkOptions } from "../importers/_filesystem_walk.ts";
 import { scanFolder, type ScanOptions } from "../importers/_filesystem_scan.ts";
@@ -129,19 +129,16 @@ Deno.test({
 Deno.test({
   name: "walk: a cancelled walk stops with the abort reason",
   permissions: { read: [base] },
-  async fn() {
+  fn() {
     const controller = new AbortController();
     const seen: number[] = [];
     const options = walkOptions({ signal: controller.signal, batchSize: 10 });
-    await rejects(
-      (async () => {
-        for (const batch of walkAssets(options)) {
-          seen.push(batch.length);
-          controller.abort(new Error("stop here"));
-        }
-      })(),
-      /stop here/,
-    );
+    throws(() => {
+      for (const batch of walkAssets(options)) {
+        seen.push(batch.length);
+        controller.abort(new Error("stop here"));
+      }
+    }, /stop here/);
     equal(seen.length, 1);
   },
 });
