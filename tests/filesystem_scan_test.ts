@@ -144,6 +144,35 @@ Deno.test({
 });
 
 Deno.test({
+  name: "walk: a folder that cannot be read (here: gone mid-walk) is a warning, the rest ingested",
+  permissions: { read: [base], write: [base] },
+  fn() {
+    // chmod cannot make a folder unreadable for root, which CI runs as; a folder removed
+    // between the listing of its parent and its own read fails the same way, for anyone.
+    const root = `${base}/vanishing`;
+    for (const name of ["A", "B", "C"]) {
+      Deno.mkdirSync(`${root}/${name} (2000)`, { recursive: true });
+      Deno.writeTextFileSync(`${root}/${name} (2000)/${name} (2000).mkv`, "");
+    }
+    const warnings: string[] = [];
+    const ids: string[] = [];
+    const options = walkOptions({
+      rootPath: root,
+      rootReal: root,
+      batchSize: 1,
+      warn: (m) => warnings.push(m),
+    });
+    for (const batch of walkAssets(options)) {
+      ids.push(...batch.map((a) => a.externalId));
+      if (ids.length === 1) Deno.removeSync(`${root}/B (2000)`, { recursive: true });
+    }
+    deepStrictEqual(ids, ["A (2000)/A (2000).mkv", "C (2000)/C (2000).mkv"]);
+    equal(warnings.length, 1);
+    match(warnings[0], /^cannot read folder 'B \(2000\)': /);
+  },
+});
+
+Deno.test({
   name: "scanFolder: an unreadable folder is an error, not a throw; stat on request",
   permissions: { read: [base] },
   fn() {
