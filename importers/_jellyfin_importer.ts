@@ -42,7 +42,13 @@ import {
   type ServerInfo,
   statusOf,
 } from "./_jellyfin_client.ts";
-import { type ListingStats, newListingStats, pagedItems, readListing } from "./_paged_listing.ts";
+import {
+  type ListingStats,
+  newListingStats,
+  pagedItems,
+  pageMapper,
+  readListing,
+} from "./_paged_listing.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/jellyfin_bench.ts`,
@@ -522,22 +528,11 @@ async function* _fetchAssets(
   const expected = collection.kind === "movies" ? "movie" : "episode";
   const itemType = expected === "movie" ? "Movie" : "Episode";
   const label = `${name} library '${collection.name}'`;
-  const seen = new Set<string>();
-  const map = (items: unknown[], keep?: (a: ImportedAsset) => boolean): ImportedAsset[] => {
-    const out: ImportedAsset[] = [];
-    for (const raw of items) {
-      const mapped = mapJellyfinItem(raw, expected);
-      if (isJellyfinSkip(mapped)) {
-        request.skipped(mapped.item, mapped.reason);
-        continue;
-      }
-      if (keep && !keep(mapped)) continue;
-      if (seen.has(mapped.externalId)) continue;
-      seen.add(mapped.externalId);
-      out.push(mapped);
-    }
-    return out;
-  };
+  const map = pageMapper({
+    mapItem: (raw) => mapJellyfinItem(raw, expected),
+    isSkip: isJellyfinSkip,
+    skipped: (item, reason) => request.skipped(item, reason),
+  });
   const listQuery = (type: "Movie" | "Episode" | "Series", extra: _Json = {}) => ({
     ...userQuery,
     ParentId: collection.externalId,

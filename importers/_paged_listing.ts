@@ -125,3 +125,47 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
     );
   }
 }
+
+/** An item an importer leaves out, with what to call it and why. */
+export interface ListingSkip {
+  /** A printable name of the item. */
+  item: string;
+  /** Why it was left out. */
+  reason: string;
+}
+
+/** Options for {@link pageMapper}. */
+export interface PageMapperOptions<S extends ListingSkip> {
+  /** Maps one raw item to an asset, or to a skip. */
+  mapItem(raw: unknown): ImportedAsset | S;
+  /** Tells a skip from an asset. */
+  isSkip(value: ImportedAsset | S): value is S;
+  /** Reports a skip (`FetchRequest.skipped`). */
+  skipped(item: string, reason: string): void;
+}
+
+/**
+ * A page mapper for {@link readListing}: maps each raw item, reports skips,
+ * keeps what `keep` accepts, and drops external ids it already gave (a
+ * listing read again repeats the items it had yielded).
+ */
+export function pageMapper<S extends ListingSkip>(
+  options: PageMapperOptions<S>,
+): (items: unknown[], keep?: (asset: ImportedAsset) => boolean) => ImportedAsset[] {
+  const seen = new Set<string>();
+  return (items, keep) => {
+    const out: ImportedAsset[] = [];
+    for (const raw of items) {
+      const mapped = options.mapItem(raw);
+      if (options.isSkip(mapped)) {
+        options.skipped(mapped.item, mapped.reason);
+        continue;
+      }
+      if (keep && !keep(mapped)) continue;
+      if (seen.has(mapped.externalId)) continue;
+      seen.add(mapped.externalId);
+      out.push(mapped);
+    }
+    return out;
+  };
+}

@@ -36,7 +36,7 @@ import {
 } from "./_plex_http.ts";
 import { isPlexSkip, mapPlexItem, mapPlexSection } from "./_plex_map.ts";
 import { pagedListing } from "./_plex_paging.ts";
-import { readListing } from "./_paged_listing.ts";
+import { pageMapper, readListing } from "./_paged_listing.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/plex_bench.ts`, a
@@ -230,22 +230,11 @@ async function* _fetchAssets(
   }
   const { session, config: c } = await _open(config, request.signal, tuning);
   const expected = collection.kind === "movies" ? "movie" : "episode";
-  const seen = new Set<string>();
-  const map = (items: unknown[], keep?: (a: ImportedAsset) => boolean): ImportedAsset[] => {
-    const out: ImportedAsset[] = [];
-    for (const raw of items) {
-      const mapped = mapPlexItem(raw, expected);
-      if (isPlexSkip(mapped)) {
-        request.skipped(mapped.item, mapped.reason);
-        continue;
-      }
-      if (keep && !keep(mapped)) continue;
-      if (seen.has(mapped.externalId)) continue;
-      seen.add(mapped.externalId);
-      out.push(mapped);
-    }
-    return out;
-  };
+  const map = pageMapper({
+    mapItem: (raw) => mapPlexItem(raw, expected),
+    isSkip: isPlexSkip,
+    skipped: (item, reason) => request.skipped(item, reason),
+  });
   const sectionPath = `/library/sections/${encodeURIComponent(collection.externalId)}/all`;
   const label = `Plex library '${collection.name}'`;
   const base = { session, pageSize: c.pageSize, request };

@@ -7,8 +7,10 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import {
   type ListingPage,
+  type ListingSkip,
   newListingStats,
   pagedItems,
+  pageMapper,
   readListing,
 } from "../importers/_paged_listing.ts";
 import type { ImportedAsset } from "../core/contract.ts";
@@ -132,5 +134,22 @@ Deno.test("readListing: a server that ran dry is reported by name", async () => 
   ) { /* drain */ }
   deepStrictEqual(warnings, [
     "Den stopped listing Movies before its total of 10 items; run the ingest again if items are missing",
+  ]);
+});
+
+Deno.test("pageMapper: reports skips, applies keep, never gives an id twice", () => {
+  const skipped: string[] = [];
+  const map = pageMapper<ListingSkip & { skip: true }>({
+    mapItem: (raw) =>
+      typeof raw === "string"
+        ? asset(raw)
+        : { skip: true, item: String(raw), reason: "not a name" },
+    isSkip: (v): v is ListingSkip & { skip: true } => "skip" in v,
+    skipped: (item, reason) => skipped.push(`${item}: ${reason}`),
+  });
+  deepStrictEqual(map(["a", 7, "b"]).map((a) => a.externalId), ["a", "b"]);
+  deepStrictEqual(skipped, ["7: not a name"]);
+  deepStrictEqual(map(["b", "c", "d"], (a) => a.externalId !== "d").map((a) => a.externalId), [
+    "c",
   ]);
 });
