@@ -39,6 +39,22 @@
  * @module
  */
 
+import {
+  type CommonFault,
+  droppedResponse,
+  type FaultMatch,
+  logRequest,
+  type MockLog,
+  type MockRequest,
+  sleepUnlessClosed,
+  takeFault,
+} from "./_mock_http.ts";
+
+/** Which requests a fault applies to (the path is matched case-insensitively). */
+export type JfFaultMatch = FaultMatch;
+/** One logged request. */
+export type JfRequest = MockRequest;
+
 /** Server versions the mock can play (any string is accepted for Emby). */
 export type JellyfinMockVersion = "10.8.13" | "10.10.7" | "10.11.11" | "12.0.0";
 
@@ -163,43 +179,8 @@ export interface JfUser {
   token: string;
 }
 
-/** Which requests a fault applies to. */
-export interface JfFaultMatch {
-  /** Only requests whose path contains this text (case-insensitive). */
-  path?: string;
-  /** Only the k-th page (0-based, `startIndex / limit`) of a paged request. */
-  page?: number;
-  /** How many matching requests get the fault; default every one. */
-  times?: number;
-}
-
 /** A fault the mock can inject. */
-export type JellyfinFault =
-  & JfFaultMatch
-  & (
-    | { kind: "status"; status: number }
-    | { kind: "truncate" }
-    | { kind: "slow"; delayMs: number }
-    | { kind: "drop" }
-    | { kind: "html" }
-    | { kind: "redirect"; location: string }
-    | { kind: "grow"; count: number }
-    | { kind: "shrink"; count: number }
-  );
-
-/** One logged request. */
-export interface JfRequest {
-  /** HTTP method. */
-  method: string;
-  /** Path and query exactly as received. */
-  url: string;
-  /** The path only. */
-  path: string;
-  /** Request headers, lower-case names. */
-  headers: Record<string, string>;
-  /** The status answered (0 for a dropped connection). */
-  status: number;
-}
+export type JellyfinFault = FaultMatch & CommonFault;
 
 /** Options for {@link startJellyfinMock}. */
 export interface JellyfinMockOptions {
@@ -485,7 +466,7 @@ function addSeries(add: _Add, ids: _Ids, lib: JfNode, s: JfSeriesSpec): void {
 
 type Json = Record<string, unknown>;
 
-interface _State {
+interface _State extends MockLog<JellyfinFault> {
   flavor: JellyfinMockFlavor;
   version: string;
   major: number;
@@ -499,10 +480,6 @@ interface _State {
   byId: Map<string, JfNode>;
   generation: number;
   cache: { key: string; generation: number; items: JfNode[] } | undefined;
-  faults: { fault: JellyfinFault; used: number }[];
-  requests: JfRequest[];
-  count: number;
-  maxLog: number;
   closing: AbortController;
 }
 
@@ -1112,32 +1089,8 @@ function _faultFor(
   path: string,
   page: _Answer["page"],
 ): JellyfinFault | undefined {
-  for (const f of state.faults) {
-    const { fault } = f;
-    if (fault.times !== undefined && f.used >= fault.times) continue;
-    if (fault.path !== undefined && !path.toLowerCase().includes(fault.path.toLowerCase())) {
-      continue;
-    }
-    if (fault.page !== undefined) {
-      if (!page?.limit) continue;
-      if (Math.floor(page.start / page.limit) !== fault.page) continue;
-    }
-    f.used++;
-    return fault;
-  }
-  return undefined;
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+  const index = page?.limit ? Math.floor(page.start / page.limit) : undefined;
+  return takeFault(state, path, index, { ignoreCase: true });
 }
 
 function _reindex(state: _State): void {
@@ -1200,21 +1153,10 @@ async function _handle(state: _State, req: Request): Promise<Response> {
       answer = _problem(400, "One or more validation errors occurred.", error.message);
     } else throw error;
   }
-  const record: JfRequest = {
-    method: req.method,
-    url: url.pathname + url.search,
-    path: url.pathname,
-    headers: Object.fromEntries(req.headers),
-    status: answer.status,
-  };
-  state.count++;
-  state.requests.push(record);
-  if (state.requests.length > state.maxLog) {
-    state.requests.splice(0, state.requests.length - state.maxLog);
-  }
+  const record = logRequest(state, req, url, answer.status);
   const fault = answer.status === 401 ? undefined : _faultFor(state, url.pathname, answer.page);
   const headers = new Headers({ server: "Kestrel" });
-  if (fault?.kind === "slow") await _sleep(fault.delayMs, state.closing.signal);
+  if (fault?.kind === "slow") await sleepUnlessClosed(fault.delayMs, state.closing.signal);
   if (fault?.kind === "status") {
     record.status = fault.status;
     return new Response(null, { status: fault.status, headers });
@@ -1243,14 +1185,7 @@ async function _handle(state: _State, req: Request): Promise<Response> {
   if (fault?.kind === "truncate") body = body.slice(0, Math.floor(body.length / 2));
   if (fault?.kind === "drop") {
     record.status = 0;
-    const bytes = new TextEncoder().encode(body);
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes.slice(0, Math.floor(bytes.length / 2)));
-        controller.error(new Error("mock dropped the connection"));
-      },
-    });
-    return new Response(stream, { status: 200, headers });
+    return droppedResponse(body, headers);
   }
   return new Response(body, { status: answer.status, headers });
 }

@@ -22,6 +22,19 @@
  * @module
  */
 
+import {
+  type CommonFault,
+  droppedResponse,
+  type FaultMatch,
+  logRequest,
+  type MockLog,
+  type MockRequest,
+  sleepUnlessClosed,
+  takeFault,
+} from "./_mock_http.ts";
+
+export type { FaultMatch, MockRequest } from "./_mock_http.ts";
+
 /** One file of a movie or an episode. */
 export interface MockPart {
   /** Absolute path as the server sees it. */
@@ -148,44 +161,8 @@ export interface SectionSpec {
   multiPartEvery?: number;
 }
 
-/** Which requests a fault applies to. */
-export interface FaultMatch {
-  /** Only requests whose path contains this text. */
-  path?: string;
-  /** Only the k-th page (0-based, `start / size`) of a paged request. */
-  page?: number;
-  /** How many matching requests get the fault; default every one. */
-  times?: number;
-}
-
-/** A fault the mock can inject. */
-export type PlexFault =
-  & FaultMatch
-  & (
-    | { kind: "status"; status: number }
-    | { kind: "truncate" }
-    | { kind: "slow"; delayMs: number }
-    | { kind: "drop" }
-    | { kind: "html" }
-    | { kind: "no-container" }
-    | { kind: "redirect"; location: string }
-    | { kind: "shrink"; count: number }
-    | { kind: "grow"; count: number }
-  );
-
-/** One logged request. */
-export interface MockRequest {
-  /** HTTP method. */
-  method: string;
-  /** Path and query exactly as received. */
-  url: string;
-  /** The path only. */
-  path: string;
-  /** Request headers, lower-case names. */
-  headers: Record<string, string>;
-  /** The status answered (0 for a dropped connection). */
-  status: number;
-}
+/** A fault the mock can inject: the common ones, or a JSON body without `MediaContainer`. */
+export type PlexFault = FaultMatch & (CommonFault | { kind: "no-container" });
 
 /** Options for {@link startPlexMock}. */
 export interface PlexMockOptions {
@@ -590,15 +567,11 @@ function _page(url: URL, headers: Headers): _Page {
   return { start, size, paged: startRaw !== null || sizeRaw !== null };
 }
 
-interface _State {
+interface _State extends MockLog<PlexFault> {
   token: string;
   machineIdentifier: string;
   friendlyName: string;
   sections: MockSection[];
-  faults: { fault: PlexFault; used: number }[];
-  requests: MockRequest[];
-  count: number;
-  maxLog: number;
   closing: AbortController;
   flat: WeakMap<MockSection, { sig: string; list: _Flat }>;
 }
@@ -876,30 +849,8 @@ function _route(state: _State, req: Request, url: URL): _Answer {
 }
 
 function _faultFor(state: _State, path: string, page: _Page | undefined): PlexFault | undefined {
-  for (const f of state.faults) {
-    const { fault } = f;
-    if (fault.times !== undefined && f.used >= fault.times) continue;
-    if (fault.path !== undefined && !path.includes(fault.path)) continue;
-    if (fault.page !== undefined) {
-      if (!page?.paged || !page.size) continue;
-      if (Math.floor(page.start / page.size) !== fault.page) continue;
-    }
-    f.used++;
-    return fault;
-  }
-  return undefined;
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+  const index = page?.paged && page.size ? Math.floor(page.start / page.size) : undefined;
+  return takeFault(state, path, index);
 }
 
 function _mutate(state: _State, sectionKey: string | undefined, fault: PlexFault): void {
@@ -947,23 +898,12 @@ async function _handle(state: _State, req: Request): Promise<Response> {
     });
   }
   const answer = _route(state, req, url);
-  const record: MockRequest = {
-    method: req.method,
-    url: url.pathname + url.search,
-    path: url.pathname,
-    headers: Object.fromEntries(req.headers),
-    status: answer.status,
-  };
-  state.count++;
-  state.requests.push(record);
-  if (state.requests.length > state.maxLog) {
-    state.requests.splice(0, state.requests.length - state.maxLog);
-  }
+  const record = logRequest(state, req, url, answer.status);
 
   const fault = answer.status === 401 ? undefined : _faultFor(state, url.pathname, answer.page);
   const headers = new Headers(answer.headers);
   headers.set("X-Plex-Protocol", "1.0");
-  if (fault?.kind === "slow") await _sleep(fault.delayMs, state.closing.signal);
+  if (fault?.kind === "slow") await sleepUnlessClosed(fault.delayMs, state.closing.signal);
   if (fault?.kind === "status") {
     record.status = fault.status;
     headers.set("content-type", "text/html");
@@ -1001,14 +941,7 @@ async function _handle(state: _State, req: Request): Promise<Response> {
   if (fault?.kind === "truncate") body = body.slice(0, Math.floor(body.length / 2));
   if (fault?.kind === "drop") {
     record.status = 0;
-    const bytes = new TextEncoder().encode(body);
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes.slice(0, Math.floor(bytes.length / 2)));
-        controller.error(new Error("mock dropped the connection"));
-      },
-    });
-    return new Response(stream, { status: 200, headers });
+    return droppedResponse(body, headers);
   }
   return new Response(body, { status: answer.status, headers });
 }
