@@ -120,3 +120,67 @@ export function droppedResponse(body: string, headers: Headers): Response {
   });
   return new Response(stream, { status: 200, headers });
 }
+
+/** A fresh request log keeping at most `maxLog` requests. */
+export function newMockLog<F extends FaultMatch>(maxLog: number): MockLog<F> {
+  return { faults: [], requests: [], count: 0, maxLog };
+}
+
+/** What every mock gives its tests, besides its own data. */
+export interface MockControls<F extends FaultMatch> {
+  /** Base URL (`http://` or `https://127.0.0.1:<port>`). */
+  url: string;
+  /** The request log (most recent first-in order, capped). */
+  requests: MockRequest[];
+  /** Requests answered since start or the last reset. */
+  requestCount(): number;
+  /** Empties the log and the count. */
+  resetRequests(): void;
+  /** Replaces the active faults. */
+  setFault(...faults: F[]): void;
+  /** Stops serving; resolves when the server has finished. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link serveMock}. */
+export interface ServeMockOptions {
+  /** Aborted to close the server (and to cut short slow answers). */
+  closing: AbortController;
+  /** Certificate and key (PEM) to serve HTTPS. */
+  tls?: { cert: string; key: string };
+  /** The answer when the handler throws. */
+  onError(): Response;
+}
+
+/** Serves `handler` on 127.0.0.1 at a free port until closed; returns the controls. */
+export function serveMock<F extends FaultMatch>(
+  log: MockLog<F>,
+  options: ServeMockOptions,
+  handler: (req: Request) => Response | Promise<Response>,
+): MockControls<F> {
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    signal: options.closing.signal,
+    ...(options.tls ?? {}),
+    onListen: () => {},
+    onError: options.onError,
+  }, handler);
+  const addr = server.addr as Deno.NetAddr;
+  return {
+    url: `${options.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
+    requests: log.requests,
+    requestCount: () => log.count,
+    resetRequests: () => {
+      log.count = 0;
+      log.requests.splice(0);
+    },
+    setFault: (...faults: F[]) => {
+      log.faults = faults.map((fault) => ({ fault, used: 0 }));
+    },
+    close: async () => {
+      options.closing.abort();
+      await server.finished;
+    },
+  };
+}

@@ -46,6 +46,8 @@ import {
   logRequest,
   type MockLog,
   type MockRequest,
+  newMockLog,
+  serveMock,
   sleepUnlessClosed,
   takeFault,
 } from "./_mock_http.ts";
@@ -1239,24 +1241,17 @@ export function startJellyfinMock(options: JellyfinMockOptions = {}): Promise<Je
     byId: new Map(),
     generation: 0,
     cache: undefined,
-    faults: [],
-    requests: [],
-    count: 0,
-    maxLog: options.maxLog ?? 10_000,
+    ...newMockLog<JellyfinFault>(options.maxLog ?? 10_000),
     closing: new AbortController(),
   };
   _reindex(state);
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    signal: state.closing.signal,
-    ...(options.tls ?? {}),
-    onListen: () => {},
+  const controls = serveMock(state, {
+    closing: state.closing,
+    tls: options.tls,
     onError: () => new Response(null, { status: 500 }),
   }, (req) => _handle(state, req));
-  const addr = server.addr as Deno.NetAddr;
   return Promise.resolve({
-    url: `${options.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
+    ...controls,
     apiKey: state.apiKey,
     serverId: state.serverId,
     version,
@@ -1264,19 +1259,6 @@ export function startJellyfinMock(options: JellyfinMockOptions = {}): Promise<Je
     users,
     nodes: state.nodes,
     changed: () => _reindex(state),
-    requests: state.requests,
-    requestCount: () => state.count,
-    resetRequests: () => {
-      state.count = 0;
-      state.requests.splice(0);
-    },
-    setFault: (...faults: JellyfinFault[]) => {
-      state.faults = faults.map((fault) => ({ fault, used: 0 }));
-    },
-    close: async () => {
-      state.closing.abort();
-      await server.finished;
-    },
   });
 }
 

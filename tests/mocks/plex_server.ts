@@ -29,6 +29,8 @@ import {
   logRequest,
   type MockLog,
   type MockRequest,
+  newMockLog,
+  serveMock,
   sleepUnlessClosed,
   takeFault,
 } from "./_mock_http.ts";
@@ -962,42 +964,20 @@ export function startPlexMock(options: PlexMockOptions = {}): Promise<PlexMock> 
     machineIdentifier: "96f2fe7a78c9dc1f16a16bedbe90f98149be16b4",
     friendlyName: options.friendlyName ?? "RetroVue Mock PMS",
     sections,
-    faults: [],
-    requests: [],
-    count: 0,
-    maxLog: options.maxLog ?? 10_000,
+    ...newMockLog<PlexFault>(options.maxLog ?? 10_000),
     closing: new AbortController(),
     flat: new WeakMap(),
   };
-  return new Promise((resolve) => {
-    const server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      signal: state.closing.signal,
-      ...(options.tls ?? {}),
-      onListen: () => {},
-      onError: () => new Response("mock error", { status: 500 }),
-    }, (req) => _handle(state, req));
-    const addr = server.addr as Deno.NetAddr;
-    resolve({
-      url: `${options.tls ? "https" : "http"}://127.0.0.1:${addr.port}`,
-      token: state.token,
-      machineIdentifier: state.machineIdentifier,
-      sections: state.sections,
-      requests: state.requests,
-      requestCount: () => state.count,
-      resetRequests: () => {
-        state.count = 0;
-        state.requests.splice(0);
-      },
-      setFault: (...faults: PlexFault[]) => {
-        state.faults = faults.map((fault) => ({ fault, used: 0 }));
-      },
-      close: async () => {
-        state.closing.abort();
-        await server.finished;
-      },
-    });
+  const controls = serveMock(state, {
+    closing: state.closing,
+    tls: options.tls,
+    onError: () => new Response("mock error", { status: 500 }),
+  }, (req) => _handle(state, req));
+  return Promise.resolve({
+    ...controls,
+    token: state.token,
+    machineIdentifier: state.machineIdentifier,
+    sections: state.sections,
   });
 }
 
