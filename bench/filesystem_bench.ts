@@ -22,7 +22,7 @@
 
 import importer from "../importers/filesystem.ts";
 import { scanFolder, type ScanOptions, subfolderChain } from "../importers/_filesystem_scan.ts";
-import { EXTRA_FOLDERS, VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
+import { VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 
 /** Options for {@link runFilesystemBench}. */
@@ -122,8 +122,6 @@ function _scanOptions(root: string): ScanOptions {
     extensions: new Set(VIDEO_EXTENSIONS),
     includeHidden: false,
     stat: true,
-    extraFolders: EXTRA_FOLDERS,
-    topLevelKeep: new Set(),
   };
 }
 

@@ -8,12 +8,14 @@
  *
  * Symlinks: a link whose real path leaves the root is skipped. A link to a
  * folder is followed unless that folder is, or contains, a folder on the
- * way down to it (a loop); the decision depends only on the path, so every
- * way of splitting the walk gives the same result. A folder reached through
- * a link is walked like any other: its files get their own ids.
+ * way down to it (a loop); the decision depends only on the path, not on
+ * what was walked before. A folder reached through a link is walked like any
+ * other: its files get their own ids.
  *
  * @module
  */
+
+import { EXTRA_FOLDERS } from "./_naming_tokens.ts";
 
 /** What {@link scanFolder} keeps. */
 export interface ScanOptions {
@@ -25,11 +27,13 @@ export interface ScanOptions {
   includeHidden: boolean;
   /** Stat every video file now (sizes and mtimes in the result). */
   stat: boolean;
-  /** Folder names (lower case) that hold extras, with their extra type. */
-  extraFolders: Readonly<Record<string, string>>;
-  /** Extras folder names that are ordinary folders directly under the root (`Shorts/`). */
-  topLevelKeep: ReadonlySet<string>;
 }
+
+/**
+ * Extras folder names that are ordinary category folders when directly under
+ * the root (`Shorts/Some Short (2010)/…`); deeper down they hold extras.
+ */
+const _TOP_LEVEL_CATEGORIES = new Set(["other", "others", "shorts", "clips", "scenes"]);
 
 /**
  * One folder as read from disk, before any naming rule. Optional fields are
@@ -130,10 +134,8 @@ export function scanFolder(
     if (isDir) {
       const lower = name.toLowerCase();
       // Own keys only: a folder named `constructor` is not an extras folder.
-      const extra = Object.hasOwn(options.extraFolders, lower)
-        ? options.extraFolders[lower]
-        : undefined;
-      if (extra !== undefined && !(rel === "" && options.topLevelKeep.has(lower))) {
+      const extra = Object.hasOwn(EXTRA_FOLDERS, lower) ? EXTRA_FOLDERS[lower] : undefined;
+      if (extra !== undefined && !(rel === "" && _TOP_LEVEL_CATEGORIES.has(lower))) {
         const reason = extra === "sample" ? "sample folder" : "extras folder";
         skip(rel === "" ? `${name}/` : `${rel}/${name}/`, reason);
       } else {

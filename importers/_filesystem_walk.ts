@@ -21,7 +21,7 @@
  */
 
 import type { AssetFilters, ImportedAsset } from "../core/contract.ts";
-import { EXTRA_FOLDERS, humanizeTitle, splitExtension, trimSeparators } from "./_naming_tokens.ts";
+import { humanizeTitle, splitExtension, trimSeparators } from "./_naming_tokens.ts";
 import {
   type FolderTitle,
   type MovieName,
@@ -105,7 +105,6 @@ interface _State {
 }
 
 const _NO_NAMES: ReadonlySet<string> = new Set();
-const _DEPTH1_CATEGORY_NAMES = new Set(["other", "others", "shorts", "clips", "scenes"]);
 
 function _errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -214,8 +213,6 @@ function _scanOptions(options: WalkOptions): ScanOptions {
     extensions: options.extensions,
     includeHidden: options.includeHidden,
     stat: false,
-    extraFolders: EXTRA_FOLDERS,
-    topLevelKeep: _DEPTH1_CATEGORY_NAMES,
   };
 }
 

@@ -9,7 +9,7 @@ import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import type { ImportedAsset } from "../core/contract.ts";
 import { isoTime, walkAssets, type WalkOptions } from "../importers/_filesystem_walk.ts";
 import { scanFolder, type ScanOptions } from "../importers/_filesystem_scan.ts";
-import { EXTRA_FOLDERS, VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
+import { VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
 
 const base = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "retrovue_scan_test_" }));
 const lib = `${base}/lib`;
@@ -93,8 +93,6 @@ const SCAN_OPTIONS: ScanOptions = {
   extensions: new Set(VIDEO_EXTENSIONS),
   includeHidden: false,
   stat: false,
-  extraFolders: EXTRA_FOLDERS,
-  topLevelKeep: new Set(),
 };
 
 Deno.test({
