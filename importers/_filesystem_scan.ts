@@ -2,9 +2,9 @@
  * The filesystem importer's disk reads, kept apart from naming: one folder
  * at a time, {@link scanFolder} lists the entries, applies the rules that
  * need no name parsing (hidden entries, extras folders, symlinks that leave
- * the root, symlink loops) and, when asked, stats the video files. The walk
- * (`_filesystem_walk.ts`) turns what it finds into assets; the benchmark
- * times it alone against `find`.
+ * the root, symlink loops). The walk (`_filesystem_walk.ts`) stats the video
+ * files that pass its filters and turns them into assets; the benchmark
+ * times this module plus a stat of every video file against `find`.
  *
  * Symlinks: a link whose real path leaves the root is skipped. A link to a
  * folder is followed unless that folder is, or contains, a folder on the
@@ -25,8 +25,6 @@ export interface ScanOptions {
   extensions: ReadonlySet<string>;
   /** Also keep hidden entries (`.name`). */
   includeHidden: boolean;
-  /** Stat every video file now (sizes and mtimes in the result). */
-  stat: boolean;
 }
 
 /**
@@ -51,12 +49,6 @@ export interface ScannedFolder {
   error?: string;
   /** Video files (by extension), in name order. */
   files: string[];
-  /** Sizes of `files`, when stat-ed (`-1`: the stat failed, see `statErrors`). */
-  sizes?: Float64Array;
-  /** Modification times of `files` in ms since the epoch, when stat-ed (`NaN`: unknown). */
-  mtimes?: Float64Array;
-  /** Why a file's stat failed, by its index in `files`. */
-  statErrors?: Record<number, string>;
   /** Names of the `.nfo` sidecars in the folder. */
   nfos?: string[];
   /** Subfolders to visit, in name order. */
@@ -145,21 +137,6 @@ export function scanFolder(
     } else if (isFile) {
       if (options.extensions.has(ext)) out.files.push(name);
       else if (ext === "nfo") (out.nfos ??= []).push(name);
-    }
-  }
-  if (options.stat) {
-    const sizes = out.sizes = new Float64Array(out.files.length);
-    const mtimes = out.mtimes = new Float64Array(out.files.length);
-    for (let i = 0; i < out.files.length; i++) {
-      try {
-        const info = Deno.statSync(`${abs}/${out.files[i]}`);
-        sizes[i] = info.size;
-        mtimes[i] = info.mtime ? info.mtime.getTime() : NaN;
-      } catch (e) {
-        sizes[i] = -1;
-        mtimes[i] = NaN;
-        (out.statErrors ??= {})[i] = message(e);
-      }
     }
   }
   return out;

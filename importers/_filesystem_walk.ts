@@ -206,13 +206,11 @@ function _takeBatches(state: _State, batchSize: number): ImportedAsset[][] {
   return out;
 }
 
-/** Files are stat-ed later, once they passed the filters. */
 function _scanOptions(options: WalkOptions): ScanOptions {
   return {
     rootReal: options.rootReal,
     extensions: options.extensions,
     includeHidden: options.includeHidden,
-    stat: false,
   };
 }
 

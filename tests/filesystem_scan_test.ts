@@ -2,7 +2,7 @@
  * The filesystem walk on a richer tree than the importer tests: symlink
  * loops (direct and mutual), links that escape or are broken, folder names
  * that are Object.prototype members, sidecars, multi-part movies, extras;
- * `scanFolder` on its own (errors, stats); cancellation; and the date
+ * `scanFolder` on its own (errors); cancellation; and the date
  * formatting that replaces `toISOString` on the hot path.
  */
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
@@ -92,7 +92,6 @@ const SCAN_OPTIONS: ScanOptions = {
   rootReal: lib,
   extensions: new Set(VIDEO_EXTENSIONS),
   includeHidden: false,
-  stat: false,
 };
 
 Deno.test({
@@ -171,26 +170,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "scanFolder: an unreadable folder is an error, not a throw; stat on request",
+  name: "scanFolder: an unreadable folder is an error, not a throw",
   permissions: { read: [base] },
   fn() {
     const missing = scanFolder(`${base}/nope`, "nope", SCAN_OPTIONS, [`${base}/nope`]);
     match(missing.error ?? "", /No such file|not found/i);
     deepStrictEqual([missing.files, missing.folders], [[], []]);
-
-    const dir = `${lib}/Movie (1999)`;
-    const lazy = scanFolder(dir, "Movie (1999)", SCAN_OPTIONS, [lib, dir]);
-    equal(lazy.sizes, undefined);
-    const eager = scanFolder(dir, "Movie (1999)", { ...SCAN_OPTIONS, stat: true }, [lib, dir]);
-    deepStrictEqual(eager.files, lazy.files);
-    deepStrictEqual(
-      [...eager.sizes!],
-      eager.files.map((f) => Deno.statSync(`${dir}/${f}`).size),
-    );
-    deepStrictEqual(
-      [...eager.mtimes!],
-      eager.files.map((f) => Deno.statSync(`${dir}/${f}`).mtime!.getTime()),
-    );
   },
 });
 
