@@ -1,6 +1,7 @@
 /**
  * Ingest benchmark: 100k synthetic episodes through the pipeline (full
- * ingest, unchanged re-run, 1% changed, one targeted season), against a floor
+ * ingest, unchanged re-run, 1% changed, one targeted season, and the full
+ * ingest again with a source secret to look for in every asset), against a floor
  * measured in the same run: plain prepared inserts of the same rows into the
  * same table in one transaction (timed from BEGIN to COMMIT; the rows are
  * prepared before the clock starts, and held in memory like the pipeline's).
@@ -30,7 +31,10 @@ const BATCH = 1000;
 const SOURCE_ID = "bench-00000001";
 const COLLECTION_ID = "c-bench00001";
 
-type Scenario = "floor" | "full" | "unchanged" | "changed" | "season";
+type Scenario = "floor" | "full" | "unchanged" | "changed" | "season" | "secret";
+
+/** A Plex-like token: with it, every asset is checked for its every form. */
+const SECRET = "xyzAB12cd34EF56gh78i";
 
 interface ChildReport {
   scenario: Scenario;
@@ -55,6 +59,7 @@ export async function runIngestBench(): Promise<void> {
       Deno.copyFileSync(seed, copy);
       reports.push(await _spawn(scenario, copy));
     }
+    reports.push(await _spawn("secret", `${dir}/secret.db`));
     const floor = reports[0];
     console.log(`ingest bench: ${TOTAL} assets, batches of ${BATCH}`);
     console.log(
@@ -222,6 +227,7 @@ async function _child(scenario: Scenario, dbPath: string): Promise<void> {
       collection: COLLECTION_ID,
       filters: scenario === "season" ? { title: "show 042", season: 3 } : {},
       onProgress: sample,
+      secrets: scenario === "secret" ? [SECRET] : [],
     });
     const s = result.stats;
     detail =

@@ -913,6 +913,7 @@ async function _checkDryRun(state: {
         client: state.client,
         collection: collection.id,
         dryRun: true,
+        secrets: secretValues(state.info.manifest.params, state.config),
       });
       const after = _dump(db);
       if (before !== after) {

@@ -7,6 +7,7 @@
 
 import type { AssetFilters } from "../core/contract.ts";
 import { getSource, resolveCollection, resolveSource } from "../core/catalog.ts";
+import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { IngestIssue } from "../ingest/diff.ts";
 import {
@@ -84,6 +85,7 @@ matches nothing exits 2 and ingests nothing.
             clock: () => ctx.now(),
             onProgress: progress.update,
             signal: ctx.signal,
+            secrets: secretValues(info.manifest.params, source.config),
           }),
       );
     } catch (error) {
@@ -169,6 +171,7 @@ use 'collection ingest <collection> --title …'.
           clock: () => ctx.now(),
           onProgress: progress.update,
           signal: ctx.signal,
+          secrets: secretValues(info.manifest.params, source.config),
         }),
     ).finally(progress.clear);
     if (ctx.json) {

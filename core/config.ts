@@ -191,13 +191,140 @@ export function secretValues(
   return out.sort((a, b) => b.length - a.length);
 }
 
-/** Replaces every occurrence of each secret (and its URL-encoded form) in `text` with {@link MASK}. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    for (const form of new Set([s, encodeURIComponent(s)])) {
-      if (form.length >= 3) out = out.split(form).join(MASK);
+/** Shortest secret that is scrubbed at all (shorter ones would mask ordinary text). */
+const MIN_SECRET = 3;
+
+/**
+ * Shortest secret whose disguised forms (case variants, base64, hex,
+ * reversed) are also looked for, and shortest such form: below this, random
+ * text would match too often.
+ */
+const MIN_DERIVED = 6;
+
+/**
+ * Every form of a set of secrets, compiled once: see {@link secretForms}.
+ * Pass it to {@link redact} and {@link carriesSecret} instead of the raw
+ * secrets when the same secrets check many texts.
+ */
+export interface SecretForms {
+  /** How many secrets are looked for; 0 makes every check free. */
+  readonly size: number;
+  /** Whether `text` carries any form of any of the secrets. */
+  test(text: string): boolean;
+  /** `text` with every form of every secret replaced by {@link MASK}. */
+  mask(text: string): string;
+}
+
+const _NO_FORMS: SecretForms = Object.freeze({
+  size: 0,
+  test: () => false,
+  mask: (text: string) => text,
+});
+
+/**
+ * Compiles the forms in which a secret may leak, so that a hostile plugin
+ * cannot pass its own credential off in disguise:
+ *
+ * - a secret of 3 to 5 characters: itself and its URL-encoded form, exactly
+ *   (as anything more would match ordinary text); shorter ones are ignored;
+ * - a secret of 6 characters or more, case-insensitively (so its upper- and
+ *   lower-case variants too): itself, URL-encoded, hex and reversed forms of
+ *   it, and base64 of its UTF-8 bytes in the standard and URL-safe alphabets
+ *   at each of the three byte alignments. For base64 the characters that
+ *   depend solely on the secret's bytes are a form (so the secret is found
+ *   inside a longer base64 text such as `user:TOKEN` for HTTP Basic auth), and
+ *   so are the longer tails, with and without padding, for a secret that ends
+ *   the encoded text. Forms shorter than 6 characters are left out.
+ *
+ * The forms become the alternatives of one RegExp, longest first (plus one
+ * case-sensitive RegExp when some secret is shorter than 6), so a check is
+ * one pass over the text.
+ */
+export function secretForms(secrets: readonly string[]): SecretForms {
+  const folded = new Set<string>();
+  const exact = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < MIN_SECRET) continue;
+    if (secret.length < MIN_DERIVED) {
+      exact.add(secret);
+      exact.add(encodeURIComponent(secret));
+      continue;
+    }
+    for (const form of _derivedForms(secret)) {
+      if (form.length >= MIN_DERIVED) folded.add(form);
     }
   }
-  return out;
+  if (folded.size === 0 && exact.size === 0) return _NO_FORMS;
+  const patterns: RegExp[] = [];
+  if (folded.size) patterns.push(_alternation(folded, "i"));
+  if (exact.size) patterns.push(_alternation(exact, ""));
+  const masks = patterns.map((p) => new RegExp(p.source, p.flags + "g"));
+  const [first, second] = patterns;
+  return Object.freeze({
+    size: secrets.filter((s) => s.length >= MIN_SECRET).length,
+    test: second
+      ? (text: string) => first.test(text) || second.test(text)
+      : (text: string) => first.test(text),
+    mask: (text: string) => masks.reduce((out, m) => out.replace(m, MASK), text),
+  });
+}
+
+/**
+ * Whether `text` carries any form of any secret (see {@link secretForms}).
+ * Pass compiled forms when checking many texts against the same secrets.
+ */
+export function carriesSecret(text: string, secrets: readonly string[] | SecretForms): boolean {
+  const forms = _formsOf(secrets);
+  return forms.size > 0 && forms.test(text);
+}
+
+/**
+ * Replaces every form of each secret in `text` (itself, URL-encoded, and for
+ * secrets of 6 characters or more their case variants, base64, hex and
+ * reversed forms: see {@link secretForms}) with {@link MASK}. An array of
+ * secrets is compiled on first use and reused for the same secrets after.
+ */
+export function redact(text: string, secrets: readonly string[] | SecretForms): string {
+  if (Array.isArray(secrets) && secrets.length === 0) return text;
+  const forms = _formsOf(secrets);
+  return forms.size > 0 ? forms.mask(text) : text;
+}
+
+function _formsOf(secrets: readonly string[] | SecretForms): SecretForms {
+  return Array.isArray(secrets) ? secretForms(secrets) : secrets as SecretForms;
+}
+
+function _derivedForms(secret: string): string[] {
+  const bytes = new TextEncoder().encode(secret);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  const forms = [
+    secret,
+    encodeURIComponent(secret),
+    Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""),
+    Array.from(secret).reverse().join(""),
+  ];
+  // Base64 at each alignment (`pad` bytes before the secret in its 3-byte group).
+  // Characters [start, end) depend on the secret's bits alone, whatever surrounds
+  // it; the one after them (and any padding) also on what follows, so the longer
+  // tail forms only match where the secret ends the encoded text.
+  for (let pad = 0; pad < 3; pad++) {
+    const encoded = btoa("\0".repeat(pad) + binary);
+    const start = Math.ceil((8 * pad) / 6);
+    const end = Math.floor((8 * (pad + bytes.length)) / 6);
+    const tail = encoded.slice(start);
+    for (const form of [encoded.slice(start, end), tail, tail.replace(/=+$/, "")]) {
+      forms.push(form, form.replaceAll("+", "-").replaceAll("/", "_"));
+    }
+  }
+  return forms;
+}
+
+function _alternation(forms: Set<string>, flags: string): RegExp {
+  const sorted = [...forms].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+  return new RegExp(sorted.map(_escapeRegExp).join("|"), flags);
+}
+
+function _escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/]/g, "\\$&");
 }

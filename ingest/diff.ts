@@ -11,6 +11,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import type { SecretForms } from "../core/config.ts";
 import type { AssetFilters } from "../core/contract.ts";
 import {
   assetId,
@@ -115,6 +116,11 @@ export interface ClassifierOptions {
   mappings: readonly PathMapping[];
   /** The targeted scope; empty for a full ingest. */
   filters: AssetFilters;
+  /**
+   * The source's secrets: an item carrying one in any form is invalid (and
+   * its existing row, if any, is kept rather than removed).
+   */
+  secrets?: SecretForms;
 }
 
 /** Streaming classifier: feed raw items with `add`, then call `finish` once. */
@@ -221,7 +227,7 @@ export function createClassifier(
     },
     add(raw: unknown): void {
       seen++;
-      const outcome = normalizeAsset(raw, options.mappings);
+      const outcome = normalizeAsset(raw, options.mappings, { secrets: options.secrets });
       if (!outcome.ok) {
         stats.discovered++;
         stats.invalid++;

@@ -12,6 +12,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { redact, type SecretForms } from "../core/config.ts";
 import { describeZodError, importedAssetSchema } from "../core/schemas.ts";
 
 /** One path mapping of a collection: an upstream prefix and where it lives locally. */
@@ -67,6 +68,19 @@ export type NormalizeOutcome =
   | { ok: true; asset: NormalizedAsset }
   | { ok: false; externalId: string | null; reason: string };
 
+/** Options for {@link normalizeAsset}. */
+export interface NormalizeOptions {
+  /**
+   * The source's secrets (see `secretForms` in `core/config.ts`): an item
+   * whose stored text carries any form of one is rejected, and reasons and
+   * ids in rejections are scrubbed.
+   */
+  secrets?: SecretForms;
+}
+
+/** The reason given for an item that carries one of its source's secrets. */
+export const CARRIES_CREDENTIAL = "carries a credential of its source (not stored)";
+
 const _NEEDS_WORK = /[^\x21-\x7e ]| {2}|^ | $/;
 
 /** Longest reported external id in issues; longer ids are cut with `…`. */
@@ -74,11 +88,31 @@ const MAX_REPORTED_ID = 200;
 
 /**
  * Validates and normalises one raw item. Never throws for bad input: an
- * invalid item comes back as `{ ok: false }` with a one-line reason.
+ * invalid item comes back as `{ ok: false }` with a one-line reason. With
+ * `options.secrets`, an item whose stored text (ids, titles, paths, provider
+ * ids, markers) carries one of its source's secrets in any form is rejected
+ * with {@link CARRIES_CREDENTIAL}, and no rejection repeats a secret.
  */
 export function normalizeAsset(
   raw: unknown,
   mappings: readonly PathMapping[],
+  options: NormalizeOptions = {},
+): NormalizeOutcome {
+  const secrets = options.secrets?.size ? options.secrets : undefined;
+  const outcome = _normalize(raw, mappings, secrets);
+  if (outcome.ok || !secrets) return outcome;
+  const id = outcome.externalId;
+  return {
+    ok: false,
+    externalId: id === null ? null : redact(id, secrets),
+    reason: redact(outcome.reason, secrets),
+  };
+}
+
+function _normalize(
+  raw: unknown,
+  mappings: readonly PathMapping[],
+  secrets: SecretForms | undefined,
 ): NormalizeOutcome {
   const parsed = importedAssetSchema.safeParse(raw);
   if (!parsed.success) {
@@ -107,6 +141,15 @@ export function normalizeAsset(
   const localPath = path === null ? null : mapPath(path, mappings);
   const size = a.size == null ? null : Math.round(a.size);
   const modified = a.modified ?? null;
+  if (
+    secrets &&
+    _storesSecret(secrets, [a.externalId, title, seriesTitle, airDate, path, localPath, modified], {
+      parts,
+      ids: a.externalIds,
+    })
+  ) {
+    return { ok: false, externalId: rawExternalId(raw), reason: CARRIES_CREDENTIAL };
+  }
   const fileFingerprint = _hash(JSON.stringify([path, partsJson, size, modified]));
   const fingerprint = _hash(JSON.stringify([
     a.kind,
@@ -208,6 +251,22 @@ function _prefixMatches(path: string, prefix: string): boolean {
 
 function _isWindowsPath(path: string): boolean {
   return /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
+}
+
+/**
+ * Whether any stored text (the fields, every part, every provider id's key
+ * and value) carries a secret. Each is tested on its own: joining them first
+ * costs more, as the matcher then flattens the joined string for every asset.
+ */
+function _storesSecret(
+  secrets: SecretForms,
+  texts: readonly (string | null)[],
+  more: { parts: readonly string[]; ids: Record<string, string> | undefined },
+): boolean {
+  for (const text of texts) if (text !== null && secrets.test(text)) return true;
+  for (const part of more.parts) if (secrets.test(part)) return true;
+  for (const key in more.ids) if (secrets.test(key) || secrets.test(more.ids[key])) return true;
+  return false;
 }
 
 function _canonicalIds(ids: Record<string, string> | undefined): string {

@@ -15,6 +15,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { secretForms } from "../core/config.ts";
 import type { AssetFilters, CollectionKind, FilterName } from "../core/contract.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 import type { ImporterClient } from "../registry/types.ts";
@@ -61,6 +62,12 @@ export interface IngestOptions {
   signal?: AbortSignal;
   /** Idle deadline between two batches, in milliseconds (the client's default otherwise). */
   timeoutMs?: number;
+  /**
+   * The source's secret values (`secretValues(manifest.params, config)`): an
+   * asset that carries one in any form (plain, case-changed, URL-encoded,
+   * base64, hex, reversed) is not stored but reported invalid.
+   */
+  secrets?: readonly string[];
 }
 
 /** The result of one collection ingest (see `docs/cli_ingest.md` for its JSON form). */
@@ -188,6 +195,7 @@ export async function ingestCollection(
     collectionId: collection.id,
     mappings,
     filters,
+    secrets: secretForms(options.secrets ?? []),
   });
   const pushed = pushedFilters(options.client, collection.kind, filters);
   const hostFiltered = scopeOf(pushed) !== scopeOf(filters);

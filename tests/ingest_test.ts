@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
+import { carriesSecret } from "../core/config.ts";
 import type { AssetFilters, CollectionRef, FilterName } from "../core/contract.ts";
 import { openDatabase, openMemoryDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
@@ -641,3 +642,64 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("an asset carrying its source's secret in disguise is invalid and never stored", async () => {
+  const token = "xyzAB12cd34EF56gh78i";
+  const base64 = (text: string) => btoa(text);
+  const reversed = Array.from(token).reverse().join("");
+  const reason = "carries a credential of its source (not stored)";
+  const db = memoryDb();
+  const up: unknown[] = [
+    ...showUpstream(),
+    ep("n1", "Alpha", 3, 1, { title: base64(`plex:${token}`) }),
+    ep("n2", "Alpha", 3, 2, { path: `/data/tv/Alpha/${reversed}.mkv` }),
+    ep(`n3-${token}`, "Alpha", 3, 3),
+    ep("n4", "Alpha", 3, 4, { externalIds: { tvdb: "12", [hex(token)]: "1" } }),
+  ];
+  const first = await run(db, { tv: up }, { secrets: [token] });
+  assert.equal(first.stats.new, 5);
+  assert.equal(first.stats.invalid, 4);
+  assert.deepEqual(
+    first.errors.map((e) => [e.kind, e.externalId, e.message]),
+    [
+      ["invalid", "n1", reason],
+      ["invalid", "n2", reason],
+      ["invalid", "n3-***", reason],
+      ["invalid", "n4", reason],
+    ],
+  );
+  for (const id of ["n1", "n2", "n4"]) assert.equal(asset(db, id), undefined);
+
+  // The existing e1 comes back carrying the token: it is kept, not removed or updated.
+  const before = asset(db, "e1")!;
+  const again = showUpstream().filter((a) => (a as { externalId: string }).externalId !== "e3");
+  again[0] = ep("e1", "Alpha", 1, 1, { path: `/data/tv/Alpha/S1E1.mkv?X-Plex-Token=${token}` });
+  const second = await run(db, { tv: again }, { secrets: [token] });
+  assert.equal(second.stats.invalid, 1);
+  assert.equal(second.stats.removed, 1, "only e3, which is really gone");
+  assert.equal(second.stats.unchanged, 3);
+  assert.deepEqual(second.errors, [{ kind: "invalid", externalId: "e1", message: reason }]);
+  assert.deepEqual(asset(db, "e1"), before);
+  assert.notEqual(asset(db, "e3")!.deleted_at, null);
+
+  const text = [dump(db), JSON.stringify([first, second]), JSON.stringify(ingestResultJson(first))]
+    .join("\n");
+  for (
+    const form of [token, token.toLowerCase(), reversed, hex(token), base64(token).slice(0, 26)]
+  ) {
+    assert.ok(!text.toLowerCase().includes(form.toLowerCase()), form);
+  }
+  assert.ok(!text.includes(base64(`plex:${token}`).slice(8, 30)));
+  assert.ok(!carriesSecret(text, [token]));
+
+  // Without the source's secrets the same items would have landed (the check is what stopped them).
+  const open = memoryDb();
+  const unchecked = await run(open, { tv: up });
+  assert.equal(unchecked.stats.new, 9);
+  assert.ok(dump(open).includes(token));
+});
+
+function hex(text: string): string {
+  return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
