@@ -22,6 +22,7 @@ import {
   type GlobalOptions,
   splitGlobalOptions,
 } from "./cli/context.ts";
+import { inertOutput, inertText } from "./cli/inert.ts";
 import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
 import { RetrovueError, toRetrovueError } from "./core/errors.ts";
 import { PLUGIN_HOST_COMMAND } from "./registry/host_process.ts";
@@ -97,7 +98,7 @@ function _reportError(
   const e = toRetrovueError(error);
   if (options.debug || e.code === "INTERNAL") {
     const cause = e.code === "INTERNAL" && e.cause instanceof Error ? e.cause : e;
-    if (options.debug) io.stderr.write(scrub(String(cause.stack ?? cause)) + "\n");
+    if (options.debug) io.stderr.write(inertOutput(scrub(String(cause.stack ?? cause))) + "\n");
     else io.stderr.write("(set RETROVUE_DEBUG=1 to see the stack trace)\n");
   }
 }
@@ -179,7 +180,8 @@ function _configureLogging(env: CommandContext["env"], stderr: Writer): void {
         const text = record.message.map((part, i) =>
           i % 2 === 0 ? String(part) : typeof part === "string" ? part : JSON.stringify(part)
         ).join("");
-        stderr.write(`${record.level} ${record.category.join(".")}: ${oneLine(text)}\n`);
+        const category = inertText(record.category.join("."));
+        stderr.write(`${record.level} ${category}: ${inertText(oneLine(text))}\n`);
       },
     },
     loggers: [

@@ -86,10 +86,22 @@ export interface CommandContext {
   now(): Date;
   /** Directory that relative paths in arguments resolve against. */
   cwd: string;
-  /** Standard output: results only. */
+  /**
+   * Standard output: results only. Every control and bidi character written
+   * is rendered visible (`\x1b`, `\u202e`) except tab, newline and, when
+   * `color` is on, plain SGR colors; with `--json`, they are `\uXXXX` escapes.
+   * Still pass untrusted text through `formatTable`/`formatFields` (or
+   * `inertLine` in `inert.ts`) so that it cannot start a line or add colors.
+   */
   stdout: Writer;
-  /** Standard error: errors, warnings, progress. */
+  /** Standard error: errors, warnings, progress; made inert like `stdout` (never as JSON). */
   stderr: Writer;
+  /**
+   * Standard error without the inert filter (secrets are still scrubbed), for
+   * the CLI's own terminal control such as the progress line's `\r\x1b[K`.
+   * Anything else written here must be made inert first (`inertLine`).
+   */
+  rawStderr: Writer;
   /** Whether stdout is a terminal (tables may be wider, progress may redraw). */
   isTerminal: boolean;
   /** Whether stdin is a terminal (only then may a command ask for confirmation). */

@@ -6,13 +6,14 @@
 
 import { dirname, join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { redact } from "../core/config.ts";
+import { redact, secretForms } from "../core/config.ts";
 import { openDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { loadRegistry, pluginDirsFromEnv } from "../registry/mod.ts";
 import type { Registry } from "../registry/types.ts";
 import type { CliEnv, CommandContext, OpenDbOptions, Writer } from "./command.ts";
-import { redactingWriter } from "./output.ts";
+import { inertJson, inertLine, inertText } from "./inert.ts";
+import { inertWriter, redactingWriter } from "./output.ts";
 
 /** Options accepted anywhere on the command line. */
 export interface GlobalOptions {
@@ -138,18 +139,29 @@ export interface CreateContextOptions {
   globals: GlobalOptions;
 }
 
-/** Builds the context for one command invocation. */
+/**
+ * Builds the context for one command invocation. `stdout` and `stderr`
+ * scrub registered secrets and then make what is written inert (see
+ * `inertWriter`): with `--json` stdout escapes as JSON, everything else keeps
+ * only tab, newline and, when colors are on, plain SGR colors. `rawStderr`
+ * scrubs but keeps control sequences, for the progress line.
+ */
 export function createContext(io: CliIO, options: CreateContextOptions): ContextHandle {
   const secrets = new Set<string>();
-  const scrub = (text: string) => redact(text, [...secrets].sort((a, b) => b.length - a.length));
+  // Compiled once per change of the secrets, not per write.
+  let forms = secretForms([]);
+  const scrub = (text: string) => redact(text, forms);
   let db: DatabaseSync | undefined;
   let registry: Promise<Registry> | undefined;
   let dbPath: string | undefined;
   const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, io.cwd);
+  const json = options.globals.json;
+  const color = io.isTerminal && !io.env.NO_COLOR && !json;
+  const stderr = redactingWriter(inertWriter(io.stderr, { color }), scrub);
   const context: CommandContext = {
     args: options.args,
     path: options.path,
-    json: options.globals.json,
+    json,
     get dbPath() {
       return getDbPath();
     },
@@ -164,18 +176,22 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
     env: io.env,
     now: io.now,
     cwd: io.cwd,
-    stdout: redactingWriter(io.stdout, scrub),
-    stderr: redactingWriter(io.stderr, scrub),
+    stdout: redactingWriter(inertWriter(io.stdout, { json, color }), scrub),
+    stderr,
+    rawStderr: redactingWriter(io.stderr, scrub),
     isTerminal: io.isTerminal,
     stdinIsTerminal: io.stdinIsTerminal,
-    color: io.isTerminal && !io.env.NO_COLOR && !options.globals.json,
+    color,
     async prompt(question: string) {
-      io.stderr.write(scrub(question));
+      stderr.write(question);
       return await io.readLine();
     },
     signal: io.signal,
     addSecrets(values: readonly string[]) {
-      for (const v of values) if (v.length > 0) secrets.add(v);
+      for (const v of values.filter((v) => v.length > 0)) {
+        for (const form of _secretForms(v)) secrets.add(form);
+      }
+      forms = secretForms([...secrets]);
     },
   };
   return {
@@ -189,4 +205,17 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       }
     },
   };
+}
+
+/**
+ * A secret as written (each form can reach a writer): as is, made inert for
+ * a one-line field or an error line, and as a JSON string's content.
+ */
+function _secretForms(secret: string): Set<string> {
+  return new Set([
+    secret,
+    inertText(secret),
+    inertLine(secret),
+    inertJson(JSON.stringify(secret).slice(1, -1)),
+  ]);
 }

@@ -21,6 +21,7 @@ import {
   validateFilters,
 } from "../ingest/pipeline.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { inertLine } from "./inert.ts";
 import { errorLine, jsonError, writeJson } from "./output.ts";
 import { requireImporter, withClient } from "./views.ts";
 
@@ -247,10 +248,13 @@ export interface ProgressReporter {
 
 /**
  * A {@link ProgressReporter} for `ctx`: a no-op unless stderr is a terminal
- * and `--json` is off.
+ * and `--json` is off. It redraws through `ctx.rawStderr` (the inert filter
+ * of `ctx.stderr` would show its `\r\x1b[K`), so `label` (an upstream name)
+ * is made inert here.
  */
 export function progressReporter(ctx: CommandContext, label: string): ProgressReporter {
   const live = !ctx.json && Deno.stderr.isTerminal();
+  const name = inertLine(label);
   let shown = false;
   let last = -Infinity;
   return {
@@ -259,13 +263,13 @@ export function progressReporter(ctx: CommandContext, label: string): ProgressRe
       last = p.elapsedMs;
       const seconds = p.elapsedMs / 1000;
       const rate = seconds > 0 ? Math.round(p.seen / seconds) : 0;
-      ctx.stderr.write(
-        `\r\x1b[KIngesting '${label}': ${p.seen} assets seen, ${rate}/s, ${seconds.toFixed(1)}s`,
+      ctx.rawStderr.write(
+        `\r\x1b[KIngesting '${name}': ${p.seen} assets seen, ${rate}/s, ${seconds.toFixed(1)}s`,
       );
       shown = true;
     },
     clear() {
-      if (shown) ctx.stderr.write("\r\x1b[K");
+      if (shown) ctx.rawStderr.write("\r\x1b[K");
       shown = false;
     },
   };

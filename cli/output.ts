@@ -5,11 +5,17 @@
  * Colors are used only when stdout is a terminal, `NO_COLOR` is unset and
  * `--json` is off (the caller decides once and passes `color`).
  *
+ * Text from plugins and upstream servers is untrusted: table cells, field
+ * values and error lines render its control and bidi characters visible
+ * (see `inert.ts`), `writeJson` escapes them, and {@link inertWriter} is the
+ * filter every write to stdout and stderr passes through.
+ *
  * @module
  */
 
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 import type { CommandContext, Writer } from "./command.ts";
+import { inertJson, inertLine, inertOutput, inertText } from "./inert.ts";
 
 /** ANSI styling that is a no-op when colors are off. */
 export interface Style {
@@ -56,18 +62,23 @@ export interface TableOptions {
 
 /**
  * Formats rows as an aligned table (two spaces between columns, header
- * first, no trailing spaces). Cells are single-line: newlines become spaces.
+ * first, no trailing spaces). Cells are single-line and inert: tabs and line
+ * breaks become one space and other control characters show as `\xHH` (see
+ * {@link inertLine}). With `color`, a cell that is exactly one {@link style}
+ * wrap keeps that styling (its text is made inert); no other escape sequence
+ * in a cell survives.
  */
 export function formatTable(
   headers: readonly string[],
   rows: readonly (readonly string[])[],
   options: TableOptions = {},
 ): string {
-  const clean = (cell: string) => cell.replace(/[\r\n\t]+/g, " ");
+  const color = options.color ?? false;
+  const clean = (cell: string) => _inertCell(cell, color);
   const all = [headers.map(clean), ...rows.map((r) => r.map(clean))];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => visibleWidth(r[i] ?? ""))));
   const right = new Set(options.alignRight ?? []);
-  const s = style(options.color ?? false);
+  const s = style(color);
   const line = (cells: readonly string[], isHeader: boolean) =>
     cells.map((cell, i) => {
       const pad = " ".repeat(widths[i] - visibleWidth(cell));
@@ -78,16 +89,35 @@ export function formatTable(
   return all.map((r, i) => line(r, i === 0)).join("\n") + "\n";
 }
 
-/** Formats `key: value` lines with the keys aligned. */
-export function formatFields(fields: readonly (readonly [string, string])[]): string {
-  const width = Math.max(0, ...fields.map(([k]) => k.length + 1));
-  return fields.map(([k, v]) => `${(k + ":").padEnd(width)}  ${v.replace(/[\r\n]+/g, " ")}`)
-    .join("\n") + "\n";
+/** One {@link style} wrap: the open code, the text, the matching close code. */
+// deno-lint-ignore no-control-regex
+const _STYLED = /^\x1b\[(1|2|31|32|33)m([^]*)\x1b\[(22|39)m$/;
+
+function _inertCell(cell: string, color: boolean): string {
+  const styled = color ? _STYLED.exec(cell) : null;
+  if (styled && (styled[3] === "22") === (styled[1] === "1" || styled[1] === "2")) {
+    return `\x1b[${styled[1]}m${inertLine(styled[2])}\x1b[${styled[3]}m`;
+  }
+  return inertLine(cell);
 }
 
-/** Writes one JSON document (pretty-printed, newline-terminated) to stdout. */
+/**
+ * Formats `key: value` lines with the keys aligned. Keys and values are
+ * single-line and inert (see {@link inertLine}): no escape sequence survives.
+ */
+export function formatFields(fields: readonly (readonly [string, string])[]): string {
+  const lines = fields.map(([k, v]) => [inertLine(k) + ":", inertLine(v)] as const);
+  const width = Math.max(0, ...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n") + "\n";
+}
+
+/**
+ * Writes one JSON document (pretty-printed, newline-terminated) to stdout.
+ * Strings keep their exact values; DEL, C1 and bidi characters in them are
+ * written as `\uXXXX` escapes (see {@link inertJson}).
+ */
 export function writeJson(ctx: Pick<CommandContext, "stdout">, document: unknown): void {
-  ctx.stdout.write(JSON.stringify(document, null, 2) + "\n");
+  ctx.stdout.write(inertJson(JSON.stringify(document, null, 2)) + "\n");
 }
 
 /** The `--json` error document. */
@@ -106,10 +136,14 @@ export function jsonError(error: unknown): JsonError {
   return out;
 }
 
-/** The human one-line form of an error: `Error: …`. */
+/**
+ * The human one-line form of an error: `Error: …`. The message may quote
+ * upstream or operator text, so it is collapsed to one line and made inert
+ * (see {@link inertText}).
+ */
 export function errorLine(error: unknown): string {
   const e = toRetrovueError(error);
-  return `Error: ${oneLine(e.message)}`;
+  return `Error: ${inertText(oneLine(e.message))}`;
 }
 
 /** Collapses whitespace so a message stays on one line. */
@@ -127,6 +161,27 @@ export function redactingWriter(
   scrub: (text: string) => string,
 ): Writer {
   return { write: (text: string) => inner.write(scrub(text)) };
+}
+
+/** Options for {@link inertWriter}. */
+export interface InertWriterOptions {
+  /** The text is a `--json` document: escape as JSON (see {@link inertJson}). */
+  json?: boolean;
+  /** The CLI's own colors are on: keep plain SGR sequences (see {@link inertOutput}). */
+  color?: boolean;
+}
+
+/**
+ * A writer that makes every control and bidi character of what passes
+ * through inert before passing it on: `\uXXXX` escapes for a JSON document,
+ * else visible `\xHH` forms except tab, newline and (with `color`) plain SGR
+ * colors. Whatever a command forgets to clean up can then still not clear
+ * the screen, set the window title or rewrite a line.
+ */
+export function inertWriter(inner: Writer, options: InertWriterOptions = {}): Writer {
+  if (options.json) return { write: (text: string) => inner.write(inertJson(text)) };
+  const color = { color: options.color ?? false };
+  return { write: (text: string) => inner.write(inertOutput(text, color)) };
 }
 
 /** Whether an error is a `RetrovueError` with one of `codes`. */
