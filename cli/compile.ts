@@ -25,9 +25,16 @@ export const BINARY_ENV = [
   "RETROVUE_PLUGIN_PATH",
   "RETROVUE_DEBUG",
   "RETROVUE_LOG",
+  "RETROVUE_ISOLATION",
+  "RETROVUE_MAX_ASSETS",
+  "RETROVUE_MAX_STREAM_MB",
+  "RETROVUE_MAX_MESSAGE_MB",
+  "RETROVUE_MAX_LOG_LINES",
   "XDG_DATA_HOME",
   "HOME",
   "NO_COLOR",
+  // Read by node:child_process when the CLI starts a plugin host.
+  "NODE_V8_COVERAGE",
 ];
 
 /** The `deno compile` arguments for an output path and an optional target. */

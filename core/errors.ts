@@ -32,6 +32,8 @@ export const RUNTIME_ERROR_CODES = [
   "CANCELLED",
   "IMPORTER_UNAVAILABLE",
   "DUPLICATE_TYPE",
+  "LIMIT_EXCEEDED",
+  "ISOLATION_REQUIRED",
 ] as const;
 
 /** Codes for operator-facing failures in the host (CLI, catalog, ingest). */

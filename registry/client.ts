@@ -11,7 +11,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
-import { redact } from "../core/config.ts";
+import { redact, secretForms } from "../core/config.ts";
 import { IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import {
@@ -21,6 +21,7 @@ import {
   type Manifest,
 } from "../core/schemas.ts";
 import type { HostProcess } from "./host_process.ts";
+import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./limits.ts";
 import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./protocol.ts";
 import { STREAM_CREDIT } from "./protocol.ts";
 import type {
@@ -61,10 +62,12 @@ export interface OpenClientOptions {
   secrets: string[];
   /** Default per-call deadline. */
   timeoutMs?: number;
+  /** The limits on what the plugin may send (defaults: {@link DEFAULT_LIMITS}). */
+  limits?: Limits;
 }
 
 interface Pending {
-  onMessage(message: FromWorker): void;
+  onMessage(message: FromWorker, bytes: number): void;
   fail(error: RetrovueError): void;
   onNotice?: (notice: PluginNotice) => void;
 }
@@ -77,7 +80,21 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let dead: RetrovueError | undefined;
-  const scrub = (text: string) => redact(text, secrets).replace(/\s+/g, " ").trim().slice(0, 1000);
+  const forms = secretForms(secrets);
+  const scrub = (text: string) => redact(text, forms).replace(/\s+/g, " ").trim().slice(0, 1000);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  let logLines = 0;
+  const logLine = (level: "debug" | "info" | "warn" | "error", text: string) => {
+    logLines++;
+    if (logLines <= limits.maxLogLines) log[level](scrub(text));
+    else if (logLines === limits.maxLogLines + 1) {
+      log.warn(
+        `further log lines of this call are dropped (limit ${limits.maxLogLines} per call; ` +
+          "raise it with RETROVUE_MAX_LOG_LINES)",
+      );
+    }
+  };
+  process.setOutputHandler((line) => logLine("info", `output: ${line}`));
 
   let resolveReady!: () => void;
   let rejectReady!: (e: RetrovueError) => void;
@@ -95,19 +112,23 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
   };
 
   const wid = process.spawnWorker(options.moduleUrl, options.permissions, {
-    onMessage(message) {
+    onMessage(message, bytes) {
       if (typeof message !== "object" || message === null) return;
       if (message.t === "ready") return resolveReady();
       if (message.t === "log") {
-        const text = scrub(String(message.message));
         const level = ["debug", "info", "warn", "error"].includes(message.level)
           ? message.level
           : "info";
-        log[level as "info"](text);
+        logLine(level, String(message.message));
         return;
       }
       if (message.t === "closed") {
-        return die(_crashed(manifest.typeId, "the worker closed itself"));
+        const reason = typeof message.reason === "string"
+          ? message.reason
+          : "the worker closed itself";
+        die(_crashed(manifest.typeId, scrub(reason)));
+        process.kill();
+        return;
       }
       const id = (message as { id?: unknown }).id;
       const call = typeof id === "number" ? pending.get(id) : undefined;
@@ -122,11 +143,11 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
           if (notice) call.onNotice?.(notice);
         }
       }
-      call.onMessage(message);
+      call.onMessage(message, bytes);
     },
     onExit(reason, detail) {
       if (detail?.oversizeCallId !== undefined || detail?.bytes !== undefined) {
-        return die(_malformed(manifest.typeId, reason));
+        return die(limitExceeded("maxMessageBytes", { limits, typeId: manifest.typeId }));
       }
       die(_crashed(manifest.typeId, scrub(reason)));
     },
@@ -175,6 +196,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     if (dead) return Promise.reject(dead);
     const id = nextId++;
     const ms = callOptions.timeoutMs ?? timeoutMs;
+    logLines = 0;
     return new Promise<unknown>((resolve, reject) => {
       const finish = () => {
         timer.clear();
@@ -222,6 +244,9 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     if (dead) throw dead;
     const id = nextId++;
     const ms = callOptions.timeoutMs ?? timeoutMs;
+    logLines = 0;
+    let assets = 0;
+    let streamBytes = 0;
     const queue: RawAssetBatch[] = [];
     let done = false;
     let failure: RetrovueError | undefined;
@@ -242,12 +267,20 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     callOptions.signal?.addEventListener("abort", onAbort, { once: true });
     pending.set(id, {
       onNotice: callOptions.onNotice,
-      onMessage(message) {
+      onMessage(message, bytes) {
         timer.reset();
+        streamBytes += bytes;
         if (message.t === "batch") {
           if (!Array.isArray(message.items)) {
             failure ??= _malformed(manifest.typeId, "a batch's items must be an array");
-          } else queue.push(message.items);
+          } else {
+            assets += message.items.length;
+            if (assets > limits.maxAssets) {
+              failure ??= limitExceeded("maxAssets", { limits, typeId: manifest.typeId });
+            } else if (streamBytes > limits.maxStreamBytes) {
+              failure ??= limitExceeded("maxStreamBytes", { limits, typeId: manifest.typeId });
+            } else queue.push(message.items);
+          }
         } else if (message.t === "end") done = true;
         else if (message.t === "error") failure ??= toError(message.error);
         else failure ??= _malformed(manifest.typeId, `unexpected '${String(message.t)}' message`);
@@ -283,12 +316,13 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     } finally {
       timer.clear();
       callOptions.signal?.removeEventListener("abort", onAbort);
-      if (pending.delete(id) && !done && !failure) process.send(wid, { t: "cancel", id });
+      if (pending.delete(id) && !done) process.send(wid, { t: "cancel", id });
     }
   }
 
   return {
     manifest,
+    isolation: process.isolation,
     async validateConnection(callOptions) {
       const value = await unary("validateConnection", callOptions);
       const parsed = connectionInfoSchema.safeParse(value ?? {});

@@ -5,10 +5,15 @@
  * name starts with `_` or `.`, tests (`*_test.ts`, `*.test.ts`) and
  * declaration files are helpers, not plugins; so is everything in subfolders.
  *
+ * A plugin folder must be self-contained: a symbolic link anywhere in it that
+ * leads outside it (`_cfg.json -> /etc/…`) would let the plugin's static
+ * imports read that file while manifests load, with no permission check. Such
+ * a folder's plugins are reported broken, naming the links.
+ *
  * @module
  */
 
-import { join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 
 const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
 const NOT_PLUGIN = /(^[_.])|([_.]test\.(ts|js|mts|mjs)$)|(\.d\.(ts|mts)$)/;
@@ -32,26 +37,97 @@ export interface FoundPlugins {
   files: string[];
   /** Folders that could not be read. */
   unreadable: UnreadableFolder[];
+  /**
+   * Plugin modules that must not be loaded, with why (their folder holds a
+   * link leading outside it, or is too large to check).
+   */
+  refused: Map<string, string>;
 }
+
+/** How many entries of one plugin folder are checked for links at most. */
+export const MAX_FOLDER_ENTRIES = 20_000;
 
 /** Lists the plugin modules in each folder. */
 export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
   const files = new Set<string>();
   const unreadable: UnreadableFolder[] = [];
+  const refused = new Map<string, string>();
   for (const dir of dirs) {
     let real: string;
+    const here: string[] = [];
     try {
       real = Deno.realPathSync(dir);
       for (const entry of Deno.readDirSync(real)) {
         if ((entry.isFile || entry.isSymlink) && isPluginFileName(entry.name)) {
-          files.add(join(real, entry.name));
+          here.push(join(real, entry.name));
         }
       }
     } catch (error) {
       unreadable.push({ dir, reason: (error as Error).message.split("\n")[0] });
+      continue;
+    }
+    const why = here.length ? linksLeaving(real) : undefined;
+    for (const file of here) {
+      files.add(file);
+      if (why) refused.set(file, why);
     }
   }
-  return { files: [...files].sort(), unreadable };
+  return { files: [...files].sort(), unreadable, refused };
+}
+
+/**
+ * Why a plugin folder may not be loaded, or undefined when it is
+ * self-contained: names up to three symbolic links in it (at any depth) that
+ * lead outside it, or says it has more than {@link MAX_FOLDER_ENTRIES} entries.
+ */
+export function linksLeaving(folder: string): string | undefined {
+  const out: string[] = [];
+  let seen = 0;
+  const stack = [folder];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(dir)];
+    } catch {
+      continue; // An unreadable subfolder cannot be imported from either.
+    }
+    for (const entry of entries) {
+      if (++seen > MAX_FOLDER_ENTRIES) {
+        return `its folder has more than ${MAX_FOLDER_ENTRIES} entries to check for links`;
+      }
+      const path = join(dir, entry.name);
+      if (entry.isDirectory) stack.push(path);
+      else if (entry.isSymlink && !_staysInside(path, folder)) {
+        let target = "?";
+        try {
+          target = Deno.readLinkSync(path);
+        } catch {
+          // Unreadable link: still outside as far as we can tell.
+        }
+        out.push(`${relative(folder, path)} -> ${target}`);
+      }
+    }
+  }
+  if (out.length === 0) return undefined;
+  out.sort();
+  const shown = out.slice(0, 3).join(", ") + (out.length > 3 ? ` and ${out.length - 3} more` : "");
+  return `links outside its folder: ${shown}`;
+}
+
+function _staysInside(link: string, folder: string): boolean {
+  let target: string;
+  try {
+    target = Deno.realPathSync(link);
+  } catch {
+    try {
+      target = resolve(dirname(link), Deno.readLinkSync(link)); // dangling: where it points
+    } catch {
+      return false;
+    }
+  }
+  const rel = relative(folder, target);
+  return rel === "" || (rel !== ".." && !rel.startsWith("../") && !rel.startsWith("/"));
 }
 
 /** Splits a `RETROVUE_PLUGIN_PATH` value (`:`-separated) into folders, dropping empty parts. */

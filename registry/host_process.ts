@@ -2,17 +2,29 @@
  * Starts and talks to a plugin-host subprocess (see `plugin_host.ts`).
  *
  * Under `deno run`, the subprocess is started with only what its workers may
- * be granted (`--allow-read` for the plugin modules and the granted paths,
- * `--allow-net` for the granted hosts) and a bounded heap. In a `deno compile`
- * binary it is the binary itself, started with the hidden `__plugin-host`
- * command. Either way it can be killed at any time: a plugin stuck in a
- * synchronous loop or exhausting its heap never takes the CLI down.
+ * be granted (read for the plugin modules and the granted paths, net for the
+ * granted hosts), a bounded heap, and no way to fetch or cache code (`--no-npm`,
+ * `--no-remote`, `--no-lock`, `--cached-only`). In a `deno compile` binary it
+ * is the binary itself, started with the hidden `__plugin-host` command.
+ * Where OS isolation is available it runs under bubblewrap (see
+ * `isolation.ts`). Either way it can be killed at any time: a plugin stuck in
+ * a synchronous loop or exhausting its heap never takes the CLI down.
+ *
+ * The protocol travels on a channel of its own, file descriptor 3, never on
+ * stdout: whatever a plugin prints (a progress line without a newline
+ * included) lands on the process's stdout or stderr, which the host reads as
+ * capped log lines. Every channel line starts with a random nonce only the
+ * CLI and the plugin host's main thread know; a line without it means a
+ * plugin wrote into the channel, and the process is stopped with that reason.
  *
  * @module
  */
 
-import { dirname } from "node:path";
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import type { Readable, Writable } from "node:stream";
+import { type Bind, bwrapArgs, type IsolationLevel } from "./isolation.ts";
 import type {
   ChildToHost,
   FromWorker,
@@ -20,23 +32,40 @@ import type {
   ToWorker,
   WorkerPermissions,
 } from "./protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, readLines } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, splitLines } from "./protocol.ts";
 
 /** The hidden command a compiled binary answers by becoming a plugin host. */
 export const PLUGIN_HOST_COMMAND = "__plugin-host";
 
+/** Details of a worker's end that the owner may turn into a specific error. */
+export interface ExitDetail {
+  /** The call whose message was too large. */
+  oversizeCallId?: number;
+  /** Size of the refused message in bytes. */
+  bytes?: number;
+  /** Set when the process ran out of memory. */
+  outOfMemory?: boolean;
+  /** Set when a plugin wrote into the protocol channel. */
+  tampered?: boolean;
+}
+
 /** What a worker's owner hears about it. */
 export interface WorkerHandlers {
-  /** A message from the worker (already JSON-decoded, not yet validated). */
-  onMessage(message: FromWorker): void;
+  /** A message from the worker (already JSON-decoded, not yet validated), with its size. */
+  onMessage(message: FromWorker, bytes: number): void;
   /** The worker is gone (crashed, closed itself, oversized message, or process exit). */
-  onExit(reason: string, detail?: { oversizeCallId?: number; bytes?: number }): void;
+  onExit(reason: string, detail?: ExitDetail): void;
 }
 
 /** Options for {@link startHostProcess}. */
 export interface HostProcessOptions {
-  /** Paths the subprocess may read (plugin module folders and granted paths). */
+  /** Paths the subprocess may read (plugin module folders and granted paths, real and as written). */
   read: string[];
+  /**
+   * What OS isolation shows read-only (real path → where the plugin sees it);
+   * defaults to each `read` path at itself.
+   */
+  binds?: Bind[];
   /** `host:port` targets the subprocess may reach. */
   net: string[];
   /** Hosts whose TLS certificates are not verified (only these). */
@@ -45,6 +74,12 @@ export interface HostProcessOptions {
   maxHeapMb?: number;
   /** Largest message accepted from a plugin. */
   maxFrameBytes?: number;
+  /** `os` runs the subprocess under bubblewrap; `deno` (default) under Deno's permissions alone. */
+  isolation?: IsolationLevel;
+  /** Receives what plugins print on stdout/stderr, one line at a time (cut to 2,000 characters). */
+  onOutput?: (line: string) => void;
+  /** Lines of stdout/stderr passed to `onOutput`; later ones are counted and dropped. */
+  maxOutputLines?: number;
 }
 
 /** A running plugin-host subprocess. */
@@ -61,35 +96,64 @@ export interface HostProcess {
   readonly exited: Promise<string>;
   /** Whether the process is still running. */
   readonly alive: boolean;
+  /** Routes plugin output lines (stdout/stderr, capped) to `handler` from now on. */
+  setOutputHandler(handler: (line: string) => void): void;
+  /** How the process is isolated. */
+  readonly isolation: IsolationLevel;
 }
 
+/** Default heap limit of a plugin host, in MiB. */
+export const DEFAULT_MAX_HEAP_MB = 512;
+
+/** Default number of output lines a plugin host may print before the rest is dropped. */
+export const DEFAULT_MAX_OUTPUT_LINES = 1000;
+
+const MAX_OUTPUT_LINE = 2000;
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
 const HOST_URL = new URL("./plugin_host.ts", import.meta.url);
-const CONFIG_URL = new URL("../deno.json", import.meta.url);
 
-function _childCommand(options: HostProcessOptions): { cmd: string; args: string[] } {
-  if (Deno.build.standalone) return { cmd: Deno.execPath(), args: [PLUGIN_HOST_COMMAND] };
+interface ChildCommand {
+  cmd: string;
+  args: string[];
+  /** A temporary folder to remove once the process has exited. */
+  scratch?: string;
+}
+
+function _hostCommand(options: HostProcessOptions): ChildCommand {
+  if (Deno.build.standalone) {
+    return { cmd: _spelledApart(Deno.execPath()), args: [PLUGIN_HOST_COMMAND] };
+  }
   const args = [
     "run",
     "--no-prompt",
     "--quiet",
+    "--no-npm",
+    "--no-remote",
+    "--no-lock",
+    "--cached-only",
     "--unstable-worker-options",
-    `--v8-flags=--max-old-space-size=${options.maxHeapMb ?? 512}`,
+    `--v8-flags=--max-old-space-size=${options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB}`,
   ];
-  try {
-    Deno.statSync(CONFIG_URL);
-    args.push("--config", fromFileUrl(CONFIG_URL));
-  } catch {
-    args.push("--no-config");
+  const read = [...new Set([dirname(fromFileUrl(HOST_URL)), ...options.read])];
+  let scratch: string | undefined;
+  if ([...read, ...options.net].some((p) => p.includes(","))) {
+    // Permission flags are comma-separated lists with no escape; a permission
+    // set in a config file holds any path.
+    scratch = Deno.makeTempDirSync({ prefix: "retrovue-host-" });
+    const config = join(scratch, "deno.json");
+    const set: Record<string, string[]> = { read };
+    if (options.net.length) set.net = options.net;
+    Deno.writeTextFileSync(config, JSON.stringify({ permissions: { host: set } }));
+    args.push("--config", config, "--permission-set=host");
+  } else {
+    args.push("--no-config", `--allow-read=${read.join(",")}`);
+    if (options.net.length) args.push(`--allow-net=${options.net.join(",")}`);
   }
-  const read = [dirname(fromFileUrl(HOST_URL)), ...options.read];
-  args.push(`--allow-read=${[...new Set(read)].join(",")}`);
-  if (options.net.length) args.push(`--allow-net=${options.net.join(",")}`);
   if (options.insecureTlsHosts?.length) {
     args.push(`--unsafely-ignore-certificate-errors=${options.insecureTlsHosts.join(",")}`);
   }
   args.push(fromFileUrl(HOST_URL));
-  return { cmd: _denoCommand(), args };
+  return { cmd: _denoCommand(), args, scratch };
 }
 
 /**
@@ -100,37 +164,83 @@ function _childCommand(options: HostProcessOptions): { cmd: string; args: string
 function _denoCommand(): string {
   const self = Deno.execPath();
   const state = Deno.permissions.querySync({ name: "run", command: self }).state;
-  return state === "granted" ? self : "deno";
+  return state === "granted" ? _spelledApart(self) : "deno";
+}
+
+/**
+ * The same executable path, spelled `/dir/./name`. Deno's `node:child_process`
+ * rewrites a command line that names `Deno.execPath()` exactly as a Node.js
+ * one and adds `--allow-all` to it; this spelling is left alone. The plugin
+ * host also checks at start that it holds no permission beyond read and net
+ * (see `plugin_host.ts`), so a rewrite could never pass unnoticed.
+ */
+function _spelledApart(path: string): string {
+  return path.replace(/\/([^/]+)$/, "/./$1");
+}
+
+function _isolated(command: ChildCommand, options: HostProcessOptions): ChildCommand {
+  const executable = Deno.execPath();
+  const binds: Bind[] = [
+    ...(options.binds ?? options.read.map((p) => ({ source: p, target: p }))),
+  ];
+  if (!Deno.build.standalone) {
+    const code = dirname(fromFileUrl(HOST_URL));
+    binds.push({ source: code, target: code });
+  }
+  const readWrite = command.scratch ? [command.scratch] : [];
+  const inner = { cmd: _spelledApart(executable), args: command.args };
+  return {
+    cmd: "bwrap",
+    args: bwrapArgs({ executable, readOnly: binds, readWrite, net: options.net.length > 0 }, inner),
+    scratch: command.scratch,
+  };
 }
 
 /** Starts a plugin-host subprocess. */
 export function startHostProcess(options: HostProcessOptions): HostProcess {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-  const { cmd, args } = _childCommand(options);
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const maxOutputLines = options.maxOutputLines ?? DEFAULT_MAX_OUTPUT_LINES;
+  const isolation = options.isolation ?? "deno";
+  let command = _hostCommand(options);
+  if (isolation === "os") command = _isolated(command, options);
+  // No argument may name Deno.execPath() exactly (see _spelledApart).
+  const self = Deno.execPath();
+  const apart = (a: string) => a === self ? _spelledApart(a) : a;
+  const child: ChildProcess = spawn(apart(command.cmd), command.args.map(apart), {
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
+    env: _childEnv(),
+  });
+  const channel = child.stdio[3] as unknown as Readable & Writable;
   const nonce = crypto.randomUUID().replaceAll("-", "");
-  const encoder = new TextEncoder();
-  const stdin = child.stdin.getWriter();
   const workers = new Map<number, WorkerHandlers>();
   let nextWid = 1;
   let alive = true;
   let stderrTail = "";
+  let outputLines = 0;
+  let spawnError: string | undefined;
+  let tampered: string | undefined;
+  let outputHandler = options.onOutput;
 
   const write = (message: HostToChild) => {
     if (!alive) return;
-    stdin.write(encoder.encode(JSON.stringify(message) + "\n")).catch(() => {});
+    channel.write(JSON.stringify(message) + "\n");
   };
 
-  const dispatch = (message: ChildToHost) => {
+  const kill = () => {
+    if (!alive) return;
+    alive = false;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+
+  const dispatch = (message: ChildToHost, bytes: number) => {
     if (typeof message !== "object" || message === null) return;
     const handlers = workers.get(message.wid);
     if (!handlers) return;
-    if (message.t === "from") handlers.onMessage(message.msg);
+    if (message.t === "from") handlers.onMessage(message.msg, bytes);
     else if (message.t === "exit") {
       workers.delete(message.wid);
       handlers.onExit(String(message.reason));
@@ -143,50 +253,92 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     }
   };
 
-  const drainStderr = (async () => {
-    const decoder = new TextDecoder();
-    try {
-      for await (const chunk of child.stderr) {
-        stderrTail = (stderrTail + decoder.decode(chunk, { stream: true })).slice(-4000);
-      }
-    } catch {
-      // The process is gone.
+  const onLine = (line: string) => {
+    if (tampered) return;
+    if (!line.startsWith(nonce)) {
+      tampered = "a plugin wrote into the protocol channel";
+      kill();
+      return;
     }
-  })();
-
-  const readStdout = (async () => {
+    let message: ChildToHost;
     try {
-      const lines = readLines(child.stdout, { maxLineBytes: maxFrameBytes + nonce.length + 64 });
-      for await (const line of lines) {
-        if (!line.startsWith(nonce)) continue; // A plugin writing to stdout itself.
-        let message: ChildToHost;
+      message = JSON.parse(line.slice(nonce.length));
+    } catch {
+      tampered = "a plugin corrupted the protocol channel";
+      kill();
+      return;
+    }
+    dispatch(message, line.length);
+  };
+
+  const onOutputLine = (line: string) => {
+    outputLines++;
+    if (outputLines <= maxOutputLines) outputHandler?.(line.slice(0, MAX_OUTPUT_LINE));
+    else if (outputLines === maxOutputLines + 1) {
+      outputHandler?.(
+        `(further output of this plugin host is dropped: more than ${maxOutputLines} lines)`,
+      );
+    }
+  };
+
+  const channelDone = _readLines(channel, {
+    maxLineBytes: maxFrameBytes + nonce.length + 64,
+    onLine,
+    onOversize: () => {
+      tampered ??= "a plugin corrupted the protocol channel";
+      kill();
+    },
+  });
+  const stdoutDone = _readLines(child.stdout!, {
+    maxLineBytes: 64 * 1024,
+    onLine: onOutputLine,
+  });
+  const stderrDone = _readLines(child.stderr!, {
+    maxLineBytes: 64 * 1024,
+    onLine(line) {
+      stderrTail = (stderrTail + line + "\n").slice(-4000);
+      onOutputLine(line);
+    },
+  });
+  channel.on("error", () => {});
+
+  const exited = new Promise<string>((resolve) => {
+    let settled = false;
+    const finish = async (code: number | null, signal: string | null) => {
+      if (settled) return;
+      settled = true;
+      alive = false;
+      await Promise.allSettled([channelDone, stdoutDone, stderrDone]);
+      if (command.scratch) {
         try {
-          message = JSON.parse(line.slice(nonce.length));
+          Deno.removeSync(command.scratch, { recursive: true });
         } catch {
-          continue;
+          // Best effort: a temporary folder.
         }
-        dispatch(message);
       }
-    } catch {
-      // The process is gone.
-    }
-  })();
-
-  const exited = (async () => {
-    const status = await child.status;
-    alive = false;
-    await Promise.allSettled([readStdout, drainStderr]);
-    const reason = status.signal
-      ? `plugin host was stopped (${status.signal})`
-      : /out of memory|heap limit/i.test(stderrTail)
-      ? "plugin ran out of memory"
-      : `plugin host exited with code ${status.code}`;
-    for (const [wid, handlers] of workers) {
-      workers.delete(wid);
-      handlers.onExit(reason);
-    }
-    return reason;
-  })();
+      const outOfMemory = /out of memory|heap limit|Last few GCs/i.test(stderrTail);
+      const heap = options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
+      const reason = spawnError
+        ? `plugin host could not start: ${spawnError}`
+        : tampered
+        ? `plugin host was stopped: ${tampered}`
+        : outOfMemory
+        ? `plugin ran out of memory (limit ${heap} MiB)`
+        : signal
+        ? `plugin host was stopped (${signal})`
+        : `plugin host exited with code ${code}`;
+      for (const [wid, handlers] of workers) {
+        workers.delete(wid);
+        handlers.onExit(reason, { outOfMemory, tampered: tampered !== undefined });
+      }
+      resolve(reason);
+    };
+    child.on("exit", (code, signal) => finish(code, signal));
+    child.on("error", (error) => {
+      spawnError = (error as Error).message;
+      finish(null, null);
+    });
+  });
 
   write({ t: "hello", nonce, maxFrameBytes, runtimeUrl: RUNTIME_URL });
 
@@ -194,7 +346,12 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     spawnWorker(moduleUrl, permissions, handlers) {
       const wid = nextWid++;
       workers.set(wid, handlers);
-      write({ t: "spawn", wid, moduleUrl, permissions });
+      // Without OS isolation, a symlink inside a granted folder would lead anywhere:
+      // the worker runtime then checks where each read really goes.
+      const readGuard = permissions.read
+        ? { roots: permissions.read, check: isolation === "deno" }
+        : undefined;
+      write({ t: "spawn", wid, moduleUrl, permissions, readGuard });
       if (!alive) queueMicrotask(() => handlers.onExit("plugin host is not running"));
       return wid;
     },
@@ -205,21 +362,55 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
       workers.delete(wid);
       write({ t: "kill", wid });
     },
-    kill() {
-      if (!alive) return;
-      alive = false;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-      stdin.close().catch(() => {});
+    kill,
+    setOutputHandler(handler) {
+      outputHandler = handler;
     },
     exited,
     get alive() {
       return alive;
     },
+    isolation,
   };
+}
+
+/**
+ * The plugin host's whole environment: none of the CLI's variables (tokens
+ * may live there), only `HOME` so Deno finds its module cache. Under
+ * bubblewrap the environment is cleared again and set to the sandbox's own.
+ */
+function _childEnv(): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  try {
+    const home = Deno.env.get("HOME");
+    if (home) env.HOME = home;
+  } catch {
+    // Not readable here: Deno then uses no module cache.
+  }
+  return env;
+}
+
+/** Reads a node stream as lines until it ends or fails. */
+function _readLines(
+  stream: Readable,
+  options: { maxLineBytes: number; onLine(line: string): void; onOversize?: () => void },
+): Promise<void> {
+  const split = splitLines({ maxLineBytes: options.maxLineBytes, onOversize: options.onOversize });
+  return new Promise<void>((resolve) => {
+    stream.on("data", (chunk: Uint8Array) => {
+      for (const line of split.push(chunk)) options.onLine(line);
+    });
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      for (const line of split.end()) options.onLine(line);
+      resolve();
+    };
+    stream.on("end", end);
+    stream.on("close", end);
+    stream.on("error", () => resolve());
+  });
 }
 
 function _mb(bytes: number): string {

@@ -25,12 +25,28 @@ import { describeZodError, type Manifest, manifestSchema } from "../core/schemas
 import { openImporterClient } from "./single.ts";
 import { findPluginFiles } from "./discovery.ts";
 import { type HostProcess, startHostProcess } from "./host_process.ts";
+import {
+  type Isolation,
+  type IsolationLevel,
+  type IsolationMode,
+  probeIsolation,
+} from "./isolation.ts";
+import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { NO_PERMISSIONS } from "./permissions.ts";
 import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
 
 export { findPluginFiles, isPluginFileName, pluginDirsFromEnv } from "./discovery.ts";
 export { openImporterClient } from "./single.ts";
 export { PLUGIN_HOST_COMMAND } from "./host_process.ts";
+export {
+  describeIsolation,
+  type Isolation,
+  type IsolationLevel,
+  type IsolationMode,
+  isolationModeFromEnv,
+  probeIsolation,
+} from "./isolation.ts";
+export { DEFAULT_LIMITS, LIMIT_ENV_NAMES, type Limits, limitsFromEnv } from "./limits.ts";
 export type * from "./types.ts";
 
 /** Where the built-in importers live (next to this code, also inside a compiled binary). */
@@ -50,6 +66,15 @@ export interface LoadRegistryOptions {
   timeoutMs?: number;
   /** Heap limit of each plugin-host process in MiB (a plugin exceeding it crashes alone). */
   maxHeapMb?: number;
+  /**
+   * The operator's isolation setting (`RETROVUE_ISOLATION`); the registry
+   * probes what the machine allows. Default `auto`.
+   */
+  isolationMode?: IsolationMode;
+  /** An isolation already probed (skips the probe; tests force a level with it). */
+  isolation?: Isolation;
+  /** Limits on what plugins may send (default {@link DEFAULT_LIMITS}). */
+  limits?: Limits;
 }
 
 const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
@@ -60,19 +85,35 @@ const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
  * broken instead.
  */
 export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<Registry> {
-  const dirs = [options.builtinDir ?? BUILTIN_IMPORTERS_DIR, ...(options.pluginDirs ?? [])];
+  const builtinDir = options.builtinDir ?? BUILTIN_IMPORTERS_DIR;
+  const dirs = [builtinDir, ...(options.pluginDirs ?? [])];
   const found = findPluginFiles(dirs);
+  const isolation = options.isolation ??
+    await probeIsolation({ mode: options.isolationMode ?? "auto", executable: Deno.execPath() });
   const types: ImporterTypeInfo[] = found.unreadable.map((u) => ({
     status: "broken" as const,
     file: u.dir,
     reason: `plugin folder cannot be read: ${u.reason}`,
   }));
-  types.push(...await loadManifests(found.files, { timeoutMs: options.loadTimeoutMs ?? 15_000 }));
+  for (const [file, reason] of found.refused) types.push(_broken(file, reason));
+  const loadable = found.files.filter((f) => !found.refused.has(f));
+  types.push(
+    ...await loadManifests(loadable, {
+      timeoutMs: options.loadTimeoutMs ?? 15_000,
+      isolation: isolation.level,
+    }),
+  );
   types.sort((a, b) =>
     (a.typeId ?? "\uffff").localeCompare(b.typeId ?? "\uffff") || a.file.localeCompare(b.file)
   );
   _assertUnique(types);
-  return _registry(types, options);
+  let builtinReal = builtinDir;
+  try {
+    builtinReal = Deno.realPathSync(builtinDir);
+  } catch {
+    // Reported as an unreadable folder above.
+  }
+  return _registry(types, { ...options, isolation, builtinDir: builtinReal });
 }
 
 function _assertUnique(types: readonly ImporterTypeInfo[]): void {
@@ -92,14 +133,21 @@ function _assertUnique(types: readonly ImporterTypeInfo[]): void {
   }
 }
 
-function _registry(types: ImporterTypeInfo[], options: LoadRegistryOptions): Registry {
+function _registry(
+  types: ImporterTypeInfo[],
+  options: LoadRegistryOptions & { isolation: Isolation; builtinDir: string },
+): Registry {
   const open = new Set<ImporterClient>();
+  const { isolation } = options;
+  const isBuiltin = (file: string) => dirname(file) === options.builtinDir;
   const get = (typeId: string) =>
     types.find((t): t is Extract<ImporterTypeInfo, { status: "available" }> =>
       t.status === "available" && t.typeId === typeId
     );
   return {
     types,
+    isolation,
+    isBuiltin,
     get,
     async open(typeId: string, config: ImporterConfig, openOptions: OpenOptions = {}) {
       const info = get(typeId);
@@ -110,9 +158,18 @@ function _registry(types: ImporterTypeInfo[], options: LoadRegistryOptions): Reg
             `or add its plugin folder to RETROVUE_PLUGIN_PATH`,
         );
       }
+      if (isolation.mode === "required" && isolation.level !== "os" && !isBuiltin(info.file)) {
+        throw new RetrovueError(
+          "ISOLATION_REQUIRED",
+          `importer '${typeId}' is a third-party plugin and RETROVUE_ISOLATION=required, but ` +
+            `OS isolation is unavailable: ${isolation.reason ?? "unknown reason"}`,
+        );
+      }
       const client = await openImporterClient(info, config, {
         timeoutMs: openOptions.timeoutMs ?? options.timeoutMs,
         maxHeapMb: options.maxHeapMb,
+        isolation: isolation.level,
+        limits: options.limits ?? DEFAULT_LIMITS,
       });
       const close = client.close.bind(client);
       const tracked: ImporterClient = {
@@ -135,6 +192,8 @@ function _registry(types: ImporterTypeInfo[], options: LoadRegistryOptions): Reg
 export interface LoadManifestsOptions {
   /** Deadline for the whole batch, in milliseconds. */
   timeoutMs: number;
+  /** How the loading process is isolated (default `deno`). */
+  isolation?: IsolationLevel;
 }
 
 /**
@@ -148,12 +207,12 @@ export async function loadManifests(
   options: LoadManifestsOptions,
 ): Promise<ImporterTypeInfo[]> {
   if (files.length === 0) return [];
-  const first = await _loadBatch(files, options.timeoutMs);
+  const first = await _loadBatch(files, options);
   const unresolved = files.filter((f) => !first.has(f));
   if (unresolved.length === 1 || (unresolved.length && files.length === 1)) {
     first.set(unresolved[0], _broken(unresolved[0], first.failure ?? "did not load"));
   } else if (unresolved.length > 1) {
-    const retried = await Promise.all(unresolved.map((f) => _loadBatch([f], options.timeoutMs)));
+    const retried = await Promise.all(unresolved.map((f) => _loadBatch([f], options)));
     retried.forEach((result, i) => {
       const file = unresolved[i];
       first.set(file, result.get(file) ?? _broken(file, result.failure ?? "did not load"));
@@ -164,19 +223,31 @@ export async function loadManifests(
 
 type BatchResult = Map<string, ImporterTypeInfo> & { failure?: string };
 
-async function _loadBatch(files: readonly string[], timeoutMs: number): Promise<BatchResult> {
+async function _loadBatch(
+  files: readonly string[],
+  options: LoadManifestsOptions,
+): Promise<BatchResult> {
+  const { timeoutMs } = options;
   const result: BatchResult = new Map();
   const process: HostProcess = startHostProcess({
     read: [...new Set(files.map((f) => dirname(f)))],
     net: [],
+    isolation: options.isolation,
   });
   let settle!: () => void;
   const allDone = new Promise<void>((resolve) => (settle = resolve));
   const check = () => result.size === files.length && settle();
   for (const file of files) {
-    process.spawnWorker(pathToFileURL(file).href, NO_PERMISSIONS, {
+    const wid: number = process.spawnWorker(pathToFileURL(file).href, NO_PERMISSIONS, {
       onMessage(message) {
         if (result.has(file) || typeof message !== "object" || message === null) return;
+        if (message.t === "closed") {
+          const why = typeof message.reason === "string" ? message.reason : "it closed itself";
+          result.set(file, _broken(file, `exited while loading: ${why}`));
+          process.killWorker(wid);
+          check();
+          return;
+        }
         if (message.t !== "ready") return;
         result.set(file, _fromManifest(file, message.manifest));
         check();

@@ -13,6 +13,7 @@
 import { isAbsolute } from "node:path";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { splitNamedValue } from "../core/config.ts";
+import type { Bind } from "./isolation.ts";
 import type { WorkerPermissions } from "./protocol.ts";
 
 /** A derived sandbox. */
@@ -21,6 +22,11 @@ export interface Sandbox {
   permissions: WorkerPermissions;
   /** Hosts (`host` or `host:port`) whose certificates are not verified. */
   insecureTlsHosts: string[];
+  /**
+   * What OS isolation shows read-only: each granted path's real path, at its
+   * real path and at the path as the operator wrote it (when that differs).
+   */
+  binds: Bind[];
 }
 
 /** Permissions with every kind denied: what manifest loading gets. */
@@ -62,6 +68,7 @@ export function deriveSandbox(
   const realPath = options.realPath ?? Deno.realPathSync;
   const net = new Set<string>();
   const read = new Set<string>();
+  const binds: Bind[] = [];
   let verifyTls = true;
   for (const param of params) {
     const values = _values(config[param.name]);
@@ -82,8 +89,11 @@ export function deriveSandbox(
         try {
           // Deno checks the path as the plugin spells it and as it resolves, so
           // a root behind a symlink needs both; neither reaches beyond the root.
-          read.add(realPath(value));
+          const real = realPath(value);
+          read.add(real);
           read.add(value);
+          binds.push({ source: real, target: real });
+          if (value !== real) binds.push({ source: real, target: value });
         } catch {
           // A missing path grants nothing; the importer reports it as not found.
         }
@@ -98,5 +108,17 @@ export function deriveSandbox(
       read: read.size ? [...read].sort() : false,
     },
     insecureTlsHosts: verifyTls ? [] : netList.map((t) => t.replace(/:\d+$/, "")),
+    binds: _withoutNested(binds),
   };
+}
+
+/**
+ * Drops as-written aliases that lie inside another bound real path: there the
+ * sandbox already shows the link itself, which leads to the real path.
+ */
+function _withoutNested(binds: Bind[]): Bind[] {
+  const reals = binds.filter((b) => b.source === b.target).map((b) => b.target);
+  return binds.filter((b) =>
+    b.source === b.target || !reals.some((r) => b.target.startsWith(r.endsWith("/") ? r : r + "/"))
+  );
 }

@@ -4,25 +4,36 @@
  * `worker.terminate()` cannot stop a synchronous loop and a worker that runs
  * out of heap takes its whole process down, so workers never live in the CLI
  * process. The CLI starts this program as a subprocess (with only the
- * permissions its workers may be granted), talks to it over stdin/stdout, and
- * kills it on a deadline. Inside, each plugin runs in a Web Worker created
- * with an explicit, host-derived permission object.
+ * permissions its workers may be granted), talks to it over file descriptor 3
+ * (never stdout, which plugins may print on), and kills it on a deadline.
+ * Inside, each plugin runs in a Web Worker created with an explicit,
+ * host-derived permission object.
  *
- * Dependency-free on purpose (only `protocol.ts`): its graph loads fast.
+ * Dependency-free on purpose (only `protocol.ts` and `node:net`, which opens
+ * the inherited descriptor): its graph loads fast.
  *
  * @module
  */
 
-import type { ChildToHost, FromWorker, HostToChild, WorkerPermissions } from "./protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, readLines } from "./protocol.ts";
+import { Socket } from "node:net";
+import type {
+  ChildToHost,
+  FromWorker,
+  HostToChild,
+  ReadGuard,
+  WorkerPermissions,
+} from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, READ_ROOTS_KEY, splitLines } from "./protocol.ts";
+
+/** The file descriptor the CLI hands its plugin hosts for the protocol. */
+const CHANNEL_FD = 3;
 
 interface HostState {
   nonce: string;
   maxFrameBytes: number;
   runtimeUrl: string;
   workers: Map<number, Worker>;
-  out: WritableStreamDefaultWriter<Uint8Array>;
-  encoder: TextEncoder;
+  channel: Socket;
 }
 
 function _send(state: HostState, message: ChildToHost): void {
@@ -58,8 +69,8 @@ function _send(state: HostState, message: ChildToHost): void {
     _kill(state, message.wid);
     line = JSON.stringify({ t: "oversize", wid: message.wid, id, bytes: line.length });
   }
-  // Writes are queued in order; the promise is observed to avoid unhandled rejections.
-  state.out.write(state.encoder.encode(state.nonce + line + "\n")).catch(() => Deno.exit(0));
+  // Writes are queued in order; a closed channel means the CLI is gone.
+  state.channel.write(state.nonce + line + "\n");
 }
 
 function _kill(state: HostState, wid: number): void {
@@ -70,8 +81,19 @@ function _kill(state: HostState, wid: number): void {
   }
 }
 
-function _entryUrl(runtimeUrl: string, moduleUrl: string): string {
-  const code = `import { serve } from ${JSON.stringify(runtimeUrl)};\n` +
+function _entryUrl(runtimeUrl: string, moduleUrl: string, guard?: ReadGuard): string {
+  // The read guard is set by a first module, before the runtime's top level reads it.
+  const roots = guard
+    ? `import ${
+      JSON.stringify(
+        "data:text/javascript," +
+          encodeURIComponent(
+            `globalThis[Symbol.for(${JSON.stringify(READ_ROOTS_KEY)})] = ${JSON.stringify(guard)};`,
+          ),
+      )
+    };\n`
+    : "";
+  const code = roots + `import { serve } from ${JSON.stringify(runtimeUrl)};\n` +
     `import * as plugin from ${JSON.stringify(moduleUrl)};\n` +
     `serve(plugin);\n`;
   return URL.createObjectURL(new Blob([code], { type: "application/javascript" }));
@@ -82,8 +104,9 @@ function _spawn(
   wid: number,
   moduleUrl: string,
   permissions: WorkerPermissions,
+  guard?: ReadGuard,
 ): void {
-  const entry = _entryUrl(state.runtimeUrl, moduleUrl);
+  const entry = _entryUrl(state.runtimeUrl, moduleUrl, guard);
   let worker: Worker;
   try {
     worker = new Worker(entry, {
@@ -120,31 +143,56 @@ function _describe(event: ErrorEvent): string {
   return message.replace(/^Uncaught \(in promise\) /, "").replace(/^Uncaught /, "").slice(0, 500);
 }
 
-/** Runs the plugin host on this process's stdin/stdout until stdin closes. */
+/** Permissions a plugin host started by `deno run` must never hold. */
+const NEVER_GRANTED = ["env", "write", "run", "ffi", "sys"] as const;
+
+/**
+ * Refuses to run with more than read and net: the CLI starts this process
+ * with exactly those, so anything more means the command line was rewritten
+ * on the way (as Deno's `node:child_process` does for its own executable).
+ * A compiled binary carries its permissions built in and is not checked.
+ */
+function _assertNoExtraPermissions(): void {
+  if (Deno.build.standalone) return;
+  const extra = NEVER_GRANTED.filter((name) =>
+    Deno.permissions.querySync({ name }).state === "granted"
+  );
+  if (extra.length > 0) {
+    console.error(
+      `plugin host refused to start: it holds ${extra.join(", ")} permission it was not given`,
+    );
+    Deno.exit(70);
+  }
+}
+
+/** Runs the plugin host on the channel (file descriptor 3) until the CLI closes it. */
 export async function runPluginHost(): Promise<void> {
-  const lines = readLines(Deno.stdin.readable, { maxLineBytes: DEFAULT_MAX_FRAME_BYTES });
-  const first = await lines.next();
-  if (first.done) return;
-  const hello = JSON.parse(first.value) as HostToChild;
-  if (hello.t !== "hello") throw new Error("plugin host: expected hello");
-  const state: HostState = {
-    nonce: hello.nonce,
-    maxFrameBytes: hello.maxFrameBytes,
-    runtimeUrl: hello.runtimeUrl,
-    workers: new Map(),
-    out: Deno.stdout.writable.getWriter(),
-    encoder: new TextEncoder(),
-  };
-  for await (const line of lines) {
+  _assertNoExtraPermissions();
+  const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+  channel.on("error", () => Deno.exit(0));
+  const split = splitLines({ maxLineBytes: DEFAULT_MAX_FRAME_BYTES });
+  let state: HostState | undefined;
+  const handle = (line: string) => {
     let message: HostToChild;
     try {
       message = JSON.parse(line);
     } catch {
-      continue;
+      return;
+    }
+    if (!state) {
+      if (message.t !== "hello") Deno.exit(1);
+      state = {
+        nonce: message.nonce,
+        maxFrameBytes: message.maxFrameBytes,
+        runtimeUrl: message.runtimeUrl,
+        workers: new Map(),
+        channel,
+      };
+      return;
     }
     switch (message.t) {
       case "spawn":
-        _spawn(state, message.wid, message.moduleUrl, message.permissions);
+        _spawn(state, message.wid, message.moduleUrl, message.permissions, message.readGuard);
         break;
       case "kill":
         _kill(state, message.wid);
@@ -153,7 +201,11 @@ export async function runPluginHost(): Promise<void> {
         state.workers.get(message.wid)?.postMessage(message.msg);
         break;
     }
-  }
+  };
+  channel.on("data", (chunk: Uint8Array) => {
+    for (const line of split.push(chunk)) handle(line);
+  });
+  await new Promise<void>((resolve) => channel.on("close", () => resolve()));
   Deno.exit(0);
 }
 

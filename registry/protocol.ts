@@ -3,15 +3,19 @@
  * sandboxed workers inside it.
  *
  * ```
- * host (CLI) ──stdin lines──▶ plugin host ──postMessage──▶ worker (plugin)
- *            ◀─stdout lines── (relays)     ◀─postMessage──
+ * host (CLI) ──fd 3 lines──▶ plugin host ──postMessage──▶ worker (plugin)
+ *            ◀─fd 3 lines── (relays)     ◀─postMessage──
+ *            ◀─stdout/stderr: plugin output, read as capped log lines
  * ```
  *
- * Host → plugin-host lines are JSON {@link HostToChild}. Plugin-host → host
- * lines are `NONCE + JSON` {@link ChildToHost}; the nonce is a random value the
- * host sends first, so bytes a plugin writes to stdout itself can never pass
- * for a protocol message. Worker messages ({@link ToWorker}, {@link FromWorker})
- * carry no worker id: the plugin host adds it when relaying.
+ * The channel is file descriptor 3 of the plugin host, never stdout, so what
+ * a plugin prints cannot touch it. Host → plugin-host lines are JSON
+ * {@link HostToChild}. Plugin-host → host lines are `NONCE + JSON`
+ * {@link ChildToHost}; the nonce is a random value the host sends first, known
+ * only to the host and the plugin host's main thread, so a line written into
+ * the channel by anyone else is recognised and ends the process. Worker
+ * messages ({@link ToWorker}, {@link FromWorker}) carry no worker id: the
+ * plugin host adds it when relaying.
  *
  * This module has no dependencies: it is loaded inside the plugin host and
  * the workers, whose module graphs stay minimal.
@@ -59,7 +63,7 @@ export type FromWorker =
   | { t: "batch"; id: number; items: unknown[]; notices?: WireNotice[] }
   | { t: "end"; id: number; notices?: WireNotice[] }
   | { t: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
-  | { t: "closed" };
+  | { t: "closed"; reason?: string };
 
 /** Deno worker permissions, always explicit (an omitted object inherits everything). */
 export interface WorkerPermissions {
@@ -81,18 +85,41 @@ export interface WorkerPermissions {
   import: false;
 }
 
-/** Lines the host writes to the plugin host's stdin. */
+/** Lines the host writes to the plugin host's channel. */
 export type HostToChild =
   | { t: "hello"; nonce: string; maxFrameBytes: number; runtimeUrl: string }
-  | { t: "spawn"; wid: number; moduleUrl: string; permissions: WorkerPermissions }
+  | {
+    t: "spawn";
+    wid: number;
+    moduleUrl: string;
+    permissions: WorkerPermissions;
+    /** The granted read paths, for the worker runtime's read guard. */
+    readGuard?: ReadGuard;
+  }
   | { t: "kill"; wid: number }
   | { t: "to"; wid: number; msg: ToWorker };
 
-/** Lines the plugin host writes to stdout (after the nonce). */
+/** Lines the plugin host writes to the channel (after the nonce). */
 export type ChildToHost =
   | { t: "from"; wid: number; msg: FromWorker }
   | { t: "exit"; wid: number; reason: string }
   | { t: "oversize"; wid: number; id?: number; bytes: number };
+
+/**
+ * What the worker runtime learns about reads: the granted paths, and whether
+ * it must check where each `Deno` read really goes (no OS isolation hides
+ * what lies outside them). Either way it names a link out of them as a
+ * denial rather than a missing file.
+ */
+export interface ReadGuard {
+  /** Granted read paths, real and as written. */
+  roots: string[];
+  /** Check each read's real path against `roots`. */
+  check: boolean;
+}
+
+/** The global symbol key under which a worker's read guard arrives (removed at once). */
+export const READ_ROOTS_KEY = "retrovue.readRoots";
 
 /** The largest line either side accepts (a bigger message is refused, not parsed). */
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
@@ -106,23 +133,33 @@ export const BATCH_SIZE = 1000;
 /** Largest batch forwarded as one message; bigger yielded arrays are split. */
 export const MAX_BATCH_SIZE = 5000;
 
-/** Splits a byte stream into lines (without the `\n`), decoding UTF-8. */
-export async function* readLines(
-  stream: ReadableStream<Uint8Array>,
+/** A push-based line splitter: feed it chunks, get complete lines back. */
+export interface LineSplitter {
+  /** Adds a chunk; returns the lines it completed (without the `\n`). */
+  push(chunk: Uint8Array): string[];
+  /** Ends the input; returns the last unterminated line, if any. */
+  end(): string[];
+}
+
+/**
+ * Splits UTF-8 bytes into lines. A line longer than `maxLineBytes` is
+ * skipped whole and reported to `onOversize` (never buffered without bound).
+ */
+export function splitLines(
   options: { maxLineBytes: number; onOversize?: (bytes: number) => void },
-): AsyncGenerator<string> {
+): LineSplitter {
   const decoder = new TextDecoder();
   let buffer = "";
   let skipping = 0;
-  for await (const chunk of stream) {
-    let text = decoder.decode(chunk, { stream: true });
+  let ended = false;
+  const take = (text: string): string[] => {
+    const out: string[] = [];
     while (text.length > 0) {
       const nl = text.indexOf("\n");
       if (skipping > 0) {
         if (nl < 0) {
           skipping += text.length;
-          text = "";
-          continue;
+          return out;
         }
         options.onOversize?.(skipping + nl);
         skipping = 0;
@@ -131,19 +168,29 @@ export async function* readLines(
       }
       if (nl < 0) {
         buffer += text;
-        text = "";
         if (buffer.length > options.maxLineBytes) {
           skipping = buffer.length;
           buffer = "";
         }
-        continue;
+        return out;
       }
       const line = buffer + text.slice(0, nl);
       buffer = "";
       text = text.slice(nl + 1);
       if (line.length > options.maxLineBytes) options.onOversize?.(line.length);
-      else yield line;
+      else out.push(line);
     }
-  }
-  if (buffer.length > 0 && skipping === 0) yield buffer;
+    return out;
+  };
+  return {
+    push: (chunk) => take(decoder.decode(chunk, { stream: true })),
+    end() {
+      if (ended) return [];
+      ended = true;
+      const out = take(decoder.decode());
+      if (buffer.length > 0 && skipping === 0) out.push(buffer);
+      buffer = "";
+      return out;
+    },
+  };
 }

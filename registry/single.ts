@@ -22,6 +22,8 @@ import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { openClient } from "./client.ts";
 import { startHostProcess } from "./host_process.ts";
+import type { IsolationLevel } from "./isolation.ts";
+import type { Limits } from "./limits.ts";
 import { deriveSandbox } from "./permissions.ts";
 import type { ImporterClient, ImporterTypeInfo } from "./types.ts";
 
@@ -33,6 +35,10 @@ export interface OpenImporterClientOptions {
   maxHeapMb?: number;
   /** More values to scrub from messages besides the config's secrets (e.g. a replaced credential). */
   extraSecrets?: readonly string[];
+  /** `os` to run the plugin host under bubblewrap (see `isolation.ts`); default `deno`. */
+  isolation?: IsolationLevel;
+  /** Limits on what the plugin may send. */
+  limits?: Limits;
 }
 
 /**
@@ -53,11 +59,15 @@ export async function openImporterClient(
         "give the server's CA certificate instead, or run with 'deno task retrovue'",
     );
   }
+  const pluginDir = dirname(info.file);
   const process = startHostProcess({
-    read: [dirname(info.file), ...(sandbox.permissions.read || [])],
+    read: [pluginDir, ...(sandbox.permissions.read || [])],
+    binds: [{ source: pluginDir, target: pluginDir }, ...sandbox.binds],
     net: sandbox.permissions.net || [],
     insecureTlsHosts: sandbox.insecureTlsHosts,
     maxHeapMb: options.maxHeapMb,
+    maxFrameBytes: options.limits?.maxMessageBytes,
+    isolation: options.isolation,
   });
   try {
     return await openClient({
@@ -69,6 +79,7 @@ export async function openImporterClient(
       secrets: [...secretValues(info.manifest.params, config), ...(options.extraSecrets ?? [])]
         .sort((a, b) => b.length - a.length),
       timeoutMs: options.timeoutMs,
+      limits: options.limits,
     });
   } catch (error) {
     process.kill();

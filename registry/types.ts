@@ -11,6 +11,7 @@ import type {
   ImporterConfig,
 } from "../core/contract.ts";
 import type { Manifest } from "../core/schemas.ts";
+import type { Isolation, IsolationLevel } from "./isolation.ts";
 import type { z } from "zod";
 import type { collectionInfoSchema } from "../core/schemas.ts";
 
@@ -69,6 +70,8 @@ export type RawAssetBatch = unknown[];
 export interface ImporterClient {
   /** The importer's manifest. */
   readonly manifest: Manifest;
+  /** How its plugin host is isolated: `os` (bubblewrap + Deno permissions) or `deno`. */
+  readonly isolation: IsolationLevel;
   /** Runs `validateConnection` in the sandbox. */
   validateConnection(options?: CallOptions): Promise<ConnectionInfo>;
   /** Runs `listCollections`; the answer is validated by the host. */
@@ -96,12 +99,18 @@ export interface OpenOptions {
 export interface Registry {
   /** Every module found, in a deterministic order (type id, then file). */
   readonly types: readonly ImporterTypeInfo[];
+  /** The isolation plugin hosts get on this machine. */
+  readonly isolation: Isolation;
+  /** Whether the module at `file` is a built-in importer (runs even where isolation is required). */
+  isBuiltin(file: string): boolean;
   /** The available importer of a type, or undefined. */
   get(typeId: string): Extract<ImporterTypeInfo, { status: "available" }> | undefined;
   /**
    * Starts a sandboxed worker for one source. `config` must already be
    * validated with `validateConfig` (paths absolute and real).
-   * Throws `IMPORTER_UNAVAILABLE` when the type is not loaded.
+   * Throws `IMPORTER_UNAVAILABLE` when the type is not loaded, and
+   * `ISOLATION_REQUIRED` for a third-party importer when `RETROVUE_ISOLATION=required`
+   * and OS isolation is unavailable.
    */
   open(typeId: string, config: ImporterConfig, options?: OpenOptions): Promise<ImporterClient>;
   /** Stops every worker and the plugin host process. */

@@ -2,27 +2,55 @@
  * The registry and the sandbox, proven by hostile plugins that try to escape.
  *
  * Each escape attempt runs in a real sandboxed worker inside a real
- * plugin-host subprocess; the test asserts the typed error and that the host
- * is still healthy afterwards (the next call on a fresh worker succeeds).
+ * plugin-host subprocess; the test asserts the typed denial (or clean
+ * failure) and that the host is still healthy afterwards. The whole matrix
+ * runs twice: with Deno's permissions alone, and under OS isolation
+ * (bubblewrap) where this machine has it — otherwise those tests say why
+ * they are skipped.
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { validateConfig } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { loadRegistry } from "../registry/mod.ts";
+import {
+  DEFAULT_LIMITS,
+  type IsolationLevel,
+  type Limits,
+  loadRegistry,
+  probeIsolation,
+} from "../registry/mod.ts";
 import type { Registry } from "../registry/types.ts";
 
 const FIXTURES = fromFileUrl(new URL("./fixtures/", import.meta.url));
 const HOSTILE = join(FIXTURES, "hostile");
+const LOCKFILE = fromFileUrl(new URL("../deno.lock", import.meta.url));
 
 const PERMS: Deno.PermissionOptions = {
   read: true,
   write: true,
-  run: ["deno"],
-  env: false,
+  run: true,
+  // Starting a plugin host (node:child_process, for its fd-3 channel) reads these two.
+  env: ["NODE_V8_COVERAGE", "HOME"],
   net: ["127.0.0.1"],
+};
+
+const PROBE = await probeIsolation({ mode: "auto", executable: Deno.execPath() });
+if (PROBE.level !== "os") {
+  console.log(`OS isolation (bubblewrap) tests are skipped on this machine: ${PROBE.reason}`);
+}
+const LEVELS: IsolationLevel[] = ["deno", "os"];
+
+/** Small limits so the limit tests finish quickly; the mechanism is the default's. */
+const TEST_LIMITS: Limits = {
+  ...DEFAULT_LIMITS,
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxAssets: 5000,
+  maxStreamBytes: 12 * 1024 * 1024,
+  maxLogLines: 50,
 };
 
 interface World {
@@ -32,13 +60,19 @@ interface World {
   server: Deno.HttpServer;
 }
 
-async function _world(): Promise<World> {
+/**
+ * A granted root whose name has a comma, spaces, quotes and non-ASCII (the
+ * plugin host's permission flags are comma-separated lists), holding a file,
+ * a link to a file outside and a link to the folder above it.
+ */
+async function _world(level: IsolationLevel): Promise<World> {
   const base = Deno.makeTempDirSync({ prefix: "retrovue-sandbox-" });
-  const root = join(base, "root");
+  const root = join(base, `Movies, Kids 'n' "Quotes" ü`);
   Deno.mkdirSync(root);
   Deno.writeTextFileSync(join(root, "inside.txt"), "inside");
   Deno.writeTextFileSync(join(base, "outside.txt"), "outside");
   Deno.symlinkSync(join(base, "outside.txt"), join(root, "link-to-outside.txt"));
+  Deno.symlinkSync(base, join(root, "link-to-base"));
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/redirect") {
@@ -47,7 +81,13 @@ async function _world(): Promise<World> {
     return new Response("hello from the granted server");
   });
   const url = `http://127.0.0.1:${server.addr.port}`;
-  const registry = await loadRegistry({ builtinDir: HOSTILE, timeoutMs: 5_000 });
+  const registry = await loadRegistry({
+    builtinDir: HOSTILE,
+    timeoutMs: 5_000,
+    isolation: { level, mode: "auto" },
+    limits: TEST_LIMITS,
+    maxHeapMb: 128,
+  });
   return { registry, root, url, server };
 }
 
@@ -90,164 +130,295 @@ async function _rejects(promise: Promise<unknown>, code: string, pattern?: RegEx
   assert.fail(`expected ${code}, but the call succeeded`);
 }
 
-Deno.test({
-  name: "sandbox: hostile plugins are contained with typed denials",
-  permissions: PERMS,
-  async fn(t) {
-    const world = await _world();
-    try {
-      await t.step(
-        "grants work: reading inside the root and fetching the granted server",
-        async () => {
-          assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
-          assert.deepEqual(await _attempt(world, "fetch-own"), {
-            serverName: "hello from the granted server",
-          });
-        },
-      );
-      const denied: Array<[string, RegExp]> = [
-        ["read-passwd", /\/etc\/passwd/],
-        ["read-dotdot", /outside\.txt/],
-        ["fetch-other-port", /net access/],
-        ["fetch-other-host", /localhost/],
-        ["fetch-redirect", /localhost/],
-        ["env", /env access/],
-        ["run", /run access/],
-        ["write", /write access/],
-        ["dlopen", /ffi access/],
-        ["import", /read access|import access/],
-      ];
-      for (const [attempt, pattern] of denied) {
-        await t.step(`denied: ${attempt}`, async () => {
-          await _rejects(_attempt(world, attempt), "PERMISSION_DENIED", pattern);
-        });
-      }
-      await t.step(
-        "a symlink inside the root is followed (the importer must check it)",
-        async () => {
-          // Deno follows symlinks inside a granted folder; the filesystem importer
-          // guards against this itself. This records the platform behaviour.
-          const result = await _attempt(world, "symlink-inside").catch((e) => e);
-          assert.ok(
-            (result as { serverName?: string }).serverName === "outside" ||
-              (result as RetrovueError).code === "PERMISSION_DENIED",
-          );
-        },
-      );
-      await t.step("a synchronous infinite loop ends in TIMEOUT", async () => {
-        await _rejects(_attempt(world, "sync-loop", { timeoutMs: 1_000 }), "TIMEOUT");
-      });
-      await t.step("never answering ends in TIMEOUT", async () => {
-        await _rejects(_attempt(world, "never-answer", { timeoutMs: 500 }), "TIMEOUT");
-      });
-      await t.step("a heap bomb ends in PLUGIN_CRASHED", async () => {
-        // A small heap keeps the test quick; the default limit behaves the same, later.
-        const small = await loadRegistry({ builtinDir: HOSTILE, maxHeapMb: 128 });
-        try {
-          await _rejects(
-            _attempt({ ...world, registry: small }, "heap-bomb", { timeoutMs: 60_000 }),
-            "PLUGIN_CRASHED",
-            /memory|exited|stopped/,
-          );
-        } finally {
-          await small.close();
-        }
-      });
-      await t.step("a 200 MB message is refused as MALFORMED_RESPONSE", async () => {
-        await _rejects(_attempt(world, "huge-message"), "MALFORMED_RESPONSE", /MiB/);
-      });
-      await t.step("a malformed result is MALFORMED_RESPONSE", async () => {
-        await _rejects(_attempt(world, "malformed-result"), "MALFORMED_RESPONSE");
-      });
-      await t.step("throwing a non-Error is PLUGIN_ERROR", async () => {
-        await _rejects(_attempt(world, "throw-non-error"), "PLUGIN_ERROR", /non-Error/);
-      });
-      await t.step("typed errors keep their code, and secrets are scrubbed", async () => {
-        const error = await _rejects(
-          _attempt(world, "throw-typed", { token: "s3cr3t-t0ken" }),
-          "AUTH_FAILED",
-        );
-        assert.ok(!error.message.includes("s3cr3t-t0ken"), error.message);
-        assert.match(error.message, /\*\*\*/);
-      });
-      await t.step("an unknown error code becomes PLUGIN_ERROR", async () => {
-        await _rejects(_attempt(world, "throw-unknown-code"), "PLUGIN_ERROR", /BOGUS/);
-      });
-      await t.step("a worker closing itself is PLUGIN_CRASHED", async () => {
-        await _rejects(_attempt(world, "close-self"), "PLUGIN_CRASHED", /closed itself/);
-      });
-      await t.step("an uncaught error in a timer is PLUGIN_CRASHED, not a host crash", async () => {
-        await _rejects(_attempt(world, "uncaught-async"), "PLUGIN_CRASHED", /boom/);
-      });
-      await t.step("bytes a plugin prints on stdout are not protocol messages", async () => {
-        assert.deepEqual(await _attempt(world, "stdout-noise"), { serverName: "noisy" });
-      });
-      await t.step("the host is still healthy after all of it", async () => {
-        assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
-      });
-    } finally {
-      await _close(world);
-    }
-  },
-});
+function _sha(path: string): string {
+  return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
+}
 
-Deno.test({
-  name: "rpc: a malformed batch is MALFORMED_RESPONSE; streams stop when the consumer stops",
-  permissions: PERMS,
-  async fn() {
-    const world = await _world();
-    try {
-      const info = world.registry.get("escape")!;
-      const open = (attempt: string) =>
-        world.registry.open(
-          "escape",
-          validateConfig(info.manifest.params, { attempt }, { cwd: "/" }),
-          { timeoutMs: 5_000 },
+for (const level of LEVELS) {
+  Deno.test({
+    name: `sandbox (${level}): hostile plugins are contained with typed denials`,
+    ignore: level === "os" && PROBE.level !== "os",
+    permissions: PERMS,
+    async fn(t) {
+      const world = await _world(level);
+      try {
+        assert.equal(world.registry.isolation.level, level);
+        await t.step(
+          "grants work: reading inside the root and fetching the granted server",
+          async () => {
+            assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
+            assert.deepEqual(await _attempt(world, "fetch-own"), {
+              serverName: "hello from the granted server",
+            });
+          },
         );
-      const collection = { externalId: "c", kind: "movies" as const, name: "C" };
-      const bad = await open("malformed-batch");
-      try {
-        const consume = async () => {
-          for await (const _ of bad.fetchAssets({ collection, filters: {} })) { /* drain */ }
-        };
-        await _rejects(consume(), "MALFORMED_RESPONSE", /array/);
-      } finally {
-        await bad.close();
-      }
-      const endless = await open("stream-forever");
-      try {
-        let seen = 0;
-        for await (const batch of endless.fetchAssets({ collection, filters: {} })) {
-          seen += batch.length;
-          if (seen >= 20_000) break;
+        const denied: Array<[string, RegExp]> = [
+          ["read-passwd", /\/etc\/passwd/],
+          ["read-dotdot", /outside\.txt/],
+          ["symlink-inside", /link-to-outside\.txt" leads outside the paths this source grants/],
+          ["symlink-dir", /link-to-base\/outside\.txt" leads outside/],
+          ["stat-outside", /leads outside/],
+          ["fetch-other-port", /net access/],
+          ["fetch-other-host", /localhost/],
+          ["fetch-redirect", /localhost/],
+          ["env", /env access/],
+          ["run", /run access/],
+          ["write", /write access/],
+          ["dlopen", /ffi access/],
+          ["import", /read access|import access/],
+          ["remote-import", /remote modules|import access/],
+          ["cache-api", /caches is not available to plugins/],
+          ["local-storage", /localStorage is not available/],
+          ["broadcast", /BroadcastChannel is not available/],
+          ["kv", /Deno KV/],
+          ["listen", /listening for connections is not available/],
+          ["serve", /serving HTTP is not available/],
+        ];
+        for (const [attempt, pattern] of denied) {
+          await t.step(`denied: ${attempt}`, async () => {
+            await _rejects(_attempt(world, attempt), "PERMISSION_DENIED", pattern);
+          });
         }
-        assert.equal(seen, 20_000, "batches of 1000 arrive until the consumer stops");
-        // The worker is still usable: back-pressure and cancel kept it sane.
-        assert.deepEqual(await endless.listCollections(), [
-          { externalId: "c", name: "C", kind: "movies" },
-        ]);
+        await t.step("denied: import('npm:…'), and deno.lock is left alone", async () => {
+          const before = _sha(LOCKFILE);
+          await _rejects(_attempt(world, "npm-import"), "PERMISSION_DENIED", /npm packages/);
+          assert.equal(_sha(LOCKFILE), before, "deno.lock unchanged");
+        });
+        await t.step("the runtime's internals are gone from the worker", async () => {
+          assert.deepEqual(await _attempt(world, "internals"), { serverName: "undefined/0" });
+        });
+        if (level === "os") {
+          await t.step("node:fs cannot follow a link out either (it sees nothing)", async () => {
+            const result = await _attempt(world, "symlink-node-fs").catch((e) => e);
+            assert.ok(result instanceof RetrovueError, `read through the link: ${result}`);
+            assert.match(result.message, /no such file/i);
+          });
+        } else {
+          console.log(
+            "  (Deno permissions alone: node:fs still follows a link out of a granted folder; " +
+              "OS isolation closes that, see docs/importers.md)",
+          );
+        }
+        await t.step("Deno.exit() is reported at once, by name", async () => {
+          await _rejects(
+            _attempt(world, "deno-exit", { timeoutMs: 60_000 }),
+            "PLUGIN_CRASHED",
+            /called Deno\.exit\(3\)/,
+          );
+        });
+        await t.step("close() is reported at once", async () => {
+          await _rejects(
+            _attempt(world, "close-self", { timeoutMs: 60_000 }),
+            "PLUGIN_CRASHED",
+            /closed itself/,
+          );
+        });
+        await t.step("writing into the protocol channel stops the host, loudly", async () => {
+          await _rejects(_attempt(world, "channel-forge"), "PLUGIN_CRASHED", /protocol channel/);
+        });
+        await t.step("a synchronous infinite loop ends in TIMEOUT", async () => {
+          await _rejects(_attempt(world, "sync-loop", { timeoutMs: 1_000 }), "TIMEOUT");
+        });
+        await t.step("never answering ends in TIMEOUT", async () => {
+          await _rejects(_attempt(world, "never-answer", { timeoutMs: 500 }), "TIMEOUT");
+        });
+        await t.step(
+          "a heap bomb is reported as running out of memory, with the limit",
+          async () => {
+            await _rejects(
+              _attempt(world, "heap-bomb", { timeoutMs: 60_000 }),
+              "PLUGIN_CRASHED",
+              /ran out of memory \(limit 128 MiB\)/,
+            );
+          },
+        );
+        await t.step("a message over the limit is LIMIT_EXCEEDED, naming the setting", async () => {
+          await _rejects(
+            _attempt(world, "huge-message"),
+            "LIMIT_EXCEEDED",
+            /4 MiB per message.*RETROVUE_MAX_MESSAGE_MB/,
+          );
+        });
+        await t.step("a malformed result is MALFORMED_RESPONSE", async () => {
+          await _rejects(_attempt(world, "malformed-result"), "MALFORMED_RESPONSE");
+        });
+        await t.step("throwing a non-Error is PLUGIN_ERROR", async () => {
+          await _rejects(_attempt(world, "throw-non-error"), "PLUGIN_ERROR", /non-Error/);
+        });
+        await t.step("typed errors keep their code, and secrets are scrubbed", async () => {
+          const error = await _rejects(
+            _attempt(world, "throw-typed", { token: "s3cr3t-t0ken" }),
+            "AUTH_FAILED",
+          );
+          assert.ok(!error.message.includes("s3cr3t-t0ken"), error.message);
+          assert.match(error.message, /\*\*\*/);
+        });
+        await t.step(
+          "a secret in disguise (base64, reversed, upper-case) is scrubbed",
+          async () => {
+            const token = "xyzAB12cd34EF56gh78i";
+            const error = await _rejects(
+              _attempt(world, "secret-disguised", { token }),
+              "AUTH_FAILED",
+            );
+            const b64 = btoa(`user:${token}`);
+            for (const form of [token.toUpperCase(), [...token].reverse().join(""), b64.slice(8)]) {
+              assert.ok(!error.message.includes(form), `${form} in: ${error.message}`);
+            }
+          },
+        );
+        await t.step("an unknown error code becomes PLUGIN_ERROR", async () => {
+          await _rejects(_attempt(world, "throw-unknown-code"), "PLUGIN_ERROR", /BOGUS/);
+        });
+        await t.step(
+          "an uncaught error in a timer is PLUGIN_CRASHED, not a host crash",
+          async () => {
+            await _rejects(_attempt(world, "uncaught-async"), "PLUGIN_CRASHED", /boom/);
+          },
+        );
+        await t.step("what a plugin prints never reaches the protocol", async () => {
+          assert.deepEqual(await _attempt(world, "stdout-noise"), { serverName: "noisy" });
+          assert.deepEqual(await _attempt(world, "stdout-progress"), { serverName: "progress" });
+        });
+        await t.step("a log flood is cut at the limit per call", async () => {
+          const records: LogRecord[] = [];
+          configureSync({
+            sinks: { memory: (r: LogRecord) => records.push(r) },
+            loggers: [
+              { category: ["retrovue"], lowestLevel: "debug", sinks: ["memory"] },
+              { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+            ],
+          });
+          try {
+            assert.deepEqual(await _attempt(world, "log-flood"), { serverName: "flooded" });
+          } finally {
+            resetSync();
+          }
+          assert.ok(records.length > 0, "some lines are shown");
+          assert.ok(records.length <= TEST_LIMITS.maxLogLines + 1, `${records.length} records`);
+          const last = records.at(-1)!.message.join("");
+          assert.match(last, /dropped.*RETROVUE_MAX_LOG_LINES/);
+        });
+        await t.step("the host is still healthy after all of it", async () => {
+          assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
+        });
       } finally {
-        await endless.close();
+        await _close(world);
       }
-      const cancelled = await open("stream-forever");
+    },
+  });
+
+  Deno.test({
+    name: `rpc (${level}): malformed batches, stream limits, back-pressure and cancel`,
+    ignore: level === "os" && PROBE.level !== "os",
+    permissions: PERMS,
+    async fn(t) {
+      const world = await _world(level);
       try {
-        const controller = new AbortController();
-        const consume = async () => {
-          for await (
-            const _ of cancelled.fetchAssets({ collection, filters: {} }, {
-              signal: controller.signal,
-            })
-          ) controller.abort();
+        const info = world.registry.get("escape")!;
+        const open = (attempt: string) =>
+          world.registry.open(
+            "escape",
+            validateConfig(info.manifest.params, { attempt }, { cwd: "/" }),
+            { timeoutMs: 5_000 },
+          );
+        const collection = { externalId: "c", kind: "movies" as const, name: "C" };
+        const drain = async (attempt: string) => {
+          const client = await open(attempt);
+          try {
+            for await (const _ of client.fetchAssets({ collection, filters: {} })) { /* drain */ }
+          } finally {
+            await client.close();
+          }
         };
-        await _rejects(consume(), "CANCELLED");
+        await t.step("a malformed batch is MALFORMED_RESPONSE", async () => {
+          await _rejects(drain("malformed-batch"), "MALFORMED_RESPONSE", /array/);
+        });
+        await t.step("an endless stream stops at the asset limit", async () => {
+          await _rejects(drain("stream-forever"), "LIMIT_EXCEEDED", /RETROVUE_MAX_ASSETS/);
+        });
+        await t.step("an endless stream of maximal assets stops at the byte limit", async () => {
+          await _rejects(drain("stream-maximal"), "LIMIT_EXCEEDED", /RETROVUE_MAX_STREAM_MB/);
+        });
+        await t.step("forging the end of a stream into the channel fails the stream", async () => {
+          await _rejects(drain("channel-forge"), "PLUGIN_CRASHED", /protocol channel/);
+        });
+        await t.step("batches of 1000 arrive until the consumer stops", async () => {
+          const endless = await open("stream-forever");
+          try {
+            let seen = 0;
+            for await (const batch of endless.fetchAssets({ collection, filters: {} })) {
+              seen += batch.length;
+              if (seen >= 3_000) break;
+            }
+            assert.equal(seen, 3_000);
+            // The worker is still usable: back-pressure and cancel kept it sane.
+            assert.deepEqual(await endless.listCollections(), [
+              { externalId: "c", name: "C", kind: "movies" },
+            ]);
+          } finally {
+            await endless.close();
+          }
+        });
+        await t.step("cancelling a stream is CANCELLED", async () => {
+          const cancelled = await open("stream-forever");
+          try {
+            const controller = new AbortController();
+            const consume = async () => {
+              for await (
+                const _ of cancelled.fetchAssets({ collection, filters: {} }, {
+                  signal: controller.signal,
+                })
+              ) controller.abort();
+            };
+            await _rejects(consume(), "CANCELLED");
+          } finally {
+            await cancelled.close();
+          }
+        });
       } finally {
-        await cancelled.close();
+        await _close(world);
       }
-    } finally {
-      await _close(world);
-    }
-  },
-});
+    },
+  });
+
+  Deno.test({
+    name: `registry (${level}): plugin folders that reach outside, or exit while loading`,
+    ignore: level === "os" && PROBE.level !== "os",
+    permissions: PERMS,
+    async fn() {
+      const dir = Deno.makeTempDirSync({ prefix: "retrovue-plugins-" });
+      const linked = join(dir, "linked");
+      const exits = join(dir, "exits");
+      Deno.mkdirSync(linked);
+      Deno.mkdirSync(exits);
+      Deno.copyFileSync(join(FIXTURES, "broken", "good.ts"), join(linked, "good.ts"));
+      Deno.symlinkSync("/etc/hostname", join(linked, "_cfg.json"));
+      Deno.writeTextFileSync(join(exits, "bye.ts"), "Deno.exit(7);\nexport default {};\n");
+      try {
+        const started = performance.now();
+        const registry = await loadRegistry({
+          builtinDir: HOSTILE,
+          pluginDirs: [linked, exits],
+          loadTimeoutMs: 20_000,
+          isolation: { level, mode: "auto" },
+        });
+        const seconds = (performance.now() - started) / 1000;
+        const reason = (name: string) => {
+          const t = registry.types.find((x) => x.file.endsWith(name));
+          return t?.status === "broken" ? t.reason : `not broken: ${t?.status}`;
+        };
+        assert.match(reason("/good.ts"), /links outside its folder: _cfg\.json -> \/etc\/hostname/);
+        assert.match(reason("/bye.ts"), /exited while loading: the plugin called Deno\.exit\(7\)/);
+        assert.ok(seconds < 20, "the exit was reported at once, not at the deadline");
+        assert.ok(registry.get("escape"), "other plugins still load");
+        await registry.close();
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "registry: two modules claiming one type id fail loudly",
