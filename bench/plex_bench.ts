@@ -45,13 +45,15 @@ function _floor(mock: MockServer, sectionKey: string, pageSize: number) {
   });
 }
 
+/** Starts the Plex mock in its own process, serving a show library of `episodes` episodes. */
+export function startPlexMock(episodes: number): Promise<MockServer> {
+  return startMockServer(new URL("../tests/mocks/plex_server.ts", import.meta.url), episodes);
+}
+
 /** Runs the benchmark and returns (and by default prints) what it measured. */
 export async function runPlexBench(options: HttpBenchOptions = {}): Promise<HttpBenchResult> {
   const episodes = options.episodes ?? 100_000;
-  const mock = await startMockServer(
-    new URL("../tests/mocks/plex_server.ts", import.meta.url),
-    episodes,
-  );
+  const mock = await startPlexMock(episodes);
   try {
     const sections = await (await fetch(`${mock.url}/library/sections`, {
       headers: { Accept: "application/json", "X-Plex-Token": mock.info.token },

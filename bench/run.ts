@@ -10,6 +10,7 @@ import { runIngestBench } from "./ingest_bench.ts";
 import { runFilesystemBench } from "./filesystem_bench.ts";
 import { runPlexBench } from "./plex_bench.ts";
 import { runJellyfinBench } from "./jellyfin_bench.ts";
+import { runIsolationBench } from "./isolation_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   registry: runRegistryBench,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   filesystem: runFilesystemBench,
   plex: runPlexBench,
   jellyfin: runJellyfinBench,
+  isolation: runIsolationBench,
 };
 
 const only = Deno.args.length ? Deno.args : Object.keys(BENCHES);
