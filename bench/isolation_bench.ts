@@ -33,6 +33,7 @@
  */
 
 import { dirname, join } from "node:path";
+import { HOST_RUN_FLAGS } from "../registry/host_process.ts";
 import { fileURLToPath } from "node:url";
 import { insertSource, setSyncEnabled, upsertDiscoveredCollections } from "../core/catalog.ts";
 import { type RawValue, secretValues, validateConfig } from "../core/config.ts";
@@ -246,7 +247,12 @@ export async function runIsolationBench(
   const registries = {} as Record<IsolationLevel, Registry>;
   try {
     for (const level of LEVELS) {
-      registries[level] = await loadRegistry({ isolation: { level, mode: "auto" } });
+      // As the CLI runs them: with the registry's cache folder (under OS isolation,
+      // built-in importers' hosts keep their compiled modules there).
+      registries[level] = await loadRegistry({
+        isolation: { level, mode: "auto" },
+        cacheDir: join(base, "cache"),
+      });
     }
     const plexConfig = _config(registries.deno, "plex", {
       base_url: mock.url,
@@ -269,12 +275,7 @@ export async function runIsolationBench(
     const plexModule = fileURLToPath(new URL("../importers/plex.ts", import.meta.url));
     const moduleArgs = [
       "run",
-      "--no-prompt",
-      "--quiet",
-      "--no-npm",
-      "--no-remote",
-      "--no-lock",
-      "--cached-only",
+      ...HOST_RUN_FLAGS,
       "--no-config",
       `--allow-read=${dirname(plexModule)}`,
       plexModule,

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 
 const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
@@ -42,6 +43,11 @@ export interface FoundPlugins {
    * link leading outside it, or is too large to check).
    */
   refused: Map<string, string>;
+  /**
+   * Each plugin module's folder fingerprint: changes when any file in the
+   * folder changes (path, size or modification time), for the manifest cache.
+   */
+  fingerprints: Map<string, string>;
 }
 
 /** How many entries of one plugin folder are checked for links at most. */
@@ -52,6 +58,7 @@ export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
   const files = new Set<string>();
   const unreadable: UnreadableFolder[] = [];
   const refused = new Map<string, string>();
+  const fingerprints = new Map<string, string>();
   for (const dir of dirs) {
     let real: string;
     const here: string[] = [];
@@ -66,37 +73,55 @@ export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
       unreadable.push({ dir, reason: (error as Error).message.split("\n")[0] });
       continue;
     }
-    const why = here.length ? linksLeaving(real) : undefined;
+    if (here.length === 0) continue;
+    const folder = inspectFolder(real);
     for (const file of here) {
       files.add(file);
-      if (why) refused.set(file, why);
+      fingerprints.set(file, folder.fingerprint);
+      if (folder.leaving) refused.set(file, folder.leaving);
     }
   }
-  return { files: [...files].sort(), unreadable, refused };
+  return { files: [...files].sort(), unreadable, refused, fingerprints };
+}
+
+/** What {@link inspectFolder} learnt about a plugin folder. */
+export interface FolderInspection {
+  /**
+   * Why its plugins may not be loaded: up to three symbolic links in it (at
+   * any depth) that lead outside it, or that it has more than
+   * {@link MAX_FOLDER_ENTRIES} entries. Undefined when it is self-contained.
+   */
+  leaving?: string;
+  /** A hash of every entry's path, type, size and modification time. */
+  fingerprint: string;
 }
 
 /**
- * Why a plugin folder may not be loaded, or undefined when it is
- * self-contained: names up to three symbolic links in it (at any depth) that
- * lead outside it, or says it has more than {@link MAX_FOLDER_ENTRIES} entries.
+ * Walks a plugin folder once: finds links that lead outside it, and
+ * fingerprints its content.
  */
-export function linksLeaving(folder: string): string | undefined {
+export function inspectFolder(folder: string): FolderInspection {
   const out: string[] = [];
+  const hash = createHash("sha256");
   let seen = 0;
   const stack = [folder];
   while (stack.length > 0) {
     const dir = stack.pop()!;
     let entries: Deno.DirEntry[];
     try {
-      entries = [...Deno.readDirSync(dir)];
+      entries = [...Deno.readDirSync(dir)].sort((a, b) => a.name < b.name ? -1 : 1);
     } catch {
       continue; // An unreadable subfolder cannot be imported from either.
     }
     for (const entry of entries) {
       if (++seen > MAX_FOLDER_ENTRIES) {
-        return `its folder has more than ${MAX_FOLDER_ENTRIES} entries to check for links`;
+        return {
+          leaving: `its folder has more than ${MAX_FOLDER_ENTRIES} entries to check for links`,
+          fingerprint: "",
+        };
       }
       const path = join(dir, entry.name);
+      hash.update(`${relative(folder, path)}\0${_stamp(path)}\n`);
       if (entry.isDirectory) stack.push(path);
       else if (entry.isSymlink && !_staysInside(path, folder)) {
         let target = "?";
@@ -109,10 +134,22 @@ export function linksLeaving(folder: string): string | undefined {
       }
     }
   }
-  if (out.length === 0) return undefined;
+  const fingerprint = hash.digest("hex").slice(0, 32);
+  if (out.length === 0) return { fingerprint };
   out.sort();
   const shown = out.slice(0, 3).join(", ") + (out.length > 3 ? ` and ${out.length - 3} more` : "");
-  return `links outside its folder: ${shown}`;
+  return { leaving: `links outside its folder: ${shown}`, fingerprint };
+}
+
+function _stamp(path: string): string {
+  try {
+    const info = Deno.lstatSync(path);
+    return `${info.isFile ? "f" : info.isDirectory ? "d" : "l"} ${info.size} ${
+      info.mtime?.getTime() ?? 0
+    }`;
+  } catch {
+    return "?";
+  }
 }
 
 function _staysInside(link: string, folder: string): boolean {

@@ -80,6 +80,12 @@ export interface HostProcessOptions {
   onOutput?: (line: string) => void;
   /** Lines of stdout/stderr passed to `onOutput`; later ones are counted and dropped. */
   maxOutputLines?: number;
+  /**
+   * Under OS isolation: a folder kept as the host's `DENO_DIR` (compiled
+   * modules), instead of an empty tmpfs. Give it only to hosts of code we
+   * ship (built-in importers): Deno writes into it what the host loads.
+   */
+  compileCache?: string;
 }
 
 /** A running plugin-host subprocess. */
@@ -112,6 +118,19 @@ const MAX_OUTPUT_LINE = 2000;
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
 const HOST_URL = new URL("./plugin_host.ts", import.meta.url);
 
+/**
+ * The `deno run` flags every plugin host gets besides its permissions: no
+ * prompt, no npm packages, no remote modules, no lockfile, only cached code.
+ */
+export const HOST_RUN_FLAGS: readonly string[] = [
+  "--no-prompt",
+  "--quiet",
+  "--no-npm",
+  "--no-remote",
+  "--no-lock",
+  "--cached-only",
+];
+
 interface ChildCommand {
   cmd: string;
   args: string[];
@@ -125,12 +144,7 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
   }
   const args = [
     "run",
-    "--no-prompt",
-    "--quiet",
-    "--no-npm",
-    "--no-remote",
-    "--no-lock",
-    "--cached-only",
+    ...HOST_RUN_FLAGS,
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB}`,
   ];
@@ -191,7 +205,13 @@ function _isolated(command: ChildCommand, options: HostProcessOptions): ChildCom
   const inner = { cmd: _spelledApart(executable), args: command.args };
   return {
     cmd: "bwrap",
-    args: bwrapArgs({ executable, readOnly: binds, readWrite, net: options.net.length > 0 }, inner),
+    args: bwrapArgs({
+      executable,
+      readOnly: binds,
+      readWrite,
+      net: options.net.length > 0,
+      compileCache: options.compileCache,
+    }, inner),
     scratch: command.scratch,
   };
 }

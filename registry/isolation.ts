@@ -73,6 +73,12 @@ export interface IsolationSpec {
   readWrite: readonly string[];
   /** Whether the host shares the network namespace (the source has a `net` grant). */
   net: boolean;
+  /**
+   * A folder shown as `DENO_DIR`, kept between hosts so modules are not
+   * compiled again on every start (about 50 ms per source opened). Only for
+   * hosts of code we ship: Deno writes into it what the host loads.
+   */
+  compileCache?: string;
 }
 
 /** System library folders bound read-only so the executable can start. */
@@ -136,6 +142,9 @@ export function bwrapArgs(
     { source: spec.executable, target: spec.executable, rw: false },
     ...spec.readOnly.map((b) => ({ ...b, rw: false })),
     ...spec.readWrite.map((p) => ({ source: p, target: p, rw: true })),
+    ...(spec.compileCache
+      ? [{ source: spec.compileCache, target: SANDBOX_DENO_DIR, rw: true }]
+      : []),
   ];
   // Parents before children: a later bind inside an earlier one stays visible.
   const seen = new Set<string>();
@@ -203,7 +212,12 @@ export async function probeIsolation(options: ProbeOptions): Promise<Isolation> 
       };
     }
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      return { level: "deno", mode, reason: "this process may not run bwrap (--allow-run=bwrap)" };
+      return {
+        level: "deno",
+        mode,
+        reason: "this process may not run bwrap (the task allows /usr/bin/bwrap, where the " +
+          "distribution package puts it)",
+      };
     }
     return { level: "deno", mode, reason: `bwrap failed to start: ${(error as Error).message}` };
   }

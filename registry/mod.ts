@@ -17,7 +17,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
@@ -32,6 +32,7 @@ import {
   probeIsolation,
 } from "./isolation.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
+import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
 import { NO_PERMISSIONS } from "./permissions.ts";
 import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
 
@@ -47,6 +48,7 @@ export {
   probeIsolation,
 } from "./isolation.ts";
 export { DEFAULT_LIMITS, LIMIT_ENV_NAMES, type Limits, limitsFromEnv } from "./limits.ts";
+export { deriveSandbox, type Sandbox } from "./permissions.ts";
 export type * from "./types.ts";
 
 /** Where the built-in importers live (next to this code, also inside a compiled binary). */
@@ -75,6 +77,15 @@ export interface LoadRegistryOptions {
   isolation?: Isolation;
   /** Limits on what plugins may send (default {@link DEFAULT_LIMITS}). */
   limits?: Limits;
+  /**
+   * A folder for the registry's caches (default: none): `manifests.json`,
+   * what each module reported when loaded (see `manifest_cache.ts`), so
+   * unchanged modules are not loaded again; and `deno/`, the compiled-module
+   * cache that plugin hosts of built-in importers keep under OS isolation.
+   */
+  cacheDir?: string;
+  /** The manifest cache file; default `<cacheDir>/manifests.json`. */
+  manifestCache?: string;
 }
 
 const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
@@ -97,12 +108,33 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
   }));
   for (const [file, reason] of found.refused) types.push(_broken(file, reason));
   const loadable = found.files.filter((f) => !found.refused.has(f));
-  types.push(
-    ...await loadManifests(loadable, {
-      timeoutMs: options.loadTimeoutMs ?? 15_000,
-      isolation: isolation.level,
-    }),
-  );
+  const cachePath = options.manifestCache ??
+    (options.cacheDir ? join(options.cacheDir, "manifests.json") : undefined);
+  const cache = cachePath ? readManifestCache(cachePath) : undefined;
+  const stamp = cache ? runtimeStamp() : "";
+  const keyOf = (file: string) => `${stamp}:${found.fingerprints.get(file) ?? ""}`;
+  const toLoad: string[] = [];
+  for (const file of loadable) {
+    const cached = cache?.get(file, keyOf(file));
+    if (cached) types.push(_fromLoad(file, cached));
+    else toLoad.push(file);
+  }
+  const loads = await _loadRaw(toLoad, {
+    timeoutMs: options.loadTimeoutMs ?? 15_000,
+    isolation: isolation.level,
+  });
+  for (const [file, { cacheable, timedOut, ...load }] of loads) {
+    types.push(_fromLoad(file, load));
+    if (!cacheable || !cache) continue;
+    const before = cache.peek(file, keyOf(file));
+    const strikes = before && "broken" in before ? before.timeouts ?? 0 : 0;
+    cache.set(
+      file,
+      keyOf(file),
+      timedOut && "broken" in load ? { ...load, timeouts: strikes + 1 } : load,
+    );
+  }
+  cache?.save();
   types.sort((a, b) =>
     (a.typeId ?? "\uffff").localeCompare(b.typeId ?? "\uffff") || a.file.localeCompare(b.file)
   );
@@ -170,6 +202,7 @@ function _registry(
         maxHeapMb: options.maxHeapMb,
         isolation: isolation.level,
         limits: options.limits ?? DEFAULT_LIMITS,
+        compileCache: isBuiltin(info.file) ? _compileCache(options.cacheDir) : undefined,
       });
       const close = client.close.bind(client);
       const tracked: ImporterClient = {
@@ -206,22 +239,49 @@ export async function loadManifests(
   files: readonly string[],
   options: LoadManifestsOptions,
 ): Promise<ImporterTypeInfo[]> {
-  if (files.length === 0) return [];
-  const first = await _loadBatch(files, options);
-  const unresolved = files.filter((f) => !first.has(f));
-  if (unresolved.length === 1 || (unresolved.length && files.length === 1)) {
-    first.set(unresolved[0], _broken(unresolved[0], first.failure ?? "did not load"));
-  } else if (unresolved.length > 1) {
-    const retried = await Promise.all(unresolved.map((f) => _loadBatch([f], options)));
-    retried.forEach((result, i) => {
-      const file = unresolved[i];
-      first.set(file, result.get(file) ?? _broken(file, result.failure ?? "did not load"));
-    });
-  }
-  return files.map((f) => first.get(f)!);
+  const loads = await _loadRaw(files, options);
+  return files.map((f) => _fromLoad(f, loads.get(f)!));
 }
 
-type BatchResult = Map<string, ImporterTypeInfo> & { failure?: string };
+/**
+ * What loading each module reported, before validation; `cacheable` is false
+ * when the plugin host itself failed (the module may be fine).
+ */
+async function _loadRaw(
+  files: readonly string[],
+  options: LoadManifestsOptions,
+): Promise<Map<string, CachedLoad & { cacheable: boolean; timedOut: boolean }>> {
+  const out = new Map<string, CachedLoad & { cacheable: boolean; timedOut: boolean }>();
+  if (files.length === 0) return out;
+  const settle = (file: string, result: BatchResult) => {
+    const load = result.get(file);
+    const failure = result.failure ?? "did not load";
+    out.set(
+      file,
+      load ? { ...load, cacheable: true, timedOut: false } : {
+        broken: failure,
+        cacheable: !/^plugin host/.test(failure),
+        timedOut: /^did not load within/.test(failure),
+      },
+    );
+  };
+  const first = await _loadBatch(files, options);
+  const unresolved = files.filter((f) => !first.has(f));
+  for (const f of files) if (first.has(f)) settle(f, first);
+  if (unresolved.length === 1 || (unresolved.length && files.length === 1)) {
+    settle(unresolved[0], first);
+  } else if (unresolved.length > 1) {
+    const retried = await Promise.all(unresolved.map((f) => _loadBatch([f], options)));
+    retried.forEach((result, i) => settle(unresolved[i], result));
+  }
+  return out;
+}
+
+function _fromLoad(file: string, load: CachedLoad): ImporterTypeInfo {
+  return "broken" in load ? _broken(file, load.broken) : _fromManifest(file, load.manifest);
+}
+
+type BatchResult = Map<string, CachedLoad> & { failure?: string };
 
 async function _loadBatch(
   files: readonly string[],
@@ -243,18 +303,18 @@ async function _loadBatch(
         if (result.has(file) || typeof message !== "object" || message === null) return;
         if (message.t === "closed") {
           const why = typeof message.reason === "string" ? message.reason : "it closed itself";
-          result.set(file, _broken(file, `exited while loading: ${why}`));
+          result.set(file, { broken: `exited while loading: ${why}` });
           process.killWorker(wid);
           check();
           return;
         }
         if (message.t !== "ready") return;
-        result.set(file, _fromManifest(file, message.manifest));
+        result.set(file, { manifest: message.manifest });
         check();
       },
       onExit(reason) {
         if (!result.has(file) && !/^plugin host/.test(reason)) {
-          result.set(file, _broken(file, `failed to load: ${reason}`));
+          result.set(file, { broken: `failed to load: ${reason}` });
           check();
         } else if (!result.has(file)) {
           result.failure ??= reason;
@@ -294,6 +354,18 @@ function _fromManifest(file: string, raw: unknown): ImporterTypeInfo {
     return { ..._broken(file, `does not implement ${missing.join(", ")}`), typeId };
   }
   return { status: "available", typeId: manifest.typeId, file, manifest };
+}
+
+/** `<cacheDir>/deno`, created private to this user; undefined when there is none. */
+function _compileCache(cacheDir: string | undefined): string | undefined {
+  if (!cacheDir) return undefined;
+  const dir = join(cacheDir, "deno");
+  try {
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  } catch {
+    return undefined; // Then the host compiles on a tmpfs, as for any plugin.
+  }
 }
 
 function _broken(file: string, reason: string): Extract<ImporterTypeInfo, { status: "broken" }> {

@@ -39,6 +39,8 @@ export interface OpenImporterClientOptions {
   isolation?: IsolationLevel;
   /** Limits on what the plugin may send. */
   limits?: Limits;
+  /** A kept `DENO_DIR` for the host under OS isolation (built-in importers only). */
+  compileCache?: string;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function openImporterClient(
     maxHeapMb: options.maxHeapMb,
     maxFrameBytes: options.limits?.maxMessageBytes,
     isolation: options.isolation,
+    compileCache: options.compileCache,
   });
   try {
     return await openClient({
