@@ -21,6 +21,7 @@ import {
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
+import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
 import { collectionJson, collectionState, writeOrDryRun } from "./views.ts";
 
@@ -50,7 +51,9 @@ intent, eligibility, path mappings and last ingest time.
     if (collections.length === 0) {
       ctx.stdout.write(
         source
-          ? `Source '${source.name}' has no collections; run 'source discover ${source.id}'.\n`
+          ? `Source '${
+            inertLine(source.name)
+          }' has no collections; run 'source discover ${source.id}'.\n`
           : "No collections. Run 'source discover <source>' first.\n",
       );
       return Promise.resolve(0);
@@ -195,10 +198,10 @@ Repeating what is already so succeeds quietly ("no changes").
     }
     ctx.stdout.write(
       changes.length === 0
-        ? `Collection '${after.name}' (${after.id}): no changes.\n`
-        : `${
-          dryRun ? "Dry run: would update" : "Updated"
-        } collection '${after.name}' (${after.id}): ${changes.join("; ")}.\n${
+        ? `Collection '${inertLine(after.name)}' (${after.id}): no changes.\n`
+        : `${dryRun ? "Dry run: would update" : "Updated"} collection '${
+          inertLine(after.name)
+        }' (${after.id}): ${inertLine(changes.join("; "))}.\n${
           dryRun ? "Nothing was written.\n" : ""
         }`,
     );

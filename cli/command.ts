@@ -36,6 +36,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { RetrovueError } from "../core/errors.ts";
+import type { Isolation, Limits } from "../registry/mod.ts";
 import type { Registry } from "../registry/types.ts";
 
 export { exitCodeFor } from "../core/errors.ts";
@@ -80,6 +81,26 @@ export interface CommandContext {
    * client you `open()` (try/finally).
    */
   loadRegistry(): Promise<Registry>;
+  /**
+   * The isolation plugin hosts get on this machine under `RETROVUE_ISOLATION`,
+   * probed once per invocation (the registry uses the same answer). Rejects
+   * with `USAGE` when the setting is not `auto`, `required` or `off`.
+   */
+  isolation(): Promise<Isolation>;
+  /**
+   * The limits on what plugins may send, from `RETROVUE_MAX_ASSETS`,
+   * `RETROVUE_MAX_STREAM_MB`, `RETROVUE_MAX_MESSAGE_MB` and
+   * `RETROVUE_MAX_LOG_LINES`. Throws `USAGE` for a value that is not a
+   * positive whole number.
+   */
+  limits(): Limits;
+  /**
+   * Says on stderr that plugins run with Deno permissions only, when
+   * `isolation` is at level `deno`: one line, the first time it is called in
+   * this invocation, however many plugins the command starts. Call it (via
+   * `startingPlugin` in `views.ts`) just before starting a plugin.
+   */
+  warnIsolation(isolation: Isolation): void;
   /** The readable environment variables. */
   env: CliEnv;
   /** The clock; use it for every stored time (`ctx.now().toISOString()`). */

@@ -9,7 +9,15 @@ import type { DatabaseSync } from "node:sqlite";
 import { redact, secretForms } from "../core/config.ts";
 import { openDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { loadRegistry, pluginDirsFromEnv } from "../registry/mod.ts";
+import {
+  type Isolation,
+  isolationModeFromEnv,
+  type Limits,
+  limitsFromEnv,
+  loadRegistry,
+  pluginDirsFromEnv,
+  probeIsolation,
+} from "../registry/mod.ts";
 import type { Registry } from "../registry/types.ts";
 import type { CliEnv, CommandContext, OpenDbOptions, Writer } from "./command.ts";
 import { inertJson, inertLine, inertText } from "./inert.ts";
@@ -31,10 +39,26 @@ export const CLI_ENV_NAMES: readonly string[] = [
   "RETROVUE_PLUGIN_PATH",
   "RETROVUE_DEBUG",
   "RETROVUE_LOG",
+  "RETROVUE_ISOLATION",
+  "RETROVUE_MAX_ASSETS",
+  "RETROVUE_MAX_STREAM_MB",
+  "RETROVUE_MAX_MESSAGE_MB",
+  "RETROVUE_MAX_LOG_LINES",
   "XDG_DATA_HOME",
   "HOME",
   "NO_COLOR",
+  // Read by node:child_process when the CLI starts a plugin host.
+  "NODE_V8_COVERAGE",
 ];
+
+/**
+ * Where the registry keeps its caches (loaded manifests, compiled modules of
+ * built-in importers): `$HOME/.cache/retrovue`, or none without `HOME`. Only
+ * the CLI's own processes write there; deleting it only costs time.
+ */
+export function registryCacheDir(env: CliEnv): string | undefined {
+  return env.HOME ? join(env.HOME, ".cache", "retrovue") : undefined;
+}
 
 /**
  * Removes the global options (`--db PATH`, `--db=PATH`, `--test-db`,
@@ -153,6 +177,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
   const scrub = (text: string) => redact(text, forms);
   let db: DatabaseSync | undefined;
   let registry: Promise<Registry> | undefined;
+  let isolation: Promise<Isolation> | undefined;
+  let warned = false;
   let dbPath: string | undefined;
   const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, io.cwd);
   const json = options.globals.json;
@@ -170,8 +196,32 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       return db;
     },
     loadRegistry() {
-      registry ??= loadRegistry({ pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH) });
+      registry ??= (async () =>
+        loadRegistry({
+          pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH),
+          isolationMode: isolationModeFromEnv(io.env.RETROVUE_ISOLATION),
+          isolation: await context.isolation(),
+          limits: limitsFromEnv(io.env),
+          cacheDir: registryCacheDir(io.env),
+        }))();
       return registry;
+    },
+    isolation() {
+      // Async so that a bad RETROVUE_ISOLATION rejects like every other failure here.
+      isolation ??= (async () =>
+        await probeIsolation({
+          mode: isolationModeFromEnv(io.env.RETROVUE_ISOLATION),
+          executable: Deno.execPath(),
+        }))();
+      return isolation;
+    },
+    limits(): Limits {
+      return limitsFromEnv(io.env);
+    },
+    warnIsolation(current: Isolation) {
+      if (warned || current.level !== "deno") return;
+      warned = true;
+      stderr.write(`${isolationWarning(current)}\n`);
     },
     env: io.env,
     now: io.now,
@@ -205,6 +255,16 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       }
     },
   };
+}
+
+/**
+ * The one warning line for plugins that run with Deno permissions only
+ * (no OS isolation), naming why and where to read more.
+ */
+export function isolationWarning(isolation: Isolation): string {
+  return `Warning: plugins run with Deno permissions only: ${
+    inertLine(isolation.reason ?? "no OS isolation")
+  }; see docs/importers.md "Isolation"`;
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { basename, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { secretValues, validateConfig } from "../core/config.ts";
@@ -31,7 +31,14 @@ import { describeZodError, importedAssetSchema, manifestSchema } from "../core/s
 import { ingestCollection } from "../ingest/pipeline.ts";
 import { normalizeText } from "../ingest/normalize.ts";
 import { findPluginFiles, isPluginFileName } from "../registry/discovery.ts";
-import { BUILTIN_IMPORTERS_DIR, loadManifests, pluginDirsFromEnv } from "../registry/mod.ts";
+import {
+  BUILTIN_IMPORTERS_DIR,
+  describeIsolation,
+  type Isolation,
+  type Limits,
+  loadManifests,
+  pluginDirsFromEnv,
+} from "../registry/mod.ts";
 import { openImporterClient } from "../registry/single.ts";
 import type {
   CallOptions,
@@ -41,8 +48,9 @@ import type {
   ValidCollectionInfo,
 } from "../registry/types.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { inertLine } from "./inert.ts";
 import { style, writeJson } from "./output.ts";
-import { paramHelp, parseTypeArgs } from "./views.ts";
+import { isolationJson, paramHelp, parseTypeArgs, startingPlugin } from "./views.ts";
 
 // ================================================================ importer new
 
@@ -352,6 +360,8 @@ export interface CheckReport {
   module: string;
   /** Its type id, when the manifest got that far. */
   typeId: string | null;
+  /** How the importer's plugin host was isolated (`reason` only at level `deno`). */
+  isolation: Isolation;
   /** Every item, in checklist order. */
   checks: CheckItem[];
 }
@@ -364,6 +374,10 @@ export interface ImporterCheckOptions {
   others: readonly ImporterTypeInfo[];
   /** The validated config (ignored when the module is broken). */
   config: ImporterConfig;
+  /** The isolation plugin hosts get here (see `registry/isolation.ts`). */
+  isolation: Isolation;
+  /** Limits on what the importer may send (default: the registry's). */
+  limits?: Limits;
   /** External id of the collection to fetch; default the first ingestible one. */
   collection?: string;
   /** Per-call deadline in milliseconds. */
@@ -400,6 +414,7 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
     status: checks.some((c) => c.status === "fail") ? "fail" : "pass",
     module: info.file,
     typeId: info.typeId ?? null,
+    isolation: isolationJson(options.isolation),
     checks,
   });
   const skipRest = (names: string[], why: string) => names.forEach((n) => add(n, "skip", why));
@@ -465,7 +480,11 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
 
   let client: ImporterClient;
   try {
-    client = await openImporterClient(info, options.config, { timeoutMs: options.timeoutMs });
+    client = await openImporterClient(info, options.config, {
+      timeoutMs: options.timeoutMs,
+      isolation: options.isolation.level,
+      limits: options.limits,
+    });
   } catch (error) {
     add("validate_connection", "fail", describe("starting the importer", error));
     skipRest(LATER.slice(1), "the importer did not start");
@@ -658,6 +677,8 @@ async function _checkAuth(
     client = await openImporterClient(info, wrong, {
       timeoutMs: options.timeoutMs,
       extraSecrets: secretValues(info.manifest.params, options.config),
+      isolation: options.isolation.level,
+      limits: options.limits,
     });
   } catch (error) {
     return ["fail", describe("starting the importer", error)];
@@ -935,12 +956,24 @@ async function _checkDryRun(state: {
 /** Loads the module to check plus every other importer it must not clash with. */
 async function _loadForCheck(
   file: string,
-  env: CommandContext["env"],
+  options: { env: CommandContext["env"]; isolation: Isolation },
 ): Promise<{ info: ImporterTypeInfo; others: ImporterTypeInfo[] }> {
-  const dirs = [BUILTIN_IMPORTERS_DIR, ...pluginDirsFromEnv(env.RETROVUE_PLUGIN_PATH)];
+  const dirs = [BUILTIN_IMPORTERS_DIR, ...pluginDirsFromEnv(options.env.RETROVUE_PLUGIN_PATH)];
   const others = findPluginFiles(dirs).files.filter((f) => f !== file);
-  const [info, ...rest] = await loadManifests([file, ...others], { timeoutMs: 15_000 });
+  const [info, ...rest] = await loadManifests([file, ...others], {
+    timeoutMs: 15_000,
+    isolation: options.isolation.level,
+  });
   return { info, others: rest };
+}
+
+/** Whether `file` (a real path) is one of the built-in importers. */
+function _isBuiltin(file: string): boolean {
+  try {
+    return dirname(file) === Deno.realPathSync(BUILTIN_IMPORTERS_DIR);
+  } catch {
+    return false;
+  }
 }
 
 function _resolveModule(ctx: CommandContext, arg: string | undefined): string {
@@ -971,14 +1004,18 @@ function _resolveModule(ctx: CommandContext, arg: string | undefined): string {
 function _formatReport(report: CheckReport, color: boolean): string {
   const s = style(color);
   const width = Math.max(...report.checks.map((c) => c.name.length));
-  const lines = [`importer check: ${report.typeId ?? "?"} (${report.module})`];
+  const lines = [
+    `importer check: ${inertLine(report.typeId ?? "?")} (${inertLine(report.module)})`,
+    `isolation: ${inertLine(describeIsolation(report.isolation))}`,
+  ];
   for (const c of report.checks) {
     const mark = c.status === "pass"
       ? s.green("pass")
       : c.status === "fail"
       ? s.red("FAIL")
       : s.dim("skip");
-    lines.push(`  ${mark}  ${c.name.padEnd(width)}  ${c.detail}`);
+    // Details quote the plugin's names and messages: inert, like every upstream value.
+    lines.push(`  ${mark}  ${c.name.padEnd(width)}  ${inertLine(c.detail)}`);
   }
   const failed = report.checks.filter((c) => c.status === "fail").length;
   const skipped = report.checks.filter((c) => c.status === "skip").length;
@@ -1031,7 +1068,11 @@ const checkCommand: Command = {
     } catch {
       return CHECK_HELP;
     }
-    const [info] = await loadManifests([file], { timeoutMs: 15_000 });
+    const isolation = await ctx.isolation().catch(() => undefined);
+    const [info] = await loadManifests([file], {
+      timeoutMs: 15_000,
+      isolation: isolation?.level,
+    });
     if (info.status === "broken") return `${CHECK_HELP}\n${arg}: broken: ${info.reason}\n`;
     const kinds: CollectionKind[] = ["movies", "shows", "mixed", "other"];
     const filters = kinds.map((k) => {
@@ -1046,10 +1087,12 @@ const checkCommand: Command = {
   },
   async run(ctx) {
     const file = _resolveModule(ctx, ctx.args[0]);
-    const { info, others } = await _loadForCheck(file, ctx.env);
+    const isolation = await ctx.isolation();
+    const limits = ctx.limits();
+    const { info, others } = await _loadForCheck(file, { env: ctx.env, isolation });
     if (info.status === "broken") {
       // The options cannot be checked without a manifest: report why it did not load.
-      return _finish(ctx, await runImporterCheck({ info, others, config: {} }));
+      return _finish(ctx, await runImporterCheck({ info, others, config: {}, isolation }));
     }
     const params = info.manifest.params;
     const { values, raw } = parseTypeArgs(
@@ -1067,12 +1110,15 @@ const checkCommand: Command = {
     }
     const config = validateConfig(params, raw, { cwd: ctx.cwd });
     ctx.addSecrets([...secretValues(params, config), WRONG_CREDENTIAL]);
+    await startingPlugin(ctx, { typeId: info.typeId, builtin: _isBuiltin(info.file) });
     return _finish(
       ctx,
       await runImporterCheck({
         info,
         others,
         config,
+        isolation,
+        limits,
         collection: values.collection,
         timeoutMs,
         signal: ctx.signal,

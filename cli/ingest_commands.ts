@@ -152,7 +152,9 @@ use 'collection ingest <collection> --title …'.
         });
       } else {
         ctx.stdout.write(
-          `Source '${source.name}' has no sync-enabled, ingestible collections; enable one ` +
+          `Source '${
+            inertLine(source.name)
+          }' has no sync-enabled, ingestible collections; enable one ` +
             "with 'collection update <collection> --sync-enable'.\n",
         );
       }
@@ -181,12 +183,13 @@ use 'collection ingest <collection> --title …'.
       let out = "";
       for (const c of result.collections) {
         out += c.status === "error"
-          ? `Failed collection '${c.collectionName}' (${c.collectionId}): ${c.error.message} ` +
+          ? `Failed collection '${inertLine(c.collectionName)}' (${c.collectionId}): ` +
+            `${inertLine(c.error.message)} ` +
             `[${c.error.code}]\n`
           : formatIngestResult(c);
       }
       const failed = result.collections.filter((c) => c.status === "error").length;
-      out += `Source '${result.sourceName}': ${result.collections.length - failed} of ` +
+      out += `Source '${inertLine(result.sourceName)}': ${result.collections.length - failed} of ` +
         `${result.collections.length} collection(s) ingested${dryRun ? " (dry run)" : ""}` +
         (failed ? `, ${failed} failed.\n` : ".\n");
       ctx.stdout.write(out);
@@ -217,13 +220,14 @@ export function formatIngestResult(r: IngestResult): string {
   const s = r.stats;
   const what = r.scope === "collection" ? "" : ` [${r.scope}: ${
     [
-      `'${r.filters.title}'`,
+      `'${inertLine(r.filters.title ?? "")}'`,
       r.filters.season === undefined ? "" : `season ${r.filters.season}`,
       r.filters.episode === undefined ? "" : `episode ${r.filters.episode}`,
     ].filter(Boolean).join(" ")
   }]`;
-  let out = `${r.dryRun ? "Dry run of" : "Ingested"} collection '${r.collectionName}' ` +
-    `(${r.collectionId})${what}: ${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
+  const name = inertLine(r.collectionName);
+  let out = `${r.dryRun ? "Dry run of" : "Ingested"} collection '${name}' (${r.collectionId})` +
+    `${what}: ${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
     `${s.unchanged} unchanged, ${s.removed} removed, ${s.restored} restored, ${s.invalid} invalid.\n`;
   for (const issue of r.errors.slice(0, MAX_PRINTED_ISSUES)) out += `  ${_issueLine(issue)}\n`;
   if (r.errors.length > MAX_PRINTED_ISSUES) {
@@ -235,7 +239,7 @@ export function formatIngestResult(r: IngestResult): string {
 
 function _issueLine(issue: IngestIssue): string {
   const id = issue.externalId === null ? "" : ` '${issue.externalId}'`;
-  return `${issue.kind}${id}: ${issue.message}`;
+  return inertLine(`${issue.kind}${id}: ${issue.message}`);
 }
 
 /** A live progress line on stderr, only on a terminal and never with `--json`. */

@@ -22,8 +22,10 @@ import {
   upsertDiscoveredCollections,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { describeIsolation } from "../registry/mod.ts";
 import type { Registry, ValidCollectionInfo } from "../registry/types.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, style, writeJson } from "./output.ts";
 import {
   type AvailableType,
@@ -31,10 +33,13 @@ import {
   collectionJson,
   collectionState,
   displayConfig,
+  grantsText,
   importerStatus,
+  isolationJson,
   paramHelp,
   parseTypeArgs,
   requireImporter,
+  sourceGrants,
   sourceJson,
   statusText,
   withClient,
@@ -51,11 +56,15 @@ const listTypes: Command = {
 Lists every importer module found in importers/ and in the folders of
 RETROVUE_PLUGIN_PATH (':'-separated), in a stable order: type id, display
 name, module file, status (available, or broken with the reason),
-capabilities (filters pushed down per collection kind) and options.
+capabilities (filters pushed down per collection kind) and options. The
+first line says how plugin hosts are isolated on this machine: OS isolation
+(bubblewrap) around Deno's permissions, or Deno's permissions only and why
+(RETROVUE_ISOLATION chooses: auto, required or off).
 `,
   async run(ctx) {
     parseCommandArgs(ctx, {});
     const registry = await ctx.loadRegistry();
+    const { isolation } = registry;
     const types = registry.types.map((t) => {
       if (t.status === "broken") {
         return {
@@ -97,20 +106,27 @@ capabilities (filters pushed down per collection kind) and options.
       };
     });
     if (ctx.json) {
-      writeJson(ctx, { status: "ok", types });
+      writeJson(ctx, {
+        status: "ok",
+        isolation: isolationJson(isolation),
+        types,
+      });
       return 0;
     }
+    const head = `Isolation: ${inertLine(describeIsolation(isolation))}\n\n`;
     if (types.length === 0) {
-      ctx.stdout.write("No importer types found.\n");
+      ctx.stdout.write(`${head}No importer types found.\n`);
       return 0;
     }
     const s = style(ctx.color);
-    const out: string[] = [];
+    const out: string[] = [head.trimEnd(), ""];
     for (const t of types) {
       const status = t.status === "available" ? s.green("available") : s.red("broken");
-      out.push(
-        `${s.bold(t.typeId ?? "?")}  ${t.displayName ?? ""}  ${status}`.replace(/ {3,}/, "  "),
-      );
+      // A broken module's type id and any display name are the plugin's words: inert
+      // before they are styled or joined into our line.
+      const typeId = inertLine(t.typeId ?? "?");
+      const displayName = inertLine(t.displayName ?? "");
+      out.push(`${s.bold(typeId)}  ${displayName}  ${status}`.replace(/ {3,}/, "  "));
       const fields: [string, string][] = [["file", t.file]];
       if (t.status === "broken") fields.push(["reason", t.reason ?? ""]);
       if (t.capabilities) {
@@ -311,11 +327,12 @@ const add: Command = {
       return { source, discovery };
     });
     const status = importerStatus(registry, source.typeId);
+    const grants = sourceGrants(info.manifest.params, source.config);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
         dryRun,
-        source: sourceJson(source, status, info.manifest.params),
+        source: { ...sourceJson(source, status, info.manifest.params), grants },
         connection,
         discovery: discovery ? _discoveryJson(discovery, source.name) : null,
       });
@@ -323,7 +340,8 @@ const add: Command = {
     }
     ctx.stdout.write(
       `${dryRun ? "Dry run: would add" : "Added"} source '${source.name}' (${source.id}), ` +
-        `type ${source.typeId}.\n` + _connectionText(connection) +
+        `type ${source.typeId}.\n` + `Grants: ${grantsText(grants)}\n` +
+        _connectionText(connection) +
         (discovery ? _discoveryText(discovery) : "") +
         (dryRun ? "Nothing was written.\n" : ""),
     );
@@ -378,7 +396,9 @@ their enabled/total collections. Never contacts an importer.
         r.source.name,
         r.source.id,
         r.source.typeId,
-        r.status.status === "available" ? s.green("available") : s.red(statusText(r.status)),
+        r.status.status === "available"
+          ? s.green("available")
+          : s.red(inertLine(statusText(r.status))),
         `${r.counts.enabled}/${r.counts.total} enabled`,
       ]),
       { color: ctx.color },
@@ -409,11 +429,13 @@ when the source's importer is not installed every config value is masked.
     const params = registry.get(source.typeId)?.manifest.params;
     const status = importerStatus(registry, source.typeId);
     const collections = listCollections(db, { sourceId: source.id });
+    const grants = params ? sourceGrants(params, source.config) : null;
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
         source: {
           ...sourceJson(source, status, params),
+          grants,
           collections: collections.map((c) => collectionJson(c, source.name)),
         },
       });
@@ -426,6 +448,7 @@ when the source's importer is not installed every config value is masked.
       ["name", source.name],
       ["type", source.typeId],
       ["status", statusText(status)],
+      ["grants", grants ? grantsText(grants) : "unknown (the importer is not installed)"],
       ["created", source.createdAt],
       ["updated", source.updatedAt],
     ];

@@ -13,8 +13,10 @@ import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts
 import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
 import { transaction } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { deriveSandbox, type Isolation } from "../registry/mod.ts";
 import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/types.ts";
 import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
+import { inertLine } from "./inert.ts";
 
 /** An available importer type. */
 export type AvailableType = Extract<ImporterTypeInfo, { status: "available" }>;
@@ -69,8 +71,49 @@ export function availableTypeIds(registry: Registry): string[] {
 }
 
 /**
+ * An isolation as `--json` shows it (`source list-types`, `importer check`):
+ * `level`, `mode`, and `reason` only when there is one.
+ */
+export function isolationJson(isolation: Isolation): Isolation {
+  const { level, mode, reason } = isolation;
+  return reason === undefined ? { level, mode } : { level, mode, reason };
+}
+
+/** What {@link startingPlugin} needs to know about the plugin about to start. */
+export interface StartingPlugin {
+  /** Its type id, for the error. */
+  typeId: string;
+  /** Whether it is a built-in importer (those run even where OS isolation is required). */
+  builtin: boolean;
+}
+
+/**
+ * The one place every command goes through just before it starts a plugin
+ * (`withClient`, `importer check`): resolves the isolation, refuses a
+ * third-party plugin with `ISOLATION_REQUIRED` when `RETROVUE_ISOLATION=required`
+ * and OS isolation is unavailable, and otherwise, at level `deno`, has the
+ * context say so once on stderr (see `CommandContext.warnIsolation`).
+ */
+export async function startingPlugin(
+  ctx: Pick<CommandContext, "isolation" | "warnIsolation">,
+  plugin: StartingPlugin,
+): Promise<Isolation> {
+  const isolation = await ctx.isolation();
+  if (isolation.mode === "required" && isolation.level !== "os" && !plugin.builtin) {
+    throw new RetrovueError(
+      "ISOLATION_REQUIRED",
+      `importer '${plugin.typeId}' is a third-party plugin and RETROVUE_ISOLATION=required, but ` +
+        `OS isolation is unavailable: ${isolation.reason ?? "unknown reason"}`,
+    );
+  }
+  ctx.warnIsolation(isolation);
+  return isolation;
+}
+
+/**
  * Opens a sandboxed client for `typeId` with `config`, runs `fn`, and always
- * closes the client. The config's secrets are registered for scrubbing first.
+ * closes the client. The config's secrets are registered for scrubbing first;
+ * {@link startingPlugin} runs before the plugin starts.
  */
 export async function withClient<T>(
   ctx: CommandContext,
@@ -78,6 +121,10 @@ export async function withClient<T>(
   fn: (client: ImporterClient) => Promise<T>,
 ): Promise<T> {
   ctx.addSecrets(secretValues(target.info.manifest.params, target.config));
+  await startingPlugin(ctx, {
+    typeId: target.info.typeId,
+    builtin: target.registry.isBuiltin(target.info.file),
+  });
   const client = await target.registry.open(target.info.typeId, target.config);
   try {
     return await fn(client);
@@ -195,6 +242,54 @@ export function paramHelp(params: readonly ParamSpec[]): string {
   });
   const width = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join("\n") + "\n";
+}
+
+// --------------------------------------------------------------- grants
+
+/** What a source's sandbox may reach: the `grants` member of a source's `--json`. */
+export interface GrantsJson {
+  /** Readable paths: each granted path as written and, when different, its real path. */
+  read: string[];
+  /** `host:port` targets of its granted URLs. */
+  net: string[];
+}
+
+/**
+ * What the sandbox of a source with `config` may reach, derived exactly as
+ * the registry derives it (`deriveSandbox`): only url and path params with
+ * `grants` contribute. A param that is also secret is shown as `***`.
+ */
+export function sourceGrants(params: readonly ParamSpec[], config: ImporterConfig): GrantsJson {
+  const open = deriveSandbox(params.filter((p) => !p.secret), config).permissions;
+  const hidden = deriveSandbox(params.filter((p) => p.secret), config).permissions;
+  return {
+    read: [...(open.read || []), ...(hidden.read ? [MASK] : [])],
+    net: [...(open.net || []), ...(hidden.net ? [MASK] : [])],
+  };
+}
+
+/**
+ * One line for operators: `read /media/tv, /link (real path /real); net
+ * host:port`, or `none`. Paths are made inert (see `inertLine`).
+ */
+export function grantsText(grants: GrantsJson): string {
+  const real = (path: string) => {
+    try {
+      return Deno.realPathSync(path);
+    } catch {
+      return path;
+    }
+  };
+  const reals = new Map(grants.read.map((p) => [p, p === MASK ? p : real(p)]));
+  const aliased = new Set([...reals].filter(([p, r]) => p !== r).map(([, r]) => r));
+  const read = grants.read.filter((p) => !aliased.has(p) || reals.get(p) !== p).map((p) => {
+    const r = reals.get(p)!;
+    return inertLine(r === p ? p : `${p} (real path ${r})`);
+  });
+  const parts = [];
+  if (read.length) parts.push(`read ${read.join(", ")}`);
+  if (grants.net.length) parts.push(`net ${grants.net.map(inertLine).join(", ")}`);
+  return parts.length ? parts.join("; ") : "none";
 }
 
 // ---------------------------------------------------------- JSON shapes

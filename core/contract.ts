@@ -60,7 +60,11 @@ export interface ParamSpec {
   named?: boolean;
   /** A credential: never printed, logged or returned in `--json` (shown as `***`). */
   secret?: boolean;
-  /** What this value lets the sandbox reach; see {@link Grant}. */
+  /**
+   * What this value lets the sandbox reach; see {@link Grant}. A param with
+   * `grants` may not have a `default` (the manifest is refused): the operator
+   * types every path or host the sandbox may reach.
+   */
   grants?: Grant;
   /**
    * For a `boolean` param: it switches TLS certificate verification for this

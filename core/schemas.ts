@@ -48,6 +48,15 @@ export const manifestSchema = z.object({
         if (seen.has(key)) ctx.addIssue({ code: "custom", message: `duplicate param ${key}` });
         seen.add(key);
       }
+      // A grant comes only from what the operator typed: a default would let the
+      // module choose a path or host for its own sandbox.
+      if (p.grants !== undefined && p.default !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          message: `param '${p.name}': a param with grants may not have a default — ` +
+            "the operator must type every path or host it grants",
+        });
+      }
     }
   }),
   capabilities: z.object({

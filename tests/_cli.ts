@@ -22,6 +22,10 @@
  * - `--db <world.db>` is prepended unless `db: null`.
  * - `RETROVUE_PLUGIN_PATH` is `pluginPath` (empty when not given: only the
  *   built-in importers load).
+ * - `stderr` leaves out the isolation warning (see {@link ISOLATION_WARNING}),
+ *   which a command that starts a plugin prints only on a machine without OS
+ *   isolation, so other tests see the same stderr everywhere; `fullStderr`
+ *   keeps it.
  *
  * Tests need `--allow-read --allow-write --allow-run --allow-env`.
  *
@@ -50,8 +54,23 @@ export interface CliResult {
   code: number;
   /** Everything written to stdout. */
   stdout: string;
-  /** Everything written to stderr. */
+  /** Everything the CLI wrote to stderr, except the isolation warning line. */
   stderr: string;
+  /** Everything the CLI wrote to stderr. */
+  fullStderr: string;
+}
+
+/**
+ * The warning line a command that starts a plugin prints once where plugins
+ * run with Deno permissions only (no OS isolation: no `bwrap`, or
+ * `RETROVUE_ISOLATION=off`).
+ */
+export const ISOLATION_WARNING: RegExp =
+  /^Warning: plugins run with Deno permissions only: .*(?:\r?\n|$)/gm;
+
+/** `text` without any {@link ISOLATION_WARNING} line. */
+export function withoutIsolationWarning(text: string): string {
+  return text.replace(ISOLATION_WARNING, "");
 }
 
 /** Options for {@link runCli}. */
@@ -110,9 +129,19 @@ export async function runCli(args: readonly string[], options: RunCliOptions): P
     await writer.write(new TextEncoder().encode(options.stdin));
     await writer.close();
   }
-  const out = await child.output();
+  return cliResult(await child.output());
+}
+
+/** A finished CLI subprocess's output as a {@link CliResult}. */
+export function cliResult(out: Deno.CommandOutput): CliResult {
   const decoder = new TextDecoder();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+  const stderr = decoder.decode(out.stderr);
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: withoutIsolationWarning(stderr),
+    fullStderr: stderr,
+  };
 }
 
 /** A temporary folder with a database path in it; removed on dispose. */

@@ -14,6 +14,7 @@ import { DatabaseSync } from "node:sqlite";
 import {
   cliEnv,
   type CliResult,
+  cliResult,
   dumpDb,
   FAKE_PLUGINS,
   MAIN_TS,
@@ -82,9 +83,7 @@ function spawnCli(world: TempWorld, args: string[]): Deno.ChildProcess {
 }
 
 async function collect(child: Deno.ChildProcess): Promise<CliResult> {
-  const out = await child.output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+  return cliResult(await child.output());
 }
 
 function makeWorld(world: TempWorld): World {

@@ -7,7 +7,15 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { cliEnv, MAIN_TS, REPO_ROOT, retrovueTaskFlags, runCli, tempWorld } from "./_cli.ts";
+import {
+  cliEnv,
+  MAIN_TS,
+  REPO_ROOT,
+  retrovueTaskFlags,
+  runCli,
+  tempWorld,
+  withoutIsolationWarning,
+} from "./_cli.ts";
 
 /** Whether util-linux `script` is on PATH. */
 function hasScript(): boolean {
@@ -26,7 +34,11 @@ function quote(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Runs the CLI on a pseudo-terminal; returns everything the terminal showed. */
+/**
+ * Runs the CLI on a pseudo-terminal; returns everything the terminal showed
+ * but the isolation warning and Deno's `--allow-run` note (both printed only
+ * on machines without bubblewrap).
+ */
 async function onTerminal(db: string, dataHome: string, args: string[]): Promise<string> {
   const command = [Deno.execPath(), "run", ...retrovueTaskFlags(), MAIN_TS, "--db", db, ...args]
     .map(quote).join(" ");
@@ -42,7 +54,7 @@ async function onTerminal(db: string, dataHome: string, args: string[]): Promise
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, `retrovue ${args.join(" ")} failed on a terminal: ${text}`);
-  return text;
+  return withoutIsolationWarning(text);
 }
 
 Deno.test("progress: drawn on a terminal while ingesting, erased before the summary; never with --json", async () => {

@@ -15,6 +15,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Command } from "../cli/command.ts";
 import { createContext } from "../cli/context.ts";
 import { inertJson, inertLine, inertOutput, inertText } from "../cli/inert.ts";
+import { formatIngestResult } from "../cli/ingest_commands.ts";
 import {
   errorLine,
   formatFields,
@@ -379,6 +380,88 @@ Deno.test("in-process with colors on: our styling stays, upstream escapes do not
     sgrOnly(r.err, `${args.join(" ")} (stderr)`);
     assert.ok(r.out.includes(ATTACK_LINE), `${args.join(" ")}: ${r.out}`);
   }
+});
+
+/** Upstream text that would keep its (green) color and forge a line if quoted as is. */
+const PAINTED = "\x1b[32mTV\x1b[39m\nforged: line";
+
+Deno.test("our own lines quote plugin words inert, before any styling (colors on)", async () => {
+  const ingested = formatIngestResult({
+    status: "ok",
+    scope: "title",
+    collectionId: "c-1",
+    collectionName: PAINTED,
+    filters: { title: PAINTED },
+    dryRun: false,
+    stats: { discovered: 0, new: 0, changed: 0, unchanged: 0, removed: 0, restored: 0, invalid: 1 },
+    errors: [{ kind: "invalid", externalId: PAINTED, message: PAINTED }],
+    lastIngestTime: null,
+  });
+  assert.ok(!ingested.includes("\x1b"), ingested);
+  assert.doesNotMatch(ingested, /^forged/m, ingested);
+  assert.ok(ingested.includes(inertLine(PAINTED)), ingested);
+
+  using world = tempWorld();
+  const plugins = `${world.dir}/plugins`;
+  Deno.mkdirSync(plugins);
+  Deno.writeTextFileSync(
+    `${plugins}/painted.ts`,
+    `export default { typeId: ${JSON.stringify(PAINTED)}, displayName: "x", params: [] };\n`,
+  );
+  const state = world.writeJson("state.json", {
+    collections: [{ externalId: "tv", name: PAINTED, kind: "shows" }],
+    assets: { tv: [] },
+  });
+  const run = async (args: string[], pluginPath: string) => {
+    let out = "";
+    const code = await main(["--db", world.db, ...args], {
+      env: { RETROVUE_PLUGIN_PATH: pluginPath },
+      stdout: { write: (t) => void (out += t) },
+      stderr: { write() {} },
+      isTerminal: true,
+      stdinIsTerminal: false,
+      cwd: world.dir,
+      now: () => new Date("2030-01-01T00:00:00Z"),
+      readLine: () => Promise.resolve(null),
+      signal: new AbortController().signal,
+    });
+    return { code, out };
+  };
+  const painted = (text: string, what: string) => {
+    assert.ok(!text.includes("\x1b[32mTV"), `${what} kept the upstream color: ${text}`);
+    assert.doesNotMatch(text, /^forged/m, `${what} forged a line: ${text}`);
+  };
+  const types = await run(["source", "list-types"], plugins);
+  assert.equal(types.code, 0);
+  assert.ok(types.out.includes("\x1b[31mbroken\x1b[39m"), "our own styling stays");
+  painted(types.out, "list-types");
+  const check = await run(
+    ["importer", "check", `${FAKE_PLUGINS}/fake.ts`, "--state-file", state],
+    FAKE_PLUGINS,
+  );
+  assert.ok(check.out.includes(inertLine(PAINTED)), check.out);
+  painted(check.out, "importer check");
+  const add = await run([
+    "source",
+    "add",
+    "--type",
+    "fake",
+    "--name",
+    "Painted",
+    "--state-file",
+    state,
+    "--discover",
+  ], FAKE_PLUGINS);
+  assert.equal(add.code, 0);
+  const empty = await run(["collection", "list", "--source", "Painted"], FAKE_PLUGINS);
+  painted(empty.out, "collection list");
+  const updated = await run(["collection", "update", PAINTED, "--sync-enable"], FAKE_PLUGINS);
+  assert.equal(updated.code, 0, updated.out);
+  painted(updated.out, "collection update");
+  const ingest = await run(["source", "ingest", "Painted"], FAKE_PLUGINS);
+  assert.equal(ingest.code, 0, ingest.out);
+  assert.ok(ingest.out.includes(inertLine(PAINTED)), ingest.out);
+  painted(ingest.out, "source ingest");
 });
 
 Deno.test("writes, log lines and errors of any command pass the inert filter", async () => {
