@@ -5,15 +5,9 @@
  * `import { serve } from "<this file>"; import * as m from "<plugin>"; serve(m);`.
  * Importing this file first, before the plugin's own top-level code runs:
  * - redirects `console` to the host's log;
- * - removes what would persist or be shared beyond the sandbox and is not
- *   covered by Deno's permissions: the Web Cache API (`caches`), Web Storage,
- *   `BroadcastChannel`, Deno KV and cron, and the runtime's internals;
- * - makes listening for connections a denial (a `net` grant names the
- *   upstream to connect to, not a port to serve on);
  * - reports `Deno.exit()` and `close()` to the host at once;
- * - where no OS isolation hides what lies outside the granted paths, checks
- *   that each `Deno` file read really stays inside them: Deno checks a path
- *   as written, so a symlink inside a granted folder would lead anywhere.
+ * - hardens the global scope, and every helper worker the plugin starts
+ *   (see `harden.ts`).
  *
  * Dependency-free on purpose: it is evaluated in every worker.
  *
@@ -23,6 +17,7 @@
 import type { FromWorker, ToWorker, WireError, WireNotice } from "./protocol.ts";
 import { BATCH_SIZE, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./protocol.ts";
 import type { ReadGuard } from "./protocol.ts";
+import { hardenOptions, hardenScope, REMOVED_GLOBALS } from "./harden.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyImporter = Record<string, any>;
@@ -85,55 +80,6 @@ function _reportClose(): void {
   }
 }
 
-/** Globals removed from every plugin worker: they persist or share data outside the sandbox. */
-export const REMOVED_GLOBALS: readonly string[] = [
-  "caches",
-  "CacheStorage",
-  "Cache",
-  "localStorage",
-  "sessionStorage",
-  "Storage",
-  "indexedDB",
-  "BroadcastChannel",
-];
-
-/** `Deno` functions that are a denial in plugin workers, with what they would do. */
-export const DENIED_DENO_FUNCTIONS: Readonly<Record<string, string>> = {
-  listen: "listening for connections",
-  listenTls: "listening for connections",
-  listenDatagram: "listening for datagrams",
-  serve: "serving HTTP",
-  serveHttp: "serving HTTP",
-  openKv: "Deno KV (persistent storage)",
-  cron: "Deno.cron",
-};
-
-function _deny(what: string): () => never {
-  return () => {
-    throw new Deno.errors.NotCapable(`${what} is not available to plugins`);
-  };
-}
-
-function _removeGlobals(): void {
-  for (const name of REMOVED_GLOBALS) {
-    for (let o: object | null = globalThis; o !== null; o = Object.getPrototypeOf(o)) {
-      if (Object.hasOwn(o, name)) Reflect.deleteProperty(o, name);
-    }
-  }
-  const deno = Deno as unknown as Record<string | symbol, unknown>;
-  for (const [name, what] of Object.entries(DENIED_DENO_FUNCTIONS)) {
-    Object.defineProperty(deno, name, {
-      value: _deny(what),
-      writable: false,
-      configurable: false,
-      enumerable: true,
-    });
-  }
-  // The runtime's internals (`Deno[Deno.internal]`) expose raw ops; plugins get none.
-  for (const key of Object.getOwnPropertySymbols(deno)) Reflect.deleteProperty(deno, key);
-  Reflect.deleteProperty(deno, "internal");
-}
-
 function _reportExit(): void {
   const exit = Deno.exit.bind(Deno);
   Object.defineProperty(Deno, "exit", {
@@ -147,134 +93,19 @@ function _reportExit(): void {
   });
 }
 
-/** `Deno` functions that read through a path and follow a final symlink. */
-const FOLLOWING_READS = [
-  "readFile",
-  "readFileSync",
-  "readTextFile",
-  "readTextFileSync",
-  "open",
-  "openSync",
-  "stat",
-  "statSync",
-  "readDir",
-  "readDirSync",
-  "watchFs",
-];
-
-/** `Deno` functions that do not follow a final symlink (their folder must still stay inside). */
-const NON_FOLLOWING_READS = ["lstat", "lstatSync", "readLink", "readLinkSync"];
-
-function _guardReads(): void {
+/** Reads the read guard the plugin host set for this worker, and removes it. */
+function _takeGuard(): ReadGuard | null {
   const key = Symbol.for(READ_ROOTS_KEY);
   const global = globalThis as unknown as Record<symbol, unknown>;
   const guard = global[key] as ReadGuard | undefined;
   delete global[key];
-  if (!guard || !Array.isArray(guard.roots) || guard.roots.length === 0) return;
-  const prefixes = guard.roots.map((r) => String(r).replace(/\/+$/, "") + "/");
-  const realPath = Deno.realPathSync.bind(Deno);
-  const lstat = Deno.lstatSync.bind(Deno);
-  const readLink = Deno.readLinkSync.bind(Deno);
-  const inside = (path: string) =>
-    prefixes.some((p) => path === p.slice(0, -1) || path.startsWith(p));
-  const denied = (p: string) =>
-    new Deno.errors.NotCapable(`"${p}" leads outside the paths this source grants`);
-  const pathOf = (path: unknown): string | undefined => {
-    if (typeof path === "string") return path;
-    if (path instanceof URL && path.protocol === "file:") return decodeURIComponent(path.pathname);
-    return undefined;
-  };
-  const check = (path: unknown, follow: boolean): void => {
-    if (Array.isArray(path)) return path.forEach((one) => check(one, follow));
-    const p = pathOf(path);
-    if (p === undefined || !guard.check) return;
-    let real: string;
-    try {
-      real = realPath(follow ? p : _parent(p));
-    } catch {
-      return; // Missing or not granted: the call itself reports it.
-    }
-    if (!inside(real)) throw denied(p);
-  };
-  // A link out of the granted paths shows as missing under OS isolation; say why.
-  const explain = (path: unknown, error: unknown): unknown => {
-    const p = pathOf(path);
-    if (p === undefined || !(error instanceof Deno.errors.NotFound)) return error;
-    for (let at = p; at !== "/" && at !== ""; at = _parent(at)) {
-      try {
-        if (!lstat(at).isSymlink) return error;
-        const target = readLink(at);
-        return inside(_normalize(target.startsWith("/") ? target : `${_parent(at)}/${target}`))
-          ? error
-          : denied(p);
-      } catch {
-        // Not there either: look one level up.
-      }
-    }
-    return error;
-  };
-  const deno = Deno as unknown as Record<string, unknown>;
-  const wrap = (names: string[], follow: boolean) => {
-    for (const name of names) {
-      const original = deno[name] as ((...a: unknown[]) => unknown) | undefined;
-      if (typeof original !== "function") continue;
-      const sync = name.endsWith("Sync");
-      Object.defineProperty(deno, name, {
-        value: (path: unknown, ...rest: unknown[]) => {
-          check(path, follow);
-          if (sync) {
-            try {
-              return original.call(Deno, path, ...rest);
-            } catch (error) {
-              throw explain(path, error);
-            }
-          }
-          const result = original.call(Deno, path, ...rest);
-          return result instanceof Promise
-            ? result.catch((error) => Promise.reject(explain(path, error)))
-            : result;
-        },
-        writable: false,
-        configurable: false,
-        enumerable: true,
-      });
-    }
-  };
-  wrap(FOLLOWING_READS, true);
-  wrap(NON_FOLLOWING_READS, false);
-  const fetch = globalThis.fetch;
-  Object.defineProperty(globalThis, "fetch", {
-    value: (input: RequestInfo | URL, init?: RequestInit) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (url.startsWith("file:")) check(new URL(url), true);
-      return fetch(input, init);
-    },
-    writable: false,
-    configurable: false,
-    enumerable: true,
-  });
-}
-
-function _parent(path: string): string {
-  return path.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
-}
-
-/** Resolves `.` and `..` segments of an absolute path, without touching the disk. */
-function _normalize(path: string): string {
-  const out: string[] = [];
-  for (const part of path.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") out.pop();
-    else out.push(part);
-  }
-  return "/" + out.join("/");
+  return guard && Array.isArray(guard.roots) ? guard : null;
 }
 
 _redirectConsole();
 _reportClose();
 _reportExit();
-_guardReads();
-_removeGlobals();
+hardenScope(hardenOptions(_takeGuard()));
 
 const _REMOVED = new RegExp(`^(${REMOVED_GLOBALS.join("|")}) is not defined`);
 

@@ -184,6 +184,16 @@ for (const level of LEVELS) {
           await _rejects(_attempt(world, "npm-import"), "PERMISSION_DENIED", /npm packages/);
           assert.equal(_sha(LOCKFILE), before, "deno.lock unchanged");
         });
+        await t.step("a helper worker the plugin starts is hardened the same way", async () => {
+          const result = await _attempt(world, "nested-worker") as { serverName: string };
+          const seen = JSON.parse(result.serverName);
+          assert.equal(seen.caches, "undefined");
+          assert.equal(seen.localStorage, "undefined");
+          assert.equal(seen.BroadcastChannel, "undefined");
+          assert.match(seen.listen, /listening for connections is not available to plugins/);
+          assert.match(seen.symlink, /leads outside the paths this source grants/);
+          assert.equal(seen.worker, "HardenedWorker", "and so are its own helpers");
+        });
         await t.step("the runtime's internals are gone from the worker", async () => {
           assert.deepEqual(await _attempt(world, "internals"), { serverName: "undefined/0" });
         });

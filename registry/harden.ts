@@ -1,0 +1,242 @@
+/**
+ * Hardening of a plugin worker's global scope, applied before any plugin
+ * code runs — and, through a wrapped `Worker`, in every helper worker a
+ * plugin starts, at any depth.
+ *
+ * {@link hardenScope} is self-contained on purpose: it uses nothing but its
+ * one argument, so the wrapped `Worker` can serialise it (`toString()`) into
+ * the entry of each helper worker, which cannot import this file (it lies
+ * outside the plugin's granted paths). It:
+ * - removes what would persist or be shared beyond the sandbox and is not
+ *   covered by Deno's permissions: the Web Cache API, Web Storage,
+ *   `BroadcastChannel`;
+ * - makes listening for connections, Deno KV and cron a denial (a `net`
+ *   grant names the upstream to connect to, not a port to serve on);
+ * - removes the runtime's internals (`Deno[Deno.internal]`, raw ops);
+ * - where no OS isolation hides what lies outside the granted paths, checks
+ *   that each `Deno` file read really stays inside them (Deno checks a path
+ *   as written, so a symlink inside a granted folder would lead anywhere),
+ *   and either way names a link out of them as a denial, not a missing file.
+ *
+ * Dependency-free: it is evaluated in every worker.
+ *
+ * @module
+ */
+
+import type { ReadGuard } from "./protocol.ts";
+
+/** What {@link hardenScope} does, as plain data (it travels into helper workers as JSON). */
+export interface HardenOptions {
+  /** Globals to remove. */
+  removed: readonly string[];
+  /** `Deno` functions that become a denial, with what they would do. */
+  denied: Readonly<Record<string, string>>;
+  /** `Deno` functions that read through a path and follow a final symlink. */
+  followingReads: readonly string[];
+  /** `Deno` functions that do not follow a final symlink (their folder must still stay inside). */
+  nonFollowingReads: readonly string[];
+  /** The source's granted read paths, or null when it has none. */
+  guard: ReadGuard | null;
+}
+
+/** Globals removed from every plugin worker: they persist or share data outside the sandbox. */
+export const REMOVED_GLOBALS: readonly string[] = [
+  "caches",
+  "CacheStorage",
+  "Cache",
+  "localStorage",
+  "sessionStorage",
+  "Storage",
+  "indexedDB",
+  "BroadcastChannel",
+];
+
+/** `Deno` functions that are a denial in plugin workers, with what they would do. */
+export const DENIED_DENO_FUNCTIONS: Readonly<Record<string, string>> = {
+  listen: "listening for connections",
+  listenTls: "listening for connections",
+  listenDatagram: "listening for datagrams",
+  serve: "serving HTTP",
+  serveHttp: "serving HTTP",
+  openKv: "Deno KV (persistent storage)",
+  cron: "Deno.cron",
+};
+
+/** The hardening every plugin worker gets, for a source with `guard`. */
+export function hardenOptions(guard: ReadGuard | null): HardenOptions {
+  return {
+    removed: REMOVED_GLOBALS,
+    denied: DENIED_DENO_FUNCTIONS,
+    followingReads: [
+      "readFile",
+      "readFileSync",
+      "readTextFile",
+      "readTextFileSync",
+      "open",
+      "openSync",
+      "stat",
+      "statSync",
+      "readDir",
+      "readDirSync",
+      "watchFs",
+    ],
+    nonFollowingReads: ["lstat", "lstatSync", "readLink", "readLinkSync"],
+    guard,
+  };
+}
+
+/**
+ * Hardens the current global scope (see the module doc). Self-contained: it
+ * refers to nothing outside its own body, so it can run from its source text.
+ */
+export function hardenScope(options: HardenOptions): void {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const deno = Deno as unknown as Record<string | symbol, unknown>;
+  const fixed = (value: unknown) => ({
+    value,
+    writable: false,
+    configurable: false,
+    enumerable: true,
+  });
+
+  for (const name of options.removed) {
+    for (let o: object | null = globalThis; o !== null; o = Object.getPrototypeOf(o)) {
+      if (Object.hasOwn(o, name)) Reflect.deleteProperty(o, name);
+    }
+  }
+  for (const [name, what] of Object.entries(options.denied)) {
+    Object.defineProperty(
+      deno,
+      name,
+      fixed(() => {
+        throw new Deno.errors.NotCapable(`${what} is not available to plugins`);
+      }),
+    );
+  }
+  for (const key of Object.getOwnPropertySymbols(deno)) Reflect.deleteProperty(deno, key);
+  Reflect.deleteProperty(deno, "internal");
+
+  const guard = options.guard;
+  if (guard && guard.roots.length > 0) {
+    const parent = (p: string) => p.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
+    const normalize = (p: string) => {
+      const out: string[] = [];
+      for (const part of p.split("/")) {
+        if (part === "" || part === ".") continue;
+        if (part === "..") out.pop();
+        else out.push(part);
+      }
+      return "/" + out.join("/");
+    };
+    const prefixes = guard.roots.map((r) => String(r).replace(/\/+$/, "") + "/");
+    const realPath = Deno.realPathSync.bind(Deno);
+    const lstat = Deno.lstatSync.bind(Deno);
+    const readLink = Deno.readLinkSync.bind(Deno);
+    const inside = (p: string) => prefixes.some((r) => p === r.slice(0, -1) || p.startsWith(r));
+    const denied = (p: string) =>
+      new Deno.errors.NotCapable(`"${p}" leads outside the paths this source grants`);
+    const pathOf = (path: unknown): string | undefined => {
+      if (typeof path === "string") return path;
+      if (path instanceof URL && path.protocol === "file:") {
+        return decodeURIComponent(path.pathname);
+      }
+      return undefined;
+    };
+    const check = (path: unknown, follow: boolean): void => {
+      if (Array.isArray(path)) return path.forEach((one) => check(one, follow));
+      const p = pathOf(path);
+      if (p === undefined || !guard.check) return;
+      let real: string;
+      try {
+        real = realPath(follow ? p : parent(p));
+      } catch {
+        return; // Missing or not granted: the call itself reports it.
+      }
+      if (!inside(real)) throw denied(p);
+    };
+    // A link out of the granted paths shows as missing under OS isolation; say why.
+    const explain = (path: unknown, error: unknown): unknown => {
+      const p = pathOf(path);
+      if (p === undefined || !(error instanceof Deno.errors.NotFound)) return error;
+      for (let at = p; at !== "/" && at !== ""; at = parent(at)) {
+        try {
+          if (!lstat(at).isSymlink) return error;
+          const target = readLink(at);
+          return inside(normalize(target.startsWith("/") ? target : `${parent(at)}/${target}`))
+            ? error
+            : denied(p);
+        } catch {
+          // Not there either: look one level up.
+        }
+      }
+      return error;
+    };
+    const wrap = (names: readonly string[], follow: boolean) => {
+      for (const name of names) {
+        const original = deno[name] as ((...a: unknown[]) => unknown) | undefined;
+        if (typeof original !== "function") continue;
+        const sync = name.endsWith("Sync");
+        Object.defineProperty(
+          deno,
+          name,
+          fixed((path: unknown, ...rest: unknown[]) => {
+            check(path, follow);
+            if (sync) {
+              try {
+                return original.call(Deno, path, ...rest);
+              } catch (error) {
+                throw explain(path, error);
+              }
+            }
+            const result = original.call(Deno, path, ...rest);
+            return result instanceof Promise
+              ? result.catch((error) => Promise.reject(explain(path, error)))
+              : result;
+          }),
+        );
+      }
+    };
+    wrap(options.followingReads, true);
+    wrap(options.nonFollowingReads, false);
+    const fetch = globalThis.fetch;
+    Object.defineProperty(
+      globalThis,
+      "fetch",
+      fixed((input: RequestInfo | URL, init?: RequestInit) => {
+        const url = input instanceof Request ? input.url : String(input);
+        if (url.startsWith("file:")) check(new URL(url), true);
+        return fetch(input, init);
+      }),
+    );
+  }
+
+  // Helper workers get the same hardening first: their entry runs this very
+  // function from its source text, then imports what the plugin asked for.
+  const OriginalWorker = g.Worker as typeof Worker | undefined;
+  if (typeof OriginalWorker === "function") {
+    const source = hardenScope.toString();
+    const revoke = URL.revokeObjectURL.bind(URL);
+    const pending = new Set<string>();
+    Object.defineProperty(
+      URL,
+      "revokeObjectURL",
+      fixed((url: string) => {
+        // A helper's entry imports its URL a moment later: revoke after that.
+        if (pending.has(url)) setTimeout(() => revoke(url), 10_000);
+        else revoke(url);
+      }),
+    );
+    class HardenedWorker extends OriginalWorker {
+      constructor(url: string | URL, workerOptions?: WorkerOptions) {
+        const target = new URL(String(url)).href;
+        if (target.startsWith("blob:")) pending.add(target);
+        const entry = `(${source})(${JSON.stringify(options)});\n` +
+          `await import(${JSON.stringify(target)});\n`;
+        const entryUrl = URL.createObjectURL(new Blob([entry], { type: "text/javascript" }));
+        super(entryUrl, { ...workerOptions, type: "module" });
+        setTimeout(() => revoke(entryUrl), 10_000);
+      }
+    }
+    Object.defineProperty(globalThis, "Worker", fixed(HardenedWorker));
+  }
+}
