@@ -115,6 +115,18 @@ export function hardenScope(options: HardenOptions): void {
   }
   for (const key of Object.getOwnPropertySymbols(deno)) Reflect.deleteProperty(deno, key);
   Reflect.deleteProperty(deno, "internal");
+  // Node's way to any built-in module, node:worker_threads included (the host's
+  // import map denies importing those).
+  const proc = g.process as Record<string, unknown> | undefined;
+  if (proc && typeof proc.getBuiltinModule === "function") {
+    Object.defineProperty(
+      proc,
+      "getBuiltinModule",
+      fixed(() => {
+        throw new Deno.errors.NotCapable("process.getBuiltinModule is not available to plugins");
+      }),
+    );
+  }
 
   const guard = options.guard;
   if (guard && guard.roots.length > 0) {

@@ -117,6 +117,7 @@ export const DEFAULT_MAX_OUTPUT_LINES = 1000;
 const MAX_OUTPUT_LINE = 2000;
 const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
 const HOST_URL = new URL("./plugin_host.ts", import.meta.url);
+const IMPORT_MAP_URL = new URL("./host_import_map.json", import.meta.url);
 
 /**
  * The `deno run` flags every plugin host gets besides its permissions: no
@@ -145,6 +146,8 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
   const args = [
     "run",
     ...HOST_RUN_FLAGS,
+    // Node.js modules that would get around the worker hardening resolve to a denial.
+    `--import-map=${fromFileUrl(IMPORT_MAP_URL)}`,
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB}`,
   ];

@@ -173,6 +173,9 @@ for (const level of LEVELS) {
           ["kv", /Deno KV/],
           ["listen", /listening for connections is not available/],
           ["serve", /serving HTTP is not available/],
+          ["node-worker", /Node\.js module is not available to plugins/],
+          ["node-require", /Node\.js module is not available to plugins/],
+          ["get-builtin", /getBuiltinModule is not available/],
         ];
         for (const [attempt, pattern] of denied) {
           await t.step(`denied: ${attempt}`, async () => {
