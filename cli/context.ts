@@ -60,6 +60,15 @@ export function registryCacheDir(env: CliEnv): string | undefined {
   return env.HOME ? join(env.HOME, ".cache", "retrovue") : undefined;
 }
 
+/** The catalog's folder (no source may read it), when the catalog has a location. */
+function _catalogFolder(dbPath: () => string): string[] {
+  try {
+    return [dirname(dbPath())];
+  } catch {
+    return []; // No location (no HOME and no --db): nothing to protect yet.
+  }
+}
+
 /**
  * Removes the global options (`--db PATH`, `--db=PATH`, `--test-db`,
  * `--json`) from anywhere before a `--`, returning them and the rest.
@@ -203,6 +212,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
           isolation: await context.isolation(),
           limits: limitsFromEnv(io.env),
           cacheDir: registryCacheDir(io.env),
+          protectedPaths: _catalogFolder(getDbPath),
         }))();
       return registry;
     },

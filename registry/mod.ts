@@ -86,6 +86,11 @@ export interface LoadRegistryOptions {
   cacheDir?: string;
   /** The manifest cache file; default `<cacheDir>/manifests.json`. */
   manifestCache?: string;
+  /**
+   * Paths no source may be granted, nor any folder containing them (the
+   * catalog's folder): opening such a source fails with `CONFIG_INVALID`.
+   */
+  protectedPaths?: readonly string[];
 }
 
 const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
@@ -203,6 +208,7 @@ function _registry(
         isolation: isolation.level,
         limits: options.limits ?? DEFAULT_LIMITS,
         compileCache: isBuiltin(info.file) ? _compileCache(options.cacheDir) : undefined,
+        protectedPaths: options.protectedPaths,
       });
       const close = client.close.bind(client);
       const tracked: ImporterClient = {

@@ -41,6 +41,11 @@ export interface OpenImporterClientOptions {
   limits?: Limits;
   /** A kept `DENO_DIR` for the host under OS isolation (built-in importers only). */
   compileCache?: string;
+  /**
+   * Paths no source may read (the catalog's folder): a granted path that is
+   * or contains one is refused with `CONFIG_INVALID`.
+   */
+  protectedPaths?: readonly string[];
 }
 
 /**
@@ -54,6 +59,7 @@ export async function openImporterClient(
   options: OpenImporterClientOptions = {},
 ): Promise<ImporterClient> {
   const sandbox = deriveSandbox(info.manifest.params, config);
+  _refuseProtected(sandbox.permissions.read || [], options.protectedPaths ?? []);
   if (sandbox.insecureTlsHosts.length && Deno.build.standalone) {
     throw new RetrovueError(
       "UNSUPPORTED",
@@ -87,5 +93,33 @@ export async function openImporterClient(
   } catch (error) {
     process.kill();
     throw error;
+  }
+}
+
+/**
+ * Throws `CONFIG_INVALID` when a granted path is, or contains, a protected
+ * one: a source granted the folder holding the catalog could read every
+ * other source's credentials, whatever the isolation.
+ */
+function _refuseProtected(read: readonly string[], protectedPaths: readonly string[]): void {
+  for (const path of protectedPaths) {
+    let real = path;
+    try {
+      real = Deno.realPathSync(path);
+    } catch {
+      // Not there (yet): compare as given.
+    }
+    const hit = read.find((r) => {
+      const root = r.endsWith("/") ? r : r + "/";
+      return real === r || real.startsWith(root) || path === r || path.startsWith(root);
+    });
+    if (hit) {
+      throw new RetrovueError(
+        "CONFIG_INVALID",
+        `the granted path ${hit} contains RetroVue's catalog (${path}); a source may not ` +
+          "read it: give a narrower folder",
+        { details: { path: hit } },
+      );
+    }
   }
 }

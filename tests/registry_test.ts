@@ -481,3 +481,28 @@ Deno.test({
     await registry.close();
   },
 });
+
+Deno.test({
+  name: "registry: no source may be granted the catalog's folder, or a folder holding it",
+  permissions: PERMS,
+  async fn() {
+    const world = await _world("deno");
+    const catalog = join(world.root, "catalog");
+    Deno.mkdirSync(catalog);
+    const guarded = await loadRegistry({
+      builtinDir: HOSTILE,
+      isolation: { level: "deno", mode: "auto" },
+      protectedPaths: [catalog],
+    });
+    try {
+      await _rejects(
+        _attempt({ ...world, registry: guarded }, "read-inside"),
+        "CONFIG_INVALID",
+        /contains RetroVue's catalog/,
+      );
+    } finally {
+      await guarded.close();
+      await _close(world);
+    }
+  },
+});
