@@ -7,6 +7,9 @@
  *   Jellyfin 10.9+ uses `/UserViews` and `/Items`; Jellyfin 10.8 and Emby use
  *   `/Users/{id}/Views` and `/Users/{id}/Items`. `/Library/VirtualFolders`
  *   (administrators only) gives each library's folder locations.
+ * - Every item listing names a user (`--user`, the token's own, else the
+ *   first enabled administrator): Jellyfin 10.11 lists no episodes under a
+ *   parent for an API key without `userId` (jellyfin/jellyfin#15107).
  * - Full fetch: one paged listing per collection (`ParentId`, `Recursive`,
  *   `IncludeItemTypes=Movie|Episode`, `ExcludeLocationTypes=Virtual`, a
  *   stable multi-key sort, `StartIndex`/`Limit` until `TotalRecordCount`),
@@ -17,6 +20,10 @@
  *   (a double episode `IndexNumber`..`IndexNumberEnd` matches both numbers).
  * - Stable ids: the item `Id` (kept across rescans and metadata refreshes;
  *   it changes only when the file moves, which is a new item upstream too).
+ * - Tolerant parsing: unknown fields are ignored, a missing optional field is
+ *   null, one malformed item is skipped and reported; a page none of whose
+ *   items carries a required field is `MALFORMED_RESPONSE` (see
+ *   {@link mapJellyfinItem} and {@link missingRequiredField}).
  *
  * @module
  */
@@ -148,6 +155,70 @@ export function isJellyfinSkip(value: ImportedAsset | JellyfinSkip): value is Je
   return (value as JellyfinSkip).skip === true;
 }
 
+/** An item `Id`: a non-empty string (Jellyfin's 32 hex digits) or a whole number (Emby). */
+function _idOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value.trim() === "" ? undefined : value;
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return undefined;
+}
+
+/** A short printable form of an upstream value, for reports. */
+function _show(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}
+
+/** Text of at most `max` characters, else null (an optional field the host would refuse). */
+function _optText(value: unknown, max: number): string | null {
+  return typeof value === "string" && value !== "" && value.length <= max ? value : null;
+}
+
+interface _Placement {
+  title: string;
+  series: string | null;
+  season: number | null;
+  episode: number | null;
+  end: number | null;
+  /** What could not be read. */
+  bad: string[];
+}
+
+/**
+ * Reads the fields that place an item (its names and numbering): absent or
+ * null is null; a value of the wrong type is recorded in `bad`, because
+ * guessing it would put the item in the wrong place.
+ */
+function _placement(o: _Json, expected: "movie" | "episode"): _Placement {
+  const bad: string[] = [];
+  const text = (field: string): string | null => {
+    const v = o[field];
+    if (v === undefined || v === null) return null;
+    if (typeof v === "string") return v.trim() === "" ? null : v;
+    bad.push(`${field} is not text (${_show(v)})`);
+    return null;
+  };
+  const index = (field: string): number | null => {
+    const v = o[field];
+    if (v === undefined || v === null || expected === "movie") return null;
+    if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return v;
+    bad.push(`${field} is not a whole number (${_show(v)})`);
+    return null;
+  };
+  return {
+    title: text("Name") ?? "",
+    series: expected === "episode" ? text("SeriesName") : null,
+    season: index("ParentIndexNumber"),
+    episode: index("IndexNumber"),
+    end: index("IndexNumberEnd"),
+    bad,
+  };
+}
+
 function _label(o: _Json): string {
   const series = _str(o.SeriesName);
   const s = _int(o.ParentIndexNumber);
@@ -155,7 +226,13 @@ function _label(o: _Json): string {
   if (series && s !== null && e !== null) {
     return `${series} S${String(s).padStart(2, "0")}E${String(e).padStart(2, "0")}`;
   }
-  return _str(o.Name) ?? _str(o.Id) ?? "(unnamed item)";
+  return _str(o.Name) ?? _idOf(o.Id) ?? "(unnamed item)";
+}
+
+/** The label of a malformed item: its name and, to find it upstream, its id. */
+function _malformedLabel(o: _Json, id: string | undefined): string {
+  const label = _label(o);
+  return id === undefined || label === id ? label : `${label} (Id ${id})`;
 }
 
 function _providerIds(value: unknown): Record<string, string> | undefined {
@@ -171,6 +248,13 @@ function _providerIds(value: unknown): Record<string, string> | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
+/** `RunTimeTicks` (100 ns) as milliseconds, or undefined when it is not a usable duration. */
+function _ticksMs(value: unknown): number | undefined {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) return undefined;
+  const ms = Math.round(value / 10_000);
+  return ms <= 1e12 ? ms : undefined;
+}
+
 /**
  * Maps one `BaseItemDto` to an asset, or says why it is skipped:
  * `Id` → externalId; `RunTimeTicks` (100 ns) → ms; `ProviderIds` keys lower
@@ -178,18 +262,46 @@ function _providerIds(value: unknown): Record<string, string> | undefined {
  * are alternative versions of the same item, not parts, and are left out);
  * `Etag` (else the first media source's `ETag`) as the change marker.
  * `LocationType: Virtual` items (missing-episode placeholders) are skipped.
+ *
+ * Parsing is tolerant, item by item: unknown fields are ignored; a missing
+ * (or null) optional field gives null, and so does a descriptive one that
+ * cannot be read (`ProductionYear`, `RunTimeTicks`, `Path`, `MediaSources`,
+ * `Etag`, `ProviderIds`, `PremiereDate`), since losing a detail is better than
+ * losing the item. An item without an `Id` or `Type`, without the name it
+ * needs (`Name` for a movie, `SeriesName` for an episode), or whose name or
+ * numbering (`ParentIndexNumber`, `IndexNumber`, `IndexNumberEnd`) has a
+ * value of the wrong type is skipped as `malformed: …`: guessing would file
+ * it in the wrong place. A whole page of such items is a different matter
+ * (see {@link missingRequiredField}).
  */
 export function mapJellyfinItem(
   raw: unknown,
   expected: "movie" | "episode",
 ): ImportedAsset | JellyfinSkip {
   const o = _obj(raw);
-  const id = o ? (_str(o.Id) ?? (typeof o.Id === "number" ? String(o.Id) : undefined)) : undefined;
-  if (!o || !id) return { skip: true, item: "(item without an Id)", reason: "no Id" };
-  const type = _str(o.Type);
+  if (!o) {
+    return {
+      skip: true,
+      item: `(${_show(raw)})`,
+      reason: "malformed: an item that is not an object",
+    };
+  }
+  const id = _idOf(o.Id);
+  if (id === undefined) {
+    return {
+      skip: true,
+      item: _malformedLabel(o, undefined),
+      reason: o.Id === undefined || o.Id === null || o.Id === ""
+        ? "malformed: no Id"
+        : `malformed: Id is not an id (${_show(o.Id)})`,
+    };
+  }
+  if (typeof o.Type !== "string" || o.Type === "") {
+    return { skip: true, item: _malformedLabel(o, id), reason: "malformed: no Type" };
+  }
   const want = expected === "movie" ? "Movie" : "Episode";
-  if (type !== want) {
-    return { skip: true, item: _label(o), reason: `not a ${want} (Type ${type ?? "missing"})` };
+  if (o.Type !== want) {
+    return { skip: true, item: _label(o), reason: `not a ${want} (Type ${o.Type})` };
   }
   if (o.LocationType === "Virtual") {
     return {
@@ -198,44 +310,77 @@ export function mapJellyfinItem(
       reason: "missing item placeholder (LocationType Virtual)",
     };
   }
+  const { title, series, season, episode, end, bad } = _placement(o, expected);
+  if (bad.length) {
+    return { skip: true, item: _malformedLabel(o, id), reason: `malformed: ${bad.join("; ")}` };
+  }
   const sources = Array.isArray(o.MediaSources) ? o.MediaSources.map(_obj) : [];
   const first = sources[0];
-  const ticks = typeof o.RunTimeTicks === "number" && o.RunTimeTicks >= 0
-    ? o.RunTimeTicks
-    : typeof first?.RunTimeTicks === "number" && first.RunTimeTicks >= 0
-    ? first.RunTimeTicks
-    : undefined;
+  const ticks = _ticksMs(o.RunTimeTicks) ?? _ticksMs(first?.RunTimeTicks);
   const year = _int(o.ProductionYear, 1800);
+  const size = first?.Size;
   const asset: ImportedAsset = {
     externalId: id,
     kind: expected,
-    title: _str(o.Name) ?? "",
+    title,
     year: year !== null && year <= 3000 ? year : null,
-    durationMs: ticks === undefined ? null : Math.round(ticks / 10_000),
-    path: _str(o.Path) ?? _str(first?.Path) ?? null,
-    size: typeof first?.Size === "number" && first.Size >= 0 ? first.Size : null,
-    modified: _str(o.Etag) ?? _str(first?.ETag) ?? null,
+    durationMs: ticks ?? null,
+    path: _optText(o.Path, 4096) ?? _optText(first?.Path, 4096),
+    size: typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : null,
+    modified: _optText(o.Etag, 500) ?? _optText(first?.ETag, 500),
   };
   const ids = _providerIds(o.ProviderIds);
   if (ids) asset.externalIds = ids;
   if (expected === "movie") {
-    if (asset.title.trim() === "") return { skip: true, item: id, reason: "movie without a Name" };
+    if (title === "") return { skip: true, item: id, reason: "movie without a Name" };
     return asset;
   }
-  const series = _str(o.SeriesName);
-  if (!series?.trim()) {
+  if (series === null) {
     return { skip: true, item: _label(o), reason: "episode without a SeriesName" };
   }
   asset.seriesTitle = series;
-  asset.season = _int(o.ParentIndexNumber);
-  asset.episode = _int(o.IndexNumber);
-  const end = _int(o.IndexNumberEnd);
-  asset.episodeEnd = end !== null && asset.episode !== null && end > asset.episode ? end : null;
+  asset.season = season;
+  asset.episode = episode;
+  asset.episodeEnd = end !== null && episode !== null && end > episode ? end : null;
   const premiere = _str(o.PremiereDate);
-  if (asset.episode === null && premiere && /^\d{4}-\d{2}-\d{2}/.test(premiere)) {
+  if (episode === null && premiere && /^\d{4}-\d{2}-\d{2}/.test(premiere)) {
     asset.airDate = premiere.slice(0, 10);
   }
   return asset;
+}
+
+/** A field every item of a listing must carry. */
+export type JellyfinRequiredField = "Id" | "Type" | "Name" | "SeriesName";
+
+/** The fields without which an item of each listing cannot be used. */
+export const REQUIRED_FIELDS: Readonly<
+  Record<"movie" | "episode" | "series", readonly JellyfinRequiredField[]>
+> = Object.freeze({
+  movie: Object.freeze(["Id", "Type", "Name"] as const),
+  episode: Object.freeze(["Id", "Type", "SeriesName"] as const),
+  series: Object.freeze(["Id", "Type", "Name"] as const),
+});
+
+function _hasField(raw: unknown, field: JellyfinRequiredField): boolean {
+  const o = _obj(raw);
+  if (!o) return false;
+  if (field === "Id") return _idOf(o.Id) !== undefined;
+  return typeof o[field] === "string" && (o[field] as string).trim() !== "";
+}
+
+/**
+ * The first of `required` that no item of a non-empty page carries in a
+ * usable form, else undefined. One item without an `Id` is a bad item,
+ * skipped and reported; every item of a page without one is a response of a
+ * shape we do not know (a renamed field, an API change), and importing
+ * nothing from it would look like an empty library.
+ */
+export function missingRequiredField(
+  items: readonly unknown[],
+  required: readonly JellyfinRequiredField[],
+): JellyfinRequiredField | undefined {
+  if (items.length === 0) return undefined;
+  return required.find((field) => !items.some((raw) => _hasField(raw, field)));
 }
 
 /** Maps a library (a view or a virtual folder) to a collection. */
@@ -303,8 +448,12 @@ function _users(body: unknown, s: _Session): _Json[] {
  * The user whose view of the libraries is read. `--user` is an id (32 hex
  * digits, with or without dashes) or a name (looked up in `/Users`). Without
  * it: the token's own user (`/Users/Me`, Jellyfin user tokens); for an API
- * key (no user of its own) undefined, unless the routes need a user, then
- * the first enabled administrator.
+ * key (no user of its own) undefined, unless `needed`, then the first enabled
+ * administrator in `/Users` (the first enabled user if none is an
+ * administrator, as an Emby user token sees only itself there). Every item
+ * listing needs one: Emby and Jellyfin 10.8 route by user, and Jellyfin 10.11
+ * answers an API key's `/Items?ParentId=…` without `userId` with no episodes
+ * at all, as a valid empty page (jellyfin/jellyfin#15107).
  */
 async function _userId(s: _Session, needed: boolean): Promise<string | undefined> {
   const wanted = s.config.user;
@@ -421,7 +570,10 @@ async function _listCollections(
     }
     return folders.flatMap((f) => {
       const id = _str(f.ItemId);
-      if (!id) return [];
+      if (!id) {
+        context.warn(`${s.name} listed a library folder without an ItemId; ignored`);
+        return [];
+      }
       const name = _str(f.Name) ?? id;
       return [mapJellyfinLibrary(id, name, _str(f.CollectionType), locationsOf(id, name))];
     });
@@ -458,17 +610,25 @@ async function _listCollections(
   return out;
 }
 
+type _Query = Record<string, string | number | boolean | undefined>;
+
+interface _PagesOptions {
+  path: string;
+  query: _Query;
+  stats: ListingStats;
+  /** Fields some item of every page must carry (see {@link missingRequiredField}). */
+  required: readonly JellyfinRequiredField[];
+}
+
 /**
  * Yields the `Items` of each page of a listing, in order, one page ahead
  * (see `_paged_listing.ts`). A server that ignores paging (no
- * `TotalRecordCount`) is taken to have answered everything at once.
+ * `TotalRecordCount`) is taken to have answered everything at once. A page
+ * without an `Items` list, or none of whose items carries a required field,
+ * is `MALFORMED_RESPONSE`.
  */
-function _pages(
-  s: _Session,
-  path: string,
-  query: Record<string, string | number | boolean | undefined>,
-  stats: ListingStats,
-): AsyncGenerator<unknown[]> {
+function _pages(s: _Session, o: _PagesOptions): AsyncGenerator<unknown[]> {
+  const { path, query, stats, required } = o;
   const size = s.config.pageSize;
   return pagedItems(async (start, signal) => {
     const body = _obj(
@@ -481,6 +641,15 @@ function _pages(
         `${s.name} at ${s.config.baseUrl} answered ${path} without an Items list`,
       );
     }
+    const missing = missingRequiredField(items, required);
+    if (missing) {
+      throw jellyfinError(
+        "MALFORMED_RESPONSE",
+        `${s.name} at ${s.config.baseUrl} answered ${path} with ${items.length} item(s) from ` +
+          `index ${start}, none of them with a usable ${missing}; this is not a response shape ` +
+          `RetroVue knows (server version ${s.info.version})`,
+      );
+    }
     return { items, total: _int(body.TotalRecordCount) ?? undefined };
   }, { pageSize: size, stats });
 }
@@ -488,7 +657,8 @@ function _pages(
 interface _ListOptions {
   s: _Session;
   path: string;
-  query: Record<string, string | number | boolean | undefined>;
+  query: _Query;
+  required: readonly JellyfinRequiredField[];
   request: FetchRequest;
   label: string;
   map(items: unknown[]): ImportedAsset[];
@@ -500,7 +670,7 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
     server: o.s.name,
     label: o.label,
     maxExtraPasses: MAX_EXTRA_PASSES,
-    pass: (stats) => _pages(o.s, o.path, o.query, stats),
+    pass: (stats) => _pages(o.s, { path: o.path, query: o.query, stats, required: o.required }),
     map: o.map,
     warn: (m) => o.request.warn(m),
   });
@@ -522,9 +692,10 @@ async function* _fetchAssets(
     );
   }
   const s = await _open(flavor, config, request.signal, tuning);
-  const userId = await _userId(s, s.info.userRoutes);
-  const itemsPath = s.info.userRoutes ? `/Users/${encodeURIComponent(userId!)}/Items` : "/Items";
-  const userQuery = s.info.userRoutes || userId === undefined ? {} : { userId };
+  // Always a user: Jellyfin 10.11 lists no episodes under a parent for an API key without one.
+  const userId = (await _userId(s, true))!;
+  const itemsPath = s.info.userRoutes ? `/Users/${encodeURIComponent(userId)}/Items` : "/Items";
+  const userQuery = s.info.userRoutes ? {} : { userId };
   const expected = collection.kind === "movies" ? "movie" : "episode";
   const itemType = expected === "movie" ? "Movie" : "Episode";
   const label = `${name} library '${collection.name}'`;
@@ -533,7 +704,7 @@ async function* _fetchAssets(
     isSkip: isJellyfinSkip,
     skipped: (item, reason) => request.skipped(item, reason),
   });
-  const listQuery = (type: "Movie" | "Episode" | "Series", extra: _Json = {}) => ({
+  const listQuery = (type: "Movie" | "Episode" | "Series", extra: _Json = {}): _Query => ({
     ...userQuery,
     ParentId: collection.externalId,
     Recursive: true,
@@ -546,13 +717,15 @@ async function* _fetchAssets(
     EnableUserData: false,
     EnableTotalRecordCount: true,
     ...extra,
-  } as Record<string, string | number | boolean | undefined>);
+  } as _Query);
+  const required = REQUIRED_FIELDS[expected];
   try {
     if (filters.title === undefined) {
       yield* _listing({
         s,
         path: itemsPath,
         query: listQuery(itemType),
+        required,
         request,
         label,
         map: (items) => map(items),
@@ -565,13 +738,14 @@ async function* _fetchAssets(
         s,
         path: itemsPath,
         query: listQuery("Movie", { SearchTerm: title }),
+        required,
         request,
         label,
         map: (items) => map(items, (a) => _sameName(a.title, title)),
       });
       return;
     }
-    const series = await _findSeries(s, itemsPath, listQuery, title);
+    const series = await _findSeries(s, { itemsPath, listQuery, title });
     if (series.length > 1) {
       request.warn(
         `'${title}' matches ${series.length} series in ${label} (ids ${
@@ -589,13 +763,14 @@ async function* _fetchAssets(
           s,
           path: `/Shows/${encodeURIComponent(one.id)}/Episodes`,
           query: {
-            ...(userId === undefined ? {} : { userId }),
+            userId,
             Season: filters.season,
             IsMissing: false,
             Fields: ITEM_FIELDS,
             EnableImages: false,
             EnableUserData: false,
           },
+          required,
           request,
           label: `series '${one.name}'`,
           map: (items) => map(items, keep),
@@ -615,23 +790,27 @@ async function* _fetchAssets(
   }
 }
 
+interface _FindSeriesOptions {
+  itemsPath: string;
+  listQuery(type: "Series", extra?: _Json): _Query;
+  title: string;
+}
+
 /** Series of a library whose name is `title` (exact, case-insensitive). */
 async function _findSeries(
   s: _Session,
-  itemsPath: string,
-  listQuery: (
-    type: "Series",
-    extra?: _Json,
-  ) => Record<string, string | number | boolean | undefined>,
-  title: string,
+  options: _FindSeriesOptions,
 ): Promise<{ id: string; name: string }[]> {
+  const { itemsPath, listQuery, title } = options;
   const collect = async (extra: _Json) => {
     const found: { id: string; name: string }[] = [];
     const stats = newListingStats();
-    for await (const page of _pages(s, itemsPath, listQuery("Series", extra), stats)) {
+    const query = listQuery("Series", extra);
+    const pages = _pages(s, { path: itemsPath, query, stats, required: REQUIRED_FIELDS.series });
+    for await (const page of pages) {
       for (const raw of page) {
         const o = _obj(raw);
-        const id = o ? _str(o.Id) ?? (typeof o.Id === "number" ? String(o.Id) : undefined) : "";
+        const id = o ? _idOf(o.Id) : undefined;
         if (o && id && o.Type === "Series" && _sameName(o.Name, title)) {
           if (!found.some((f) => f.id === id)) found.push({ id, name: String(o.Name) });
         }
@@ -695,7 +874,7 @@ export function createJellyfinImporter(options: JellyfinImporterOptions): Import
         flag: "--user",
         kind: "string",
         description: "User (name or id) whose libraries are read; default: the key's own user, " +
-          "or the first administrator",
+          "or the first enabled administrator",
       },
       {
         name: "verify_ssl",

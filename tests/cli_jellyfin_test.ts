@@ -1,8 +1,8 @@
 /**
  * End to end through the CLI (a subprocess with the `retrovue` task's
  * permissions, a temporary database) against the Jellyfin mock: `source add
- * --discover`, a full and a targeted `collection ingest`, Emby, and the
- * error paths, with the key never in any output.
+ * --discover`, a full and a targeted `collection ingest`, Jellyfin 12.0 with
+ * an API key, Emby, and the error paths, with the key never in any output.
  *
  * Until the ingest commands are in the command table (`cli/commands.ts`),
  * this file is itself the entry point: run with `deno run`, it calls `main`
@@ -96,6 +96,43 @@ Deno.test("cli jellyfin: add with discovery, full and targeted ingest, key never
     assert.ok(
       !mock.requests.some((r) => r.path === "/Items" && /IncludeItemTypes=Episode/.test(r.url)),
     );
+    assertKeyNeverInUrls(mock);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("cli jellyfin 12.0: an API key ingests every episode (user id, MediaBrowser auth only)", async () => {
+  using world = tempWorld();
+  const mock = await startJellyfinMock({ version: "12.0.0" });
+  const cli = (args: string[]) => run(args, world.db, world.dir);
+  try {
+    ok(
+      await cli([
+        "source",
+        "add",
+        "--type",
+        "jellyfin",
+        "--name",
+        "Twelve",
+        "--base-url",
+        mock.url,
+        "--api-key",
+        mock.apiKey,
+        "--discover",
+      ]),
+      "source add",
+    );
+    ok(await cli(["collection", "update", "Shows", "--sync-enable"]), "sync enable");
+    const r = ok(await cli(["collection", "ingest", "Shows", "--json"]), "ingest");
+    noSecret(r, mock.apiKey);
+    assert.equal(JSON.parse(r.stdout).stats.new, 14, "not an empty listing (jellyfin#15107)");
+    const admin = mock.users.find((u) => u.admin)!;
+    const listings = mock.requests.filter((q) => q.path === "/Items");
+    assert.ok(listings.length > 0);
+    for (const q of listings) assert.match(q.url, new RegExp(`[?&]userId=${admin.id}(&|$)`));
+    assert.ok(mock.requests.every((q) => q.status !== 401), "12.0 refused nothing");
+    assert.ok(mock.requests.every((q) => q.headers["x-emby-token"] === undefined));
     assertKeyNeverInUrls(mock);
   } finally {
     await mock.close();

@@ -9,14 +9,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import type {
-  AssetFilters,
-  CollectionInfo,
-  CollectionKind,
-  ImportedAsset,
-  Importer,
-  ImporterConfig,
-} from "../core/contract.ts";
+import type { CollectionInfo } from "../core/contract.ts";
 import { importedAssetSchema } from "../core/schemas.ts";
 import jellyfin from "../importers/jellyfin.ts";
 import emby from "../importers/emby.ts";
@@ -27,123 +20,22 @@ import {
   mapJellyfinItem,
 } from "../importers/_jellyfin_importer.ts";
 import { jellyfinAuthHeaders, jellyfinDeviceId } from "../importers/_jellyfin_client.ts";
+import type { JfLibrarySpec } from "./mocks/jellyfin_server.ts";
 import {
-  type JellyfinMock,
-  type JellyfinMockOptions,
-  type JfLibrarySpec,
-  startJellyfinMock,
-} from "./mocks/jellyfin_server.ts";
+  configOf,
+  ctx,
+  drain,
+  fastEmby,
+  fastJellyfin,
+  fetchAll,
+  itemRequests,
+  libraryId,
+  rejectsWith,
+  VERSIONS,
+  withMock,
+} from "./_jellyfin.ts";
 
 const REFERENCE = fileURLToPath(new URL("../../shared/reference/jellyfin/", import.meta.url));
-
-const tuning = { timeoutMs: 3000, retries: 2, backoffMs: 5 };
-const fastJellyfin = createJellyfinImporter({ flavor: "jellyfin", tuning });
-const fastEmby = createJellyfinImporter({ flavor: "emby", tuning });
-
-interface Ctx {
-  signal: AbortSignal;
-  warnings: string[];
-  skips: [string, string][];
-  warn(message: string): void;
-  skipped(item: string, reason: string): void;
-}
-
-function ctx(signal = new AbortController().signal): Ctx {
-  const c: Ctx = {
-    signal,
-    warnings: [],
-    skips: [],
-    warn: (m) => c.warnings.push(m),
-    skipped: (i, r) => c.skips.push([i, r]),
-  };
-  return c;
-}
-
-function configOf(mock: JellyfinMock, extra: ImporterConfig = {}): ImporterConfig {
-  return { base_url: mock.url, api_key: mock.apiKey, verify_ssl: true, page_size: 4, ...extra };
-}
-
-function importerFor(mock: JellyfinMock): Importer {
-  return mock.flavor === "emby" ? fastEmby : fastJellyfin;
-}
-
-async function withMock(
-  options: JellyfinMockOptions,
-  fn: (mock: JellyfinMock) => Promise<void>,
-): Promise<void> {
-  const mock = await startJellyfinMock(options);
-  try {
-    await fn(mock);
-    assertKeyNeverInUrls(mock);
-  } finally {
-    await mock.close();
-  }
-}
-
-/** No request ever carried the API key or a user token in its URL. */
-function assertKeyNeverInUrls(mock: JellyfinMock): void {
-  const secrets = [mock.apiKey, ...mock.users.map((u) => u.token)];
-  for (const r of mock.requests) {
-    for (const s of secrets) assert.ok(!r.url.includes(s), `a secret in ${r.url}`);
-  }
-}
-
-function libraryId(mock: JellyfinMock, name: string): string {
-  const lib = mock.nodes.find((n) => n.type === "CollectionFolder" && n.name === name);
-  assert.ok(lib, `library ${name}`);
-  return lib.id;
-}
-
-interface Fetched {
-  pages: ImportedAsset[][];
-  assets: ImportedAsset[];
-  context: Ctx;
-}
-
-async function fetchAll(
-  mock: JellyfinMock,
-  collection: { externalId: string; kind: CollectionKind; name?: string },
-  options: { filters?: AssetFilters; config?: ImporterConfig; importer?: Importer } = {},
-): Promise<Fetched> {
-  const context = ctx();
-  const pages: ImportedAsset[][] = [];
-  const importer = options.importer ?? importerFor(mock);
-  const iterable = importer.fetchAssets(configOf(mock, options.config), {
-    ...context,
-    collection: { name: collection.name ?? "Library", ...collection },
-    filters: options.filters ?? {},
-  });
-  for await (const value of iterable) {
-    assert.ok(Array.isArray(value), "whole pages are yielded");
-    pages.push(value);
-  }
-  for (const a of pages.flat()) {
-    const parsed = importedAssetSchema.safeParse(a);
-    assert.ok(parsed.success, `host schema accepts ${a.externalId}: ${JSON.stringify(a)}`);
-  }
-  return { pages, assets: pages.flat(), context };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.equal((error as { code?: string }).code, code, (error as Error).message);
-    return error as Error;
-  }
-  throw new assert.AssertionError({ message: `expected a ${code} rejection` });
-}
-
-async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of iterable) { /* consume */ }
-}
-
-function itemRequests(mock: JellyfinMock): URL[] {
-  return mock.requests.filter((r) => /\/items$/i.test(r.path) || /\/episodes$/i.test(r.path))
-    .map((r) => new URL(r.url, mock.url));
-}
-
-const VERSIONS = ["10.8.13", "10.10.7", "10.11.11", "12.0.0"] as const;
 
 // ---------------------------------------------------------------------------
 

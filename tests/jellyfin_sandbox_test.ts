@@ -1,8 +1,9 @@
 /**
  * The `jellyfin` and `emby` importers through the registry: in their
  * sandboxed workers they reach the mock and nothing else, get no file
- * access, typed errors cross the boundary with the key scrubbed, and
- * `--verify-ssl false` relaxes certificate checks for the source's host only.
+ * access, typed errors cross the boundary with the key scrubbed, a
+ * malformed upstream item crosses as a `skipped` notice, and `--verify-ssl
+ * false` relaxes certificate checks for the source's host only.
  *
  * @module
  */
@@ -12,6 +13,7 @@ import type { ImporterConfig } from "../core/contract.ts";
 import { validateConfig } from "../core/config.ts";
 import { loadRegistry, type Registry } from "../registry/mod.ts";
 import { deriveSandbox } from "../registry/permissions.ts";
+import type { PluginNotice } from "../registry/types.ts";
 import { type JellyfinMock, startJellyfinMock } from "./mocks/jellyfin_server.ts";
 import { makeTestCertificates } from "./mocks/plex_tls.ts";
 
@@ -179,5 +181,55 @@ Deno.test("jellyfin sandbox: --verify-ssl false accepts the server's unknown cer
   } finally {
     await mock.close();
     await Deno.remove(certs.dir, { recursive: true });
+  }
+});
+
+Deno.test("jellyfin 12.0 sandbox: a malformed item is a skipped notice; an unknown page shape a typed error", async () => {
+  const mock = await startJellyfinMock({ version: "12.0.0" });
+  try {
+    const episodes = mock.nodes.filter((n) => n.type === "Episode" && n.locationType !== "Virtual");
+    episodes[2].dtoPatch = { IndexNumber: "x" };
+    for (const m of mock.nodes.filter((n) => n.type === "Movie")) m.dtoPatch = { Id: undefined };
+    mock.changed();
+    await withRegistry(async (registry) => {
+      const config = configFor(registry, "jellyfin", { base_url: mock.url, api_key: mock.apiKey });
+      const client = await registry.open("jellyfin", config);
+      try {
+        const collections = await client.listCollections();
+        const [movies, shows] = collections;
+        const notices: PluginNotice[] = [];
+        let count = 0;
+        for await (
+          const batch of client.fetchAssets(
+            {
+              collection: { externalId: shows.externalId, kind: "shows", name: shows.name },
+              filters: {},
+            },
+            { onNotice: (n) => notices.push(n) },
+          )
+        ) count += batch.length;
+        assert.equal(count, 13, "every other episode of the page and the library");
+        assert.deepEqual(notices.map((n) => n.kind), ["skipped"]);
+        assert.match(JSON.stringify(notices[0]), /IndexNumber is not a whole number/);
+        const e = await rejectsWith(
+          (async () => {
+            for await (
+              const _ of client.fetchAssets({
+                collection: { externalId: movies.externalId, kind: "movies", name: movies.name },
+                filters: {},
+              })
+            ) { /* consume */ }
+          })(),
+          "MALFORMED_RESPONSE",
+        );
+        assert.match(e.message, /usable Id/);
+      } finally {
+        await client.close();
+      }
+    });
+    assert.ok(mock.requests.every((r) => r.status !== 401), "12.0 accepted every request");
+    assertKeyNeverInUrls(mock);
+  } finally {
+    await mock.close();
   }
 });

@@ -16,8 +16,15 @@
  * - `10.10.7`, `10.11.11`: `/UserViews` and `/Items` only; `sortBy` and item
  *   types are enums (an unknown value is a 400 `ProblemDetails`); `/Items`
  *   takes `indexNumber`.
+ * - `10.11.11` and later: `/Items` with a `parentId`, without `userId`, called
+ *   with the API key, lists no episodes: a valid page whose
+ *   `TotalRecordCount` leaves them out too (jellyfin/jellyfin#15107, open; a
+ *   user token, or a `userId`, gets every episode). The report is about a
+ *   season as the parent; the mock applies it to any parent.
  * - `12.0.0`: as 10.11, with legacy authorization off (only
- *   `Authorization: MediaBrowser Token="…"` and `?ApiKey=` are read).
+ *   `Authorization: MediaBrowser Token="…"` and `?ApiKey=` are read; the
+ *   `X-Emby-Token`, `X-MediaBrowser-Token`, `X-Emby-Authorization` headers,
+ *   the `Emby` scheme and `?api_key=` are a 401).
  * - flavor `emby` (default version `4.8.10.0`): every route also under an
  *   `/emby` prefix; `X-Emby-Token`, `X-Emby-Authorization` (scheme `Emby` or
  *   `MediaBrowser`) and `api_key`; `/Users/{id}/Views` and `/Users/{id}/Items`;
@@ -25,13 +32,14 @@
  *   `/Users/Me`; a plain-text 401 body.
  *
  * Auth: the admin API key (no user: `/Users/Me` answers 400 as Jellyfin does
- * for API keys) and one access token per user. A bad or missing key is a 401
+ * for API keys) and one access token per user (refused for a disabled user). A bad or missing key is a 401
  * with an empty body (Jellyfin); `/Library/VirtualFolders` is 403 for a
  * non-admin user. Query parameter names are case-insensitive (ASP.NET model
  * binding), list values are comma-delimited.
  *
  * Faults ({@link JellyfinFault}) are switched at run time; every request is
- * logged. Run as a program to serve a generated library from another process
+ * logged. {@link JfNode.dtoPatch} makes one item malformed or unfamiliar (a
+ * field of the wrong type, a missing `Id`, fields no version has). Run as a program to serve a generated library from another process
  * (the benchmark does): `deno run --allow-net=127.0.0.1
  * tests/mocks/jellyfin_server.ts --episodes 100000` prints one JSON line
  * `{"url","apiKey"}`; `GET /__mock/requests` then answers the request count.
@@ -167,6 +175,12 @@ export interface JfNode {
   collectionType?: string;
   /** Library only: folder locations. */
   locations?: string[];
+  /**
+   * Applied to the rendered `BaseItemDto` last, for tests of upstream items
+   * of an unexpected shape: each key replaces the field, `undefined` removes
+   * it.
+   */
+  dtoPatch?: Record<string, unknown>;
 }
 
 /** A user of the mock server. */
@@ -177,6 +191,8 @@ export interface JfUser {
   name: string;
   /** `Policy.IsAdministrator`. */
   admin: boolean;
+  /** `Policy.IsDisabled`: listed in `/Users`, its token refused. */
+  disabled: boolean;
   /** This user's access token. */
   token: string;
 }
@@ -193,11 +209,16 @@ export interface JellyfinMockOptions {
   /** The admin API key. Default `mock-jf-key-<uuid>`. */
   apiKey?: string;
   /** Users; default an administrator `admin` and a non-admin `viewer`. */
-  users?: { name: string; admin: boolean }[];
+  users?: { name: string; admin: boolean; disabled?: boolean }[];
   /** Libraries; default a small movie and a small TV library and a music library. */
   libraries?: JfLibrarySpec[];
   /** Accept legacy auth forms (`X-Emby-Token`, `api_key`…); default true before 12.0. */
   legacyAuth?: boolean;
+  /**
+   * List no episodes for the API key's `/Items?parentId=…` without `userId`
+   * (jellyfin/jellyfin#15107); default true for Jellyfin 10.11 and later.
+   */
+  apiKeyHidesEpisodes?: boolean;
   /** Server name. */
   serverName?: string;
   /** TLS certificate and key (PEM) to serve HTTPS. */
@@ -474,6 +495,7 @@ interface _State extends MockLog<JellyfinFault> {
   major: number;
   minor: number;
   legacyAuth: boolean;
+  apiKeyHidesEpisodes: boolean;
   serverId: string;
   serverName: string;
   apiKey: string;
@@ -569,6 +591,10 @@ function _render(state: _State, node: JfNode, fields: Set<string>, user?: JfUser
   }
   out.ImageTags = {};
   out.BackdropImageTags = [];
+  for (const [k, v] of Object.entries(node.dtoPatch ?? {})) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
   return out;
 }
 
@@ -868,7 +894,7 @@ function _authenticate(state: _State, req: Request, q: _Query): _Auth | undefine
   if (!token) return undefined;
   if (token === state.apiKey) return { admin: true };
   const user = state.users.find((u) => u.token === token);
-  return user ? { user, admin: user.admin } : undefined;
+  return user && !user.disabled ? { user, admin: user.admin } : undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -893,7 +919,7 @@ function _userDto(state: _State, u: JfUser): Json {
     LastLoginDate: _iso(BASE_DATE),
     LastActivityDate: _iso(BASE_DATE),
     Configuration: { PlayDefaultAudioTrack: true, SubtitleMode: "Default" },
-    Policy: { IsAdministrator: u.admin, IsHidden: false, IsDisabled: false },
+    Policy: { IsAdministrator: u.admin, IsHidden: false, IsDisabled: u.disabled },
   };
 }
 
@@ -1048,7 +1074,15 @@ function _route(state: _State, req: Request, url: URL, q: _Query): _Answer {
     return userScoped(parts[1], views);
   }
   const items = (userId: string | undefined): _Answer =>
-    userScoped(userId, (u) => _listing(state, _queryItems(state, q), u));
+    userScoped(userId, (u) => {
+      const listing = _queryItems(state, q);
+      if (state.apiKeyHidesEpisodes && !auth.user && !userId && q.get("parentId")) {
+        // jellyfin/jellyfin#15107: an API key without a user gets no episodes under a parent.
+        const kept = listing.items.filter((n) => n.type !== "Episode");
+        return _listing(state, { ...listing, items: kept }, u);
+      }
+      return _listing(state, listing, u);
+    });
   if (lower === "/items") return items(q.get("userId"));
   if (lp[0] === "users" && lp.length === 3 && lp[2] === "items" && !modern) {
     return items(parts[1]);
@@ -1225,6 +1259,7 @@ export function startJellyfinMock(options: JellyfinMockOptions = {}): Promise<Je
         id: _hex32(i + 1, 99),
         name: u.name,
         admin: u.admin,
+        disabled: u.disabled ?? false,
         token: `mock-${flavor}-user-${u.name}-${crypto.randomUUID().replace(/-/g, "")}`,
       }));
   const state: _State = {
@@ -1233,6 +1268,8 @@ export function startJellyfinMock(options: JellyfinMockOptions = {}): Promise<Je
     major,
     minor,
     legacyAuth: options.legacyAuth ?? (flavor === "emby" || major < 12),
+    apiKeyHidesEpisodes: options.apiKeyHidesEpisodes ??
+      (flavor === "jellyfin" && (major > 10 || (major === 10 && minor >= 11))),
     serverId: _hex32(42, flavor === "emby" ? 2 : 1),
     serverName: options.serverName ?? `RetroVue Mock ${flavor === "emby" ? "Emby" : "Jellyfin"}`,
     apiKey: options.apiKey ?? `mock-${flavor}-key-${crypto.randomUUID().replace(/-/g, "")}`,
