@@ -43,6 +43,15 @@ export function parseRoots(config: ImporterConfig): RootSpec[] {
 }
 
 /**
+ * Whether a folder has no entry at all, hidden ones included (what an
+ * unmounted mount point looks like). Throws what `Deno.readDirSync` throws.
+ */
+export function isEmptyFolder(path: string): boolean {
+  for (const _entry of Deno.readDirSync(path)) return false;
+  return true;
+}
+
+/**
  * Guesses a root's kind from a sample of its top two levels: season folders
  * or episode-named files vote `shows`, other video files vote `movies`.
  * Both → `mixed`; nothing to go on → `mixed`.

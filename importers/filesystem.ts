@@ -11,6 +11,15 @@
  * `.nfo` sidecars win over names when present. The worker can read only its
  * roots.
  *
+ * Roots that went away: at ingest, a missing root is `UNREACHABLE` (naming
+ * the root), never an empty collection. An unmounted mount point cannot be
+ * told from an empty folder inside the sandbox (the worker may read neither
+ * `/proc/self/mounts`, `/etc/fstab` nor the root's parent, whose device id
+ * would tell, and under OS isolation the root is itself a bind mount), so a
+ * full listing that finds no video file warns, naming the root; the host's
+ * removal guard then holds back the ingest of a collection that was not
+ * empty.
+ *
  * @module
  */
 
@@ -25,14 +34,14 @@ import type {
   ImporterConfig,
 } from "../core/contract.ts";
 import { VIDEO_EXTENSIONS } from "./_naming_tokens.ts";
-import { detectRootKind, parseRoots, type RootSpec } from "./_filesystem_roots.ts";
+import { detectRootKind, isEmptyFolder, parseRoots, type RootSpec } from "./_filesystem_roots.ts";
 import { walkAssets } from "./_filesystem_walk.ts";
 
 const _KINDS = ["auto", "movies", "shows"] as const;
 type _Kind = typeof _KINDS[number];
 
-function _fail(code: string, message: string): never {
-  throw Object.assign(new Error(message), { code });
+function _fail(code: string, message: string, retryable = false): never {
+  throw Object.assign(new Error(message), { code, retryable });
 }
 
 function _kind(config: ImporterConfig): _Kind {
@@ -59,20 +68,28 @@ function _extensions(config: ImporterConfig): Set<string> {
   return new Set(list);
 }
 
-/** The real path of a root, or a clear `CONFIG_INVALID`. */
-function _resolveRoot(root: RootSpec): string {
+/**
+ * The real path of a root, or a clear error: `CONFIG_INVALID`, except that a
+ * missing root is `missing` (`UNREACHABLE` at ingest: a drive or share that
+ * is not mounted is an upstream that cannot be reached, not a config typo).
+ */
+function _resolveRoot(root: RootSpec, missing = "CONFIG_INVALID"): string {
+  const hint = missing === "UNREACHABLE"
+    ? " (is the drive or network share that holds it mounted?)"
+    : "";
   let real: string;
   try {
     real = Deno.realPathSync(root.path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      _fail("CONFIG_INVALID", `root folder not found: ${root.path}`);
+      _fail(missing, `root folder not found: ${root.path}${hint}`, missing === "UNREACHABLE");
     }
     if (e instanceof Deno.errors.NotCapable) {
       // The host grants only roots that existed (by their real path) when the source loaded.
       _fail(
-        "CONFIG_INVALID",
-        `root folder not found (or not granted to the sandbox): ${root.path}`,
+        missing,
+        `root folder not found (or not granted to the sandbox): ${root.path}${hint}`,
+        missing === "UNREACHABLE",
       );
     }
     _fail("CONFIG_INVALID", `cannot read root folder ${root.path}: ${(e as Error).message}`);
@@ -85,6 +102,23 @@ function _resolveRoot(root: RootSpec): string {
   }
   if (!isDir) _fail("CONFIG_INVALID", `root is not a folder: ${root.path}`);
   return real;
+}
+
+/**
+ * The warning for a full listing that found no video file: an unmounted
+ * mount point is an empty folder, so say that it may be one.
+ */
+function _emptyRootWarning(root: RootSpec, rootReal: string): string {
+  let empty = false;
+  try {
+    empty = isEmptyFolder(rootReal);
+  } catch {
+    // Unreadable: the walk already warned about it.
+  }
+  return empty
+    ? `root folder ${root.path} is empty; if a drive or network share should be mounted ` +
+      "there, it is not mounted"
+    : `no video files found under root folder ${root.path}`;
 }
 
 /** Runs `fn` and turns its result or throw into a promise. */
@@ -207,9 +241,10 @@ const importer: Importer = {
         `no --root ${request.collection.externalId} in this source's config`,
       );
     }
-    const rootReal = _resolveRoot(root);
+    const rootReal = _resolveRoot(root, "UNREACHABLE");
     const effective = kind === "auto" ? request.collection.kind : kind;
     const hint = effective === "movies" ? "movie" : effective === "shows" ? "episode" : "auto";
+    let found = 0;
     for (
       const batch of walkAssets({
         rootPath: root.path,
@@ -224,8 +259,13 @@ const importer: Importer = {
         skipped: (item, reason) => request.skipped(item, reason),
       })
     ) {
+      found += batch.length;
       yield batch;
     }
+    const filters = request.filters ?? {};
+    const full = filters.title === undefined && filters.season === undefined &&
+      filters.episode === undefined;
+    if (found === 0 && full) request.warn(_emptyRootWarning(root, rootReal));
   },
 };
 

@@ -279,22 +279,44 @@ Deno.test({
 });
 
 Deno.test({
-  name: "empty root: no assets, no warnings",
+  name: "empty root: no assets, one warning naming the root (an unmounted mount point is empty)",
   permissions: { read: [empty] },
   async fn() {
     const run = await fetchAll({ root: [empty] }, { root: empty });
-    deepStrictEqual(run, { assets: [], warnings: [], skipped: [] });
+    deepStrictEqual(run, {
+      assets: [],
+      warnings: [
+        `root folder ${empty} is empty; if a drive or network share should be mounted there, ` +
+        "it is not mounted",
+      ],
+      skipped: [],
+    });
+    // A targeted listing that finds nothing is the host's SCOPE_EMPTY, not a warning.
+    const targeted = await fetchAll({ root: [empty] }, { root: empty, filters: { title: "X" } });
+    deepStrictEqual(targeted, { assets: [], warnings: [], skipped: [] });
   },
 });
 
 Deno.test({
-  name: "missing root: fetchAssets throws CONFIG_INVALID naming the path",
+  name: "a root with files but no video: no assets, a warning naming the root",
+  permissions: { read: [lib] },
+  async fn() {
+    const run = await fetchAll({ root: [lib], extensions: "xyz" }, { root: lib });
+    deepStrictEqual(run.assets, []);
+    deepStrictEqual(run.warnings, [`no video files found under root folder ${lib}`]);
+  },
+});
+
+Deno.test({
+  name: "missing root: fetchAssets throws UNREACHABLE naming the path, never lists it empty",
   permissions: { read: [base] },
   async fn() {
     await rejects(
       fetchAll({ root: [missing] }, { root: missing }),
-      (e: Error & { code?: string }) =>
-        e.code === "CONFIG_INVALID" && e.message === `root folder not found: ${missing}`,
+      (e: Error & { code?: string; retryable?: boolean }) =>
+        e.code === "UNREACHABLE" && e.retryable === true &&
+        e.message ===
+          `root folder not found: ${missing} (is the drive or network share that holds it mounted?)`,
     );
     await rejects(
       fetchAll({ root: [lib] }, { root: empty }),
