@@ -16,10 +16,12 @@ import {
   removePathMapping,
   resolveCollection,
   resolveSource,
+  setMaxRemovalPercent,
   setPathMapping,
   setSyncEnabled,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { DEFAULT_MAX_REMOVAL_PERCENT } from "../ingest/removal_guard.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
@@ -109,6 +111,7 @@ name to one source's collections.
       ["upstream", c.missingUpstream ? "missing (not seen by the last discovery)" : "present"],
       ["assets", String(assets)],
       ["last ingest", c.lastIngestTime ?? "never"],
+      ["max removal", maxRemovalText(c.maxRemovalPercent)],
       ["locations", c.locations.length ? c.locations.join(", ") : "-"],
     ]);
     out += c.pathMappings.length
@@ -125,16 +128,19 @@ name to one source's collections.
 
 const update: Command = {
   path: ["collection", "update"],
-  summary: "Enable/disable sync and manage path mappings of a collection",
+  summary: "Enable/disable sync, manage path mappings and the removal limit of a collection",
   help: `Usage: retrovue collection update <collection> [--source SOURCE]
        [--sync-enable | --sync-disable] [--path-mapping EXTERNAL=LOCAL]...
-       [--remove-path-mapping EXTERNAL]... [--dry-run] [--json]
+       [--remove-path-mapping EXTERNAL]... [--max-removal PCT|default] [--dry-run] [--json]
 
   --sync-enable                   ingest this collection (refused when it is not ingestible)
   --sync-disable                  stop ingesting it
   --path-mapping EXTERNAL=LOCAL   map the upstream prefix EXTERNAL to the absolute local
                                   prefix LOCAL (replaces an existing mapping of EXTERNAL)
   --remove-path-mapping EXTERNAL  remove the mapping of EXTERNAL
+  --max-removal PCT               the removal guard's limit: a full ingest that would remove
+                                  more than PCT percent (0-100) and more than 20 of the
+                                  active assets is held back ('default': ${DEFAULT_MAX_REMOVAL_PERCENT})
   --dry-run                       show what would change; write nothing
 
 Repeating what is already so succeeds quietly ("no changes").
@@ -146,6 +152,7 @@ Repeating what is already so succeeds quietly ("no changes").
       "sync-disable": { type: "boolean" },
       "path-mapping": { type: "string", multiple: true },
       "remove-path-mapping": { type: "string", multiple: true },
+      "max-removal": { type: "string" },
       "dry-run": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
     if (values["sync-enable"] && values["sync-disable"]) {
@@ -159,11 +166,16 @@ Repeating what is already so succeeds quietly ("no changes").
       }
     }
     const sync = values["sync-enable"] ? true : values["sync-disable"] ? false : undefined;
-    if (sync === undefined && add.length === 0 && removals.length === 0) {
+    const maxRemoval = values["max-removal"] === undefined
+      ? undefined
+      : parseMaxRemoval(values["max-removal"]);
+    if (
+      sync === undefined && add.length === 0 && removals.length === 0 && maxRemoval === undefined
+    ) {
       throw new RetrovueError(
         "USAGE",
-        "nothing to update; give --sync-enable, --sync-disable, --path-mapping or " +
-          "--remove-path-mapping (see 'collection update --help')",
+        "nothing to update; give --sync-enable, --sync-disable, --path-mapping, " +
+          "--remove-path-mapping or --max-removal (see 'collection update --help')",
       );
     }
     const db = ctx.openDb();
@@ -183,6 +195,9 @@ Repeating what is already so succeeds quietly ("no changes").
       }
       if (sync !== undefined && setSyncEnabled(db, target.id, sync, opts)) {
         changes.push(sync ? "sync enabled" : "sync disabled");
+      }
+      if (maxRemoval !== undefined && setMaxRemovalPercent(db, target.id, maxRemoval, opts)) {
+        changes.push(`max removal ${maxRemovalText(maxRemoval)}`);
       }
       return { changes, after: getCollection(db, target.id) as CollectionRecord };
     });
@@ -208,6 +223,28 @@ Repeating what is already so succeeds quietly ("no changes").
     return Promise.resolve(0);
   },
 };
+
+/**
+ * Parses `--max-removal`: a whole percentage 0–100 (a trailing `%` is
+ * accepted), or `default` (null: back to the default limit). Throws `USAGE`.
+ */
+export function parseMaxRemoval(text: string): number | null {
+  const t = text.trim().toLowerCase();
+  if (t === "default") return null;
+  const m = /^(\d{1,3})%?$/.exec(t);
+  if (!m || Number(m[1]) > 100) {
+    throw new RetrovueError(
+      "USAGE",
+      `--max-removal must be a whole percentage from 0 to 100, or 'default'; got '${text}'`,
+    );
+  }
+  return Number(m[1]);
+}
+
+/** How `show` and `update` print a removal limit: `70%`, or `50% (default)`. */
+export function maxRemovalText(percent: number | null): string {
+  return percent === null ? `${DEFAULT_MAX_REMOVAL_PERCENT}% (default)` : `${percent}%`;
+}
 
 /** Every `collection …` command. */
 export const collectionCommands: Command[] = [list, show, update];

@@ -1,6 +1,6 @@
 /**
  * `collection ingest` and `source ingest`: run the ingest pipeline against a
- * source's sandboxed importer. `--json` shapes are in `docs/cli_ingest.md`.
+ * source's sandboxed importer. `--json` shapes are in `docs/cli.md`.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { getSource, resolveCollection, resolveSource } from "../core/catalog.ts"
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { IngestIssue } from "../ingest/diff.ts";
+import { formatPercent, type RemovalGuardVerdict } from "../ingest/removal_guard.ts";
 import {
   checkIngestAllowed,
   ingestCollection,
@@ -32,22 +33,30 @@ const collectionIngest: Command = {
   path: ["collection", "ingest"],
   summary: "Ingest a collection's assets (whole, or one title/season/episode)",
   help: `Usage: retrovue collection ingest <collection> [--source SOURCE]
-       [--title T [--season N [--episode N]]] [--dry-run] [--json]
+       [--title T [--season N [--episode N]]] [--allow-removal] [--dry-run] [--json]
 
 Streams the collection's assets from its importer, validates and classifies
 them (new, changed, unchanged, removed, restored, invalid) and applies the
 result in one transaction: on any failure the catalog is left as it was.
 
-  --title T      only this show (episodes) or movie title, exact, case-insensitive
-  --season N     only this season of --title (0 is specials)
-  --episode N    only this episode of --season
-  --dry-run      classify and report, write nothing (not even the ingest time)
-  --source S     narrow a collection name to one source
+  --title T        only this show (episodes) or movie title, exact, case-insensitive
+  --season N       only this season of --title (0 is specials)
+  --episode N      only this episode of --season
+  --allow-removal  apply a full ingest even when the removal guard holds it back
+  --dry-run        classify and report, write nothing (not even the ingest time)
+  --source S       narrow a collection name to one source
 
 A full ingest needs the collection sync-enabled and ingestible; a targeted
 one (--title…) only ingestible. Assets outside a targeted scope are never
 touched, and removals are only detected by a full ingest. A scope that
 matches nothing exits 2 and ingests nothing.
+
+Removal guard: a full ingest that would remove more than 50% (the
+collection's --max-removal, see 'collection update') and more than 20 of the
+collection's active assets, or whose listing is empty while the collection is
+not, is not applied: it exits 2 (REMOVAL_GUARD), names a sample of what would
+go and writes nothing. --allow-removal lets it through; --dry-run shows the
+same verdict.
 `,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx, {
@@ -55,6 +64,7 @@ matches nothing exits 2 and ingests nothing.
       title: { type: "string" },
       season: { type: "string" },
       episode: { type: "string" },
+      "allow-removal": { type: "boolean" },
       "dry-run": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <collection> (id or name)" });
     const filters: AssetFilters = {};
@@ -83,6 +93,7 @@ matches nothing exits 2 and ingests nothing.
             collection: collection.id,
             filters,
             dryRun,
+            allowRemoval: values["allow-removal"] ?? false,
             clock: () => ctx.now(),
             onProgress: progress.update,
             signal: ctx.signal,
@@ -102,25 +113,30 @@ matches nothing exits 2 and ingests nothing.
     progress.clear();
     if (ctx.json) writeJson(ctx, ingestResultJson(result));
     else ctx.stdout.write(formatIngestResult(result));
-    return 0;
+    // Held back by the removal guard: partial, exit 2, nothing written.
+    return result.status === "partial" ? 2 : 0;
   },
 };
 
 const sourceIngest: Command = {
   path: ["source", "ingest"],
   summary: "Ingest every sync-enabled, ingestible collection of a source",
-  help: `Usage: retrovue source ingest <source> [--dry-run] [--json]
+  help: `Usage: retrovue source ingest <source> [--allow-removal] [--dry-run] [--json]
 
 Runs a full ingest of each sync-enabled, ingestible collection of the source
 (by name), each in its own transaction: one collection failing leaves the
-others' results in place. Exit 0 when all succeed, 2 when some fail
-(status "partial"), 1 when all fail. To ingest one title, season or episode,
-use 'collection ingest <collection> --title …'.
+others' results in place. A collection the removal guard holds back (see
+'collection ingest --help') is reported and left unchanged; the others still
+ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
+"partial"), 1 when all fail. To ingest one title, season or episode, use
+'collection ingest <collection> --title …'.
 
-  --dry-run   classify and report, write nothing
+  --allow-removal  apply every collection even when the removal guard trips
+  --dry-run        classify and report, write nothing
 `,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx, {
+      "allow-removal": { type: "boolean" },
       "dry-run": { type: "boolean" },
       title: { type: "string" },
       season: { type: "string" },
@@ -171,6 +187,7 @@ use 'collection ingest <collection> --title …'.
           client,
           source: source.id,
           dryRun,
+          allowRemoval: values["allow-removal"] ?? false,
           clock: () => ctx.now(),
           onProgress: progress.update,
           signal: ctx.signal,
@@ -189,8 +206,11 @@ use 'collection ingest <collection> --title …'.
           : formatIngestResult(c);
       }
       const failed = result.collections.filter((c) => c.status === "error").length;
-      out += `Source '${inertLine(result.sourceName)}': ${result.collections.length - failed} of ` +
+      const held = result.collections.filter((c) => c.status === "partial").length;
+      const done = result.collections.length - failed - held;
+      out += `Source '${inertLine(result.sourceName)}': ${done} of ` +
         `${result.collections.length} collection(s) ingested${dryRun ? " (dry run)" : ""}` +
+        (held ? `, ${held} held back by the removal guard` : "") +
         (failed ? `, ${failed} failed.\n` : ".\n");
       ctx.stdout.write(out);
     }
@@ -226,15 +246,55 @@ export function formatIngestResult(r: IngestResult): string {
     ].filter(Boolean).join(" ")
   }]`;
   const name = inertLine(r.collectionName);
-  let out = `${r.dryRun ? "Dry run of" : "Ingested"} collection '${name}' (${r.collectionId})` +
+  const held = r.removalGuard?.held ?? false;
+  const verb = r.dryRun ? "Dry run of" : held ? "Held back" : "Ingested";
+  let out = `${verb} collection '${name}' (${r.collectionId})` +
     `${what}: ${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
     `${s.unchanged} unchanged, ${s.removed} removed, ${s.restored} restored, ${s.invalid} invalid.\n`;
+  if (r.removalGuard) out += _guardLines(r.removalGuard, r.dryRun, r.collectionId);
   for (const issue of r.errors.slice(0, MAX_PRINTED_ISSUES)) out += `  ${_issueLine(issue)}\n`;
   if (r.errors.length > MAX_PRINTED_ISSUES) {
     out += `  … and ${r.errors.length - MAX_PRINTED_ISSUES} more (see --json)\n`;
   }
-  out += r.dryRun ? "Nothing was written.\n" : `Last ingest time: ${r.lastIngestTime ?? "never"}\n`;
+  out += r.dryRun || held
+    ? "Nothing was written.\n"
+    : `Last ingest time: ${r.lastIngestTime ?? "never"}\n`;
   return out;
+}
+
+/** The removal guard's part of {@link formatIngestResult}. */
+function _guardLines(v: RemovalGuardVerdict, dryRun: boolean, collectionId: string): string {
+  const share = `${v.wouldRemove} of ${v.active} active asset(s) ` +
+    `(${formatPercent(v.wouldRemove, v.active)}%)`;
+  const why = v.reason === "empty_listing"
+    ? ": the listing was empty (an unmounted drive or an upstream fault looks like this)"
+    : `, more than the limit of ${v.maxRemovalPercent}%`;
+  if (!v.held) {
+    return `Removal guard overridden (--allow-removal): ${dryRun ? "would remove" : "removed"} ` +
+      `${share}${why}.\n`;
+  }
+  let out = `Removal guard [${v.code}]: ${dryRun ? "would hold" : "held"} this ingest back: it ` +
+    `would remove ${share}${why}.\n`;
+  out += "  would remove:\n";
+  for (const a of v.sample) out += `    ${_sampleLine(a)}\n`;
+  if (v.wouldRemove > v.sample.length) {
+    out += `    … and ${v.wouldRemove - v.sample.length} more\n`;
+  }
+  for (const w of v.warnings) out += `  importer warning: ${inertLine(w)}\n`;
+  out += "  If the removal is real, run the ingest again with --allow-removal" +
+    (v.reason === "threshold"
+      ? `, or raise the limit with 'collection update ${collectionId} --max-removal PCT'.\n`
+      : ".\n");
+  return out;
+}
+
+function _sampleLine(a: RemovalGuardVerdict["sample"][number]): string {
+  const pad = (n: number | null) => n === null ? "" : String(n).padStart(2, "0");
+  const where = a.seriesTitle === null
+    ? `'${a.title}'`
+    : `'${a.seriesTitle}'${a.season === null ? "" : ` S${pad(a.season)}`}` +
+      `${a.episode === null ? "" : `E${pad(a.episode)}`} '${a.title}'`;
+  return inertLine(`${a.id} ${where} (external id '${a.externalId}')`);
 }
 
 function _issueLine(issue: IngestIssue): string {

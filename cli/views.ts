@@ -370,6 +370,8 @@ export interface CollectionJson {
   missingUpstream: boolean;
   /** ISO-8601 UTC or null. */
   lastIngestTime: string | null;
+  /** The removal guard's limit in percent (`--max-removal`), or null for the default (50). */
+  maxRemovalPercent: number | null;
   /** Path mappings. */
   pathMappings: { external: string; local: string }[];
   /** ISO-8601 UTC. */
@@ -393,6 +395,7 @@ export function collectionJson(c: CollectionRecord, sourceName: string): Collect
     ingestibleReason: c.ingestibleReason,
     missingUpstream: c.missingUpstream,
     lastIngestTime: c.lastIngestTime,
+    maxRemovalPercent: c.maxRemovalPercent,
     pathMappings: c.pathMappings.map((m) => ({ external: m.externalPrefix, local: m.localPrefix })),
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,

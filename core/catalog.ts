@@ -64,6 +64,11 @@ export interface CollectionRecord {
   missingUpstream: boolean;
   /** When an ingest last completed (ISO-8601 UTC), or null. */
   lastIngestTime: string | null;
+  /**
+   * The removal guard's limit for this collection: the percentage of its
+   * active assets a full ingest may remove (0–100), or null for the default.
+   */
+  maxRemovalPercent: number | null;
   /** ISO-8601 UTC. */
   createdAt: string;
   /** ISO-8601 UTC. */
@@ -478,6 +483,30 @@ export function setSyncEnabled(
   return true;
 }
 
+/**
+ * Sets the removal guard's limit of a collection: the percentage (a whole
+ * number, 0–100) of its active assets a full ingest may remove; null goes
+ * back to the default. Throws `USAGE` for a value out of range, `NOT_FOUND`
+ * for an unknown collection. Returns whether anything changed.
+ */
+export function setMaxRemovalPercent(
+  db: DatabaseSync,
+  collectionId: string,
+  percent: number | null,
+  options: WriteOptions = {},
+): boolean {
+  if (percent !== null && (!Number.isInteger(percent) || percent < 0 || percent > 100)) {
+    throw new RetrovueError("USAGE", `the removal limit must be 0–100 percent, not ${percent}`);
+  }
+  const current = getCollection(db, collectionId);
+  if (!current) throw new RetrovueError("NOT_FOUND", `no collection '${collectionId}'`);
+  if (current.maxRemovalPercent === percent) return false;
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  db.prepare("UPDATE collections SET max_removal_pct = ?, updated_at = ? WHERE id = ?")
+    .run(percent, now, collectionId);
+  return true;
+}
+
 /** Records when an ingest of a collection completed. */
 export function setLastIngestTime(
   db: DatabaseSync,
@@ -660,6 +689,10 @@ function _collection(
     ingestibleReason: row.ingestible_reason === null ? null : String(row.ingestible_reason),
     missingUpstream: Number(row.missing_upstream) === 1,
     lastIngestTime: row.last_ingest_time === null ? null : String(row.last_ingest_time),
+    // Absent from a catalog opened read-only before its migration to version 2.
+    maxRemovalPercent: row.max_removal_pct === null || row.max_removal_pct === undefined
+      ? null
+      : Number(row.max_removal_pct),
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     pathMappings,

@@ -63,6 +63,15 @@ CREATE TABLE path_mappings (
 ${ASSETS_DDL}
 `,
   },
+  {
+    // The removal guard's per-collection limit (percent of active assets an
+    // ingest may remove); NULL means the default. Old rows keep NULL.
+    version: 2,
+    sql: `
+ALTER TABLE collections ADD COLUMN max_removal_pct INTEGER
+  CHECK (max_removal_pct IS NULL OR max_removal_pct BETWEEN 0 AND 100);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

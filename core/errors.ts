@@ -44,6 +44,7 @@ export const HOST_ERROR_CODES = [
   "CONFLICT",
   "NOT_INGESTIBLE",
   "SCOPE_EMPTY",
+  "REMOVAL_GUARD",
   "DB_BUSY",
   "DB_ERROR",
   "SCHEMA_TOO_NEW",

@@ -9,7 +9,9 @@
  * ```
  *
  * Any failure (importer error, crash, timeout, malformed stream,
- * cancellation, a busy database) leaves the catalog exactly as it was.
+ * cancellation, a busy database) leaves the catalog exactly as it was, and
+ * so does a full ingest held back by the removal guard
+ * (`./removal_guard.ts`): its result has status `partial` and says why.
  *
  * @module
  */
@@ -18,7 +20,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { secretForms } from "../core/config.ts";
 import type { AssetFilters, CollectionKind, FilterName } from "../core/contract.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
-import type { ImporterClient } from "../registry/types.ts";
+import type { ImporterClient, PluginNotice } from "../registry/types.ts";
 import { applyPlan, dataVersion, isBusyError } from "./apply.ts";
 import {
   createClassifier,
@@ -29,6 +31,11 @@ import {
   loadExistingAssets,
 } from "./diff.ts";
 import { normalizeText, type PathMapping } from "./normalize.ts";
+import {
+  checkRemovalGuard,
+  MAX_GUARD_WARNINGS,
+  type RemovalGuardVerdict,
+} from "./removal_guard.ts";
 
 /** How wide an ingest is. */
 export type IngestScope = "collection" | "title" | "season" | "episode";
@@ -54,6 +61,11 @@ export interface IngestOptions {
   filters?: AssetFilters;
   /** Classify and report, but write nothing. */
   dryRun?: boolean;
+  /**
+   * Apply a full ingest even when the removal guard trips (`--allow-removal`);
+   * the result still carries the verdict, with `held: false`.
+   */
+  allowRemoval?: boolean;
   /** The clock for stored times; defaults to the system clock. */
   clock?: () => Date;
   /** Called after every batch (and once at the end of the stream). */
@@ -70,10 +82,13 @@ export interface IngestOptions {
   secrets?: readonly string[];
 }
 
-/** The result of one collection ingest (see `docs/cli_ingest.md` for its JSON form). */
+/** The result of one collection ingest (see `docs/cli.md` for its JSON form). */
 export interface IngestResult {
-  /** Always `ok`: failures throw. */
-  status: "ok";
+  /**
+   * `ok`, or `partial` when the removal guard held the ingest back (nothing
+   * was written; `stats` say what it would have done). Failures throw.
+   */
+  status: "ok" | "partial";
   /** How wide the ingest was. */
   scope: IngestScope;
   /** The collection's id. */
@@ -88,8 +103,13 @@ export interface IngestResult {
   stats: IngestStats;
   /** Invalid items, duplicates and other issues, in a stable order. */
   errors: IngestIssue[];
-  /** The collection's `last_ingest_time` after this run (unchanged by a dry run). */
+  /** The collection's `last_ingest_time` after this run (unchanged by a dry run or a held one). */
   lastIngestTime: string | null;
+  /**
+   * The removal guard's verdict when it tripped (`held` true: not applied;
+   * false: let through by `allowRemoval`), else null.
+   */
+  removalGuard: RemovalGuardVerdict | null;
 }
 
 interface _CollectionRow {
@@ -101,6 +121,7 @@ interface _CollectionRow {
   ingestible: number;
   ingestible_reason: string | null;
   last_ingest_time: string | null;
+  max_removal_pct: number | null;
 }
 
 /**
@@ -176,7 +197,8 @@ export function checkIngestAllowed(
  * or a full ingest of a collection that is not sync-enabled — a dry run is
  * checked the same way), `USAGE` (bad filters), `SCOPE_EMPTY` (a targeted
  * scope matched nothing), the importer's or runtime's codes, `CANCELLED`,
- * `DB_BUSY` or `CONFLICT`. Only a successful, non-dry run writes.
+ * `DB_BUSY` or `CONFLICT`. Only a successful, non-dry run writes, and only
+ * when the removal guard does not hold it back (see {@link IngestResult}).
  */
 export async function ingestCollection(
   db: DatabaseSync,
@@ -203,6 +225,14 @@ export async function ingestCollection(
   const progress = () =>
     options.onProgress?.({ seen: classifier.seen, elapsedMs: performance.now() - started });
 
+  // The importer's warnings often explain a listing the removal guard holds back.
+  const warnings: string[] = [];
+  const onNotice = (notice: PluginNotice) => {
+    if (notice.kind === "warn" && warnings.length < MAX_GUARD_WARNINGS) {
+      warnings.push(notice.message);
+    }
+  };
+
   // Track how far a host-filtered scope got, to name what was not found.
   const levels = { title: 0, season: 0 };
   const observe = hostFiltered && !full ? (raw: unknown) => _observe(raw, filters, levels) : null;
@@ -217,7 +247,7 @@ export async function ingestCollection(
         },
         filters: pushed,
       },
-      { signal: options.signal, timeoutMs: options.timeoutMs },
+      { signal: options.signal, timeoutMs: options.timeoutMs, onNotice },
     );
     for await (const batch of stream) {
       options.signal?.throwIfAborted();
@@ -252,8 +282,16 @@ export async function ingestCollection(
     });
   }
 
+  const guard = checkRemovalGuard(db, plan, {
+    collectionId: collection.id,
+    collectionName: collection.name,
+    existing,
+    maxRemovalPercent: collection.max_removal_pct,
+    allowRemoval: options.allowRemoval,
+    warnings,
+  });
   let lastIngestTime = collection.last_ingest_time;
-  if (!options.dryRun) {
+  if (!options.dryRun && !guard?.held) {
     const now = (options.clock ?? (() => new Date()))().toISOString();
     try {
       applyPlan(db, plan, { collectionId: collection.id, existing, dataVersion: version, now });
@@ -262,7 +300,13 @@ export async function ingestCollection(
     }
     lastIngestTime = now;
   }
-  return _result(collection, { filters, plan, dryRun: options.dryRun ?? false, lastIngestTime });
+  return _result(collection, {
+    filters,
+    plan,
+    dryRun: options.dryRun ?? false,
+    lastIngestTime,
+    guard,
+  });
 }
 
 /** Options for {@link ingestSource}. */
@@ -287,7 +331,10 @@ export type SourceCollectionOutcome =
 
 /** The result of {@link ingestSource}. */
 export interface SourceIngestResult {
-  /** `ok` (all succeeded, or none to do), `partial` (some failed), `error` (all failed). */
+  /**
+   * `ok` (all succeeded, or none to do), `partial` (some failed or were held
+   * back by the removal guard, not all failed), `error` (all failed).
+   */
   status: "ok" | "partial" | "error";
   /** The source's id. */
   sourceId: string;
@@ -301,8 +348,9 @@ export interface SourceIngestResult {
 
 /**
  * Ingests every sync-enabled, ingestible collection of a source, each in its
- * own transaction. A failing collection is reported and the next one runs;
- * cancellation stops the run and is rethrown (finished collections stay).
+ * own transaction. A failing collection, or one the removal guard holds
+ * back, is reported and the next one runs; cancellation stops the run and is
+ * rethrown (finished collections stay).
  */
 export async function ingestSource(
   db: DatabaseSync,
@@ -333,7 +381,8 @@ export async function ingestSource(
     }
   }
   const failed = collections.filter((c) => c.status === "error").length;
-  const status = failed === 0 ? "ok" : failed === collections.length ? "error" : "partial";
+  const held = collections.filter((c) => c.status === "partial").length;
+  const status = failed + held === 0 ? "ok" : failed === collections.length ? "error" : "partial";
   return {
     status,
     sourceId: source.id,
@@ -343,7 +392,10 @@ export async function ingestSource(
   };
 }
 
-/** The `--json` form of an {@link IngestResult} (snake_case keys, stable order). */
+/**
+ * The `--json` form of an {@link IngestResult} (snake_case keys, stable
+ * order; the newer `removalGuard` member and its keys are camelCase).
+ */
 export function ingestResultJson(result: IngestResult): Record<string, unknown> {
   return {
     status: result.status,
@@ -363,6 +415,17 @@ export function ingestResultJson(result: IngestResult): Record<string, unknown> 
       message: e.message,
     })),
     last_ingest_time: result.lastIngestTime,
+    removalGuard: result.removalGuard === null ? null : {
+      code: result.removalGuard.code,
+      held: result.removalGuard.held,
+      reason: result.removalGuard.reason,
+      message: result.removalGuard.message,
+      wouldRemove: result.removalGuard.wouldRemove,
+      active: result.removalGuard.active,
+      maxRemovalPercent: result.removalGuard.maxRemovalPercent,
+      sample: result.removalGuard.sample.map((a) => ({ ...a })),
+      warnings: [...result.removalGuard.warnings],
+    },
   };
 }
 
@@ -397,7 +460,7 @@ function _cleanFilters(filters: AssetFilters): AssetFilters {
 function _loadCollection(db: DatabaseSync, id: string): _CollectionRow {
   const row = db.prepare(
     `SELECT id, name, kind, external_id, sync_enabled, ingestible, ingestible_reason,
-            last_ingest_time
+            last_ingest_time, max_removal_pct
      FROM collections WHERE id = ?`,
   ).get(id) as _CollectionRow | undefined;
   if (!row) throw new RetrovueError("NOT_FOUND", `no collection with id '${id}'`);
@@ -488,10 +551,16 @@ function _dbError(error: unknown): RetrovueError {
 
 function _result(
   c: _CollectionRow,
-  o: { filters: AssetFilters; plan: IngestPlan; dryRun: boolean; lastIngestTime: string | null },
+  o: {
+    filters: AssetFilters;
+    plan: IngestPlan;
+    dryRun: boolean;
+    lastIngestTime: string | null;
+    guard: RemovalGuardVerdict | null;
+  },
 ): IngestResult {
   return {
-    status: "ok",
+    status: o.guard?.held ? "partial" : "ok",
     scope: scopeOf(o.filters),
     collectionId: c.id,
     collectionName: c.name,
@@ -500,5 +569,6 @@ function _result(
     stats: o.plan.stats,
     errors: o.plan.issues,
     lastIngestTime: o.lastIngestTime,
+    removalGuard: o.guard,
   };
 }

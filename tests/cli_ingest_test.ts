@@ -190,6 +190,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     "stats",
     "errors",
     "last_ingest_time",
+    "removalGuard",
   ]);
   assert.equal(first.status, "ok");
   assert.equal(first.scope, "collection");

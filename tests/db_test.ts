@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import {
   migrate,
+  MIGRATIONS,
   openDatabase,
   openMemoryDatabase,
   SCHEMA_VERSION,
@@ -37,7 +38,10 @@ Deno.test("openDatabase creates an owner-only file, in WAL mode, migrated, with 
     }
     assert.deepEqual(
       db.prepare("SELECT version, applied_at FROM schema_migrations").all().map((r) => ({ ...r })),
-      [{ version: 1, applied_at: "2030-01-02T03:04:05.000Z" }],
+      [
+        { version: 1, applied_at: "2030-01-02T03:04:05.000Z" },
+        { version: 2, applied_at: "2030-01-02T03:04:05.000Z" },
+      ],
     );
   } finally {
     db.close();
@@ -55,7 +59,10 @@ Deno.test("reopening does not re-run migrations and keeps data", () => {
     );
     a.close();
     const b = openDatabase(path);
-    assert.equal(b.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()?.n, 1);
+    assert.equal(
+      b.prepare("SELECT COUNT(*) AS n FROM schema_migrations").get()?.n,
+      MIGRATIONS.length,
+    );
     assert.equal(b.prepare("SELECT COUNT(*) AS n FROM sources").get()?.n, 1);
     b.close();
   } finally {

@@ -396,6 +396,7 @@ Deno.test("our own lines quote plugin words inert, before any styling (colors on
     stats: { discovered: 0, new: 0, changed: 0, unchanged: 0, removed: 0, restored: 0, invalid: 1 },
     errors: [{ kind: "invalid", externalId: PAINTED, message: PAINTED }],
     lastIngestTime: null,
+    removalGuard: null,
   });
   assert.ok(!ingested.includes("\x1b"), ingested);
   assert.doesNotMatch(ingested, /^forged/m, ingested);
