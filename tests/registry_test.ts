@@ -362,9 +362,9 @@ for (const level of LEVELS) {
             let seen = 0;
             for await (const batch of endless.fetchAssets({ collection, filters: {} })) {
               seen += batch.length;
-              if (seen >= 3_000) break;
+              if (seen >= 2_000) break; // 2 batches + 4 of credit stay within the 5000-asset limit
             }
-            assert.equal(seen, 3_000);
+            assert.equal(seen, 2_000);
             // The worker is still usable: back-pressure and cancel kept it sane.
             assert.deepEqual(await endless.listCollections(), [
               { externalId: "c", name: "C", kind: "movies" },
