@@ -13,6 +13,14 @@
  * scenario uses host-side filtering (the fake declares no filters), the worst
  * case: all 100k items are streamed and validated, 100 match.
  *
+ * Then the cost of keeping identity across re-keying (`ingest/rekey.ts`),
+ * interleaved and repeated ({@link REKEY_REPEATS} rounds, each scenario on
+ * a fresh copy of the same catalog), median and min: the unchanged re-ingest
+ * with the matching and without it (`rekey: false`); 1% churn (1 000 assets
+ * gone, 1 000 unrelated new ones: the indexes are built, nothing pairs) with
+ * and without; and a full rekey (every external id new, same guids: a Plex
+ * library rebuilt) against the unchanged re-ingest.
+ *
  * Run: `deno run --no-prompt --allow-read --allow-write --allow-run --allow-env bench/ingest_bench.ts`
  *
  * @module
@@ -31,7 +39,37 @@ const BATCH = 1000;
 const SOURCE_ID = "bench-00000001";
 const COLLECTION_ID = "c-bench00001";
 
-type Scenario = "floor" | "full" | "unchanged" | "changed" | "season" | "secret";
+type Scenario =
+  | "floor"
+  | "full"
+  | "unchanged"
+  | "changed"
+  | "season"
+  | "secret"
+  | "unchanged-norekey"
+  | "churn"
+  | "churn-norekey"
+  | "rekey-all";
+
+/** Rounds of the interleaved rekey scenarios. */
+const REKEY_REPEATS = 5;
+
+/** The rekey scenarios, in the order each round runs them. */
+const REKEY_SCENARIOS = [
+  "unchanged",
+  "unchanged-norekey",
+  "churn",
+  "churn-norekey",
+  "rekey-all",
+] as const;
+
+/** What each scenario streams: 0 as seeded, 1 1% changed, 2 every key new, 3 1% replaced. */
+const VARIANT: Partial<Record<Scenario, number>> = {
+  changed: 1,
+  "rekey-all": 2,
+  churn: 3,
+  "churn-norekey": 3,
+};
 
 /** A Plex-like token: with it, every asset is checked for its every form. */
 const SECRET = "xyzAB12cd34EF56gh78i";
@@ -60,6 +98,16 @@ export async function runIngestBench(): Promise<void> {
       reports.push(await _spawn(scenario, copy));
     }
     reports.push(await _spawn("secret", `${dir}/secret.db`));
+    const rekey = new Map<Scenario, ChildReport[]>();
+    for (let round = 0; round < REKEY_REPEATS; round++) {
+      for (const scenario of REKEY_SCENARIOS) {
+        const copy = `${dir}/${scenario}-${round}.db`;
+        Deno.copyFileSync(seed, copy);
+        const report = await _spawn(scenario, copy);
+        Deno.removeSync(copy);
+        rekey.set(scenario, [...(rekey.get(scenario) ?? []), report]);
+      }
+    }
     const floor = reports[0];
     console.log(`ingest bench: ${TOTAL} assets, batches of ${BATCH}`);
     console.log(
@@ -73,9 +121,42 @@ export async function runIngestBench(): Promise<void> {
           (r.peakRssMb / floor.peakRssMb).toFixed(2).padStart(9) + "  " + r.detail,
       );
     }
+    _printRekey(rekey);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+}
+
+function _printRekey(runs: Map<Scenario, ChildReport[]>): void {
+  const stats = (s: Scenario) => {
+    const ms = runs.get(s)!.map((r) => r.ms).sort((a, b) => a - b);
+    return { median: ms[Math.floor(ms.length / 2)], min: ms[0] };
+  };
+  console.log(
+    `\nrekey matching: ${REKEY_REPEATS} interleaved rounds, each on a fresh copy of the catalog`,
+  );
+  console.log(
+    "scenario".padEnd(18) + "median ms".padStart(10) + "min ms".padStart(9) + "  detail",
+  );
+  for (const s of REKEY_SCENARIOS) {
+    const t = stats(s);
+    console.log(
+      s.padEnd(18) + t.median.toFixed(0).padStart(10) + t.min.toFixed(0).padStart(9) + "  " +
+        runs.get(s)![0].detail,
+    );
+  }
+  const ratio = (a: Scenario, b: Scenario, what: string) => {
+    const x = stats(a);
+    const y = stats(b);
+    console.log(
+      `${what.padEnd(44)} median ${(x.median / y.median).toFixed(3)}  min ${
+        (x.min / y.min).toFixed(3)
+      }`,
+    );
+  };
+  ratio("unchanged", "unchanged-norekey", "unchanged, with matching / without (<= 1.05)");
+  ratio("churn", "churn-norekey", "1% churn, with matching / without");
+  ratio("rekey-all", "unchanged", "full rekey / unchanged re-ingest");
 }
 
 async function _spawn(scenario: Scenario, dbPath: string): Promise<ChildReport> {
@@ -107,18 +188,25 @@ function _episode(i: number, variant: number): Record<string, unknown> {
   const season = Math.floor(i / EPISODES) % SEASONS + 1;
   const episode = i % EPISODES + 1;
   const name = `Show ${String(series).padStart(3, "0")}`;
+  // 2: a Plex library rebuilt (every key new, same guid); 3: 1% replaced by unrelated items.
+  const replaced = variant === 3 && i % 100 === 0;
+  const key = variant === 2 ? `rk-${i}` : replaced ? `new-${i}` : `ep-${i}`;
   return {
-    externalId: `ep-${i}`,
+    externalId: key,
     kind: "episode",
-    title: variant && i % 100 === 0 ? `Episode ${episode} (new cut)` : `Episode ${episode}`,
+    title: variant === 1 && i % 100 === 0 ? `Episode ${episode} (new cut)` : `Episode ${episode}`,
     seriesTitle: name,
     season,
     episode,
     year: 1990 + series % 30,
     durationMs: 1_320_000 + episode * 1000,
-    externalIds: { tvdb: String(1_000_000 + i) },
-    path: `/data/tv/${name}/Season ${season}/${name} - s${season}e${episode}.mkv`,
-    size: 700_000_000 + i,
+    externalIds: replaced
+      ? { tvdb: String(9_000_000 + i), plex: `plex://episode/other-${i}` }
+      : { tvdb: String(1_000_000 + i), plex: `plex://episode/${i.toString(16).padStart(24, "0")}` },
+    path: `/data/tv/${name}/Season ${season}/${name} - s${season}e${episode}${
+      replaced ? " (other)" : ""
+    }.mkv`,
+    size: 700_000_000 + i + (replaced ? 1 : 0),
     modified: `2023-01-01T00:00:${String(i % 60).padStart(2, "0")}Z`,
   };
 }
@@ -223,15 +311,18 @@ async function _child(scenario: Scenario, dbPath: string): Promise<void> {
     detail = _floor(db, rows);
   } else {
     const result = await ingestCollection(db, {
-      client: _client(scenario === "changed" ? 1 : 0),
+      client: _client(VARIANT[scenario] ?? 0),
       collection: COLLECTION_ID,
       filters: scenario === "season" ? { title: "show 042", season: 3 } : {},
       onProgress: sample,
       secrets: scenario === "secret" ? [SECRET] : [],
+      rekey: !scenario.endsWith("-norekey"),
+      allowRemoval: true,
     });
     const s = result.stats;
     detail =
-      `new ${s.new}, changed ${s.changed}, unchanged ${s.unchanged}, removed ${s.removed}, invalid ${s.invalid}`;
+      `new ${s.new}, changed ${s.changed}, unchanged ${s.unchanged}, removed ${s.removed}, ` +
+      `rekeyed ${s.rekeyed}, invalid ${s.invalid}`;
   }
   sample();
   const ms = performance.now() - started;

@@ -36,8 +36,10 @@ const collectionIngest: Command = {
        [--title T [--season N [--episode N]]] [--allow-removal] [--dry-run] [--json]
 
 Streams the collection's assets from its importer, validates and classifies
-them (new, changed, unchanged, removed, restored, invalid) and applies the
-result in one transaction: on any failure the catalog is left as it was.
+them (new, changed, unchanged, removed, rekeyed, restored, invalid) and
+applies the result in one transaction: on any failure the catalog is left as
+it was. An asset that comes back under a new external id (same guid, provider
+ids and episode, path, or file size and time) keeps its id: "rekeyed".
 
   --title T        only this show (episodes) or movie title, exact, case-insensitive
   --season N       only this season of --title (0 is specials)
@@ -250,7 +252,8 @@ export function formatIngestResult(r: IngestResult): string {
   const verb = r.dryRun ? "Dry run of" : held ? "Held back" : "Ingested";
   let out = `${verb} collection '${name}' (${r.collectionId})` +
     `${what}: ${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
-    `${s.unchanged} unchanged, ${s.removed} removed, ${s.restored} restored, ${s.invalid} invalid.\n`;
+    `${s.unchanged} unchanged, ${s.removed} removed, ${s.rekeyed} rekeyed, ${s.restored} restored, ` +
+    `${s.invalid} invalid.\n`;
   if (r.removalGuard) out += _guardLines(r.removalGuard, r.dryRun, r.collectionId);
   for (const issue of r.errors.slice(0, MAX_PRINTED_ISSUES)) out += `  ${_issueLine(issue)}\n`;
   if (r.errors.length > MAX_PRINTED_ISSUES) {

@@ -9,9 +9,10 @@
  * the agent or match changes, unmatched items have `local://<ratingKey>`, and
  * two copies of one film in a library share a `guid`. A `ratingKey` changes
  * only when Plex deletes the item and adds it again (file removed and the
- * trash emptied); that *is* a different item to Plex too, and the catalog
- * sees it as one removal and one addition. The `plex://` guid, when present,
- * is still reported as `externalIds.plex` for cross-server matching.
+ * trash emptied, or the whole library deleted and added again); that *is* a
+ * different item to Plex too. The `plex://` guid, when present, is reported
+ * as `externalIds.plex`: the host uses it (then provider ids, then the path)
+ * to keep the asset's RetroVue id across such a re-key (`ingest/rekey.ts`).
  *
  * @module
  */
@@ -88,6 +89,28 @@ export function plexParts(item: _Obj): { files: string[]; size: number | null; v
   return { files, size, versions: media.length };
 }
 
+/**
+ * The item's change marker: `updatedAt` (else `addedAt`), then the ids of
+ * its first version and of that version's parts as ` parts=<media>:<part>,…`
+ * (e.g. `1700000000 parts=101:1011,1012`). Plex does not bump `updatedAt`
+ * when a file is swapped under an item (a Sonarr upgrade), and a swap with
+ * the same name and size is then told only by the new media and part rows.
+ * The host keeps the first ingest after this suffix appeared quiet.
+ */
+export function plexFileMarker(item: _Obj): string | null {
+  const time = _int(item.updatedAt) ?? _int(item.addedAt);
+  const first = _obj(_arr(item.Media)[0]);
+  const media = _int(first?.id);
+  const parts: number[] = [];
+  for (const part of _arr(first?.Part)) {
+    const id = _int(_obj(part)?.id);
+    if (id !== null) parts.push(id);
+  }
+  const ids = media === null && parts.length === 0 ? "" : `parts=${media ?? ""}:${parts.join(",")}`;
+  if (time === null) return ids === "" ? null : ids;
+  return ids === "" ? String(time) : `${time} ${ids}`;
+}
+
 function _label(item: _Obj): string {
   const rk = _str(item.ratingKey) ?? "?";
   const title = _str(item.title) ?? "";
@@ -116,7 +139,7 @@ export function mapPlexItem(
   }
   if (!rk) return { item: _label(item), reason: "no ratingKey" };
   const { files, size } = plexParts(item);
-  const modified = _int(item.updatedAt) ?? _int(item.addedAt);
+  const modified = plexFileMarker(item);
   const asset: ImportedAsset = {
     externalId: rk,
     kind: expected,
@@ -127,7 +150,7 @@ export function mapPlexItem(
     path: files[0] ?? null,
     parts: files,
     size,
-    modified: modified === null ? null : String(modified),
+    modified,
   };
   if (expected === "episode") {
     asset.seriesTitle = _str(item.grandparentTitle) ?? null;

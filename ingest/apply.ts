@@ -72,6 +72,20 @@ export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOpti
         update.run(..._fields(u.asset), u.fileChanged ? 1 : 0, now, now, u.id);
       }
     }
+    if (plan.rekeys.length) {
+      // The new external ids were unknown in this collection (else no rekey), so no clash.
+      const rekey = db.prepare(
+        `UPDATE assets SET external_id = ?, kind = ?, title = ?, series_title = ?, season = ?,
+          episode = ?, episode_end = ?, year = ?, air_date = ?, duration_ms = ?, external_ids = ?,
+          path = ?, parts = ?, local_path = ?, size = ?, modified = ?, fingerprint = ?,
+          file_fingerprint = ?, state = CASE WHEN ? THEN 'new' ELSE state END,
+          last_seen = ?, updated_at = ?, deleted_at = NULL
+         WHERE id = ?`,
+      );
+      for (const r of plan.rekeys) {
+        rekey.run(r.asset.externalId, ..._fields(r.asset), r.fileChanged ? 1 : 0, now, now, r.id);
+      }
+    }
     if (plan.removals.length) {
       const remove = db.prepare("UPDATE assets SET deleted_at = ?, updated_at = ? WHERE id = ?");
       for (const id of plan.removals) remove.run(now, now, id);

@@ -5,7 +5,10 @@
  * external id; each item the importer streams is then validated, normalised
  * and classified on the spot (new, changed, unchanged, restored, invalid or
  * duplicate), keeping only what the apply step needs. `removed` is computed
- * at the end, and only for a full, unfiltered ingest.
+ * at the end, and only for a full, unfiltered ingest. Assets that went and
+ * came back under a new external id are paired afterwards (`rekey.ts`); a
+ * new asset's id is derived from its external id once, at creation, and
+ * never from an existing asset's.
  *
  * @module
  */
@@ -14,11 +17,13 @@ import type { DatabaseSync } from "node:sqlite";
 import type { SecretForms } from "../core/config.ts";
 import type { AssetFilters } from "../core/contract.ts";
 import {
+  assetFingerprints,
   assetId,
   normalizeAsset,
   type NormalizedAsset,
   normalizeText,
   type PathMapping,
+  withoutFileIds,
 } from "./normalize.ts";
 
 /** What the catalog already holds for one asset, as far as diffing needs. */
@@ -38,8 +43,13 @@ export type ExistingAssets = Map<string, ExistingAsset>;
 
 /** Something the operator should see about the run: an invalid item, a duplicate id… */
 export interface IngestIssue {
-  /** `invalid`: failed validation; `duplicate`: id seen before in this run; `out_of_scope`: ignored. */
-  kind: "invalid" | "duplicate" | "out_of_scope";
+  /**
+   * `invalid`: failed validation; `duplicate`: id seen before in this run;
+   * `out_of_scope`: ignored; `ambiguous_identity`: a new item that looks like
+   * more than one asset that went (or shares one with another new item), so
+   * no identity was carried over.
+   */
+  kind: "invalid" | "duplicate" | "out_of_scope" | "ambiguous_identity";
   /** The item's external id, when it had one. */
   externalId: string | null;
   /** One line saying what is wrong. */
@@ -58,6 +68,11 @@ export interface IngestStats {
   unchanged: number;
   /** Soft-deleted (full ingests only). */
   removed: number;
+  /**
+   * Existing assets seen again under a new external id (the same media by
+   * upstream guid, provider ids, path or file): they keep their id.
+   */
+  rekeyed: number;
   /** Soft-deleted before and seen again. */
   restored: number;
   /** Rejected by validation, plus duplicates. */
@@ -74,6 +89,18 @@ export interface AssetUpdate {
   fileChanged: boolean;
 }
 
+/** An existing asset that comes back under a new external id (see `rekey.ts`). */
+export interface AssetRekey {
+  /** The asset's id, kept. */
+  id: string;
+  /** Its external id until now. */
+  previousExternalId: string;
+  /** Its new content, new external id included. */
+  asset: NormalizedAsset;
+  /** The file itself changed (path, parts or size): its state goes back to `new`. */
+  fileChanged: boolean;
+}
+
 /** Everything the apply step does, in a deterministic order. */
 export interface IngestPlan {
   /** New assets with their ids, by external id. */
@@ -87,6 +114,15 @@ export interface IngestPlan {
   touches: string[];
   /** Ids of assets to soft-delete, sorted. */
   removals: string[];
+  /** Assets that keep their id under a new external id, by new external id (see `rekey.ts`). */
+  rekeys: AssetRekey[];
+  /**
+   * Ids of live assets this run did not see that may have come back under a
+   * new external id: the removals of a full ingest; for a targeted one every
+   * unseen live asset (the rekey step narrows them to the scope). Empty when
+   * the run found no new asset, since only a new one can be a re-keyed one.
+   */
+  rekeyCandidates: string[];
   /**
    * Ids of live assets whose external id came back only as invalid items in a
    * full ingest: neither removed nor touched (their upstream entry is broken,
@@ -204,6 +240,7 @@ export function createClassifier(
     changed: 0,
     unchanged: 0,
     removed: 0,
+    rekeyed: 0,
     restored: 0,
     invalid: 0,
   };
@@ -216,6 +253,16 @@ export function createClassifier(
   let seen = 0;
   let inScope = 0;
   let outOfScope = 0;
+  let usedIds: Set<string> | null = null; // built on the first insert only
+
+  const newId = (externalId: string): string => {
+    usedIds ??= _existingIds(existing);
+    let id = assetId(options.collectionId, externalId);
+    // A re-keyed asset keeps its id, which may be the one this external id derives.
+    for (let n = 1; usedIds.has(id); n++) id = assetId(options.collectionId, `${externalId}\0${n}`);
+    usedIds.add(id);
+    return id;
+  };
 
   const issue = (item: IngestIssue) => {
     if (issues.length < MAX_ISSUES) issues.push(item);
@@ -255,7 +302,7 @@ export function createClassifier(
       const old = existing.get(asset.externalId);
       if (!old) {
         stats.new++;
-        inserts.push({ id: assetId(options.collectionId, asset.externalId), asset });
+        inserts.push({ id: newId(asset.externalId), asset });
       } else if (old.deleted) {
         stats.restored++;
         updates.push({
@@ -263,13 +310,17 @@ export function createClassifier(
           asset,
           fileChanged: old.fileFingerprint !== asset.fileFingerprint,
         });
-      } else if (old.fingerprint !== asset.fingerprint) {
+      } else if (old.fingerprint !== asset.fingerprint && !_onlyFileIdsAdded(old, asset)) {
         stats.changed++;
         updates.push({
           id: old.id,
           asset,
           fileChanged: old.fileFingerprint !== asset.fileFingerprint,
         });
+      } else if (old.fingerprint !== asset.fingerprint) {
+        // The importer now reports file ids in its marker: store them, quietly.
+        stats.unchanged++;
+        updates.push({ id: old.id, asset, fileChanged: false });
       } else {
         stats.unchanged++;
         // A full ingest touches every live asset with one statement; no list needed.
@@ -279,6 +330,14 @@ export function createClassifier(
     finish(): IngestPlan {
       const removals: string[] = [];
       const kept: string[] = [];
+      let rekeyCandidates: string[] = [];
+      if (!full && inserts.length > 0) {
+        for (const [externalId, old] of existing) {
+          if (!old.deleted && !accepted.has(externalId) && !mentioned.has(externalId)) {
+            rekeyCandidates.push(old.id);
+          }
+        }
+      }
       if (full) {
         const gone: [string, string][] = [];
         for (const [externalId, old] of existing) {
@@ -290,6 +349,7 @@ export function createClassifier(
         gone.sort((a, b) => _cmp(a[0], b[0]));
         for (const [, id] of gone) removals.push(id);
         stats.removed = removals.length;
+        if (inserts.length > 0) rekeyCandidates = removals.slice();
       }
       _sortByExternalId(inserts);
       _sortByExternalId(updates);
@@ -303,6 +363,8 @@ export function createClassifier(
         updates,
         touches,
         removals,
+        rekeys: [],
+        rekeyCandidates,
         kept,
         full,
         stats,
@@ -312,6 +374,19 @@ export function createClassifier(
       };
     },
   };
+}
+
+/** Whether an asset differs from its stored row only by a {@link withoutFileIds} suffix. */
+function _onlyFileIdsAdded(old: ExistingAsset, asset: NormalizedAsset): boolean {
+  const before = withoutFileIds(asset.modified);
+  if (before === undefined) return false;
+  return assetFingerprints({ ...asset, modified: before }).fingerprint === old.fingerprint;
+}
+
+function _existingIds(existing: ExistingAssets): Set<string> {
+  const ids = new Set<string>();
+  for (const old of existing.values()) ids.add(old.id);
+  return ids;
 }
 
 /** Sorts in place by external id, skipping the sort when the stream was already in order. */

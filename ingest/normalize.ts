@@ -150,9 +150,8 @@ function _normalize(
   ) {
     return { ok: false, externalId: rawExternalId(raw), reason: CARRIES_CREDENTIAL };
   }
-  const fileFingerprint = _hash(JSON.stringify([path, partsJson, size, modified]));
-  const fingerprint = _hash(JSON.stringify([
-    a.kind,
+  const { fingerprint, fileFingerprint } = assetFingerprints({
+    kind: a.kind,
     title,
     seriesTitle,
     season,
@@ -162,9 +161,12 @@ function _normalize(
     airDate,
     durationMs,
     externalIds,
+    path,
+    parts: partsJson,
     localPath,
-    fileFingerprint,
-  ]));
+    size,
+    modified,
+  });
   return {
     ok: true,
     asset: {
@@ -233,7 +235,68 @@ export function rawExternalId(raw: unknown): string | null {
   return id.length > MAX_REPORTED_ID ? id.slice(0, MAX_REPORTED_ID) + "…" : id;
 }
 
-/** Deterministic asset id: `a-` + 12 hex of sha-256(collection id, NUL, external id). */
+/** The fields of a {@link NormalizedAsset} its fingerprints are computed from. */
+export type FingerprintedFields = Omit<
+  NormalizedAsset,
+  "externalId" | "fingerprint" | "fileFingerprint"
+>;
+
+/**
+ * The two fingerprints of an asset: `fileFingerprint` over the file fields
+ * (path, parts, size, marker), `fingerprint` over everything stored. The
+ * classifier also calls it to recompute what an asset's fingerprint was
+ * before an importer added {@link FILE_IDS_MARKER} to its marker.
+ */
+export function assetFingerprints(
+  f: FingerprintedFields,
+): { fingerprint: string; fileFingerprint: string } {
+  const fileFingerprint = _hash(JSON.stringify([f.path, f.parts, f.size, f.modified]));
+  const fingerprint = _hash(JSON.stringify([
+    f.kind,
+    f.title,
+    f.seriesTitle,
+    f.season,
+    f.episode,
+    f.episodeEnd,
+    f.year,
+    f.airDate,
+    f.durationMs,
+    f.externalIds,
+    f.localPath,
+    fileFingerprint,
+  ]));
+  return { fingerprint, fileFingerprint };
+}
+
+/**
+ * How an importer appends the upstream's own file ids to its `modified`
+ * marker (` parts=<ids>` at the end, e.g. Plex's `1700000000 parts=101:1011`),
+ * so that a file swapped under an item with the same name, size and
+ * timestamp still counts as changed.
+ */
+export const FILE_IDS_MARKER = "parts=";
+
+const _FILE_IDS_SUFFIX = /(?:^| )parts=[^ ]*$/;
+
+/**
+ * An asset's `modified` marker without its {@link FILE_IDS_MARKER} suffix
+ * (null when nothing else is left), or undefined when it has none. Used to
+ * keep the first ingest after an importer started reporting file ids quiet.
+ */
+export function withoutFileIds(modified: string | null): string | null | undefined {
+  if (modified === null || !modified.includes(FILE_IDS_MARKER)) return undefined;
+  const m = _FILE_IDS_SUFFIX.exec(modified);
+  if (!m) return undefined;
+  const rest = modified.slice(0, m.index);
+  return rest === "" ? null : rest;
+}
+
+/**
+ * The id a *new* asset gets: `a-` + 12 hex of sha-256(collection id, NUL,
+ * external id). It is never derived again for an existing asset, whose id
+ * stays what it was even when its external id changes (a re-keyed asset), so
+ * an id is not always `assetId(collectionId, externalId)`.
+ */
 export function assetId(collectionId: string, externalId: string): string {
   return "a-" + _hash(`${collectionId}\0${externalId}`).slice(0, 12);
 }

@@ -31,6 +31,7 @@ import {
   loadExistingAssets,
 } from "./diff.ts";
 import { normalizeText, type PathMapping } from "./normalize.ts";
+import { rekeyPlan } from "./rekey.ts";
 import {
   checkRemovalGuard,
   MAX_GUARD_WARNINGS,
@@ -80,6 +81,12 @@ export interface IngestOptions {
    * base64, hex, reversed) is not stored but reported invalid.
    */
   secrets?: readonly string[];
+  /**
+   * Pair assets that went with new items that are the same media, so they
+   * keep their ids (`rekeyed`; see `rekey.ts`). Default true; false only to
+   * measure what the matching costs (`bench/ingest_bench.ts`).
+   */
+  rekey?: boolean;
 }
 
 /** The result of one collection ingest (see `docs/cli.md` for its JSON form). */
@@ -269,7 +276,13 @@ export async function ingestCollection(
   }
   progress();
 
-  const plan = classifier.finish();
+  const classified = classifier.finish();
+  const plan = options.rekey === false ? classified : rekeyPlan(db, classified, {
+    collectionId: collection.id,
+    filters,
+    // Only the filesystem importer's marker is a file's own modification time.
+    byFileStats: options.client.manifest.typeId === "filesystem",
+  });
   if (!full && plan.inScope === 0 && (hostFiltered || plan.stats.invalid === 0)) {
     throw _scopeEmpty(collection.name, filters, hostFiltered ? levels : null);
   }

@@ -202,6 +202,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     changed: 0,
     unchanged: 0,
     removed: 0,
+    rekeyed: 0,
     restored: 0,
     invalid: 0,
   });
@@ -246,6 +247,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     changed: 1,
     unchanged: 2,
     removed: 1,
+    rekeyed: 0,
     restored: 0,
     invalid: 1,
   };

@@ -192,6 +192,7 @@ Deno.test("full ingest inserts new assets with mapped paths and sets last_ingest
     changed: 0,
     unchanged: 0,
     removed: 0,
+    rekeyed: 0,
     restored: 0,
     invalid: 0,
   });
@@ -309,6 +310,7 @@ for (const pushdown of [false, true]) {
       changed: 0,
       unchanged: 1,
       removed: 0,
+      rekeyed: 0,
       restored: 0,
       invalid: 0,
     });
@@ -465,6 +467,7 @@ Deno.test("dry run reports the same statistics and writes nothing, not even last
     changed: 1,
     unchanged: 3,
     removed: 1,
+    rekeyed: 0,
     restored: 0,
     invalid: 0,
   });

@@ -261,7 +261,12 @@ Deno.test("plex: full movie fetch pages through type=1 with Guids, keeps every p
     assert.equal(fourth.parts?.length, 2, "the 4th movie is a two-part stack");
     assert.equal(fourth.path, src[3].media[0][0].file);
     assert.equal(fourth.size, src[3].media[0][0].size + src[3].media[0][1].size);
-    assert.equal(fourth.modified, String(src[3].updatedAt));
+    // updatedAt, then the media and part ids (a file swapped under the item gets new ones).
+    const media = Number(src[3].ratingKey) * 10;
+    assert.equal(
+      fourth.modified,
+      `${src[3].updatedAt} parts=${media}:${media * 10},${media * 10 + 1}`,
+    );
     assert.equal(fourth.externalIds?.imdb, src[3].externalIds.imdb);
     assert.equal(fourth.externalIds?.tmdb, src[3].externalIds.tmdb);
     assert.equal(fourth.externalIds?.plex, src[3].guid);
@@ -297,9 +302,9 @@ Deno.test("plex: full show fetch uses type=4 and maps numbering, incl. specials"
     // Episodes without updatedAt fall back to addedAt as the change marker.
     const noUpdate = show.seasons.flatMap((s) => s.episodes).find((x) => x.updatedAt === undefined);
     if (noUpdate) {
-      assert.equal(
-        assets.find((a) => a.externalId === noUpdate.ratingKey)?.modified,
-        String(noUpdate.addedAt),
+      assert.match(
+        assets.find((a) => a.externalId === noUpdate.ratingKey)?.modified ?? "",
+        new RegExp(`^${noUpdate.addedAt} parts=\\d+:\\d+$`),
       );
     }
   });
@@ -580,7 +585,7 @@ Deno.test("plex: mapping of real Plex captures (reference data)", async (t) => {
     });
     assert.match(first.path ?? "", /S01E01/);
     // Some real episodes have no updatedAt: the change marker falls back to addedAt.
-    assert.equal(first.modified, "1633811171");
+    assert.match(first.modified ?? "", /^1633811171 parts=\d+:\d+$/);
   });
   await t.step("multi-part movie keeps every part; other types are skipped", () => {
     const bears = movies.MediaContainer.Metadata.map((m) => mapPlexItem(m, "movie")).find((a) =>

@@ -43,6 +43,8 @@ export interface MockPart {
   file: string;
   /** Size in bytes. */
   size: number;
+  /** The `Part` id; default derived from the ratingKey (a swapped file gets a new one). */
+  id?: number;
 }
 
 /** A movie or an episode as the mock stores it (rendered to Plex JSON per request). */
@@ -384,8 +386,8 @@ function _media(leaf: MockLeaf): Json[] {
       container: "mkv",
       videoFrameRate: "24p",
       Part: parts.map((p, i) => ({
-        id: id * 10 + i,
-        key: `/library/parts/${id * 10 + i}/${leaf.addedAt}/file.mkv`,
+        id: p.id ?? id * 10 + i,
+        key: `/library/parts/${p.id ?? id * 10 + i}/${leaf.addedAt}/file.mkv`,
         ...(i === 0 ? { duration: leaf.duration } : {}),
         file: p.file,
         size: p.size,
