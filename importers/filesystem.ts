@@ -14,11 +14,12 @@
  * Roots that went away: at ingest, a missing root is `UNREACHABLE` (naming
  * the root), never an empty collection. An unmounted mount point cannot be
  * told from an empty folder inside the sandbox (the worker may read neither
- * `/proc/self/mounts`, `/etc/fstab` nor the root's parent, whose device id
- * would tell, and under OS isolation the root is itself a bind mount), so a
- * full listing that finds no video file warns, naming the root; the host's
- * removal guard then holds back the ingest of a collection that was not
- * empty.
+ * `/proc/self/mounts`, `/etc/fstab` nor the root's parent, and under OS
+ * isolation the root is itself a bind mount). The host refuses a root on an
+ * `fstab` mount point with nothing mounted before this code runs
+ * (`registry/mounts.ts`); for any other mount, a full listing that finds no
+ * video file warns, naming the root, and the host's removal guard holds back
+ * the ingest of a collection that was not empty.
  *
  * @module
  */

@@ -22,6 +22,7 @@ import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { openClient } from "./client.ts";
 import { startHostProcess } from "./host_process.ts";
+import { assertMounted } from "./mounts.ts";
 import type { IsolationLevel } from "./isolation.ts";
 import type { Limits } from "./limits.ts";
 import { deriveSandbox } from "./permissions.ts";
@@ -60,6 +61,7 @@ export async function openImporterClient(
 ): Promise<ImporterClient> {
   const sandbox = deriveSandbox(info.manifest.params, config);
   _refuseProtected(sandbox.permissions.read || [], options.protectedPaths ?? []);
+  assertMounted(sandbox.permissions.read || []);
   if (sandbox.insecureTlsHosts.length && Deno.build.standalone) {
     throw new RetrovueError(
       "UNSUPPORTED",
