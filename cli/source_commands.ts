@@ -265,6 +265,7 @@ function _discoveryJson(result: DiscoveryResult, sourceName: string) {
   return {
     added: result.added.map((c) => collectionJson(c, sourceName)),
     updated: result.updated.map((c) => collectionJson(c, sourceName)),
+    rekeyed: result.rekeyed.map((c) => collectionJson(c, sourceName)),
     missing: result.missing.map((c) => collectionJson(c, sourceName)),
     unchanged: result.unchanged.map((c) => collectionJson(c, sourceName)),
   };
@@ -273,7 +274,13 @@ function _discoveryJson(result: DiscoveryResult, sourceName: string) {
 function _discoveryText(result: DiscoveryResult): string {
   const rows = [
     ...result.added.map((c) => ["added", c.name, c.id, c.kind, collectionState(c)]),
-    ...result.updated.map((c) => ["updated", c.name, c.id, c.kind, collectionState(c)]),
+    ...result.updated.map((c) => [
+      result.rekeyed.some((r) => r.id === c.id) ? "re-keyed" : "updated",
+      c.name,
+      c.id,
+      c.kind,
+      collectionState(c),
+    ]),
     ...result.missing.map((c) => ["missing", c.name, c.id, c.kind, collectionState(c)]),
   ];
   const summary = `Collections: ${result.added.length} added, ${result.updated.length} updated, ` +

@@ -362,14 +362,23 @@ export interface DiscoveryResult {
   missing: CollectionRecord[];
   /** Known collections seen again with nothing changed. */
   unchanged: CollectionRecord[];
+  /**
+   * Known collections that came back under a new external id (a library
+   * deleted and re-added upstream): same kind and same locations (or, without
+   * locations, the same name), one to one. They keep their id, settings and
+   * assets; they are also listed in `updated`.
+   */
+  rekeyed: CollectionRecord[];
 }
 
 /**
  * Upserts discovered collections by external id: new ones are added with
  * sync disabled, known ones get their name, kind, locations and eligibility
  * refreshed (sync intent and path mappings untouched), and known ones not in
- * `found` are marked missing upstream. Runs in one transaction (a savepoint
- * when already inside one).
+ * `found` are marked missing upstream. A known collection that comes back
+ * under a new external id (a library deleted and re-added upstream) keeps
+ * its id, settings and assets (see `rekeyed`). Runs in one transaction (a
+ * savepoint when already inside one).
  */
 export function upsertDiscoveredCollections(
   db: DatabaseSync,
@@ -384,6 +393,8 @@ export function upsertDiscoveredCollections(
       listCollections(db, { sourceId }).map((c) => [c.externalId, c]),
     );
     const seen = new Set<string>();
+    const rekeys = _matchRekeyed(existing, found);
+    const rekeyed: string[] = [];
     const added: string[] = [];
     const updated: string[] = [];
     const unchanged: string[] = [];
@@ -399,9 +410,28 @@ export function upsertDiscoveredCollections(
       const ingestible = info.ingestible ?? true;
       const reason = ingestible ? null : (info.reason ?? "not ingestible");
       const locations = JSON.stringify(info.locations ?? []);
-      const before = existing.get(info.externalId);
+      const before = existing.get(info.externalId) ?? rekeys.get(info.externalId);
+      if (before && before.externalId !== info.externalId) {
+        db.prepare(
+          `UPDATE collections SET external_id = ?, name = ?, kind = ?, locations = ?, ingestible = ?,
+             ingestible_reason = ?, missing_upstream = 0, updated_at = ? WHERE id = ?`,
+        ).run(
+          info.externalId,
+          info.name,
+          info.kind,
+          locations,
+          ingestible ? 1 : 0,
+          reason,
+          now,
+          before.id,
+        );
+        seen.add(before.externalId);
+        rekeyed.push(before.id);
+        updated.push(before.id);
+        continue;
+      }
       if (!before) {
-        const id = collectionIdFor(sourceId, info.externalId);
+        const id = _freshCollectionId(db, sourceId, info.externalId);
         db.prepare(
           `INSERT INTO collections (id, source_id, external_id, name, kind, locations, sync_enabled,
              ingestible, ingestible_reason, missing_upstream, created_at, updated_at)
@@ -451,6 +481,7 @@ export function upsertDiscoveredCollections(
       updated: load(updated),
       missing: load(missing),
       unchanged: load(unchanged),
+      rekeyed: load(rekeyed),
     };
   });
 }
@@ -700,3 +731,48 @@ function _collection(
 }
 
 type SQLOutputValue = null | number | bigint | string | Uint8Array;
+
+/**
+ * Pairs each discovered collection with no known external id to a known
+ * collection no longer listed, when they are the same library: the same kind
+ * and the same locations (or, when neither lists locations, the same name),
+ * and each is the other's only candidate. Keyed by the new external id.
+ */
+function _matchRekeyed(
+  existing: ReadonlyMap<string, CollectionRecord>,
+  found: readonly DiscoveredCollection[],
+): Map<string, CollectionRecord> {
+  const listed = new Set(found.map((f) => f.externalId));
+  const gone = [...existing.values()].filter((c) => !listed.has(c.externalId));
+  const fresh = found.filter((f) => !existing.has(f.externalId));
+  const out = new Map<string, CollectionRecord>();
+  if (gone.length === 0 || fresh.length === 0) return out;
+  const keyOf = (kind: string, name: string, locations: readonly string[]) =>
+    locations.length
+      ? `${kind}\0loc\0${JSON.stringify([...locations].sort())}`
+      : `${kind}\0name\0${name.toLowerCase()}`;
+  const byKey = new Map<string, CollectionRecord[]>();
+  for (const c of gone) {
+    const key = keyOf(c.kind, c.name, c.locations);
+    byKey.set(key, [...(byKey.get(key) ?? []), c]);
+  }
+  const freshCount = new Map<string, number>();
+  const freshKey = (f: DiscoveredCollection) => keyOf(f.kind, f.name, f.locations ?? []);
+  for (const f of fresh) freshCount.set(freshKey(f), (freshCount.get(freshKey(f)) ?? 0) + 1);
+  for (const f of fresh) {
+    const key = freshKey(f);
+    const candidates = byKey.get(key) ?? [];
+    if (candidates.length === 1 && freshCount.get(key) === 1) out.set(f.externalId, candidates[0]);
+  }
+  return out;
+}
+
+/**
+ * The id for a new collection: derived from its external id, unless a
+ * collection re-keyed earlier already holds that id.
+ */
+function _freshCollectionId(db: DatabaseSync, sourceId: string, externalId: string): string {
+  let id = collectionIdFor(sourceId, externalId);
+  for (let n = 1; getCollection(db, id); n++) id = collectionIdFor(sourceId, `${externalId}\0${n}`);
+  return id;
+}

@@ -242,3 +242,50 @@ Deno.test("deleting a source cascades; active asset counts ignore deleted assets
   }
   db.close();
 });
+
+Deno.test("discovery: a library deleted and re-added upstream keeps its collection, settings and id", () => {
+  const db = openMemoryDatabase();
+  const source = insertSource(db, { name: "plex", typeId: "plex", config: {} });
+  const tv = { name: "TV Shows", kind: "shows" as const, locations: ["/data/tv"] };
+  const first = upsertDiscoveredCollections(db, source.id, [
+    { externalId: "3", ...tv },
+    { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
+  ]);
+  const id = first.added.find((c) => c.name === "TV Shows")!.id;
+  setSyncEnabled(db, id, true);
+
+  // Section 3 deleted, the same folder added again as section 7.
+  const again = upsertDiscoveredCollections(db, source.id, [
+    { externalId: "7", ...tv },
+    { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
+  ]);
+  assert.deepEqual(again.rekeyed.map((c) => [c.id, c.externalId]), [[id, "7"]]);
+  assert.deepEqual(again.added, [], "no new collection");
+  assert.deepEqual(again.missing, [], "nothing missing");
+  const kept = getCollection(db, id)!;
+  assert.equal(kept.externalId, "7");
+  assert.equal(kept.syncEnabled, true, "its settings stay");
+
+  // A new library that reuses the old key gets a fresh id, not the re-keyed one's.
+  const third = upsertDiscoveredCollections(db, source.id, [
+    { externalId: "7", ...tv },
+    { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
+    { externalId: "3", name: "Kids", kind: "shows", locations: ["/data/kids"] },
+  ]);
+  assert.equal(third.added.length, 1);
+  assert.notEqual(third.added[0].id, id);
+});
+
+Deno.test("discovery: two libraries that could be the one that went are never merged", () => {
+  const db = openMemoryDatabase();
+  const source = insertSource(db, { name: "plex", typeId: "plex", config: {} });
+  const tv = { name: "TV Shows", kind: "shows" as const, locations: ["/data/tv"] };
+  upsertDiscoveredCollections(db, source.id, [{ externalId: "3", ...tv }]);
+  const again = upsertDiscoveredCollections(db, source.id, [
+    { externalId: "7", ...tv },
+    { externalId: "8", ...tv },
+  ]);
+  assert.deepEqual(again.rekeyed, []);
+  assert.equal(again.added.length, 2);
+  assert.equal(again.missing.length, 1);
+});
