@@ -30,6 +30,7 @@ import {
   removalGuardReason,
 } from "../ingest/removal_guard.ts";
 import { type CliResult, dumpDb, FAKE_PLUGINS, runCli, tempWorld } from "./_cli.ts";
+import { startJellyfinMock } from "./mocks/jellyfin_server.ts";
 import { startPlexMock } from "./mocks/plex_server.ts";
 
 // ------------------------------------------------------------ in process
@@ -765,6 +766,53 @@ Deno.test("cli plex: a library that comes back empty is held back (exit 2), cata
     assert.equal(doc.removalGuard.wouldRemove, 4);
     assert.equal(doc.removalGuard.sample.length, 4);
     assert.ok(!held.stdout.includes(mock.token));
+    assert.equal(dumpDb(world.db), before);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("cli jellyfin: a library that comes back empty is held back (exit 2), catalog unchanged", async () => {
+  using world = tempWorld();
+  const mock = await startJellyfinMock({
+    version: "10.10.7",
+    libraries: [{ name: "Films", collectionType: "movies", movies: 4 }],
+  });
+  const cli = (args: string[]) => runCli(args, { db: world.db, dataHome: world.dir });
+  try {
+    expectCode(
+      await cli([
+        ...["source", "add", "--type", "jellyfin", "--name", "Home", "--base-url", mock.url],
+        ...["--api-key", mock.apiKey, "--discover"],
+      ]),
+      0,
+      "source add",
+    );
+    expectCode(await cli(["collection", "update", "Films", "--sync-enable"]), 0, "sync");
+    const first = JSON.parse(
+      expectCode(await cli(["collection", "ingest", "Films", "--json"]), 0, "ingest").stdout,
+    );
+    assert.equal(first.stats.new, 4);
+    const before = dumpDb(world.db);
+
+    // The library still answers, but lists nothing: drop every item under it.
+    const library = mock.nodes.find((n) => n.type === "CollectionFolder" && n.name === "Films");
+    assert.ok(library, "the Films library");
+    for (let i = mock.nodes.length - 1; i >= 0; i--) {
+      const n = mock.nodes[i];
+      if (n.libraryId === library.id && n.id !== library.id) mock.nodes.splice(i, 1);
+    }
+    mock.changed();
+
+    const held = expectCode(await cli(["collection", "ingest", "Films", "--json"]), 2, "empty");
+    const doc = JSON.parse(held.stdout);
+    assert.equal(doc.status, "partial");
+    assert.equal(doc.removalGuard.code, "REMOVAL_GUARD");
+    assert.equal(doc.removalGuard.reason, "empty_listing");
+    assert.equal(doc.removalGuard.wouldRemove, 4);
+    assert.equal(doc.removalGuard.sample.length, 4);
+    assert.ok(!held.stdout.includes(mock.apiKey));
+    assert.ok(!held.stderr.includes(mock.apiKey));
     assert.equal(dumpDb(world.db), before);
   } finally {
     await mock.close();
