@@ -200,6 +200,14 @@ for (const level of LEVELS) {
         await t.step("the runtime's internals are gone from the worker", async () => {
           assert.deepEqual(await _attempt(world, "internals"), { serverName: "undefined/0" });
         });
+        await t.step("fetch('file:…') cannot follow a link out", async () => {
+          const result = await _attempt(world, "fetch-file-link").catch((e) => e);
+          assert.ok(
+            result instanceof RetrovueError,
+            `read through the link: ${JSON.stringify(result)}`,
+          );
+          if (level === "deno") assert.equal(result.code, "PERMISSION_DENIED", result.message);
+        });
         if (level === "os") {
           await t.step("node:fs cannot follow a link out either (it sees nothing)", async () => {
             const result = await _attempt(world, "symlink-node-fs").catch((e) => e);
