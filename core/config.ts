@@ -215,6 +215,13 @@ export interface SecretForms {
   mask(text: string): string;
 }
 
+/**
+ * Longest form compiled into the RegExp: V8 refuses a pattern of some tens of
+ * thousands of characters, so longer forms (of a secret read from a file, up
+ * to 64 KiB) are looked for as plain text, case-insensitively.
+ */
+const MAX_PATTERN = 4096;
+
 const _NO_FORMS: SecretForms = Object.freeze({
   size: 0,
   test: () => false,
@@ -243,6 +250,7 @@ const _NO_FORMS: SecretForms = Object.freeze({
 export function secretForms(secrets: readonly string[]): SecretForms {
   const folded = new Set<string>();
   const exact = new Set<string>();
+  const long = new Set<string>();
   for (const secret of secrets) {
     if (secret.length < MIN_SECRET) continue;
     if (secret.length < MIN_DERIVED) {
@@ -251,22 +259,50 @@ export function secretForms(secrets: readonly string[]): SecretForms {
       continue;
     }
     for (const form of _derivedForms(secret)) {
-      if (form.length >= MIN_DERIVED) folded.add(form);
+      if (form.length > MAX_PATTERN) long.add(form);
+      else if (form.length >= MIN_DERIVED) folded.add(form);
     }
   }
-  if (folded.size === 0 && exact.size === 0) return _NO_FORMS;
+  if (folded.size === 0 && exact.size === 0 && long.size === 0) return _NO_FORMS;
   const patterns: RegExp[] = [];
   if (folded.size) patterns.push(_alternation(folded, "i"));
   if (exact.size) patterns.push(_alternation(exact, ""));
   const masks = patterns.map((p) => new RegExp(p.source, p.flags + "g"));
-  const [first, second] = patterns;
+  const plain = [...long].sort((a, b) => b.length - a.length)
+    .map((form) => [form, form.toLowerCase()] as const);
   return Object.freeze({
     size: secrets.filter((s) => s.length >= MIN_SECRET).length,
-    test: second
-      ? (text: string) => first.test(text) || second.test(text)
-      : (text: string) => first.test(text),
-    mask: (text: string) => masks.reduce((out, m) => out.replace(m, MASK), text),
+    test: (text: string) =>
+      patterns.some((p) => p.test(text)) ||
+      (plain.length > 0 && _hasPlain(text, plain)),
+    mask: (text: string) => masks.reduce((out, m) => out.replace(m, MASK), _maskPlain(text, plain)),
   });
+}
+
+function _hasPlain(text: string, forms: readonly (readonly [string, string])[]): boolean {
+  const lower = text.toLowerCase();
+  return forms.some(([form, folded]) => text.includes(form) || lower.includes(folded));
+}
+
+function _maskPlain(text: string, forms: readonly (readonly [string, string])[]): string {
+  let out = text;
+  for (const [form, folded] of forms) {
+    out = out.replaceAll(form, MASK);
+    const lower = out.toLowerCase();
+    // Case-insensitive only where lower-casing keeps every index in place.
+    if (lower.length !== out.length) {
+      out = out.replaceAll(folded, MASK);
+      continue;
+    }
+    let masked = "";
+    let from = 0;
+    for (let at = lower.indexOf(folded); at !== -1; at = lower.indexOf(folded, from)) {
+      masked += out.slice(from, at) + MASK;
+      from = at + folded.length;
+    }
+    out = masked + out.slice(from);
+  }
+  return out;
 }
 
 /**
