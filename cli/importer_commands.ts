@@ -50,7 +50,13 @@ import type {
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { style, writeJson } from "./output.ts";
-import { isolationJson, paramHelp, parseTypeArgs, startingPlugin } from "./views.ts";
+import {
+  isolationJson,
+  paramHelp,
+  parseTypeArgs,
+  readSecretInputs,
+  startingPlugin,
+} from "./views.ts";
 
 // ================================================================ importer new
 
@@ -1095,11 +1101,12 @@ const checkCommand: Command = {
       return _finish(ctx, await runImporterCheck({ info, others, config: {}, isolation }));
     }
     const params = info.manifest.params;
-    const { values, raw } = parseTypeArgs(
+    const { values, raw: given, secretFiles } = parseTypeArgs(
       { args: ctx.args.slice(1), path: ctx.path },
       params,
       { collection: { type: "string" }, timeout: { type: "string" } },
     );
+    const raw = await readSecretInputs(ctx, { params, raw: given, secretFiles });
     let timeoutMs = 30_000;
     if (values.timeout !== undefined) {
       const seconds = Number(values.timeout);

@@ -38,6 +38,7 @@ import {
   isolationJson,
   paramHelp,
   parseTypeArgs,
+  readSecretInputs,
   requireImporter,
   sourceGrants,
   sourceJson,
@@ -306,11 +307,13 @@ const add: Command = {
     const registry = await ctx.loadRegistry();
     const info = typeId === undefined ? undefined : registry.get(typeId);
     if (!info) throw _unknownType(registry, typeId);
-    const { values, raw } = parseTypeArgs(ctx, info.manifest.params, ADD_OPTIONS);
+    const parsed = parseTypeArgs(ctx, info.manifest.params, ADD_OPTIONS);
+    const { values } = parsed;
     if (values.name === undefined) {
       throw new RetrovueError("USAGE", "'source add' needs --name NAME");
     }
     const name = checkSourceName(values.name);
+    const raw = await readSecretInputs(ctx, { params: info.manifest.params, ...parsed });
     const config = validateConfig(info.manifest.params, raw, { cwd: ctx.cwd });
     const db = ctx.openDb();
     // Fail on a taken name before contacting anything.
@@ -534,7 +537,8 @@ Options not given keep their current values.
       }
       throw error;
     }
-    const { values, raw, positionals } = parsed;
+    const { values, positionals } = parsed;
+    const raw = await readSecretInputs(ctx, { params, ...parsed });
     const source = resolveSource(db, positionals[0]);
     if (values.type !== undefined) {
       throw new RetrovueError(

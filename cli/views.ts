@@ -7,6 +7,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { resolve } from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts";
@@ -165,6 +166,11 @@ export interface TypeArgs<V> {
   positionals: string[];
   /** Raw values of the type's params that were given, keyed by param name. */
   raw: Record<string, RawValue>;
+  /**
+   * Paths given with a secret param's `--<flag>-file`, keyed by param name
+   * (read by {@link readSecretInputs}).
+   */
+  secretFiles: Record<string, string>;
 }
 
 /**
@@ -181,6 +187,8 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
   const raw: Record<string, RawValue> = {};
   const typeOptions: ParseArgsOptionsConfig = {};
   const booleans = new Map<string, ParamSpec>();
+  const fileForms = new Map<string, ParamSpec>();
+  const paramKeys = new Set(params.map((p) => p.flag.slice(2)));
   for (const p of params) {
     const key = p.flag.slice(2);
     if (RESERVED.has(key) || key in options) {
@@ -191,6 +199,17 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
     }
     if (p.kind === "boolean") booleans.set(key, p);
     else typeOptions[key] = { type: "string", multiple: true };
+    if (p.secret && p.kind !== "boolean") {
+      const fileKey = `${key}${SECRET_FILE_SUFFIX}`;
+      if (RESERVED.has(fileKey) || fileKey in options || paramKeys.has(fileKey)) {
+        throw new RetrovueError(
+          "PLUGIN_ERROR",
+          `the importer declares option '--${fileKey}', which the CLI uses for secret '${p.flag}'`,
+        );
+      }
+      fileForms.set(fileKey, p);
+      typeOptions[fileKey] = { type: "string", multiple: true };
+    }
   }
   const args: string[] = [];
   for (let i = 0; i < ctx.args.length; i++) {
@@ -199,6 +218,7 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
       args.push(...ctx.args.slice(i));
       break;
     }
+    _refuseFileFormOfPlain(arg, { params, declared: typeOptions, options });
     const m = /^--(no-)?([a-z][a-z0-9-]*)(?:=(.*))?$/s.exec(arg);
     const p = m ? booleans.get(m[2]) : undefined;
     if (!m || !p) {
@@ -218,7 +238,137 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
     const list = v as string[];
     raw[p.name] = list.length === 1 ? list[0] : list;
   }
-  return { values: parsed.values, positionals: parsed.positionals, raw };
+  const secretFiles: Record<string, string> = {};
+  for (const [fileKey, p] of fileForms) {
+    const v = values[fileKey] as string[] | undefined;
+    if (v === undefined) continue;
+    if (v.length > 1) {
+      throw new RetrovueError("USAGE", `option '--${fileKey}' may be given only once`);
+    }
+    if (raw[p.name] !== undefined) {
+      throw new RetrovueError(
+        "USAGE",
+        `give either '${p.flag}' or '--${fileKey}', not both`,
+      );
+    }
+    secretFiles[p.name] = v[0];
+  }
+  return { values: parsed.values, positionals: parsed.positionals, raw, secretFiles };
+}
+
+/** Suffix of the flag that reads a secret param's value from a file (`--token-file PATH`). */
+export const SECRET_FILE_SUFFIX = "-file";
+
+/** Largest secret read from a file or standard input, in bytes (64 KiB). */
+export const MAX_SECRET_BYTES = 64 * 1024;
+
+function _refuseFileFormOfPlain(
+  arg: string,
+  known: {
+    params: readonly ParamSpec[];
+    declared: ParseArgsOptionsConfig;
+    options: ParseArgsOptionsConfig;
+  },
+): void {
+  const m = /^--([a-z][a-z0-9-]*)-file(?:=.*)?$/s.exec(arg);
+  if (!m || `${m[1]}-file` in known.declared || `${m[1]}-file` in known.options) return;
+  const p = known.params.find((q) => q.flag === `--${m[1]}`);
+  if (!p) return;
+  throw new RetrovueError(
+    "USAGE",
+    `option '--${m[1]}-file' exists only for secret options; '${p.flag}' is not secret, ` +
+      `give its value directly`,
+  );
+}
+
+/** What {@link readSecretInputs} reads: the secret-bearing part of {@link TypeArgs}. */
+export interface SecretInputs {
+  /** The type's params. */
+  params: readonly ParamSpec[];
+  /** Raw values as parsed; a secret given as `-` is read from standard input. */
+  raw: Record<string, RawValue>;
+  /** `--<flag>-file` paths keyed by param name. */
+  secretFiles: Record<string, string>;
+}
+
+/**
+ * Resolves the forms that keep secrets off the command line (where `deno
+ * task` echoes them, shell history keeps them and `ps` shows them):
+ * `--<flag>-file PATH` reads the value from a file (relative to the command's
+ * cwd) and `--<flag> -` reads the first line of standard input. One trailing
+ * newline (LF or CRLF) is stripped; an empty value, a file over 64 KiB, or an
+ * unreadable file is a one-line `CONFIG_INVALID` naming the flag, never the
+ * value. Returns `raw` with those values filled in, registered for scrubbing.
+ */
+export async function readSecretInputs(
+  ctx: Pick<CommandContext, "cwd" | "prompt" | "addSecrets">,
+  input: SecretInputs,
+): Promise<Record<string, RawValue>> {
+  const raw: Record<string, RawValue> = { ...input.raw };
+  const fromStdin = input.params.filter((p) => {
+    const v = raw[p.name];
+    return p.secret && p.kind !== "boolean" && (Array.isArray(v) ? v.includes("-") : v === "-");
+  });
+  const dashes = fromStdin.flatMap((p) => [raw[p.name]].flat().filter((v) => v === "-"));
+  if (dashes.length > 1) {
+    throw new RetrovueError(
+      "USAGE",
+      `only one secret option may read standard input ('-'); use '--<option>-file PATH' for others`,
+    );
+  }
+  const read: string[] = [];
+  for (const p of fromStdin) {
+    const value = _checkedSecret(`${p.flag} -`, (await ctx.prompt("")) ?? "", "standard input");
+    const v = raw[p.name];
+    raw[p.name] = Array.isArray(v) ? v.map((x) => x === "-" ? value : x) : value;
+    read.push(value);
+  }
+  for (const p of input.params) {
+    const path = input.secretFiles[p.name];
+    if (path === undefined) continue;
+    const value = await _readSecretFile(`${p.flag}${SECRET_FILE_SUFFIX}`, resolve(ctx.cwd, path));
+    raw[p.name] = value;
+    read.push(value);
+  }
+  ctx.addSecrets(read);
+  return raw;
+}
+
+async function _readSecretFile(flag: string, path: string): Promise<string> {
+  let bytes: Uint8Array;
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new Error("not a regular file");
+    if (info.size > MAX_SECRET_BYTES) {
+      throw new RetrovueError("CONFIG_INVALID", `${flag}: '${path}' is larger than 64 KiB`, {
+        details: { flag },
+      });
+    }
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof RetrovueError) throw error;
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (error as Error).message.split("\n")[0];
+    throw new RetrovueError("CONFIG_INVALID", `${flag}: cannot read '${path}': ${reason}`, {
+      details: { flag },
+    });
+  }
+  return _checkedSecret(flag, new TextDecoder().decode(bytes).replace(/\r?\n$/, ""), `'${path}'`);
+}
+
+function _checkedSecret(flag: string, value: string, what: string): string {
+  if (value === "") {
+    throw new RetrovueError("CONFIG_INVALID", `${flag}: ${what} is empty`, { details: { flag } });
+  }
+  if (new TextEncoder().encode(value).length > MAX_SECRET_BYTES) {
+    throw new RetrovueError("CONFIG_INVALID", `${flag}: ${what} is larger than 64 KiB`, {
+      details: { flag },
+    });
+  }
+  return value;
 }
 
 /** Help lines describing a type's params (never a secret's default). */
@@ -237,6 +387,8 @@ export function paramHelp(params: readonly ParamSpec[]): string {
     }
     const flag = p.kind === "boolean"
       ? `${p.flag}[=BOOL], --no-${p.flag.slice(2)}`
+      : p.secret
+      ? `${p.flag} ${p.kind.toUpperCase()}|-, ${p.flag}${SECRET_FILE_SUFFIX} PATH`
       : `${p.flag} ${p.kind.toUpperCase()}`;
     return [flag, p.description + (notes.length ? ` (${notes.join("; ")})` : "")];
   });
