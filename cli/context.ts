@@ -208,7 +208,6 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       registry ??= (async () =>
         loadRegistry({
           pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH),
-          isolationMode: isolationModeFromEnv(io.env.RETROVUE_ISOLATION),
           isolation: await context.isolation(),
           limits: limitsFromEnv(io.env),
           cacheDir: registryCacheDir(io.env),

@@ -14,7 +14,7 @@ import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts
 import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
 import { transaction } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { deriveSandbox, type Isolation } from "../registry/mod.ts";
+import { deriveSandbox, type Isolation, refuseUnisolated } from "../registry/mod.ts";
 import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/types.ts";
 import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
 import { inertLine } from "./inert.ts";
@@ -100,13 +100,7 @@ export async function startingPlugin(
   plugin: StartingPlugin,
 ): Promise<Isolation> {
   const isolation = await ctx.isolation();
-  if (isolation.mode === "required" && isolation.level !== "os" && !plugin.builtin) {
-    throw new RetrovueError(
-      "ISOLATION_REQUIRED",
-      `importer '${plugin.typeId}' is a third-party plugin and RETROVUE_ISOLATION=required, but ` +
-        `OS isolation is unavailable: ${isolation.reason ?? "unknown reason"}`,
-    );
-  }
+  refuseUnisolated(isolation, plugin);
   ctx.warnIsolation(isolation);
   return isolation;
 }

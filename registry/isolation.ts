@@ -223,6 +223,23 @@ export async function probeIsolation(options: ProbeOptions): Promise<Isolation> 
   }
 }
 
+/**
+ * Throws `ISOLATION_REQUIRED` when `RETROVUE_ISOLATION=required`, OS isolation
+ * is unavailable and the plugin about to start is a third-party one (built-in
+ * importers run everywhere). The one rule the registry and the CLI both apply.
+ */
+export function refuseUnisolated(
+  isolation: Isolation,
+  plugin: { typeId: string; builtin: boolean },
+): void {
+  if (isolation.mode !== "required" || isolation.level === "os" || plugin.builtin) return;
+  throw new RetrovueError(
+    "ISOLATION_REQUIRED",
+    `importer '${plugin.typeId}' is a third-party plugin and RETROVUE_ISOLATION=required, but ` +
+      `OS isolation is unavailable: ${isolation.reason ?? "unknown reason"}`,
+  );
+}
+
 /** One line for operators: the isolation plugin hosts get, and why not more. */
 export function describeIsolation(isolation: Isolation): string {
   if (isolation.level === "os") return "OS isolation (bubblewrap) + Deno permissions";

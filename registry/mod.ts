@@ -30,6 +30,7 @@ import {
   type IsolationLevel,
   type IsolationMode,
   probeIsolation,
+  refuseUnisolated,
 } from "./isolation.ts";
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
@@ -46,6 +47,7 @@ export {
   type IsolationMode,
   isolationModeFromEnv,
   probeIsolation,
+  refuseUnisolated,
 } from "./isolation.ts";
 export { DEFAULT_LIMITS, LIMIT_ENV_NAMES, type Limits, limitsFromEnv } from "./limits.ts";
 export { deriveSandbox, type Sandbox } from "./permissions.ts";
@@ -195,13 +197,7 @@ function _registry(
             `or add its plugin folder to RETROVUE_PLUGIN_PATH`,
         );
       }
-      if (isolation.mode === "required" && isolation.level !== "os" && !isBuiltin(info.file)) {
-        throw new RetrovueError(
-          "ISOLATION_REQUIRED",
-          `importer '${typeId}' is a third-party plugin and RETROVUE_ISOLATION=required, but ` +
-            `OS isolation is unavailable: ${isolation.reason ?? "unknown reason"}`,
-        );
-      }
+      refuseUnisolated(isolation, { typeId, builtin: isBuiltin(info.file) });
       const client = await openImporterClient(info, config, {
         timeoutMs: openOptions.timeoutMs ?? options.timeoutMs,
         maxHeapMb: options.maxHeapMb,
