@@ -16,6 +16,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { STANDALONE_HEAP_MB } from "../registry/host_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -50,7 +51,7 @@ export function compileArgs(output: string, target?: string): string[] {
     // The plugin host must hold what it grants its workers (each worker gets only its source's host:port).
     "--allow-net",
     `--allow-env=${BINARY_ENV.join(",")}`,
-    "--v8-flags=--max-old-space-size=1024",
+    `--v8-flags=--max-old-space-size=${STANDALONE_HEAP_MB}`,
     "--include",
     join(ROOT, "importers"),
     "--include",

@@ -111,6 +111,9 @@ export interface HostProcess {
 /** Default heap limit of a plugin host, in MiB. */
 export const DEFAULT_MAX_HEAP_MB = 512;
 
+/** The heap limit built into a compiled binary (its plugin hosts are the binary itself). */
+export const STANDALONE_HEAP_MB = 1024;
+
 /** Default number of output lines a plugin host may print before the rest is dropped. */
 export const DEFAULT_MAX_OUTPUT_LINES = 1000;
 
@@ -340,7 +343,10 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
         }
       }
       const outOfMemory = /out of memory|heap limit|Last few GCs/i.test(stderrTail);
-      const heap = options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
+      // A compiled binary's heap limit is built in; it cannot take --v8-flags per host.
+      const heap = Deno.build.standalone
+        ? STANDALONE_HEAP_MB
+        : options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
       const reason = spawnError
         ? `plugin host could not start: ${spawnError}`
         : tampered
