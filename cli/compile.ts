@@ -36,6 +36,8 @@ export const BINARY_ENV = [
   "NO_COLOR",
   // Read by node:child_process when the CLI starts a plugin host.
   "NODE_V8_COVERAGE",
+  // Secrets the operator names with `--<flag>-env` (see SECRET_ENV_PREFIX in views.ts).
+  "RETROVUE_SECRET_*",
 ];
 
 /** The `deno compile` arguments for an output path and an optional target. */

@@ -1101,12 +1101,12 @@ const checkCommand: Command = {
       return _finish(ctx, await runImporterCheck({ info, others, config: {}, isolation }));
     }
     const params = info.manifest.params;
-    const { values, raw: given, secretFiles } = parseTypeArgs(
+    const { values, raw: given, secretFiles, secretEnvs } = parseTypeArgs(
       { args: ctx.args.slice(1), path: ctx.path },
       params,
       { collection: { type: "string" }, timeout: { type: "string" } },
     );
-    const raw = await readSecretInputs(ctx, { params, raw: given, secretFiles });
+    const raw = await readSecretInputs(ctx, { params, raw: given, secretFiles, secretEnvs });
     let timeoutMs = 30_000;
     if (values.timeout !== undefined) {
       const seconds = Number(values.timeout);

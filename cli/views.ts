@@ -165,6 +165,11 @@ export interface TypeArgs<V> {
    * (read by {@link readSecretInputs}).
    */
   secretFiles: Record<string, string>;
+  /**
+   * Environment variable names given with a secret param's `--<flag>-env`,
+   * keyed by param name (read by {@link readSecretInputs}).
+   */
+  secretEnvs: Record<string, string>;
 }
 
 /**
@@ -181,7 +186,7 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
   const raw: Record<string, RawValue> = {};
   const typeOptions: ParseArgsOptionsConfig = {};
   const booleans = new Map<string, ParamSpec>();
-  const fileForms = new Map<string, ParamSpec>();
+  const secretForms = new Map<string, { param: ParamSpec; suffix: string }>();
   const paramKeys = new Set(params.map((p) => p.flag.slice(2)));
   for (const p of params) {
     const key = p.flag.slice(2);
@@ -193,16 +198,17 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
     }
     if (p.kind === "boolean") booleans.set(key, p);
     else typeOptions[key] = { type: "string", multiple: true };
-    if (p.secret && p.kind !== "boolean") {
-      const fileKey = `${key}${SECRET_FILE_SUFFIX}`;
-      if (RESERVED.has(fileKey) || fileKey in options || paramKeys.has(fileKey)) {
+    if (!p.secret || p.kind === "boolean") continue;
+    for (const suffix of [SECRET_FILE_SUFFIX, SECRET_ENV_SUFFIX]) {
+      const formKey = `${key}${suffix}`;
+      if (RESERVED.has(formKey) || formKey in options || paramKeys.has(formKey)) {
         throw new RetrovueError(
           "PLUGIN_ERROR",
-          `the importer declares option '--${fileKey}', which the CLI uses for secret '${p.flag}'`,
+          `the importer declares option '--${formKey}', which the CLI uses for secret '${p.flag}'`,
         );
       }
-      fileForms.set(fileKey, p);
-      typeOptions[fileKey] = { type: "string", multiple: true };
+      secretForms.set(formKey, { param: p, suffix });
+      typeOptions[formKey] = { type: "string", multiple: true };
     }
   }
   const args: string[] = [];
@@ -233,25 +239,39 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
     raw[p.name] = list.length === 1 ? list[0] : list;
   }
   const secretFiles: Record<string, string> = {};
-  for (const [fileKey, p] of fileForms) {
-    const v = values[fileKey] as string[] | undefined;
+  const secretEnvs: Record<string, string> = {};
+  const given = new Map<string, string>();
+  for (const [formKey, { param: p, suffix }] of secretForms) {
+    const v = values[formKey] as string[] | undefined;
     if (v === undefined) continue;
     if (v.length > 1) {
-      throw new RetrovueError("USAGE", `option '--${fileKey}' may be given only once`);
+      throw new RetrovueError("USAGE", `option '--${formKey}' may be given only once`);
     }
-    if (raw[p.name] !== undefined) {
-      throw new RetrovueError(
-        "USAGE",
-        `give either '${p.flag}' or '--${fileKey}', not both`,
-      );
+    const other = raw[p.name] !== undefined ? p.flag : given.get(p.name);
+    if (other !== undefined) {
+      throw new RetrovueError("USAGE", `give either '${other}' or '--${formKey}', not both`);
     }
-    secretFiles[p.name] = v[0];
+    given.set(p.name, `--${formKey}`);
+    (suffix === SECRET_FILE_SUFFIX ? secretFiles : secretEnvs)[p.name] = v[0];
   }
-  return { values: parsed.values, positionals: parsed.positionals, raw, secretFiles };
+  return { values: parsed.values, positionals: parsed.positionals, raw, secretFiles, secretEnvs };
 }
 
 /** Suffix of the flag that reads a secret param's value from a file (`--token-file PATH`). */
 export const SECRET_FILE_SUFFIX = "-file";
+
+/**
+ * Suffix of the flag that reads a secret param's value from an environment
+ * variable the operator names (`--token-env NAME`).
+ */
+export const SECRET_ENV_SUFFIX = "-env";
+
+/**
+ * The prefix of environment variable names the `retrovue` task (and the
+ * installed command and the binary) may read for `--<flag>-env`: its
+ * `--allow-env` list names the CLI's own variables plus `RETROVUE_SECRET_*`.
+ */
+export const SECRET_ENV_PREFIX = "RETROVUE_SECRET_";
 
 /** Largest secret read from a file or standard input, in bytes (64 KiB). */
 export const MAX_SECRET_BYTES = 64 * 1024;
@@ -264,13 +284,14 @@ function _refuseFileFormOfPlain(
     options: ParseArgsOptionsConfig;
   },
 ): void {
-  const m = /^--([a-z][a-z0-9-]*)-file(?:=.*)?$/s.exec(arg);
-  if (!m || `${m[1]}-file` in known.declared || `${m[1]}-file` in known.options) return;
+  const m = /^--([a-z][a-z0-9-]*)(-file|-env)(?:=.*)?$/s.exec(arg);
+  const form = m ? `${m[1]}${m[2]}` : "";
+  if (!m || form in known.declared || form in known.options) return;
   const p = known.params.find((q) => q.flag === `--${m[1]}`);
   if (!p) return;
   throw new RetrovueError(
     "USAGE",
-    `option '--${m[1]}-file' exists only for secret options; '${p.flag}' is not secret, ` +
+    `option '--${form}' exists only for secret options; '${p.flag}' is not secret, ` +
       `give its value directly`,
   );
 }
@@ -283,16 +304,21 @@ export interface SecretInputs {
   raw: Record<string, RawValue>;
   /** `--<flag>-file` paths keyed by param name. */
   secretFiles: Record<string, string>;
+  /** `--<flag>-env` variable names keyed by param name. */
+  secretEnvs?: Record<string, string>;
 }
 
 /**
  * Resolves the forms that keep secrets off the command line (where `deno
  * task` echoes them, shell history keeps them and `ps` shows them):
  * `--<flag>-file PATH` reads the value from a file (relative to the command's
- * cwd) and `--<flag> -` reads the first line of standard input. One trailing
- * newline (LF or CRLF) is stripped; an empty value, a file over 64 KiB, or an
- * unreadable file is a one-line `CONFIG_INVALID` naming the flag, never the
- * value. Returns `raw` with those values filled in, registered for scrubbing.
+ * cwd), `--<flag>-env NAME` reads environment variable NAME (which Deno's
+ * permissions must allow: see {@link SECRET_ENV_PREFIX}), and `--<flag> -`
+ * reads the first line of standard input. One trailing newline (LF or CRLF)
+ * is stripped from a file; an empty value, a value over 64 KiB, an unset or
+ * unreadable variable, or an unreadable file is a one-line `CONFIG_INVALID`
+ * naming the flag, never the value. Returns `raw` with those values filled
+ * in, registered for scrubbing.
  */
 export async function readSecretInputs(
   ctx: Pick<CommandContext, "cwd" | "prompt" | "addSecrets">,
@@ -324,8 +350,34 @@ export async function readSecretInputs(
     raw[p.name] = value;
     read.push(value);
   }
+  for (const p of input.params) {
+    const name = input.secretEnvs?.[p.name];
+    if (name === undefined) continue;
+    const value = _readSecretEnv(`${p.flag}${SECRET_ENV_SUFFIX}`, name);
+    raw[p.name] = value;
+    read.push(value);
+  }
   ctx.addSecrets(read);
   return raw;
+}
+
+function _readSecretEnv(flag: string, name: string): string {
+  const fail = (why: string) =>
+    new RetrovueError("CONFIG_INVALID", `${flag}: ${why}`, { details: { flag } });
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw fail(`'${inertLine(name.slice(0, 80))}' is not an environment variable name`);
+  }
+  if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+    throw fail(
+      `this command may not read environment variable '${name}'; name one that starts with ` +
+        `${SECRET_ENV_PREFIX} (e.g. ${SECRET_ENV_PREFIX}${name}), or use '${
+          flag.replace(/-env$/, "-file")
+        } PATH'`,
+    );
+  }
+  const value = Deno.env.get(name);
+  if (value === undefined) throw fail(`environment variable '${name}' is not set`);
+  return _checkedSecret(flag, value, `environment variable '${name}'`);
 }
 
 async function _readSecretFile(flag: string, path: string): Promise<string> {
@@ -382,7 +434,8 @@ export function paramHelp(params: readonly ParamSpec[]): string {
     const flag = p.kind === "boolean"
       ? `${p.flag}[=BOOL], --no-${p.flag.slice(2)}`
       : p.secret
-      ? `${p.flag} ${p.kind.toUpperCase()}|-, ${p.flag}${SECRET_FILE_SUFFIX} PATH`
+      ? `${p.flag} ${p.kind.toUpperCase()}|-, ${p.flag}${SECRET_FILE_SUFFIX} PATH, ` +
+        `${p.flag}${SECRET_ENV_SUFFIX} NAME`
       : `${p.flag} ${p.kind.toUpperCase()}`;
     return [flag, p.description + (notes.length ? ` (${notes.join("; ")})` : "")];
   });

@@ -1,6 +1,6 @@
 /**
  * End-to-end tests of the forms that keep a secret off the command line:
- * `--token-file PATH` and `--token -` (standard input), on `source add` and
+ * `--token-file PATH`, `--token-env NAME` and `--token -` (standard input), on `source add` and
  * `source update`, with the fake importer (whose `--token` is secret). The
  * value read must reach the stored config exactly (one trailing newline
  * stripped) and never appear in any output; bad input is one line `Error: …`.
@@ -20,7 +20,7 @@ const NEW_TOKEN = "n3wSecretToken-1a2b3c";
 function _run(
   world: TempWorld,
   args: string[],
-  extra: { stdin?: string } = {},
+  extra: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   return runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS, cwd: world.dir, ...extra });
 }
@@ -187,11 +187,66 @@ Deno.test("both forms, a repeated file form, or a file form of a plain option ar
   assert.equal(dumpDb(world.db).includes(TOKEN), false);
 });
 
+Deno.test("--token-env: a RETROVUE_SECRET_ variable the operator names, stored exactly", async () => {
+  using world = tempWorld();
+  const state = world.writeJson("state.json", {});
+  const env = { RETROVUE_SECRET_DEN_TOKEN: TOKEN };
+  const r = await _run(
+    world,
+    _addArgs(state, "--token-env", "RETROVUE_SECRET_DEN_TOKEN", "--json"),
+    {
+      env,
+    },
+  );
+  _ok(r, "add --token-env");
+  _noSecret(r, TOKEN);
+  assert.equal(_storedConfig(world).token, TOKEN);
+  const update = await _run(world, ["source", "update", "Den", "--token-env=RETROVUE_SECRET_NEW"], {
+    env: { RETROVUE_SECRET_NEW: NEW_TOKEN },
+  });
+  _ok(update, "update --token-env");
+  _noSecret(update, NEW_TOKEN);
+  assert.equal(_storedConfig(world).token, NEW_TOKEN);
+});
+
+Deno.test("--token-env: unreadable, unset, empty or badly named variables are refused", async () => {
+  using world = tempWorld();
+  const state = world.writeJson("state.json", {});
+  // PLEX_TOKEN is set, but the task's --allow-env does not let the CLI read it.
+  const env = { PLEX_TOKEN: TOKEN, RETROVUE_SECRET_EMPTY: "" };
+  const cases: [string, RegExp][] = [
+    [
+      "PLEX_TOKEN",
+      /^Error: --token-env: this command may not read environment variable 'PLEX_TOKEN'; name one that starts with RETROVUE_SECRET_ \(e\.g\. RETROVUE_SECRET_PLEX_TOKEN\), or use '--token-file PATH'$/,
+    ],
+    [
+      "RETROVUE_SECRET_UNSET",
+      /^Error: --token-env: environment variable 'RETROVUE_SECRET_UNSET' is not set$/,
+    ],
+    [
+      "RETROVUE_SECRET_EMPTY",
+      /^Error: --token-env: environment variable 'RETROVUE_SECRET_EMPTY' is empty$/,
+    ],
+    ["NOT-A-NAME", /^Error: --token-env: 'NOT-A-NAME' is not an environment variable name$/],
+  ];
+  for (const [name, pattern] of cases) {
+    const r = await _run(world, _addArgs(state, "--token-env", name), { env });
+    _fails(r, pattern);
+    _noSecret(r, TOKEN);
+  }
+  const both = await _run(world, _addArgs(state, "--token-file", "x", "--token-env", "X"));
+  _fails(both, /give either '--token-file' or '--token-env', not both/);
+  const plain = await _run(world, _addArgs(state, "--page-size-env", "X"));
+  _fails(plain, /'--page-size-env' exists only for secret options/);
+  assert.equal(dumpDb(world.db).includes("Den"), false);
+});
+
 Deno.test("source add --type fake --help lists the -file and - forms of the secret", async () => {
   using world = tempWorld();
   const r = await _run(world, ["source", "add", "--type", "fake", "--help"]);
   _ok(r, "help");
-  assert.match(r.stdout, /--token STRING\|-, --token-file PATH +A secret/);
+  assert.match(r.stdout, /--token STRING\|-, --token-file PATH, --token-env NAME +A secret/);
+  assert.doesNotMatch(r.stdout, /--page-size-env/);
   assert.doesNotMatch(r.stdout, /--page-size-file/);
   assert.doesNotMatch(r.stdout, /--state-file-file/);
 });
