@@ -77,7 +77,21 @@ export interface ParsedMedia {
   sample: boolean;
   /** Lower-case extension, if the name had a known one. */
   container: string | null;
+  /**
+   * The library hint said `movie` but the name is unambiguously an episode
+   * (`S01E02`, `1x02`): the name won. The importer reports it as a warning.
+   */
+  hintOverridden: boolean;
+  /**
+   * The file is part of a disc folder (`Movie (1999)/VIDEO_TS/VTS_01_1.VOB`,
+   * `Show - S02E13/BDMV/STREAM/00001.m2ts`): everything else is read from the
+   * folder that holds the disc, and `part` orders the disc's files.
+   */
+  disc: DiscKind | null;
 }
+
+/** The disc structures read as one item: a Blu-ray `BDMV` or a DVD `VIDEO_TS` folder. */
+export type DiscKind = "bluray" | "dvd";
 
 /** Options for {@link parseMediaPath}. */
 export interface ParseOptions {
@@ -98,7 +112,21 @@ export interface ParseOptions {
    * results (season, show and movie folders). A walk passes one per root.
    */
   cache?: Map<string, unknown>;
+  /**
+   * Another file in the same folder is an episode: a bare number (`Show 05`,
+   * `05.mkv`) then counts as an episode marker. Set by {@link parseFolderFiles}.
+   */
+  siblingEpisodes?: boolean;
 }
+
+/**
+ * How sure an episode marker is: `2` unambiguous (`S01E02`, `1x02`,
+ * `Season 1 Episode 2`, an air date), `1` an episode form movies rarely
+ * have (`Episode 3`, `Ep 03`, `E23`, `02 - Title`, `Show - 012`), `0` a bare
+ * number (`Show 05 Title`) that needs a season folder, a shows library or a
+ * sibling episode to count.
+ */
+type _Level = 0 | 1 | 2;
 
 /** An episode marker found in a name. */
 interface _EpisodeMatch {
@@ -108,26 +136,42 @@ interface _EpisodeMatch {
   episode: number | null;
   episodeEnd: number | null;
   airDate: string | null;
-  /** A marker clear enough to call a file an episode without other context. */
-  strong: boolean;
+  level: _Level;
 }
 
 interface _MatchContext {
   inSeasonFolder: boolean;
   hint: "auto" | "movie" | "episode";
   absolute: boolean;
+  /** A sibling file in the same folder is an episode: bare numbers count. */
+  siblings: boolean;
+  /** The file sits in a folder (below the library root, when one is known). */
+  inFolder: boolean;
+  /** The parent folder's season, if it is a season folder. */
+  folderSeason: number | null;
 }
 
 const _CONTINUATION_RE =
-  /^(?:-(?:s?\d{1,4}[ex]|[ex])?|[ex]|\s+-\s+(?:s?\d{1,4}[ex]|[ex]))(\d{1,4})(?=$|[^0-9a-z]|[ex]\d)/i;
+  /^(?:-(?:s?\d{1,4}[ex]|[ex])?|[ex]|\s+-\s+(?:s?\d{1,4}[ex]|[ex]))(\d{1,5})(?=$|[^0-9a-z]|[ex]\d)/i;
+/** `.S01E02`, `S01E02`, ` & S01E02`, `_1x02`, `.E03`: the marker written again for the next episode. */
+const _REPEAT_RE =
+  /^(?:[ ._]*[&+,][ ._]*|[ ._]?)(?:s(\d{1,4})[ ._]?e|(\d{1,4})x|e)(\d{1,5})(?![0-9])/i;
 
-/** Extends a fresh match over `-E03`, `E03`, `-03`… continuations (multi-episode files). */
+/** Extends a fresh match over `-E03`, `E03`, `-03`, `.S01E03`… continuations (multi-episode files). */
 function _continue(text: string, match: _EpisodeMatch): _EpisodeMatch {
   let last = match.episode ?? 0;
   while (true) {
-    const m = _CONTINUATION_RE.exec(text.slice(match.end));
-    if (!m) break;
-    const n = Number(m[1]);
+    const rest = text.slice(match.end);
+    let m = _CONTINUATION_RE.exec(rest);
+    let n = m ? Number(m[1]) : NaN;
+    if (!m) {
+      m = _REPEAT_RE.exec(rest);
+      if (!m) break;
+      const season = m[1] ?? m[2];
+      // A repeated marker must stay in the season (`S01E01S02E01` is not a range).
+      if (season !== undefined && match.season !== null && Number(season) !== match.season) break;
+      n = Number(m[3]);
+    }
     if (n <= last) break;
     last = n;
     match.episodeEnd = n;
@@ -141,7 +185,7 @@ interface _MarkerFields {
   season?: number;
   episode?: number;
   airDate?: string;
-  strong: boolean;
+  level: _Level;
 }
 
 function _found(m: RegExpExecArray, lead: string, fields: _MarkerFields): _EpisodeMatch {
@@ -152,7 +196,7 @@ function _found(m: RegExpExecArray, lead: string, fields: _MarkerFields): _Episo
     episode: fields.episode ?? null,
     episodeEnd: null,
     airDate: fields.airDate ?? null,
-    strong: fields.strong,
+    level: fields.level,
   };
 }
 
@@ -161,54 +205,135 @@ function _isDate(y: number, mo: number, d: number): boolean {
   return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
 }
 
+/** `(1999)` or `[1999]` after `at`: a movie's year, so a weak marker before it is a title word. */
+function _yearAfter(text: string, at: number): boolean {
+  const m = /[\[(]((?:18|19|20)\d{2})[\])]/.exec(text.slice(at));
+  return m !== null && isYear(Number(m[1]));
+}
+
+const _ROMAN: Record<string, number> = {
+  i: 1,
+  ii: 2,
+  iii: 3,
+  iv: 4,
+  v: 5,
+  vi: 6,
+  vii: 7,
+  viii: 8,
+  ix: 9,
+  x: 10,
+};
+
+/**
+ * A leading number, `NNN` read as season and episode (`102` → S1E2, `0106` →
+ * S1E6) unless it is zero-padded to three digits (`001`: absolute numbering,
+ * anime) or absolute numbering was asked for.
+ */
+function _leadingNumber(
+  digits: string,
+  absolute: boolean,
+  folderSeason: number | null,
+): { season?: number; episode: number } {
+  const n = Number(digits);
+  if (absolute || digits.length < 3 || digits.startsWith("00") || n % 100 === 0) {
+    return { episode: n };
+  }
+  // In `Season 2/`, `112` is episode 112 unless it starts with the folder's season.
+  if (folderSeason !== null && Math.floor(n / 100) !== folderSeason) return { episode: n };
+  if (digits.length === 3 && digits[0] === "0") return { episode: n };
+  return { season: Math.floor(n / 100), episode: n % 100 };
+}
+
 /** Finds the episode marker in a file stem, trying the clearest forms first. */
 function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
   // A lookbehind rather than a `(^|[^a-z0-9])` group: the engine can then skip to each `s`.
-  let m = /(?<![a-z0-9])s(\d{1,4})(?:[ ._-]*x?[ ._-]*e|x)(\d{1,4})(?![0-9])/i.exec(text);
+  let m = /(?<![a-z0-9])s(\d{1,4})(?:[ ._-]*x?[ ._-]*e|-?x)(\d{1,5})(?![0-9])/i.exec(text);
   if (m) {
     return _continue(
       text,
-      _found(m, "", { season: Number(m[1]), episode: Number(m[2]), strong: true }),
+      _found(m, "", { season: Number(m[1]), episode: Number(m[2]), level: 2 }),
     );
   }
-  m = /(^|[^a-z0-9])season[ ._-]*(\d{1,4})[ ._-]*episode[ ._-]*(\d{1,4})(?![0-9])/i.exec(text);
-  if (m) return _found(m, m[1], { season: Number(m[2]), episode: Number(m[3]), strong: true });
+  m = /(^|[^a-z0-9])season[ ._-]*(\d{1,4})[ ._-]*episode[ ._-]*(\d{1,5})(?![0-9])/i.exec(text);
+  if (m) return _found(m, m[1], { season: Number(m[2]), episode: Number(m[3]), level: 2 });
   m = /(^|[^a-z0-9])(\d{1,4})x(\d{1,3})(?![0-9])/i.exec(text);
   if (m && (Number(m[2]) < 100 || isYear(Number(m[2])))) {
     return _continue(
       text,
-      _found(m, m[1], { season: Number(m[2]), episode: Number(m[3]), strong: true }),
+      _found(m, m[1], { season: Number(m[2]), episode: Number(m[3]), level: 2 }),
     );
   }
   if (ctx.hint !== "movie") {
     m = /(^|[^0-9])((?:19|20)\d{2})([-._ ])(\d{2})\3(\d{2})(?![0-9])/.exec(text);
     if (m && _isDate(Number(m[2]), Number(m[4]), Number(m[5]))) {
-      return _found(m, m[1], { airDate: `${m[2]}-${m[4]}-${m[5]}`, strong: true });
+      return _found(m, m[1], { airDate: `${m[2]}-${m[4]}-${m[5]}`, level: 2 });
+    }
+    // Day first (`15-05-2018`), as European broadcasters write it.
+    m = /(^|[^0-9])(\d{2})([-.])(\d{2})\3((?:19|20)\d{2})(?![0-9])/.exec(text);
+    if (m && _isDate(Number(m[5]), Number(m[4]), Number(m[2]))) {
+      return _found(m, m[1], { airDate: `${m[5]}-${m[4]}-${m[2]}`, level: 2 });
     }
   }
-  const loose = ctx.hint === "episode" || ctx.inSeasonFolder;
-  m = /(^|[^a-z0-9])(?:episode|ep|e)[ ._-]*(\d{1,4})(?![0-9])/i.exec(text);
+  const loose = ctx.hint === "episode" || ctx.inSeasonFolder || ctx.siblings;
+  m = /(^|[^a-z0-9])(?:episode|episodio|ep|e)[ ._-]*(\d{1,5})(?:v\d)?(?![0-9])/i.exec(text);
   if (m) {
-    const found = _found(m, m[1], { episode: Number(m[2]), strong: false });
-    return loose ? _continue(text, found) : found;
+    const word = m[0].slice(m[1].length).replace(/[\d ._-]|v\d$/gi, "").toLowerCase();
+    // `Episode 3`, `Ep 03`, `E23` on their own: episodes, unless a movie's `(year)` follows.
+    const level: _Level = m[1] === "" && word === "e" ? 0 : _yearAfter(text, m.index) ? 0 : 1;
+    const found = _found(m, m[1], { episode: Number(m[2]), level });
+    return loose || level === 1 ? _continue(text, found) : found;
+  }
+  m = /(^|[ ._-])(?:part|pt)\.?[ ._]*(\d{1,2}|[ivx]{1,4})(?=$|[ ._\-(\[])/i.exec(text);
+  if (m) {
+    // `Part 2 - Title`, or `Show - Part III` in a show's folder: an episode of a miniseries.
+    // A stacked movie (`Movie - part2`, `Movie.cd1`) and `Movie Part 1 (2010)` stay movies.
+    const raw = m[2].toLowerCase();
+    const n = /^\d/.test(raw) ? Number(raw) : _ROMAN[raw];
+    const rest = text.slice(m.index + m[0].length);
+    const titled = /^[ ._]*-[ ._]*[^ ._\-(\[]/.test(rest);
+    const stacked = /^[ ._-]+(?:part|pt)[ ._-]?\d{1,2}$/i.test(text.slice(m.index));
+    const bare = ctx.inFolder && !stacked && !_yearAfter(text, 0) && trimSeparators(rest) === "";
+    if (n !== undefined && (titled || bare)) return _found(m, m[1], { episode: n, level: 1 });
+  }
+  // `02 - Title`, `102 - Title`, `003. Title`, `03-Title`, `003-004. Title`.
+  m = /^(\d{1,4})(?:-(\d{1,4}))?(?=[ ._]*-[ ._]*[^ ._\-\d]|\.\s+\S|-[a-z])/i.exec(text);
+  if (m && !isYear(Number(m[1])) && !(m[2] !== undefined && m[1].length < 3 && !loose)) {
+    const fields = _leadingNumber(m[1], ctx.absolute, ctx.folderSeason);
+    const found = _found(m, "", { ...fields, level: 1 });
+    if (m[2] !== undefined) {
+      if (m[1].length >= 3 || ctx.inSeasonFolder) {
+        found.episodeEnd = Number(m[2]) > (found.episode ?? 0) ? Number(m[2]) : null;
+      } else {
+        found.season = Number(m[1]);
+        found.episode = Number(m[2]);
+      }
+    }
+    return found;
   }
   if (loose) {
     m = /^(\d{1,2})-(\d{2,3})(?=$|[ ._])/.exec(text);
     if (m && !ctx.inSeasonFolder) {
-      return _found(m, "", { season: Number(m[1]), episode: Number(m[2]), strong: false });
+      return _found(m, "", { season: Number(m[1]), episode: Number(m[2]), level: 0 });
     }
     m = /^(\d{1,4})(?=$|[ ._-])/.exec(text);
     if (m && (m[1].length <= 3 || ctx.inSeasonFolder)) {
-      return _continue(text, _found(m, "", { episode: Number(m[1]), strong: false }));
+      return _continue(text, _found(m, "", { episode: Number(m[1]), level: 0 }));
     }
   }
   m = text.includes("-") ? /(\s)-\s*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(text) : null;
   if (m && !(isYear(Number(m[2])) && !loose)) {
-    return _found(m, m[1], { episode: Number(m[2]), strong: false });
+    // `Show - 012`, `Show - 01 - Title`: anime and absolute numbering.
+    const level: _Level = m[2].length >= 2 && !isYear(Number(m[2])) &&
+        !_yearAfter(text, m.index)
+      ? 1
+      : 0;
+    return _found(m, m[1], { episode: Number(m[2]), level });
   }
   m = text.includes("[") ? /(\[)(\d{1,4})\]/.exec(text) : null;
-  if (m && !isYear(Number(m[2]))) return _found(m, "", { episode: Number(m[2]), strong: false });
-  if (loose) {
+  if (m && !isYear(Number(m[2]))) return _found(m, "", { episode: Number(m[2]), level: 0 });
+  m = /(\s)(\d{2,4})v\d(?=$|[ ._\[(])/.exec(text);
+  if (m) return _found(m, m[1], { episode: Number(m[2]), level: 1 });
+  if (loose || ctx.hint === "auto") {
     for (const t of text.matchAll(/(^|[ ._])(\d{1,4})(?=$|[ ._\[(])/g)) {
       const at = (t.index ?? 0) + t[1].length;
       if (at === 0) continue;
@@ -219,10 +344,10 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
         return _found(fake, t[1], {
           season: Math.floor(n / 100),
           episode: n % 100,
-          strong: false,
+          level: 0,
         });
       }
-      return _found(fake, t[1], { episode: n, strong: false });
+      return _found(fake, t[1], { episode: n, level: 0 });
     }
   }
   return null;
@@ -273,6 +398,7 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
   const name = normalized.slice(cut + 1);
   const folderPath = cut >= 0 ? normalized.slice(0, cut) : "";
   const context = _contextOf(folderPath, options);
+  if (context.disc !== null) return _discFile(name, context.disc, hint);
 
   const { stem, ext } = options.isDirectory ? { stem: name, ext: null } : splitExtension(name);
   const { text, ids } = extractIds(stem);
@@ -286,11 +412,22 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
 
   const parentSeason = context.parentSeason;
   const inSeasonFolder = parentSeason !== null;
-  const match = trimmed === "" || hint === "movie"
-    ? null
-    : _matchEpisode(text, { inSeasonFolder, hint, absolute: options.absoluteEpisodes ?? false });
-  const isEpisode = hint === "episode" ||
-    (hint === "auto" && ((match !== null && match.strong) || inSeasonFolder));
+  const match = trimmed === "" ? null : _matchEpisode(text, {
+    inSeasonFolder,
+    hint,
+    absolute: options.absoluteEpisodes ?? false,
+    siblings: options.siblingEpisodes ?? false,
+    inFolder: context.parent !== undefined,
+    folderSeason: parentSeason,
+  });
+  // A shows library makes every file an episode; a movies library every file a movie, except
+  // one whose name is unambiguous (`S01E02`, `1x02`): the name wins and `hintOverridden` says so.
+  const overridden = hint === "movie" && match !== null && match.level === 2 &&
+    match.airDate === null;
+  const isEpisode = hint === "episode" || overridden ||
+    (hint === "auto" &&
+      ((match !== null && (match.level > 0 || options.siblingEpisodes === true)) ||
+        inSeasonFolder));
   const kind: ParsedKind = trimmed === "" ? "unknown" : isEpisode ? "episode" : "movie";
 
   // Every result is built by the one literal at the end (one object shape, no spreads).
@@ -335,6 +472,12 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       const prefix = _folderSeries(context, text.slice(0, match.index));
       title = prefix.title;
       year = prefix.year;
+      // `Show/Season 1/Show.Name.S01E02.720p-GRP.mkv`: the show's own folder names it best.
+      const show = inSeasonFolder ? _show(context) : null;
+      if (show !== null && show.title !== "") {
+        title = show.title;
+        year = show.year ?? year;
+      }
     } else {
       season = parentSeason;
       episodeTitle = humanizeTitle(stripTrailingTags(text));
@@ -361,7 +504,46 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
     extraType,
     sample: extraType === "sample",
     container: ext,
+    hintOverridden: overridden,
+    disc: null,
   };
+}
+
+/** A disc folder below the library root, and the folder that holds it. */
+interface _Disc {
+  kind: DiscKind;
+  /** The path of the folder holding the disc, below the library root. */
+  owner: string;
+  /** What the holder's name says, read once per folder. */
+  item?: ParsedMedia;
+}
+
+/** The disc folder among `folders`, if any (the first `BDMV` or `VIDEO_TS` with a folder above). */
+function _discOf(folders: string[]): _Disc | null {
+  for (let i = 1; i < folders.length; i++) {
+    const lower = folders[i].toLowerCase();
+    if (lower === "bdmv" || lower === "video_ts") {
+      return { kind: lower === "bdmv" ? "bluray" : "dvd", owner: folders.slice(0, i).join("/") };
+    }
+  }
+  return null;
+}
+
+/**
+ * A file inside a disc folder: the item is the folder holding the disc, read
+ * like a file of that name; `part` orders the disc's files (`00002.m2ts` → 2,
+ * `VTS_01_3.VOB` → 103, `VIDEO_TS.VOB` → 0).
+ */
+function _discFile(name: string, disc: _Disc, hint: "auto" | "movie" | "episode"): ParsedMedia {
+  disc.item ??= parseMediaPath(disc.owner, { hint, isDirectory: true });
+  const { stem, ext } = splitExtension(name);
+  const vts = /^vts_(\d{1,2})_(\d{1,2})$/i.exec(stem);
+  const part = vts
+    ? Number(vts[1]) * 100 + Number(vts[2])
+    : /^\d{1,6}$/.test(stem)
+    ? Number(stem)
+    : 0;
+  return { ...disc.item, part, container: ext, extraType: null, sample: false, disc: disc.kind };
 }
 
 /**
@@ -384,6 +566,8 @@ interface _FolderContext {
   lastSeries: { title: string; year: number | null } | null;
   /** The cache's show readings by folder name, if there is a cache. */
   shows: Map<string, FolderTitle> | null;
+  /** The disc folder the files sit in, if any. */
+  disc: _Disc | null;
 }
 
 /** What the cache holds for one library root. */
@@ -435,6 +619,7 @@ function _folderContext(
     lastPrefix: null,
     lastSeries: null,
     shows,
+    disc: folders.length > 1 ? _discOf(folders) : null,
   };
 }
 

@@ -39,7 +39,7 @@ export function parseSeasonFolder(name: string, options: SeasonFolderOptions = {
   if (options.specialAliases && /^extras$/i.test(n)) return 0;
   let m = SEASON_WORD_RE.exec(n);
   if (m) return Number(m[1]);
-  m = /^s(\d{1,4})$/i.exec(n) ?? /^(\d{1,2})\.\s*staffel$/i.exec(n);
+  m = /^s[ ._-]?(\d{1,4})$/i.exec(n) ?? /^(\d{1,2})\.\s*staffel$/i.exec(n);
   if (m) return Number(m[1]);
   if (options.numericFolders && /^\d{1,3}$/.test(n)) return Number(n);
   if (options.parentName) {
@@ -119,11 +119,22 @@ export function parseMovieName(name: string): MovieName {
   }
   let year: number | null = null;
   let titleText = text;
-  const paren = /\((\d{4})\)/.exec(text);
+  // `(1995) Movie Name`: a year in brackets first, then the title (Radarr's `{Year} {Title}`).
+  const first = text.startsWith("(") || text.startsWith("[")
+    ? /^[\[(]((?:18|19|20)\d{2})[\])][ ._-]*(?=\S)/.exec(text)
+    : null;
+  if (first && isYear(Number(first[1])) && !/\((\d{4})\)/.test(text.slice(first[0].length))) {
+    text = text.slice(first[0].length);
+    titleText = text;
+    year = Number(first[1]);
+  }
+  const paren = year !== null ? null : /\((\d{4})\)/.exec(text);
   const bracket = /\[(\d{4})\]/.exec(text);
   if (paren && paren.index > 0 && isYear(Number(paren[1]))) {
     year = Number(paren[1]);
     titleText = text.slice(0, paren.index);
+  } else if (year !== null) {
+    // The year came first.
   } else if (bracket && isYear(Number(bracket[1])) && text.indexOf("[") > 0) {
     year = Number(bracket[1]);
     titleText = text.slice(0, text.indexOf("["));

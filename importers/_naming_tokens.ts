@@ -402,9 +402,12 @@ const _SEASON_WORDS = [
   "сезон",
 ];
 
-/** `Season 1`, `Staffel 01`, `Season1`, `Season 7 (2016)` and the other languages. */
+/**
+ * `Season 1`, `Staffel 01`, `Season1`, `Season 7 (2016)`, `Season 2 - The Return`
+ * and the other languages.
+ */
 export const SEASON_WORD_RE: RegExp = new RegExp(
-  `^(?:${_SEASON_WORDS.join("|")})[ ._-]*(\\d{1,4})(?:\\s*\\(\\d{4}\\))?$`,
+  `^(?:${_SEASON_WORDS.join("|")})[ ._-]*(\\d{1,4})(?:\\s*\\(\\d{4}\\))?(?:\\s+-\\s+\\S.*)?$`,
   "iu",
 );
 

@@ -1,0 +1,163 @@
+/**
+ * The organized-library conventions of issue 16, one test per class, with
+ * paths written for these tests (not the reference vectors).
+ */
+import { deepStrictEqual } from "node:assert/strict";
+import { parseMediaPath, type ParseOptions } from "../importers/_naming.ts";
+import { parseFolderFiles } from "../importers/_naming_siblings.ts";
+
+type Expect = Partial<ReturnType<typeof parseMediaPath>>;
+
+function check(path: string, expected: Expect, options: ParseOptions = {}) {
+  const got = parseMediaPath(path, options) as unknown as Record<string, unknown>;
+  const picked: Record<string, unknown> = {};
+  for (const key of Object.keys(expected)) picked[key] = got[key];
+  deepStrictEqual(picked, expected, path);
+}
+
+Deno.test("multi-episode files with the marker written again", () => {
+  const two = { kind: "episode", season: 1, episode: 1, episodeEnd: 2 } as const;
+  check("Show/Show - S01E01.S01E02 - Title.mkv", { ...two, episodeTitle: "Title" });
+  check("Show/Show.S01E01S01E02.mkv", { ...two, episodeTitle: null });
+  check("Show/Show 1x01_1x02.mkv", two);
+  check("Show/Show - S01E01 & S01E02 & S01E03.mkv", { ...two, episodeEnd: 3 });
+  check("Show/Show.S01.E01.E02.mkv", two);
+  // A marker of another season is no range.
+  check("Show/Show S01E01S02E01.mkv", { season: 1, episode: 1, episodeEnd: null });
+});
+
+Deno.test("Episode N, Ep 03, Part III, Pt. 2 in a show folder without season folders", () => {
+  check("Documentary (2019)/Documentary - Episode 3.mkv", {
+    kind: "episode",
+    title: "Documentary",
+    year: 2019,
+    episode: 3,
+    season: null,
+  });
+  check("Nature/Ep 03 - Rivers.mkv", { kind: "episode", episode: 3, episodeTitle: "Rivers" });
+  check("War Diaries/War Diaries - Part III.mkv", { kind: "episode", episode: 3 });
+  check("War Diaries/War Diaries Pt. 2.mkv", { kind: "episode", episode: 2 });
+  check("Mini/Part 2 - The Crossing.mkv", { kind: "episode", episode: 2 });
+  // A movie's own words stay in its title: a year follows, or it is a stacked part.
+  check("Star Wars Episode 1 - The Phantom Menace (1999).mkv", { kind: "movie", year: 1999 });
+  check("Movie Part 1 (2010).mkv", { kind: "movie", title: "Movie Part 1", year: 2010 });
+  check("Kill Bill (2003)/Kill Bill (2003) - part2.mkv", { kind: "movie", part: 2 });
+});
+
+Deno.test("numbered files directly in a show folder", () => {
+  check("Show/02 - Title.mkv", { kind: "episode", title: "Show", episode: 2, season: null });
+  check("Show/102 - Title.mkv", { kind: "episode", season: 1, episode: 2, episodeTitle: "Title" });
+  check("Show/003. Title.mkv", { kind: "episode", episode: 3, season: null });
+  // Inside a season folder a number that does not start with its season is the episode.
+  check("Show/Season 2/112 - Title.mkv", { season: 2, episode: 112 });
+  check("Show/Season 1/112 - Title.mkv", { season: 1, episode: 12 });
+  // Loose numbers are no marker on their own…
+  check("Apollo 13.mkv", { kind: "movie", title: "Apollo 13" });
+  check("2001 - A Space Odyssey.mkv", { kind: "movie" });
+  // …but are next to an episode, or next to other number-only files (sibling evidence).
+  const mixed = parseFolderFiles("Show", ["Show - S01E03.mkv", "Show 04.mkv"]);
+  deepStrictEqual(mixed.map((p) => [p.kind, p.episode]), [["episode", 3], ["episode", 4]]);
+  const bare = parseFolderFiles("Show", ["01.mkv", "02.mkv"]);
+  deepStrictEqual(bare.map((p) => [p.kind, p.title, p.episode]), [
+    ["episode", "Show", 1],
+    ["episode", "Show", 2],
+  ]);
+  // Loose files in the root are unrelated: no sibling evidence there.
+  const root = parseFolderFiles("", ["Show - S01E03.mkv", "Apollo 13.mkv"]);
+  deepStrictEqual(root.map((p) => p.kind), ["episode", "movie"]);
+  // A movies library keeps its hint for weak numbers.
+  const movies = parseFolderFiles("Show", ["01.mkv", "02.mkv"], { hint: "movie" });
+  deepStrictEqual(movies.map((p) => p.kind), ["movie", "movie"]);
+});
+
+Deno.test("absolute numbering (anime) outside season folders", () => {
+  check("Anime/Show (2009)/Show - 001 - Title.mkv", {
+    kind: "episode",
+    title: "Show",
+    year: 2009,
+    season: null,
+    episode: 1,
+    episodeTitle: "Title",
+  });
+  check("[Group] Show - 012 [1080p].mkv", { kind: "episode", title: "Show", episode: 12 });
+  check("Show/Show - 1045 [720p].mkv", { kind: "episode", episode: 1045, season: null });
+  check("Show/Show - 1044v2 [720p].mkv", { kind: "episode", episode: 1044 });
+});
+
+Deno.test("four- and five-digit episode numbers", () => {
+  check("Soap/Soap - S41E10478 - Title.mkv", {
+    kind: "episode",
+    season: 41,
+    episode: 10478,
+    episodeTitle: "Title",
+  });
+  check("Soap/Soap - S41E1047-E1048.mkv", { season: 41, episode: 1047, episodeEnd: 1048 });
+});
+
+Deno.test("disc folders: the item is the folder holding the disc", () => {
+  check("Show/Show - S02E13/BDMV/STREAM/00001.m2ts", {
+    kind: "episode",
+    title: "Show",
+    season: 2,
+    episode: 13,
+    disc: "bluray",
+    part: 1,
+  });
+  check("Movie (1999)/VIDEO_TS/VTS_01_2.VOB", {
+    kind: "movie",
+    title: "Movie",
+    year: 1999,
+    disc: "dvd",
+    part: 102,
+  });
+  check("Movie (1999)/Movie (1999).mkv", { disc: null });
+});
+
+Deno.test("season folder variants", () => {
+  for (
+    const [folder, season] of [
+      ["S 01", 1],
+      ["Season 2 - The Return", 2],
+      ["Staffel 02", 2],
+      ["Saison 3", 3],
+      ["Temporada 4", 4],
+      ["Series 2", 2],
+    ] as const
+  ) {
+    check(`Show/${folder}/05.mkv`, { kind: "episode", title: "Show", season, episode: 5 });
+  }
+});
+
+Deno.test("year first, and Part 1 inside a movie title", () => {
+  check("(1995) Movie Name.mkv", { kind: "movie", title: "Movie Name", year: 1995 });
+  check("Movies/(1995) Movie Name/(1995) Movie Name.mkv", { title: "Movie Name", year: 1995 });
+  check("Movie Part 1 (2010).mkv", { title: "Movie Part 1", year: 2010, part: null });
+});
+
+Deno.test("release names kept in organized folders", () => {
+  check("Show (2010)/Season 1/Show.Name.S01E02.720p.HDTV.x264-GRP.mkv", {
+    kind: "episode",
+    title: "Show",
+    year: 2010,
+    season: 1,
+    episode: 2,
+    episodeTitle: null,
+  });
+  check("Show/Show.2020.01.31.mkv", {
+    kind: "episode",
+    title: "Show",
+    airDate: "2020-01-31",
+    season: null,
+  });
+  check("News/News.15-05-2018.720p.mkv", { kind: "episode", airDate: "2018-05-15" });
+});
+
+Deno.test("a movies hint yields to an unambiguous episode name, and says so", () => {
+  check("Films/Show - S01E02.mkv", { kind: "episode", hintOverridden: true }, { hint: "movie" });
+  check("Films/Show 2x03.mkv", { kind: "episode", hintOverridden: true }, { hint: "movie" });
+  check("Films/Show - Episode 3.mkv", { kind: "movie", hintOverridden: false }, {
+    hint: "movie",
+  });
+  check("Films/Show 2020-01-31.mkv", { kind: "movie", hintOverridden: false }, { hint: "movie" });
+  check("Films/Show - S01E02.mkv", { kind: "episode", hintOverridden: false });
+});
