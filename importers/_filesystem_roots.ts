@@ -1,12 +1,13 @@
 /**
  * Roots of the filesystem importer: reading `--root [NAME=]PATH` values and
- * guessing what a root holds when `--kind auto`.
+ * telling what a root holds when `--kind auto`.
  *
  * @module
  */
 
 import type { CollectionKind, ImporterConfig } from "../core/contract.ts";
-import { parseMediaPath, parseSeasonFolder } from "./_naming.ts";
+import { parseFolderFiles } from "./_naming_siblings.ts";
+import { scanFolder, subfolderChain } from "./_filesystem_scan.ts";
 
 /** One configured root. */
 export interface RootSpec {
@@ -51,51 +52,51 @@ export function isEmptyFolder(path: string): boolean {
   return true;
 }
 
+/** What {@link detectRootKind} needs. */
+export interface DetectKindOptions {
+  /** Lower-case extensions, without dots, that count as video files. */
+  extensions: ReadonlySet<string>;
+  /** Also read hidden files and folders. Default false. */
+  includeHidden?: boolean;
+}
+
 /**
- * Guesses a root's kind from a sample of its top two levels: season folders
- * or episode-named files vote `shows`, other video files vote `movies`.
- * Both → `mixed`; nothing to go on → `mixed`.
+ * A root's kind, as the walk will read its files with `--kind auto`: `shows`
+ * when every video file is an episode, `movies` when every one is a movie,
+ * else (both, or none) `mixed`. Reads every folder's names (no stat) with the
+ * walk's own rules, and stops at the first file that disagrees.
  */
-export function detectRootKind(
-  rootReal: string,
-  options: { extensions: ReadonlySet<string>; sample?: number },
-): CollectionKind {
-  const sample = options.sample ?? 40;
-  const isVideo = (name: string) =>
-    options.extensions.has(name.slice(name.lastIndexOf(".") + 1).toLowerCase());
-  let shows = 0;
-  let movies = 0;
-  const vote = (rel: string) => {
-    const p = parseMediaPath(rel);
-    if (p.extraType !== null || p.kind === "unknown") return;
-    if (p.kind === "episode") shows++;
-    else movies++;
+export function detectRootKind(rootReal: string, options: DetectKindOptions): CollectionKind {
+  const scan = {
+    rootReal,
+    extensions: options.extensions,
+    includeHidden: options.includeHidden ?? false,
   };
-  const list = (path: string) => {
-    try {
-      return [...Deno.readDirSync(path)]
-        .filter((e) => !e.name.startsWith("."))
-        .sort((a, b) => (a.name < b.name ? -1 : 1))
-        .slice(0, sample);
-    } catch {
-      return [];
+  const cache = new Map<string, unknown>();
+  let shows = false;
+  let movies = false;
+  const stack = [{ abs: rootReal, rel: "", chain: [rootReal] }];
+  while (stack.length) {
+    const { abs, rel, chain } = stack.pop()!;
+    const folder = scanFolder(abs, rel, scan, chain);
+    const parsed = folder.files.length
+      ? parseFolderFiles(rel, folder.files, { hint: "auto", cache })
+      : [];
+    for (const p of parsed) {
+      if (p.extraType !== null || p.kind === "unknown") continue;
+      if (p.kind === "episode") shows = true;
+      else movies = true;
+      if (shows && movies) return "mixed";
     }
-  };
-  for (const entry of list(rootReal)) {
-    if (entry.isFile) {
-      if (isVideo(entry.name)) vote(entry.name);
-      continue;
-    }
-    if (!entry.isDirectory) continue;
-    for (const child of list(`${rootReal}/${entry.name}`)) {
-      if (child.isDirectory && parseSeasonFolder(child.name, { parentName: entry.name }) !== null) {
-        shows++;
-      } else if (child.isFile && isVideo(child.name)) {
-        vote(`${entry.name}/${child.name}`);
-      }
+    for (let i = folder.folders.length - 1; i >= 0; i--) {
+      const name = folder.folders[i];
+      const sub = abs.endsWith("/") ? `${abs}${name}` : `${abs}/${name}`;
+      stack.push({
+        abs: sub,
+        rel: rel === "" ? name : `${rel}/${name}`,
+        chain: subfolderChain(folder, i),
+      });
     }
   }
-  if (shows > 0 && movies === 0) return "shows";
-  if (movies > 0 && shows === 0) return "movies";
-  return "mixed";
+  return shows ? "shows" : movies ? "movies" : "mixed";
 }

@@ -26,11 +26,11 @@ import {
   type FolderTitle,
   type MovieName,
   type ParsedMedia,
-  parseMediaPath,
   parseMovieName,
   parseSeasonFolder,
   parseSeriesFolder,
 } from "./_naming.ts";
+import { parseFolderFiles } from "./_naming_siblings.ts";
 import { type NfoInfo, parseNfo } from "./_filesystem_nfo.ts";
 import {
   scanFolder,
@@ -94,6 +94,8 @@ interface _Draft {
   index: number;
   asset: ImportedAsset;
   part: number | null;
+  /** Files of one disc folder (`VIDEO_TS`, `BDMV/STREAM`) share a key and become one asset. */
+  disc: boolean;
 }
 
 interface _State {
@@ -102,6 +104,9 @@ interface _State {
   cache: Map<string, unknown>;
   /** Formatted dates by day number, for {@link isoTime}. */
   days: Map<number, string>;
+  /** Files read as episodes although the library hint said movies, and the first of them. */
+  overridden: number;
+  firstOverridden: string | null;
 }
 
 const _NO_NAMES: ReadonlySet<string> = new Set();
@@ -173,7 +178,13 @@ function _prefixIds(ids: Record<string, string>, prefix: string): Record<string,
  * Throws only when cancelled; everything else is reported and skipped.
  */
 export function* walkAssets(options: WalkOptions): Generator<ImportedAsset[]> {
-  const state: _State = { batch: [], cache: new Map(), days: new Map() };
+  const state: _State = {
+    batch: [],
+    cache: new Map(),
+    days: new Map(),
+    overridden: 0,
+    firstOverridden: null,
+  };
   const batchSize = options.batchSize ?? 500;
   const scanOptions = _scanOptions(options);
   const root: _Dir = { abs: options.rootReal, relPath: "", rel: [], index: 0, title: null };
@@ -193,6 +204,12 @@ export function* walkAssets(options: WalkOptions): Generator<ImportedAsset[]> {
     }
   }
   if (state.batch.length) yield state.batch.splice(0);
+  if (state.overridden > 0) {
+    options.warn(
+      `${state.overridden} file(s) named like episodes (S01E02) were stored as episodes although ` +
+        `--kind movies was given, e.g. '${state.firstOverridden}'`,
+    );
+  }
 }
 
 /** Takes the whole batches off the front of `state.batch`, leaving the rest. */
@@ -292,11 +309,13 @@ function _collectFiles(
   const relDir = dir.relPath;
   let dirMovieNfo: NfoInfo | undefined | null = null;
   const drafts: _Draft[] = [];
+  const all = parseFolderFiles(relDir, files, { hint: options.hint, cache: state.cache });
   for (let i = 0; i < files.length; i++) {
     if (i % 1000 === 999) _checkAbort(options.signal);
     const name = files[i];
     const rel = relDir ? `${relDir}/${name}` : name;
-    const parsed = parseMediaPath(rel, { hint: options.hint, cache: state.cache });
+    const parsed = all[i];
+    if (parsed.hintOverridden && state.overridden++ === 0) state.firstOverridden = rel;
     if (parsed.sample) {
       options.skipped(rel, "sample");
       continue;
@@ -332,7 +351,7 @@ function _collectFiles(
       asset = _movie(parsed, rel, nfo ?? dirMovieNfo, options);
     }
     if (!matchesFilters(asset, options.filters)) continue;
-    drafts.push({ rel, index: i, asset, part: parsed.part });
+    drafts.push({ rel, index: i, asset, part: parsed.part, disc: parsed.disc !== null });
   }
   for (const asset of _statAndGroup(drafts, scanned, options, state)) state.batch.push(asset);
 }
@@ -446,8 +465,11 @@ function _statAndGroup(
   for (const draft of drafts) {
     const info = _stat(draft, scanned, options);
     if (!info) continue;
-    if (draft.asset.kind === "movie" && draft.part !== null) {
-      const key = `${draft.asset.title.toLowerCase()}\u0000${draft.asset.year ?? ""}`;
+    if ((draft.asset.kind === "movie" || draft.disc) && draft.part !== null) {
+      // A disc's files are all in one folder: they are one item whatever their names.
+      const key = draft.disc
+        ? "\u0000disc"
+        : `${draft.asset.title.toLowerCase()}\u0000${draft.asset.year ?? ""}`;
       const group = groups.get(key);
       if (group) {
         group.parts.push({ draft, info });

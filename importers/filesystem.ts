@@ -164,7 +164,10 @@ function _list(config: ImporterConfig): CollectionInfo[] {
     return {
       ...base,
       kind: kind === "auto"
-        ? detectRootKind(_resolveRoot(root), { extensions: _extensions(config) })
+        ? detectRootKind(_resolveRoot(root), {
+          extensions: _extensions(config),
+          includeHidden: config.include_hidden === true,
+        })
         : kind,
       ingestible: true,
     };
@@ -243,8 +246,9 @@ const importer: Importer = {
       );
     }
     const rootReal = _resolveRoot(root, "UNREACHABLE");
-    const effective = kind === "auto" ? request.collection.kind : kind;
-    const hint = effective === "movies" ? "movie" : effective === "shows" ? "episode" : "auto";
+    // `auto` decides per file, from its own path and folders, whatever kind discovery recorded:
+    // a kind guessed for the whole root once forced 90k episodes into movies.
+    const hint = kind === "movies" ? "movie" : kind === "shows" ? "episode" : "auto";
     let found = 0;
     for (
       const batch of walkAssets({

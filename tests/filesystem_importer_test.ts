@@ -340,6 +340,121 @@ Deno.test({
   },
 });
 
+/** A root of 45 movie folders that sort before 3 show folders (the 40-entry sample bug). */
+const crowded = `${base}/crowded`;
+for (let i = 1; i <= 45; i++) {
+  const name = `A Movie ${String(i).padStart(2, "0")} (${1950 + i})`;
+  Deno.mkdirSync(`${crowded}/${name}`, { recursive: true });
+  Deno.writeTextFileSync(`${crowded}/${name}/${name}.mkv`, "m");
+}
+for (const show of ["Zebra Show", "Zulu Show (2001)", "Zz Top Show"]) {
+  for (const [season, ep] of [[1, 1], [1, 2], [2, 1]]) {
+    const dir = `${crowded}/${show}/Season ${season}`;
+    Deno.mkdirSync(dir, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/${show} - S0${season}E0${ep}.mkv`, "e");
+  }
+}
+/** Only episodes, and only movies: the two roots whose every file agrees. */
+const onlyShows = `${base}/only_shows`;
+const onlyMovies = `${base}/only_movies`;
+for (const rel of ["Show/Season 1/Show - S01E01.mkv", "Show/Season 1/02 - Second.mkv"]) {
+  Deno.mkdirSync(`${onlyShows}/${rel.slice(0, rel.lastIndexOf("/"))}`, { recursive: true });
+  Deno.writeTextFileSync(`${onlyShows}/${rel}`, "e");
+}
+Deno.mkdirSync(`${onlyMovies}/Alien (1979)`, { recursive: true });
+Deno.writeTextFileSync(`${onlyMovies}/Alien (1979)/Alien (1979).mkv`, "m");
+/** A DVD folder and a Blu-ray folder. */
+const discs = `${base}/discs`;
+for (
+  const [rel, content] of [
+    ["Movie (1999)/VIDEO_TS/VIDEO_TS.VOB", "1"],
+    ["Movie (1999)/VIDEO_TS/VTS_01_1.VOB", "22"],
+    ["Movie (1999)/VIDEO_TS/VTS_01_2.VOB", "333"],
+    ["Show/Show - S02E13/BDMV/STREAM/00001.m2ts", "4444"],
+    ["Show/Show - S02E13/BDMV/STREAM/00002.m2ts", "55555"],
+  ]
+) {
+  Deno.mkdirSync(`${discs}/${rel.slice(0, rel.lastIndexOf("/"))}`, { recursive: true });
+  Deno.writeTextFileSync(`${discs}/${rel}`, content);
+}
+
+Deno.test({
+  name: "kind auto: 45 movie folders sorted before 3 show folders; every episode stays one",
+  permissions: { read: [base] },
+  async fn() {
+    const { ctx } = context();
+    const [col] = await importer.listCollections({ root: [crowded], kind: "auto" }, ctx);
+    equal(col.kind, "mixed");
+    // Whatever kind discovery recorded, `auto` reads each file from its own path.
+    for (const recorded of ["movies", "mixed", "shows"] as const) {
+      const run = await fetchAll({ root: [crowded], kind: "auto" }, {
+        root: crowded,
+        kind: recorded,
+      });
+      const episodes = run.assets.filter((a) => a.kind === "episode");
+      const movies = run.assets.filter((a) => a.kind === "movie");
+      equal(episodes.length, 9, `recorded ${recorded}`);
+      equal(movies.length, 45, `recorded ${recorded}`);
+      ok(episodes.every((e) => e.externalId.startsWith("Z") && e.season !== null));
+      deepStrictEqual(
+        new Set(episodes.map((e) => e.seriesTitle)),
+        new Set(["Zebra Show", "Zulu Show", "Zz Top Show"]),
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "kind auto: a collection is shows or movies only when every file agrees",
+  permissions: { read: [base] },
+  async fn() {
+    const { ctx } = context();
+    const cols = await importer.listCollections(
+      { root: [onlyShows, onlyMovies, crowded], kind: "auto" },
+      ctx,
+    );
+    deepStrictEqual(cols.map((c) => c.kind), ["shows", "movies", "mixed"]);
+  },
+});
+
+Deno.test({
+  name: "kind movies is a hint: an S01E02 name is still an episode, with one warning",
+  permissions: { read: [base] },
+  async fn() {
+    const run = await fetchAll({ root: [crowded], kind: "movies" }, {
+      root: crowded,
+      kind: "movies",
+    });
+    equal(run.assets.filter((a) => a.kind === "episode").length, 9);
+    equal(run.assets.filter((a) => a.kind === "movie").length, 45);
+    equal(run.warnings.length, 1);
+    match(
+      run.warnings[0],
+      /^9 file\(s\) named like episodes .*--kind movies.*'Zebra Show\/Season 1\//,
+    );
+    const shows = await fetchAll({ root: [crowded], kind: "shows" }, { root: crowded });
+    ok(shows.assets.every((a) => a.kind === "episode"));
+    equal(shows.warnings.length, 0);
+  },
+});
+
+Deno.test({
+  name: "disc folders: a DVD or Blu-ray folder is one asset named by the folder holding it",
+  permissions: { read: [base] },
+  async fn() {
+    const run = await fetchAll({ root: [discs], kind: "auto" }, { root: discs });
+    const byKind = Object.fromEntries(run.assets.map((a) => [a.kind, a]));
+    equal(run.assets.length, 2);
+    deepStrictEqual([byKind.movie.title, byKind.movie.year, byKind.movie.size], ["Movie", 1999, 6]);
+    equal(byKind.movie.parts?.length, 3);
+    deepStrictEqual(
+      [byKind.episode.seriesTitle, byKind.episode.season, byKind.episode.episode],
+      ["Show", 2, 13],
+    );
+    equal(byKind.episode.size, 9);
+  },
+});
+
 Deno.test({
   name: "cleanup: remove the fixture tree",
   permissions: { read: true, write: true },
