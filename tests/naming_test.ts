@@ -150,3 +150,51 @@ Deno.test("parse command: text and --json output", async () => {
     3,
   ]);
 });
+
+Deno.test("parse command: folders say what they are in a layout", async () => {
+  const { commands } = await import("../cli/parse_command.ts");
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue_parse_test_" });
+  try {
+    Deno.mkdirSync(`${dir}/Show (2010)/Season 1`, { recursive: true });
+    Deno.writeTextFileSync(`${dir}/Show (2010)/Season 1/Show - S01E01.mkv`, "");
+    Deno.mkdirSync(`${dir}/Docs`);
+    Deno.writeTextFileSync(`${dir}/Docs/01.mkv`, "");
+    Deno.writeTextFileSync(`${dir}/Docs/02.mkv`, "");
+    Deno.mkdirSync(`${dir}/Heat (1995)`);
+    Deno.writeTextFileSync(`${dir}/Heat (1995)/Heat (1995).mkv`, "");
+    const out: string[] = [];
+    const args = [
+      `${dir}/Show (2010)`,
+      `${dir}/Show (2010)/Season 1`,
+      `${dir}/Docs`,
+      `${dir}/Heat (1995)`,
+      "Movie (1999)/VIDEO_TS/",
+      "Show/Featurettes/",
+      "Show - S02E13/",
+      "Unknown (2001)/",
+    ];
+    const ctx = {
+      args,
+      path: ["parse"],
+      json: true,
+      stdout: { write: (t: string) => out.push(t) },
+    } as unknown as Parameters<typeof commands[0]["run"]>[0];
+    assertEquals(await commands[0].run(ctx), 0);
+    const doc = JSON.parse(out.join(""));
+    const roles = doc.results.map((
+      r: { folder: { role: string; title: string; season: number | null } },
+    ) => [r.folder.role, r.folder.title, r.folder.season]);
+    assertEquals(roles, [
+      ["series", "Show", null],
+      ["season", "Show", 1],
+      ["series", "Docs", null],
+      ["movie", "Heat", null],
+      ["disc", "Movie", null],
+      ["extras", "", null],
+      ["episode", "Show", 2],
+      ["folder", "Unknown", null],
+    ]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
