@@ -386,7 +386,7 @@ their enabled/total collections. Never contacts an importer.
         status: "ok",
         sources: rows.map((r) => ({
           ...sourceJson(r.source, r.status, registry.get(r.source.typeId)?.manifest.params),
-          collections: r.counts,
+          collectionCounts: r.counts,
         })),
       });
       return 0;
@@ -646,8 +646,8 @@ Asks for confirmation on a terminal; elsewhere --yes is required.
         status: "ok",
         dryRun,
         removed: { id: source.id, name: source.name, type: source.typeId },
-        collections: collectionTotal,
-        assets: assetTotal,
+        collectionCount: collectionTotal,
+        assetCount: assetTotal,
       });
       return 0;
     }

@@ -25,6 +25,8 @@ import {
   isAudioExtension,
   isYear,
   junkIndex,
+  SEASON_WORD_RE,
+  SEASON_WORDS,
   splitExtension,
   splitPath,
   stripLeadingTags,
@@ -43,6 +45,7 @@ export type { ExtraType } from "./_naming_tokens.ts";
 export { parseMovieName, parseSeasonFolder, parseSeriesFolder } from "./_naming_folders.ts";
 export type { FolderTitle, MovieName, SeasonFolderOptions } from "./_naming_folders.ts";
 export { titleKey, VIDEO_EXTENSIONS } from "./_naming_tokens.ts";
+import { titleKey } from "./_naming_tokens.ts";
 
 /** What a path is, as far as its name tells. */
 export type ParsedKind = "movie" | "episode" | "unknown";
@@ -244,6 +247,13 @@ function _leadingNumber(
   return { season: Math.floor(n / 100), episode: n % 100 };
 }
 
+const _SEASON_ONLY_RE = new RegExp(
+  `(^|[ ._-])(?:s(\\d{1,2})|(?:${
+    SEASON_WORDS.join("|")
+  })s?[ ._]*(\\d{1,2})(?:of\\d{1,2})?)(?=$|[ ._\\-\\[(&])`,
+  "iu",
+);
+
 /** Finds the episode marker in a file stem, trying the clearest forms first. */
 function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
   // A lookbehind rather than a `(^|[^a-z0-9])` group: the engine can then skip to each `s`.
@@ -262,6 +272,11 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       text,
       _found(m, m[1], { season: Number(m[2]), episode: Number(m[3]), level: 2 }),
     );
+  }
+  m = text.includes("[") ? /\[cap[ .]?(\d)(\d{2})\]/i.exec(text) : null;
+  if (m) {
+    // Spanish releases: `[Cap.408]` is season 4 episode 8.
+    return _found(m, "", { season: Number(m[1]), episode: Number(m[2]), level: 2 });
   }
   if (ctx.hint !== "movie") {
     m = /(^|[^0-9])((?:19|20)\d{2})([-._ ])(\d{2})\3(\d{2})(?![0-9])/.exec(text);
@@ -320,7 +335,23 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       return _continue(text, _found(m, "", { episode: Number(m[1]), level: 0 }));
     }
   }
-  m = text.includes("-") ? /(\s)-\s*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(text) : null;
+  m = /(^|[ ._])(\d{1,2})[ ._]?of[ ._]?\d{1,2}(?![0-9])/i.exec(text);
+  if (m && m.index > 0) {
+    // `The Story of China 1 of 6 - Ancestors`: a miniseries episode.
+    const found = _found(m, m[1], { episode: Number(m[2]), level: 1 });
+    const season = _SEASON_ONLY_RE.exec(text.slice(0, m.index));
+    if (season) {
+      found.season = Number(season[2] ?? season[3]);
+      found.index = season.index + season[1].length;
+    }
+    return found;
+  }
+  m = _SEASON_ONLY_RE.exec(text);
+  if (m && m.index + m[1].length > 0) {
+    // `Show S06 - Special`, `Show Season 1`: a season with no episode number (a special, a pack).
+    return _found(m, m[1], { season: Number(m[2] ?? m[3]), level: 1 });
+  }
+  m = text.includes("-") ? /([\s._])-[\s._]*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(text) : null;
   if (m && !(isYear(Number(m[2])) && !loose)) {
     // `Show - 012`, `Show - 01 - Title`: anime and absolute numbering.
     const level: _Level = m[2].length >= 2 && !isYear(Number(m[2])) &&
@@ -330,7 +361,12 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     return _found(m, m[1], { episode: Number(m[2]), level });
   }
   m = text.includes("[") ? /(\[)(\d{1,4})\]/.exec(text) : null;
-  if (m && !isYear(Number(m[2]))) return _found(m, "", { episode: Number(m[2]), level: 0 });
+  if (m && !isYear(Number(m[2]))) {
+    const fields = ctx.inSeasonFolder && m[2].length === 3
+      ? _leadingNumber(m[2], ctx.absolute, ctx.folderSeason)
+      : { episode: Number(m[2]) };
+    return _found(m, "", { ...fields, level: 0 });
+  }
   m = /(\s)(\d{2,4})v\d(?=$|[ ._\[(])/.exec(text);
   if (m) return _found(m, m[1], { episode: Number(m[2]), level: 1 });
   if (loose || ctx.hint === "auto") {
@@ -340,12 +376,8 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       const n = Number(t[2]);
       if (!ctx.inSeasonFolder && isYear(n)) continue;
       const fake = Object.assign([t[0]], { index: t.index ?? 0, input: text }) as RegExpExecArray;
-      if (!ctx.inSeasonFolder && !ctx.absolute && t[2].length >= 3) {
-        return _found(fake, t[1], {
-          season: Math.floor(n / 100),
-          episode: n % 100,
-          level: 0,
-        });
+      if (!ctx.absolute && t[2].length >= 3) {
+        return _found(fake, t[1], { ..._leadingNumber(t[2], false, ctx.folderSeason), level: 0 });
       }
       return _found(fake, t[1], { episode: n, level: 0 });
     }
@@ -364,15 +396,53 @@ function _cleanEpisodeTitle(rest: string): string | null {
   return title === "" ? null : title;
 }
 
-function _seriesFromPrefix(prefix: string): { title: string; year: number | null } {
+/** A series prefix's reading; `season` when it names one (`Show - Temporada 4 - `). */
+interface _Series {
+  title: string;
+  year: number | null;
+  season: number | null;
+}
+
+const _PREFIX_SEASON_RE = new RegExp(
+  `(?:^|[ ._-])(?:${SEASON_WORDS.join("|")})[ ._]*(\\d{1,2})(?:[ ._]*(?:complete|completa))?$`,
+  "iu",
+);
+
+function _seriesFromPrefix(prefix: string): _Series {
   let text = trimSeparators(stripLeadingTags(prefix));
+  const junk = junkIndex(text);
+  if (junk > 0) text = trimSeparators(text.slice(0, junk));
   let year: number | null = null;
-  const m = text.endsWith(")") ? /\s*\((\d{4})\)$/.exec(text) : null;
+  let season: number | null = null;
+  let m = text.endsWith(")") ? /\s*\((\d{4})\)$/.exec(text) : null;
+  if (m && m.index > 0 && isYear(Number(m[1]))) {
+    year = Number(m[1]);
+    text = trimSeparators(text.slice(0, m.index));
+  }
+  m = _PREFIX_SEASON_RE.exec(text);
+  if (m && m.index > 0) {
+    season = Number(m[1]);
+    text = trimSeparators(text.slice(0, m.index));
+    m = text.endsWith(")") ? /\s*\((\d{4})\)$/.exec(text) : null;
+    if (m && m.index > 0 && isYear(Number(m[1])) && year === null) {
+      year = Number(m[1]);
+      text = trimSeparators(text.slice(0, m.index));
+    }
+  }
+  // `DC's Legends of Tomorrow 2016 - S02E02`, `merlin_2008.5x02`: a bare year ends the title.
+  m = year === null ? /[ ._]((?:19|20)\d{2})$/.exec(text) : null;
   if (m && m.index > 0 && isYear(Number(m[1]))) {
     year = Number(m[1]);
     text = text.slice(0, m.index);
   }
-  return { title: humanizeTitle(stripTrailingTags(text)), year };
+  // `Show Name - 313-315 - s16e03-05`: an absolute range written before the marker.
+  m = /[ ._-]+\d{2,4}-\d{2,4}$/.exec(text);
+  if (m && m.index > 0) text = text.slice(0, m.index);
+  let title = humanizeTitle(stripTrailingTags(text));
+  // `Simpsons, The`: the article moved back to the front, as the show is called.
+  const article = /^(.+), (the|a|an)$/i.exec(title);
+  if (article) title = `${article[2]} ${article[1]}`;
+  return { title, year, season };
 }
 
 /**
@@ -420,13 +490,24 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
     inFolder: context.parent !== undefined,
     folderSeason: parentSeason,
   });
+  if (
+    (match === null || match.level === 0) && !inSeasonFolder && hint !== "movie" &&
+    context.parent !== undefined && extraType === null
+  ) {
+    // `Show.S01E02.1080p-GRP/c48db7d2….mkv`: an episode's own folder names it (Sonarr's rule for
+    // obfuscated names), the way a disc folder names its files.
+    const item = _parentItem(context);
+    if (item !== null) return { ...item, container: ext, ids: { ...item.ids, ...ids } };
+  }
   // A shows library makes every file an episode; a movies library every file a movie, except
   // one whose name is unambiguous (`S01E02`, `1x02`): the name wins and `hintOverridden` says so.
   const overridden = hint === "movie" && match !== null && match.level === 2 &&
     match.airDate === null;
   const isEpisode = hint === "episode" || overridden ||
     (hint === "auto" &&
-      ((match !== null && (match.level > 0 || options.siblingEpisodes === true)) ||
+      ((match !== null &&
+        (match.level > 0 || options.siblingEpisodes === true ||
+          _namedAfterFolder(context, text.slice(0, match.index)))) ||
         inSeasonFolder));
   const kind: ParsedKind = trimmed === "" ? "unknown" : isEpisode ? "episode" : "movie";
 
@@ -456,8 +537,14 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
     const folder = _parentMovie(context);
     if (folder) {
       if (title === "") title = folder.title;
-      if (year === null && folder.title.toLowerCase() === movie.title.toLowerCase()) {
+      if (year === null && folder.year !== null) {
+        // `Movie (1999)/release.name.mkv`: a file without a year in a `Title (Year)` folder (the
+        // Plex and Radarr movie folder) is that movie, whatever the file is called.
+        if (titleKey(folder.title) !== titleKey(movie.title)) title = folder.title;
         year = folder.year;
+      } else if (year === null && context.parentRelease && title !== "") {
+        // `Movie.2010.DVDRip-GRP/grp-mv.avi`: a release folder names the movie better than the file.
+        title = folder.title;
       }
       mediaIds = { ...folder.ids, ...ids };
     }
@@ -472,8 +559,45 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       const prefix = _folderSeries(context, text.slice(0, match.index));
       title = prefix.title;
       year = prefix.year;
+      if (match.season === null && prefix.season !== null && match.airDate === null) {
+        season = prefix.season;
+      }
+      // `Looney Tunes 1940x01`: a season named by its year.
+      if (year === null && season !== null && isYear(season)) year = season;
+      if (airDate === null && match.level === 2) {
+        // `Show - S01E01 - Title [2011-09-19]`: an air date written after the numbers.
+        const date = _laterDate(text.slice(match.end));
+        if (date !== null) airDate = date;
+      }
+      if (episodeTitle !== null) {
+        // `2x05 - Show - Title`: the show's name again, then the title.
+        const again = titleKey(episodeTitle).startsWith(`${titleKey(title)} `) &&
+          episodeTitle.indexOf(" - ");
+        if (title !== "" && typeof again === "number" && again > 0) {
+          episodeTitle = episodeTitle.slice(again + 3);
+        }
+        // `Title Part 2`, `Title.PART1`, `(Part III)`: a two-part episode's part.
+        const p = _EPISODE_PART_RE.exec(episodeTitle);
+        if (p) {
+          const n = _partNumber(p[1]);
+          if (n !== null) {
+            part = n;
+            episodeTitle = trimSeparators(episodeTitle.slice(0, p.index)) || null;
+          }
+        }
+      }
+      if (match.index === 0 && title === "" && context.parent === undefined && episodeTitle) {
+        // `003. Show Name - Ep Name` with no folder to name the show: the name holds both.
+        const dash = episodeTitle.indexOf(" - ");
+        if (dash > 0) {
+          title = episodeTitle.slice(0, dash);
+          episodeTitle = episodeTitle.slice(dash + 3);
+        } else {
+          title = episodeTitle;
+        }
+      }
       // `Show/Season 1/Show.Name.S01E02.720p-GRP.mkv`: the show's own folder names it best.
-      const show = inSeasonFolder ? _show(context) : null;
+      const show = inSeasonFolder && _plainSeason(context.parent ?? "") ? _show(context) : null;
       if (show !== null && show.title !== "") {
         title = show.title;
         year = show.year ?? year;
@@ -507,6 +631,56 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
     hintOverridden: overridden,
     disc: null,
   };
+}
+
+/** The parent folder read as an episode (`Show.S01E02.720p-GRP`), or null when it is none. */
+function _parentItem(context: _FolderContext): ParsedMedia | null {
+  if (context.parentItem === undefined) {
+    const item = parseMediaPath(context.folders.join("/"), { hint: "auto", isDirectory: true });
+    context.parentItem = item.kind === "episode" && item.extraType === null &&
+        (item.episode !== null || item.airDate !== null) && !item.hintOverridden
+      ? item
+      : null;
+  }
+  return context.parentItem;
+}
+
+/**
+ * `Neverwhere/Neverwhere.05.Down.Street.avi`: a file named after one of the two
+ * folders above it, then a number, is that show's episode (a movie sequel's
+ * number is part of its folder's name: `Apollo 13 (1995)/Apollo 13 (1995).mkv`).
+ */
+function _namedAfterFolder(context: _FolderContext, prefix: string): boolean {
+  const key = titleKey(_seriesFromPrefix(prefix).title);
+  if (key === "") return false;
+  const { folders } = context;
+  for (let i = folders.length - 1; i >= 0 && i >= folders.length - 2; i--) {
+    if (titleKey(parseSeriesFolder(folders[i]).title) === key) return true;
+  }
+  return false;
+}
+
+const _EPISODE_PART_RE = /[ ._(-]+part[ ._]?(\d{1,2}|one|two|three|four|[ivx]{1,4})\b/i;
+const _PART_WORDS: Record<string, number> = { one: 1, two: 2, three: 3, four: 4 };
+
+function _partNumber(raw: string): number | null {
+  const lower = raw.toLowerCase();
+  if (/^\d/.test(lower)) return Number(lower);
+  return _PART_WORDS[lower] ?? _ROMAN[lower] ?? null;
+}
+
+/** A `YYYY-MM-DD` or `DD-MM-YYYY` date in brackets, as `YYYY-MM-DD`. */
+function _laterDate(text: string): string | null {
+  let m = /[\[(]((?:19|20)\d{2})-(\d{2})-(\d{2})[\])]/.exec(text);
+  if (m && _isDate(Number(m[1]), Number(m[2]), Number(m[3]))) return `${m[1]}-${m[2]}-${m[3]}`;
+  m = /[\[(](\d{2})-(\d{2})-((?:19|20)\d{2})[\])]/.exec(text);
+  if (m && _isDate(Number(m[3]), Number(m[2]), Number(m[1]))) return `${m[3]}-${m[2]}-${m[1]}`;
+  return null;
+}
+
+/** `Season 2`, `S02`, `Specials`: a season folder that is only that (not a release folder). */
+function _plainSeason(name: string): boolean {
+  return SEASON_WORD_RE.test(name) || /^(?:s[ ._-]?\d{1,4}|specials?)$/i.test(name.trim());
 }
 
 /** A disc folder below the library root, and the folder that holds it. */
@@ -563,11 +737,18 @@ interface _FolderContext {
   show: FolderTitle | null | undefined;
   /** The series prefix of the last episode name read here, and its reading. */
   lastPrefix: string | null;
-  lastSeries: { title: string; year: number | null } | null;
+  lastSeries: _Series | null;
   /** The cache's show readings by folder name, if there is a cache. */
   shows: Map<string, FolderTitle> | null;
   /** The disc folder the files sit in, if any. */
   disc: _Disc | null;
+  /** The parent folder is a release name (`Movie.2010.1080p.BluRay-GRP`). */
+  parentRelease: boolean;
+  /**
+   * The parent folder read as an item of its own (`Show.S01E02.720p-GRP/`), for files whose
+   * own names say nothing (`c48db7d2….mkv`); undefined until asked.
+   */
+  parentItem: ParsedMedia | null | undefined;
 }
 
 /** What the cache holds for one library root. */
@@ -620,6 +801,8 @@ function _folderContext(
     lastSeries: null,
     shows,
     disc: folders.length > 1 ? _discOf(folders) : null,
+    parentRelease: parent !== undefined && junkIndex(parent) > 0,
+    parentItem: undefined,
   };
 }
 
@@ -630,7 +813,7 @@ function _folderContext(
 function _folderSeries(
   context: _FolderContext,
   prefix: string,
-): { title: string; year: number | null } {
+): _Series {
   if (context.lastSeries === null || prefix !== context.lastPrefix) {
     context.lastPrefix = prefix;
     context.lastSeries = _seriesFromPrefix(prefix);

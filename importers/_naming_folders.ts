@@ -128,7 +128,8 @@ export function parseMovieName(name: string): MovieName {
     titleText = text;
     year = Number(first[1]);
   }
-  const paren = year !== null ? null : /\((\d{4})\)/.exec(text);
+  // `(2001)`, or a year closing a bracket of credits: `(Alain Cavalier, 1967)`.
+  const paren = year !== null ? null : /\((?:[^()]*?[ ,\-]+)?(\d{4})\)/.exec(text);
   const bracket = /\[(\d{4})\]/.exec(text);
   if (paren && paren.index > 0 && isYear(Number(paren[1]))) {
     year = Number(paren[1]);

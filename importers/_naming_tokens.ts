@@ -206,8 +206,25 @@ const _JUNK = [
   "eng",
   "english",
   "french",
-  "vostfr",
   "subs?",
+  "fr",
+  "fran[cç]ais",
+  "german",
+  "spanish",
+  "castellano",
+  "italian",
+  "vff",
+  "vfq",
+  "vf",
+  "vostfr",
+  "subbed",
+  "hdlight",
+  "\\d{3,4}x\\d{3,4}",
+  "(?:bd|br)(?:rip)?mux",
+  "criterion",
+  "edition",
+  "collector",
+  "theatrical",
   "nf",
   "amzn",
   "dsnp",
@@ -215,7 +232,7 @@ const _JUNK = [
 ];
 
 const _JUNK_RE = new RegExp(
-  `(?:^|[ ._\\-\\[\\(])(?:${_JUNK.join("|")})(?=$|[ ._\\-\\]\\)])`,
+  `(?:^|[ ._\\-\\[\\(])(?:${_JUNK.join("|")})(?=$|[ ._\\-\\]\\)\\[(])`,
   "i",
 );
 
@@ -270,10 +287,16 @@ export function junkIndex(text: string): number {
   return m ? m.index : -1;
 }
 
-/** Cuts `text` at the first release junk token. */
+/**
+ * Cuts `text` at the first release junk token, and at a bracket the cut left
+ * open (`REDLINE (BD 1080p …)` → `REDLINE`).
+ */
 export function cutJunk(text: string): string {
   const at = junkIndex(text);
-  return at >= 0 ? text.slice(0, at) : text;
+  if (at < 0) return text;
+  const out = text.slice(0, at);
+  const open = Math.max(out.lastIndexOf("("), out.lastIndexOf("["));
+  return open > 0 && !/[)\]]/.test(out.slice(open)) ? out.slice(0, open) : out;
 }
 
 /** Removes leading `[Group]` tags, keeping at least something. */
@@ -381,7 +404,8 @@ export function extraFromFolder(name: string, ext: string | null): ExtraType | n
   return audio ? null : type;
 }
 
-const _SEASON_WORDS = [
+/** Words for "season" in the languages libraries are named in. */
+export const SEASON_WORDS: readonly string[] = [
   "season",
   "staffel",
   "stagione",
@@ -407,7 +431,7 @@ const _SEASON_WORDS = [
  * and the other languages.
  */
 export const SEASON_WORD_RE: RegExp = new RegExp(
-  `^(?:${_SEASON_WORDS.join("|")})[ ._-]*(\\d{1,4})(?:\\s*\\(\\d{4}\\))?(?:\\s+-\\s+\\S.*)?$`,
+  `^(?:${SEASON_WORDS.join("|")})[ ._-]*(\\d{1,4})(?:\\s*\\(\\d{4}\\))?(?:\\s+-\\s+\\S.*)?$`,
   "iu",
 );
 
