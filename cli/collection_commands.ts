@@ -97,7 +97,10 @@ name to one source's collections.
     const source = getSource(db, c.sourceId)!;
     const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
     if (ctx.json) {
-      writeJson(ctx, { status: "ok", collection: { ...collectionJson(c, source.name), assets } });
+      writeJson(ctx, {
+        status: "ok",
+        collection: { ...collectionJson(c, source.name), assetCount: assets },
+      });
       return Promise.resolve(0);
     }
     let out = formatFields([

@@ -16,9 +16,8 @@ import {
   ingestCollection,
   type IngestProgress,
   type IngestResult,
-  ingestResultJson,
   ingestSource,
-  sourceIngestResultJson,
+  type SourceIngestResult,
   validateFilters,
 } from "../ingest/pipeline.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
@@ -113,7 +112,7 @@ same verdict.
       throw error;
     }
     progress.clear();
-    if (ctx.json) writeJson(ctx, ingestResultJson(result));
+    if (ctx.json) writeJson(ctx, ingestJson(result));
     else ctx.stdout.write(formatIngestResult(result));
     // Held back by the removal guard: partial, exit 2, nothing written.
     return result.status === "partial" ? 2 : 0;
@@ -163,9 +162,9 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
       if (ctx.json) {
         writeJson(ctx, {
           status: "ok",
-          source_id: source.id,
-          source_name: source.name,
-          dry_run: dryRun,
+          sourceId: source.id,
+          sourceName: source.name,
+          dryRun,
           collections: [],
         });
       } else {
@@ -197,7 +196,7 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
         }),
     ).finally(progress.clear);
     if (ctx.json) {
-      writeJson(ctx, sourceIngestResultJson(result));
+      writeJson(ctx, sourceIngestJson(result));
     } else {
       let out = "";
       for (const c of result.collections) {
@@ -235,6 +234,60 @@ export function parseCount(flag: string, text: string): number {
     throw new RetrovueError("USAGE", `${flag} must be a non-negative integer, not '${text}'`);
   }
   return Number(text.trim());
+}
+
+/**
+ * The `--json` document of one collection ingest (`IngestResult` in
+ * `docs/cli.md`): camelCase keys like every other command, in a fixed order.
+ */
+export function ingestJson(r: IngestResult): Record<string, unknown> {
+  const guard = r.removalGuard;
+  return {
+    status: r.status,
+    scope: r.scope,
+    collectionId: r.collectionId,
+    collectionName: r.collectionName,
+    filters: {
+      title: r.filters.title ?? null,
+      season: r.filters.season ?? null,
+      episode: r.filters.episode ?? null,
+    },
+    dryRun: r.dryRun,
+    stats: { ...r.stats },
+    errors: r.errors.map((e) => ({ kind: e.kind, externalId: e.externalId, message: e.message })),
+    lastIngestTime: r.lastIngestTime,
+    removalGuard: guard === null ? null : {
+      code: guard.code,
+      held: guard.held,
+      reason: guard.reason,
+      message: guard.message,
+      wouldRemove: guard.wouldRemove,
+      active: guard.active,
+      maxRemovalPercent: guard.maxRemovalPercent,
+      sample: guard.sample.map((a) => ({ ...a })),
+      warnings: [...guard.warnings],
+    },
+  };
+}
+
+/** The `--json` document of `source ingest` (`SourceIngestResult` in `docs/cli.md`). */
+export function sourceIngestJson(r: SourceIngestResult): Record<string, unknown> {
+  return {
+    status: r.status,
+    sourceId: r.sourceId,
+    sourceName: r.sourceName,
+    dryRun: r.dryRun,
+    collections: r.collections.map((c) =>
+      c.status === "error"
+        ? {
+          status: "error",
+          collectionId: c.collectionId,
+          collectionName: c.collectionName,
+          error: { code: c.error.code, message: c.error.message },
+        }
+        : ingestJson(c)
+    ),
+  };
 }
 
 /** The human summary of one collection ingest. */

@@ -14,6 +14,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ASSETS_DDL } from "./db_assets.ts";
+import { fingerprintsOf } from "./fingerprint.ts";
 import { RetrovueError } from "./errors.ts";
 
 /** One forward-only schema step. */
@@ -22,6 +23,8 @@ export interface Migration {
   version: number;
   /** SQL run inside the migration's transaction. */
   sql: string;
+  /** Work SQL cannot express, run after `sql` in the same transaction. */
+  run?: (db: DatabaseSync) => void;
 }
 
 /** Every migration, in order. The last one's version is {@link SCHEMA_VERSION}. */
@@ -71,6 +74,14 @@ ${ASSETS_DDL}
 ALTER TABLE collections ADD COLUMN max_removal_pct INTEGER
   CHECK (max_removal_pct IS NULL OR max_removal_pct BETWEEN 0 AND 100);
 `,
+  },
+  {
+    // Fingerprints moved from three SHA-256 digests to one fast hash
+    // (core/fingerprint.ts): recompute every stored one, so that no asset
+    // shows as changed on the first ingest after the upgrade.
+    version: 3,
+    sql: "",
+    run: recomputeFingerprints,
   },
 ];
 
@@ -160,7 +171,8 @@ export function migrate(db: DatabaseSync, options: MigrateOptions = {}): number[
       const current = schemaVersion(db);
       _assertKnownVersion(db, options.label ?? "database", migrations);
       if (current >= migration.version) return;
-      db.exec(migration.sql);
+      if (migration.sql.trim() !== "") db.exec(migration.sql);
+      migration.run?.(db);
       db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)")
         .run(migration.version, now().toISOString());
       applied.push(migration.version);
@@ -168,6 +180,43 @@ export function migrate(db: DatabaseSync, options: MigrateOptions = {}): number[
   }
   _assertKnownVersion(db, options.label ?? "database", migrations);
   return applied;
+}
+
+/**
+ * Recomputes every asset's stored `fingerprint` and `file_fingerprint` from
+ * its stored fields with {@link fingerprintsOf}. Streams the table (one row
+ * in memory at a time) and writes only the two non-key columns, so the scan
+ * is unaffected by its own updates. Schema migration 3.
+ */
+export function recomputeFingerprints(db: DatabaseSync): void {
+  const read = db.prepare(
+    `SELECT id, kind, title, series_title, season, episode, episode_end, year, air_date,
+       duration_ms, external_ids, path, parts, local_path, size, modified FROM assets`,
+  );
+  (read as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  const write = db.prepare("UPDATE assets SET fingerprint = ?, file_fingerprint = ? WHERE id = ?");
+  const num = (v: unknown) => (v === null ? null : Number(v));
+  const str = (v: unknown) => (v === null ? null : String(v));
+  for (const r of read.iterate() as Iterable<unknown[]>) {
+    const f = fingerprintsOf({
+      kind: String(r[1]),
+      title: String(r[2]),
+      seriesTitle: str(r[3]),
+      season: num(r[4]),
+      episode: num(r[5]),
+      episodeEnd: num(r[6]),
+      year: num(r[7]),
+      airDate: str(r[8]),
+      durationMs: num(r[9]),
+      externalIds: String(r[10]),
+      path: str(r[11]),
+      parts: String(r[12]),
+      localPath: str(r[13]),
+      size: num(r[14]),
+      modified: str(r[15]),
+    });
+    write.run(f.fingerprint, f.fileFingerprint, r[0] as string);
+  }
 }
 
 /** The database's schema version (0 when nothing has been applied). */

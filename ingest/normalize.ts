@@ -13,6 +13,7 @@
 
 import { createHash } from "node:crypto";
 import { redact, type SecretForms } from "../core/config.ts";
+import { type FingerprintFields, type Fingerprints, fingerprintsOf } from "../core/fingerprint.ts";
 import { describeZodError, importedAssetSchema } from "../core/schemas.ts";
 
 /** One path mapping of a collection: an upstream prefix and where it lives locally. */
@@ -23,40 +24,20 @@ export interface PathMapping {
   localPrefix: string;
 }
 
-/** A validated, normalised asset, ready to be compared with the catalog and stored. */
-export interface NormalizedAsset {
+/**
+ * A validated, normalised asset, ready to be compared with the catalog and
+ * stored: the stored fields (see {@link FingerprintFields}) with its id and
+ * fingerprints.
+ */
+export interface NormalizedAsset extends FingerprintFields {
   /** The importer's stable id within the collection. */
   externalId: string;
   /** Movie or episode. */
   kind: "movie" | "episode";
   /** Movie title, or the episode's own title (may be empty). */
   title: string;
-  /** Show title (episodes only). */
-  seriesTitle: string | null;
-  /** Season number (episodes only). */
-  season: number | null;
-  /** Episode number (episodes only). */
-  episode: number | null;
-  /** Last episode of a multi-episode file (episodes only). */
-  episodeEnd: number | null;
-  /** Release year. */
-  year: number | null;
-  /** Air date, `YYYY-MM-DD`. */
-  airDate: string | null;
-  /** Duration in whole milliseconds. */
-  durationMs: number | null;
-  /** Provider ids as canonical JSON (keys sorted). */
-  externalIds: string;
-  /** Upstream path of the (first part of the) file. */
-  path: string | null;
-  /** Every part's upstream path, as JSON. */
-  parts: string;
   /** Local path through the path mappings (the upstream path when none matches). */
   localPath: string | null;
-  /** Size in bytes. */
-  size: number | null;
-  /** Opaque upstream change marker. */
-  modified: string | null;
   /** Hash over every stored field: any difference means "changed". */
   fingerprint: string;
   /** Hash over the file fields (paths, size, marker): a difference resets the state to `new`. */
@@ -242,30 +223,14 @@ export type FingerprintedFields = Omit<
 >;
 
 /**
- * The two fingerprints of an asset: `fileFingerprint` over the file fields
- * (path, parts, size, marker), `fingerprint` over everything stored. The
- * classifier also calls it to recompute what an asset's fingerprint was
- * before an importer added {@link FILE_IDS_MARKER} to its marker.
+ * The two fingerprints of an asset (see `core/fingerprint.ts`):
+ * `fileFingerprint` over the file fields (path, parts, size, marker),
+ * `fingerprint` over everything stored. The classifier also calls it to
+ * recompute what an asset's fingerprint was before an importer added
+ * {@link FILE_IDS_MARKER} to its marker.
  */
-export function assetFingerprints(
-  f: FingerprintedFields,
-): { fingerprint: string; fileFingerprint: string } {
-  const fileFingerprint = _hash(JSON.stringify([f.path, f.parts, f.size, f.modified]));
-  const fingerprint = _hash(JSON.stringify([
-    f.kind,
-    f.title,
-    f.seriesTitle,
-    f.season,
-    f.episode,
-    f.episodeEnd,
-    f.year,
-    f.airDate,
-    f.durationMs,
-    f.externalIds,
-    f.localPath,
-    fileFingerprint,
-  ]));
-  return { fingerprint, fileFingerprint };
+export function assetFingerprints(f: FingerprintedFields): Fingerprints {
+  return fingerprintsOf(f);
 }
 
 /**
@@ -343,7 +308,7 @@ function _canonicalIds(ids: Record<string, string> | undefined): string {
   return JSON.stringify(out);
 }
 
-/** 128 bits of sha-256 as 32 hex digits: ample for change detection, and keeps rows small. */
+/** 128 bits of sha-256 as 32 hex digits (ids only; fingerprints use `core/fingerprint.ts`). */
 function _hash(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }

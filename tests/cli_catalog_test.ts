@@ -216,7 +216,7 @@ Deno.test("sources and collections: the whole operator workflow", async () => {
 
   // list: sorted by name, counts, status
   const list = _json(_ok(await cli.run(["source", "list", "--json"]))) as any;
-  assert.deepEqual(list.sources.map((s: any) => [s.name, s.status, s.collections]), [
+  assert.deepEqual(list.sources.map((s: any) => [s.name, s.status, s.collectionCounts]), [
     ["Away", "available", { enabled: 0, total: 0 }],
     ["Home", "available", { enabled: 0, total: 3 }],
   ]);
@@ -327,7 +327,7 @@ Deno.test("sources and collections: the whole operator workflow", async () => {
   // remove
   const gone = _json(_ok(await cli.run(["source", "remove", "main", "--yes", "--json"]))) as any;
   assert.deepEqual(gone.removed, { id, name: "Main", type: "fake" });
-  assert.equal(gone.collections, 4);
+  assert.equal(gone.collectionCount, 4);
   const left = _json(_ok(await cli.run(["collection", "list", "--json"]))) as any;
   assert.deepEqual(left.collections, []);
 });
@@ -554,7 +554,7 @@ Deno.test("source remove: refuses with assets unless --force; confirmation from 
   const forced = _json(
     _ok(await cli.run(["source", "remove", id, "--force", "--yes", "--json"])),
   ) as any;
-  assert.equal(forced.assets, 1);
+  assert.equal(forced.assetCount, 1);
   const raw = new DatabaseSync(world.db, { readOnly: true });
   assert.equal(raw.prepare("SELECT COUNT(*) AS n FROM assets").get()!.n, 0);
   raw.close();

@@ -183,19 +183,19 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
   assert.deepEqual(Object.keys(first), [
     "status",
     "scope",
-    "collection_id",
-    "collection_name",
+    "collectionId",
+    "collectionName",
     "filters",
-    "dry_run",
+    "dryRun",
     "stats",
     "errors",
-    "last_ingest_time",
+    "lastIngestTime",
     "removalGuard",
   ]);
   assert.equal(first.status, "ok");
   assert.equal(first.scope, "collection");
-  assert.equal(first.collection_name, "TV");
-  assert.equal(first.dry_run, false);
+  assert.equal(first.collectionName, "TV");
+  assert.equal(first.dryRun, false);
   assert.deepEqual(first.stats, {
     discovered: 4,
     new: 4,
@@ -207,12 +207,12 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     invalid: 0,
   });
   assert.deepEqual(first.errors, []);
-  assert.match(String(first.last_ingest_time), /^\d{4}-\d\d-\d\dT/);
+  assert.match(String(first.lastIngestTime), /^\d{4}-\d\d-\d\dT/);
 
   // Determinism: the same upstream gives the same document apart from the time.
   const again = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "re-run"));
   assert.equal((again.stats as Record<string, number>).unchanged, 4);
-  const strip = (d: Record<string, unknown>) => ({ ...d, last_ingest_time: null, stats: null });
+  const strip = (d: Record<string, unknown>) => ({ ...d, lastIngestTime: null, stats: null });
   assert.deepEqual(strip(again), strip(first));
 
   // asset list / show.
@@ -238,8 +238,8 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
   const before = dumpDb(world.db);
   const dry = json(ok(await w.run(["collection", "ingest", "TV", "--dry-run", "--json"]), "dry"));
   assert.equal(dumpDb(world.db), before, "a dry run writes nothing");
-  assert.equal(dry.dry_run, true);
-  assert.equal(dry.last_ingest_time, again.last_ingest_time);
+  assert.equal(dry.dryRun, true);
+  assert.equal(dry.lastIngestTime, again.lastIngestTime);
   const real = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "ingest changes"));
   const expected = {
     discovered: 5,
@@ -255,7 +255,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
   assert.deepEqual(real.stats, expected);
   assert.deepEqual(real.errors, [{
     kind: "invalid",
-    external_id: "broken",
+    externalId: "broken",
     message: "an episode needs a seriesTitle",
   }]);
   const deleted = json(ok(await w.run(["asset", "list", "--include-deleted", "--json"]), "list"));
@@ -321,7 +321,7 @@ Deno.test("source ingest: each collection on its own; partial failure exits 2", 
   const doc = json(r);
   assert.equal(doc.status, "partial");
   const cols = doc.collections as Record<string, unknown>[];
-  assert.deepEqual(cols.map((c) => [c.collection_name, c.status]), [
+  assert.deepEqual(cols.map((c) => [c.collectionName, c.status]), [
     ["Movies", "error"],
     ["TV", "ok"],
   ]);

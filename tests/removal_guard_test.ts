@@ -420,7 +420,7 @@ Deno.test("migration 2 adds the removal limit to an old catalog and keeps its da
     try {
       const versions = db.prepare("SELECT version FROM schema_migrations ORDER BY version").all()
         .map((r) => Number(r.version));
-      assert.deepEqual(versions, [1, 2]);
+      assert.deepEqual(versions, MIGRATIONS.map((m) => m.version));
       const c = getCollection(db, "c-1")!;
       assert.equal(c.name, "X");
       assert.equal(c.maxRemovalPercent, null);
@@ -534,7 +534,7 @@ Deno.test("cli: a 60% removal exits 2 (partial, REMOVAL_GUARD) in text and --jso
   );
   const dryDoc = JSON.parse(dry.stdout);
   assert.equal(dryDoc.status, "partial");
-  assert.equal(dryDoc.dry_run, true);
+  assert.equal(dryDoc.dryRun, true);
   assert.deepEqual(dryDoc.removalGuard, doc.removalGuard);
   const dryText = expectCode(await cli(["collection", "ingest", "TV", "--dry-run"]), 2, "dry text");
   assert.match(dryText.stdout, /would hold this ingest back/);
@@ -645,7 +645,7 @@ Deno.test("cli: an empty listing exits 2; targeted ingests are never guarded; so
   const doc = JSON.parse(src.stdout);
   assert.equal(doc.status, "partial");
   const byName = Object.fromEntries(
-    (doc.collections as Record<string, unknown>[]).map((c) => [c.collection_name, c]),
+    (doc.collections as Record<string, unknown>[]).map((c) => [c.collectionName, c]),
   );
   const movies = byName.Movies as { status: string; stats: { new: number } };
   const tv = byName.TV as { status: string; removalGuard: { held: boolean; wouldRemove: number } };
@@ -666,7 +666,7 @@ Deno.test("cli: an empty listing exits 2; targeted ingests are never guarded; so
   const shown = JSON.parse(
     expectCode(await cli(["collection", "show", "TV", "--json"]), 0, "show").stdout,
   );
-  assert.equal(shown.collection.assets, 30);
+  assert.equal(shown.collection.assetCount, 30);
 
   const text = expectCode(await cli(["source", "ingest", "Home"]), 2, "source ingest text");
   assert.match(
