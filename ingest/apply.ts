@@ -1,29 +1,32 @@
 /**
  * The only step of an ingest that writes: one `BEGIN IMMEDIATE` transaction
- * with prepared statements, committed only when every statement succeeded.
+ * of set-based statements that copy the run's staging table (`staging.ts`)
+ * into the catalog, committed only when every statement succeeded.
  *
  * The plan was computed without any lock, so the transaction first checks
- * that nobody changed the collection's assets in between (cheaply, with
- * `PRAGMA data_version`, and only when that moved, by reloading and
- * comparing). A collection changed under our feet is a `CONFLICT`, never a
- * silent merge.
+ * that nobody changed the collection's assets in between: cheaply, with
+ * `PRAGMA data_version`, and only when that moved, by classifying the stage
+ * again and comparing signatures. A collection changed under our feet is a
+ * `CONFLICT`, never a silent merge.
+ *
+ * A new asset's id is derived from its external id (`assetId`); it can only
+ * clash with an existing id when an asset re-keyed earlier kept the id a new
+ * external id derives, or in a 48-bit collision. Then the insert fails, the
+ * transaction is rolled back, the clashing ids are moved aside (`\0n`
+ * suffixes, in external id order) and the transaction runs again.
  *
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
 import { RetrovueError } from "../core/errors.ts";
-import { type IngestPlan, loadExistingAssets, sameExisting } from "./diff.ts";
-import type { ExistingAssets } from "./diff.ts";
-import type { NormalizedAsset } from "./normalize.ts";
+import { classifyStaged, type IngestPlan } from "./diff.ts";
+import { assetId } from "./normalize.ts";
+import { STAGED_COLUMNS, unseenLiveSql } from "./staging.ts";
 
 /** Options for {@link applyPlan}. */
 export interface ApplyOptions {
-  /** The collection ingested. */
-  collectionId: string;
-  /** The catalog state the plan was computed against. */
-  existing: ExistingAssets;
-  /** `PRAGMA data_version` read just before `existing` was loaded. */
+  /** `PRAGMA data_version` read before the plan was classified. */
   dataVersion: number;
   /** The ingest time written to `first_seen`, `last_seen`, `deleted_at`, `last_ingest_time`. */
   now: string;
@@ -42,57 +45,32 @@ export function dataVersion(db: DatabaseSync): number {
  * assets changed meanwhile; the database is then untouched.
  */
 export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {
+  // Registering again replaces it: one function per connection, however many runs.
+  db.function(
+    _ID_FUNCTION,
+    { deterministic: true },
+    (collectionId, externalId) => assetId(String(collectionId), String(externalId)),
+  );
+  try {
+    _applyOnce(db, plan, options);
+  } catch (error) {
+    if (!_isIdClash(error)) throw error;
+    _moveClashingIds(db, plan);
+    _applyOnce(db, plan, options);
+  }
+}
+
+/** The SQL function that derives a new asset's id (see `assetId`). */
+const _ID_FUNCTION = "rv_asset_id";
+
+function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {
   _begin(db);
   let done = false;
   try {
-    _checkUnchanged(db, options);
-    const now = options.now;
-    if (plan.inserts.length) {
-      const insert = db.prepare(
-        `INSERT INTO assets (id, collection_id, external_id, kind, title, series_title, season,
-          episode, episode_end, year, air_date, duration_ms, external_ids, path, parts, local_path,
-          size, modified, fingerprint, file_fingerprint, state, first_seen, last_seen, updated_at,
-          deleted_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, NULL)`,
-      );
-      for (const { id, asset: a } of plan.inserts) {
-        insert.run(id, options.collectionId, a.externalId, ..._fields(a), now, now, now);
-      }
-    }
-    if (plan.updates.length) {
-      const update = db.prepare(
-        `UPDATE assets SET kind = ?, title = ?, series_title = ?, season = ?, episode = ?,
-          episode_end = ?, year = ?, air_date = ?, duration_ms = ?, external_ids = ?, path = ?,
-          parts = ?, local_path = ?, size = ?, modified = ?, fingerprint = ?,
-          file_fingerprint = ?, state = CASE WHEN ? THEN 'new' ELSE state END,
-          last_seen = ?, updated_at = ?, deleted_at = NULL
-         WHERE id = ?`,
-      );
-      for (const u of plan.updates) {
-        update.run(..._fields(u.asset), u.fileChanged ? 1 : 0, now, now, u.id);
-      }
-    }
-    if (plan.rekeys.length) {
-      // The new external ids were unknown in this collection (else no rekey), so no clash.
-      const rekey = db.prepare(
-        `UPDATE assets SET external_id = ?, kind = ?, title = ?, series_title = ?, season = ?,
-          episode = ?, episode_end = ?, year = ?, air_date = ?, duration_ms = ?, external_ids = ?,
-          path = ?, parts = ?, local_path = ?, size = ?, modified = ?, fingerprint = ?,
-          file_fingerprint = ?, state = CASE WHEN ? THEN 'new' ELSE state END,
-          last_seen = ?, updated_at = ?, deleted_at = NULL
-         WHERE id = ?`,
-      );
-      for (const r of plan.rekeys) {
-        rekey.run(r.asset.externalId, ..._fields(r.asset), r.fileChanged ? 1 : 0, now, now, r.id);
-      }
-    }
-    if (plan.removals.length) {
-      const remove = db.prepare("UPDATE assets SET deleted_at = ?, updated_at = ? WHERE id = ?");
-      for (const id of plan.removals) remove.run(now, now, id);
-    }
-    _touch(db, plan, options);
+    _checkUnchanged(db, plan, options);
+    _write(db, plan, options.now);
     const changed = db.prepare("UPDATE collections SET last_ingest_time = ? WHERE id = ?")
-      .run(now, options.collectionId);
+      .run(options.now, plan.collectionId);
     if (Number(changed.changes) !== 1) {
       throw new RetrovueError("NOT_FOUND", "the collection was removed while it was ingested");
     }
@@ -103,57 +81,121 @@ export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOpti
   }
 }
 
-function _touch(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {
-  if (plan.full) {
-    // Every live asset of the collection was seen (the rest were just removed).
-    if (plan.stats.unchanged > 0) {
-      db.prepare(
-        `UPDATE assets INDEXED BY assets_external SET last_seen = ?
-         WHERE collection_id = ? AND deleted_at IS NULL
-           AND id NOT IN (SELECT value FROM json_each(?))`,
-      ).run(options.now, options.collectionId, JSON.stringify(plan.kept));
-    }
-    return;
+/** The statements, in an order where each sees the previous ones' rows. */
+function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
+  const stage = plan.stage.table;
+  const c = plan.collectionId;
+  const set = STAGED_COLUMNS.map((col) => `${col} = s.${col}`).join(", ");
+  const s = STAGED_COLUMNS.map((col) => `s.${col}`).join(", ");
+  const st = plan.stats;
+  if (st.changed + st.restored + st.unchanged > 0) {
+    // Changed and restored rows, and rows whose marker only gained file ids
+    // (stored quietly: their state stays). The file changed: back to `new`.
+    db.prepare(
+      `UPDATE main.assets SET ${set},
+         state = CASE WHEN assets.file_fingerprint != s.file_fingerprint
+           AND (assets.deleted_at IS NOT NULL OR s.quiet_fingerprint IS NULL
+                OR s.quiet_fingerprint != assets.fingerprint)
+           THEN 'new' ELSE assets.state END,
+         last_seen = ?, updated_at = ?, deleted_at = NULL
+       FROM ${stage} s
+       WHERE assets.collection_id = ? AND assets.external_id = s.external_id
+         AND (assets.fingerprint != s.fingerprint OR assets.deleted_at IS NOT NULL)`,
+    ).run(now, now, c);
   }
-  if (plan.touches.length === 0) return;
-  const touch: StatementSync = db.prepare("UPDATE assets SET last_seen = ? WHERE id = ?");
-  for (const id of plan.touches) touch.run(options.now, id);
+  if (st.rekeyed > 0) {
+    // The new external ids were unknown in this collection (else no rekey), so no clash.
+    db.prepare(
+      `UPDATE main.assets SET external_id = s.external_id, ${set},
+         state = CASE WHEN assets.path IS NOT s.path OR assets.parts != s.parts
+           OR assets.size IS NOT s.size THEN 'new' ELSE assets.state END,
+         last_seen = ?, updated_at = ?, deleted_at = NULL
+       FROM ${stage} s WHERE s.rekey_id = assets.id`,
+    ).run(now, now);
+  }
+  if (st.new > 0) {
+    db.prepare(
+      `INSERT INTO main.assets (id, collection_id, external_id, ${STAGED_COLUMNS.join(", ")},
+         state, first_seen, last_seen, updated_at, deleted_at)
+       SELECT coalesce(s.new_id, ${_ID_FUNCTION}(?, s.external_id)), ?, s.external_id, ${s},
+         'new', ?, ?, ?, NULL
+       FROM ${stage} s
+       WHERE s.rekey_id IS NULL AND NOT EXISTS (
+         SELECT 1 FROM main.assets a INDEXED BY assets_external
+         WHERE a.collection_id = ? AND a.external_id = s.external_id)
+       ORDER BY s.external_id`,
+    ).run(c, c, now, now, now, c);
+  }
+  if (plan.full) {
+    if (st.removed > 0) {
+      db.prepare(
+        `UPDATE main.assets INDEXED BY assets_external SET deleted_at = ?, updated_at = ?
+         WHERE ${unseenLiveSql(plan.stage, "assets")}`,
+      ).run(now, now, c);
+    }
+    // Every live asset left was seen, except those named only by invalid items.
+    db.prepare(
+      `UPDATE main.assets INDEXED BY assets_external SET last_seen = ?
+       WHERE collection_id = ? AND deleted_at IS NULL AND NOT EXISTS (
+         SELECT 1 FROM ${plan.stage.invalid} i WHERE i.external_id = assets.external_id)`,
+    ).run(now, c);
+  } else if (plan.inScope > 0) {
+    db.prepare(
+      `UPDATE main.assets SET last_seen = ?
+       FROM ${stage} s WHERE assets.collection_id = ? AND assets.external_id = s.external_id`,
+    ).run(now, c);
+  }
 }
 
-function _fields(a: NormalizedAsset): (string | number | null)[] {
-  return [
-    a.kind,
-    a.title,
-    a.seriesTitle,
-    a.season,
-    a.episode,
-    a.episodeEnd,
-    a.year,
-    a.airDate,
-    a.durationMs,
-    a.externalIds,
-    a.path,
-    a.parts,
-    a.localPath,
-    a.size,
-    a.modified,
-    a.fingerprint,
-    a.fileFingerprint,
-  ];
-}
-
-function _checkUnchanged(db: DatabaseSync, options: ApplyOptions): void {
+function _checkUnchanged(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {
   if (dataVersion(db) === options.dataVersion) return;
-  const exists = db.prepare("SELECT 1 FROM collections WHERE id = ?").get(options.collectionId);
+  const exists = db.prepare("SELECT 1 FROM collections WHERE id = ?").get(plan.collectionId);
   if (!exists) {
     throw new RetrovueError("NOT_FOUND", "the collection was removed while it was ingested");
   }
-  if (!sameExisting(options.existing, loadExistingAssets(db, options.collectionId))) {
+  const now = classifyStaged(db, plan.stage, {
+    collectionId: plan.collectionId,
+    full: plan.full,
+  });
+  if (now.signature !== plan.signature) {
     throw new RetrovueError(
       "CONFLICT",
       "the collection's assets were changed by another ingest while this one ran; run it again",
       { retryable: true },
     );
+  }
+}
+
+/** Whether an insert failed because a derived id is taken. */
+function _isIdClash(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : "";
+  return /UNIQUE constraint failed: assets\.id/.test(message);
+}
+
+/**
+ * Gives every new staged asset whose derived id is taken (by a catalog row
+ * or by an earlier new asset) the first free `\0n` variant, in external id
+ * order, as the ingest always did.
+ */
+function _moveClashingIds(db: DatabaseSync, plan: IngestPlan): void {
+  const taken = db.prepare("SELECT 1 FROM main.assets WHERE id = ?");
+  const setId = db.prepare(`UPDATE ${plan.stage.table} SET new_id = ? WHERE seq = ?`);
+  const rows = db.prepare(
+    `SELECT s.seq, s.external_id FROM ${plan.stage.table} s
+     WHERE s.rekey_id IS NULL AND NOT EXISTS (
+       SELECT 1 FROM main.assets a INDEXED BY assets_external
+       WHERE a.collection_id = ? AND a.external_id = s.external_id)
+     ORDER BY s.external_id`,
+  );
+  const used = new Set<string>();
+  for (const r of rows.iterate(plan.collectionId) as Iterable<Record<string, unknown>>) {
+    const externalId = String(r.external_id);
+    let id = assetId(plan.collectionId, externalId);
+    for (let n = 1; used.has(id) || taken.get(id); n++) {
+      id = assetId(plan.collectionId, `${externalId}\0${n}`);
+    }
+    used.add(id);
+    setId.run(id, Number(r.seq));
   }
 }
 

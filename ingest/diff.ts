@@ -1,14 +1,14 @@
 /**
  * Classification of one ingest run against the catalog.
  *
- * The catalog's assets of a collection are loaded once into a map keyed by
- * external id; each item the importer streams is then validated, normalised
- * and classified on the spot (new, changed, unchanged, restored, invalid or
- * duplicate), keeping only what the apply step needs. `removed` is computed
- * at the end, and only for a full, unfiltered ingest. Assets that went and
- * came back under a new external id are paired afterwards (`rekey.ts`); a
- * new asset's id is derived from its external id once, at creation, and
- * never from an existing asset's.
+ * Memory stays bounded at any collection size: each item the importer
+ * streams is validated, normalised and written to the run's staging table
+ * (`staging.ts`) at once (or counted as invalid, duplicate or out of scope),
+ * and nothing of the catalog is loaded. When the stream ends, set-based
+ * queries against the indexed catalog count new, changed, unchanged,
+ * restored and (full ingests only) removed assets. Assets that went and came
+ * back under a new external id are paired afterwards (`rekey.ts`); the apply
+ * step (`apply.ts`) writes it all with set-based statements.
  *
  * @module
  */
@@ -18,28 +18,13 @@ import type { SecretForms } from "../core/config.ts";
 import type { AssetFilters } from "../core/contract.ts";
 import {
   assetFingerprints,
-  assetId,
   normalizeAsset,
   type NormalizedAsset,
   normalizeText,
   type PathMapping,
   withoutFileIds,
 } from "./normalize.ts";
-
-/** What the catalog already holds for one asset, as far as diffing needs. */
-export interface ExistingAsset {
-  /** The asset's id. */
-  id: string;
-  /** Its stored fingerprint. */
-  fingerprint: string;
-  /** Its stored file fingerprint. */
-  fileFingerprint: string;
-  /** Whether it is soft-deleted. */
-  deleted: boolean;
-}
-
-/** A collection's assets keyed by external id. */
-export type ExistingAssets = Map<string, ExistingAsset>;
+import { createStage, type Stage, unseenLiveSql } from "./staging.ts";
 
 /** Something the operator should see about the run: an invalid item, a duplicate id… */
 export interface IngestIssue {
@@ -79,56 +64,17 @@ export interface IngestStats {
   invalid: number;
 }
 
-/** An update of an existing asset (changed or restored). */
-export interface AssetUpdate {
-  /** The asset's id. */
-  id: string;
-  /** Its new content. */
-  asset: NormalizedAsset;
-  /** The file itself changed: its state goes back to `new`. */
-  fileChanged: boolean;
-}
-
-/** An existing asset that comes back under a new external id (see `rekey.ts`). */
-export interface AssetRekey {
-  /** The asset's id, kept. */
-  id: string;
-  /** Its external id until now. */
-  previousExternalId: string;
-  /** Its new content, new external id included. */
-  asset: NormalizedAsset;
-  /** The file itself changed (path, parts or size): its state goes back to `new`. */
-  fileChanged: boolean;
-}
-
-/** Everything the apply step does, in a deterministic order. */
+/**
+ * A classified run: counts and issues in memory, the assets themselves in
+ * the run's {@link Stage}. The apply step and the removal guard read the
+ * stage; {@link IngestPlan.signature} lets the apply step see whether the
+ * catalog moved since the counts were taken.
+ */
 export interface IngestPlan {
-  /** New assets with their ids, by external id. */
-  inserts: { id: string; asset: NormalizedAsset }[];
-  /** Changed and restored assets, by external id. */
-  updates: AssetUpdate[];
-  /**
-   * Ids of unchanged assets (only `last_seen` moves), sorted; empty for a
-   * full ingest, which touches every live asset of the collection at once.
-   */
-  touches: string[];
-  /** Ids of assets to soft-delete, sorted. */
-  removals: string[];
-  /** Assets that keep their id under a new external id, by new external id (see `rekey.ts`). */
-  rekeys: AssetRekey[];
-  /**
-   * Ids of live assets this run did not see that may have come back under a
-   * new external id: the removals of a full ingest; for a targeted one every
-   * unseen live asset (the rekey step narrows them to the scope). Empty when
-   * the run found no new asset, since only a new one can be a re-keyed one.
-   */
-  rekeyCandidates: string[];
-  /**
-   * Ids of live assets whose external id came back only as invalid items in a
-   * full ingest: neither removed nor touched (their upstream entry is broken,
-   * not gone).
-   */
-  kept: string[];
+  /** The run's staging tables (dropped by the pipeline when it is done). */
+  stage: Stage;
+  /** The collection ingested. */
+  collectionId: string;
   /** Whether this plan covers the whole collection (so every live asset was seen). */
   full: boolean;
   /** Counts. */
@@ -139,6 +85,10 @@ export interface IngestPlan {
   inScope: number;
   /** Valid assets outside the requested scope that were ignored. */
   outOfScope: number;
+  /** Staged assets with no catalog row under their external id (new or re-keyed). */
+  unmatched: number;
+  /** What the counts were taken against (see {@link classifyStaged}). */
+  signature: string;
 }
 
 /** The most issues listed in a result; the counts stay complete. */
@@ -146,7 +96,7 @@ export const MAX_ISSUES = 1000;
 
 /** Options for {@link createClassifier}. */
 export interface ClassifierOptions {
-  /** The collection being ingested (for new asset ids). */
+  /** The collection being ingested. */
   collectionId: string;
   /** The collection's path mappings. */
   mappings: readonly PathMapping[];
@@ -161,12 +111,14 @@ export interface ClassifierOptions {
 
 /** Streaming classifier: feed raw items with `add`, then call `finish` once. */
 export interface Classifier {
-  /** Validates, normalises and classifies one raw item. */
+  /** Validates, normalises and stages one raw item. */
   add(raw: unknown): void;
   /** Number of items added so far. */
   readonly seen: number;
-  /** Computes removals (full ingests) and returns the sorted plan. */
+  /** Classifies the staged assets against the catalog and returns the plan. */
   finish(): IngestPlan;
+  /** Drops the staging tables. Safe to call more than once. */
+  close(): void;
 }
 
 /** Whether a filter set is empty (a full ingest). */
@@ -181,7 +133,13 @@ export function isFullScope(filters: AssetFilters): boolean {
  * for episodes, the title for movies. An episode range matches every episode
  * in it.
  */
-export function matchesScope(asset: NormalizedAsset, filters: AssetFilters): boolean {
+export function matchesScope(
+  asset: Pick<
+    NormalizedAsset,
+    "kind" | "title" | "seriesTitle" | "season" | "episode" | "episodeEnd"
+  >,
+  filters: AssetFilters,
+): boolean {
   if (filters.title !== undefined) {
     const own = asset.kind === "episode" ? asset.seriesTitle ?? "" : asset.title;
     if (own.toLowerCase() !== normalizeText(filters.title).toLowerCase()) return false;
@@ -196,73 +154,20 @@ export function matchesScope(asset: NormalizedAsset, filters: AssetFilters): boo
   return true;
 }
 
-/** Loads a collection's assets, deleted ones included, keyed by external id. */
-export function loadExistingAssets(db: DatabaseSync, collectionId: string): ExistingAssets {
-  const map: ExistingAssets = new Map();
-  const stmt = db.prepare(
-    "SELECT external_id, id, fingerprint, file_fingerprint, deleted_at FROM assets INDEXED BY assets_external WHERE collection_id = ?",
-  );
-  // Arrays instead of objects: several times faster for 100k rows.
-  (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-  for (const row of stmt.all(collectionId) as unknown as (string | null)[][]) {
-    map.set(row[0] as string, {
-      id: row[1] as string,
-      fingerprint: row[2] as string,
-      fileFingerprint: row[3] as string,
-      deleted: row[4] !== null,
-    });
-  }
-  return map;
-}
-
-/** Whether two loads of the same collection agree on everything a plan depends on. */
-export function sameExisting(a: ExistingAssets, b: ExistingAssets): boolean {
-  if (a.size !== b.size) return false;
-  for (const [key, x] of a) {
-    const y = b.get(key);
-    if (
-      !y || y.id !== x.id || y.fingerprint !== x.fingerprint ||
-      y.fileFingerprint !== x.fileFingerprint || y.deleted !== x.deleted
-    ) return false;
-  }
-  return true;
-}
-
-/** Creates a streaming classifier against the loaded catalog state. */
-export function createClassifier(
-  existing: ExistingAssets,
-  options: ClassifierOptions,
-): Classifier {
+/**
+ * Creates a streaming classifier for one run: each item is validated and
+ * normalised at once, then staged (or counted as invalid, duplicate or out
+ * of scope); nothing of the catalog is loaded.
+ */
+export function createClassifier(db: DatabaseSync, options: ClassifierOptions): Classifier {
   const full = isFullScope(options.filters);
-  const stats: IngestStats = {
-    discovered: 0,
-    new: 0,
-    changed: 0,
-    unchanged: 0,
-    removed: 0,
-    rekeyed: 0,
-    restored: 0,
-    invalid: 0,
-  };
+  const stage = createStage(db);
   const issues: IngestIssue[] = [];
-  const inserts: IngestPlan["inserts"] = [];
-  const updates: AssetUpdate[] = [];
-  const touches: string[] = [];
-  const accepted = new Set<string>();
-  const mentioned = new Set<string>(); // ids that appeared at all, even invalid
   let seen = 0;
+  let discovered = 0;
+  let invalid = 0;
   let inScope = 0;
   let outOfScope = 0;
-  let usedIds: Set<string> | null = null; // built on the first insert only
-
-  const newId = (externalId: string): string => {
-    usedIds ??= _existingIds(existing);
-    let id = assetId(options.collectionId, externalId);
-    // A re-keyed asset keeps its id, which may be the one this external id derives.
-    for (let n = 1; usedIds.has(id); n++) id = assetId(options.collectionId, `${externalId}\0${n}`);
-    usedIds.add(id);
-    return id;
-  };
 
   const issue = (item: IngestIssue) => {
     if (issues.length < MAX_ISSUES) issues.push(item);
@@ -276,9 +181,9 @@ export function createClassifier(
       seen++;
       const outcome = normalizeAsset(raw, options.mappings, { secrets: options.secrets });
       if (!outcome.ok) {
-        stats.discovered++;
-        stats.invalid++;
-        if (outcome.externalId !== null) mentioned.add(outcome.externalId);
+        discovered++;
+        invalid++;
+        if (outcome.externalId !== null) stage.markInvalid(outcome.externalId);
         issue({ kind: "invalid", externalId: outcome.externalId, message: outcome.reason });
         return;
       }
@@ -287,9 +192,9 @@ export function createClassifier(
         outOfScope++;
         return;
       }
-      stats.discovered++;
-      if (accepted.has(asset.externalId)) {
-        stats.invalid++;
+      discovered++;
+      if (!stage.put(asset, _quietFingerprint(asset))) {
+        invalid++;
         issue({
           kind: "duplicate",
           externalId: asset.externalId,
@@ -297,105 +202,111 @@ export function createClassifier(
         });
         return;
       }
-      accepted.add(asset.externalId);
       inScope++;
-      const old = existing.get(asset.externalId);
-      if (!old) {
-        stats.new++;
-        inserts.push({ id: newId(asset.externalId), asset });
-      } else if (old.deleted) {
-        stats.restored++;
-        updates.push({
-          id: old.id,
-          asset,
-          fileChanged: old.fileFingerprint !== asset.fileFingerprint,
-        });
-      } else if (old.fingerprint !== asset.fingerprint && !_onlyFileIdsAdded(old, asset)) {
-        stats.changed++;
-        updates.push({
-          id: old.id,
-          asset,
-          fileChanged: old.fileFingerprint !== asset.fileFingerprint,
-        });
-      } else if (old.fingerprint !== asset.fingerprint) {
-        // The importer now reports file ids in its marker: store them, quietly.
-        stats.unchanged++;
-        updates.push({ id: old.id, asset, fileChanged: false });
-      } else {
-        stats.unchanged++;
-        // A full ingest touches every live asset with one statement; no list needed.
-        if (!full) touches.push(old.id);
-      }
     },
     finish(): IngestPlan {
-      const removals: string[] = [];
-      const kept: string[] = [];
-      let rekeyCandidates: string[] = [];
-      if (!full && inserts.length > 0) {
-        for (const [externalId, old] of existing) {
-          if (!old.deleted && !accepted.has(externalId) && !mentioned.has(externalId)) {
-            rekeyCandidates.push(old.id);
-          }
-        }
-      }
-      if (full) {
-        const gone: [string, string][] = [];
-        for (const [externalId, old] of existing) {
-          if (old.deleted || accepted.has(externalId)) continue;
-          if (mentioned.has(externalId)) kept.push(old.id);
-          else gone.push([externalId, old.id]);
-        }
-        kept.sort(_cmp);
-        gone.sort((a, b) => _cmp(a[0], b[0]));
-        for (const [, id] of gone) removals.push(id);
-        stats.removed = removals.length;
-        if (inserts.length > 0) rekeyCandidates = removals.slice();
-      }
-      _sortByExternalId(inserts);
-      _sortByExternalId(updates);
-      touches.sort(_cmp);
+      const counts = classifyStaged(db, stage, { collectionId: options.collectionId, full });
       issues.sort((a, b) =>
         _cmp(a.externalId ?? "", b.externalId ?? "") || _cmp(a.kind, b.kind) ||
         _cmp(a.message, b.message)
       );
       return {
-        inserts,
-        updates,
-        touches,
-        removals,
-        rekeys: [],
-        rekeyCandidates,
-        kept,
+        stage,
+        collectionId: options.collectionId,
         full,
-        stats,
+        stats: {
+          discovered,
+          new: counts.unmatched,
+          changed: counts.changed,
+          unchanged: counts.unchanged,
+          removed: full ? counts.gone : 0,
+          rekeyed: 0,
+          restored: counts.restored,
+          invalid,
+        },
         issues,
         inScope,
         outOfScope,
+        unmatched: counts.unmatched,
+        signature: counts.signature,
       };
+    },
+    close() {
+      stage.drop();
     },
   };
 }
 
-/** Whether an asset differs from its stored row only by a {@link withoutFileIds} suffix. */
-function _onlyFileIdsAdded(old: ExistingAsset, asset: NormalizedAsset): boolean {
-  const before = withoutFileIds(asset.modified);
-  if (before === undefined) return false;
-  return assetFingerprints({ ...asset, modified: before }).fingerprint === old.fingerprint;
+/** What {@link classifyStaged} counts. */
+export interface StagedCounts {
+  /** Staged assets with no catalog row under their external id. */
+  unmatched: number;
+  /** Staged assets whose catalog row is soft-deleted. */
+  restored: number;
+  /** Staged assets whose live catalog row differs. */
+  changed: number;
+  /** Staged assets whose live catalog row is the same (or differs only by added file ids). */
+  unchanged: number;
+  /** Live catalog rows the run did not see (full ingests; 0 otherwise), re-keyed ones excluded. */
+  gone: number;
+  /** Every count above and the newest `updated_at` they involve, as one comparable string. */
+  signature: string;
 }
 
-function _existingIds(existing: ExistingAssets): Set<string> {
-  const ids = new Set<string>();
-  for (const old of existing.values()) ids.add(old.id);
-  return ids;
-}
-
-/** Sorts in place by external id, skipping the sort when the stream was already in order. */
-function _sortByExternalId<T extends { asset: { externalId: string } }>(items: T[]): void {
-  let sorted = true;
-  for (let i = 1; i < items.length && sorted; i++) {
-    if (items[i - 1].asset.externalId > items[i].asset.externalId) sorted = false;
+/**
+ * Classifies the staged assets against the catalog with two set-based
+ * queries (the stage joined to the collection's rows by external id, and,
+ * for a full ingest, the collection's live rows not staged). The apply step
+ * runs it again inside its transaction when another connection committed
+ * meanwhile: a different signature means the catalog moved under the plan.
+ */
+export function classifyStaged(
+  db: DatabaseSync,
+  stage: Stage,
+  options: { collectionId: string; full: boolean },
+): StagedCounts {
+  const row = db.prepare(
+    `SELECT count(a.id) AS matched,
+       count(*) - count(a.id) AS unmatched,
+       coalesce(sum(a.deleted_at IS NOT NULL), 0) AS restored,
+       coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
+         AND (s.quiet_fingerprint IS NULL OR s.quiet_fingerprint != a.fingerprint)), 0) AS changed,
+       max(a.updated_at) AS latest
+     FROM ${stage.table} s
+     LEFT JOIN main.assets a INDEXED BY assets_external
+       ON a.collection_id = ? AND a.external_id = s.external_id`,
+  ).get(options.collectionId) as Record<string, number | string | null>;
+  const matched = Number(row.matched);
+  const restored = Number(row.restored);
+  const changed = Number(row.changed);
+  let gone = 0;
+  let goneLatest: string | number | null = null;
+  if (options.full) {
+    const g = db.prepare(
+      `SELECT count(*) AS n, max(a.updated_at) AS latest FROM main.assets a
+       INDEXED BY assets_external WHERE ${unseenLiveSql(stage, "a")}`,
+    ).get(options.collectionId) as { n: number; latest: string | null };
+    gone = Number(g.n);
+    goneLatest = g.latest;
   }
-  if (!sorted) items.sort((a, b) => _cmp(a.asset.externalId, b.asset.externalId));
+  const counts = {
+    unmatched: Number(row.unmatched),
+    restored,
+    changed,
+    unchanged: matched - restored - changed,
+    gone,
+  };
+  return {
+    ...counts,
+    signature: JSON.stringify([counts, row.latest, goneLatest]),
+  };
+}
+
+/** The fingerprint an asset had before its importer added file ids to its marker, or null. */
+function _quietFingerprint(asset: NormalizedAsset): string | null {
+  const before = withoutFileIds(asset.modified);
+  if (before === undefined) return null;
+  return assetFingerprints({ ...asset, modified: before }).fingerprint;
 }
 
 function _cmp(a: string, b: string): number {

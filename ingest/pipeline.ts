@@ -23,12 +23,12 @@ import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 import type { ImporterClient, PluginNotice } from "../registry/types.ts";
 import { applyPlan, dataVersion, isBusyError } from "./apply.ts";
 import {
+  type Classifier,
   createClassifier,
   type IngestIssue,
   type IngestPlan,
   type IngestStats,
   isFullScope,
-  loadExistingAssets,
 } from "./diff.ts";
 import { normalizeText, type PathMapping } from "./normalize.ts";
 import { rekeyPlan } from "./rekey.ts";
@@ -218,14 +218,31 @@ export async function ingestCollection(
   _checkIngestible(collection, full);
   const mappings = _loadMappings(db, collection.id);
 
-  const version = dataVersion(db);
-  const existing = loadExistingAssets(db, collection.id);
-  const classifier = createClassifier(existing, {
+  const classifier = createClassifier(db, {
     collectionId: collection.id,
     mappings,
     filters,
     secrets: secretForms(options.secrets ?? []),
   });
+  try {
+    return await _run(db, { options, collection, filters, full, classifier });
+  } finally {
+    classifier.close();
+  }
+}
+
+/** Streams, classifies, guards and applies; the caller drops the stage. */
+async function _run(
+  db: DatabaseSync,
+  run: {
+    options: IngestOptions;
+    collection: _CollectionRow;
+    filters: AssetFilters;
+    full: boolean;
+    classifier: Classifier;
+  },
+): Promise<IngestResult> {
+  const { options, collection, filters, full, classifier } = run;
   const pushed = pushedFilters(options.client, collection.kind, filters);
   const hostFiltered = scopeOf(pushed) !== scopeOf(filters);
   const started = performance.now();
@@ -276,9 +293,10 @@ export async function ingestCollection(
   }
   progress();
 
+  // Counted from here on: the apply step refuses a catalog that moved since.
+  const version = dataVersion(db);
   const classified = classifier.finish();
   const plan = options.rekey === false ? classified : rekeyPlan(db, classified, {
-    collectionId: collection.id,
     filters,
     // Only the filesystem importer's marker is a file's own modification time.
     byFileStats: options.client.manifest.typeId === "filesystem",
@@ -298,7 +316,6 @@ export async function ingestCollection(
   const guard = checkRemovalGuard(db, plan, {
     collectionId: collection.id,
     collectionName: collection.name,
-    existing,
     maxRemovalPercent: collection.max_removal_pct,
     allowRemoval: options.allowRemoval,
     warnings,
@@ -307,7 +324,7 @@ export async function ingestCollection(
   if (!options.dryRun && !guard?.held) {
     const now = (options.clock ?? (() => new Date()))().toISOString();
     try {
-      applyPlan(db, plan, { collectionId: collection.id, existing, dataVersion: version, now });
+      applyPlan(db, plan, { dataVersion: version, now });
     } catch (error) {
       throw _dbError(error);
     }

@@ -28,7 +28,7 @@
  * items costs nothing.
  *
  * ```ts
- * const plan = rekeyPlan(db, classifier.finish(), { collectionId, filters });
+ * const plan = rekeyPlan(db, classifier.finish(), { filters });
  * console.log(plan.stats.rekeyed);
  * ```
  *
@@ -37,13 +37,11 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
-import { type AssetRekey, type IngestPlan, matchesScope, MAX_ISSUES } from "./diff.ts";
-import type { NormalizedAsset } from "./normalize.ts";
+import { classifyStaged, type IngestPlan, matchesScope, MAX_ISSUES } from "./diff.ts";
+import { unseenLiveSql } from "./staging.ts";
 
 /** Options for {@link rekeyPlan}. */
 export interface RekeyOptions {
-  /** The collection ingested. */
-  collectionId: string;
   /** The run's targeted scope; empty for a full ingest. */
   filters: AssetFilters;
   /**
@@ -55,7 +53,10 @@ export interface RekeyOptions {
 
 /** What identity matching needs to know about one side of a pair. */
 interface _Side {
+  /** The catalog id (a candidate) or "" (a new item). */
   id: string;
+  /** The stage row (a new item) or -1 (a candidate). */
+  seq: number;
   externalId: string;
   kind: string;
   season: number | null;
@@ -75,44 +76,34 @@ type _Level = "guid" | "provider ids" | "path" | "file size and time";
 const _LEVELS: readonly _Level[] = ["guid", "provider ids", "path", "file size and time"];
 
 /**
- * Moves the pairs of (gone asset, new item) that are the same media from
- * `plan.removals` and `plan.inserts` to `plan.rekeys`, adjusts the counts
- * (`new`, `removed`, `rekeyed`) and reports ambiguous new items. Reads the
- * candidates' stored fields from `db`; returns `plan` itself, changed in place.
+ * Pairs the gone assets and new items that are the same media: marks each
+ * pair in the stage (`rekey_id`), adjusts the counts (`new`, `removed`,
+ * `rekeyed`) and reports ambiguous new items. Reads the candidates from the
+ * catalog and the new items from the stage, and keeps in memory only the
+ * identity fields of the candidates and of the new items that share a key
+ * with one of them; a run without new items, or without candidates, reads
+ * nothing. Returns `plan` itself, changed in place.
  */
 export function rekeyPlan(db: DatabaseSync, plan: IngestPlan, options: RekeyOptions): IngestPlan {
-  if (plan.inserts.length === 0 || plan.rekeyCandidates.length === 0) return plan;
-  const olds = _loadCandidates(db, plan.rekeyCandidates, options);
+  if (plan.unmatched === 0 || (plan.full && plan.stats.removed === 0)) return plan;
+  const levels = _LEVELS.filter((l) => l !== "file size and time" || options.byFileStats);
+  const olds = _loadCandidates(db, plan, options);
   if (olds.length === 0) return plan;
-  const news = plan.inserts.map(({ id, asset }) => _side(id, asset));
+  const news = _loadNewItems(db, plan, _keySet(olds, levels), levels);
+  if (news.length === 0) return plan;
 
   const oldMatch = new Int32Array(olds.length).fill(-1);
   const newMatch = new Int32Array(news.length).fill(-1);
   const ambiguous = new Map<number, { level: _Level; olds: Set<number> }>();
-  for (const level of _LEVELS) {
-    if (level === "file size and time" && !options.byFileStats) continue;
-    _matchLevel(level, { olds, news, oldMatch, newMatch, ambiguous });
-  }
+  for (const level of levels) _matchLevel(level, { olds, news, oldMatch, newMatch, ambiguous });
 
-  const rekeys: AssetRekey[] = [];
-  const gone = new Set<string>();
-  const inserts: IngestPlan["inserts"] = [];
+  const mark = db.prepare(`UPDATE ${plan.stage.table} SET rekey_id = ? WHERE seq = ?`);
+  let rekeyed = 0;
   for (let n = 0; n < news.length; n++) {
     const o = newMatch[n];
-    const insert = plan.inserts[n];
-    if (o < 0) {
-      inserts.push(insert);
-      continue;
-    }
-    const old = olds[o];
-    gone.add(old.id);
-    const a = insert.asset;
-    rekeys.push({
-      id: old.id,
-      previousExternalId: old.externalId,
-      asset: a,
-      fileChanged: old.path !== a.path || old.parts !== a.parts || old.size !== a.size,
-    });
+    if (o < 0) continue;
+    mark.run(olds[o].id, news[n].seq);
+    rekeyed++;
   }
   for (const [n, { level, olds: candidates }] of ambiguous) {
     if (newMatch[n] >= 0 || plan.issues.length >= MAX_ISSUES) continue;
@@ -124,19 +115,16 @@ export function rekeyPlan(db: DatabaseSync, plan: IngestPlan, options: RekeyOpti
         "added as a new asset, and no asset took its identity",
     });
   }
-  if (rekeys.length === 0) {
-    _sortIssues(plan);
-    return plan;
-  }
-  plan.inserts = inserts;
-  plan.rekeys = rekeys;
-  if (plan.full) {
-    plan.removals = plan.removals.filter((id) => !gone.has(id));
-    plan.stats.removed = plan.removals.length;
-  }
-  plan.stats.new -= rekeys.length;
-  plan.stats.rekeyed = rekeys.length;
   _sortIssues(plan);
+  if (rekeyed === 0) return plan;
+  if (plan.full) plan.stats.removed -= rekeyed;
+  plan.stats.new -= rekeyed;
+  plan.stats.rekeyed = rekeyed;
+  // The apply step compares this against the catalog; re-keyed assets are no longer "gone".
+  plan.signature = classifyStaged(db, plan.stage, {
+    collectionId: plan.collectionId,
+    full: plan.full,
+  }).signature;
   return plan;
 }
 
@@ -240,22 +228,6 @@ function _compatible(a: _Side, b: _Side): boolean {
   return true;
 }
 
-function _side(id: string, a: NormalizedAsset): _Side {
-  return {
-    id,
-    externalId: a.externalId,
-    kind: a.kind,
-    season: a.season,
-    episode: a.episode,
-    airDate: a.airDate,
-    idsJson: a.externalIds,
-    path: a.path,
-    parts: a.parts,
-    size: a.size,
-    modified: a.modified,
-  };
-}
-
 function _ids(x: _Side): Record<string, string> {
   if (x.parsed) return x.parsed;
   let ids: Record<string, string> = {};
@@ -280,57 +252,99 @@ function _guid(x: _Side): string | undefined {
   return m ? m[1] : _ids(x).plex;
 }
 
-/** Up to this many candidates are read by id; more, by one scan of the collection. */
-const _BY_ID_LIMIT = 10_000;
-
-/** The stored fields of the candidates; for a targeted run, only those inside its scope. */
-function _loadCandidates(db: DatabaseSync, ids: string[], options: RekeyOptions): _Side[] {
-  const columns = `id, external_id, kind, title, series_title, season, episode, episode_end,
-    air_date, external_ids, path, parts, size, modified`;
-  const byId = ids.length <= _BY_ID_LIMIT;
-  const stmt = byId
-    ? db.prepare(`SELECT ${columns} FROM assets WHERE id IN (SELECT value FROM json_each(?))`)
-    : db.prepare(
-      `SELECT ${columns} FROM assets INDEXED BY assets_external
-       WHERE collection_id = ? AND deleted_at IS NULL`,
-    );
+/**
+ * The live assets the run did not see: a full ingest's removals; for a
+ * targeted one, those inside its scope (the season narrowed in SQL, the
+ * title, which compares Unicode case-insensitively, in code). In external id
+ * order, which keeps the outcome deterministic.
+ */
+function _loadCandidates(db: DatabaseSync, plan: IngestPlan, options: RekeyOptions): _Side[] {
+  const season = !plan.full && options.filters.season !== undefined;
+  const stmt = db.prepare(
+    `SELECT a.id, a.external_id, a.kind, a.title, a.series_title, a.season, a.episode,
+       a.episode_end, a.air_date, a.external_ids, a.path, a.parts, a.size, a.modified
+     FROM main.assets a INDEXED BY assets_external
+     WHERE ${unseenLiveSql(plan.stage, "a")} ${season ? "AND a.season = ?" : ""}
+     ORDER BY a.external_id`,
+  );
   (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-  const wanted = byId ? null : new Set(ids);
-  const targeted = options.filters.title !== undefined;
-  const num = (v: unknown) => (v === null ? null : Number(v));
+  const args: (string | number)[] = [plan.collectionId];
+  if (season) args.push(options.filters.season!);
   const out: _Side[] = [];
-  const found = stmt.all(byId ? JSON.stringify(ids) : options.collectionId);
-  for (const r of found as unknown as (string | number | null)[][]) {
-    const id = r[0] as string;
-    if (wanted && !wanted.has(id)) continue;
+  for (const r of stmt.iterate(...args) as Iterable<(string | number | null)[]>) {
     const kind = r[2] as "movie" | "episode";
     if (
-      targeted && !matchesScope({
+      !plan.full && !matchesScope({
         kind,
         title: r[3] as string,
         seriesTitle: r[4] as string | null,
-        season: num(r[5]),
-        episode: num(r[6]),
-        episodeEnd: num(r[7]),
-      } as NormalizedAsset, options.filters)
+        season: _num(r[5]),
+        episode: _num(r[6]),
+        episodeEnd: _num(r[7]),
+      }, options.filters)
     ) continue;
-    out.push({
-      id,
-      externalId: r[1] as string,
-      kind,
-      season: num(r[5]),
-      episode: num(r[6]),
-      airDate: r[8] as string | null,
-      idsJson: r[9] as string,
-      path: r[10] as string | null,
-      parts: r[11] as string,
-      size: num(r[12]),
-      modified: r[13] as string | null,
-    });
+    out.push(_row(r[0] as string, -1, r));
   }
-  // Stream order of the ingest (external id order) keeps the outcome deterministic.
-  out.sort((a, b) => (a.externalId < b.externalId ? -1 : a.externalId > b.externalId ? 1 : 0));
   return out;
+}
+
+/**
+ * The staged items with no catalog row that share at least one key with a
+ * candidate (the others cannot take part in any pair), in external id order.
+ */
+function _loadNewItems(
+  db: DatabaseSync,
+  plan: IngestPlan,
+  keys: Set<string>,
+  levels: readonly _Level[],
+): _Side[] {
+  if (keys.size === 0) return [];
+  const stmt = db.prepare(
+    `SELECT s.seq, s.external_id, s.kind, s.title, s.series_title, s.season, s.episode,
+       s.episode_end, s.air_date, s.external_ids, s.path, s.parts, s.size, s.modified
+     FROM ${plan.stage.table} s
+     WHERE NOT EXISTS (SELECT 1 FROM main.assets a INDEXED BY assets_external
+                       WHERE a.collection_id = ? AND a.external_id = s.external_id)
+     ORDER BY s.external_id`,
+  );
+  (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  const out: _Side[] = [];
+  for (const r of stmt.iterate(plan.collectionId) as Iterable<(string | number | null)[]>) {
+    const side = _row("", Number(r[0]), r);
+    if (levels.some((level) => _keys(level, side).some((k) => keys.has(k)))) out.push(side);
+  }
+  return out;
+}
+
+/** Every key the candidates are indexed under, at every level in use. */
+function _keySet(olds: readonly _Side[], levels: readonly _Level[]): Set<string> {
+  const keys = new Set<string>();
+  for (const old of olds) {
+    for (const level of levels) for (const k of _keys(level, old)) keys.add(k);
+  }
+  return keys;
+}
+
+/** A side from a row of the columns both loaders select, in their order. */
+function _row(id: string, seq: number, r: (string | number | null)[]): _Side {
+  return {
+    id,
+    seq,
+    externalId: r[1] as string,
+    kind: r[2] as string,
+    season: _num(r[5]),
+    episode: _num(r[6]),
+    airDate: r[8] as string | null,
+    idsJson: r[9] as string,
+    path: r[10] as string | null,
+    parts: r[11] as string,
+    size: _num(r[12]),
+    modified: r[13] as string | null,
+  };
+}
+
+function _num(v: unknown): number | null {
+  return v === null ? null : Number(v);
 }
 
 function _sortIssues(plan: IngestPlan): void {

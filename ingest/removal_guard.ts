@@ -15,7 +15,6 @@
  * const verdict = checkRemovalGuard(db, plan, {
  *   collectionId: "c-0123456789",
  *   collectionName: "TV",
- *   existing,
  *   maxRemovalPercent: null,
  * });
  * if (verdict?.held) console.log(verdict.message);
@@ -27,7 +26,8 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import type { ExistingAssets, IngestPlan } from "./diff.ts";
+import type { IngestPlan } from "./diff.ts";
+import { unseenLiveSql } from "./staging.ts";
 
 /** The share of a collection's active assets one full ingest may remove, by default. */
 export const DEFAULT_MAX_REMOVAL_PERCENT = 50;
@@ -118,8 +118,6 @@ export interface RemovalGuardOptions {
   collectionId: string;
   /** Its name, for the message. */
   collectionName: string;
-  /** The catalog state the plan was computed against. */
-  existing: ExistingAssets;
   /** The collection's own limit, or null for {@link DEFAULT_MAX_REMOVAL_PERCENT}. */
   maxRemovalPercent: number | null;
   /** Let a tripped guard through (`--allow-removal`): the verdict says so, `held` is false. */
@@ -138,10 +136,10 @@ export function checkRemovalGuard(
   plan: IngestPlan,
   options: RemovalGuardOptions,
 ): RemovalGuardVerdict | null {
-  if (!plan.full || plan.removals.length === 0) return null;
-  const active = _activeCount(options.existing);
+  if (!plan.full || plan.stats.removed === 0) return null;
+  const active = _activeCount(db, plan.collectionId);
   const max = options.maxRemovalPercent ?? DEFAULT_MAX_REMOVAL_PERCENT;
-  const counts = { removals: plan.removals.length, active, listed: plan.inScope };
+  const counts = { removals: plan.stats.removed, active, listed: plan.inScope };
   const reason = removalGuardReason(counts, max);
   if (reason === null) return null;
   const held = !options.allowRemoval;
@@ -152,7 +150,7 @@ export function checkRemovalGuard(
     wouldRemove: counts.removals,
     active,
     maxRemovalPercent: max,
-    sample: _sample(db, plan.removals.slice(0, REMOVAL_SAMPLE_SIZE)),
+    sample: _sample(db, plan),
     warnings: (options.warnings ?? []).slice(0, MAX_GUARD_WARNINGS),
     message: _message(options, { counts, reason, max, held, invalid: plan.stats.invalid }),
   };
@@ -164,18 +162,21 @@ export function formatPercent(part: number, whole: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
 }
 
-function _activeCount(existing: ExistingAssets): number {
-  let n = 0;
-  for (const asset of existing.values()) if (!asset.deleted) n++;
-  return n;
+function _activeCount(db: DatabaseSync, collectionId: string): number {
+  const row = db.prepare(
+    `SELECT count(*) AS n FROM assets INDEXED BY assets_external
+     WHERE collection_id = ? AND deleted_at IS NULL`,
+  ).get(collectionId) as { n: number };
+  return Number(row.n);
 }
 
-function _sample(db: DatabaseSync, ids: string[]): RemovedAssetSample[] {
-  if (ids.length === 0) return [];
+/** The first assets that would go, in external id order. */
+function _sample(db: DatabaseSync, plan: IngestPlan): RemovedAssetSample[] {
   const rows = db.prepare(
-    `SELECT id, external_id, title, series_title, season, episode FROM assets
-     WHERE id IN (SELECT value FROM json_each(?)) ORDER BY external_id`,
-  ).all(JSON.stringify(ids));
+    `SELECT a.id, a.external_id, a.title, a.series_title, a.season, a.episode
+     FROM main.assets a INDEXED BY assets_external WHERE ${unseenLiveSql(plan.stage, "a")}
+     ORDER BY a.external_id LIMIT ${REMOVAL_SAMPLE_SIZE}`,
+  ).all(plan.collectionId);
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return rows.map((r) => ({
     id: String(r.id),

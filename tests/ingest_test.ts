@@ -9,6 +9,8 @@ import { carriesSecret } from "../core/config.ts";
 import type { AssetFilters, CollectionRef, FilterName } from "../core/contract.ts";
 import { openDatabase, openMemoryDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { applyPlan, dataVersion } from "../ingest/apply.ts";
+import { createClassifier } from "../ingest/diff.ts";
 import { mapPath, normalizeAsset } from "../ingest/normalize.ts";
 import {
   type IngestClient,
@@ -628,17 +630,63 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
     });
     const fine = await run(db, {}, { client: client1 });
     assert.equal(fine.stats.unchanged, 5);
-    // Another process changes this collection's assets mid-stream: conflict, nothing written.
-    let before = "";
+    // Another process changes this collection's assets mid-stream: the diff is
+    // taken when the stream ends, so it sees that change and writes over it.
     const client2 = fakeClient({
       upstream: { tv: changedUp },
       afterFirstBatch: () => {
         other.exec(`UPDATE assets SET fingerprint = 'zzz' WHERE external_id = 'e5'`);
-        before = dump(other);
       },
     });
-    await rejectsWith(run(db, {}, { client: client2 }), "CONFLICT", /run it again/);
-    assert.equal(dump(db), before);
+    const after = await run(db, {}, { client: client2 });
+    assert.equal(after.stats.changed, 5);
+    assert.equal(asset(db, "e5")?.title, "Other");
+    other.close();
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("file database: a collection changed between the diff and the apply is a CONFLICT", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/catalog.db`;
+    const db = openDatabase(path);
+    setup(db);
+    await run(db, { tv: showUpstream() });
+    const other = openDatabase(path);
+    const classifier = createClassifier(db, { collectionId: TV, mappings: [], filters: {} });
+    try {
+      for (const raw of showUpstream()) classifier.add({ ...(raw as object), title: "Other" });
+      const version = dataVersion(db);
+      const plan = classifier.finish();
+      assert.equal(plan.stats.changed, 5);
+      other.exec(
+        `UPDATE assets SET fingerprint = 'zzz', updated_at = 'x' WHERE external_id = 'e5'`,
+      );
+      const before = dump(other);
+      assert.throws(
+        () => applyPlan(db, plan, { dataVersion: version, now: "2030-01-01T00:00:00.000Z" }),
+        (e: unknown) => e instanceof RetrovueError && e.code === "CONFLICT",
+      );
+      assert.equal(dump(db), before);
+      // Another connection's commit that leaves the collection as it was is no conflict.
+      other.exec(`UPDATE collections SET last_ingest_time = 'y' WHERE id = '${MOVIES}'`);
+      const again = createClassifier(db, { collectionId: TV, mappings: [], filters: {} });
+      try {
+        for (const raw of showUpstream()) again.add(raw);
+        const v = dataVersion(db);
+        const fresh = again.finish();
+        other.exec(`UPDATE collections SET last_ingest_time = 'z' WHERE id = '${MOVIES}'`);
+        applyPlan(db, fresh, { dataVersion: v, now: "2030-01-01T00:00:00.000Z" });
+        assert.equal(asset(db, "e1")?.last_seen, "2030-01-01T00:00:00.000Z");
+      } finally {
+        again.close();
+      }
+    } finally {
+      classifier.close();
+    }
     other.close();
     db.close();
   } finally {
