@@ -12,9 +12,9 @@
  * @module
  */
 
-import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
-import { type Command, type CommandContext, exitCodeFor, type Writer } from "./cli/command.ts";
-import { COMMANDS } from "./cli/commands.ts";
+import type { LogRecord } from "@logtape/logtape";
+import { type CommandContext, exitCodeFor, type Writer } from "./cli/command.ts";
+import { type CommandEntry, COMMANDS, resolveCommand } from "./cli/commands.ts";
 import {
   CLI_ENV_NAMES,
   type CliIO,
@@ -25,8 +25,7 @@ import {
 import { inertOutput, inertText } from "./cli/inert.ts";
 import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
 import { RetrovueError, toRetrovueError } from "./core/errors.ts";
-import { PLUGIN_HOST_COMMAND } from "./registry/host_process.ts";
-import { runPluginHost } from "./registry/plugin_host.ts";
+import { PLUGIN_HOST_COMMAND } from "./registry/protocol.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 
 /** This program's version, from `deno.json`. */
@@ -36,8 +35,8 @@ export type { CliIO };
 
 /** Options for {@link main}. */
 export interface MainOptions {
-  /** The command table (default: every command). */
-  commands?: readonly Command[];
+  /** The command table (default: every command, each loaded only when it runs). */
+  commands?: readonly CommandEntry[];
 }
 
 /** Runs one CLI invocation and returns its exit status. Never throws. */
@@ -58,13 +57,24 @@ export async function main(
     const split = splitGlobalOptions(args);
     globals = split.globals;
     const rest = split.rest;
-    const found = _findCommand(commands, rest);
-    if (!found) return _topLevel(commands, rest, io);
+    const entry = _findCommand(commands, rest);
+    if (!entry) return _topLevel(commands, rest, io);
+    const found = await resolveCommand(entry);
     const commandArgs = rest.slice(found.path.length);
-    const handle = createContext(io, { args: commandArgs, path: found.path, globals });
+    let logging: Promise<() => void> | undefined;
+    const stderr = () => handle.context.stderr;
+    const handle = createContext(io, {
+      args: commandArgs,
+      path: found.path,
+      globals,
+      beforePlugins: async () => void await (logging ??= _configureLogging(io.env, stderr())),
+    });
     scrub = handle.scrub;
-    _configureLogging(io.env, handle.context.stderr);
+    // The table's commands log only through plugin clients, so logging (and
+    // logtape) loads when they first reach for plugins; other commands get it now.
+    if (!("load" in entry)) logging = _configureLogging(io.env, stderr());
     try {
+      await logging;
       if (_wantsHelp(commandArgs)) {
         const help = typeof found.help === "function"
           ? await found.help(handle.context)
@@ -75,7 +85,7 @@ export async function main(
       return await found.run(handle.context);
     } finally {
       await handle.close();
-      resetSync();
+      if (logging) (await logging)();
     }
   } catch (error) {
     _reportError(error, { io, json: globals.json, debug, scrub });
@@ -111,8 +121,11 @@ function _wantsHelp(args: readonly string[]): boolean {
   return false;
 }
 
-function _findCommand(commands: readonly Command[], rest: readonly string[]): Command | undefined {
-  let best: Command | undefined;
+function _findCommand(
+  commands: readonly CommandEntry[],
+  rest: readonly string[],
+): CommandEntry | undefined {
+  let best: CommandEntry | undefined;
   for (const c of commands) {
     if (c.path.every((w, i) => rest[i] === w) && (!best || c.path.length > best.path.length)) {
       best = c;
@@ -122,7 +135,7 @@ function _findCommand(commands: readonly Command[], rest: readonly string[]): Co
 }
 
 function _topLevel(
-  commands: readonly Command[],
+  commands: readonly CommandEntry[],
   rest: readonly string[],
   io: CliIO,
 ): number {
@@ -147,7 +160,7 @@ function _topLevel(
 }
 
 /** The usage text listing `commands` (all of them, or one group). */
-export function usage(commands: readonly Command[], prefix: readonly string[] = []): string {
+export function usage(commands: readonly CommandEntry[], prefix: readonly string[] = []): string {
   const rows = commands.map((c) => [`  ${c.path.join(" ")}`, c.summary]);
   return [
     `Usage: retrovue ${prefix.length ? prefix.join(" ") + " " : ""}<command> [options]`,
@@ -168,7 +181,15 @@ export function usage(commands: readonly Command[], prefix: readonly string[] = 
   ].join("\n");
 }
 
-function _configureLogging(env: CommandContext["env"], stderr: Writer): void {
+/**
+ * Sends `retrovue` log records at the `RETROVUE_LOG` level to `stderr`;
+ * resolves to the function that undoes it.
+ */
+async function _configureLogging(
+  env: CommandContext["env"],
+  stderr: Writer,
+): Promise<() => void> {
+  const { configureSync, resetSync } = await import("@logtape/logtape");
   const wanted = (env.RETROVUE_LOG ?? "warning").toLowerCase();
   const levels = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
   const level = levels.find((l) => l === wanted || (wanted === "warn" && l === "warning")) ??
@@ -189,6 +210,7 @@ function _configureLogging(env: CommandContext["env"], stderr: Writer): void {
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
+  return resetSync;
 }
 
 // ------------------------------------------------------------------ entry
@@ -232,7 +254,7 @@ async function _readLine(): Promise<string | null> {
 
 if (import.meta.main && Deno.build.standalone && Deno.args[0] === PLUGIN_HOST_COMMAND) {
   // A compiled binary is its own plugin host (see registry/host_process.ts).
-  await runPluginHost();
+  await (await import("./registry/plugin_host.ts")).runPluginHost();
 } else if (import.meta.main) {
   const controller = new AbortController();
   let interrupts = 0;

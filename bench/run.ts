@@ -11,6 +11,7 @@ import { runFilesystemBench } from "./filesystem_bench.ts";
 import { runPlexBench } from "./plex_bench.ts";
 import { runJellyfinBench } from "./jellyfin_bench.ts";
 import { runIsolationBench } from "./isolation_bench.ts";
+import { runStartupBench } from "./startup_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   registry: runRegistryBench,
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   plex: runPlexBench,
   jellyfin: runJellyfinBench,
   isolation: runIsolationBench,
+  startup: () => runStartupBench(),
 };
 
 const only = Deno.args.length ? Deno.args : Object.keys(BENCHES);

@@ -170,6 +170,12 @@ export interface CreateContextOptions {
   path: readonly string[];
   /** Parsed global options. */
   globals: GlobalOptions;
+  /**
+   * Runs once before the command first reaches for plugins (the registry or
+   * the isolation): `main.ts` sets up logging there, which only plugin
+   * clients use, so commands that never do skip loading the logger.
+   */
+  beforePlugins?: () => Promise<void>;
 }
 
 /**
@@ -188,6 +194,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
   let registry: Promise<Registry> | undefined;
   let isolation: Promise<Isolation> | undefined;
   let warned = false;
+  let prepared: Promise<void> | undefined;
+  const before = () => prepared ??= options.beforePlugins?.() ?? Promise.resolve();
   let dbPath: string | undefined;
   const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, io.cwd);
   const json = options.globals.json;
@@ -205,23 +213,28 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       return db;
     },
     loadRegistry() {
-      registry ??= (async () =>
-        loadRegistry({
+      registry ??= (async () => {
+        // A bad RETROVUE_ISOLATION fails here, as before, though the probe waits.
+        isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
+        await before();
+        return await loadRegistry({
           pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH),
-          isolation: await context.isolation(),
+          // Probed only if the registry starts a plugin host (manifests not cached, or open).
+          isolation: () => context.isolation(),
           limits: limitsFromEnv(io.env),
           cacheDir: registryCacheDir(io.env),
           protectedPaths: _catalogFolder(getDbPath),
-        }))();
+        });
+      })();
       return registry;
     },
     isolation() {
       // Async so that a bad RETROVUE_ISOLATION rejects like every other failure here.
-      isolation ??= (async () =>
-        await probeIsolation({
-          mode: isolationModeFromEnv(io.env.RETROVUE_ISOLATION),
-          executable: Deno.execPath(),
-        }))();
+      isolation ??= (async () => {
+        const mode = isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
+        await before();
+        return await probeIsolation({ mode, executable: Deno.execPath() });
+      })();
       return isolation;
     },
     limits(): Limits {

@@ -65,7 +65,7 @@ first line says how plugin hosts are isolated on this machine: OS isolation
   async run(ctx) {
     parseCommandArgs(ctx, {});
     const registry = await ctx.loadRegistry();
-    const { isolation } = registry;
+    const isolation = await registry.isolation();
     const types = registry.types.map((t) => {
       if (t.status === "broken") {
         return {

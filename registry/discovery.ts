@@ -13,7 +13,6 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 
 const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
@@ -44,10 +43,12 @@ export interface FoundPlugins {
    */
   refused: Map<string, string>;
   /**
-   * Each plugin module's folder fingerprint: changes when any file in the
-   * folder changes (path, size or modification time), for the manifest cache.
+   * Each plugin module's stamp, for the manifest cache: changes when the
+   * module file changes (size or modification time) or any helper it may
+   * import does (any other entry of its folder, at any depth, that is not a
+   * plugin module), but not when another plugin beside it changes.
    */
-  fingerprints: Map<string, string>;
+  stamps: Map<string, string>;
 }
 
 /** How many entries of one plugin folder are checked for links at most. */
@@ -58,7 +59,7 @@ export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
   const files = new Set<string>();
   const unreadable: UnreadableFolder[] = [];
   const refused = new Map<string, string>();
-  const fingerprints = new Map<string, string>();
+  const stamps = new Map<string, string>();
   for (const dir of dirs) {
     let real: string;
     const here: string[] = [];
@@ -77,11 +78,11 @@ export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
     const folder = inspectFolder(real);
     for (const file of here) {
       files.add(file);
-      fingerprints.set(file, folder.fingerprint);
+      stamps.set(file, `${_stamp(file, Deno.statSync)}|${folder.helpers}`);
       if (folder.leaving) refused.set(file, folder.leaving);
     }
   }
-  return { files: [...files].sort(), unreadable, refused, fingerprints };
+  return { files: [...files].sort(), unreadable, refused, stamps };
 }
 
 /** What {@link inspectFolder} learnt about a plugin folder. */
@@ -92,17 +93,20 @@ export interface FolderInspection {
    * {@link MAX_FOLDER_ENTRIES} entries. Undefined when it is self-contained.
    */
   leaving?: string;
-  /** A hash of every entry's path, type, size and modification time. */
-  fingerprint: string;
+  /**
+   * A hash of the path, type, size and modification time of every entry
+   * but the plugin modules at its top (the helpers they may import).
+   */
+  helpers: string;
 }
 
 /**
  * Walks a plugin folder once: finds links that lead outside it, and
- * fingerprints its content.
+ * fingerprints its helpers.
  */
 export function inspectFolder(folder: string): FolderInspection {
   const out: string[] = [];
-  const hash = createHash("sha256");
+  const stamps: string[] = [];
   let seen = 0;
   const stack = [folder];
   while (stack.length > 0) {
@@ -117,11 +121,12 @@ export function inspectFolder(folder: string): FolderInspection {
       if (++seen > MAX_FOLDER_ENTRIES) {
         return {
           leaving: `its folder has more than ${MAX_FOLDER_ENTRIES} entries to check for links`,
-          fingerprint: "",
+          helpers: "",
         };
       }
       const path = join(dir, entry.name);
-      hash.update(`${relative(folder, path)}\0${_stamp(path)}\n`);
+      const plugin = dir === folder && !entry.isDirectory && isPluginFileName(entry.name);
+      if (!plugin) stamps.push(`${relative(folder, path)}\0${_stamp(path, Deno.lstatSync)}\n`);
       if (entry.isDirectory) stack.push(path);
       else if (entry.isSymlink && !_staysInside(path, folder)) {
         let target = "?";
@@ -134,16 +139,32 @@ export function inspectFolder(folder: string): FolderInspection {
       }
     }
   }
-  const fingerprint = hash.digest("hex").slice(0, 32);
-  if (out.length === 0) return { fingerprint };
+  const helpers = _fnv(stamps.join(""));
+  if (out.length === 0) return { helpers };
   out.sort();
   const shown = out.slice(0, 3).join(", ") + (out.length > 3 ? ` and ${out.length - 3} more` : "");
-  return { leaving: `links outside its folder: ${shown}`, fingerprint };
+  return { leaving: `links outside its folder: ${shown}`, helpers };
 }
 
-function _stamp(path: string): string {
+/**
+ * FNV-1a in two 32-bit lanes: a 64-bit fingerprint for cache keys, not a
+ * security measure (a collision only serves a stale manifest), and cheap to
+ * load where `node:crypto` costs tens of milliseconds of start-up.
+ */
+function _fnv(text: string): string {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0).toString(16).padStart(8, "0") + (b >>> 0).toString(16).padStart(8, "0");
+}
+
+function _stamp(path: string, stat: (path: string) => Deno.FileInfo): string {
   try {
-    const info = Deno.lstatSync(path);
+    const info = stat(path);
     return `${info.isFile ? "f" : info.isDirectory ? "d" : "l"} ${info.size} ${
       info.mtime?.getTime() ?? 0
     }`;

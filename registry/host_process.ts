@@ -32,10 +32,9 @@ import type {
   ToWorker,
   WorkerPermissions,
 } from "./protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, splitLines } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, PLUGIN_HOST_COMMAND, splitLines } from "./protocol.ts";
 
-/** The hidden command a compiled binary answers by becoming a plugin host. */
-export const PLUGIN_HOST_COMMAND = "__plugin-host";
+export { PLUGIN_HOST_COMMAND };
 
 /** Details of a worker's end that the owner may turn into a specific error. */
 export interface ExitDetail {

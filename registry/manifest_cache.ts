@@ -1,15 +1,19 @@
 /**
- * The manifest cache: what loading each plugin module reported, kept on disk
- * so commands do not start a plugin host to re-read unchanged modules.
+ * The manifest cache: what loading each plugin module reported, validated,
+ * kept on disk so commands do not start a plugin host to re-read unchanged
+ * modules (nor load zod to validate them again).
  *
- * An entry is keyed by the module's path and a fingerprint of everything
- * that could change what it reports: every file in its folder (path, size,
- * modification time), the Deno version, and the registry's own runtime code.
- * A module that failed to load (it threw or exited) is cached as broken until
- * one of those changes; one that never answered, once it has timed out twice
- * in a row (a busy machine can make a good module miss the deadline once). A
- * hostile top level thus costs its load deadline twice, not on every command. Cached manifests are
- * validated again on every read, so a stricter schema applies at once.
+ * An entry is keyed by the module's path and a key made of what could change
+ * what it reports: the module file's size and modification time, those of
+ * the helper files of its folder it may import (everything in the folder but
+ * the other plugin modules, see `discovery.ts`), and the runtime version
+ * ({@link runtimeStamp}: the Deno version and the registry code that loads and
+ * validates a module). So a new or edited plugin re-loads only itself, and an
+ * edited helper every plugin beside it. A module that failed to load (it
+ * threw, exited, or reported an invalid manifest) is cached as broken until
+ * its key changes; one that never answered, once it has timed out twice in a
+ * row (a busy machine can make a good module miss the deadline once). A
+ * hostile top level thus costs its load deadline twice, not on every command.
  *
  * The file is written whole to a temporary name and renamed into place;
  * a missing, unreadable or foreign file is an empty cache, never an error.
@@ -17,18 +21,20 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
+import type { Manifest } from "../core/schemas.ts";
 
 /** One module's cached load result. */
 export type CachedLoad =
   | {
-    /** The module loaded and reported this raw (not yet validated) manifest. */
-    manifest: unknown;
+    /** The module loaded and reported this manifest, valid when it was stored. */
+    manifest: Manifest;
   }
   | {
-    /** Loading failed; the reason, as shown for a broken module. */
+    /** Loading failed, or its manifest is invalid; the reason, as shown for a broken module. */
     broken: string;
+    /** The type id the module claimed, if any (shown beside a broken module). */
+    typeId?: string;
     /**
      * For a module that did not load in time: how many loads in a row timed
      * out. One may be a busy machine; the entry counts only from two.
@@ -41,7 +47,7 @@ interface CacheFile {
   entries: Record<string, { key: string; load: CachedLoad }>;
 }
 
-const FORMAT = "retrovue-manifest-cache/1";
+const FORMAT = "retrovue-manifest-cache/2";
 
 /** The cache, as read from disk. */
 export interface ManifestCache {
@@ -55,20 +61,39 @@ export interface ManifestCache {
   save(): void;
 }
 
+/** The files whose code decides how a module loads and what a valid manifest is. */
+const RUNTIME_FILES = [
+  "./worker_runtime.ts",
+  "./harden.ts",
+  "./plugin_host.ts",
+  "./protocol.ts",
+  "./mod.ts",
+  "../core/schemas.ts",
+  "../core/contract.ts",
+];
+
 /**
  * The part of every key that is the same for all modules: the Deno version
- * and a hash of the registry's runtime code (what loads a module and how).
+ * and the size and modification time of the registry's runtime code (what
+ * loads a module and validates its manifest); in a compiled binary, of the
+ * binary itself. Stats a few files; reads none.
  */
 export function runtimeStamp(): string {
-  const hash = createHash("sha256").update(Deno.version.deno);
-  for (const name of ["worker_runtime.ts", "plugin_host.ts", "protocol.ts"]) {
-    try {
-      hash.update(Deno.readFileSync(new URL(`./${name}`, import.meta.url)));
-    } catch {
-      hash.update(`${name}:unreadable`);
-    }
+  const parts = [Deno.version.deno];
+  const files = RUNTIME_FILES.map((f) => new URL(f, import.meta.url));
+  if (Deno.build.standalone) files.push(new URL(`file://${Deno.execPath()}`));
+  for (const file of files) parts.push(fileStamp(file));
+  return parts.join(",");
+}
+
+/** A file's size and modification time as text (`?` when it cannot be read). */
+export function fileStamp(file: string | URL): string {
+  try {
+    const info = Deno.statSync(file);
+    return `${info.size}@${info.mtime?.getTime() ?? 0}`;
+  } catch {
+    return "?";
   }
-  return hash.digest("hex").slice(0, 16);
 }
 
 /** Reads the cache at `path` (an empty cache when it is missing or not ours). */

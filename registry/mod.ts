@@ -21,10 +21,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { describeZodError, type Manifest, manifestSchema } from "../core/schemas.ts";
-import { openImporterClient } from "./single.ts";
 import { findPluginFiles } from "./discovery.ts";
-import { type HostProcess, startHostProcess } from "./host_process.ts";
+import type { HostProcess } from "./host_process.ts";
 import {
   type Isolation,
   type IsolationLevel,
@@ -35,11 +33,11 @@ import {
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
 import { NO_PERMISSIONS } from "./permissions.ts";
+import type { OpenImporterClientOptions } from "./single.ts";
 import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
 
 export { findPluginFiles, isPluginFileName, pluginDirsFromEnv } from "./discovery.ts";
-export { openImporterClient } from "./single.ts";
-export { PLUGIN_HOST_COMMAND } from "./host_process.ts";
+export { PLUGIN_HOST_COMMAND } from "./protocol.ts";
 export {
   describeIsolation,
   type Isolation,
@@ -72,17 +70,23 @@ export interface LoadRegistryOptions {
   maxHeapMb?: number;
   /**
    * The operator's isolation setting (`RETROVUE_ISOLATION`); the registry
-   * probes what the machine allows. Default `auto`.
+   * probes what the machine allows when it first starts a plugin host.
+   * Default `auto`.
    */
   isolationMode?: IsolationMode;
-  /** An isolation already probed (skips the probe; tests force a level with it). */
-  isolation?: Isolation;
+  /**
+   * An isolation already probed (skips the probe; tests force a level with
+   * it), or how to find it out, called only when a plugin host is about to
+   * start (the CLI shares its own probe this way).
+   */
+  isolation?: Isolation | (() => Promise<Isolation>);
   /** Limits on what plugins may send (default {@link DEFAULT_LIMITS}). */
   limits?: Limits;
   /**
    * A folder for the registry's caches (default: none): `manifests.json`,
    * what each module reported when loaded (see `manifest_cache.ts`), so
-   * unchanged modules are not loaded again; and `deno/`, the compiled-module
+   * unchanged modules are not loaded again and a registry whose modules are
+   * all cached starts no process and loads no plugin code; and `deno/`, the compiled-module
    * cache that plugin hosts of built-in importers keep under OS isolation.
    */
   cacheDir?: string;
@@ -95,19 +99,32 @@ export interface LoadRegistryOptions {
   protectedPaths?: readonly string[];
 }
 
-const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
+/** Opens a client for a loaded module (see `single.ts`), loading that code only when called. */
+export async function openImporterClient(
+  info: Extract<ImporterTypeInfo, { status: "available" }>,
+  config: ImporterConfig,
+  options: OpenImporterClientOptions = {},
+): Promise<ImporterClient> {
+  return await (await import("./single.ts")).openImporterClient(info, config, options);
+}
 
 /**
  * Discovers and loads every importer module. Throws `DUPLICATE_TYPE` when two
  * loaded modules claim one type id; a module that fails to load is listed as
- * broken instead.
+ * broken instead. With a cache whose entries all match, it starts no process.
  */
 export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<Registry> {
   const builtinDir = options.builtinDir ?? BUILTIN_IMPORTERS_DIR;
   const dirs = [builtinDir, ...(options.pluginDirs ?? [])];
   const found = findPluginFiles(dirs);
-  const isolation = options.isolation ??
-    await probeIsolation({ mode: options.isolationMode ?? "auto", executable: Deno.execPath() });
+  const given = options.isolation;
+  let probed: Promise<Isolation> | undefined;
+  const isolation = () =>
+    probed ??= typeof given === "function"
+      ? given()
+      : given
+      ? Promise.resolve(given)
+      : probeIsolation({ mode: options.isolationMode ?? "auto", executable: Deno.execPath() });
   const types: ImporterTypeInfo[] = found.unreadable.map((u) => ({
     status: "broken" as const,
     file: u.dir,
@@ -119,29 +136,33 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
     (options.cacheDir ? join(options.cacheDir, "manifests.json") : undefined);
   const cache = cachePath ? readManifestCache(cachePath) : undefined;
   const stamp = cache ? runtimeStamp() : "";
-  const keyOf = (file: string) => `${stamp}:${found.fingerprints.get(file) ?? ""}`;
+  const keyOf = (file: string) => `${stamp}|${found.stamps.get(file) ?? ""}`;
   const toLoad: string[] = [];
   for (const file of loadable) {
     const cached = cache?.get(file, keyOf(file));
-    if (cached) types.push(_fromLoad(file, cached));
+    if (cached) types.push(_fromCached(file, cached));
     else toLoad.push(file);
   }
-  const loads = await _loadRaw(toLoad, {
-    timeoutMs: options.loadTimeoutMs ?? 15_000,
-    isolation: isolation.level,
-  });
-  for (const [file, { cacheable, timedOut, ...load }] of loads) {
-    types.push(_fromLoad(file, load));
-    if (!cacheable || !cache) continue;
-    const before = cache.peek(file, keyOf(file));
-    const strikes = before && "broken" in before ? before.timeouts ?? 0 : 0;
-    cache.set(
-      file,
-      keyOf(file),
-      timedOut && "broken" in load ? { ...load, timeouts: strikes + 1 } : load,
-    );
+  if (toLoad.length > 0) {
+    const loads = await _loadRaw(toLoad, {
+      timeoutMs: options.loadTimeoutMs ?? 15_000,
+      isolation: (await isolation()).level,
+    });
+    const { validateManifest } = await import("./validate_manifest.ts");
+    for (const [file, { cacheable, timedOut, ...raw }] of loads) {
+      const load = "broken" in raw ? raw : validateManifest(raw.manifest);
+      types.push(_fromCached(file, load));
+      if (!cacheable || !cache) continue;
+      const before = cache.peek(file, keyOf(file));
+      const strikes = before && "broken" in before ? before.timeouts ?? 0 : 0;
+      cache.set(
+        file,
+        keyOf(file),
+        timedOut && "broken" in load ? { ...load, timeouts: strikes + 1 } : load,
+      );
+    }
+    cache?.save();
   }
-  cache?.save();
   types.sort((a, b) =>
     (a.typeId ?? "\uffff").localeCompare(b.typeId ?? "\uffff") || a.file.localeCompare(b.file)
   );
@@ -174,7 +195,7 @@ function _assertUnique(types: readonly ImporterTypeInfo[]): void {
 
 function _registry(
   types: ImporterTypeInfo[],
-  options: LoadRegistryOptions & { isolation: Isolation; builtinDir: string },
+  options: LoadRegistryOptions & { isolation: () => Promise<Isolation>; builtinDir: string },
 ): Registry {
   const open = new Set<ImporterClient>();
   const { isolation } = options;
@@ -197,11 +218,12 @@ function _registry(
             `or add its plugin folder to RETROVUE_PLUGIN_PATH`,
         );
       }
-      refuseUnisolated(isolation, { typeId, builtin: isBuiltin(info.file) });
+      const current = await isolation();
+      refuseUnisolated(current, { typeId, builtin: isBuiltin(info.file) });
       const client = await openImporterClient(info, config, {
         timeoutMs: openOptions.timeoutMs ?? options.timeoutMs,
         maxHeapMb: options.maxHeapMb,
-        isolation: isolation.level,
+        isolation: current.level,
         limits: options.limits ?? DEFAULT_LIMITS,
         compileCache: isBuiltin(info.file) ? _compileCache(options.cacheDir) : undefined,
         protectedPaths: options.protectedPaths,
@@ -242,8 +264,15 @@ export async function loadManifests(
   options: LoadManifestsOptions,
 ): Promise<ImporterTypeInfo[]> {
   const loads = await _loadRaw(files, options);
-  return files.map((f) => _fromLoad(f, loads.get(f)!));
+  const { validateManifest } = await import("./validate_manifest.ts");
+  return files.map((f) => {
+    const load = loads.get(f)!;
+    return _fromCached(f, "broken" in load ? load : validateManifest(load.manifest));
+  });
 }
+
+/** What loading a module reported, before its manifest is validated. */
+type RawLoad = { manifest: unknown } | { broken: string };
 
 /**
  * What loading each module reported, before validation; `cacheable` is false
@@ -252,8 +281,8 @@ export async function loadManifests(
 async function _loadRaw(
   files: readonly string[],
   options: LoadManifestsOptions,
-): Promise<Map<string, CachedLoad & { cacheable: boolean; timedOut: boolean }>> {
-  const out = new Map<string, CachedLoad & { cacheable: boolean; timedOut: boolean }>();
+): Promise<Map<string, RawLoad & { cacheable: boolean; timedOut: boolean }>> {
+  const out = new Map<string, RawLoad & { cacheable: boolean; timedOut: boolean }>();
   if (files.length === 0) return out;
   const settle = (file: string, result: BatchResult) => {
     const load = result.get(file);
@@ -279,11 +308,15 @@ async function _loadRaw(
   return out;
 }
 
-function _fromLoad(file: string, load: CachedLoad): ImporterTypeInfo {
-  return "broken" in load ? _broken(file, load.broken) : _fromManifest(file, load.manifest);
+function _fromCached(file: string, load: CachedLoad): ImporterTypeInfo {
+  if ("manifest" in load) {
+    return { status: "available", typeId: load.manifest.typeId, file, manifest: load.manifest };
+  }
+  const broken = _broken(file, load.broken);
+  return load.typeId === undefined ? broken : { ...broken, typeId: load.typeId };
 }
 
-type BatchResult = Map<string, CachedLoad> & { failure?: string };
+type BatchResult = Map<string, RawLoad> & { failure?: string };
 
 async function _loadBatch(
   files: readonly string[],
@@ -291,6 +324,7 @@ async function _loadBatch(
 ): Promise<BatchResult> {
   const { timeoutMs } = options;
   const result: BatchResult = new Map();
+  const { startHostProcess } = await import("./host_process.ts");
   const process: HostProcess = startHostProcess({
     read: [...new Set(files.map((f) => dirname(f)))],
     net: [],
@@ -337,25 +371,6 @@ async function _loadBatch(
   await process.exited;
   if (!result.failure && result.size < files.length) result.failure = "plugin host exited";
   return result;
-}
-
-function _fromManifest(file: string, raw: unknown): ImporterTypeInfo {
-  if (raw === null || typeof raw !== "object") {
-    return _broken(file, "the module has no default export describing an importer");
-  }
-  const parsed = manifestSchema.safeParse(raw);
-  const typeId = typeof (raw as { typeId?: unknown }).typeId === "string"
-    ? String((raw as { typeId: string }).typeId).slice(0, 40)
-    : undefined;
-  if (!parsed.success) {
-    return { ..._broken(file, `invalid manifest: ${describeZodError(parsed.error)}`), typeId };
-  }
-  const manifest: Manifest = parsed.data;
-  const missing = OPERATIONS.filter((op) => !manifest.operations?.includes(op));
-  if (missing.length) {
-    return { ..._broken(file, `does not implement ${missing.join(", ")}`), typeId };
-  }
-  return { status: "available", typeId: manifest.typeId, file, manifest };
 }
 
 /** `<cacheDir>/deno`, created private to this user; undefined when there is none. */

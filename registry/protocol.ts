@@ -23,6 +23,9 @@
  * @module
  */
 
+/** The hidden command a compiled binary answers by becoming a plugin host. */
+export const PLUGIN_HOST_COMMAND = "__plugin-host";
+
 /** Operations a worker answers with one value. */
 export type UnaryOp = "validateConnection" | "listCollections";
 

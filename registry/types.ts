@@ -99,8 +99,12 @@ export interface OpenOptions {
 export interface Registry {
   /** Every module found, in a deterministic order (type id, then file). */
   readonly types: readonly ImporterTypeInfo[];
-  /** The isolation plugin hosts get on this machine. */
-  readonly isolation: Isolation;
+  /**
+   * The isolation plugin hosts get on this machine, probed when first asked
+   * for (by this or by opening a client), so a registry that only lists types
+   * starts no process.
+   */
+  isolation(): Promise<Isolation>;
   /** Whether the module at `file` is a built-in importer (runs even where isolation is required). */
   isBuiltin(file: string): boolean;
   /** The available importer of a type, or undefined. */

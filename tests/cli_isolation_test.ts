@@ -231,7 +231,7 @@ Deno.test("required without OS isolation: third-party plugins refused, built-ins
   const registry = await loadRegistry({ isolation, pluginDirs: [FAKE_PLUGINS] });
   const dir = Deno.makeTempDirSync({ prefix: "retrovue-required-" });
   try {
-    assert.deepEqual(registry.isolation, isolation);
+    assert.deepEqual(await registry.isolation(), isolation);
     const fake = registry.get("fake")!;
     assert.equal(registry.isBuiltin(fake.file), false);
     const fakeConfig = validateConfig(fake.manifest.params, { state_file: join(dir, "s.json") }, {

@@ -1,7 +1,7 @@
 /**
  * The manifest cache: an unchanged module is not loaded again, so a hostile
- * top level costs its load deadline once; any change to its folder loads it
- * afresh.
+ * top level costs its load deadline once; a change to the module or to a
+ * helper beside it loads it afresh, one to another plugin does not.
  */
 
 import assert from "node:assert/strict";
@@ -100,7 +100,77 @@ Deno.test({
       assert.ok(registry.get("fake"), "the plugin loads");
       await registry.close();
       const written = JSON.parse(Deno.readTextFileSync(cache));
-      assert.equal(written.format, "retrovue-manifest-cache/1");
+      assert.equal(written.format, "retrovue-manifest-cache/2");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+/** A valid importer module of type `id`, padded to `size` characters. */
+function _module(id: string, size: number): string {
+  const text = `export default { typeId: "${id}", displayName: "${id}", params: [], ` +
+    `capabilities: { filters: {} }, validateConnection() {}, listCollections() {}, ` +
+    `fetchAssets() {} };\n`;
+  return text.padEnd(size, " ");
+}
+
+/** Rewrites `file` with `text` (same length) and puts its modification time back. */
+function _swapKeepingStamp(file: string, text: string): void {
+  const { mtime, size } = Deno.statSync(file);
+  assert.equal(text.length, size, "the swap keeps the size");
+  Deno.writeTextFileSync(file, text);
+  Deno.utimeSync(file, mtime!, mtime!);
+}
+
+Deno.test({
+  name:
+    "manifest cache: keyed per module (and its folder's helpers); a warm registry probes nothing",
+  permissions: PERMS,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "retrovue-cache-" });
+    const plugins = join(dir, "plugins");
+    Deno.mkdirSync(plugins);
+    const a = join(plugins, "a.ts");
+    const b = join(plugins, "b.ts");
+    const helper = join(plugins, "_helper.ts");
+    Deno.writeTextFileSync(a, _module("aa", 400));
+    Deno.writeTextFileSync(b, _module("bb", 400));
+    Deno.writeTextFileSync(helper, "export const x = 1;\n");
+    let probes = 0;
+    const load = () =>
+      loadRegistry({
+        builtinDir: plugins,
+        manifestCache: join(dir, "manifests.json"),
+        isolation: () => {
+          probes++;
+          return Promise.resolve({ level: "deno", mode: "auto" });
+        },
+      });
+    const status = async () => {
+      const registry = await load();
+      await registry.close();
+      return [_reason(registry, "a.ts"), _reason(registry, "b.ts")];
+    };
+    try {
+      assert.deepEqual(await status(), ["status available", "status available"]);
+      assert.equal(probes, 1, "loading manifests starts a plugin host: isolation probed");
+
+      // Both served from the cache: no plugin host, no probe, not even for b's new text.
+      _swapKeepingStamp(b, "throw new Error('b was loaded again');".padEnd(400, " "));
+      assert.deepEqual(await status(), ["status available", "status available"]);
+      assert.equal(probes, 1, "a registry served from the cache probes nothing");
+
+      // Another plugin changing re-loads only that one.
+      Deno.utimeSync(a, new Date(), new Date(Date.now() + 5_000));
+      assert.deepEqual(await status(), ["status available", "status available"]);
+      assert.equal(probes, 2, "a changed module is loaded again");
+
+      // A helper changing re-loads every plugin beside it: b now shows its new text.
+      Deno.writeTextFileSync(helper, "export const x = 2;\n");
+      const [aStatus, bStatus] = await status();
+      assert.equal(aStatus, "status available");
+      assert.match(bStatus, /b was loaded again/);
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }

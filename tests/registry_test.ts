@@ -142,7 +142,7 @@ for (const level of LEVELS) {
     async fn(t) {
       const world = await _world(level);
       try {
-        assert.equal(world.registry.isolation.level, level);
+        assert.equal((await world.registry.isolation()).level, level);
         await t.step(
           "grants work: reading inside the root and fetching the granted server",
           async () => {

@@ -1,0 +1,100 @@
+/**
+ * Start-up benchmark: the wall time of CLI commands against an empty
+ * `deno run` with the same flags, measured in the same run. Each round runs
+ * the floor and every command once, in turn (interleaved, so drift on a
+ * shared machine hits all alike); the ratio of each round is command ÷ that
+ * round's floor, reported as median and min over the rounds.
+ *
+ * Commands run against a fresh catalog, with `HOME` in a temporary folder
+ * whose manifest cache is warmed first (the state after any first command).
+ *
+ * Run: `deno task bench startup`, or `deno run -A bench/startup_bench.ts [ROUNDS [MAIN]]`
+ * (`MAIN`: another checkout's `main.ts`, to compare before and after).
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const MAIN_TS = fileURLToPath(new URL("../main.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+
+/** The `retrovue` task's flags (see deno.json), with the config named explicitly. */
+const FLAGS = [
+  "run",
+  "--config",
+  CONFIG,
+  "--no-prompt",
+  "--allow-read",
+  "--allow-write",
+  "--allow-run=deno,/usr/bin/bwrap",
+  "--allow-env",
+];
+
+const COMMANDS: readonly string[][] = [
+  ["--help"],
+  ["source", "list"],
+  ["collection", "list"],
+  ["asset", "list"],
+  ["source", "list-types"],
+];
+
+async function _run(args: string[], env: Record<string, string>): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const ms = performance.now() - t0;
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr).split("\n")[0]);
+  return ms;
+}
+
+function _stats(xs: number[]): { median: number; min: number } {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0] };
+}
+
+/** Runs the start-up benchmark (`rounds` interleaved rounds) and prints its rows. */
+export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void> {
+  console.log("## start-up (command ÷ empty 'deno run', same flags, interleaved)");
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+  const empty = join(dir, "empty.ts");
+  Deno.writeTextFileSync(empty, "");
+  const env = { HOME: dir, RETROVUE_DB: join(dir, "catalog.db"), NO_COLOR: "1" };
+  try {
+    // Warm: create the catalog, fill the manifest cache and Deno's compile cache.
+    for (const command of COMMANDS) await _run([...FLAGS, main, ...command], env);
+    await _run([...FLAGS, empty], env);
+    const floor: number[] = [];
+    const ratios = COMMANDS.map(() => [] as number[]);
+    for (let round = 0; round < rounds; round++) {
+      const f = await _run([...FLAGS, empty], env);
+      floor.push(f);
+      for (const [i, command] of COMMANDS.entries()) {
+        ratios[i].push((await _run([...FLAGS, main, ...command], env)) / f);
+      }
+    }
+    const base = _stats(floor);
+    console.log(
+      `floor: empty 'deno run' median ${base.median.toFixed(0)} ms, min ${
+        base.min.toFixed(0)
+      } ms ` +
+        `(${rounds} rounds)`,
+    );
+    for (const [i, command] of COMMANDS.entries()) {
+      const r = _stats(ratios[i]);
+      console.log(
+        `${command.join(" ").padEnd(18)} ÷ floor: median ${r.median.toFixed(2)}x, ` +
+          `min ${r.min.toFixed(2)}x`,
+      );
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await runStartupBench(Number(Deno.args[0] ?? 15), Deno.args[1] ?? MAIN_TS);
