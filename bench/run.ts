@@ -12,6 +12,7 @@ import { runPlexBench } from "./plex_bench.ts";
 import { runJellyfinBench } from "./jellyfin_bench.ts";
 import { runIsolationBench } from "./isolation_bench.ts";
 import { runStartupBench } from "./startup_bench.ts";
+import { runTransferBench } from "./transfer_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   registry: runRegistryBench,
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   jellyfin: runJellyfinBench,
   isolation: runIsolationBench,
   startup: () => runStartupBench(),
+  transfer: () => runTransferBench(),
 };
 
 const only = Deno.args.length ? Deno.args : Object.keys(BENCHES);
