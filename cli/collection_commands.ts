@@ -8,6 +8,7 @@ import {
   activeAssetCounts,
   type CollectionRecord,
   getCollection,
+  getPathMappings,
   getSource,
   listCollections,
   listSources,
@@ -25,6 +26,7 @@ import { DEFAULT_MAX_REMOVAL_PERCENT } from "../ingest/removal_guard.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
+import { checkLocalPaths, DEFAULT_PATH_SAMPLE, unmatchedMappingWarnings } from "./path_checks.ts";
 import { collectionJson, collectionState, writeOrDryRun } from "./views.ts";
 
 const SELECTOR = "a <collection> (id or name)";
@@ -146,7 +148,9 @@ const update: Command = {
                                   active assets is held back ('default': ${DEFAULT_MAX_REMOVAL_PERCENT})
   --dry-run                       show what would change; write nothing
 
-Repeating what is already so succeeds quietly ("no changes").
+Repeating what is already so succeeds quietly ("no changes"). A mapping whose
+EXTERNAL prefix matches none of the collection's locations or known asset
+paths is stored, with a warning naming the closest upstream prefix.
 `,
   run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx, {
@@ -205,15 +209,18 @@ Repeating what is already so succeeds quietly ("no changes").
       return { changes, after: getCollection(db, target.id) as CollectionRecord };
     });
     const source = getSource(db, target.sourceId)!;
+    const warnings = unmatchedMappingWarnings(db, after, add);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
         dryRun,
         changed: changes,
+        warnings,
         collection: collectionJson(after, source.name),
       });
       return Promise.resolve(0);
     }
+    for (const w of warnings) ctx.stderr.write(`Warning: ${inertLine(w)}\n`);
     ctx.stdout.write(
       changes.length === 0
         ? `Collection '${inertLine(after.name)}' (${after.id}): no changes.\n`
@@ -249,5 +256,71 @@ export function maxRemovalText(percent: number | null): string {
   return percent === null ? `${DEFAULT_MAX_REMOVAL_PERCENT}% (default)` : `${percent}%`;
 }
 
+const checkPaths: Command = {
+  path: ["collection", "check-paths"],
+  summary: "Check that a collection's assets have local files (samples them)",
+  help: `Usage: retrovue collection check-paths <collection> [--source SOURCE] [--sample N] [--json]
+
+Counts the collection's live assets whose upstream path no path mapping
+matches (when it has mappings), and looks on disk for the local files of
+--sample N assets (default ${DEFAULT_PATH_SAMPLE}, spread over the collection; 0: all of
+them). Lists each missing file with its upstream path and whether a mapping
+produced it. Exit 0 when every checked file exists and every path is mapped,
+2 ("partial") otherwise. Reads only; never contacts the importer.
+
+  --sample N   how many assets to look at (0: all)
+  --source S   narrow a collection name to one source
+`,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, {
+      source: { type: "string" },
+      sample: { type: "string" },
+    }, { minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
+    let sample = DEFAULT_PATH_SAMPLE;
+    if (values.sample !== undefined) {
+      if (!/^\d{1,9}$/.test(values.sample)) {
+        throw new RetrovueError(
+          "USAGE",
+          `--sample must be a whole number ≥ 0, not '${inertLine(values.sample)}'`,
+        );
+      }
+      sample = Number(values.sample) === 0 ? Number.MAX_SAFE_INTEGER : Number(values.sample);
+    }
+    const db = ctx.openDb({ readOnly: true });
+    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const c = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const mappings = getPathMappings(db, c.id);
+    const report = await checkLocalPaths(db, c.id, { mappings, sample });
+    const ok = report.missing.length === 0 && report.unmapped === 0;
+    if (ctx.json) {
+      writeJson(ctx, {
+        status: ok ? "ok" : "partial",
+        collectionId: c.id,
+        collectionName: c.name,
+        ...report,
+      });
+      return ok ? 0 : 2;
+    }
+    let out = `Collection '${inertLine(c.name)}' (${c.id}): ${report.withPath} asset(s) with ` +
+      `a path; ${report.checked} local file(s) checked, ${report.missing.length} missing.\n`;
+    if (report.unmapped > 0) {
+      out += `${report.unmapped} asset(s) match no path mapping: their upstream path is used as ` +
+        `is (see 'collection show ${c.id}').\n`;
+    }
+    if (report.missing.length > 0) {
+      out += formatTable(
+        ["asset", "local path", "upstream path", "mapped"],
+        report.missing.map((m) => [m.assetId, m.localPath, m.path, m.mapped ? "yes" : "no"]),
+      );
+    }
+    if (mappings.length === 0 && report.missing.length > 0) {
+      out += "The collection has no path mappings; add one with 'collection update " +
+        `${c.id} --path-mapping EXTERNAL=LOCAL'.\n`;
+    }
+    ctx.stdout.write(out);
+    return ok ? 0 : 2;
+  },
+};
+
 /** Every `collection …` command. */
-export const collectionCommands: Command[] = [list, show, update];
+export const collectionCommands: Command[] = [list, show, update, checkPaths];

@@ -6,7 +6,7 @@
  */
 
 import type { AssetFilters } from "../core/contract.ts";
-import { getSource, resolveCollection, resolveSource } from "../core/catalog.ts";
+import { getPathMappings, getSource, resolveCollection, resolveSource } from "../core/catalog.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { IngestIssue } from "../ingest/diff.ts";
@@ -23,6 +23,7 @@ import {
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { errorLine, jsonError, writeJson } from "./output.ts";
+import { checkLocalPaths, type LocalPathReport } from "./path_checks.ts";
 import { requireImporter, withClient } from "./views.ts";
 
 /** Issues printed in the human output; `--json` lists up to 1000. */
@@ -112,8 +113,9 @@ same verdict.
       throw error;
     }
     progress.clear();
-    if (ctx.json) writeJson(ctx, ingestJson(result));
-    else ctx.stdout.write(formatIngestResult(result));
+    const paths = await localPathReport(ctx, result);
+    if (ctx.json) writeJson(ctx, ingestJson(result, paths));
+    else ctx.stdout.write(formatIngestResult(result, paths));
     // Held back by the removal guard: partial, exit 2, nothing written.
     return result.status === "partial" ? 2 : 0;
   },
@@ -195,8 +197,12 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
           secrets: secretValues(info.manifest.params, source.config),
         }),
     ).finally(progress.clear);
+    const paths = new Map<string, LocalPathReport | null>();
+    for (const c of result.collections) {
+      if (c.status !== "error") paths.set(c.collectionId, await localPathReport(ctx, c));
+    }
     if (ctx.json) {
-      writeJson(ctx, sourceIngestJson(result));
+      writeJson(ctx, sourceIngestJson(result, paths));
     } else {
       let out = "";
       for (const c of result.collections) {
@@ -204,7 +210,7 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
           ? `Failed collection '${inertLine(c.collectionName)}' (${c.collectionId}): ` +
             `${inertLine(c.error.message)} ` +
             `[${c.error.code}]\n`
-          : formatIngestResult(c);
+          : formatIngestResult(c, paths.get(c.collectionId) ?? null);
       }
       const failed = result.collections.filter((c) => c.status === "error").length;
       const held = result.collections.filter((c) => c.status === "partial").length;
@@ -237,10 +243,30 @@ export function parseCount(flag: string, text: string): number {
 }
 
 /**
- * The `--json` document of one collection ingest (`IngestResult` in
- * `docs/cli.md`): camelCase keys like every other command, in a fixed order.
+ * After an ingest that wrote (not a dry run, not held back): how many of the
+ * collection's assets no path mapping matches and which sampled local files
+ * are missing (see `checkLocalPaths`); null otherwise.
  */
-export function ingestJson(r: IngestResult): Record<string, unknown> {
+export async function localPathReport(
+  ctx: CommandContext,
+  r: IngestResult,
+): Promise<LocalPathReport | null> {
+  if (r.dryRun || r.status !== "ok") return null;
+  const db = ctx.openDb();
+  return await checkLocalPaths(db, r.collectionId, {
+    mappings: getPathMappings(db, r.collectionId),
+  });
+}
+
+/**
+ * The `--json` document of one collection ingest (`IngestResult` in
+ * `docs/cli.md`): camelCase keys like every other command, in a fixed order;
+ * `localPaths` is {@link localPathReport}'s.
+ */
+export function ingestJson(
+  r: IngestResult,
+  localPaths: LocalPathReport | null = null,
+): Record<string, unknown> {
   const guard = r.removalGuard;
   return {
     status: r.status,
@@ -267,11 +293,15 @@ export function ingestJson(r: IngestResult): Record<string, unknown> {
       sample: guard.sample.map((a) => ({ ...a })),
       warnings: [...guard.warnings],
     },
+    localPaths,
   };
 }
 
 /** The `--json` document of `source ingest` (`SourceIngestResult` in `docs/cli.md`). */
-export function sourceIngestJson(r: SourceIngestResult): Record<string, unknown> {
+export function sourceIngestJson(
+  r: SourceIngestResult,
+  localPaths: ReadonlyMap<string, LocalPathReport | null> = new Map(),
+): Record<string, unknown> {
   return {
     status: r.status,
     sourceId: r.sourceId,
@@ -285,13 +315,16 @@ export function sourceIngestJson(r: SourceIngestResult): Record<string, unknown>
           collectionName: c.collectionName,
           error: { code: c.error.code, message: c.error.message },
         }
-        : ingestJson(c)
+        : ingestJson(c, localPaths.get(c.collectionId) ?? null)
     ),
   };
 }
 
-/** The human summary of one collection ingest. */
-export function formatIngestResult(r: IngestResult): string {
+/** The human summary of one collection ingest (with its local-path report, when there is one). */
+export function formatIngestResult(
+  r: IngestResult,
+  localPaths: LocalPathReport | null = null,
+): string {
   const s = r.stats;
   const what = r.scope === "collection" ? "" : ` [${r.scope}: ${
     [
@@ -312,9 +345,23 @@ export function formatIngestResult(r: IngestResult): string {
   if (r.errors.length > MAX_PRINTED_ISSUES) {
     out += `  … and ${r.errors.length - MAX_PRINTED_ISSUES} more (see --json)\n`;
   }
+  if (localPaths) out += _localPathLines(localPaths, r.collectionId);
   out += r.dryRun || held
     ? "Nothing was written.\n"
     : `Last ingest time: ${r.lastIngestTime ?? "never"}\n`;
+  return out;
+}
+
+function _localPathLines(p: LocalPathReport, collectionId: string): string {
+  let out = "";
+  if (p.unmapped > 0) {
+    out += `Local paths: ${p.unmapped} of ${p.withPath} asset(s) match no path mapping and keep ` +
+      `their upstream path.\n`;
+  }
+  if (p.missing.length > 0) {
+    out += `Local files: ${p.missing.length} of ${p.checked} checked do not exist (e.g. ` +
+      `${inertLine(p.missing[0].localPath)}); see 'collection check-paths ${collectionId}'.\n`;
+  }
   return out;
 }
 

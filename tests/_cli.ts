@@ -199,3 +199,21 @@ export function dumpDb(path: string): string {
     db.close();
   }
 }
+
+/**
+ * A raw episode of show `Alpha`, season 1, as the `fake` importer's state
+ * file holds it, with its upstream file under `folder`.
+ */
+export function fakeEpisode(id: string, episode: number, folder: string): Record<string, unknown> {
+  return {
+    externalId: id,
+    kind: "episode",
+    title: `Episode ${episode}`,
+    seriesTitle: "Alpha",
+    season: 1,
+    episode,
+    path: `${folder}/Alpha/S01E0${episode}.mkv`,
+    size: 1000 + episode,
+    modified: "m1",
+  };
+}

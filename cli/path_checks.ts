@@ -1,0 +1,158 @@
+/**
+ * Checks that path mappings can work: a mapping whose external prefix
+ * matches none of a collection's upstream paths (a typo, `/media/shows` for
+ * `/media/Shows`) is accepted by the catalog but leaves every asset with its
+ * upstream path, and a mapping to the wrong local folder points at files that
+ * do not exist. Used by `collection update` (warn at once), `collection
+ * ingest` (report after the run) and `collection check-paths`.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { applyPathMappings, type PathMapping } from "../core/catalog.ts";
+
+/** How many asset paths {@link unmatchedMappingWarnings} compares a prefix with. */
+const ASSET_PATH_SAMPLE = 2000;
+
+/** The default number of assets {@link checkLocalPaths} stats. */
+export const DEFAULT_PATH_SAMPLE = 20;
+
+/** Whether `prefix` matches `path` at a path-segment boundary (as the ingest maps paths). */
+export function prefixMatches(path: string, prefix: string): boolean {
+  return applyPathMappings([{ externalPrefix: prefix, localPrefix: "/" }], path) !== null;
+}
+
+/**
+ * One warning per mapping in `mappings` whose external prefix matches none of
+ * the collection's `locations` nor any of its known asset paths, naming the
+ * closest upstream prefix when there is one. Nothing when the collection has
+ * neither locations nor assets yet (nothing to compare with).
+ */
+export function unmatchedMappingWarnings(
+  db: DatabaseSync,
+  collection: { id: string; locations: readonly string[] },
+  mappings: readonly PathMapping[],
+): string[] {
+  if (mappings.length === 0) return [];
+  const paths = db.prepare(
+    `SELECT path FROM assets WHERE collection_id = ? AND path IS NOT NULL
+     ORDER BY deleted_at IS NOT NULL, id LIMIT ${ASSET_PATH_SAMPLE}`,
+  ).all(collection.id).map((r) => String(r.path));
+  const known = [...collection.locations, ...paths];
+  if (known.length === 0) return [];
+  const warnings: string[] = [];
+  for (const m of mappings) {
+    const p = m.externalPrefix;
+    if (known.some((k) => prefixMatches(k, p) || prefixMatches(p, k))) continue;
+    const closest = _closestPrefix(p, known);
+    const where = collection.locations.length
+      ? `the collection's locations (${collection.locations.join(", ")})`
+      : "the collection's locations";
+    warnings.push(
+      `path mapping '${p}' matches none of ${where} or known asset paths, so it changes ` +
+        `nothing` + (closest ? `; did you mean '${closest}'?` : ""),
+    );
+  }
+  return warnings;
+}
+
+/** Among the prefixes of `known` paths as deep as `prefix`, the closest one (or null). */
+function _closestPrefix(prefix: string, known: readonly string[]): string | null {
+  const depth = prefix.split("/").length;
+  const candidates = new Set(known.map((k) => k.split("/").slice(0, depth).join("/")));
+  let best: string | null = null;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    if (c === "") continue;
+    // Case differences cost little: they are the usual mistake.
+    const score = c.toLowerCase() === prefix.toLowerCase()
+      ? 0
+      : _distance(c.toLowerCase(), prefix.toLowerCase()) + 1;
+    if (score < bestScore || (score === bestScore && best !== null && c < best)) {
+      best = c;
+      bestScore = score;
+    }
+  }
+  // A suggestion that shares little with the prefix only confuses.
+  return best !== null && bestScore <= Math.max(3, Math.floor(prefix.length / 3)) ? best : null;
+}
+
+function _distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** One sampled asset whose local file is missing. */
+export interface MissingLocalFile {
+  /** Asset id. */
+  assetId: string;
+  /** Upstream path. */
+  path: string;
+  /** The local path that does not exist. */
+  localPath: string;
+  /** Whether a path mapping produced `localPath` (false: the upstream path as is). */
+  mapped: boolean;
+}
+
+/** What {@link checkLocalPaths} found. */
+export interface LocalPathReport {
+  /** Live assets with an upstream path. */
+  withPath: number;
+  /** Of those, how many no mapping matches while the collection has mappings. */
+  unmapped: number;
+  /** How many local files were looked at. */
+  checked: number;
+  /** The looked-at files that do not exist. */
+  missing: MissingLocalFile[];
+}
+
+/**
+ * Counts a collection's live assets that no path mapping matches (only when
+ * it has mappings: without any, upstream paths are meant to be used as they
+ * are) and looks on disk for up to `sample` local files, spread evenly over
+ * the assets in id order.
+ */
+export async function checkLocalPaths(
+  db: DatabaseSync,
+  collectionId: string,
+  options: { mappings: readonly PathMapping[]; sample?: number },
+): Promise<LocalPathReport> {
+  const rows = db.prepare(
+    `SELECT id, path, local_path FROM assets
+     WHERE collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL ORDER BY id`,
+  ).all(collectionId).map((r) => ({
+    id: String(r.id),
+    path: String(r.path),
+    localPath: r.local_path === null ? String(r.path) : String(r.local_path),
+  }));
+  const mapped = (path: string) => applyPathMappings(options.mappings, path) !== null;
+  const unmapped = options.mappings.length === 0 ? 0 : rows.filter((r) => !mapped(r.path)).length;
+  const sample = Math.min(options.sample ?? DEFAULT_PATH_SAMPLE, rows.length);
+  const picked = Array.from(
+    { length: sample },
+    (_, i) => rows[Math.floor((i * rows.length) / sample)],
+  );
+  const missing: MissingLocalFile[] = [];
+  for (const r of picked) {
+    if (await _exists(r.localPath)) continue;
+    missing.push({ assetId: r.id, path: r.path, localPath: r.localPath, mapped: mapped(r.path) });
+  }
+  return { withPath: rows.length, unmapped, checked: picked.length, missing };
+}
+
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
