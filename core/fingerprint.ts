@@ -8,10 +8,11 @@
  * - `fingerprint` continues the same pass over every other stored field, so it
  *   moves whenever anything stored moves, the file fields included.
  *
- * The encoding is canonical without building a string: each field is fed as
- * a type tag, its length and its UTF-16 code units, so no two different
- * field lists feed the same sequence. The hash is two independent 32-bit
- * multiply-xor lanes with a final avalanche; it detects change, it is not a
+ * The encoding is canonical: each field becomes a type tag and, for text, its
+ * length before its UTF-16 code units, so no two different field lists
+ * encode alike. The hash is two independent 32-bit multiply-xor lanes over
+ * the encoding with a final avalanche; the file fingerprint is taken where
+ * the file fields end; it detects change, it is not a
  * defence against a crafted collision (an importer that wants to hide a
  * change can simply not report it). It replaced three SHA-256 digests per
  * asset (schema migration 3 recomputes stored values), which cost ~9 µs per
@@ -67,59 +68,32 @@ export interface Fingerprints {
 
 /** Computes both fingerprints of an asset in one pass (see the module doc). */
 export function fingerprintsOf(f: FingerprintFields): Fingerprints {
-  const h = { a: 0x811c9dc5, b: 0x2f6b1a3d };
-  _text(h, f.path);
-  _text(h, f.parts);
-  _number(h, f.size);
-  _text(h, f.modified);
-  const fileFingerprint = _digest(h.a, h.b);
-  _text(h, f.kind);
-  _text(h, f.title);
-  _text(h, f.seriesTitle);
-  _number(h, f.season);
-  _number(h, f.episode);
-  _number(h, f.episodeEnd);
-  _number(h, f.year);
-  _text(h, f.airDate);
-  _number(h, f.durationMs);
-  _text(h, f.externalIds);
-  _text(h, f.localPath);
-  return { fingerprint: _digest(h.a, h.b), fileFingerprint };
-}
-
-interface _State {
-  a: number;
-  b: number;
-}
-
-function _unit(h: _State, c: number): void {
-  h.a = Math.imul(h.a ^ c, 0x01000193);
-  h.b = Math.imul(h.b ^ c, 0x5bd1e995);
-  h.b ^= h.b >>> 15;
-}
-
-function _text(h: _State, s: string | null): void {
-  if (s === null) {
-    _unit(h, 0x10000); // outside the UTF-16 range: cannot be a code unit
-    return;
+  const file = _text(f.path) + _text(f.parts) + _number(f.size) + _text(f.modified);
+  const text = file + _text(f.kind) + _text(f.title) + _text(f.seriesTitle) +
+    _number(f.season) + _number(f.episode) + _number(f.episodeEnd) + _number(f.year) +
+    _text(f.airDate) + _number(f.durationMs) + _text(f.externalIds) + _text(f.localPath);
+  let a = 0x811c9dc5;
+  let b = 0x2f6b1a3d;
+  let fileFingerprint = "";
+  for (let i = 0; i <= text.length; i++) {
+    if (i === file.length) fileFingerprint = _digest(a, b);
+    if (i === text.length) break;
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
   }
-  _unit(h, 0x10001);
-  _unit(h, s.length);
-  for (let i = 0; i < s.length; i++) _unit(h, s.charCodeAt(i));
+  return { fingerprint: _digest(a, b), fileFingerprint };
 }
 
-function _number(h: _State, n: number | null): void {
-  if (n === null) {
-    _unit(h, 0x10000);
-    return;
-  }
-  _unit(h, 0x10002);
-  if (Number.isSafeInteger(n) && n >= 0 && n < 0x100000000) {
-    _unit(h, n >>> 16);
-    _unit(h, n & 0xffff);
-    return;
-  }
-  _text(h, String(n));
+/** A field's canonical form: `n` (null) or `s<length>:<text>`; the length makes it unambiguous. */
+function _text(s: string | null): string {
+  return s === null ? "n" : `s${s.length}:${s}`;
+}
+
+/** A number's canonical form: `n` (null) or `d<number>;`. */
+function _number(n: number | null): string {
+  return n === null ? "n" : `d${n};`;
 }
 
 function _digest(a: number, b: number): string {

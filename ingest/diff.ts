@@ -113,6 +113,12 @@ export interface ClassifierOptions {
 export interface Classifier {
   /** Validates, normalises and stages one raw item. */
   add(raw: unknown): void;
+  /**
+   * {@link Classifier.add} for every item of a batch, staged in one
+   * transaction of the temp schema (the catalog itself is not locked).
+   * `each` is called with every item after it was added.
+   */
+  addBatch(batch: readonly unknown[], each?: (raw: unknown) => void): void;
   /** Number of items added so far. */
   readonly seen: number;
   /** Classifies the staged assets against the catalog and returns the plan. */
@@ -173,36 +179,51 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
     if (issues.length < MAX_ISSUES) issues.push(item);
   };
 
+  const add = (raw: unknown): void => {
+    seen++;
+    const outcome = normalizeAsset(raw, options.mappings, { secrets: options.secrets });
+    if (!outcome.ok) {
+      discovered++;
+      invalid++;
+      if (outcome.externalId !== null) stage.markInvalid(outcome.externalId);
+      issue({ kind: "invalid", externalId: outcome.externalId, message: outcome.reason });
+      return;
+    }
+    const asset = outcome.asset;
+    if (!full && !matchesScope(asset, options.filters)) {
+      outOfScope++;
+      return;
+    }
+    discovered++;
+    if (!stage.put(asset, _quietFingerprint(asset))) {
+      invalid++;
+      issue({
+        kind: "duplicate",
+        externalId: asset.externalId,
+        message: "external id seen more than once in this run; the first one was kept",
+      });
+      return;
+    }
+    inScope++;
+  };
+
   return {
     get seen() {
       return seen;
     },
-    add(raw: unknown): void {
-      seen++;
-      const outcome = normalizeAsset(raw, options.mappings, { secrets: options.secrets });
-      if (!outcome.ok) {
-        discovered++;
-        invalid++;
-        if (outcome.externalId !== null) stage.markInvalid(outcome.externalId);
-        issue({ kind: "invalid", externalId: outcome.externalId, message: outcome.reason });
-        return;
+    add,
+    addBatch(batch, each) {
+      db.exec("BEGIN");
+      try {
+        for (const raw of batch) {
+          add(raw);
+          each?.(raw);
+        }
+        db.exec("COMMIT");
+      } catch (error) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw error;
       }
-      const asset = outcome.asset;
-      if (!full && !matchesScope(asset, options.filters)) {
-        outOfScope++;
-        return;
-      }
-      discovered++;
-      if (!stage.put(asset, _quietFingerprint(asset))) {
-        invalid++;
-        issue({
-          kind: "duplicate",
-          externalId: asset.externalId,
-          message: "external id seen more than once in this run; the first one was kept",
-        });
-        return;
-      }
-      inScope++;
     },
     finish(): IngestPlan {
       const counts = classifyStaged(db, stage, { collectionId: options.collectionId, full });

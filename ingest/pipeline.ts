@@ -281,10 +281,7 @@ async function _run(
           "the importer sent a batch that is not a list",
         );
       }
-      for (const raw of batch) {
-        classifier.add(raw);
-        observe?.(raw);
-      }
+      classifier.addBatch(batch, observe ?? undefined);
       progress();
     }
     options.signal?.throwIfAborted();
