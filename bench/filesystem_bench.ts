@@ -9,6 +9,9 @@
  *   extras / symlink rules, a stat of every video file), without names;
  * - `listCollections` (discovery) and a full `fetchAssets` of the importer
  *   (the walk plus name parsing and asset building), in-process;
+ * - the name parser alone, folder by folder as the walk calls it, in µs per
+ *   path, against a floor that only splits each path into folder and name
+ *   (budget: about 2.5 µs per path);
  * - the operator's flow through the CLI, each command a fresh process with
  *   the sandboxed importer and a temporary database: `source add --discover`,
  *   then `collection ingest` twice (everything new, then everything unchanged).
@@ -23,6 +26,7 @@
 import importer from "../importers/filesystem.ts";
 import { scanFolder, type ScanOptions, subfolderChain } from "../importers/_filesystem_scan.ts";
 import { VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
+import { parseFolderFiles } from "../importers/_naming_siblings.ts";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 
 /** Options for {@link runFilesystemBench}. */
@@ -47,6 +51,10 @@ export interface FilesystemBenchResult {
   assets: number;
   /** fetchMs / findMs. */
   ratio: number;
+  /** The name parser over every path, folder by folder, in µs per path. */
+  namingUsPerPath: number;
+  /** The floor for {@link namingUsPerPath}: splitting each path into folder and name. */
+  namingFloorUsPerPath: number;
   /** `source add --discover` through the CLI. */
   cliDiscoverMs: number;
   /** First `collection ingest` (every asset new). */
@@ -142,6 +150,46 @@ function _walkHere(root: string): number {
   return files;
 }
 
+/** Every video file's name, by its folder relative to the root (as the walk sees them). */
+function _pathsByFolder(root: string): Map<string, string[]> {
+  const options = _scanOptions(root);
+  const out = new Map<string, string[]>();
+  const stack: Array<[string, string, string[]]> = [[root, "", [root]]];
+  while (stack.length) {
+    const [abs, rel, chain] = stack.pop()!;
+    const folder = scanFolder(abs, rel, options, chain);
+    if (folder.files.length) out.set(rel, folder.files);
+    for (let i = folder.folders.length - 1; i >= 0; i--) {
+      const name = folder.folders[i];
+      stack.push([`${abs}/${name}`, rel ? `${rel}/${name}` : name, subfolderChain(folder, i)]);
+    }
+  }
+  return out;
+}
+
+/** The parser over every folder's files, with a fresh folder cache (one walk's worth). */
+function _parseAll(byFolder: Map<string, string[]>): number {
+  const cache = new Map<string, unknown>();
+  let n = 0;
+  for (const [rel, names] of byFolder) {
+    n += parseFolderFiles(rel, names, { hint: "auto", cache }).length;
+  }
+  return n;
+}
+
+/** The floor for {@link _parseAll}: build each path and split it into folder and name again. */
+function _splitAll(byFolder: Map<string, string[]>): number {
+  let n = 0;
+  for (const [rel, names] of byFolder) {
+    for (const name of names) {
+      const path = rel === "" ? name : `${rel}/${name}`;
+      const cut = path.lastIndexOf("/");
+      if (path.slice(cut + 1).length + path.slice(0, Math.max(cut, 0)).length >= 0) n++;
+    }
+  }
+  return n;
+}
+
 /**
  * Runs every measurement once per round, `rounds` times, and keeps each
  * one's best: interleaving gives all of them the same machine conditions
@@ -182,7 +230,13 @@ export async function runFilesystemBench(
     const config = { root: [root], kind: "auto", include_hidden: false };
     let kind: "mixed" | "shows" | "movies" | "other" = "mixed";
     let assets = 0;
+    const byFolder = _pathsByFolder(root);
+    let parsed = 0;
     const best = await _bestInterleaved(runs, {
+      naming: () => {
+        parsed = _parseAll(byFolder);
+      },
+      namingFloor: () => _splitAll(byFolder),
       find: async () => {
         const out = await new Deno.Command("find", {
           args: [root, "-type", "f", "-printf", "%s %T@\n"],
@@ -216,7 +270,12 @@ export async function runFilesystemBench(
       walk: walkMs,
       discovery: discoveryMs,
       fetch: fetchMs,
+      naming: namingMs,
+      namingFloor: namingFloorMs,
     } = best;
+    if (parsed !== files) throw new Error(`parsed ${parsed} paths, expected ${files}`);
+    const namingUsPerPath = (namingMs * 1000) / files;
+    const namingFloorUsPerPath = (namingFloorMs * 1000) / files;
     if (assets !== files) throw new Error(`expected ${files} assets, got ${assets}`);
     const ratio = fetchMs / findMs;
 
@@ -253,6 +312,13 @@ export async function runFilesystemBench(
     );
     log(`  ${"listCollections".padEnd(34)} ${discoveryMs.toFixed(0).padStart(6)} ms`);
     row(`fetchAssets: walk + names (${assets})`, fetchMs);
+    log(
+      `  ${"name parser (µs per path)".padEnd(34)} ${namingUsPerPath.toFixed(2).padStart(6)} µs  ${
+        (namingUsPerPath / namingFloorUsPerPath).toFixed(1)
+      }x the floor (split into folder + name: ${
+        namingFloorUsPerPath.toFixed(2)
+      } µs; budget ~2.5 µs)`,
+    );
     row("CLI source add --discover", discover.ms);
     row("CLI collection ingest (all new)", ingest.ms);
     row("CLI collection ingest (unchanged)", reingest.ms);
@@ -265,6 +331,8 @@ export async function runFilesystemBench(
       fetchMs,
       assets,
       ratio,
+      namingUsPerPath,
+      namingFloorUsPerPath,
       cliDiscoverMs: discover.ms,
       cliIngestMs: ingest.ms,
       cliReingestMs: reingest.ms,

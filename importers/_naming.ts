@@ -17,6 +17,7 @@
  */
 
 import {
+  episodeTitleJunkIndex,
   extractIds,
   extraFromFileName,
   extraFromFolder,
@@ -160,6 +161,14 @@ const _CONTINUATION_RE =
 const _REPEAT_RE =
   /^(?:[ ._]*[&+,][ ._]*|[ ._]?)(?:s(\d{1,4})[ ._]?e|(\d{1,4})x|e)(\d{1,5})(?![0-9])/i;
 
+/** Whether `rest` can start a repeated marker (a cheap test before {@link _REPEAT_RE}). */
+function _mayRepeat(rest: string): boolean {
+  let i = 0;
+  while (i < 3 && i < rest.length && " ._&+,".includes(rest[i])) i++;
+  const c = rest.charCodeAt(i) | 0x20; // lower case for letters
+  return c === 0x73 || c === 0x65 || (c >= 0x30 && c <= 0x39); // s, e, a digit
+}
+
 /** Extends a fresh match over `-E03`, `E03`, `-03`, `.S01E03`… continuations (multi-episode files). */
 function _continue(text: string, match: _EpisodeMatch): _EpisodeMatch {
   let last = match.episode ?? 0;
@@ -168,6 +177,7 @@ function _continue(text: string, match: _EpisodeMatch): _EpisodeMatch {
     let m = _CONTINUATION_RE.exec(rest);
     let n = m ? Number(m[1]) : NaN;
     if (!m) {
+      if (!_mayRepeat(rest)) break;
       m = _REPEAT_RE.exec(rest);
       if (!m) break;
       const season = m[1] ?? m[2];
@@ -278,18 +288,21 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     // Spanish releases: `[Cap.408]` is season 4 episode 8.
     return _found(m, "", { season: Number(m[1]), episode: Number(m[2]), level: 2 });
   }
-  if (ctx.hint !== "movie") {
-    m = /(^|[^0-9])((?:19|20)\d{2})([-._ ])(\d{2})\3(\d{2})(?![0-9])/.exec(text);
-    if (m && _isDate(Number(m[2]), Number(m[4]), Number(m[5]))) {
-      return _found(m, m[1], { airDate: `${m[2]}-${m[4]}-${m[5]}`, level: 2 });
-    }
-    // Day first (`15-05-2018`), as European broadcasters write it.
-    m = /(^|[^0-9])(\d{2})([-.])(\d{2})\3((?:19|20)\d{2})(?![0-9])/.exec(text);
-    if (m && _isDate(Number(m[5]), Number(m[4]), Number(m[2]))) {
-      return _found(m, m[1], { airDate: `${m[5]}-${m[4]}-${m[2]}`, level: 2 });
-    }
+  // A movies library yields only to the unambiguous forms above.
+  if (ctx.hint === "movie") return null;
+  m = /(^|[^0-9])((?:19|20)\d{2})([-._ ])(\d{2})\3(\d{2})(?![0-9])/.exec(text);
+  if (m && _isDate(Number(m[2]), Number(m[4]), Number(m[5]))) {
+    return _found(m, m[1], { airDate: `${m[2]}-${m[4]}-${m[5]}`, level: 2 });
+  }
+  // Day first (`15-05-2018`), as European broadcasters write it.
+  m = /(^|[^0-9])(\d{2})([-.])(\d{2})\3((?:19|20)\d{2})(?![0-9])/.exec(text);
+  if (m && _isDate(Number(m[5]), Number(m[4]), Number(m[2]))) {
+    return _found(m, m[1], { airDate: `${m[5]}-${m[4]}-${m[2]}`, level: 2 });
   }
   const loose = ctx.hint === "episode" || ctx.inSeasonFolder || ctx.siblings;
+  // `Movie (2001)`: with a year in brackets and nothing saying episodes, the weaker forms below
+  // (a season word, `N of M`, `312v2`, `13-16`, a bare number) are title words.
+  const movieLike = ctx.hint === "auto" && !loose && text.includes("(") && _yearAfter(text, 0);
   m = /(^|[^a-z0-9])(?:episode|episodio|ep|e)[ ._-]*(\d{1,5})(?:v\d)?(?![0-9])/i.exec(text);
   if (m) {
     const word = m[0].slice(m[1].length).replace(/[\d ._-]|v\d$/gi, "").toLowerCase();
@@ -298,7 +311,9 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     const found = _found(m, m[1], { episode: Number(m[2]), level });
     return loose || level === 1 ? _continue(text, found) : found;
   }
-  m = /(^|[ ._-])(?:part|pt)\.?[ ._]*(\d{1,2}|[ivx]{1,4})(?=$|[ ._\-(\[])/i.exec(text);
+  m = _mayHavePart(text)
+    ? /(^|[ ._-])(?:part|pt)\.?[ ._]*(\d{1,2}|[ivx]{1,4})(?=$|[ ._\-(\[])/i.exec(text)
+    : null;
   if (m) {
     // `Part 2 - Title`, or `Show - Part III` in a show's folder: an episode of a miniseries.
     // A stacked movie (`Movie - part2`, `Movie.cd1`) and `Movie Part 1 (2010)` stay movies.
@@ -335,7 +350,9 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       return _continue(text, _found(m, "", { episode: Number(m[1]), level: 0 }));
     }
   }
-  m = /(^|[ ._])(\d{1,2})[ ._]?of[ ._]?\d{1,2}(?![0-9])/i.exec(text);
+  m = !movieLike && (text.includes("of") || text.includes("OF"))
+    ? /(^|[ ._])(\d{1,2})[ ._]?of[ ._]?\d{1,2}(?![0-9])/i.exec(text)
+    : null;
   if (m && m.index > 0) {
     // `The Story of China 1 of 6 - Ancestors`: a miniseries episode.
     const found = _found(m, m[1], { episode: Number(m[2]), level: 1 });
@@ -346,7 +363,7 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     }
     return found;
   }
-  m = _SEASON_ONLY_RE.exec(text);
+  m = movieLike ? null : _SEASON_ONLY_RE.exec(text);
   if (m && m.index + m[1].length > 0) {
     // `Show S06 - Special`, `Show Season 1`: a season with no episode number (a special, a pack).
     return _found(m, m[1], { season: Number(m[2] ?? m[3]), level: 1 });
@@ -367,9 +384,16 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       : { episode: Number(m[2]) };
     return _found(m, "", { ...fields, level: 0 });
   }
-  m = /(\s)(\d{2,4})v\d(?=$|[ ._\[(])/.exec(text);
+  m = movieLike ? null : /(\s)(\d{2,4})v\d(?=$|[ ._\[(])/.exec(text);
   if (m) return _found(m, m[1], { episode: Number(m[2]), level: 1 });
-  if (loose || ctx.hint === "auto") {
+  m = movieLike || !_endsWithDigit(text) ? null : /([ ._])(\d{1,3})-(\d{1,3})$/.exec(text);
+  if (m && m.index > 0 && Number(m[3]) > Number(m[2])) {
+    // `Show Name 13-16`: a range of episodes ends the name.
+    const found = _found(m, m[1], { episode: Number(m[2]), level: 1 });
+    found.episodeEnd = Number(m[3]);
+    return found;
+  }
+  if (loose || (ctx.hint === "auto" && !movieLike)) {
     for (const t of text.matchAll(/(^|[ ._])(\d{1,4})(?=$|[ ._\[(])/g)) {
       const at = (t.index ?? 0) + t[1].length;
       if (at === 0) continue;
@@ -377,7 +401,14 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
       if (!ctx.inSeasonFolder && isYear(n)) continue;
       const fake = Object.assign([t[0]], { index: t.index ?? 0, input: text }) as RegExpExecArray;
       if (!ctx.absolute && t[2].length >= 3) {
-        return _found(fake, t[1], { ..._leadingNumber(t[2], false, ctx.folderSeason), level: 0 });
+        // `new.girl.117.hdtv`: three digits right before release junk are season and episode (a
+        // movie's number is shorter, `Bad Boys 2 1080i`, or a year).
+        const tagged = t[2].length === 3 && t[2][0] !== "0" &&
+          junkIndex(text.slice(at + 3)) === 0 && !/(?:^|[^0-9])(?:19|20)\d{2}(?![0-9])/.test(text);
+        return _found(fake, t[1], {
+          ..._leadingNumber(t[2], false, ctx.folderSeason),
+          level: tagged ? 1 : 0,
+        });
       }
       return _found(fake, t[1], { episode: n, level: 0 });
     }
@@ -388,7 +419,7 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
 function _cleanEpisodeTitle(rest: string): string | null {
   const start = rest.search(/[^\s._\-–]/);
   let text = start < 0 ? "" : rest.slice(start);
-  const at = junkIndex(text);
+  const at = episodeTitleJunkIndex(text);
   if (at >= 0) text = text.slice(0, at);
   text = stripTrailingTags(text);
   if (text.includes("[")) text = text.replace(/\[[^\]]*\]/g, " ");
@@ -435,6 +466,9 @@ function _seriesFromPrefix(prefix: string): _Series {
     year = Number(m[1]);
     text = text.slice(0, m.index);
   }
+  // `Star Trek DS9 Ep 2x03`: the word for episode before the numbers.
+  m = /[ ._-]+(?:ep|episode)$/i.exec(text);
+  if (m && m.index > 0) text = text.slice(0, m.index);
   // `Show Name - 313-315 - s16e03-05`: an absolute range written before the marker.
   m = /[ ._-]+\d{2,4}-\d{2,4}$/.exec(text);
   if (m && m.index > 0) text = text.slice(0, m.index);
@@ -555,10 +589,20 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       episode = match.episode;
       episodeEnd = match.episodeEnd;
       airDate = match.airDate;
-      episodeTitle = _cleanEpisodeTitle(text.slice(match.end));
+      const rest = text.slice(match.end);
+      // `Title Part 2`, `Title.PART1`, `(Part III)`: a two-part episode's part.
+      const p = _mayHavePart(rest) ? _EPISODE_PART_RE.exec(rest) : null;
+      const n = p ? _partNumber(p[1]) : null;
+      if (p && n !== null) part = n;
+      episodeTitle = _cleanEpisodeTitle(p && n !== null ? rest.slice(0, p.index) : rest);
+      // `Show.Name.E02.2010`: a year where the title would be.
+      if (episodeTitle?.length === 4 && /^(?:19|20)\d{2}$/.test(episodeTitle)) {
+        year = Number(episodeTitle);
+        episodeTitle = null;
+      }
       const prefix = _folderSeries(context, text.slice(0, match.index));
       title = prefix.title;
-      year = prefix.year;
+      year = prefix.year ?? year;
       if (match.season === null && prefix.season !== null && match.airDate === null) {
         season = prefix.season;
       }
@@ -566,25 +610,8 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       if (year === null && season !== null && isYear(season)) year = season;
       if (airDate === null && match.level === 2) {
         // `Show - S01E01 - Title [2011-09-19]`: an air date written after the numbers.
-        const date = _laterDate(text.slice(match.end));
+        const date = rest.includes("[") || rest.includes("(") ? _laterDate(rest) : null;
         if (date !== null) airDate = date;
-      }
-      if (episodeTitle !== null) {
-        // `2x05 - Show - Title`: the show's name again, then the title.
-        const again = titleKey(episodeTitle).startsWith(`${titleKey(title)} `) &&
-          episodeTitle.indexOf(" - ");
-        if (title !== "" && typeof again === "number" && again > 0) {
-          episodeTitle = episodeTitle.slice(again + 3);
-        }
-        // `Title Part 2`, `Title.PART1`, `(Part III)`: a two-part episode's part.
-        const p = _EPISODE_PART_RE.exec(episodeTitle);
-        if (p) {
-          const n = _partNumber(p[1]);
-          if (n !== null) {
-            part = n;
-            episodeTitle = trimSeparators(episodeTitle.slice(0, p.index)) || null;
-          }
-        }
       }
       if (match.index === 0 && title === "" && context.parent === undefined && episodeTitle) {
         // `003. Show Name - Ep Name` with no folder to name the show: the name holds both.
@@ -597,20 +624,31 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
         }
       }
       // `Show/Season 1/Show.Name.S01E02.720p-GRP.mkv`: the show's own folder names it best.
-      const show = inSeasonFolder && _plainSeason(context.parent ?? "") ? _show(context) : null;
+      context.plainSeason ??= inSeasonFolder && _plainSeason(context.parent ?? "");
+      const show = context.plainSeason ? _show(context) : null;
       if (show !== null && show.title !== "") {
         title = show.title;
         year = show.year ?? year;
       }
     } else {
       season = parentSeason;
-      episodeTitle = humanizeTitle(stripTrailingTags(text));
+      episodeTitle = _cleanEpisodeTitle(text);
     }
     const show = _show(context);
     if (show) {
       if (title === "") title = show.title;
+      // `Kaamelott/Kaamelott - Livre V - Ep 23`: the show folder's title, then more words.
+      else if (title !== show.title && _startsWithTitle(text, show.title)) title = show.title;
       if (year === null) year = show.year;
       seriesIds = show.ids;
+    }
+    episodeTitle = _withoutSeries(episodeTitle, title);
+    if (episodeTitle === null && match !== null && context.parentRelease) {
+      // `Show.S06E09.Title.DVDRip-GRP/show.s06e09.dvdrip.avi`: the release folder has the title.
+      const item = _parentItem(context);
+      if (item && item.season === season && item.episode === episode) {
+        episodeTitle = item.episodeTitle;
+      }
     }
   }
   return {
@@ -633,8 +671,15 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
   };
 }
 
+/** What an episode folder's name must hold before it is read as one: `S01E02`, `1x02`, a date. */
+const _MAYBE_EPISODE_RE =
+  /s\d{1,4}[ ._-]*x?[ ._-]*e\d|\dx\d|(?:19|20)\d{2}[-. ]\d{2}[-. ]\d{2}|\[cap[ .]?\d|\d{2}v\d/i;
+
 /** The parent folder read as an episode (`Show.S01E02.720p-GRP`), or null when it is none. */
 function _parentItem(context: _FolderContext): ParsedMedia | null {
+  if (context.parentItem === undefined && !_MAYBE_EPISODE_RE.test(context.parent ?? "")) {
+    context.parentItem = null;
+  }
   if (context.parentItem === undefined) {
     const item = parseMediaPath(context.folders.join("/"), { hint: "auto", isDirectory: true });
     context.parentItem = item.kind === "episode" && item.extraType === null &&
@@ -648,16 +693,27 @@ function _parentItem(context: _FolderContext): ParsedMedia | null {
 /**
  * `Neverwhere/Neverwhere.05.Down.Street.avi`: a file named after one of the two
  * folders above it, then a number, is that show's episode (a movie sequel's
- * number is part of its folder's name: `Apollo 13 (1995)/Apollo 13 (1995).mkv`).
+ * number is part of its folder's name: `Apollo 13/Apollo 13.mkv`).
  */
 function _namedAfterFolder(context: _FolderContext, prefix: string): boolean {
-  const key = titleKey(_seriesFromPrefix(prefix).title);
-  if (key === "") return false;
-  const { folders } = context;
-  for (let i = folders.length - 1; i >= 0 && i >= folders.length - 2; i--) {
-    if (titleKey(parseSeriesFolder(folders[i]).title) === key) return true;
-  }
-  return false;
+  context.folderKeys ??= context.folders.slice(-2).map((f) => titleKey(parseSeriesFolder(f).title))
+    .filter((k) => k !== "");
+  if (context.folderKeys.length === 0) return false;
+  const key = titleKey(stripTrailingTags(trimSeparators(stripLeadingTags(prefix))));
+  if (!context.folderKeys.includes(key)) return false;
+  // Release junk or a year before the number: it is no episode number (`Movie.2009.AAC.5.1`).
+  return junkIndex(prefix) < 0 && _seriesFromPrefix(prefix).year === null;
+}
+
+function _endsWithDigit(text: string): boolean {
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 48 && last <= 57;
+}
+
+/** Whether `text` can hold a part word (a cheap test before the part regexes). */
+function _mayHavePart(text: string): boolean {
+  return text.includes("art") || text.includes("ART") || text.includes("pt") ||
+    text.includes("Pt") || text.includes("PT");
 }
 
 const _EPISODE_PART_RE = /[ ._(-]+part[ ._]?(\d{1,2}|one|two|three|four|[ivx]{1,4})\b/i;
@@ -681,6 +737,23 @@ function _laterDate(text: string): string | null {
 /** `Season 2`, `S02`, `Specials`: a season folder that is only that (not a release folder). */
 function _plainSeason(name: string): boolean {
   return SEASON_WORD_RE.test(name) || /^(?:s[ ._-]?\d{1,4}|specials?)$/i.test(name.trim());
+}
+
+/** Whether `text` is `title - …` (case-insensitive). */
+function _startsWithTitle(text: string, title: string): boolean {
+  const n = title.length;
+  return n > 0 && text.startsWith(" - ", n) &&
+    text.slice(0, n).toLowerCase() === title.toLowerCase();
+}
+
+/** `2x05 - Show - Title`: an episode title that starts with the show's name again, without it. */
+function _withoutSeries(episodeTitle: string | null, series: string): string | null {
+  if (episodeTitle === null || series === "") return episodeTitle;
+  const dash = episodeTitle.indexOf(" - ");
+  if (dash > 0 && titleKey(episodeTitle.slice(0, dash)) === titleKey(series)) {
+    return episodeTitle.slice(dash + 3) || null;
+  }
+  return episodeTitle;
 }
 
 /** A disc folder below the library root, and the folder that holds it. */
@@ -742,6 +815,10 @@ interface _FolderContext {
   shows: Map<string, FolderTitle> | null;
   /** The disc folder the files sit in, if any. */
   disc: _Disc | null;
+  /** The parent is a season folder and only that (`Season 2`, not `Show.S02.720p-GRP`). */
+  plainSeason?: boolean;
+  /** Title keys of the two folders above, for {@link _namedAfterFolder}; filled on first use. */
+  folderKeys?: string[];
   /** The parent folder is a release name (`Movie.2010.1080p.BluRay-GRP`). */
   parentRelease: boolean;
   /**

@@ -13,6 +13,7 @@ import {
   extractIds,
   humanizeTitle,
   isYear,
+  junkIndex,
   SEASON_WORD_RE,
   stripLeadingTags,
   stripTrailingTags,
@@ -88,6 +89,18 @@ export function parseSeriesFolder(name: string): FolderTitle {
   return { title: humanizeTitle(stripTrailingTags(text.trim())), year, ids };
 }
 
+/** `h265 - HEVC Riddick …` → `Riddick …`: drops release tokens (and brackets) before a title. */
+function _skipLeadingJunk(text: string): string {
+  let rest = text;
+  for (let i = 0; i < 8; i++) {
+    const stripped = trimSeparators(rest.replace(/^[\[(]+/, ""));
+    if (junkIndex(stripped) !== 0) return stripped.replace(/^[\])]+\s*/, "");
+    const m = /^[^ ._\-\])]*[ ._\-\])]*/.exec(stripped.slice(1));
+    rest = stripped.slice(1 + (m ? m[0].length : 0));
+  }
+  return rest;
+}
+
 /** A movie name's title, year, part number and provider ids. */
 export interface MovieName extends FolderTitle {
   /** Part number of a multi-part movie (`-part1`, `cd2`, `disc1`), if any. */
@@ -129,7 +142,9 @@ export function parseMovieName(name: string): MovieName {
     year = Number(first[1]);
   }
   // `(2001)`, or a year closing a bracket of credits: `(Alain Cavalier, 1967)`.
-  const paren = year !== null ? null : /\((?:[^()]*?[ ,\-]+)?(\d{4})\)/.exec(text);
+  const paren = year !== null
+    ? null
+    : /\((\d{4})\)/.exec(text) ?? /\((?:[^()]*?[ ,\-]+)?(\d{4})\)/.exec(text);
   const bracket = /\[(\d{4})\]/.exec(text);
   if (paren && paren.index > 0 && isYear(Number(paren[1]))) {
     year = Number(paren[1]);
@@ -153,11 +168,35 @@ export function parseMovieName(name: string): MovieName {
     if (best) {
       year = best.year;
       titleText = text.slice(0, best.index);
+    } else {
+      // `2009.shoot.fruit.chan.multi.dvd9`: a release name may start with its year; a title that
+      // is a year (`2012.1080p.BluRay`) keeps it.
+      const lead = /^((?:19|20)\d{2})[ ._-]+(?=\S)/.exec(text);
+      const rest = lead ? text.slice(lead[0].length) : "";
+      if (lead && isYear(Number(lead[1])) && junkIndex(rest) > 0) {
+        year = Number(lead[1]);
+        titleText = rest;
+      }
     }
   }
   let title = stripLeadingTags(titleText);
-  const junkless = cutJunk(title);
+  // `(1)The Girl…`: a collection's running number before the title.
+  if (title.startsWith("(")) title = title.replace(/^\(\d{1,2}\)\s*/, "");
+  // `James_Bond-f21-Casino_Royale-x02-Stunts`: guessit's film number in a collection, and a
+  // bonus number; the film's own title is between them.
+  if (title.includes("-")) {
+    const film = /-f\d{1,2}-(.+)$/i.exec(title);
+    if (film && film.index > 0) title = film[1];
+    const bonus = /(?:-x\d{1,2}-|--).*$/i.exec(title);
+    if (bonus && bonus.index > 0) title = title.slice(0, bonus.index);
+  }
+  let junkless = cutJunk(title);
+  if (trimSeparators(junkless) === "") junkless = cutJunk(_skipLeadingJunk(title));
   if (trimSeparators(junkless) !== "") title = junkless;
+  // `Alien DC (1979)`, `Aliens.SE.1986`: an edition mark right before the year.
+  if (year !== null && /[ct][ ._-]*$|[ ._-]se[ ._-]*$/i.test(title.slice(-8))) {
+    title = title.replace(/[ ._-]+(?:dc|se|uncut)[ ._-]*$/i, "");
+  }
   title = humanizeTitle(stripTrailingTags(trimSeparators(title)));
   if (title === "" && year !== null) {
     title = String(year);

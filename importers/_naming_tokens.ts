@@ -209,10 +209,7 @@ const _JUNK = [
   "subs?",
   "fr",
   "fran[cç]ais",
-  "german",
-  "spanish",
   "castellano",
-  "italian",
   "vff",
   "vfq",
   "vf",
@@ -232,9 +229,28 @@ const _JUNK = [
 ];
 
 const _JUNK_RE = new RegExp(
-  `(?:^|[ ._\\-\\[\\(])(?:${_JUNK.join("|")})(?=$|[ ._\\-\\]\\)\\[(])`,
+  `(?:^|[ ._\\-\\[\\(+])(?:${_JUNK.join("|")})(?=$|[ ._\\-\\]\\)\\[(+])`,
   "i",
 );
+
+/**
+ * Words that also end an episode title but may be part of a show's or a
+ * movie's (`The Italian Job`): languages, closed captions, container names.
+ */
+const _EPISODE_TITLE_JUNK = ["german", "spanish", "italian", "cc", "wmv", "avi", "mkv", "mp4"];
+
+const _EPISODE_TITLE_JUNK_RE = new RegExp(
+  `(?:^|[ ._\\-\\[\\(+])(?:${
+    [..._JUNK, ..._EPISODE_TITLE_JUNK].join("|")
+  })(?=$|[ ._\\-\\]\\)\\[(+])`,
+  "i",
+);
+
+/** Index where an episode title ends: release junk, or a language or container word; or -1. */
+export function episodeTitleJunkIndex(text: string): number {
+  const m = _EPISODE_TITLE_JUNK_RE.exec(text);
+  return m ? m.index : -1;
+}
 
 const _ID_TAG_RE = /[\[{(]\s*(imdb|tmdb|tvdb|tvmaze|anidb)(?:id)?\s*[-=:]\s*(tt\d+|\d+)\s*[\]})]/gi;
 /** {@link _ID_TAG_RE} without `g`, to test for a tag (a replace with a callback costs more). */
