@@ -22,7 +22,7 @@ import {
 } from "../ingest/pipeline.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
-import { errorLine, jsonError, writeJson } from "./output.ts";
+import { writeJson } from "./output.ts";
 import { checkLocalPaths, type LocalPathReport } from "./path_checks.ts";
 import { requireImporter, withClient } from "./views.ts";
 
@@ -51,7 +51,10 @@ ids and episode, path, or file size and time) keeps its id: "rekeyed".
 A full ingest needs the collection sync-enabled and ingestible; a targeted
 one (--title…) only ingestible. Assets outside a targeted scope are never
 touched, and removals are only detected by a full ingest. A scope that
-matches nothing exits 2 and ingests nothing.
+matches nothing is an error (SCOPE_EMPTY, exit 1) and ingests nothing.
+
+Exit: 0 ok; 2 partial (held back by the removal guard, or every item the
+importer sent was invalid); 1 error; 3 upstream unreachable; 130 interrupted.
 
 Removal guard: a full ingest that would remove more than 50% (the
 collection's --max-removal, see 'collection update') and more than 20 of the
@@ -102,22 +105,13 @@ same verdict.
             secrets: secretValues(info.manifest.params, source.config),
           }),
       );
-    } catch (error) {
+    } finally {
       progress.clear();
-      if (error instanceof RetrovueError && error.code === "SCOPE_EMPTY") {
-        // A scope that matched nothing is exit 2, not a plain failure.
-        if (ctx.json) writeJson(ctx, jsonError(error));
-        else ctx.stderr.write(errorLine(error) + "\n");
-        return 2;
-      }
-      throw error;
     }
-    progress.clear();
     const paths = await localPathReport(ctx, result);
     if (ctx.json) writeJson(ctx, ingestJson(result, paths));
     else ctx.stdout.write(formatIngestResult(result, paths));
-    // Held back by the removal guard: partial, exit 2, nothing written.
-    return result.status === "partial" ? 2 : 0;
+    return exitCodeForStatus(ingestStatus(result));
   },
 };
 
@@ -214,17 +208,20 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
       }
       const failed = result.collections.filter((c) => c.status === "error").length;
       const held = result.collections.filter((c) => c.status === "partial").length;
-      const done = result.collections.length - failed - held;
+      const invalid = result.collections.filter((c) =>
+        c.status === "ok" && ingestStatus(c) === "partial"
+      ).length;
+      const done = result.collections.length - failed - held - invalid;
       out += `Source '${inertLine(result.sourceName)}': ${done} of ` +
         `${result.collections.length} collection(s) ingested${dryRun ? " (dry run)" : ""}` +
         (held ? `, ${held} held back by the removal guard` : "") +
+        (invalid ? `, ${invalid} with no valid item` : "") +
         (failed ? `, ${failed} failed.\n` : ".\n");
       ctx.stdout.write(out);
     }
-    if (result.status === "ok") return 0;
-    if (result.status === "partial") return 2;
+    const status = sourceIngestStatus(result);
     const codes = result.collections.map((c) => c.status === "error" ? c.error.code : "");
-    return codes.every((c) => c === "UNREACHABLE") ? 3 : 1;
+    return exitCodeForStatus(status, codes.every((c) => c === "UNREACHABLE") ? 3 : 1);
   },
 };
 
@@ -240,6 +237,37 @@ export function parseCount(flag: string, text: string): number {
     throw new RetrovueError("USAGE", `${flag} must be a non-negative integer, not '${text}'`);
   }
   return Number(text.trim());
+}
+
+/**
+ * The status a collection ingest reports: `partial` when the removal guard
+ * held it back or when every item it discovered was invalid (nothing could
+ * be ingested: a script must not take that for success), else `ok`.
+ */
+export function ingestStatus(r: IngestResult): "ok" | "partial" {
+  if (r.status === "partial") return "partial";
+  return r.stats.invalid > 0 && r.stats.invalid === r.stats.discovered ? "partial" : "ok";
+}
+
+/**
+ * The status of a source ingest from its collections' ({@link ingestStatus}):
+ * `ok` when all are ok (or there are none), `error` when all failed, else
+ * `partial`.
+ */
+export function sourceIngestStatus(r: SourceIngestResult): "ok" | "partial" | "error" {
+  const each = r.collections.map((c) => c.status === "error" ? "error" : ingestStatus(c));
+  if (each.every((s) => s === "ok")) return "ok";
+  if (each.every((s) => s === "error")) return "error";
+  return "partial";
+}
+
+/**
+ * The exit status that goes with a document's `status` (the table in
+ * `docs/cli.md`): `ok` 0, `partial` 2, `error` `errorCode` (1, or 3 when
+ * upstream was unreachable).
+ */
+export function exitCodeForStatus(status: "ok" | "partial" | "error", errorCode = 1): number {
+  return status === "ok" ? 0 : status === "partial" ? 2 : errorCode;
 }
 
 /**
@@ -269,7 +297,7 @@ export function ingestJson(
 ): Record<string, unknown> {
   const guard = r.removalGuard;
   return {
-    status: r.status,
+    status: ingestStatus(r),
     scope: r.scope,
     collectionId: r.collectionId,
     collectionName: r.collectionName,
@@ -303,7 +331,7 @@ export function sourceIngestJson(
   localPaths: ReadonlyMap<string, LocalPathReport | null> = new Map(),
 ): Record<string, unknown> {
   return {
-    status: r.status,
+    status: sourceIngestStatus(r),
     sourceId: r.sourceId,
     sourceName: r.sourceName,
     dryRun: r.dryRun,
@@ -341,6 +369,10 @@ export function formatIngestResult(
     `${s.unchanged} unchanged, ${s.removed} removed, ${s.rekeyed} rekeyed, ${s.restored} restored, ` +
     `${s.invalid} invalid.\n`;
   if (r.removalGuard) out += _guardLines(r.removalGuard, r.dryRun, r.collectionId);
+  if (!held && ingestStatus(r) === "partial") {
+    out += `No valid item: all ${s.invalid} item(s) the importer sent are invalid (partial, ` +
+      `exit 2).\n`;
+  }
   for (const issue of r.errors.slice(0, MAX_PRINTED_ISSUES)) out += `  ${_issueLine(issue)}\n`;
   if (r.errors.length > MAX_PRINTED_ISSUES) {
     out += `  … and ${r.errors.length - MAX_PRINTED_ISSUES} more (see --json)\n`;

@@ -191,6 +191,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     "errors",
     "lastIngestTime",
     "removalGuard",
+    "localPaths",
   ]);
   assert.equal(first.status, "ok");
   assert.equal(first.scope, "collection");
@@ -275,12 +276,13 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
   assert.equal((season.stats as Record<string, number>).unchanged, 1);
   assert.equal((season.stats as Record<string, number>).discovered, 1);
 
-  // A scope matching nothing: exit 2, named, nothing written.
+  // A scope matching nothing: an error (exit 1, status error), named, nothing written.
   const unchanged = dumpDb(world.db);
   const empty = await w.run(["collection", "ingest", "TV", "--title", "Alpha", "--season", "7"]);
-  fails(empty, 2, /season 7 of 'Alpha' not found in collection 'TV'/);
+  fails(empty, 1, /season 7 of 'Alpha' not found in collection 'TV'/);
   const emptyJson = await w.run(["collection", "ingest", "TV", "--title", "Zeta", "--json"]);
-  assert.equal(emptyJson.code, 2);
+  assert.equal(emptyJson.code, 1);
+  assert.equal(json(emptyJson).status, "error");
   assert.equal((json(emptyJson).error as Record<string, unknown>).code, "SCOPE_EMPTY");
   assert.equal(dumpDb(world.db), unchanged);
 

@@ -104,11 +104,14 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
     problems.push(..._nonCamelKeys(doc).map((k) => `${where}: key ${k} is not camelCase`));
   }
   assert.deepEqual(problems, [], problems.join("\n"));
-  // The error document is an error; everything else here succeeded or was partial.
+  // Status and exit code agree (the table in docs/cli.md), and each run here ended as planned.
+  const exits: Record<string, number[]> = { ok: [0], pass: [0], partial: [2], error: [1, 3, 130] };
   for (const { name, args, result } of outputs) {
+    const status = JSON.parse(result.stdout).status;
+    assert.ok(exits[status]?.includes(result.code), `${args.join(" ")}: ${status}, ${result.code}`);
     const partial = ["source ingest", "collection check-paths"];
-    const expected = name === "$Error" ? [1] : partial.includes(name) ? [2] : [0];
-    assert.ok(expected.includes(result.code), `${args.join(" ")}: exit ${result.code}`);
+    const expected = name === "$Error" ? "error" : partial.includes(name) ? "partial" : /ok|pass/;
+    assert.match(status, typeof expected === "string" ? new RegExp(`^${expected}$`) : expected);
   }
 
   // Every command has a shape, and every command shape is a command that ran here.

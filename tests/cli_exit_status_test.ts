@@ -1,0 +1,78 @@
+/**
+ * Exit codes and `--json` statuses scripts can trust, through the real CLI
+ * with the `fake` importer: an ingest whose every item is invalid is
+ * `partial` (exit 2), not `ok`; some invalid items stay `ok`; a source ingest
+ * with such a collection is `partial`; a scope that matches nothing is an
+ * error with exit 1 (status and exit code agree).
+ *
+ * Needs `--allow-read --allow-write --allow-run --allow-env`.
+ */
+
+import assert from "node:assert/strict";
+import { type CliResult, FAKE_PLUGINS, fakeEpisode, runCli, tempWorld } from "./_cli.ts";
+
+Deno.test("every item invalid is partial (exit 2); some invalid is ok; empty scope is error 1", async () => {
+  using world = tempWorld();
+  const invalid = { externalId: "x1", kind: "episode", title: "no series" };
+  const state = world.writeJson("state.json", {
+    collections: [
+      { externalId: "tv", name: "TV", kind: "shows" },
+      { externalId: "bad", name: "Bad", kind: "shows" },
+    ],
+    assets: {
+      tv: [fakeEpisode("e1", 1, "/tv"), { ...invalid, externalId: "x0" }],
+      bad: [invalid, { ...invalid, externalId: "x2" }],
+    },
+  });
+  const run = (args: string[]): Promise<CliResult> =>
+    runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS, cwd: world.dir });
+  const add = await run([
+    "source",
+    "add",
+    "--type",
+    "fake",
+    "--name",
+    "Home",
+    "--state-file",
+    state,
+    "--discover",
+  ]);
+  assert.equal(add.code, 0, add.stderr);
+  for (const c of ["TV", "Bad"]) {
+    assert.equal((await run(["collection", "update", c, "--sync-enable"])).code, 0);
+  }
+
+  const bad = await run(["collection", "ingest", "Bad", "--json"]);
+  assert.equal(bad.code, 2, bad.stderr);
+  const badDoc = JSON.parse(bad.stdout);
+  assert.equal(badDoc.status, "partial");
+  assert.deepEqual([badDoc.stats.discovered, badDoc.stats.invalid], [2, 2]);
+  const badText = await run(["collection", "ingest", "Bad"]);
+  assert.equal(badText.code, 2);
+  assert.match(badText.stdout, /No valid item: all 2 item\(s\) the importer sent are invalid/);
+
+  const some = await run(["collection", "ingest", "TV", "--json"]);
+  assert.equal(some.code, 0, some.stderr);
+  assert.equal(JSON.parse(some.stdout).status, "ok");
+  assert.equal(JSON.parse(some.stdout).stats.invalid, 1);
+
+  const all = await run(["source", "ingest", "Home", "--json"]);
+  assert.equal(all.code, 2, all.stderr);
+  const allDoc = JSON.parse(all.stdout);
+  assert.equal(allDoc.status, "partial");
+  assert.deepEqual(
+    allDoc.collections.map((c: { collectionName: string; status: string }) => [
+      c.collectionName,
+      c.status,
+    ]),
+    [["Bad", "partial"], ["TV", "ok"]],
+  );
+  const allText = await run(["source", "ingest", "Home"]);
+  assert.equal(allText.code, 2);
+  assert.match(allText.stdout, /1 of 2 collection\(s\) ingested, 1 with no valid item\./);
+
+  const empty = await run(["collection", "ingest", "TV", "--title", "Nobody", "--json"]);
+  assert.equal(empty.code, 1);
+  assert.equal(JSON.parse(empty.stdout).status, "error");
+  assert.equal(JSON.parse(empty.stdout).error.code, "SCOPE_EMPTY");
+});
