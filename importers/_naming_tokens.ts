@@ -197,7 +197,9 @@ const _JUNK = [
   "complete",
   "ntsc",
   "pal",
-  "3d",
+  // `3D` is a release token when release tokens or the end follow it, not in
+  // `A Very Harold & Kumar 3D Christmas`.
+  "3d(?=[ ._\\-]*(?:$|[\\[(]|h?sbs|h?ou|h?tab|mvc|\\d{3,4}p|blu-?ray|web|x26[45]))",
   "hsbs",
   "sbs",
   "htab",

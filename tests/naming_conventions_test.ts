@@ -161,3 +161,70 @@ Deno.test("a movies hint yields to an unambiguous episode name, and says so", ()
   check("Films/Show 2020-01-31.mkv", { kind: "movie", hintOverridden: false }, { hint: "movie" });
   check("Films/Show - S01E02.mkv", { kind: "episode", hintOverridden: false });
 });
+
+Deno.test("release folders name the files inside them", () => {
+  // An obfuscated file in an episode's release folder is that episode (Sonarr's rule).
+  check("Show.S01E02.1080p.WEB-GRP/c48db7d2aeb040e8a920a9fd6effcbf4.mkv", {
+    kind: "episode",
+    title: "Show",
+    season: 1,
+    episode: 2,
+    container: "mkv",
+  });
+  // A movie file without a year in a `Title (Year)` folder is that movie (Plex, Radarr).
+  check("Movies/Heat (1995)/grp-ht.dvdrip.xvid.avi", {
+    kind: "movie",
+    title: "Heat",
+    year: 1995,
+  });
+  check("Movies/Somewhere.2010.DVDRip.XviD-GRP/grp-smwhr.avi", { title: "Somewhere" });
+  // A file with its own year keeps its own title.
+  check("Collection (2009)/Other Film (2009).mkv", { title: "Other Film", year: 2009 });
+  // The release folder gives the episode title the file name lacks.
+  check("Show/Season 6/Show.S06E09.My.Title.DVDRip.XviD-GRP/show.s06e09.dvdrip.avi", {
+    season: 6,
+    episode: 9,
+    episodeTitle: "My Title",
+  });
+});
+
+Deno.test("a show's own folder, then a number; a movie sequel stays a movie", () => {
+  check("Series/Neverwhere/Neverwhere.05.Down.Street.avi", {
+    kind: "episode",
+    title: "Neverwhere",
+    episode: 5,
+    episodeTitle: "Down Street",
+  });
+  check("Movies/Apollo 13/Apollo 13.mkv", { kind: "movie", title: "Apollo 13" });
+  check("Bad Boys 2 1080i.mkv", { kind: "movie", title: "Bad Boys 2" });
+  check("Fantastic Mr Fox/Fantastic.Mr.Fox.2009.DVDRip.AAC.5.1.mkv", { kind: "movie", year: 2009 });
+  check("The_Italian_Job.mkv", { kind: "movie", title: "The Italian Job" });
+  check("A Very Harold & Kumar 3D Christmas (2011).mkv", {
+    title: "A Very Harold & Kumar 3D Christmas",
+  });
+});
+
+Deno.test("series prefixes: season words, bare years, articles, absolute ranges", () => {
+  check("Show Name - Temporada 4 [HDTV][Cap.408].mkv", { kind: "episode", season: 4, episode: 8 });
+  check("Mastercook Italia - Stagione 6 (2016) 720p ep13 spyro.mkv", {
+    title: "Mastercook Italia",
+    year: 2016,
+    season: 6,
+    episode: 13,
+    episodeTitle: "spyro",
+  });
+  check("DC's Legends of Tomorrow 2016 - S02E02.mkv", {
+    title: "DC's Legends of Tomorrow",
+    year: 2016,
+  });
+  check("Simpsons, The 12x08 Title.avi", { title: "The Simpsons", season: 12, episode: 8 });
+  check("Show Name - 313-315 - s16e03-05.mkv", {
+    title: "Show Name",
+    season: 16,
+    episode: 3,
+    episodeEnd: 5,
+  });
+  check("Show - S02E03 Part 2.mkv", { season: 2, episode: 3, part: 2, episodeTitle: null });
+  check("Show - S01E01 - Pilot [2011-09-19].mkv", { episode: 1, airDate: "2011-09-19" });
+  check("Rick and Morty Season 1 [1080p].mkv", { kind: "episode", season: 1, episode: null });
+});

@@ -2,9 +2,9 @@
  * Name parser conformance: runs `importers/_naming.ts` over the public test
  * vectors of other media tools in `../shared/reference/naming/*.jsonl`
  * (read in place, never copied) and prints the pass rate per file and per
- * kind. Exits non-zero when the active Jellyfin episode + movie pass rate
- * drops below {@link THRESHOLD}. When the folder is absent it says so and
- * exits 0. `--verbose` lists every failing case.
+ * kind, and the failures per class (see {@link FAILURE_CLASSES}). Exits
+ * non-zero when a gate in {@link GATES} is missed. When the folder is absent
+ * it says so and exits 0. `--verbose` lists every failing case under its class.
  *
  * Run: `deno task conformance` (`--allow-read` only).
  *
@@ -20,8 +20,97 @@ import {
   seriesTitleFromPath,
 } from "../../importers/_naming.ts";
 
-/** The minimum pass rate over active Jellyfin episode and movie cases. */
-export const THRESHOLD = 0.95;
+/** One gate: the minimum pass rate over a file's active cases of the given kinds. */
+export interface Gate {
+  /** What the gate is called in the output. */
+  label: string;
+  /** The reference file (its name in the folder). */
+  file: string;
+  /** The case kinds counted. */
+  kinds: readonly string[];
+  /** The minimum pass rate, 0 to 1. */
+  threshold: number;
+}
+
+/**
+ * The gates (issue 16): Jellyfin at today's rate, guessit's episodes and
+ * movies at 85%. Today's Jellyfin rate is 292/295 (98.98%, printed 99.0%):
+ * the three misses are the accepted `library-root-title` class, so the gate
+ * is 98.9%, which any new miss fails.
+ */
+export const GATES: readonly Gate[] = [
+  {
+    label: "Jellyfin active episode+movie",
+    file: "jellyfin_naming.jsonl",
+    kinds: ["episode", "movie"],
+    threshold: 0.989,
+  },
+  {
+    label: "guessit episodes",
+    file: "guessit_episodes.jsonl",
+    kinds: ["episode"],
+    threshold: 0.85,
+  },
+  { label: "guessit movies", file: "guessit_movies.jsonl", kinds: ["movie"], threshold: 0.85 },
+];
+
+/**
+ * A class of failures, named so the output can be read against the reasons
+ * `docs/naming.md` gives for each accepted class. The first class whose
+ * test matches a failure takes it.
+ */
+export interface FailureClass {
+  /** Short name, as printed. */
+  name: string;
+  /** Whether a failing case belongs to the class. */
+  test(c: NamingCase, result: CaseResult): boolean;
+}
+
+function _failed(result: CaseResult, field: string): boolean {
+  return result.mismatches.some((m) => m.startsWith(`${field}:`));
+}
+
+/** The failure classes, most specific first; `other` takes the rest. */
+export const FAILURE_CLASSES: readonly FailureClass[] = [
+  {
+    name: "library-root-title",
+    test: (c) => c.origin?.startsWith("jellyfin/") === true && c.expect.title === "",
+  },
+  { name: "season-list", test: (c) => Array.isArray(c.expect.season) },
+  {
+    name: "absolute-numbering",
+    test: (c, r) =>
+      c.expect.season !== undefined && _failed(r, "episode") && /\s-\s\d{3}(?!\d)/.test(c.path),
+  },
+  {
+    name: "number-without-context",
+    test: (c, r) => c.expect.kind === "episode" && _failed(r, "kind"),
+  },
+  {
+    name: "roman-part-in-movie-title",
+    test: (c, r) => c.expect.kind === "movie" && _failed(r, "part"),
+  },
+  {
+    name: "alternative-title",
+    test: (c, r) =>
+      c.expect.kind === "movie" && r.mismatches.length === 1 && _failed(r, "title") &&
+      / - /.test(c.path.split(/[\\/]/).at(-1) ?? ""),
+  },
+  {
+    name: "date-written-another-way",
+    test: (_c, r) => _failed(r, "air_date"),
+  },
+  {
+    name: "title-words",
+    test: (_c, r) => r.mismatches.every((m) => /^(title|episode_title):/.test(m)),
+  },
+  { name: "other", test: () => true },
+];
+
+/** The class a failing case belongs to. */
+export function classifyFailure(c: NamingCase, result: CaseResult): string {
+  return FAILURE_CLASSES.find((k) => k.test(c, result))?.name ?? "other";
+}
 
 /** One test vector, as stored in the reference files. */
 export interface NamingCase {
@@ -173,14 +262,14 @@ export function runNamingConformance(options: { dir: string; verbose?: boolean }
     }
     throw err;
   }
-  const gate: _Tally = { pass: 0, total: 0 };
+  const gates = GATES.map((gate) => ({ gate, tally: { pass: 0, total: 0 } }));
   for (const file of files) {
     const lines = Deno.readTextFileSync(join(options.dir, file)).split("\n").filter((l) =>
       l.trim()
     );
     const byKind = new Map<string, { active: _Tally; todo: _Tally }>();
     const all: _Tally = { pass: 0, total: 0 };
-    const failures: string[] = [];
+    const failures = new Map<string, string[]>();
     for (const line of lines) {
       const c = JSON.parse(line) as NamingCase;
       const kind = String(c.expect.kind);
@@ -192,16 +281,19 @@ export function runNamingConformance(options: { dir: string; verbose?: boolean }
       const tally = todo ? slot.todo : slot.active;
       tally.total++;
       if (r.pass) tally.pass++;
-      if (!todo) {
-        all.total++;
-        if (r.pass) all.pass++;
-        if (file.startsWith("jellyfin") && (kind === "episode" || kind === "movie")) {
-          gate.total++;
-          if (r.pass) gate.pass++;
-        }
-        if (!r.pass) {
-          failures.push(`  FAIL ${JSON.stringify(c.path)} [${kind}] ${r.mismatches.join("; ")}`);
-        }
+      if (todo) continue;
+      all.total++;
+      if (r.pass) all.pass++;
+      for (const { gate, tally } of gates) {
+        if (gate.file !== file || !gate.kinds.includes(kind)) continue;
+        tally.total++;
+        if (r.pass) tally.pass++;
+      }
+      if (!r.pass) {
+        const name = classifyFailure(c, r);
+        const list = failures.get(name) ?? [];
+        failures.set(name, list);
+        list.push(`    FAIL ${JSON.stringify(c.path)} [${kind}] ${r.mismatches.join("; ")}`);
       }
     }
     console.log(`${file}: ${_pct(all)} of active cases`);
@@ -209,16 +301,29 @@ export function runNamingConformance(options: { dir: string; verbose?: boolean }
       const todo = t.todo.total ? `, todo_in_origin ${_pct(t.todo)}` : "";
       console.log(`  ${kind.padEnd(14)} ${_pct(t.active)}${todo}`);
     }
-    if (options.verbose) { for (const f of failures) console.log(f); }
+    if (failures.size) {
+      const counts = [...failures].map(([name, list]) => `${name} ${list.length}`);
+      console.log(`  failures by class: ${counts.join(", ")}`);
+    }
+    if (options.verbose) {
+      for (const [name, list] of failures) {
+        console.log(`  ${name}:`);
+        for (const f of list) console.log(f);
+      }
+    }
   }
-  const rate = gate.total ? gate.pass / gate.total : 1;
-  const verdict = rate >= THRESHOLD ? "ok" : "FAILED";
-  console.log(
-    `gate: Jellyfin active episode+movie ${_pct(gate)}, threshold ${
-      (THRESHOLD * 100).toFixed(0)
-    }%: ${verdict}`,
-  );
-  return rate >= THRESHOLD ? 0 : 1;
+  let code = 0;
+  for (const { gate, tally } of gates) {
+    const rate = tally.total ? tally.pass / tally.total : 1;
+    const ok = rate >= gate.threshold;
+    if (!ok) code = 1;
+    console.log(
+      `gate: ${gate.label} ${_pct(tally)}, threshold ${(gate.threshold * 100).toFixed(1)}%: ${
+        ok ? "ok" : "FAILED"
+      }`,
+    );
+  }
+  return code;
 }
 
 if (import.meta.main) {
