@@ -87,7 +87,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
         a.deletedAt ? `${a.state}, deleted` : a.state,
         a.lastSeen,
       ]),
-      { color: ctx.color },
+      { color: ctx.color, width: ctx.width },
     ));
     if (assets.length < total) {
       ctx.stdout.write(`Showing ${assets.length} of ${total} assets; use --limit N (0: all).\n`);

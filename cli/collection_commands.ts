@@ -73,7 +73,7 @@ intent, eligibility, path mappings and last ingest time.
         String(c.pathMappings.length),
         c.lastIngestTime ?? "never",
       ]),
-      { color: ctx.color },
+      { color: ctx.color, width: ctx.width },
     ));
     return Promise.resolve(0);
   },

@@ -125,6 +125,12 @@ export interface CommandContext {
   rawStderr: Writer;
   /** Whether stdout is a terminal (tables may be wider, progress may redraw). */
   isTerminal: boolean;
+  /**
+   * The widest a table line may be (pass it to `formatTable`): `COLUMNS`, else
+   * the terminal's width when stdout is a terminal; `null` (no limit) when
+   * stdout is not a terminal and `COLUMNS` is unset, or with `--output wide`.
+   */
+  width: number | null;
   /** Whether stdin is a terminal (only then may a command ask for confirmation). */
   stdinIsTerminal: boolean;
   /** Whether to use ANSI colors (stdout is a terminal, `NO_COLOR` unset, not `--json`). */

@@ -36,6 +36,9 @@ export const BINARY_ENV = [
   "NO_COLOR",
   // Read by node:child_process when the CLI starts a plugin host.
   "NODE_V8_COVERAGE",
+  // The terminal's width, and where a task runner was started (relative paths).
+  "COLUMNS",
+  "INIT_CWD",
   // Secrets the operator names with `--<flag>-env` (see SECRET_ENV_PREFIX in views.ts).
   "RETROVUE_SECRET_*",
 ];

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { redact, secretForms } from "../core/config.ts";
 import { openDatabase } from "../core/db.ts";
@@ -31,6 +31,8 @@ export interface GlobalOptions {
   testDb: boolean;
   /** `--json`. */
   json: boolean;
+  /** `--output wide|normal`: `wide` never cuts table cells to the terminal's width. */
+  output?: "wide" | "normal";
 }
 
 /** The environment variable names the CLI reads (the `retrovue` task allows exactly these). */
@@ -49,6 +51,10 @@ export const CLI_ENV_NAMES: readonly string[] = [
   "NO_COLOR",
   // Read by node:child_process when the CLI starts a plugin host.
   "NODE_V8_COVERAGE",
+  // The terminal's width, when the shell exports it.
+  "COLUMNS",
+  // The folder `deno task` was started from (it runs tasks in the repository).
+  "INIT_CWD",
 ];
 
 /**
@@ -86,7 +92,16 @@ export function splitGlobalOptions(
     }
     if (arg === "--json") globals.json = true;
     else if (arg === "--test-db") globals.testDb = true;
-    else if (arg === "--db" || arg.startsWith("--db=")) {
+    else if (arg === "--output" || arg.startsWith("--output=")) {
+      const value = arg === "--output" ? args[++i] : arg.slice("--output=".length);
+      if (value !== "wide" && value !== "normal") {
+        throw new RetrovueError(
+          "USAGE",
+          `option '--output' must be 'wide' or 'normal'${value ? `, not '${value}'` : ""}`,
+        );
+      }
+      globals.output = value;
+    } else if (arg === "--db" || arg.startsWith("--db=")) {
       const value = arg === "--db" ? args[++i] : arg.slice("--db=".length);
       if (value === undefined || value === "") {
         throw new RetrovueError("USAGE", "option '--db' needs a value");
@@ -128,6 +143,37 @@ export function resolveDbPath(globals: GlobalOptions, env: CliEnv, cwd: string):
   if (globals.db !== undefined) return resolve(cwd, globals.db);
   if (env.RETROVUE_DB) return resolve(cwd, env.RETROVUE_DB);
   return defaultDbPath(env);
+}
+
+/**
+ * The folder relative paths in arguments mean: the one the operator ran the
+ * command from. `deno task` runs tasks in the repository and says where it
+ * was started in `INIT_CWD`; without it (the installed command, the binary)
+ * the process's own working directory.
+ */
+export function operatorCwd(env: CliEnv, cwd: string): string {
+  const init = env.INIT_CWD;
+  return init && isAbsolute(init) ? init : cwd;
+}
+
+/**
+ * How wide table lines may be: `COLUMNS` when set to a positive number, else
+ * the terminal's width when stdout is a terminal, else no limit (`null`);
+ * `--output wide` is never limited.
+ */
+export function tableWidth(
+  env: CliEnv,
+  options: { isTerminal: boolean; wide: boolean },
+): number | null {
+  if (options.wide) return null;
+  const columns = Number(env.COLUMNS);
+  if (Number.isSafeInteger(columns) && columns > 0) return columns;
+  if (!options.isTerminal) return null;
+  try {
+    return Deno.consoleSize().columns || null;
+  } catch {
+    return null; // Not a console after all.
+  }
 }
 
 /** Everything outside the process the CLI touches, injectable for tests. */
@@ -197,7 +243,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
   let prepared: Promise<void> | undefined;
   const before = () => prepared ??= options.beforePlugins?.() ?? Promise.resolve();
   let dbPath: string | undefined;
-  const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, io.cwd);
+  const cwd = operatorCwd(io.env, io.cwd);
+  const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, cwd);
   const json = options.globals.json;
   const color = io.isTerminal && !io.env.NO_COLOR && !json;
   const stderr = redactingWriter(inertWriter(io.stderr, { color }), scrub);
@@ -247,11 +294,15 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
     },
     env: io.env,
     now: io.now,
-    cwd: io.cwd,
+    cwd,
     stdout: redactingWriter(inertWriter(io.stdout, { json, color }), scrub),
     stderr,
     rawStderr: redactingWriter(io.stderr, scrub),
     isTerminal: io.isTerminal,
+    width: tableWidth(io.env, {
+      isTerminal: io.isTerminal,
+      wide: options.globals.output === "wide",
+    }),
     stdinIsTerminal: io.stdinIsTerminal,
     color,
     async prompt(question: string) {

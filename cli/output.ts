@@ -58,7 +58,16 @@ export interface TableOptions {
   color?: boolean;
   /** Columns (by index) to right-align, e.g. counts. */
   alignRight?: number[];
+  /**
+   * The widest a line may be (the terminal's width, `CommandContext.width`);
+   * `null` or missing: no limit. Long cells are cut with `…` until the table
+   * fits, widest column first, never below {@link MIN_COLUMN_WIDTH}.
+   */
+  width?: number | null;
 }
+
+/** The narrowest a column is cut to by {@link formatTable}'s `width`. */
+export const MIN_COLUMN_WIDTH = 8;
 
 /**
  * Formats rows as an aligned table (two spaces between columns, header
@@ -75,8 +84,12 @@ export function formatTable(
 ): string {
   const color = options.color ?? false;
   const clean = (cell: string) => _inertCell(cell, color);
-  const all = [headers.map(clean), ...rows.map((r) => r.map(clean))];
+  let all = [headers.map(clean), ...rows.map((r) => r.map(clean))];
   const widths = headers.map((_, i) => Math.max(...all.map((r) => visibleWidth(r[i] ?? ""))));
+  if (options.width) {
+    _fitWidths(widths, options.width);
+    all = all.map((r) => r.map((cell, i) => _cut(cell, widths[i])));
+  }
   const right = new Set(options.alignRight ?? []);
   const s = style(color);
   const line = (cells: readonly string[], isHeader: boolean) =>
@@ -87,6 +100,25 @@ export function formatTable(
       return right.has(i) ? pad + text : text + pad;
     }).join("  ").trimEnd();
   return all.map((r, i) => line(r, i === 0)).join("\n") + "\n";
+}
+
+/** Narrows the widest columns one character at a time until the line fits `width`. */
+function _fitWidths(widths: number[], width: number): void {
+  const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+  while (total() > width) {
+    let widest = -1;
+    for (let i = 0; i < widths.length; i++) {
+      if (widths[i] > MIN_COLUMN_WIDTH && (widest < 0 || widths[i] > widths[widest])) widest = i;
+    }
+    if (widest < 0) return; // Every column is as narrow as it goes.
+    widths[widest]--;
+  }
+}
+
+/** `cell` cut to `width` visible characters, ending in `…` when cut (styling is dropped). */
+function _cut(cell: string, width: number): string {
+  if (visibleWidth(cell) <= width) return cell;
+  return [...cell.replace(ANSI, "")].slice(0, width - 1).join("") + "…";
 }
 
 /** One {@link style} wrap: the open code, the text, the matching close code. */

@@ -149,7 +149,7 @@ first line says how plugin hosts are isolated on this machine: OS isolation
               p.secret ? "yes" : "no",
               p.grants ?? "-",
             ]),
-            { color: ctx.color },
+            { color: ctx.color, width: ctx.width },
           ).replace(/^(?=.)/gm, "    ").trimEnd(),
         );
       }
@@ -272,7 +272,7 @@ function _discoveryJson(result: DiscoveryResult, sourceName: string) {
   };
 }
 
-function _discoveryText(result: DiscoveryResult): string {
+function _discoveryText(result: DiscoveryResult, width: number | null): string {
   const rows = [
     ...result.added.map((c) => ["added", c.name, c.id, c.kind, collectionState(c)]),
     ...result.updated.map((c) => [
@@ -287,7 +287,7 @@ function _discoveryText(result: DiscoveryResult): string {
   const summary = `Collections: ${result.added.length} added, ${result.updated.length} updated, ` +
     `${result.missing.length} missing upstream, ${result.unchanged.length} unchanged.\n`;
   return rows.length
-    ? summary + formatTable(["change", "name", "id", "kind", "state"], rows)
+    ? summary + formatTable(["change", "name", "id", "kind", "state"], rows, { width })
     : summary;
 }
 
@@ -352,7 +352,7 @@ const add: Command = {
       `${dryRun ? "Dry run: would add" : "Added"} source '${source.name}' (${source.id}), ` +
         `type ${source.typeId}.\n` + `Grants: ${grantsText(grants)}\n` +
         _connectionText(connection) +
-        (discovery ? _discoveryText(discovery) : "") +
+        (discovery ? _discoveryText(discovery, ctx.width) : "") +
         (dryRun ? "Nothing was written.\n" : ""),
     );
     return 0;
@@ -411,7 +411,7 @@ their enabled/total collections. Never contacts an importer.
           : s.red(inertLine(statusText(r.status))),
         `${r.counts.enabled}/${r.counts.total} enabled`,
       ]),
-      { color: ctx.color },
+      { color: ctx.color, width: ctx.width },
     ));
     return 0;
   },
@@ -724,7 +724,7 @@ kind and locations refreshed, and ones no longer upstream are marked missing
       `${
         dryRun ? "Dry run: discovery of" : "Discovered"
       } source '${source.name}' (${source.id}).\n` +
-        _discoveryText(result) + (dryRun ? "Nothing was written.\n" : ""),
+        _discoveryText(result, ctx.width) + (dryRun ? "Nothing was written.\n" : ""),
     );
     return 0;
   },
