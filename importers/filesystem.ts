@@ -199,7 +199,9 @@ const importer: Importer = {
       flag: "--kind",
       kind: "string",
       default: "auto",
-      description: "What the roots hold: auto (decided per file), movies or shows",
+      description:
+        "What the roots hold: auto (decided per file), movies (a hint: S01E02 names stay " +
+        "episodes, with a warning) or shows",
     },
     {
       name: "extensions",
