@@ -118,34 +118,49 @@ export interface LocalPathReport {
  * Counts a collection's live assets that no path mapping matches (only when
  * it has mappings: without any, upstream paths are meant to be used as they
  * are) and looks on disk for up to `sample` local files, spread evenly over
- * the assets in id order.
+ * the assets in row order. Runs after every ingest, so it reads counts in
+ * SQL and only the sampled rows into memory, whatever the collection's size:
+ * an asset no mapping matched was stored with its upstream path as its local
+ * path (see `mapPath`), unless a mapping maps a prefix onto itself, which is
+ * then checked row by row.
  */
 export async function checkLocalPaths(
   db: DatabaseSync,
   collectionId: string,
   options: { mappings: readonly PathMapping[]; sample?: number },
 ): Promise<LocalPathReport> {
-  const rows = db.prepare(
-    `SELECT id, path, local_path FROM assets
-     WHERE collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL ORDER BY id`,
-  ).all(collectionId).map((r) => ({
-    id: String(r.id),
-    path: String(r.path),
-    localPath: r.local_path === null ? String(r.path) : String(r.local_path),
-  }));
+  const live = "collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL";
+  const counts = db.prepare(
+    `SELECT count(*) AS n, coalesce(sum(local_path IS NULL OR local_path = path), 0) AS same
+     FROM assets WHERE ${live}`,
+  ).get(collectionId) as { n: number; same: number };
+  const withPath = Number(counts.n);
   const mapped = (path: string) => applyPathMappings(options.mappings, path) !== null;
-  const unmapped = options.mappings.length === 0 ? 0 : rows.filter((r) => !mapped(r.path)).length;
-  const sample = Math.min(options.sample ?? DEFAULT_PATH_SAMPLE, rows.length);
-  const picked = Array.from(
-    { length: sample },
-    (_, i) => rows[Math.floor((i * rows.length) / sample)],
-  );
+  let unmapped = 0;
+  if (options.mappings.length > 0) {
+    if (options.mappings.some((m) => m.externalPrefix === m.localPrefix)) {
+      const rows = db.prepare(`SELECT path FROM assets WHERE ${live}`);
+      for (const r of rows.iterate(collectionId)) if (!mapped(String(r.path))) unmapped++;
+    } else {
+      unmapped = Number(counts.same);
+    }
+  }
+  const sample = Math.min(options.sample ?? DEFAULT_PATH_SAMPLE, withPath);
+  const step = sample === 0 ? 1 : Math.max(1, Math.floor(withPath / sample));
+  const picked = sample === 0 ? [] : db.prepare(
+    `SELECT id, path, local_path FROM (
+       SELECT id, path, local_path, row_number() OVER (ORDER BY rowid) - 1 AS n
+       FROM assets WHERE ${live})
+     WHERE n % ? = 0 LIMIT ?`,
+  ).all(collectionId, step, sample);
   const missing: MissingLocalFile[] = [];
   for (const r of picked) {
-    if (await _exists(r.localPath)) continue;
-    missing.push({ assetId: r.id, path: r.path, localPath: r.localPath, mapped: mapped(r.path) });
+    const path = String(r.path);
+    const localPath = r.local_path === null ? path : String(r.local_path);
+    if (await _exists(localPath)) continue;
+    missing.push({ assetId: String(r.id), path, localPath, mapped: mapped(path) });
   }
-  return { withPath: rows.length, unmapped, checked: picked.length, missing };
+  return { withPath, unmapped, checked: picked.length, missing };
 }
 
 async function _exists(path: string): Promise<boolean> {
