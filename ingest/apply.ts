@@ -99,8 +99,8 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
            THEN 'new' ELSE assets.state END,
          last_seen = ?, updated_at = ?, deleted_at = NULL
        FROM ${stage} s
-       WHERE assets.collection_id = ? AND assets.external_id = s.external_id
-         AND (assets.fingerprint != s.fingerprint OR assets.deleted_at IS NOT NULL)`,
+       WHERE ${_staged(stage, "AND (a.fingerprint != x.fingerprint OR a.deleted_at IS NOT NULL)")}
+         AND s.external_id = assets.external_id`,
     ).run(now, now, c);
   }
   if (st.rekeyed > 0) {
@@ -140,11 +140,22 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
          SELECT 1 FROM ${plan.stage.invalid} i WHERE i.external_id = assets.external_id)`,
     ).run(now, c);
   } else if (plan.inScope > 0) {
-    db.prepare(
-      `UPDATE main.assets SET last_seen = ?
-       FROM ${stage} s WHERE assets.collection_id = ? AND assets.external_id = s.external_id`,
-    ).run(now, c);
+    db.prepare(`UPDATE main.assets SET last_seen = ? WHERE ${_staged(stage, "")}`).run(now, c);
   }
+}
+
+/**
+ * The condition "this catalog row is a staged asset's (and `extra` holds)",
+ * written so that SQLite walks the stage and looks each asset up by external
+ * id: without table statistics it would rather scan the whole collection and
+ * probe the stage, which makes a one-season ingest cost as much as the
+ * collection is large. `x` is the staged row, `a` the catalog row; the one
+ * `?` is the collection id.
+ */
+function _staged(stage: string, extra: string): string {
+  return `assets.rowid IN (
+    SELECT a.rowid FROM ${stage} x CROSS JOIN main.assets a INDEXED BY assets_external
+    WHERE a.collection_id = ? AND a.external_id = x.external_id ${extra})`;
 }
 
 function _checkUnchanged(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {

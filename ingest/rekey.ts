@@ -38,6 +38,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
 import { classifyStaged, type IngestPlan, matchesScope, MAX_ISSUES } from "./diff.ts";
+import { normalizeText } from "./normalize.ts";
 import { unseenLiveSql } from "./staging.ts";
 
 /** Options for {@link rekeyPlan}. */
@@ -259,17 +260,9 @@ function _guid(x: _Side): string | undefined {
  * order, which keeps the outcome deterministic.
  */
 function _loadCandidates(db: DatabaseSync, plan: IngestPlan, options: RekeyOptions): _Side[] {
-  const season = !plan.full && options.filters.season !== undefined;
-  const stmt = db.prepare(
-    `SELECT a.id, a.external_id, a.kind, a.title, a.series_title, a.season, a.episode,
-       a.episode_end, a.air_date, a.external_ids, a.path, a.parts, a.size, a.modified
-     FROM main.assets a INDEXED BY assets_external
-     WHERE ${unseenLiveSql(plan.stage, "a")} ${season ? "AND a.season = ?" : ""}
-     ORDER BY a.external_id`,
-  );
+  const { sql, args } = _candidateQuery(plan, options.filters);
+  const stmt = db.prepare(sql);
   (stmt as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
-  const args: (string | number)[] = [plan.collectionId];
-  if (season) args.push(options.filters.season!);
   const out: _Side[] = [];
   for (const r of stmt.iterate(...args) as Iterable<(string | number | null)[]>) {
     const kind = r[2] as "movie" | "episode";
@@ -285,7 +278,41 @@ function _loadCandidates(db: DatabaseSync, plan: IngestPlan, options: RekeyOptio
     ) continue;
     out.push(_row(r[0] as string, -1, r));
   }
+  out.sort((x, y) => (x.externalId < y.externalId ? -1 : x.externalId > y.externalId ? 1 : 0));
   return out;
+}
+
+/**
+ * The candidates' query. A full ingest walks the collection. A targeted one
+ * with an ASCII title reads it through the title indexes (episodes by series
+ * title, movies by title); NOCASE folds ASCII only, so any other title
+ * walks the collection and is narrowed in code. A season narrows in SQL.
+ */
+function _candidateQuery(
+  plan: IngestPlan,
+  f: AssetFilters,
+): { sql: string; args: (string | number)[] } {
+  const columns = `a.id, a.external_id, a.kind, a.title, a.series_title, a.season, a.episode,
+    a.episode_end, a.air_date, a.external_ids, a.path, a.parts, a.size, a.modified`;
+  const unseen = unseenLiveSql(plan.stage, "a");
+  const c = plan.collectionId;
+  const season = f.season === undefined ? "" : "AND a.season = ?";
+  const seasonArgs = f.season === undefined ? [] : [f.season];
+  if (plan.full || f.title === undefined || !/^[\x20-\x7e]*$/.test(f.title)) {
+    return {
+      sql: `SELECT ${columns} FROM main.assets a INDEXED BY assets_external
+            WHERE ${unseen} ${plan.full ? "" : season}`,
+      args: [c, ...(plan.full ? [] : seasonArgs)],
+    };
+  }
+  const title = normalizeText(f.title);
+  const episodes = `SELECT ${columns} FROM main.assets a INDEXED BY assets_series
+    WHERE a.collection_id = ? AND a.series_title = ? COLLATE NOCASE AND a.kind = 'episode'
+      AND ${unseen} ${season}`;
+  if (f.season !== undefined) return { sql: episodes, args: [c, title, c, ...seasonArgs] };
+  const movies = `SELECT ${columns} FROM main.assets a INDEXED BY assets_title
+    WHERE a.collection_id = ? AND a.title = ? COLLATE NOCASE AND a.kind = 'movie' AND ${unseen}`;
+  return { sql: `${episodes} UNION ALL ${movies}`, args: [c, title, c, c, title, c] };
 }
 
 /**
