@@ -12,6 +12,7 @@ import { runPlexBench } from "./plex_bench.ts";
 import { runJellyfinBench } from "./jellyfin_bench.ts";
 import { runIsolationBench } from "./isolation_bench.ts";
 import { runStartupBench } from "./startup_bench.ts";
+import { runScaleBench } from "./scale_bench.ts";
 import { runTransferBench } from "./transfer_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
@@ -22,6 +23,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   jellyfin: runJellyfinBench,
   isolation: runIsolationBench,
   startup: () => runStartupBench(),
+  scale: () => runScaleBench(),
   transfer: () => runTransferBench(),
 };
 

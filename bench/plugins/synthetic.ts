@@ -35,16 +35,29 @@ const importer: Importer = {
     description: "how many",
     default: 1000,
   }],
-  capabilities: { filters: {} },
+  // Title and season pushed down, as Plex's and Jellyfin's importers do: a
+  // one-season ingest streams 100 assets whatever the count.
+  capabilities: { filters: { shows: ["title", "season"] } },
   validateConnection: () => Promise.resolve({ serverName: "synthetic" }),
   listCollections: () => Promise.resolve([{ externalId: "all", name: "All", kind: "shows" }]),
-  async *fetchAssets(config) {
+  async *fetchAssets(config, request) {
     const count = Number(config.count);
+    let [from, to] = [0, count];
+    const show = /^show (\d+)$/i.exec(request.filters.title ?? "");
+    if (request.filters.title !== undefined) {
+      if (!show) return;
+      [from, to] = [Number(show[1]) * 1000, Math.min(count, Number(show[1]) * 1000 + 1000)];
+    }
+    const season = request.filters.season;
     const page = 1000;
-    for (let i = 0; i < count; i += page) {
+    for (let i = from; i < to; i += page) {
       const batch: ImportedAsset[] = [];
-      for (let j = i; j < Math.min(count, i + page); j++) batch.push(syntheticAsset(j));
-      yield batch;
+      for (let j = i; j < Math.min(to, i + page); j++) {
+        if (season === undefined || Math.floor(j / 100) % 10 === season) {
+          batch.push(syntheticAsset(j));
+        }
+      }
+      if (batch.length) yield batch;
     }
   },
 };

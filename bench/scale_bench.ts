@@ -1,0 +1,274 @@
+/**
+ * Scale benchmark: the real CLI (`main.ts` with the task's flags) ingesting
+ * the synthetic importer (`bench/plugins/synthetic.ts`) through the sandbox,
+ * at growing collection sizes, against an insert floor measured in the same
+ * run.
+ *
+ * For each size N: a full ingest into a fresh catalog, an unchanged
+ * re-ingest, and a one-season targeted ingest (the importer pushes the
+ * filter down: 100 assets stream, whatever N is). Each run's peak RSS is
+ * that of the whole process tree (the CLI, the plugin host and anything they
+ * start), sampled from `/proc` every 10 ms. The floor is plain prepared
+ * inserts of the same N rows into the same `assets` table in one
+ * transaction, in its own process (rows generated inside the timed loop).
+ * Rounds interleave every scenario with the floor; figures are the median
+ * and min over rounds, and ratios are taken within a round.
+ *
+ * Sizes: 100k and 300k by default; `--million` adds 1M (a few minutes).
+ *
+ * Run: `deno task bench scale [--million]`, or
+ * `deno run --no-prompt -A bench/scale_bench.ts [--million] [--rounds N]`.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { openDatabase } from "../core/db.ts";
+import { retrovueTaskFlags } from "../cli/task_flags.ts";
+import { syntheticAsset } from "./plugins/synthetic.ts";
+
+const REPO = fileURLToPath(new URL("../", import.meta.url));
+const PLUGINS = join(REPO, "bench", "plugins");
+
+/** One measured process run. */
+interface _Run {
+  ms: number;
+  peakRssMb: number;
+}
+
+/** Options for {@link runScaleBench}. */
+export interface ScaleBenchOptions {
+  /** Collection sizes (default 100k and 300k). */
+  sizes?: number[];
+  /** Interleaved rounds per size (default 3; 1 for sizes ≥ 1M). */
+  rounds?: number;
+}
+
+/** Runs the scale benchmark and prints its table. */
+export async function runScaleBench(options: ScaleBenchOptions = {}): Promise<void> {
+  const sizes = options.sizes ?? [100_000, 300_000];
+  console.log("scale bench: real CLI + sandboxed synthetic importer; RSS of the process tree");
+  console.log(
+    "size".padStart(8) + "  scenario".padEnd(12) + "median ms".padStart(11) +
+      "min ms".padStart(9) + "  x floor (med/min)" + "  peak RSS MB (med)",
+  );
+  const peaks = new Map<number, number>();
+  for (const n of sizes) {
+    const rounds = options.rounds ?? (n >= 1_000_000 ? 1 : 3);
+    const runs: Record<string, _Run[]> = { floor: [], full: [], unchanged: [], season: [] };
+    for (let r = 0; r < rounds; r++) {
+      runs.floor.push(await _floor(n));
+      const world = await _world(n);
+      try {
+        runs.full.push(await _ingest(world, []));
+        runs.unchanged.push(await _ingest(world, []));
+        runs.season.push(await _ingest(world, ["--title", "Show 0", "--season", "1"]));
+      } finally {
+        Deno.removeSync(world.dir, { recursive: true });
+      }
+    }
+    for (const name of ["floor", "full", "unchanged", "season"]) {
+      const list = runs[name];
+      const ratios = list.map((run, i) => run.ms / runs.floor[i].ms);
+      const ms = list.map((run) => run.ms);
+      const rss = _median(list.map((run) => run.peakRssMb));
+      if (name === "full") peaks.set(n, rss);
+      console.log(
+        String(n).padStart(8) + `  ${name}`.padEnd(12) + _fmt(_median(ms)).padStart(11) +
+          _fmt(Math.min(...ms)).padStart(9) +
+          `  ${_median(ratios).toFixed(2)} / ${Math.min(...ratios).toFixed(2)}`.padEnd(20) +
+          rss.toFixed(0).padStart(18),
+      );
+    }
+  }
+  const small = peaks.get(sizes[0])!;
+  for (const n of sizes.slice(1)) {
+    console.log(
+      `peak RSS of a full ingest at ${n} / at ${sizes[0]}: ${(peaks.get(n)! / small).toFixed(2)}`,
+    );
+  }
+  console.log(
+    "  (season: one season of one show, filter pushed down to the importer; " +
+      "floor: N prepared inserts in one transaction, own process)",
+  );
+}
+
+interface _World {
+  dir: string;
+  env: Record<string, string>;
+  collection: string;
+}
+
+/** A fresh catalog with the synthetic source of `n` episodes, discovered and sync-enabled. */
+async function _world(n: number): Promise<_World> {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-scale-" });
+  const env = {
+    RETROVUE_DB: join(dir, "catalog.db"),
+    RETROVUE_PLUGIN_PATH: PLUGINS,
+    XDG_DATA_HOME: join(dir, "data"),
+    HOME: Deno.env.get("HOME") ?? dir,
+    NODE_V8_COVERAGE: Deno.env.get("NODE_V8_COVERAGE") ?? "",
+    RETROVUE_MAX_ASSETS: String(Math.max(5_000_000, n)),
+  };
+  const add = ["source", "add", "--type", "synthetic", "--name", "S", "--count", String(n)];
+  await _cli([...add, "--discover"], env);
+  await _cli(["collection", "update", "All", "--sync-enable"], env);
+  return { dir, env, collection: "All" };
+}
+
+function _ingest(world: _World, extra: string[]): Promise<_Run> {
+  return _cli(["collection", "ingest", world.collection, ...extra], world.env);
+}
+
+async function _cli(args: string[], env: Record<string, string>): Promise<_Run> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...retrovueTaskFlags(), join(REPO, "main.ts"), ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return await _measure(command, `retrovue ${args.join(" ")}`);
+}
+
+function _floor(n: number): Promise<_Run> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(import.meta.url), "--floor", String(n)],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return _measure(command, "floor");
+}
+
+/** Runs a process, sampling its tree's RSS; its time is what it prints as `ms=…`, else wall. */
+async function _measure(command: Deno.Command, label: string): Promise<_Run> {
+  const started = performance.now();
+  const child = command.spawn();
+  let peak = 0;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, _treeRssKb(child.pid));
+  }, 10);
+  const out = await child.output();
+  clearInterval(timer);
+  const wall = performance.now() - started;
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+    throw new Error(`${label} failed (exit ${out.code}): ${err}`);
+  }
+  const printed = /ms=([\d.]+)/.exec(new TextDecoder().decode(out.stdout));
+  return { ms: printed ? Number(printed[1]) : wall, peakRssMb: peak / 1024 };
+}
+
+/** Sum of VmRSS (KiB) of `pid` and all its descendants, read from /proc. */
+function _treeRssKb(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry.name));
+      children.set(ppid, list);
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  let total = 0;
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.pop()!;
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${p}/status`));
+      if (m) total += Number(m[1]);
+    } catch {
+      // Gone.
+    }
+    queue.push(...(children.get(p) ?? []));
+  }
+  return total;
+}
+
+/** The floor, in its own process: N prepared inserts of the synthetic rows in one transaction. */
+function _floorProcess(n: number): void {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-floor-" });
+  try {
+    const db = openDatabase(join(dir, "floor.db"));
+    const now = "2024-01-01T00:00:00.000Z";
+    db.prepare(
+      "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'x', '{}', ?, ?)",
+    ).run(now, now);
+    db.prepare(
+      `INSERT INTO collections (id, source_id, external_id, name, kind, created_at, updated_at)
+       VALUES ('c', 's', 'all', 'All', 'shows', ?, ?)`,
+    ).run(now, now);
+    const insert = db.prepare(
+      `INSERT INTO assets (id, collection_id, external_id, kind, title, series_title, season,
+        episode, episode_end, year, air_date, duration_ms, external_ids, path, parts, local_path,
+        size, modified, fingerprint, file_fingerprint, state, first_seen, last_seen, updated_at)
+       VALUES (?, 'c', ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)`,
+    );
+    const started = performance.now();
+    db.exec("BEGIN IMMEDIATE");
+    for (let i = 0; i < n; i++) {
+      const a = syntheticAsset(i);
+      insert.run(
+        `a-${i.toString(16).padStart(12, "0")}`,
+        a.externalId,
+        a.kind,
+        a.title,
+        a.seriesTitle ?? null,
+        a.season ?? null,
+        a.episode ?? null,
+        a.year ?? null,
+        a.durationMs ?? null,
+        JSON.stringify(a.externalIds),
+        a.path ?? null,
+        JSON.stringify([a.path]),
+        a.path ?? null,
+        a.size ?? null,
+        a.modified ?? null,
+        "0123456789abcdef",
+        "0123456789abcdef",
+        now,
+        now,
+        now,
+      );
+    }
+    db.exec("COMMIT");
+    console.log(`ms=${(performance.now() - started).toFixed(1)}`);
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+function _median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function _fmt(ms: number): string {
+  return ms.toFixed(0);
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      floor: { type: "string" },
+      million: { type: "boolean", default: false },
+      rounds: { type: "string" },
+    },
+  });
+  if (values.floor !== undefined) {
+    _floorProcess(Number(values.floor));
+  } else {
+    await runScaleBench({
+      sizes: values.million ? [100_000, 300_000, 1_000_000] : undefined,
+      rounds: values.rounds === undefined ? undefined : Number(values.rounds),
+    });
+  }
+}
