@@ -175,14 +175,9 @@ export function formatAsset(a: AssetRecord): string {
 
 /**
  * Opens an existing catalog read-only (no migration step, so it never
- * competes for the write lock); a missing one is created as usual.
+ * competes for the write lock); a missing one is `DB_NOT_FOUND`.
  */
 function _openForReading(ctx: CommandContext): DatabaseSync {
-  try {
-    Deno.statSync(ctx.dbPath);
-  } catch {
-    return ctx.openDb();
-  }
   return ctx.openDb({ readOnly: true });
 }
 

@@ -57,6 +57,12 @@ export type CliEnv = Readonly<Record<string, string | undefined>>;
 export interface OpenDbOptions {
   /** Open without writing anything (no file creation, no migrations). */
   readOnly?: boolean;
+  /**
+   * Create the catalog when it does not exist (only `source add` does).
+   * Otherwise a missing catalog is `DB_NOT_FOUND`: reading, or changing
+   * what must already be there, never creates an empty catalog.
+   */
+  create?: boolean;
 }
 
 /** What a command handler gets: arguments, I/O, and lazily opened resources. */
@@ -70,8 +76,8 @@ export interface CommandContext {
   /** The database file this invocation uses (from `--db`, `--test-db`, `RETROVUE_DB` or the default). */
   dbPath: string;
   /**
-   * Opens the database (created and migrated on first use), once per
-   * invocation; `main.ts` closes it. Do not close it yourself.
+   * Opens the database (migrated on first use; created only with `create`),
+   * once per invocation; `main.ts` closes it. Do not close it yourself.
    */
   openDb(options?: OpenDbOptions): DatabaseSync;
   /**

@@ -256,7 +256,11 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       return getDbPath();
     },
     openDb(openOptions: OpenDbOptions = {}) {
-      db ??= openDatabase(getDbPath(), { readOnly: openOptions.readOnly, now: io.now });
+      db ??= openDatabase(getDbPath(), {
+        readOnly: openOptions.readOnly,
+        create: openOptions.create ?? false,
+        now: io.now,
+      });
       return db;
     },
     loadRegistry() {

@@ -315,7 +315,7 @@ const add: Command = {
     const name = checkSourceName(values.name);
     const raw = await readSecretInputs(ctx, { params: info.manifest.params, ...parsed });
     const config = validateConfig(info.manifest.params, raw, { cwd: ctx.cwd });
-    const db = ctx.openDb();
+    const db = ctx.openDb({ create: true });
     // Fail on a taken name before contacting anything.
     const taken = listSources(db).find((s) => s.name.toLowerCase() === name.toLowerCase());
     if (taken) {

@@ -93,17 +93,34 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
   /** Open an existing database without writing (no creation, no migrations). */
   readOnly?: boolean;
+  /**
+   * Create the file (and its folder) when missing (default true). False:
+   * a missing file is `DB_NOT_FOUND` and nothing is created, for commands
+   * that only read or change what must already be there.
+   */
+  create?: boolean;
   /** Clock for `schema_migrations.applied_at`. */
   now?: () => Date;
 }
 
 /**
- * Opens (creating it owner-only if needed) and migrates the database at
- * `path`. Throws `SCHEMA_TOO_NEW` for a database from a newer RetroVue and
- * `DB_ERROR` when the file cannot be opened.
+ * The `PRAGMA application_id` of a RetroVue catalog ("RVue"), so that another
+ * application's SQLite file is recognised and never written to.
+ */
+export const APPLICATION_ID = 0x52567565;
+
+/**
+ * Opens (creating it owner-only if needed and allowed) and migrates the
+ * database at `path`. Throws `DB_NOT_FOUND` for a missing file when it may
+ * not create one (`readOnly`, or `create: false`), `DB_FOREIGN` (before
+ * writing anything) for a file that is not a RetroVue catalog,
+ * `SCHEMA_TOO_NEW` for a database from a newer RetroVue and `DB_ERROR` when
+ * the file cannot be opened.
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): DatabaseSync {
-  if (!options.readOnly) _createOwnerOnly(path);
+  const create = !options.readOnly && (options.create ?? true);
+  if (create) _createOwnerOnly(path);
+  else _assertExists(path);
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
@@ -117,11 +134,13 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.exec("PRAGMA foreign_keys = ON");
+    const stamp = _assertOurs(db, path);
     if (options.readOnly) {
       _assertKnownVersion(db, path);
     } else {
       db.exec("PRAGMA journal_mode = WAL");
       migrate(db, { now: options.now, label: path });
+      if (stamp) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
     }
   } catch (error) {
     db.close();
@@ -308,6 +327,65 @@ function _assertKnownVersion(
       `database '${label}' has schema version ${version}, newer than this RetroVue knows ` +
         `(${known}); upgrade RetroVue or use another --db`,
       { details: { version, known } },
+    );
+  }
+}
+
+/**
+ * Refuses, without writing, a file that is not a RetroVue catalog: another
+ * application id, or no id and tables other than ours. Returns whether the
+ * catalog still needs its id (a new file, or one from before ids).
+ */
+function _assertOurs(db: DatabaseSync, path: string): boolean {
+  let id: number;
+  let tables: string[];
+  try {
+    id = Number(
+      (db.prepare("PRAGMA application_id").get() as { application_id: number })
+        .application_id,
+    );
+    tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+      .map((r) => String(r.name));
+  } catch (error) {
+    if (/not a database|file is encrypted/i.test((error as Error).message)) {
+      throw _foreign(path, "it is not an SQLite database");
+    }
+    throw error;
+  }
+  if (id === APPLICATION_ID) return false;
+  if (id !== 0) {
+    throw _foreign(path, `it belongs to another application (application_id ${id})`);
+  }
+  if (tables.length > 0 && !tables.includes("schema_migrations")) {
+    throw _foreign(
+      path,
+      `it is another application's SQLite database (tables: ${tables.slice(0, 5).join(", ")}${
+        tables.length > 5 ? ", …" : ""
+      })`,
+    );
+  }
+  return true;
+}
+
+function _foreign(path: string, why: string): RetrovueError {
+  return new RetrovueError(
+    "DB_FOREIGN",
+    `'${path}' is not a RetroVue catalog: ${why}; nothing was written to it. Use another --db`,
+    { details: { path } },
+  );
+}
+
+function _assertExists(path: string): void {
+  if (path === ":memory:" || path === "") return;
+  try {
+    Deno.statSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) return; // Let the open report it.
+    throw new RetrovueError(
+      "DB_NOT_FOUND",
+      `the catalog '${path}' does not exist; check --db and RETROVUE_DB, or create it by ` +
+        `adding a source ('source add')`,
+      { details: { path } },
     );
   }
 }

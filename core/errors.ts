@@ -47,6 +47,8 @@ export const HOST_ERROR_CODES = [
   "REMOVAL_GUARD",
   "DB_BUSY",
   "DB_ERROR",
+  "DB_NOT_FOUND",
+  "DB_FOREIGN",
   "SCHEMA_TOO_NEW",
   "INTERNAL",
 ] as const;

@@ -569,15 +569,19 @@ Deno.test("database location: --db, RETROVUE_DB, XDG_DATA_HOME, --test-db never 
     dataHome: data,
     env: extra,
   });
-  _ok(await runCli(["collection", "list"], env()));
+  const state = world.writeJson("s.json", STATE);
+  const add = (
+    name: string,
+  ) => ["source", "add", "--type", "fake", "--name", name, "--state-file", state];
+  // Only source add creates a catalog (reading never does: see cli_catalog_open_test.ts).
+  _ok(await runCli(add("X"), env()));
   const xdgDb = join(data, "retrovue", "retrovue.db");
-  assert.notEqual(dumpDb(xdgDb), "<no database>");
+  assert.match(dumpDb(xdgDb), /"name":"X"/);
   if (Deno.build.os !== "windows") assert.equal(Deno.statSync(xdgDb).mode! & 0o777, 0o600);
   const real = join(world.dir, "real", "retrovue.db");
-  _ok(await runCli(["collection", "list"], env({ RETROVUE_DB: real })));
-  assert.notEqual(dumpDb(real), "<no database>");
+  _ok(await runCli(add("R"), env({ RETROVUE_DB: real })));
+  assert.match(dumpDb(real), /"name":"R"/);
   const realBefore = dumpDb(real);
-  const state = world.writeJson("s.json", STATE);
   _ok(
     await runCli(
       ["--test-db", "source", "add", "--type", "fake", "--name", "T", "--state-file", state],
@@ -592,8 +596,9 @@ Deno.test("database location: --db, RETROVUE_DB, XDG_DATA_HOME, --test-db never 
     /either --db or --test-db/,
   );
   const explicit = join(world.dir, "explicit.db");
-  _ok(await runCli(["collection", "list", "--db", explicit], env({ RETROVUE_DB: real })));
-  assert.notEqual(dumpDb(explicit), "<no database>");
+  _ok(await runCli([...add("E"), "--db", explicit], env({ RETROVUE_DB: real })));
+  assert.match(dumpDb(explicit), /"name":"E"/);
+  assert.equal(dumpDb(real), realBefore);
 });
 
 Deno.test("secrets never appear in any output, even in the importer's own error", async () => {

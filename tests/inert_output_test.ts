@@ -318,6 +318,19 @@ Deno.test("CLI text output shows upstream escapes; --json keeps the exact names"
 Deno.test("an error quoting escapes is one inert Error: line; --json keeps it parseable", async () => {
   using world = tempWorld();
   const run = (args: string[]) => runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS });
+  // A catalog to look things up in (reading never creates one).
+  const state = world.writeJson("state.json", {});
+  const seed = await run([
+    "source",
+    "add",
+    "--type",
+    "fake",
+    "--name",
+    "Seed",
+    "--state-file",
+    state,
+  ]);
+  assert.equal(seed.code, 0, seed.stderr);
   const r = await run(["collection", "show", ATTACK]);
   assert.equal(r.code, 1, r.stderr);
   assert.equal(r.stdout, "");

@@ -233,15 +233,15 @@ Deno.test("CLI: collection ingest, source ingest and importer check pass the sou
   ]);
   await ok(["collection", "update", "TV", "--sync-enable"]);
   const tv = JSON.parse((await ok(["collection", "ingest", "TV", "--json"])).stdout);
-  assert.deepEqual(tv.errors.map((e: { external_id: string }) => e.external_id), ["e2", "e3"]);
+  assert.deepEqual(tv.errors.map((e: { externalId: string }) => e.externalId), ["e2", "e3"]);
   assert.ok(tv.errors.every((e: { message: string }) => e.message === CARRIES_CREDENTIAL));
   await ok(["collection", "update", "Movies", "--sync-enable"]);
   const all = JSON.parse((await ok(["source", "ingest", "Home", "--json"])).stdout);
-  const movies = all.collections.find((c: { collection_name: string }) =>
-    c.collection_name === "Movies"
+  const movies = all.collections.find((c: { collectionName: string }) =>
+    c.collectionName === "Movies"
   );
   assert.deepEqual(movies.stats.new, 1);
-  assert.deepEqual(movies.errors[0].external_id, "m2");
+  assert.deepEqual(movies.errors[0].externalId, "m2");
   assert.deepEqual(movies.errors[0].message, CARRIES_CREDENTIAL);
 
   const { DatabaseSync } = await import("node:sqlite");

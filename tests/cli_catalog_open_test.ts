@@ -1,0 +1,126 @@
+/**
+ * Reading never creates, and foreign files are never written, through the
+ * real CLI: a read command (or a change to what must exist) with a mistyped
+ * `--db`/`RETROVUE_DB` says the catalog does not exist and creates no file or
+ * folder; only `source add` creates a catalog, marked with
+ * `PRAGMA application_id`; another application's SQLite file, or a file that
+ * is not SQLite, is refused byte for byte untouched; a catalog from before
+ * the mark is accepted and marked.
+ *
+ * Needs `--allow-read --allow-write --allow-run --allow-env`.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { APPLICATION_ID } from "../core/db.ts";
+import { FAKE_PLUGINS, runCli, tempWorld } from "./_cli.ts";
+
+function _applicationId(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return Number(db.prepare("PRAGMA application_id").get()!.application_id);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("read commands with a mistyped catalog say it does not exist and create nothing", async () => {
+  using world = tempWorld();
+  const typo = join(world.dir, "tyop", "retrovue.db");
+  const commands = [
+    ["source", "list"],
+    ["source", "show", "Home"],
+    ["collection", "list"],
+    ["asset", "list"],
+    ["source", "remove", "Home", "--yes"],
+    ["collection", "update", "TV", "--sync-enable"],
+  ];
+  for (const args of commands) {
+    for (const how of ["--db", "RETROVUE_DB"]) {
+      const r = await runCli(how === "--db" ? ["--db", typo, ...args] : args, {
+        db: null,
+        pluginPath: FAKE_PLUGINS,
+        env: how === "--db" ? {} : { RETROVUE_DB: typo },
+      });
+      assert.equal(r.code, 1, `${args.join(" ")} (${how}): ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `Error: the catalog '${typo}' does not exist; check --db and RETROVUE_DB, or create it ` +
+          `by adding a source ('source add')\n`,
+      );
+      assert.throws(() => Deno.statSync(join(world.dir, "tyop")), Deno.errors.NotFound);
+    }
+  }
+  const json = await runCli(["source", "list", "--json"], { db: typo });
+  assert.equal(JSON.parse(json.stdout).error.code, "DB_NOT_FOUND");
+
+  // source add creates it, marked as a RetroVue catalog.
+  const state = world.writeJson("state.json", {});
+  const add = await runCli(
+    ["source", "add", "--type", "fake", "--name", "Home", "--state-file", state],
+    { db: typo, pluginPath: FAKE_PLUGINS },
+  );
+  assert.equal(add.code, 0, add.stderr);
+  assert.equal(_applicationId(typo), APPLICATION_ID);
+  assert.equal((await runCli(["source", "list"], { db: typo })).code, 0);
+});
+
+Deno.test("a foreign SQLite file or a non-SQLite file is refused and left byte for byte", async () => {
+  using world = tempWorld();
+  const state = world.writeJson("state.json", {});
+  const other = join(world.dir, "other.db");
+  const notes = new DatabaseSync(other);
+  notes.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+  notes.exec("INSERT INTO notes (body) VALUES ('keep me')");
+  notes.close();
+  const stamped = join(world.dir, "stamped.db");
+  const app = new DatabaseSync(stamped);
+  app.exec("PRAGMA application_id = 1234");
+  app.exec("CREATE TABLE schema_migrations (version INTEGER)");
+  app.close();
+  const text = join(world.dir, "text.db");
+  Deno.writeTextFileSync(text, "just some text, long enough to look like a header to someone\n");
+  const cases: [string, RegExp][] = [
+    [other, /another application's SQLite database \(tables: notes\)/],
+    [stamped, /belongs to another application \(application_id 1234\)/],
+    [text, /it is not an SQLite database/],
+  ];
+  for (const [path, why] of cases) {
+    const before = Deno.readFileSync(path);
+    for (
+      const args of [
+        ["source", "add", "--type", "fake", "--name", "Home", "--state-file", state],
+        ["source", "list"],
+        ["asset", "list"],
+      ]
+    ) {
+      const r = await runCli(args, { db: path, pluginPath: FAKE_PLUGINS });
+      assert.equal(r.code, 1, `${args.join(" ")} on ${path}: ${r.stderr}`);
+      assert.match(r.stderr, /^Error: '.*' is not a RetroVue catalog: /);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /nothing was written to it\. Use another --db\n$/);
+      assert.deepEqual(Deno.readFileSync(path), before, `${path} was changed`);
+      for (const suffix of ["-wal", "-shm", "-journal"]) {
+        assert.throws(() => Deno.statSync(path + suffix), Deno.errors.NotFound);
+      }
+    }
+  }
+});
+
+Deno.test("a catalog from before the mark is accepted and marked", async () => {
+  using world = tempWorld();
+  const state = world.writeJson("state.json", {});
+  const add = await runCli(
+    ["source", "add", "--type", "fake", "--name", "Home", "--state-file", state],
+    { db: world.db, pluginPath: FAKE_PLUGINS },
+  );
+  assert.equal(add.code, 0, add.stderr);
+  const db = new DatabaseSync(world.db);
+  db.exec("PRAGMA application_id = 0");
+  db.close();
+  const list = await runCli(["source", "list", "--json"], { db: world.db });
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(JSON.parse(list.stdout).sources.length, 1);
+  assert.equal(_applicationId(world.db), APPLICATION_ID);
+});
