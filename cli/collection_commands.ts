@@ -165,8 +165,12 @@ paths is stored, with a warning naming the closest upstream prefix.
     if (values["sync-enable"] && values["sync-disable"]) {
       throw new RetrovueError("USAGE", "give either --sync-enable or --sync-disable, not both");
     }
-    const add: PathMapping[] = (values["path-mapping"] ?? []).map(parsePathMapping);
-    const removals = values["remove-path-mapping"] ?? [];
+    const add: PathMapping[] = (values["path-mapping"] ?? []).map((text) =>
+      parsePathMapping(checkMappingText("--path-mapping", text))
+    );
+    const removals = (values["remove-path-mapping"] ?? []).map((text) =>
+      checkMappingText("--remove-path-mapping", text)
+    );
     for (const r of removals) {
       if (r.trim() === "") {
         throw new RetrovueError("USAGE", "--remove-path-mapping needs an external prefix");
@@ -233,6 +237,25 @@ paths is stored, with a warning naming the closest upstream prefix.
     return Promise.resolve(0);
   },
 };
+
+/** The longest `--path-mapping` value (two paths of up to 4096 characters). */
+export const MAX_MAPPING_LENGTH = 8193;
+
+/**
+ * Refuses a path mapping with control characters or line breaks, or longer
+ * than {@link MAX_MAPPING_LENGTH}: no upstream path can match it, and it
+ * would corrupt tables and logs. Returns `text`.
+ */
+export function checkMappingText(flag: string, text: string): string {
+  if (text.length > MAX_MAPPING_LENGTH) {
+    throw new RetrovueError("USAGE", `${flag} is longer than ${MAX_MAPPING_LENGTH} characters`);
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(text)) {
+    throw new RetrovueError("USAGE", `${flag} must not contain control characters or line breaks`);
+  }
+  return text;
+}
 
 /**
  * Parses `--max-removal`: a whole percentage 0–100 (a trailing `%` is

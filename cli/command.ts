@@ -201,7 +201,8 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
   const command = ctx.path.join(" ");
   let parsed;
   try {
-    parsed = parseArgs({ args: ctx.args, options, allowPositionals: true, strict: true });
+    const args = _negativeValues(ctx.args, options);
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     throw usageError(command, error);
   }
@@ -218,6 +219,29 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
     );
   }
   return { values: parsed.values, positionals: parsed.positionals };
+}
+
+/**
+ * `--season -1` as `--season=-1`: `parseArgs` takes a value that starts with
+ * `-` for an option, and would say `--season` "needs a value" where the
+ * command's own check can say what is wrong with `-1`.
+ */
+function _negativeValues(args: readonly string[], options: ParseArgsOptionsConfig): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = /^--([a-z][a-z0-9-]*)$/.exec(arg)?.[1];
+    const next = args[i + 1];
+    if (name && options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** Turns a `parseArgs` error into a one-line `USAGE` error for `command`. */

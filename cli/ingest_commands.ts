@@ -229,12 +229,15 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
 export const commands: Command[] = [collectionIngest, sourceIngest];
 
 /**
- * Parses a `--season`/`--episode` value: a non-negative integer, else a
+ * Parses a `--season`/`--episode` value: a whole number ≥ 0, else a
  * `USAGE` error naming the flag.
  */
 export function parseCount(flag: string, text: string): number {
   if (!/^\d{1,9}$/.test(text.trim())) {
-    throw new RetrovueError("USAGE", `${flag} must be a non-negative integer, not '${text}'`);
+    throw new RetrovueError(
+      "USAGE",
+      `${flag} must be a whole number ≥ 0, not '${inertLine(text)}'`,
+    );
   }
   return Number(text.trim());
 }

@@ -98,6 +98,7 @@ function _parseScalar(param: ParamSpec, raw: string, cwd: string): string | numb
   let value = raw;
   if (param.named) [name, value] = splitNamedValue(raw);
   const shown = param.secret ? MASK : raw;
+  _checkText(param, raw);
   let parsed: string | number = value;
   switch (param.kind) {
     case "string":
@@ -132,6 +133,9 @@ function _parseScalar(param: ParamSpec, raw: string, cwd: string): string | numb
       if (url.username || url.password) {
         throw _invalid(param, "must not carry credentials; use the importer's secret option");
       }
+      if (url.hostname.length > MAX_HOST_LENGTH) {
+        throw _invalid(param, `has a host name longer than ${MAX_HOST_LENGTH} characters`);
+      }
       url.hash = "";
       parsed = url.href.replace(/\/+$/, "");
       break;
@@ -143,6 +147,41 @@ function _parseScalar(param: ParamSpec, raw: string, cwd: string): string | numb
     }
   }
   return name === undefined ? parsed : `${name}=${parsed}`;
+}
+
+/** The longest value a param of each kind takes (a secret: 64 KiB; other strings: 1024). */
+export const MAX_VALUE_LENGTH: Readonly<Record<"string" | "secret" | "url" | "path", number>> = {
+  string: 1024,
+  secret: 64 * 1024,
+  url: 2048,
+  path: 4096,
+};
+
+/** The longest host name a URL param takes (DNS's limit). */
+export const MAX_HOST_LENGTH = 253;
+
+/**
+ * Refuses control characters and line breaks in any value (they corrupt
+ * headers, logs and tables), values longer than {@link MAX_VALUE_LENGTH},
+ * and, in secrets, characters beyond Latin-1: a token travels in an HTTP
+ * header, which cannot carry them, so it would fail only at the first
+ * request. Messages never show a secret.
+ */
+function _checkText(param: ParamSpec, raw: string): void {
+  const kind = param.secret && param.kind === "string" ? "secret" : param.kind;
+  const max = MAX_VALUE_LENGTH[kind as keyof typeof MAX_VALUE_LENGTH] ?? MAX_VALUE_LENGTH.string;
+  if (raw.length > max) throw _invalid(param, `is longer than ${max} characters`);
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(raw)) {
+    throw _invalid(param, "must not contain control characters or line breaks");
+  }
+  if (kind === "secret" && /[^\x20-\xff]/.test(raw)) {
+    throw _invalid(
+      param,
+      "must contain only Latin-1 characters (it is sent in an HTTP header); check that it " +
+        "was copied whole",
+    );
+  }
 }
 
 /**
