@@ -82,6 +82,30 @@ ALTER TABLE collections ADD COLUMN max_removal_pct INTEGER
     sql: "",
     run: recomputeFingerprints,
   },
+  {
+    // Enrichment (technical metadata from servers and enrichers such as
+    // ffprobe). These columns belong to enrichment: the ingest never writes
+    // them, so a metadata change upstream cannot wipe a probe's result, and
+    // an asset needs enrichment exactly when enriched_file_fingerprint is not
+    // its file_fingerprint.
+    version: 4,
+    sql: `
+ALTER TABLE assets ADD COLUMN tech TEXT;                      -- JSON technical fields, or NULL
+ALTER TABLE assets ADD COLUMN tech_source TEXT;               -- 'server' or an enricher type id
+ALTER TABLE assets ADD COLUMN probed_duration_ms INTEGER;     -- duration found by an enricher
+ALTER TABLE assets ADD COLUMN enriched_file_fingerprint TEXT; -- the file the result is for
+ALTER TABLE assets ADD COLUMN enrichment_error TEXT;          -- why the last attempt failed
+ALTER TABLE assets ADD COLUMN enriched_at TEXT;
+CREATE TABLE collection_enrichers (
+  collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  type_id       TEXT NOT NULL,
+  priority      INTEGER NOT NULL DEFAULT 0,
+  config        TEXT NOT NULL DEFAULT '{}',                 -- JSON, keyed by param name
+  created_at    TEXT NOT NULL,
+  PRIMARY KEY (collection_id, type_id)
+);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */
