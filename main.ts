@@ -24,6 +24,7 @@ import {
 } from "./cli/context.ts";
 import { inertOutput, inertText } from "./cli/inert.ts";
 import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
+import { didYouMean } from "./cli/suggest.ts";
 import { RetrovueError, toRetrovueError } from "./core/errors.ts";
 import { PLUGIN_HOST_COMMAND } from "./registry/protocol.ts";
 import denoConfig from "./deno.json" with { type: "json" };
@@ -155,7 +156,9 @@ function _topLevel(
     ? `'${words.join(" ")}' needs a subcommand: ${
       [...new Set(group.map((c) => c.path[words.length]))].join(", ")
     }`
-    : `unknown command '${what}'; run 'retrovue --help' to list the commands`;
+    : `unknown command '${what}'${
+      didYouMean(what, commands.map((c) => c.path.join(" ")))
+    }; run 'retrovue --help' to list the commands`;
   throw new RetrovueError("USAGE", hint);
 }
 

@@ -6,13 +6,13 @@
  * @module
  */
 
-import { resolveCollection, resolveSource } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { assetLabel, type AssetRecord, listAssets, resolveAsset } from "../ingest/assets_query.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { parseCount } from "./ingest_commands.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
+import { findCollection, findSource } from "./views.ts";
 
 /** Rows `asset list` shows when no `--limit` is given. */
 export const DEFAULT_ASSET_LIMIT = 100;
@@ -56,10 +56,10 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
       throw new RetrovueError("USAGE", "--state needs a state name");
     }
     const db = _openForReading(ctx);
-    const source = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const source = values.source === undefined ? undefined : findSource(db, values.source);
     const collection = values.collection === undefined
       ? undefined
-      : resolveCollection(db, values.collection, { sourceId: source?.id });
+      : findCollection(db, values.collection, { sourceId: source?.id });
     const { total, assets } = listAssets(db, {
       sourceId: source?.id,
       collectionId: collection?.id,
@@ -113,7 +113,7 @@ const show: Command = {
     const db = _openForReading(ctx);
     const collection = values.collection === undefined
       ? undefined
-      : resolveCollection(db, values.collection);
+      : findCollection(db, values.collection);
     const asset = resolveAsset(db, positionals[0], { collectionId: collection?.id });
     if (ctx.json) {
       writeJson(ctx, { status: "ok", asset });

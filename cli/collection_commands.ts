@@ -15,8 +15,6 @@ import {
   parsePathMapping,
   type PathMapping,
   removePathMapping,
-  resolveCollection,
-  resolveSource,
   setMaxRemovalPercent,
   setPathMapping,
   setSyncEnabled,
@@ -27,7 +25,13 @@ import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
 import { checkLocalPaths, DEFAULT_PATH_SAMPLE, unmatchedMappingWarnings } from "./path_checks.ts";
-import { collectionJson, collectionState, writeOrDryRun } from "./views.ts";
+import {
+  collectionJson,
+  collectionState,
+  findCollection,
+  findSource,
+  writeOrDryRun,
+} from "./views.ts";
 
 const SELECTOR = "a <collection> (id or name)";
 
@@ -42,7 +46,7 @@ intent, eligibility, path mappings and last ingest time.
   run(ctx) {
     const { values } = parseCommandArgs(ctx, { source: { type: "string" } });
     const db = ctx.openDb();
-    const source = values.source === undefined ? undefined : resolveSource(db, values.source);
+    const source = values.source === undefined ? undefined : findSource(db, values.source);
     const names = new Map(listSources(db).map((s) => [s.id, s.name]));
     const collections = listCollections(db, { sourceId: source?.id });
     if (ctx.json) {
@@ -94,8 +98,8 @@ name to one source's collections.
       positionalName: SELECTOR,
     });
     const db = ctx.openDb();
-    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
-    const c = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const scope = values.source === undefined ? undefined : findSource(db, values.source);
+    const c = findCollection(db, positionals[0], { sourceId: scope?.id });
     const source = getSource(db, c.sourceId)!;
     const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
     if (ctx.json) {
@@ -190,8 +194,8 @@ paths is stored, with a warning naming the closest upstream prefix.
       );
     }
     const db = ctx.openDb();
-    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
-    const target = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const scope = values.source === undefined ? undefined : findSource(db, values.source);
+    const target = findCollection(db, positionals[0], { sourceId: scope?.id });
     const dryRun = values["dry-run"] ?? false;
     const opts = { now: ctx.now };
     const { changes, after } = writeOrDryRun(db, dryRun, () => {
@@ -310,8 +314,8 @@ produced it. Exit 0 when every checked file exists and every path is mapped,
       sample = Number(values.sample) === 0 ? Number.MAX_SAFE_INTEGER : Number(values.sample);
     }
     const db = ctx.openDb({ readOnly: true });
-    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
-    const c = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const scope = values.source === undefined ? undefined : findSource(db, values.source);
+    const c = findCollection(db, positionals[0], { sourceId: scope?.id });
     const mappings = getPathMappings(db, c.id);
     const report = await checkLocalPaths(db, c.id, { mappings, sample });
     const ok = report.missing.length === 0 && report.unmapped === 0;

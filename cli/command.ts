@@ -38,6 +38,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { RetrovueError } from "../core/errors.ts";
 import type { Isolation, Limits } from "../registry/mod.ts";
 import type { Registry } from "../registry/types.ts";
+import { didYouMean } from "./suggest.ts";
 
 export { exitCodeFor } from "../core/errors.ts";
 
@@ -204,7 +205,7 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
     const args = _negativeValues(ctx.args, options);
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw usageError(command, error);
+    throw usageError(command, error, Object.keys(options).map((k) => `--${k}`));
   }
   const min = extra.minPositionals ?? 0;
   const max = extra.maxPositionals ?? 0;
@@ -244,14 +245,21 @@ function _negativeValues(args: readonly string[], options: ParseArgsOptionsConfi
   return out;
 }
 
-/** Turns a `parseArgs` error into a one-line `USAGE` error for `command`. */
-export function usageError(command: string, error: unknown): RetrovueError {
+/**
+ * Turns a `parseArgs` error into a one-line `USAGE` error for `command`; an
+ * unknown option names the closest of `known` (and is in `details.option`).
+ */
+export function usageError(
+  command: string,
+  error: unknown,
+  known: readonly string[] = [],
+): RetrovueError {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string })?.code;
   const option = /(--?[\w-]+)/.exec(message)?.[1] ?? "?";
   let text: string;
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    text = `unknown option '${option}' for '${command}'`;
+    text = `unknown option '${option}' for '${command}'${didYouMean(option, known)}`;
   } else if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     text = /does not take/.test(message)
       ? `option '${option}' does not take a value`
@@ -259,5 +267,6 @@ export function usageError(command: string, error: unknown): RetrovueError {
   } else {
     text = message.split("\n")[0];
   }
-  return new RetrovueError("USAGE", `${text}; see '${command} --help'`);
+  const details = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? { details: { option } } : {};
+  return new RetrovueError("USAGE", `${text}; see '${command} --help'`, details);
 }

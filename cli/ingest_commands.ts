@@ -6,7 +6,7 @@
  */
 
 import type { AssetFilters } from "../core/contract.ts";
-import { getPathMappings, getSource, resolveCollection, resolveSource } from "../core/catalog.ts";
+import { getPathMappings, getSource } from "../core/catalog.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { IngestIssue } from "../ingest/diff.ts";
@@ -14,6 +14,7 @@ import { formatPercent, type RemovalGuardVerdict } from "../ingest/removal_guard
 import {
   checkIngestAllowed,
   ingestCollection,
+  type IngestNotices,
   type IngestProgress,
   type IngestResult,
   ingestSource,
@@ -24,7 +25,7 @@ import { type Command, type CommandContext, parseCommandArgs } from "./command.t
 import { inertLine } from "./inert.ts";
 import { writeJson } from "./output.ts";
 import { checkLocalPaths, type LocalPathReport } from "./path_checks.ts";
-import { requireImporter, withClient } from "./views.ts";
+import { findCollection, findSource, requireImporter, withClient } from "./views.ts";
 
 /** Issues printed in the human output; `--json` lists up to 1000. */
 const MAX_PRINTED_ISSUES = 20;
@@ -80,8 +81,8 @@ same verdict.
     const dryRun = values["dry-run"] ?? false;
 
     const db = ctx.openDb();
-    const scope = values.source === undefined ? undefined : resolveSource(db, values.source);
-    const collection = resolveCollection(db, positionals[0], { sourceId: scope?.id });
+    const scope = values.source === undefined ? undefined : findSource(db, values.source);
+    const collection = findCollection(db, positionals[0], { sourceId: scope?.id });
     checkIngestAllowed(db, collection.id, filters);
     const source = getSource(db, collection.sourceId)!;
     const registry = await ctx.loadRegistry();
@@ -150,7 +151,7 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
     }
     const dryRun = values["dry-run"] ?? false;
     const db = ctx.openDb();
-    const source = resolveSource(db, positionals[0]);
+    const source = findSource(db, positionals[0]);
     const eligible = db.prepare(
       "SELECT COUNT(*) AS n FROM collections WHERE source_id = ? AND sync_enabled = 1 AND ingestible = 1",
     ).get(source.id) as { n: number };
@@ -324,6 +325,12 @@ export function ingestJson(
       sample: guard.sample.map((a) => ({ ...a })),
       warnings: [...guard.warnings],
     },
+    warnings: [...r.notices.warnings],
+    skipped: {
+      total: r.notices.skipped,
+      byReason: { ...r.notices.skippedByReason },
+      sample: r.notices.skippedSample.map((x) => ({ ...x })),
+    },
     localPaths,
   };
 }
@@ -380,10 +387,27 @@ export function formatIngestResult(
   if (r.errors.length > MAX_PRINTED_ISSUES) {
     out += `  … and ${r.errors.length - MAX_PRINTED_ISSUES} more (see --json)\n`;
   }
+  out += _noticeLines(r.notices);
   if (localPaths) out += _localPathLines(localPaths, r.collectionId);
   out += r.dryRun || held
     ? "Nothing was written.\n"
     : `Last ingest time: ${r.lastIngestTime ?? "never"}\n`;
+  return out;
+}
+
+/** The importer's warnings and skipped items, as after a discovery. */
+function _noticeLines(n: IngestNotices): string {
+  let out = "";
+  for (const w of n.warnings) out += `warning: ${inertLine(w)}\n`;
+  const more = n.warningsTotal - n.warnings.length;
+  if (more > 0) out += `  … and ${more} more warning(s), repeats included\n`;
+  if (n.skipped > 0) {
+    const reasons = Object.entries(n.skippedByReason).sort((a, b) => b[1] - a[1])
+      .map(([reason, count]) => `${count} ${inertLine(reason)}`).join(", ");
+    const first = n.skippedSample[0];
+    out += `Skipped ${n.skipped} upstream item(s): ${reasons}` +
+      (first ? ` (e.g. ${inertLine(first.item)})` : "") + ".\n";
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { applyPathMappings, type PathMapping } from "../core/catalog.ts";
+import { editDistance } from "./suggest.ts";
 
 /** How many asset paths {@link unmatchedMappingWarnings} compares a prefix with. */
 const ASSET_PATH_SAMPLE = 2000;
@@ -68,7 +69,7 @@ function _closestPrefix(prefix: string, known: readonly string[]): string | null
     // Case differences cost little: they are the usual mistake.
     const score = c.toLowerCase() === prefix.toLowerCase()
       ? 0
-      : _distance(c.toLowerCase(), prefix.toLowerCase()) + 1;
+      : editDistance(c.toLowerCase(), prefix.toLowerCase()) + 1;
     if (score < bestScore || (score === bestScore && best !== null && c < best)) {
       best = c;
       bestScore = score;
@@ -76,18 +77,6 @@ function _closestPrefix(prefix: string, known: readonly string[]): string | null
   }
   // A suggestion that shares little with the prefix only confuses.
   return best !== null && bestScore <= Math.max(3, Math.floor(prefix.length / 3)) ? best : null;
-}
-
-function _distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 /** One sampled asset whose local file is missing. */

@@ -16,7 +16,6 @@ import {
   insertSource,
   listCollections,
   listSources,
-  resolveSource,
   type SourceRecord,
   updateSource,
   upsertDiscoveredCollections,
@@ -27,12 +26,14 @@ import type { Registry, ValidCollectionInfo } from "../registry/types.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, style, writeJson } from "./output.ts";
+import { didYouMean } from "./suggest.ts";
 import {
   type AvailableType,
   availableTypeIds,
   collectionJson,
   collectionState,
   displayConfig,
+  findSource,
   grantsText,
   importerStatus,
   isolationJson,
@@ -201,7 +202,35 @@ function _unknownType(registry: Registry, typeId: string | undefined): RetrovueE
       `importer type '${typeId}' is broken: ${broken.reason}; available types: ${list}`,
     );
   }
-  return new RetrovueError("USAGE", `unknown source type '${typeId}'; available types: ${list}`);
+  return new RetrovueError(
+    "USAGE",
+    `unknown source type '${typeId}'${didYouMean(typeId, available)}; available types: ${list}`,
+  );
+}
+
+/**
+ * An unknown option of `source add --type T` that another type declares
+ * (Jellyfin's `--api-key` given to Plex): says whose it is and what T takes
+ * for a secret. Other errors pass through unchanged.
+ */
+function _foreignOption(error: unknown, registry: Registry, info: AvailableType): unknown {
+  const option = error instanceof RetrovueError && error.code === "USAGE"
+    ? (error.details as { option?: string } | undefined)?.option
+    : undefined;
+  if (option === undefined) return error;
+  const owners = registry.types.filter((t) =>
+    t.status === "available" && t.typeId !== info.typeId &&
+    t.manifest.params.some((p) => p.flag === option)
+  ).map((t) => t.typeId!);
+  if (owners.length === 0) return error;
+  const secrets = info.manifest.params.filter((p) => p.secret).map((p) => p.flag);
+  return new RetrovueError(
+    "USAGE",
+    `option '${option}' belongs to type ${owners.join(", ")}, not '${info.typeId}'` +
+      (secrets.length ? `; '${info.typeId}' takes its secret as ${secrets.join(", ")}` : "") +
+      `; see 'source add --type ${info.typeId} --help'`,
+    { details: { option } },
+  );
 }
 
 async function _addHelp(ctx: CommandContext): Promise<string> {
@@ -307,7 +336,12 @@ const add: Command = {
     const registry = await ctx.loadRegistry();
     const info = typeId === undefined ? undefined : registry.get(typeId);
     if (!info) throw _unknownType(registry, typeId);
-    const parsed = parseTypeArgs(ctx, info.manifest.params, ADD_OPTIONS);
+    let parsed;
+    try {
+      parsed = parseTypeArgs(ctx, info.manifest.params, ADD_OPTIONS);
+    } catch (error) {
+      throw _foreignOption(error, registry, info);
+    }
     const { values } = parsed;
     if (values.name === undefined) {
       throw new RetrovueError("USAGE", "'source add' needs --name NAME");
@@ -434,7 +468,7 @@ when the source's importer is not installed every config value is masked.
       positionalName: "a <source> (id or name)",
     });
     const db = ctx.openDb();
-    const source = resolveSource(db, positionals[0]);
+    const source = findSource(db, positionals[0]);
     const registry = await ctx.loadRegistry();
     const params = registry.get(source.typeId)?.manifest.params;
     const status = importerStatus(registry, source.typeId);
@@ -507,7 +541,7 @@ Options not given keep their current values.
     const selector = ctx.args.find((a) => !a.startsWith("-"));
     if (!selector) return head + "\nType options: see 'source add --type TYPE --help'.\n";
     try {
-      const source = resolveSource(ctx.openDb({ readOnly: true }), selector);
+      const source = findSource(ctx.openDb({ readOnly: true }), selector);
       const info = (await ctx.loadRegistry()).get(source.typeId);
       if (info) {
         return `${head}\nOptions for type '${info.typeId}':\n${paramHelp(info.manifest.params)}`;
@@ -521,7 +555,7 @@ Options not given keep their current values.
     const pre = ctx.args.find((a) => !a.startsWith("-"));
     const db = ctx.openDb();
     const registry = await ctx.loadRegistry();
-    const selectorSource = pre === undefined ? undefined : resolveSource(db, pre);
+    const selectorSource = pre === undefined ? undefined : findSource(db, pre);
     const info = selectorSource ? registry.get(selectorSource.typeId) : undefined;
     const params = info?.manifest.params ?? [];
     let parsed;
@@ -539,7 +573,7 @@ Options not given keep their current values.
     }
     const { values, positionals } = parsed;
     const raw = await readSecretInputs(ctx, { params, ...parsed });
-    const source = resolveSource(db, positionals[0]);
+    const source = findSource(db, positionals[0]);
     if (values.type !== undefined) {
       throw new RetrovueError(
         "USAGE",
@@ -621,7 +655,7 @@ Asks for confirmation on a terminal; elsewhere --yes is required.
       "dry-run": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <source> (id or name)" });
     const db = ctx.openDb();
-    const source = resolveSource(db, positionals[0]);
+    const source = findSource(db, positionals[0]);
     const assets = activeAssetCounts(db, source.id);
     const assetTotal = [...assets.values()].reduce((a, b) => a + b, 0);
     const collectionTotal = collectionCounts(db).get(source.id)?.total ?? 0;
@@ -634,7 +668,9 @@ Asks for confirmation on a terminal; elsewhere --yes is required.
       );
     }
     const dryRun = values["dry-run"] ?? false;
-    if (!values.yes && !dryRun) await _confirmRemoval(ctx, source, collectionTotal);
+    if (!values.yes && !dryRun) {
+      await _confirmRemoval(ctx, source, { collections: collectionTotal, assets: assetTotal });
+    }
     writeOrDryRun(db, dryRun, () => {
       if (!getSource(db, source.id)) {
         throw new RetrovueError("NOT_FOUND", `no source '${source.id}'`);
@@ -663,16 +699,19 @@ Asks for confirmation on a terminal; elsewhere --yes is required.
 async function _confirmRemoval(
   ctx: CommandContext,
   source: SourceRecord,
-  collections: number,
+  counts: { collections: number; assets: number },
 ): Promise<void> {
+  const what = `${counts.collections} collection(s) and ${counts.assets} asset(s)`;
   if (!ctx.stdinIsTerminal || ctx.json) {
     throw new RetrovueError(
       "USAGE",
-      `removing source '${source.name}' needs confirmation; pass --yes to remove it without asking`,
+      `removing source '${source.name}' (with ${what}) needs confirmation; pass --yes to ` +
+        `remove it without asking`,
+      { details: counts },
     );
   }
   const answer = await ctx.prompt(
-    `Remove source '${source.name}' (${source.id}) and its ${collections} collections? [y/N] `,
+    `Remove source '${source.name}' (${source.id}) with its ${what}? [y/N] `,
   );
   if (!/^y(es)?$/i.test((answer ?? "").trim())) {
     throw new RetrovueError("CANCELLED", "not removed");
@@ -698,7 +737,7 @@ kind and locations refreshed, and ones no longer upstream are marked missing
       positionalName: "a <source> (id or name)",
     });
     const db = ctx.openDb();
-    const source = resolveSource(db, positionals[0]);
+    const source = findSource(db, positionals[0]);
     const registry = await ctx.loadRegistry();
     const info = requireImporter(registry, source);
     const { discovered } = await _contact(ctx, { registry, info, config: source.config }, {

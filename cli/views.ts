@@ -11,13 +11,21 @@ import { resolve } from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts";
-import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
+import {
+  type CollectionRecord,
+  listCollections,
+  listSources,
+  resolveCollection,
+  resolveSource,
+  type SourceRecord,
+} from "../core/catalog.ts";
 import { transaction } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { deriveSandbox, type Isolation, refuseUnisolated } from "../registry/mod.ts";
 import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/types.ts";
 import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
 import { inertLine } from "./inert.ts";
+import { didYouMean } from "./suggest.ts";
 
 /** An available importer type. */
 export type AvailableType = Extract<ImporterTypeInfo, { status: "available" }>;
@@ -64,6 +72,47 @@ export function requireImporter(registry: Registry, source: SourceRecord): Avail
       `folder to RETROVUE_PLUGIN_PATH`,
     { details: { typeId: source.typeId } },
   );
+}
+
+/**
+ * `resolveSource` (by id or exact name) whose `NOT_FOUND` names the closest
+ * source name when there is one: `no source 'Livng room'; did you mean
+ * 'Living room'? (run 'source list' to see the sources)`.
+ */
+export function findSource(db: DatabaseSync, selector: string): SourceRecord {
+  try {
+    return resolveSource(db, selector);
+  } catch (error) {
+    const hint = _notFound(error) && didYouMean(selector, listSources(db).map((s) => s.name));
+    if (!hint) throw error;
+    throw new RetrovueError(
+      "NOT_FOUND",
+      `no source '${selector}'${hint} (run 'source list' to see the sources)`,
+    );
+  }
+}
+
+/** `resolveCollection` whose `NOT_FOUND` names the closest collection name, like {@link findSource}. */
+export function findCollection(
+  db: DatabaseSync,
+  selector: string,
+  options: { sourceId?: string } = {},
+): CollectionRecord {
+  try {
+    return resolveCollection(db, selector, options);
+  } catch (error) {
+    const names = () => listCollections(db, { sourceId: options.sourceId }).map((c) => c.name);
+    const hint = _notFound(error) && didYouMean(selector, names());
+    if (!hint) throw error;
+    throw new RetrovueError(
+      "NOT_FOUND",
+      `no collection '${selector}'${hint} (run 'collection list' to see the collections)`,
+    );
+  }
+}
+
+function _notFound(error: unknown): boolean {
+  return error instanceof RetrovueError && error.code === "NOT_FOUND";
 }
 
 /** Names of the available types, sorted, for error messages. */

@@ -673,7 +673,7 @@ Deno.test("source remove asks on a terminal: 'n' keeps the source, 'y' removes i
   assert.equal(no.code, 1);
   assert.match(
     no.err,
-    /Remove source 'Home' \(fake-[0-9a-f]{8}\) and its 0 collections\? \[y\/N\] /,
+    /Remove source 'Home' \(fake-[0-9a-f]{8}\) with its 0 collection\(s\) and 0 asset\(s\)\? \[y\/N\] /,
   );
   assert.match(no.err, /Error: not removed/);
   assert.equal(dumpDb(world.db), before);
