@@ -26,6 +26,21 @@
  * @module
  */
 
+import type { TechnicalMetadata } from "./enricher_contract.ts";
+
+/**
+ * Technical fields (container, bitrate, video, audio and subtitle streams),
+ * the same shape an enricher returns; defined in `enricher_contract.ts` and
+ * re-exported here so an importer author reads one file.
+ */
+export type {
+  AudioTech,
+  HdrFormat,
+  SubtitleTech,
+  TechnicalMetadata,
+  VideoTech,
+} from "./enricher_contract.ts";
+
 /** What kind of value a parameter holds; the host validates and normalises it. */
 export type ParamKind = "string" | "url" | "path" | "integer" | "boolean";
 
@@ -180,6 +195,12 @@ export interface ImportedAsset {
   size?: number | null;
   /** Upstream change marker (an mtime, `updatedAt`, an ETag…), opaque to the host. */
   modified?: string | null;
+  /**
+   * Technical fields the upstream listing already carries (Plex `Media`,
+   * Jellyfin `MediaStreams`); never fetch per item to fill them. With a
+   * `durationMs` as well, the asset needs no enricher (no probe).
+   */
+  tech?: TechnicalMetadata | null;
 }
 
 /** Per-call context every operation receives. */

@@ -9,7 +9,13 @@
  */
 
 import { z } from "zod";
-import type { CollectionInfo, ConnectionInfo, ImportedAsset, ParamSpec } from "./contract.ts";
+import type {
+  CollectionInfo,
+  ConnectionInfo,
+  ImportedAsset,
+  ParamSpec,
+  TechnicalMetadata,
+} from "./contract.ts";
 
 const TYPE_ID = /^[a-z][a-z0-9_-]{0,39}$/;
 const PARAM_NAME = /^[a-z][a-z0-9_]{0,39}$/;
@@ -106,6 +112,41 @@ export const collectionListSchema = z.array(collectionInfoSchema).max(10_000).su
 const nonNegInt = z.number().int().nonnegative().max(1_000_000_000);
 const optText = (max: number) => z.string().max(max).nullish();
 
+/** A short technical token (codec, container, language): at most 64 characters. */
+const techText = z.string().max(64).nullish();
+
+/**
+ * Technical fields from a plugin (an importer's `tech`, an enricher's
+ * result): every field optional, sizes bounded (at most 64 audio and 256
+ * subtitle streams, short tokens) so a hostile plugin cannot make the
+ * catalog store megabytes per asset. Unknown keys are dropped.
+ */
+export const technicalMetadataSchema = z.object({
+  container: techText,
+  bitrate: z.number().nonnegative().max(1e12).nullish(),
+  video: z.object({
+    codec: techText,
+    profile: z.string().max(100).nullish(),
+    width: z.number().int().nonnegative().max(100_000).nullish(),
+    height: z.number().int().nonnegative().max(100_000).nullish(),
+    frameRate: z.number().nonnegative().max(1000).nullish(),
+    scanType: z.enum(["progressive", "interlaced"]).nullish(),
+    hdr: z.enum(["sdr", "hdr10", "hdr10plus", "hlg", "dolby_vision"]).nullish(),
+  }).nullish(),
+  audio: z.array(z.object({
+    codec: techText,
+    channels: z.number().int().nonnegative().max(64).nullish(),
+    language: techText,
+    default: z.boolean().optional(),
+  })).max(64).optional(),
+  subtitles: z.array(z.object({
+    codec: techText,
+    language: techText,
+    forced: z.boolean().optional(),
+    external: z.boolean().optional(),
+  })).max(256).optional(),
+});
+
 /** One asset from `fetchAssets`. */
 export const importedAssetSchema = z.object({
   externalId: z.string().min(1).max(4096),
@@ -123,6 +164,7 @@ export const importedAssetSchema = z.object({
   parts: z.array(z.string().max(4096)).max(100).optional(),
   size: z.number().nonnegative().max(2 ** 53).nullish(),
   modified: optText(500),
+  tech: technicalMetadataSchema.nullish(),
 }).superRefine((a, ctx) => {
   if (a.kind === "movie" && a.title.trim() === "") {
     ctx.addIssue({ code: "custom", message: "a movie needs a title" });
@@ -144,7 +186,8 @@ type _P = _Assignable<z.input<typeof paramSpecSchema>, ParamSpec>;
 type _C = _Assignable<z.input<typeof collectionInfoSchema>, CollectionInfo>;
 type _A = _Assignable<z.input<typeof importedAssetSchema>, ImportedAsset>;
 type _I = _Assignable<z.input<typeof connectionInfoSchema>, ConnectionInfo>;
-export type { _A, _C, _I, _P };
+type _T = _Assignable<z.input<typeof technicalMetadataSchema>, TechnicalMetadata>;
+export type { _A, _C, _I, _P, _T };
 
 /** Formats the first zod issue as `path: message`, for one-line errors. */
 export function describeZodError(error: z.ZodError): string {
