@@ -19,12 +19,16 @@
 
 import {
   abortableSleep as _sleep,
+  attemptOutcome,
+  type DebugLog,
   describeFetchError as _describe,
   type HttpImporterError,
   httpImporterError,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
+  requestLine,
   scrubSecret as _scrub,
+  workerDebug,
 } from "./_http_util.ts";
 
 /** Which server software a client talks to. */
@@ -50,6 +54,11 @@ export interface JellyfinTuning {
   retries?: number;
   /** First backoff in milliseconds; doubles each retry. Default 500. */
   backoffMs?: number;
+  /**
+   * Where each request's debug line goes (method, path without secrets,
+   * status, time, retries). Default: the plugin host's log, at debug level.
+   */
+  debug?: DebugLog;
 }
 
 /** What a client needs to know about its source. */
@@ -188,6 +197,7 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
   };
   const anonHeaders = { "Accept": "application/json" };
   const host = new URL(baseUrl).host;
+  const debug = options.debug ?? workerDebug;
   let requests = 0;
   let info: Promise<ServerInfo> | undefined;
 
@@ -305,9 +315,17 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
       : options.signal;
     const headers = getOptions.anonymous ? anonHeaders : authHeaders;
     for (let n = 0;; n++) {
+      const started = performance.now();
       const result = await attempt(path, url.href, headers, signal);
+      const retry = "error" in result && result.error.retryable && n < retries;
+      debug(requestLine({ url: url.href, secrets: [apiKey] }, {
+        ...attemptOutcome(result),
+        ms: performance.now() - started,
+        attempt: n + 1,
+        ...(retry ? { retryInMs: backoffMs * 2 ** n } : {}),
+      }));
       if ("ok" in result) return result.ok;
-      if (!result.error.retryable || n >= retries) {
+      if (!retry) {
         result.error.message = _scrub(result.error.message, apiKey);
         throw result.error;
       }

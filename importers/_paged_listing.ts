@@ -9,6 +9,7 @@
  */
 
 import type { ImportedAsset } from "../core/contract.ts";
+import { type DebugLog, workerDebug } from "./_http_util.ts";
 
 /** What one pass over a listing observed, filled in while it runs. */
 export interface ListingStats {
@@ -44,12 +45,15 @@ export type PageFetcher = (start: number, signal: AbortSignal) => Promise<Listin
  * Yields the items of each page, in order, with the next page already on its
  * way. A server that ignores paging (no total) is taken to have answered
  * everything at once; one that runs dry before its total sets `shortfall`.
+ * Each page's paging decision goes to `debug` (default: the plugin host's
+ * log at debug level).
  */
 export async function* pagedItems(
   fetchPage: PageFetcher,
-  options: { pageSize: number; stats: ListingStats },
+  options: { pageSize: number; stats: ListingStats; debug?: DebugLog },
 ): AsyncGenerator<unknown[]> {
   const { pageSize, stats } = options;
+  const debug = options.debug ?? workerDebug;
   const local = new AbortController();
   const request = (start: number) => {
     const page = fetchPage(start, local.signal);
@@ -73,12 +77,28 @@ export async function* pagedItems(
         if (items.length === 0) stats.shortfall = true;
         else pending = request(next);
       }
+      debug(_pagingLine({ start, count: items.length, total, next, shortfall: stats.shortfall }));
       start = next;
       if (items.length) yield items;
     }
   } finally {
     local.abort();
   }
+}
+
+function _pagingLine(
+  p: { start: number; count: number; total?: number; next: number; shortfall: boolean },
+): string {
+  const head = `page at ${p.start}: ${p.count} item(s), ` +
+    (p.total === undefined ? "no total" : `total ${p.total}`);
+  const decision = p.total === undefined
+    ? "the server ignores paging: taken as the whole listing"
+    : p.shortfall
+    ? "no items before the total: stopping (the server ran dry)"
+    : p.next < p.total
+    ? `next page at ${p.next}, fetched ahead`
+    : "last page";
+  return `${head}; ${decision}`;
 }
 
 /** Options for {@link readListing}. */
@@ -95,6 +115,8 @@ export interface ReadListingOptions {
   map(items: unknown[]): ImportedAsset[];
   /** Reports what the operator should know. */
   warn(message: string): void;
+  /** Where the passes' debug lines go (default: the plugin host's log at debug level). */
+  debug?: DebugLog;
 }
 
 /**
@@ -103,12 +125,19 @@ export interface ReadListingOptions {
  * missed; `map` keeps items from being yielded twice.
  */
 export async function* readListing(o: ReadListingOptions): AsyncGenerator<ImportedAsset[]> {
+  const debug = o.debug ?? workerDebug;
   for (let pass = 0; pass <= o.maxExtraPasses; pass++) {
     const stats = newListingStats();
+    debug(`listing ${o.label}: pass ${pass + 1} of at most ${o.maxExtraPasses + 1}`);
     for await (const page of o.pass(stats)) {
       const assets = o.map(page);
       if (assets.length) yield assets;
     }
+    debug(
+      `listing ${o.label}: pass ${pass + 1} read ${stats.pages} page(s)` +
+        (stats.lastTotal === undefined ? "" : `, total ${stats.lastTotal}`) +
+        (stats.changed ? `, changed from ${stats.firstTotal} while read` : ""),
+    );
     if (stats.shortfall) {
       o.warn(
         `${o.server} stopped listing ${o.label} before its total of ${stats.lastTotal} items; ` +

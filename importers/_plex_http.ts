@@ -11,12 +11,16 @@
 
 import {
   abortableSleep as _sleep,
+  attemptOutcome,
+  type DebugLog,
   describeFetchError as _describe,
   type HttpImporterError,
   httpImporterError,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
+  requestLine,
   scrubSecret as _scrub,
+  workerDebug,
 } from "./_http_util.ts";
 
 /** The `X-Plex-Product` we announce. */
@@ -49,6 +53,11 @@ export interface PlexHttpTuning {
   retries?: number;
   /** First backoff in milliseconds; doubles each retry. Default 500. */
   backoffMs?: number;
+  /**
+   * Where each request's debug line goes (method, path without secrets,
+   * status, time, retries). Default: the plugin host's log, at debug level.
+   */
+  debug?: DebugLog;
 }
 
 /** What a session needs to know about the source. */
@@ -120,6 +129,7 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
     "X-Plex-Device-Name": "RetroVue importer",
   };
   const host = new URL(options.baseUrl).host;
+  const debug = options.debug ?? workerDebug;
   let requests = 0;
 
   const attempt = async (path: string, url: string, signal: AbortSignal): Promise<_Attempt> => {
@@ -242,9 +252,17 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
         ? AbortSignal.any([options.signal, getOptions.signal])
         : options.signal;
       for (let n = 0;; n++) {
+        const started = performance.now();
         const result = await attempt(path, url.href, signal);
+        const retry = "error" in result && result.error.retryable && n < retries;
+        debug(requestLine({ url: url.href, secrets: [options.token] }, {
+          ...attemptOutcome(result),
+          ms: performance.now() - started,
+          attempt: n + 1,
+          ...(retry ? { retryInMs: backoffMs * 2 ** n } : {}),
+        }));
         if ("ok" in result) return result.ok;
-        if (!result.error.retryable || n >= retries) {
+        if (!retry) {
           result.error.message = _scrub(result.error.message, options.token);
           throw result.error;
         }
