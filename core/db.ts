@@ -228,12 +228,17 @@ export function migrate(db: DatabaseSync, options: MigrateOptions = {}): number[
  * Recomputes every asset's stored `fingerprint` and `file_fingerprint` from
  * its stored fields with {@link fingerprintsOf}. Streams the table (one row
  * in memory at a time) and writes only the two non-key columns, so the scan
- * is unaffected by its own updates. Schema migration 3.
+ * is unaffected by its own updates. Schema migration 3; reads `tech` when
+ * the catalog has that column.
  */
 export function recomputeFingerprints(db: DatabaseSync): void {
+  // `tech` (migration 4) enters a fingerprint only when not null, so a
+  // catalog from before that column fingerprints as if it were null.
+  const hasTech = db.prepare("SELECT 1 FROM pragma_table_info('assets') WHERE name = 'tech'").get();
   const read = db.prepare(
     `SELECT id, kind, title, series_title, season, episode, episode_end, year, air_date,
-       duration_ms, external_ids, path, parts, local_path, size, modified FROM assets`,
+       duration_ms, external_ids, path, parts, local_path, size, modified,
+       ${hasTech ? "tech" : "NULL"} FROM assets`,
   );
   (read as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
   const write = db.prepare("UPDATE assets SET fingerprint = ?, file_fingerprint = ? WHERE id = ?");
@@ -256,6 +261,7 @@ export function recomputeFingerprints(db: DatabaseSync): void {
       localPath: str(r[13]),
       size: num(r[14]),
       modified: str(r[15]),
+      tech: str(r[16]),
     });
     write.run(f.fingerprint, f.fileFingerprint, r[0] as string);
   }

@@ -56,6 +56,12 @@ export interface FingerprintFields {
   size: number | null;
   /** Opaque upstream change marker. */
   modified: string | null;
+  /**
+   * Technical fields an importer reported, as canonical JSON. Hashed only
+   * when present (not null), so an asset without them keeps the fingerprint
+   * it had before the field existed: no spurious "changed" after upgrading.
+   */
+  tech?: string | null;
 }
 
 /** The two fingerprints of an asset, 16 hex digits each. */
@@ -71,7 +77,8 @@ export function fingerprintsOf(f: FingerprintFields): Fingerprints {
   const file = _text(f.path) + _text(f.parts) + _number(f.size) + _text(f.modified);
   const text = file + _text(f.kind) + _text(f.title) + _text(f.seriesTitle) +
     _number(f.season) + _number(f.episode) + _number(f.episodeEnd) + _number(f.year) +
-    _text(f.airDate) + _number(f.durationMs) + _text(f.externalIds) + _text(f.localPath);
+    _text(f.airDate) + _number(f.durationMs) + _text(f.externalIds) + _text(f.localPath) +
+    (f.tech == null ? "" : _text(f.tech));
   let a = 0x811c9dc5;
   let b = 0x2f6b1a3d;
   let fileFingerprint = "";

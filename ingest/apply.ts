@@ -85,7 +85,8 @@ function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): 
 function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
   const stage = plan.stage.table;
   const c = plan.collectionId;
-  const set = STAGED_COLUMNS.map((col) => `${col} = s.${col}`).join(", ");
+  const set = STAGED_COLUMNS.filter((col) => col !== "tech").map((col) => `${col} = s.${col}`)
+    .join(", ") + `, ${_SERVER_TECH_SET}`;
   const s = STAGED_COLUMNS.map((col) => `s.${col}`).join(", ");
   const st = plan.stats;
   if (st.changed + st.restored + st.unchanged > 0) {
@@ -101,7 +102,7 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
        FROM ${stage} s
        WHERE ${_staged(stage, "AND (a.fingerprint != x.fingerprint OR a.deleted_at IS NOT NULL)")}
          AND s.external_id = assets.external_id`,
-    ).run(now, now, c);
+    ).run(now, now, now, c);
   }
   if (st.rekeyed > 0) {
     // The new external ids were unknown in this collection (else no rekey), so no clash.
@@ -111,20 +112,24 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
            OR assets.size IS NOT s.size THEN 'new' ELSE assets.state END,
          last_seen = ?, updated_at = ?, deleted_at = NULL
        FROM ${stage} s WHERE s.rekey_id = assets.id`,
-    ).run(now, now);
+    ).run(now, now, now);
   }
   if (st.new > 0) {
     db.prepare(
       `INSERT INTO main.assets (id, collection_id, external_id, ${STAGED_COLUMNS.join(", ")},
+         tech_source, enriched_file_fingerprint, enriched_at,
          state, first_seen, last_seen, updated_at, deleted_at)
        SELECT coalesce(s.new_id, ${_ID_FUNCTION}(?, s.external_id)), ?, s.external_id, ${s},
+         iif(s.tech IS NULL, NULL, 'server'),
+         iif(${_SERVER_COMPLETE}, s.file_fingerprint, NULL),
+         iif(s.tech IS NULL, NULL, ?),
          'new', ?, ?, ?, NULL
        FROM ${stage} s
        WHERE s.rekey_id IS NULL AND NOT EXISTS (
          SELECT 1 FROM main.assets a INDEXED BY assets_external
          WHERE a.collection_id = ? AND a.external_id = s.external_id)
        ORDER BY s.external_id`,
-    ).run(c, c, now, now, now, c);
+    ).run(c, c, now, now, now, now, c);
   }
   if (plan.full) {
     if (st.removed > 0) {
@@ -143,6 +148,43 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
     db.prepare(`UPDATE main.assets SET last_seen = ? WHERE ${_staged(stage, "")}`).run(now, c);
   }
 }
+
+/**
+ * Whether the importer reported technical fields and a duration: such an
+ * asset needs no enricher, so it counts as enriched for its current file.
+ */
+const _SERVER_COMPLETE = "s.tech IS NOT NULL AND s.duration_ms > 0";
+
+/**
+ * Whether the staged `tech` replaces the stored one: the importer reported
+ * some, and the stored result is not an enricher's for this very file (a
+ * probe of the current file knows more than a listing and is kept).
+ */
+const _SERVER_TAKES = `s.tech IS NOT NULL AND (assets.tech_source IS NULL
+  OR assets.tech_source = 'server' OR assets.enriched_file_fingerprint IS NOT s.file_fingerprint)`;
+
+/** Stored technical fields that came from the importer, which stopped reporting them. */
+const _SERVER_GONE = "s.tech IS NULL AND assets.tech_source = 'server'";
+
+/**
+ * The enrichment columns an update writes (its first `?` is the ingest
+ * time). Only server-reported technical fields are touched: taken when
+ * {@link _SERVER_TAKES}, cleared (the asset needs enrichment again) when
+ * {@link _SERVER_GONE}; an enricher's own results are otherwise left alone,
+ * as the ingest must never wipe them.
+ */
+const _SERVER_TECH_SET = `
+  tech = CASE WHEN ${_SERVER_TAKES} THEN s.tech WHEN ${_SERVER_GONE} THEN NULL ELSE assets.tech END,
+  tech_source = CASE WHEN ${_SERVER_TAKES} THEN 'server' WHEN ${_SERVER_GONE} THEN NULL
+    ELSE assets.tech_source END,
+  enriched_file_fingerprint = CASE
+    WHEN ${_SERVER_TAKES} AND ${_SERVER_COMPLETE} THEN s.file_fingerprint
+    WHEN ${_SERVER_TAKES} OR ${_SERVER_GONE} THEN NULL
+    ELSE assets.enriched_file_fingerprint END,
+  enrichment_error = CASE WHEN ${_SERVER_TAKES} AND ${_SERVER_COMPLETE} THEN NULL
+    ELSE assets.enrichment_error END,
+  enriched_at = CASE WHEN ${_SERVER_TAKES} THEN ? WHEN ${_SERVER_GONE} THEN NULL
+    ELSE assets.enriched_at END`;
 
 /**
  * The condition "this catalog row is a staged asset's (and `extra` holds)",

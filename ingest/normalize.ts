@@ -6,15 +6,22 @@
  * so that cosmetic upstream noise does not look like a change; the local path
  * is derived from the collection's path mappings; and two fingerprints are
  * computed: one over everything stored (to detect any change) and one over
- * the file alone (to tell enrichers the media itself changed).
+ * the file alone (to tell enrichers the media itself changed). Technical
+ * fields an importer reports (`tech`) are stored as canonical JSON
+ * ({@link techJson}).
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
 import { redact, type SecretForms } from "../core/config.ts";
+import type { TechnicalMetadata } from "../core/contract.ts";
 import { type FingerprintFields, type Fingerprints, fingerprintsOf } from "../core/fingerprint.ts";
-import { describeZodError, importedAssetSchema } from "../core/schemas.ts";
+import {
+  describeZodError,
+  importedAssetSchema,
+  type ValidTechnicalMetadata,
+} from "../core/schemas.ts";
 
 /** One path mapping of a collection: an upstream prefix and where it lives locally. */
 export interface PathMapping {
@@ -42,6 +49,8 @@ export interface NormalizedAsset extends FingerprintFields {
   fingerprint: string;
   /** Hash over the file fields (paths, size, marker): a difference resets the state to `new`. */
   fileFingerprint: string;
+  /** Technical fields from the importer as canonical JSON ({@link techJson}), or null. */
+  tech: string | null;
 }
 
 /** The outcome of {@link normalizeAsset}: a row, or why the item was rejected. */
@@ -122,9 +131,19 @@ function _normalize(
   const localPath = path === null ? null : mapPath(path, mappings);
   const size = a.size == null ? null : Math.round(a.size);
   const modified = a.modified ?? null;
+  const tech = techJson(a.tech);
   if (
     secrets &&
-    _storesSecret(secrets, [a.externalId, title, seriesTitle, airDate, path, localPath, modified], {
+    _storesSecret(secrets, [
+      a.externalId,
+      title,
+      seriesTitle,
+      airDate,
+      path,
+      localPath,
+      modified,
+      tech,
+    ], {
       parts,
       ids: a.externalIds,
     })
@@ -147,6 +166,7 @@ function _normalize(
     localPath,
     size,
     modified,
+    tech,
   });
   return {
     ok: true,
@@ -169,8 +189,72 @@ function _normalize(
       modified,
       fingerprint,
       fileFingerprint,
+      tech,
     },
   };
+}
+
+/**
+ * Technical fields (validated with `technicalMetadataSchema`) as canonical
+ * JSON: every key present in a fixed order (unknown values `null`, flags
+ * `false`), tokens (container, codecs, languages) normalised and lower case,
+ * bitrate whole bits per second, frame rate to 3 decimals. Null when nothing
+ * is known, so an empty `tech` stores (and fingerprints) like none. The same
+ * upstream facts thus always give the same text.
+ */
+export function techJson(
+  tech: ValidTechnicalMetadata | null | undefined,
+): string | null {
+  if (!tech) return null;
+  const v = tech.video;
+  let video: TechnicalMetadata["video"] = null;
+  if (v) {
+    const candidate = {
+      codec: _token(v.codec),
+      profile: _label(v.profile),
+      width: v.width ?? null,
+      height: v.height ?? null,
+      frameRate: v.frameRate == null ? null : Math.round(v.frameRate * 1000) / 1000,
+      scanType: v.scanType ?? null,
+      hdr: v.hdr ?? null,
+    };
+    if (Object.values(candidate).some((x) => x !== null)) video = candidate;
+  }
+  const audio = (tech.audio ?? []).map((a) => ({
+    codec: _token(a.codec),
+    channels: a.channels ?? null,
+    language: _token(a.language),
+    default: a.default ?? false,
+  }));
+  const subtitles = (tech.subtitles ?? []).map((t) => ({
+    codec: _token(t.codec),
+    language: _token(t.language),
+    forced: t.forced ?? false,
+    external: t.external ?? false,
+  }));
+  const out: Required<TechnicalMetadata> = {
+    container: _token(tech.container),
+    bitrate: tech.bitrate == null ? null : Math.round(tech.bitrate),
+    video,
+    audio,
+    subtitles,
+  };
+  const empty = out.container === null && out.bitrate === null && video === null &&
+    audio.length === 0 && subtitles.length === 0;
+  return empty ? null : JSON.stringify(out);
+}
+
+/** A technical token: normalised, lower case; empty is null. */
+function _token(text: string | null | undefined): string | null {
+  const t = _label(text);
+  return t === null ? null : t.toLowerCase();
+}
+
+/** A technical label (a codec profile): normalised; empty is null. */
+function _label(text: string | null | undefined): string | null {
+  if (text == null) return null;
+  const t = normalizeText(text);
+  return t === "" ? null : t;
 }
 
 /**

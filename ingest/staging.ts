@@ -43,6 +43,10 @@ export const STAGED_COLUMNS: readonly string[] = [
   "modified",
   "fingerprint",
   "file_fingerprint",
+  // Technical fields the importer reported (canonical JSON, or NULL). Unlike
+  // the others, an update writes it only by the rules of `apply.ts`, so an
+  // enricher's result is not wiped by an importer that reports none.
+  "tech",
 ];
 
 /** One run's staging tables and the statements that fill them. */
@@ -113,6 +117,7 @@ export function createStage(db: DatabaseSync): Stage {
         a.modified,
         a.fingerprint,
         a.fileFingerprint,
+        a.tech,
         quietFingerprint,
       );
       return Number(done.changes) === 1;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { migrate, MIGRATIONS, openDatabase } from "../core/db.ts";
 import { type FingerprintFields, fingerprintsOf } from "../core/fingerprint.ts";
 import { type IngestClient, ingestCollection } from "../ingest/pipeline.ts";
@@ -118,22 +118,41 @@ function _items(): unknown[] {
   ];
 }
 
+/** The source and collection the migration test ingests into. */
+function _seed(db: DatabaseSync): void {
+  const t = "2024-01-01T00:00:00.000Z";
+  db.prepare(
+    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
+  ).run(t, t);
+  db.prepare(
+    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
+     VALUES ('c-1', 's', 'x', 'X', 'mixed', 1, ?, ?)`,
+  ).run(t, t);
+}
+
 Deno.test("migration 3: ingest, upgrade, re-ingest finds 0 changed and keeps states", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "retrovue-fp-" });
   try {
     const path = join(dir, "old.db");
-    // A version-2 catalog with what the previous release stored.
+    // A version-2 catalog with what the previous release stored: today's
+    // ingest into a current catalog, its version-2 columns copied over
+    // (today's ingest writes columns a version-2 catalog does not have).
     const old = new DatabaseSync(path);
     migrate(old, { migrations: MIGRATIONS.slice(0, 2) });
-    const t = "2024-01-01T00:00:00.000Z";
-    old.prepare(
-      "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
-    ).run(t, t);
-    old.prepare(
-      `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
-       VALUES ('c-1', 's', 'x', 'X', 'mixed', 1, ?, ?)`,
-    ).run(t, t);
-    await ingestCollection(old, { client: _client(_items()), collection: "c-1" });
+    const currentPath = join(dir, "current.db");
+    const current = openDatabase(currentPath);
+    _seed(old);
+    _seed(current);
+    await ingestCollection(current, { client: _client(_items()), collection: "c-1" });
+    const columns = old.prepare("SELECT name FROM pragma_table_info('assets')").all()
+      .map((r) => String(r.name));
+    const copy = old.prepare(
+      `INSERT INTO assets (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+    );
+    for (const r of current.prepare(`SELECT ${columns.join(", ")} FROM assets`).all()) {
+      copy.run(...columns.map((c) => r[c] as SQLInputValue));
+    }
+    current.close();
     const rows = old.prepare("SELECT * FROM assets ORDER BY external_id").all();
     for (const r of rows) {
       const f = _oldFingerprints({
