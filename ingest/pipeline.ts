@@ -117,6 +117,77 @@ export interface IngestResult {
    * false: let through by `allowRemoval`), else null.
    */
   removalGuard: RemovalGuardVerdict | null;
+  /** What the importer reported during the run: warnings and skipped upstream items. */
+  notices: IngestNotices;
+}
+
+/**
+ * The importer's warnings and skipped items of one run (`context.warn()`,
+ * `context.skipped()`), kept so the operator sees them after an ingest as
+ * after a discovery. Bounded: the first {@link MAX_NOTICE_WARNINGS} distinct
+ * warnings and {@link MAX_SKIPPED_SAMPLE} skipped items are kept; the
+ * counts stay complete.
+ */
+export interface IngestNotices {
+  /** Distinct warnings, in the order they came. */
+  warnings: string[];
+  /** Every warning received, repeats included. */
+  warningsTotal: number;
+  /** Skipped upstream items, in all. */
+  skipped: number;
+  /** Skipped items counted by reason (e.g. `sample`, `extra`, `link`). */
+  skippedByReason: Record<string, number>;
+  /** The first skipped items, for examples. */
+  skippedSample: { item: string; reason: string }[];
+}
+
+/** The most distinct warnings an {@link IngestResult} keeps. */
+export const MAX_NOTICE_WARNINGS = 20;
+
+/** The most skipped items an {@link IngestResult} keeps as examples. */
+export const MAX_SKIPPED_SAMPLE = 10;
+
+/** The most distinct skip reasons counted; the rest count under `other`. */
+const _MAX_SKIP_REASONS = 50;
+
+/** Collects a run's notices into {@link IngestNotices}. */
+function _noticeCollector(): { add(notice: PluginNotice): void; notices: IngestNotices } {
+  const notices: IngestNotices = {
+    warnings: [],
+    warningsTotal: 0,
+    skipped: 0,
+    skippedByReason: {},
+    skippedSample: [],
+  };
+  const seen = new Set<string>();
+  return {
+    notices,
+    add(notice) {
+      if (notice.kind === "warn") {
+        notices.warningsTotal++;
+        const message = _clip(notice.message, 1000);
+        if (notices.warnings.length < MAX_NOTICE_WARNINGS && !seen.has(message)) {
+          seen.add(message);
+          notices.warnings.push(message);
+        }
+        return;
+      }
+      notices.skipped++;
+      const byReason = notices.skippedByReason;
+      const given = _clip(notice.reason, 100);
+      const known = Object.hasOwn(byReason, given);
+      const reason = known || Object.keys(byReason).length < _MAX_SKIP_REASONS ? given : "other";
+      byReason[reason] = (Object.hasOwn(byReason, reason) ? byReason[reason] : 0) + 1;
+      if (notices.skippedSample.length < MAX_SKIPPED_SAMPLE) {
+        notices.skippedSample.push({ item: _clip(notice.item, 1000), reason: given });
+      }
+    },
+  };
+}
+
+/** Plugin text is untrusted: long lines are cut so notices stay bounded. */
+function _clip(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, max - 1) + "…";
 }
 
 interface _CollectionRow {
@@ -249,13 +320,9 @@ async function _run(
   const progress = () =>
     options.onProgress?.({ seen: classifier.seen, elapsedMs: performance.now() - started });
 
-  // The importer's warnings often explain a listing the removal guard holds back.
-  const warnings: string[] = [];
-  const onNotice = (notice: PluginNotice) => {
-    if (notice.kind === "warn" && warnings.length < MAX_GUARD_WARNINGS) {
-      warnings.push(notice.message);
-    }
-  };
+  // Shown after the run; the warnings also explain a listing the removal guard holds back.
+  const collector = _noticeCollector();
+  const onNotice = (notice: PluginNotice) => collector.add(notice);
 
   // Track how far a host-filtered scope got, to name what was not found.
   const levels = { title: 0, season: 0 };
@@ -315,7 +382,7 @@ async function _run(
     collectionName: collection.name,
     maxRemovalPercent: collection.max_removal_pct,
     allowRemoval: options.allowRemoval,
-    warnings,
+    warnings: collector.notices.warnings.slice(0, MAX_GUARD_WARNINGS),
   });
   let lastIngestTime = collection.last_ingest_time;
   if (!options.dryRun && !guard?.held) {
@@ -333,6 +400,7 @@ async function _run(
     dryRun: options.dryRun ?? false,
     lastIngestTime,
     guard,
+    notices: collector.notices,
   });
 }
 
@@ -584,6 +652,7 @@ function _result(
     dryRun: boolean;
     lastIngestTime: string | null;
     guard: RemovalGuardVerdict | null;
+    notices: IngestNotices;
   },
 ): IngestResult {
   return {
@@ -597,5 +666,6 @@ function _result(
     errors: o.plan.issues,
     lastIngestTime: o.lastIngestTime,
     removalGuard: o.guard,
+    notices: o.notices,
   };
 }

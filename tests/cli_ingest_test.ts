@@ -191,6 +191,8 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     "errors",
     "lastIngestTime",
     "removalGuard",
+    "warnings",
+    "skipped",
     "localPaths",
   ]);
   assert.equal(first.status, "ok");
