@@ -176,10 +176,13 @@ export function usage(commands: readonly CommandEntry[], prefix: readonly string
     "               else ~/.local/share/retrovue/retrovue.db)",
     "  --test-db    use retrovue-test.db next to the default database, never the real one",
     "  --json       print one JSON document on stdout",
+    "  --output wide",
+    "               never cut table cells to the terminal's width (COLUMNS)",
     "  -h, --help   show help (also after any command)",
     "  --version    print the version of retrovue and of Deno",
     "",
-    "Exit codes: 0 ok, 1 usage/validation/runtime error, 2 partial success, 3 upstream unreachable.",
+    "Exit codes: 0 ok, 1 usage/validation/runtime error, 2 partial success, 3 upstream unreachable,",
+    '130 interrupted; with --json, "status" agrees (ok 0, partial 2, error 1/3/130).',
     "",
   ].join("\n");
 }
