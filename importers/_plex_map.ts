@@ -17,7 +17,12 @@
  * @module
  */
 
-import type { CollectionInfo, ImportedAsset } from "../core/contract.ts";
+import type {
+  CollectionInfo,
+  ImportedAsset,
+  TechnicalMetadata,
+  VideoTech,
+} from "../core/contract.ts";
 
 /** What the mapper reports about an item it did not map. */
 export interface PlexSkip {
@@ -111,6 +116,81 @@ export function plexFileMarker(item: _Obj): string | null {
   return ids === "" ? String(time) : `${time} ${ids}`;
 }
 
+/** A short token (codec, container) as Plex gives it, or null when absent or implausible. */
+function _token(v: unknown): string | null {
+  const s = _str(v);
+  return s !== undefined && s !== "" && s.length <= 64 ? s : null;
+}
+
+/** A whole number no larger than `max`, else null (the host refuses larger ones). */
+function _bounded(v: unknown, max: number): number | null {
+  const n = _int(v);
+  return n !== null && n <= max ? n : null;
+}
+
+/**
+ * Plex's `videoFrameRate` is a class, not a measurement: `24p` (which also
+ * covers 23.976), `25p`, `60p`, `NTSC` (29.97), `PAL` (25). Mapped to the
+ * nominal rate, and the scan type when the class names it (`p`/`i`).
+ */
+function _frameRate(
+  v: unknown,
+): Pick<VideoTech, "frameRate" | "scanType"> {
+  const s = _str(v);
+  if (s === "NTSC") return { frameRate: 29.97, scanType: null };
+  if (s === "PAL") return { frameRate: 25, scanType: null };
+  const m = s?.match(/^(\d{1,3})([pi])$/);
+  if (!m) return { frameRate: null, scanType: null };
+  return { frameRate: Number(m[1]), scanType: m[2] === "p" ? "progressive" : "interlaced" };
+}
+
+/**
+ * The technical fields of an item's first version (`Media[0]`), from what a
+ * listing page carries: container, overall bitrate (Plex says kbit/s), the
+ * video codec, profile, size and frame rate, and one audio stream (codec,
+ * channels). Listings carry no per-stream details (languages, subtitles);
+ * those stay unknown rather than costing a request per item. Null when the
+ * item's `Media` tells none of these.
+ */
+export function plexTech(item: _Obj): TechnicalMetadata | null {
+  const media = _obj(_arr(item.Media)[0]);
+  if (!media) return null;
+  const kbps = _num(media.bitrate);
+  const codec = _token(media.videoCodec);
+  const width = _bounded(media.width, 100_000);
+  const height = _bounded(media.height, 100_000);
+  const video = codec === null && width === null && height === null ? null : {
+    codec,
+    profile: _token(media.videoProfile),
+    width,
+    height,
+    ..._frameRate(media.videoFrameRate),
+    hdr: null,
+  };
+  const audioCodec = _token(media.audioCodec);
+  const channels = _bounded(media.audioChannels, 64);
+  const container = _token(media.container);
+  const bitrate = kbps === null || kbps > 1e9 ? null : kbps * 1000;
+  const audio = audioCodec === null && channels === null
+    ? []
+    : [{ codec: audioCodec, channels, language: null, default: true }];
+  if (container === null && bitrate === null && video === null && audio.length === 0) return null;
+  return { container, bitrate, video, audio };
+}
+
+/**
+ * An item's duration in milliseconds: the item's own, else its first
+ * version's, else the sum of that version's parts when every part has one.
+ */
+export function plexDuration(item: _Obj): number | null {
+  const media = _obj(_arr(item.Media)[0]);
+  const own = _num(item.duration) ?? _num(media?.duration);
+  if (own !== null) return own;
+  const parts = _arr(media?.Part).map((p) => _num(_obj(p)?.duration));
+  if (parts.length === 0 || parts.some((d) => d === null)) return null;
+  return parts.reduce((sum: number, d) => sum + d!, 0);
+}
+
 function _label(item: _Obj): string {
   const rk = _str(item.ratingKey) ?? "?";
   const title = _str(item.title) ?? "";
@@ -145,12 +225,13 @@ export function mapPlexItem(
     kind: expected,
     title: _str(item.title) ?? "",
     year: _int(item.year),
-    durationMs: _num(item.duration) ?? _num(_obj(_arr(item.Media)[0])?.duration),
+    durationMs: plexDuration(item),
     externalIds: plexExternalIds(item),
     path: files[0] ?? null,
     parts: files,
     size,
     modified,
+    tech: plexTech(item),
   };
   if (expected === "episode") {
     asset.seriesTitle = _str(item.grandparentTitle) ?? null;

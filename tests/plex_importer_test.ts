@@ -16,6 +16,7 @@ import type {
 import plex, { createPlexImporter } from "../importers/plex.ts";
 import { plexClientId } from "../importers/_plex_http.ts";
 import { isPlexSkip, mapPlexItem, mapPlexSection } from "../importers/_plex_map.ts";
+import { normalizeAsset } from "../ingest/normalize.ts";
 import { type PlexMock, type SectionSpec, startPlexMock } from "./mocks/plex_server.ts";
 import { makeTestCertificates } from "./mocks/plex_tls.ts";
 
@@ -557,6 +558,46 @@ Deno.test("plex: HTTPS with --ca-file works; an unknown certificate is UNREACHAB
   }
 });
 
+Deno.test("plex: a duration missing on the item and its version is the sum of its parts", () => {
+  const item = (parts: unknown[]) => ({
+    ratingKey: "9",
+    type: "movie",
+    title: "Stacked",
+    Media: [{ id: 1, Part: parts }],
+  });
+  const two = mapPlexItem(
+    item([{ id: 1, file: "/m/a.mkv", duration: 1000 }, {
+      id: 2,
+      file: "/m/b.mkv",
+      duration: 2500,
+    }]),
+    "movie",
+  ) as ImportedAsset;
+  assert.equal(two.durationMs, 3500);
+  const gap = mapPlexItem(
+    item([{ id: 1, file: "/m/a.mkv", duration: 1000 }, { id: 2, file: "/m/b.mkv" }]),
+    "movie",
+  ) as ImportedAsset;
+  assert.equal(gap.durationMs, null, "a part without a duration leaves the total unknown");
+  assert.equal(gap.tech, null, "a version with no stream facts reports no tech");
+});
+
+Deno.test("plex: implausible Media values are dropped, not passed on to fail the item", () => {
+  const mapped = mapPlexItem({
+    ratingKey: "7",
+    type: "movie",
+    title: "Odd",
+    Media: [{ id: 1, container: "x".repeat(200), audioChannels: 500, audioCodec: "aac", Part: [] }],
+  }, "movie") as ImportedAsset;
+  assert.deepEqual(mapped.tech, {
+    container: null,
+    bitrate: null,
+    video: null,
+    audio: [{ codec: "aac", channels: null, language: null, default: true }],
+  });
+  assert.ok(normalizeAsset(mapped, []).ok);
+});
+
 Deno.test("plex: mapping of real Plex captures (reference data)", async (t) => {
   const dir = join(REFERENCE, "captures_plex-api-spec");
   let episodes: { MediaContainer: { Metadata: unknown[] } };
@@ -596,6 +637,46 @@ Deno.test("plex: mapping of real Plex captures (reference data)", async (t) => {
     assert.equal(bears.path, bears.parts?.[0]);
     assert.equal(bears.size, 389591971 * 3 + 389591973);
     assert.ok(isPlexSkip(mapPlexItem(movies.MediaContainer.Metadata[0], "episode")));
+  });
+  await t.step("technical fields come from Media, in the host's bounds", () => {
+    const first = mapPlexItem(episodes.MediaContainer.Metadata[0], "episode") as ImportedAsset;
+    assert.deepEqual(first.tech, {
+      container: "mkv",
+      bitrate: 11_961_000, // Plex reports kbit/s
+      video: {
+        codec: "hevc",
+        profile: "main 10",
+        width: 3840,
+        height: 2160,
+        frameRate: 24,
+        scanType: "progressive",
+        hdr: null,
+      },
+      audio: [{ codec: "eac3", channels: 6, language: null, default: true }],
+    });
+    const byTitle = (title: string) =>
+      movies.MediaContainer.Metadata.map((m) => mapPlexItem(m, "movie")).find((a) =>
+        !isPlexSkip(a) && a.title === title
+      ) as ImportedAsset;
+    assert.deepEqual(
+      [
+        byTitle("Berlin Syndrome").tech?.video?.frameRate,
+        byTitle("Alien Overlords").tech?.video?.frameRate,
+      ],
+      [25, 29.97],
+      "PAL and NTSC classes",
+    );
+    // Every real item the mapper produces passes the host's validation, tech included.
+    for (const item of [...episodes.MediaContainer.Metadata, ...movies.MediaContainer.Metadata]) {
+      const mapped = mapPlexItem(
+        item,
+        (item as { type?: string }).type === "episode" ? "episode" : "movie",
+      );
+      if (isPlexSkip(mapped)) continue;
+      const outcome = normalizeAsset(mapped, []);
+      assert.ok(outcome.ok, `${mapped.externalId}: ${outcome.ok ? "" : outcome.reason}`);
+      assert.equal(outcome.asset.tech === null, mapped.tech === null, mapped.externalId);
+    }
   });
   await t.step("sections", () => {
     const list = sections.MediaContainer.Directory.map(mapPlexSection);
