@@ -49,6 +49,7 @@ import {
   type ServerInfo,
   statusOf,
 } from "./_jellyfin_client.ts";
+import { jellyfinTech } from "./_jellyfin_tech.ts";
 import {
   type ListingStats,
   newListingStats,
@@ -260,7 +261,9 @@ function _ticksMs(value: unknown): number | undefined {
  * `Id` → externalId; `RunTimeTicks` (100 ns) → ms; `ProviderIds` keys lower
  * case; `Path`, else the first media source's path (further media sources
  * are alternative versions of the same item, not parts, and are left out);
- * `Etag` (else the first media source's `ETag`) as the change marker.
+ * `Etag` (else the first media source's `ETag`) as the change marker; the
+ * first media source's container, bitrate and streams as `tech`
+ * (`_jellyfin_tech.ts`).
  * `LocationType: Virtual` items (missing-episode placeholders) are skipped.
  *
  * Parsing is tolerant, item by item: unknown fields are ignored; a missing
@@ -328,6 +331,7 @@ export function mapJellyfinItem(
     path: _optText(o.Path, 4096) ?? _optText(first?.Path, 4096),
     size: typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : null,
     modified: _optText(o.Etag, 500) ?? _optText(first?.ETag, 500),
+    tech: jellyfinTech(o),
   };
   const ids = _providerIds(o.ProviderIds);
   if (ids) asset.externalIds = ids;

@@ -396,6 +396,9 @@ Deno.test("jellyfin: a movie without Etag or Path falls back to its first media 
     assert.equal(assets.length, 1);
     assert.match(assets[0].path ?? "", /Plain \(1999\) - 1080p\.mkv$/);
     assert.match(assets[0].modified ?? "", /^[0-9a-f]{32}$/);
+    // The listing's Fields carry the streams: technical fields need no request per item.
+    assert.equal(assets[0].tech?.video?.codec, "h264");
+    assert.deepEqual(assets[0].tech?.audio?.map((a) => a.language), ["eng"]);
   });
 });
 
@@ -696,4 +699,82 @@ Deno.test("jellyfin: mapping of the real Jellyfin movie capture (reference data)
     assert.match(asset.path ?? "", /^\/data\/media\/movies\/The 40 Year Old Virgin \(2005\)\//);
     assert.ok(importedAssetSchema.safeParse(asset).success);
   });
+  await t.step("technical fields from the first media source's streams", () => {
+    const asset = mapJellyfinItem(JSON.parse(text), "movie");
+    assert.ok(!isJellyfinSkip(asset));
+    const tech = asset.tech!;
+    assert.equal(tech.container, "mkv");
+    assert.equal(tech.bitrate, 26_261_316);
+    assert.deepEqual(tech.video, {
+      codec: "h264",
+      profile: "High",
+      width: 1920,
+      height: 1080,
+      frameRate: 23.976,
+      scanType: "progressive",
+      hdr: "sdr",
+    });
+    assert.deepEqual(tech.audio, [{ codec: "dts", channels: 6, language: "eng", default: true }]);
+    // Two external SubRip files, then five embedded PGS tracks; the embedded image is not a stream.
+    assert.equal(tech.subtitles?.length, 7);
+    assert.deepEqual(tech.subtitles?.[0], {
+      codec: "subrip",
+      language: "eng",
+      forced: false,
+      external: true,
+    });
+    assert.deepEqual(
+      tech.subtitles?.slice(2).map((s) => [s.codec, s.language, s.external]),
+      [
+        ["PGSSUB", "eng", false],
+        ["PGSSUB", "spa", false],
+        ["PGSSUB", "fra", false],
+        ["PGSSUB", "spa", false],
+        ["PGSSUB", "fra", false],
+      ],
+    );
+  });
+});
+
+Deno.test("jellyfin: odd stream values become unknown; too many streams are cut to the bound", () => {
+  const stream = (i: number) => ({ Type: "Audio", Codec: "aac", Channels: i, IsDefault: "yes" });
+  const asset = mapJellyfinItem({
+    Id: "1",
+    Type: "Movie",
+    Name: "Odd",
+    MediaSources: [{
+      Container: 7,
+      Bitrate: -5,
+      MediaStreams: [
+        { Type: "Video", Codec: "x".repeat(100), Width: 0, Height: "1080", IsInterlaced: true },
+        ...Array.from({ length: 70 }, (_, i) => stream(i)),
+        { Type: "Subtitle", Codec: "ass", Language: "jpn", IsForced: true },
+      ],
+    }],
+  }, "movie");
+  assert.ok(!isJellyfinSkip(asset));
+  assert.equal(asset.tech?.container, null);
+  assert.equal(asset.tech?.bitrate, null);
+  assert.deepEqual(asset.tech?.video, {
+    codec: null,
+    profile: null,
+    width: null,
+    height: null,
+    frameRate: null,
+    scanType: "interlaced",
+    hdr: null,
+  });
+  assert.equal(asset.tech?.audio?.length, 64);
+  assert.equal(asset.tech?.audio?.[0].channels, null, "0 channels means unknown");
+  assert.equal(asset.tech?.audio?.[0].default, false);
+  assert.deepEqual(asset.tech?.subtitles, [{
+    codec: "ass",
+    language: "jpn",
+    forced: true,
+    external: false,
+  }]);
+  assert.ok(importedAssetSchema.safeParse(asset).success, "within the host's bounds");
+  const bare = mapJellyfinItem({ Id: "2", Type: "Movie", Name: "Bare" }, "movie");
+  assert.ok(!isJellyfinSkip(bare));
+  assert.equal(bare.tech, null);
 });
