@@ -10,8 +10,9 @@
  */
 
 import type { ImporterErrorCode } from "./contract.ts";
+import type { EnricherErrorCode } from "./enricher_contract.ts";
 
-export type { ImporterErrorCode };
+export type { EnricherErrorCode, ImporterErrorCode };
 
 /** Codes an importer may raise; they cross the worker boundary unchanged. */
 export const IMPORTER_ERROR_CODES = [
@@ -23,6 +24,15 @@ export const IMPORTER_ERROR_CODES = [
   "UNSUPPORTED",
 ] as const satisfies readonly ImporterErrorCode[];
 
+/** Codes an enricher may raise for one asset; they cross the worker boundary unchanged. */
+export const ENRICHER_ERROR_CODES = [
+  "FILE_UNREADABLE",
+  "MEDIA_INVALID",
+  "TOOL_FAILED",
+  "CONFIG_INVALID",
+  "UNSUPPORTED",
+] as const satisfies readonly EnricherErrorCode[];
+
 /** Codes the runtime adds around importers (sandbox, RPC, process boundary). */
 export const RUNTIME_ERROR_CODES = [
   "PERMISSION_DENIED",
@@ -31,6 +41,7 @@ export const RUNTIME_ERROR_CODES = [
   "TIMEOUT",
   "CANCELLED",
   "IMPORTER_UNAVAILABLE",
+  "ENRICHER_UNAVAILABLE",
   "DUPLICATE_TYPE",
   "LIMIT_EXCEEDED",
   "ISOLATION_REQUIRED",
@@ -56,12 +67,14 @@ export const HOST_ERROR_CODES = [
 /** Every stable error code RetroVue reports. */
 export type ErrorCode =
   | ImporterErrorCode
+  | EnricherErrorCode
   | typeof RUNTIME_ERROR_CODES[number]
   | typeof HOST_ERROR_CODES[number];
 
 /** All codes, for validating codes that arrive from untrusted places. */
 export const ERROR_CODES: readonly ErrorCode[] = [
   ...IMPORTER_ERROR_CODES,
+  ...ENRICHER_ERROR_CODES.filter((c) => !(IMPORTER_ERROR_CODES as readonly string[]).includes(c)),
   ...RUNTIME_ERROR_CODES,
   ...HOST_ERROR_CODES,
 ];

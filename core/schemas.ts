@@ -16,6 +16,7 @@ import type {
   ParamSpec,
   TechnicalMetadata,
 } from "./contract.ts";
+import type { EnricherParamSpec, EnrichResult } from "./enricher_contract.ts";
 
 const TYPE_ID = /^[a-z][a-z0-9_-]{0,39}$/;
 const PARAM_NAME = /^[a-z][a-z0-9_]{0,39}$/;
@@ -39,6 +40,29 @@ export const paramSpecSchema = z.object({
   max: z.number().optional(),
 }).strict();
 
+/** Param names and flags are unique; a param with grants has no default. */
+function _checkParams(
+  params: readonly { name: string; flag: string; grants?: string; default?: unknown }[],
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Set<string>();
+  for (const p of params) {
+    for (const key of [`name:${p.name}`, `flag:${p.flag}`]) {
+      if (seen.has(key)) ctx.addIssue({ code: "custom", message: `duplicate param ${key}` });
+      seen.add(key);
+    }
+    // A grant comes only from what the operator typed: a default would let the
+    // module choose a path or host for its own sandbox.
+    if (p.grants !== undefined && p.default !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `param '${p.name}': a param with grants may not have a default — ` +
+          "the operator must type every path or host it grants",
+      });
+    }
+  }
+}
+
 const filterNames = z.array(z.enum(["title", "season", "episode"])).max(3);
 
 /** The manifest a plugin worker reports about itself. */
@@ -47,24 +71,7 @@ export const manifestSchema = z.object({
   displayName: z.string().min(1).max(200),
   description: z.string().max(MAX_TEXT).optional(),
   version: z.string().max(100).optional(),
-  params: z.array(paramSpecSchema).max(100).superRefine((params, ctx) => {
-    const seen = new Set<string>();
-    for (const p of params) {
-      for (const key of [`name:${p.name}`, `flag:${p.flag}`]) {
-        if (seen.has(key)) ctx.addIssue({ code: "custom", message: `duplicate param ${key}` });
-        seen.add(key);
-      }
-      // A grant comes only from what the operator typed: a default would let the
-      // module choose a path or host for its own sandbox.
-      if (p.grants !== undefined && p.default !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          message: `param '${p.name}': a param with grants may not have a default — ` +
-            "the operator must type every path or host it grants",
-        });
-      }
-    }
-  }),
+  params: z.array(paramSpecSchema).max(100).superRefine(_checkParams),
   capabilities: z.object({
     filters: z.object({
       movies: filterNames.optional(),
@@ -78,6 +85,37 @@ export const manifestSchema = z.object({
 
 /** A validated manifest. */
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** An enricher's parameter: an importer's, plus the `run` grant and a `PATH` lookup. */
+export const enricherParamSpecSchema = paramSpecSchema.extend({
+  grants: z.enum(["net", "read", "run"]).optional(),
+  lookup: z.string().regex(/^[A-Za-z0-9._+-]{1,100}$/, "lookup is a bare executable name")
+    .optional(),
+  missingHint: z.string().max(500).optional(),
+}).strict().superRefine((p, ctx) => {
+  if (p.grants === "run" && (p.kind !== "path" || p.multiple || p.named)) {
+    ctx.addIssue({ code: "custom", message: `param '${p.name}': a run grant is one path` });
+  }
+  if (p.lookup !== undefined && p.grants !== "run") {
+    ctx.addIssue({ code: "custom", message: `param '${p.name}': lookup needs grants: "run"` });
+  }
+});
+
+/** The manifest an enricher worker reports about itself (see `enricher_contract.ts`). */
+export const enricherManifestSchema = z.object({
+  typeId: z.string().regex(TYPE_ID, "typeId must match [a-z][a-z0-9_-]*"),
+  displayName: z.string().min(1).max(200),
+  description: z.string().max(MAX_TEXT).optional(),
+  version: z.string().max(100).optional(),
+  params: z.array(enricherParamSpecSchema).max(100).superRefine(_checkParams),
+  appliesTo: z.array(z.enum(["movie", "episode"])).min(1).max(2),
+  concurrency: z.union([z.number().int().min(1).max(64), z.literal("per_core")]).optional(),
+  timeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+  operations: z.array(z.string()).optional(),
+});
+
+/** A validated enricher manifest. */
+export type EnricherManifest = z.infer<typeof enricherManifestSchema>;
 
 /** What `validateConnection` returns. */
 export const connectionInfoSchema = z.object({
@@ -147,6 +185,15 @@ export const technicalMetadataSchema = z.object({
   })).max(256).optional(),
 });
 
+/** What an enricher's `enrich` returns for one asset (untrusted until parsed). */
+export const enrichResultSchema = z.object({
+  durationMs: z.number().nonnegative().max(1e12).nullish(),
+  tech: technicalMetadataSchema,
+});
+
+/** A validated enrich result. */
+export type ValidEnrichResult = z.infer<typeof enrichResultSchema>;
+
 /** One asset from `fetchAssets`. */
 export const importedAssetSchema = z.object({
   externalId: z.string().min(1).max(4096),
@@ -187,7 +234,9 @@ type _C = _Assignable<z.input<typeof collectionInfoSchema>, CollectionInfo>;
 type _A = _Assignable<z.input<typeof importedAssetSchema>, ImportedAsset>;
 type _I = _Assignable<z.input<typeof connectionInfoSchema>, ConnectionInfo>;
 type _T = _Assignable<z.input<typeof technicalMetadataSchema>, TechnicalMetadata>;
-export type { _A, _C, _I, _P, _T };
+type _E = _Assignable<z.input<typeof enrichResultSchema>, EnrichResult>;
+type _EP = _Assignable<z.input<typeof enricherParamSpecSchema>, EnricherParamSpec>;
+export type { _A, _C, _E, _EP, _I, _P, _T };
 
 /** Formats the first zod issue as `path: message`, for one-line errors. */
 export function describeZodError(error: z.ZodError): string {

@@ -12,12 +12,14 @@
 import { getLogger } from "@logtape/logtape";
 import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
 import { redact, secretForms } from "../core/config.ts";
-import { IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
+import { ENRICHER_ERROR_CODES, IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import {
   collectionListSchema,
   connectionInfoSchema,
   describeZodError,
+  type EnricherManifest,
+  enrichResultSchema,
   type Manifest,
 } from "../core/schemas.ts";
 import type { HostProcess } from "./host_process.ts";
@@ -26,6 +28,7 @@ import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } fr
 import { STREAM_CREDIT } from "./protocol.ts";
 import type {
   CallOptions,
+  EnricherClient,
   ImporterClient,
   PluginNotice,
   RawAssetBatch,
@@ -35,6 +38,7 @@ import type {
 /** Codes a plugin may report itself; anything else becomes `PLUGIN_ERROR`. */
 const PLUGIN_CODES = new Set<string>([
   ...IMPORTER_ERROR_CODES,
+  ...ENRICHER_ERROR_CODES,
   "PERMISSION_DENIED",
   "PLUGIN_ERROR",
   "CANCELLED",
@@ -54,6 +58,8 @@ export interface OpenClientOptions {
   moduleUrl: string;
   /** The manifest the registry validated. */
   manifest: Manifest;
+  /** What the plugin is called in messages (default `importer`). */
+  kind?: "importer" | "enricher";
   /** The validated config. */
   config: ImporterConfig;
   /** The derived worker permissions. */
@@ -74,7 +80,75 @@ interface Pending {
 
 /** Starts a worker for one source and resolves once its module has loaded. */
 export async function openClient(options: OpenClientOptions): Promise<ImporterClient> {
+  const core = await _open(options);
+  const { manifest, label, scrub } = core;
+  return {
+    manifest,
+    isolation: options.process.isolation,
+    async validateConnection(callOptions) {
+      const value = await core.unary("validateConnection", callOptions);
+      const parsed = connectionInfoSchema.safeParse(value ?? {});
+      if (!parsed.success) {
+        throw _malformed(label, `validateConnection: ${describeZodError(parsed.error)}`);
+      }
+      return parsed.data as ConnectionInfo;
+    },
+    async listCollections(callOptions) {
+      const value = await core.unary("listCollections", callOptions);
+      const parsed = collectionListSchema.safeParse(value);
+      if (!parsed.success) {
+        throw _malformed(label, `listCollections: ${scrub(describeZodError(parsed.error))}`);
+      }
+      return parsed.data as ValidCollectionInfo[];
+    },
+    fetchAssets: core.fetchAssets,
+    close: core.close,
+  };
+}
+
+/** Options for {@link openEnricherWorker}: those of {@link openClient} for an enricher. */
+export type OpenEnricherWorkerOptions = Omit<OpenClientOptions, "manifest" | "kind"> & {
+  /** The enricher's validated manifest. */
+  manifest: EnricherManifest;
+};
+
+/**
+ * Starts a worker for one attached enricher and resolves once its module
+ * has loaded. `enrich` answers are validated against the technical-fields
+ * schema; a call past its deadline rejects with `TIMEOUT` (details
+ * `{ timeoutMs }`) and stops the whole process, so every other call in
+ * flight fails too (`alive` turns false): open a new worker to go on.
+ */
+export async function openEnricherWorker(
+  options: OpenEnricherWorkerOptions,
+): Promise<EnricherClient> {
+  const core = await _open({
+    ...options,
+    manifest: options.manifest as unknown as Manifest,
+    kind: "enricher",
+  });
+  const { label, scrub } = core;
+  return {
+    manifest: options.manifest,
+    isolation: options.process.isolation,
+    get alive() {
+      return core.alive;
+    },
+    async enrich(target, callOptions) {
+      const value = await core.unary("enrich", callOptions, target);
+      const parsed = enrichResultSchema.safeParse(value);
+      if (!parsed.success) {
+        throw _malformed(label, `enrich: ${scrub(describeZodError(parsed.error))}`);
+      }
+      return parsed.data;
+    },
+    close: core.close,
+  };
+}
+
+async function _open(options: OpenClientOptions) {
   const { process, manifest, secrets } = options;
+  const label = `${options.kind ?? "importer"} '${manifest.typeId}'`;
   const log = getLogger(["retrovue", "plugin", manifest.typeId]);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const pending = new Map<number, Pending>();
@@ -126,7 +200,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
         const reason = typeof message.reason === "string"
           ? message.reason
           : "the worker closed itself";
-        die(_crashed(manifest.typeId, scrub(reason)));
+        die(_crashed(label, scrub(reason)));
         process.kill();
         return;
       }
@@ -136,7 +210,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
       const notices = (message as { notices?: unknown }).notices;
       if (notices !== undefined) {
         if (!Array.isArray(notices)) {
-          return call.fail(_malformed(manifest.typeId, "notices must be an array"));
+          return call.fail(_malformed(label, "notices must be an array"));
         }
         for (const n of notices as WireNotice[]) {
           const notice = _notice(n, scrub);
@@ -149,12 +223,12 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
       if (detail?.oversizeCallId !== undefined || detail?.bytes !== undefined) {
         return die(limitExceeded("maxMessageBytes", { limits, typeId: manifest.typeId }));
       }
-      die(_crashed(manifest.typeId, scrub(reason)));
+      die(_crashed(label, scrub(reason)));
     },
   });
 
   const loadTimer = setTimeout(() => {
-    die(new RetrovueError("TIMEOUT", `importer '${manifest.typeId}' did not start in time`));
+    die(new RetrovueError("TIMEOUT", `${label} did not start in time`));
     process.kill();
   }, DEFAULT_LOAD_TIMEOUT_MS);
   try {
@@ -178,7 +252,12 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     let timer = setTimeout(expire, ms);
     function expire() {
       onExpire();
-      die(new RetrovueError("TIMEOUT", "stopped: the importer was killed after a deadline"));
+      die(
+        new RetrovueError(
+          "TIMEOUT",
+          `stopped: the ${options.kind ?? "importer"} was killed after a deadline`,
+        ),
+      );
       process.kill();
     }
     return {
@@ -192,7 +271,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     };
   };
 
-  const unary = (op: UnaryOp, callOptions: CallOptions = {}): Promise<unknown> => {
+  const unary = (op: UnaryOp, callOptions: CallOptions = {}, arg?: unknown): Promise<unknown> => {
     if (dead) return Promise.reject(dead);
     const id = nextId++;
     const ms = callOptions.timeoutMs ?? timeoutMs;
@@ -205,7 +284,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
       };
       const timer = deadline(ms, () => {
         finish();
-        reject(_timeout(manifest.typeId, op, ms));
+        reject(_timeout(label, op, ms));
       });
       const onAbort = () => {
         finish();
@@ -225,7 +304,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
             reject(toError(message.error));
           } else {
             finish();
-            reject(_malformed(manifest.typeId, `unexpected '${String(message.t)}' message`));
+            reject(_malformed(label, `unexpected '${String(message.t)}' message`));
           }
         },
         fail(error) {
@@ -233,7 +312,13 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
           reject(error);
         },
       });
-      process.send(wid, { t: "call", id, op, config: options.config });
+      process.send(wid, {
+        t: "call",
+        id,
+        op,
+        config: options.config,
+        ...(arg === undefined ? {} : { arg }),
+      });
     });
   };
 
@@ -256,7 +341,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
       wake = undefined;
     };
     const timer = deadline(ms, () => {
-      failure ??= _timeout(manifest.typeId, "fetchAssets", ms);
+      failure ??= _timeout(label, "fetchAssets", ms);
       notify();
     });
     const onAbort = () => {
@@ -272,7 +357,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
         streamBytes += bytes;
         if (message.t === "batch") {
           if (!Array.isArray(message.items)) {
-            failure ??= _malformed(manifest.typeId, "a batch's items must be an array");
+            failure ??= _malformed(label, "a batch's items must be an array");
           } else {
             assets += message.items.length;
             if (assets > limits.maxAssets) {
@@ -283,7 +368,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
           }
         } else if (message.t === "end") done = true;
         else if (message.t === "error") failure ??= toError(message.error);
-        else failure ??= _malformed(manifest.typeId, `unexpected '${String(message.t)}' message`);
+        else failure ??= _malformed(label, `unexpected '${String(message.t)}' message`);
         notify();
       },
       fail(error) {
@@ -322,29 +407,15 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
 
   return {
     manifest,
-    isolation: process.isolation,
-    async validateConnection(callOptions) {
-      const value = await unary("validateConnection", callOptions);
-      const parsed = connectionInfoSchema.safeParse(value ?? {});
-      if (!parsed.success) {
-        throw _malformed(manifest.typeId, `validateConnection: ${describeZodError(parsed.error)}`);
-      }
-      return parsed.data as ConnectionInfo;
-    },
-    async listCollections(callOptions) {
-      const value = await unary("listCollections", callOptions);
-      const parsed = collectionListSchema.safeParse(value);
-      if (!parsed.success) {
-        throw _malformed(
-          manifest.typeId,
-          `listCollections: ${scrub(describeZodError(parsed.error))}`,
-        );
-      }
-      return parsed.data as ValidCollectionInfo[];
-    },
+    label,
+    scrub,
+    unary,
     fetchAssets,
+    get alive() {
+      return dead === undefined && process.alive;
+    },
     close() {
-      die(new RetrovueError("CANCELLED", "the importer was closed"));
+      die(new RetrovueError("CANCELLED", `the ${options.kind ?? "importer"} was closed`));
       process.killWorker(wid);
       process.kill();
       return process.exited.then(() => {});
@@ -361,18 +432,18 @@ function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | un
   return undefined;
 }
 
-function _crashed(typeId: string, reason: string): RetrovueError {
-  return new RetrovueError("PLUGIN_CRASHED", `importer '${typeId}' crashed: ${reason}`);
+function _crashed(label: string, reason: string): RetrovueError {
+  return new RetrovueError("PLUGIN_CRASHED", `${label} crashed: ${reason}`);
 }
 
-function _malformed(typeId: string, reason: string): RetrovueError {
-  return new RetrovueError("MALFORMED_RESPONSE", `importer '${typeId}' ${reason}`);
+function _malformed(label: string, reason: string): RetrovueError {
+  return new RetrovueError("MALFORMED_RESPONSE", `${label} ${reason}`);
 }
 
-function _timeout(typeId: string, op: string, ms: number): RetrovueError {
+function _timeout(label: string, op: string, ms: number): RetrovueError {
   return new RetrovueError(
     "TIMEOUT",
-    `importer '${typeId}' did not answer ${op} within ${Math.round(ms / 100) / 10}s`,
-    { retryable: true },
+    `${label} did not answer ${op} within ${Math.round(ms / 100) / 10}s`,
+    { retryable: true, details: { timeoutMs: ms } },
   );
 }

@@ -67,6 +67,11 @@ export interface HostProcessOptions {
   binds?: Bind[];
   /** `host:port` targets the subprocess may reach. */
   net: string[];
+  /**
+   * Executables (absolute real paths) the subprocess may start, so it can
+   * grant them to an enricher's worker; OS isolation shows each read-only.
+   */
+  run?: string[];
   /** Hosts whose TLS certificates are not verified (only these). */
   insecureTlsHosts?: string[];
   /** Heap limit for the subprocess in MiB. */
@@ -167,18 +172,20 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
   ];
   const read = [...new Set([dirname(fromFileUrl(HOST_URL)), ...options.read])];
   let scratch: string | undefined;
-  if ([...read, ...options.net].some((p) => p.includes(","))) {
+  if ([...read, ...options.net, ...(options.run ?? [])].some((p) => p.includes(","))) {
     // Permission flags are comma-separated lists with no escape; a permission
     // set in a config file holds any path.
     scratch = Deno.makeTempDirSync({ prefix: "retrovue-host-" });
     const config = join(scratch, "deno.json");
     const set: Record<string, string[]> = { read };
     if (options.net.length) set.net = options.net;
+    if (options.run?.length) set.run = options.run;
     Deno.writeTextFileSync(config, JSON.stringify({ permissions: { host: set } }));
     args.push("--config", config, "--permission-set=host");
   } else {
     args.push("--no-config", `--allow-read=${read.join(",")}`);
     if (options.net.length) args.push(`--allow-net=${options.net.join(",")}`);
+    if (options.run?.length) args.push(`--allow-run=${options.run.join(",")}`);
   }
   if (options.insecureTlsHosts?.length) {
     args.push(`--unsafely-ignore-certificate-errors=${options.insecureTlsHosts.join(",")}`);
@@ -213,6 +220,7 @@ function _isolated(command: ChildCommand, options: HostProcessOptions): ChildCom
   const executable = Deno.execPath();
   const binds: Bind[] = [
     ...(options.binds ?? options.read.map((p) => ({ source: p, target: p }))),
+    ...(options.run ?? []).map((p) => ({ source: p, target: p })),
   ];
   if (!Deno.build.standalone) {
     const code = dirname(fromFileUrl(HOST_URL));
@@ -227,6 +235,7 @@ function _isolated(command: ChildCommand, options: HostProcessOptions): ChildCom
       readOnly: binds,
       readWrite,
       net: options.net.length > 0,
+      run: (options.run?.length ?? 0) > 0,
       compileCache: options.compileCache,
     }, inner),
     scratch: command.scratch,

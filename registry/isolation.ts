@@ -73,6 +73,8 @@ export interface IsolationSpec {
   readWrite: readonly string[];
   /** Whether the host shares the network namespace (the source has a `net` grant). */
   net: boolean;
+  /** Whether an enricher may start an executable (its loader's files are then shown). */
+  run?: boolean;
   /**
    * A folder shown as `DENO_DIR`, kept between hosts so modules are not
    * compiled again on every start (about 50 ms per source opened). Only for
@@ -96,6 +98,13 @@ const NET_FILES = [
   "/etc/pki",
   "/usr/share/ca-certificates",
 ];
+
+/**
+ * What the dynamic loader reads to start an executable an enricher's `run`
+ * grant names (`/etc/alternatives` holds the links Debian's shared libraries
+ * go through), bound read-only only for a `run` grant.
+ */
+const RUN_FILES = ["/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"];
 
 /** Where `HOME` and `DENO_DIR` point inside the sandbox (on its private tmpfs). */
 export const SANDBOX_HOME = "/tmp/home";
@@ -138,6 +147,7 @@ export function bwrapArgs(
   ];
   for (const lib of SYSTEM_LIBS) args.push("--ro-bind-try", lib, lib);
   if (spec.net) { for (const file of NET_FILES) args.push("--ro-bind-try", file, file); }
+  if (spec.run) { for (const file of RUN_FILES) args.push("--ro-bind-try", file, file); }
   const binds: Array<{ source: string; target: string; rw: boolean }> = [
     { source: spec.executable, target: spec.executable, rw: false },
     ...spec.readOnly.map((b) => ({ ...b, rw: false })),

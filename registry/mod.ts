@@ -33,6 +33,7 @@ import {
 import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
 import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
 import { NO_PERMISSIONS } from "./permissions.ts";
+import { ENRICHER_MODULE } from "./module_kind.ts";
 import type { OpenImporterClientOptions } from "./single.ts";
 import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
 
@@ -117,19 +118,8 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
   const builtinDir = options.builtinDir ?? BUILTIN_IMPORTERS_DIR;
   const dirs = [builtinDir, ...(options.pluginDirs ?? [])];
   const found = findPluginFiles(dirs);
-  const given = options.isolation;
-  let probed: Promise<Isolation> | undefined;
-  const isolation = () =>
-    probed ??= typeof given === "function"
-      ? given()
-      : given
-      ? Promise.resolve(given)
-      : probeIsolation({ mode: options.isolationMode ?? "auto", executable: Deno.execPath() });
-  const types: ImporterTypeInfo[] = found.unreadable.map((u) => ({
-    status: "broken" as const,
-    file: u.dir,
-    reason: `plugin folder cannot be read: ${u.reason}`,
-  }));
+  const isolation = lazyIsolation(options);
+  const types: ImporterTypeInfo[] = unreadableFolders(found);
   for (const [file, reason] of found.refused) types.push(_broken(file, reason));
   const loadable = found.files.filter((f) => !found.refused.has(f));
   const cachePath = options.manifestCache ??
@@ -163,33 +153,73 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
     }
     cache?.save();
   }
+  // A plugin folder may hold enrichers too: they are not importers, nor broken ones.
+  const importers = types.filter((t) => !(t.status === "broken" && t.reason === ENRICHER_MODULE));
+  types.length = 0;
+  types.push(...importers);
+  sortUniqueTypes(types, (typeId) => `Multiple importers claim source type '${typeId}'`);
+  return _registry(types, { ...options, isolation, builtinDir: realPathOr(builtinDir) });
+}
+
+/**
+ * The isolation plugin hosts get, found out once and only when first asked
+ * for: the one given (or its probe function), else a probe of the machine.
+ */
+export function lazyIsolation(
+  options: Pick<LoadRegistryOptions, "isolation" | "isolationMode">,
+): () => Promise<Isolation> {
+  const given = options.isolation;
+  let probed: Promise<Isolation> | undefined;
+  return () =>
+    probed ??= typeof given === "function"
+      ? given()
+      : given
+      ? Promise.resolve(given)
+      : probeIsolation({ mode: options.isolationMode ?? "auto", executable: Deno.execPath() });
+}
+
+/** A broken entry for each plugin folder that could not be read. */
+export function unreadableFolders(
+  found: { unreadable: readonly { dir: string; reason: string }[] },
+): { status: "broken"; file: string; reason: string }[] {
+  return found.unreadable.map((u) => ({
+    status: "broken" as const,
+    file: u.dir,
+    reason: `plugin folder cannot be read: ${u.reason}`,
+  }));
+}
+
+/**
+ * Sorts loaded plugin types (type id, then file; broken ones without an id
+ * last) and throws `DUPLICATE_TYPE` when two loaded modules claim one type id.
+ */
+export function sortUniqueTypes(
+  types: { status: string; typeId?: string; file: string }[],
+  describe: (typeId: string) => string,
+): void {
   types.sort((a, b) =>
     (a.typeId ?? "\uffff").localeCompare(b.typeId ?? "\uffff") || a.file.localeCompare(b.file)
   );
-  _assertUnique(types);
-  let builtinReal = builtinDir;
-  try {
-    builtinReal = Deno.realPathSync(builtinDir);
-  } catch {
-    // Reported as an unreadable folder above.
-  }
-  return _registry(types, { ...options, isolation, builtinDir: builtinReal });
-}
-
-function _assertUnique(types: readonly ImporterTypeInfo[]): void {
   const byType = new Map<string, string[]>();
   for (const t of types) {
-    if (t.status !== "available") continue;
+    if (t.status === "broken" || t.typeId === undefined) continue;
     byType.set(t.typeId, [...(byType.get(t.typeId) ?? []), t.file]);
   }
   for (const [typeId, files] of byType) {
     if (files.length > 1) {
-      throw new RetrovueError(
-        "DUPLICATE_TYPE",
-        `Multiple importers claim source type '${typeId}': ${files.join(", ")}`,
-        { details: { typeId, files } },
-      );
+      throw new RetrovueError("DUPLICATE_TYPE", `${describe(typeId)}: ${files.join(", ")}`, {
+        details: { typeId, files },
+      });
     }
+  }
+}
+
+/** The real path of a folder, or the folder as given when it cannot be resolved. */
+export function realPathOr(dir: string): string {
+  try {
+    return Deno.realPathSync(dir);
+  } catch {
+    return dir; // Reported as an unreadable folder by discovery.
   }
 }
 
@@ -272,12 +302,15 @@ export async function loadManifests(
 }
 
 /** What loading a module reported, before its manifest is validated. */
-type RawLoad = { manifest: unknown } | { broken: string };
+export type RawLoad = { manifest: unknown } | { broken: string };
 
 /**
  * What loading each module reported, before validation; `cacheable` is false
- * when the plugin host itself failed (the module may be fine).
+ * when the plugin host itself failed (the module may be fine). The enricher
+ * registry loads its modules with this too.
  */
+export const loadRawManifests = _loadRaw;
+
 async function _loadRaw(
   files: readonly string[],
   options: LoadManifestsOptions,

@@ -5,13 +5,17 @@
  * - every `grants: "net"` URL → its `host:port` (default ports made explicit);
  * - every `grants: "read"` path → its real, absolute, symlink-resolved path
  *   (a path that does not exist grants nothing; the importer then reports it);
- * - nothing else: no env, write, run, ffi, sys or import.
+ * - every `grants: "run"` path (enrichers only) → the one executable at its
+ *   real path may be started, and OS isolation shows that file;
+ * - the paths the host adds itself (an enricher's collection roots) → read;
+ * - nothing else: no env, write, ffi, sys or import.
  *
  * @module
  */
 
 import { isAbsolute } from "node:path";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
+import type { EnricherParamSpec } from "../core/enricher_contract.ts";
 import { splitNamedValue } from "../core/config.ts";
 import type { Bind } from "./isolation.ts";
 import type { WorkerPermissions } from "./protocol.ts";
@@ -45,6 +49,8 @@ export const NO_PERMISSIONS: WorkerPermissions = {
 export interface DeriveOptions {
   /** Resolves a path to its real path; throws when it does not exist. */
   realPath?: (path: string) => string;
+  /** More absolute paths to make readable, chosen by the host (an enricher's collection roots). */
+  extraRead?: readonly string[];
 }
 
 /** The `host:port` a URL connects to, with the scheme's default port made explicit. */
@@ -61,14 +67,29 @@ function _values(value: unknown): string[] {
 
 /** Derives the worker sandbox for one source's config. */
 export function deriveSandbox(
-  params: readonly ParamSpec[],
+  params: readonly (ParamSpec | EnricherParamSpec)[],
   config: ImporterConfig,
   options: DeriveOptions = {},
 ): Sandbox {
   const realPath = options.realPath ?? Deno.realPathSync;
   const net = new Set<string>();
   const read = new Set<string>();
+  const run = new Set<string>();
   const binds: Bind[] = [];
+  const grantPath = (value: string, to: Set<string>) => {
+    try {
+      // Deno checks the path as the plugin spells it and as it resolves, so
+      // a root behind a symlink needs both; neither reaches beyond the root.
+      const real = realPath(value);
+      to.add(real);
+      to.add(value);
+      binds.push({ source: real, target: real });
+      if (value !== real) binds.push({ source: real, target: value });
+    } catch {
+      // A missing path grants nothing; the plugin reports it as not found.
+    }
+  };
+  for (const path of options.extraRead ?? []) if (isAbsolute(path)) grantPath(path, read);
   let verifyTls = true;
   for (const param of params) {
     const values = _values(config[param.name]);
@@ -86,17 +107,9 @@ export function deriveSandbox(
           // Invalid URLs were refused by config validation; grant nothing.
         }
       } else if (param.grants === "read" && isAbsolute(value)) {
-        try {
-          // Deno checks the path as the plugin spells it and as it resolves, so
-          // a root behind a symlink needs both; neither reaches beyond the root.
-          const real = realPath(value);
-          read.add(real);
-          read.add(value);
-          binds.push({ source: real, target: real });
-          if (value !== real) binds.push({ source: real, target: value });
-        } catch {
-          // A missing path grants nothing; the importer reports it as not found.
-        }
+        grantPath(value, read);
+      } else if (param.grants === "run" && isAbsolute(value)) {
+        grantPath(value, run);
       }
     }
   }
@@ -106,6 +119,7 @@ export function deriveSandbox(
       ...NO_PERMISSIONS,
       net: netList.length ? netList : false,
       read: read.size ? [...read].sort() : false,
+      run: run.size ? [...run].sort() : false,
     },
     insecureTlsHosts: verifyTls ? [] : netList.map((t) => t.replace(/:\d+$/, "")),
     binds: _withoutNested(binds),

@@ -143,7 +143,11 @@ function _describe(event: ErrorEvent): string {
   return message.replace(/^Uncaught \(in promise\) /, "").replace(/^Uncaught /, "").slice(0, 500);
 }
 
-/** Permissions a plugin host started by `deno run` must never hold. */
+/**
+ * Permissions a plugin host started by `deno run` must never hold in full
+ * (an enricher's host holds `run` for the named executables only, which
+ * this check does not count as granted).
+ */
 const NEVER_GRANTED = ["env", "write", "run", "ffi", "sys"] as const;
 
 /**

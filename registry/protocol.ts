@@ -26,8 +26,8 @@
 /** The hidden command a compiled binary answers by becoming a plugin host. */
 export const PLUGIN_HOST_COMMAND = "__plugin-host";
 
-/** Operations a worker answers with one value. */
-export type UnaryOp = "validateConnection" | "listCollections";
+/** Operations a worker answers with one value (`enrich` is the enricher's, with an `arg`). */
+export type UnaryOp = "validateConnection" | "listCollections" | "enrich";
 
 /** A typed error as it crosses a boundary. */
 export interface WireError {
@@ -46,7 +46,7 @@ export type WireNotice =
 
 /** Messages the plugin host sends into a worker. */
 export type ToWorker =
-  | { t: "call"; id: number; op: UnaryOp; config: unknown }
+  | { t: "call"; id: number; op: UnaryOp; config: unknown; arg?: unknown }
   | {
     t: "stream";
     id: number;
@@ -78,8 +78,8 @@ export interface WorkerPermissions {
   write: false;
   /** Always false. */
   env: false;
-  /** Always false. */
-  run: false;
+  /** Absolute real paths of the executables an enricher's `run` params grant, or false. */
+  run: string[] | false;
   /** Always false. */
   ffi: false;
   /** Always false. */

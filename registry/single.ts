@@ -21,11 +21,11 @@ import type { ImporterConfig } from "../core/contract.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { openClient } from "./client.ts";
-import { startHostProcess } from "./host_process.ts";
+import { type HostProcess, startHostProcess } from "./host_process.ts";
 import { assertMounted } from "./mounts.ts";
 import type { IsolationLevel } from "./isolation.ts";
 import type { Limits } from "./limits.ts";
-import { deriveSandbox } from "./permissions.ts";
+import { deriveSandbox, type Sandbox } from "./permissions.ts";
 import type { ImporterClient, ImporterTypeInfo } from "./types.ts";
 
 /** Options for {@link openImporterClient}. */
@@ -60,7 +60,7 @@ export async function openImporterClient(
   options: OpenImporterClientOptions = {},
 ): Promise<ImporterClient> {
   const sandbox = deriveSandbox(info.manifest.params, config);
-  _refuseProtected(sandbox.permissions.read || [], options.protectedPaths ?? []);
+  refuseProtected(sandbox.permissions.read || [], options.protectedPaths ?? []);
   assertMounted(sandbox.permissions.read || []);
   if (sandbox.insecureTlsHosts.length && Deno.build.standalone) {
     throw new RetrovueError(
@@ -69,17 +69,7 @@ export async function openImporterClient(
         "give the server's CA certificate instead, or run with 'deno task retrovue'",
     );
   }
-  const pluginDir = dirname(info.file);
-  const process = startHostProcess({
-    read: [pluginDir, ...(sandbox.permissions.read || [])],
-    binds: [{ source: pluginDir, target: pluginDir }, ...sandbox.binds],
-    net: sandbox.permissions.net || [],
-    insecureTlsHosts: sandbox.insecureTlsHosts,
-    maxHeapMb: options.maxHeapMb,
-    maxFrameBytes: options.limits?.maxMessageBytes,
-    isolation: options.isolation,
-    compileCache: options.compileCache,
-  });
+  const process = startSandboxedHost(info.file, sandbox, options);
   try {
     return await openClient({
       process,
@@ -98,12 +88,42 @@ export async function openImporterClient(
   }
 }
 
+/** How {@link startSandboxedHost} starts the process. */
+export type SandboxedHostOptions = Pick<
+  OpenImporterClientOptions,
+  "maxHeapMb" | "limits" | "isolation" | "compileCache"
+>;
+
+/**
+ * Starts the plugin-host process for one plugin module: it may read the
+ * module's folder and what the sandbox grants, reach the granted hosts, and
+ * start the granted executables (enrichers), nothing else.
+ */
+export function startSandboxedHost(
+  file: string,
+  sandbox: Sandbox,
+  options: SandboxedHostOptions,
+): HostProcess {
+  const pluginDir = dirname(file);
+  return startHostProcess({
+    read: [pluginDir, ...(sandbox.permissions.read || [])],
+    binds: [{ source: pluginDir, target: pluginDir }, ...sandbox.binds],
+    net: sandbox.permissions.net || [],
+    run: sandbox.permissions.run || [],
+    insecureTlsHosts: sandbox.insecureTlsHosts,
+    maxHeapMb: options.maxHeapMb,
+    maxFrameBytes: options.limits?.maxMessageBytes,
+    isolation: options.isolation,
+    compileCache: options.compileCache,
+  });
+}
+
 /**
  * Throws `CONFIG_INVALID` when a granted path is, or contains, a protected
- * one: a source granted the folder holding the catalog could read every
+ * one (shared with the enricher registry): a source granted the folder holding the catalog could read every
  * other source's credentials, whatever the isolation.
  */
-function _refuseProtected(read: readonly string[], protectedPaths: readonly string[]): void {
+export function refuseProtected(read: readonly string[], protectedPaths: readonly string[]): void {
   for (const path of protectedPaths) {
     let real = path;
     try {

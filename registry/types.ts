@@ -10,7 +10,8 @@ import type {
   ConnectionInfo,
   ImporterConfig,
 } from "../core/contract.ts";
-import type { Manifest } from "../core/schemas.ts";
+import type { EnrichTarget } from "../core/enricher_contract.ts";
+import type { EnricherManifest, Manifest, ValidEnrichResult } from "../core/schemas.ts";
 import type { Isolation, IsolationLevel } from "./isolation.ts";
 import type { z } from "zod";
 import type { collectionInfoSchema } from "../core/schemas.ts";
@@ -118,5 +119,58 @@ export interface Registry {
    */
   open(typeId: string, config: ImporterConfig, options?: OpenOptions): Promise<ImporterClient>;
   /** Stops every worker and the plugin host process. */
+  close(): Promise<void>;
+}
+
+/** One enricher module the registry found, loaded or not. */
+export type EnricherTypeInfo =
+  | {
+    /** Loaded, its manifest is valid, and what it needs to run is there. */
+    status: "available";
+    /** The module's `typeId`. */
+    typeId: string;
+    /** Absolute path of the module file. */
+    file: string;
+    /** The validated manifest. */
+    manifest: EnricherManifest;
+  }
+  | {
+    /** Loaded and valid, but an executable it runs was found nowhere. */
+    status: "unavailable";
+    /** The module's `typeId`. */
+    typeId: string;
+    /** Absolute path of the module file. */
+    file: string;
+    /** The validated manifest. */
+    manifest: EnricherManifest;
+    /** One line saying what to do (e.g. `install ffmpeg or pass --ffprobe PATH`). */
+    reason: string;
+  }
+  | {
+    /** Failed to load, or its manifest is invalid. */
+    status: "broken";
+    /** The `typeId` if the manifest got that far. */
+    typeId?: string;
+    /** Absolute path of the module file. */
+    file: string;
+    /** One line saying why. */
+    reason: string;
+  };
+
+/**
+ * A live worker of one attached enricher. `enrich` rejects with a
+ * `RetrovueError` whose code is the enricher's (`MEDIA_INVALID`, …) or the
+ * runtime's (`TIMEOUT`, `PLUGIN_CRASHED`, `PERMISSION_DENIED`, …).
+ */
+export interface EnricherClient {
+  /** The enricher's manifest. */
+  readonly manifest: EnricherManifest;
+  /** How its plugin host is isolated. */
+  readonly isolation: IsolationLevel;
+  /** False once the worker or its process is gone (a crash, or a deadline that stopped it). */
+  readonly alive: boolean;
+  /** Runs `enrich` for one asset in the sandbox; the answer is validated. */
+  enrich(target: EnrichTarget, options?: CallOptions): Promise<ValidEnrichResult>;
+  /** Stops the worker and its plugin host process. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@
 
 import { describeZodError, type Manifest, manifestSchema } from "../core/schemas.ts";
 import type { CachedLoad } from "./manifest_cache.ts";
+import { ENRICHER_MODULE, moduleKind } from "./module_kind.ts";
 
 const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
 
@@ -20,9 +21,10 @@ export function validateManifest(raw: unknown): CachedLoad {
   if (raw === null || typeof raw !== "object") {
     return { broken: "the module has no default export describing an importer" };
   }
-  const parsed = manifestSchema.safeParse(raw);
   const claimed = (raw as { typeId?: unknown }).typeId;
   const typeId = typeof claimed === "string" ? claimed.slice(0, 40) : undefined;
+  if (moduleKind(raw) === "enricher") return { broken: ENRICHER_MODULE, typeId };
+  const parsed = manifestSchema.safeParse(raw);
   if (!parsed.success) {
     return { broken: `invalid manifest: ${describeZodError(parsed.error)}`, typeId };
   }

@@ -146,10 +146,10 @@ export function toWireError(error: unknown): WireError {
 }
 
 function _manifest(plugin: AnyImporter): unknown {
-  const ops = ["validateConnection", "listCollections", "fetchAssets"].filter((op) =>
+  const ops = ["validateConnection", "listCollections", "fetchAssets", "enrich"].filter((op) =>
     typeof plugin[op] === "function"
   );
-  return {
+  const manifest: Record<string, unknown> = {
     typeId: plugin.typeId,
     displayName: plugin.displayName,
     description: plugin.description,
@@ -158,6 +158,13 @@ function _manifest(plugin: AnyImporter): unknown {
     capabilities: plugin.capabilities,
     operations: ops,
   };
+  if (ops.includes("enrich")) {
+    // An enricher (see core/enricher_contract.ts) describes itself with these too.
+    manifest.appliesTo = plugin.appliesTo;
+    manifest.concurrency = plugin.concurrency;
+    manifest.timeoutMs = plugin.timeoutMs;
+  }
+  return manifest;
 }
 
 interface Call {
@@ -239,9 +246,16 @@ async function _unary(
   calls.set(msg.id, call);
   try {
     if (typeof plugin[msg.op] !== "function") {
-      throw { code: "UNSUPPORTED", message: `importer does not implement ${msg.op}` };
+      throw { code: "UNSUPPORTED", message: `plugin does not implement ${msg.op}` };
     }
-    const value = await plugin[msg.op](msg.config, _context(call));
+    const context = _context(call);
+    const value = msg.op === "enrich"
+      ? await plugin.enrich(msg.arg, {
+        config: msg.config,
+        signal: context.signal,
+        warn: context.warn,
+      })
+      : await plugin[msg.op](msg.config, context);
     _post({ t: "result", id: msg.id, value, notices: _take(call) });
   } catch (error) {
     _post({ t: "error", id: msg.id, error: toWireError(error), notices: _take(call) });
