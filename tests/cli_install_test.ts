@@ -27,8 +27,10 @@ Deno.test("deno task install: a retrovue command with exactly the task's permiss
     const script = Deno.readTextFileSync(bin);
     const exec = script.split("\n").find((l) => l.startsWith("exec "));
     assert.ok(exec, `no exec line in ${script}`);
-    const flags = [...exec.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2])
-      .filter((a) => a.startsWith("--allow") || a.startsWith("--deny") || a === "--no-prompt");
+    // Every flag between `run` and the module, except the copied `--config FILE`.
+    const words = [...exec.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+    const flags = words.slice(words.indexOf("run") + 1, -2);
+    flags.splice(flags.indexOf("--config"), 2);
     assert.deepEqual(flags.sort(), retrovueTaskFlags().sort());
 
     const env = {
