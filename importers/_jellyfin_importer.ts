@@ -331,10 +331,11 @@ export function mapJellyfinItem(
     path: _optText(o.Path, 4096) ?? _optText(first?.Path, 4096),
     size: typeof size === "number" && Number.isSafeInteger(size) && size >= 0 ? size : null,
     modified: _optText(o.Etag, 500) ?? _optText(first?.ETag, 500),
-    tech: jellyfinTech(o),
   };
   const ids = _providerIds(o.ProviderIds);
   if (ids) asset.externalIds = ids;
+  const tech = jellyfinTech(o);
+  if (tech) asset.tech = tech;
   if (expected === "movie") {
     if (title === "") return { skip: true, item: id, reason: "movie without a Name" };
     return asset;

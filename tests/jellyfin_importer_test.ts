@@ -776,5 +776,5 @@ Deno.test("jellyfin: odd stream values become unknown; too many streams are cut 
   assert.ok(importedAssetSchema.safeParse(asset).success, "within the host's bounds");
   const bare = mapJellyfinItem({ Id: "2", Type: "Movie", Name: "Bare" }, "movie");
   assert.ok(!isJellyfinSkip(bare));
-  assert.equal(bare.tech, null);
+  assert.equal(bare.tech, undefined, "nothing known: no tech");
 });
