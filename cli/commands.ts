@@ -42,6 +42,7 @@ const _collection: _Module = async () =>
 const _ingest: _Module = async () => (await import("./ingest_commands.ts")).commands;
 const _asset: _Module = async () => (await import("./asset_commands.ts")).commands;
 const _importer: _Module = async () => (await import("./importer_commands.ts")).commands;
+const _history: _Module = async () => (await import("./history_commands.ts")).commands;
 const _parse: _Module = async () => (await import("./parse_command.ts")).commands;
 
 function _lazy(path: string, summary: string, module: _Module): LazyCommand {
@@ -84,6 +85,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     _ingest,
   ),
   _lazy("source ingest", "Ingest every sync-enabled, ingestible collection of a source", _ingest),
+  _lazy("ingest history", "List recorded ingest runs and what each changed", _history),
   _lazy("asset list", "List ingested assets", _asset),
   _lazy("asset show", "Show one asset", _asset),
   _lazy("importer new", "Write a skeleton importer and its test into a plugin folder", _importer),

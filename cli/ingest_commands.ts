@@ -314,6 +314,7 @@ export function ingestJson(
     stats: { ...r.stats },
     errors: r.errors.map((e) => ({ kind: e.kind, externalId: e.externalId, message: e.message })),
     lastIngestTime: r.lastIngestTime,
+    runId: r.runId,
     removalGuard: guard === null ? null : {
       code: guard.code,
       held: guard.held,
@@ -392,6 +393,10 @@ export function formatIngestResult(
   out += r.dryRun || held
     ? "Nothing was written.\n"
     : `Last ingest time: ${r.lastIngestTime ?? "never"}\n`;
+  if (r.runId !== null && s.new + s.changed + s.removed + s.restored + s.rekeyed > 0) {
+    out += `Recorded as ingest run ${r.runId}; list its changes with ` +
+      `'asset list --changed-in ${r.runId}'.\n`;
+  }
   return out;
 }
 

@@ -106,6 +106,30 @@ CREATE TABLE collection_enrichers (
 );
 `,
   },
+  {
+    // Ingest history: each applied run, and which assets it added, changed,
+    // removed, restored or re-keyed (`ingest history`, `asset list --changed-in`).
+    // Old runs are pruned by the ingest (see ingest/history.ts).
+    version: 5,
+    sql: `
+CREATE TABLE ingest_runs (
+  id            INTEGER PRIMARY KEY,
+  collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  finished_at   TEXT NOT NULL,
+  scope         TEXT NOT NULL,
+  filters       TEXT NOT NULL DEFAULT '{}',   -- JSON
+  stats         TEXT NOT NULL                 -- JSON, the run's counts
+);
+CREATE INDEX ingest_runs_collection ON ingest_runs (collection_id, id);
+CREATE TABLE ingest_changes (
+  run_id   INTEGER NOT NULL REFERENCES ingest_runs(id) ON DELETE CASCADE,
+  asset_id TEXT NOT NULL,
+  change   TEXT NOT NULL CHECK (change IN ('new', 'changed', 'removed', 'restored', 'rekeyed')),
+  PRIMARY KEY (run_id, asset_id)
+) WITHOUT ROWID;
+CREATE INDEX ingest_changes_asset ON ingest_changes (asset_id);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

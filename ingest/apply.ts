@@ -20,7 +20,9 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { RetrovueError } from "../core/errors.ts";
+import type { AssetFilters } from "../core/contract.ts";
 import { classifyStaged, type IngestPlan } from "./diff.ts";
+import { recordRun } from "./history.ts";
 import { assetId } from "./normalize.ts";
 import { STAGED_COLUMNS, unseenLiveSql } from "./staging.ts";
 
@@ -30,6 +32,8 @@ export interface ApplyOptions {
   dataVersion: number;
   /** The ingest time written to `first_seen`, `last_seen`, `deleted_at`, `last_ingest_time`. */
   now: string;
+  /** The run's scope and filters, recorded in the ingest history (see `history.ts`). */
+  run?: { scope: string; filters: AssetFilters };
 }
 
 /** Reads `PRAGMA data_version`: it moves whenever another connection commits. */
@@ -39,12 +43,13 @@ export function dataVersion(db: DatabaseSync): number {
 }
 
 /**
- * Applies a plan atomically and sets the collection's `last_ingest_time`.
+ * Applies a plan atomically, records it in the ingest history and sets the
+ * collection's `last_ingest_time`; returns the run's id in the history.
  * Throws `DB_BUSY` when another writer holds the lock past the busy timeout,
  * `NOT_FOUND` when the collection was removed meanwhile, `CONFLICT` when its
  * assets changed meanwhile; the database is then untouched.
  */
-export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {
+export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): number {
   // Registering again replaces it: one function per connection, however many runs.
   db.function(
     _ID_FUNCTION,
@@ -52,22 +57,28 @@ export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOpti
     (collectionId, externalId) => assetId(String(collectionId), String(externalId)),
   );
   try {
-    _applyOnce(db, plan, options);
+    return _applyOnce(db, plan, options);
   } catch (error) {
     if (!_isIdClash(error)) throw error;
     _moveClashingIds(db, plan);
-    _applyOnce(db, plan, options);
+    return _applyOnce(db, plan, options);
   }
 }
 
 /** The SQL function that derives a new asset's id (see `assetId`). */
 const _ID_FUNCTION = "rv_asset_id";
 
-function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): void {
+function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): number {
   _begin(db);
   let done = false;
   try {
     _checkUnchanged(db, plan, options);
+    const run = recordRun(db, plan, {
+      now: options.now,
+      scope: options.run?.scope ?? (plan.full ? "collection" : "title"),
+      filters: options.run?.filters ?? {},
+      idFunction: _ID_FUNCTION,
+    });
     _write(db, plan, options.now);
     const changed = db.prepare("UPDATE collections SET last_ingest_time = ? WHERE id = ?")
       .run(options.now, plan.collectionId);
@@ -76,6 +87,7 @@ function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): 
     }
     db.exec("COMMIT");
     done = true;
+    return run;
   } finally {
     if (!done) _rollback(db);
   }

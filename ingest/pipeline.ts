@@ -119,6 +119,11 @@ export interface IngestResult {
   removalGuard: RemovalGuardVerdict | null;
   /** What the importer reported during the run: warnings and skipped upstream items. */
   notices: IngestNotices;
+  /**
+   * The run's number in the ingest history (`ingest history`, `asset list
+   * --changed-in RUN`); null when nothing was written (dry run, held back).
+   */
+  runId: number | null;
 }
 
 /**
@@ -385,10 +390,15 @@ async function _run(
     warnings: collector.notices.warnings.slice(0, MAX_GUARD_WARNINGS),
   });
   let lastIngestTime = collection.last_ingest_time;
+  let runId: number | null = null;
   if (!options.dryRun && !guard?.held) {
     const now = (options.clock ?? (() => new Date()))().toISOString();
     try {
-      applyPlan(db, plan, { dataVersion: version, now });
+      runId = applyPlan(db, plan, {
+        dataVersion: version,
+        now,
+        run: { scope: scopeOf(filters), filters },
+      });
     } catch (error) {
       throw _dbError(error);
     }
@@ -401,6 +411,7 @@ async function _run(
     lastIngestTime,
     guard,
     notices: collector.notices,
+    runId,
   });
 }
 
@@ -653,6 +664,7 @@ function _result(
     lastIngestTime: string | null;
     guard: RemovalGuardVerdict | null;
     notices: IngestNotices;
+    runId: number | null;
   },
 ): IngestResult {
   return {
@@ -667,5 +679,6 @@ function _result(
     lastIngestTime: o.lastIngestTime,
     removalGuard: o.guard,
     notices: o.notices,
+    runId: o.runId,
   };
 }

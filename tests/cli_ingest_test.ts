@@ -190,6 +190,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     "stats",
     "errors",
     "lastIngestTime",
+    "runId",
     "removalGuard",
     "warnings",
     "skipped",
@@ -215,7 +216,13 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
   // Determinism: the same upstream gives the same document apart from the time.
   const again = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "re-run"));
   assert.equal((again.stats as Record<string, number>).unchanged, 4);
-  const strip = (d: Record<string, unknown>) => ({ ...d, lastIngestTime: null, stats: null });
+  const strip = (d: Record<string, unknown>) => ({
+    ...d,
+    lastIngestTime: null,
+    stats: null,
+    runId: null,
+  });
+  assert.equal(again.runId, Number(first.runId) + 1, "each applied run is recorded");
   assert.deepEqual(strip(again), strip(first));
 
   // asset list / show.

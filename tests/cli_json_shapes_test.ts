@@ -77,6 +77,9 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
   await run("collection check-paths", ["collection", "check-paths", "TV"]);
   await run("source ingest", ["source", "ingest", "Home", "--dry-run"]);
   const listed = await run("asset list", ["asset", "list"]);
+  const changed = await run("asset list", ["asset", "list", "--changed-in", "last"]);
+  assert.ok(changed?.run?.id > 0 && changed.assets.every((a: { change: string }) => a.change));
+  await run("ingest history", ["ingest", "history"]);
   await run("asset show", ["asset", "show", String(listed?.assets?.[0]?.id)]);
   await run("parse", ["parse", "Alpha (2001)/Season 01/Alpha - S01E02 - Two.mkv"]);
   await run("importer new", ["importer", "new", "demo", "--dir", "plugins"]);

@@ -43,6 +43,7 @@ Deno.test("openDatabase creates an owner-only file, in WAL mode, migrated, with 
         { version: 2, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 3, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 4, applied_at: "2030-01-02T03:04:05.000Z" },
+        { version: 5, applied_at: "2030-01-02T03:04:05.000Z" },
       ],
     );
   } finally {

@@ -1,0 +1,121 @@
+/**
+ * `ingest history [collection]`: the recorded ingest runs, newest first, with
+ * what each added, changed, removed, restored or re-keyed; `asset list
+ * --changed-in RUN` lists the assets themselves. A plain read: it never waits
+ * on a running ingest.
+ *
+ * @module
+ */
+
+import { changeCounts, type IngestRun, listRuns } from "../ingest/history.ts";
+import { type Command, parseCommandArgs } from "./command.ts";
+import { parseCount } from "./ingest_commands.ts";
+import { inertLine } from "./inert.ts";
+import { formatTable, writeJson } from "./output.ts";
+import { findCollection, findSource } from "./views.ts";
+
+/** A run's one-line description: collection, scope, time. */
+export function runLabel(run: IngestRun): string {
+  return `${inertLine(run.collectionName)}, ${_scope(run)}, ${run.finishedAt}`;
+}
+
+/** `full`, or what a targeted run covered (`'Alpha' season 2`). */
+function _scope(run: IngestRun): string {
+  const f = run.filters;
+  if (run.scope === "collection") return "full";
+  return [
+    `'${inertLine(f.title ?? "")}'`,
+    f.season === undefined ? "" : `season ${f.season}`,
+    f.episode === undefined ? "" : `episode ${f.episode}`,
+  ].filter(Boolean).join(" ");
+}
+
+/** A run's `--json` form. */
+export function runJson(run: IngestRun): Record<string, unknown> {
+  return {
+    id: run.id,
+    collectionId: run.collectionId,
+    collectionName: run.collectionName,
+    finishedAt: run.finishedAt,
+    scope: run.scope,
+    filters: {
+      title: run.filters.title ?? null,
+      season: run.filters.season ?? null,
+      episode: run.filters.episode ?? null,
+    },
+    stats: { ...run.stats },
+  };
+}
+
+const history: Command = {
+  path: ["ingest", "history"],
+  summary: "List recorded ingest runs and what each changed",
+  help: `Usage: retrovue ingest history [collection] [--source S] [--limit N] [--json]
+
+Lists the ingest runs recorded in the catalog, newest first: when, which
+collection, full or targeted, and how many assets each added, changed,
+removed, restored or re-keyed. Dry runs and runs held back by the removal
+guard write nothing and are not recorded. Each collection keeps its last 50
+runs. List a run's assets with 'asset list --changed-in RUN' (or 'last').
+
+  --source S  only this source's collections (id or name)
+  --limit N   at most N runs (default 20; 0 for all)
+`,
+  run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, {
+      source: { type: "string" },
+      limit: { type: "string" },
+    }, { maxPositionals: 1 });
+    const limit = values.limit === undefined ? 20 : parseCount("--limit", values.limit);
+    const db = ctx.openDb({ readOnly: true });
+    const source = values.source === undefined ? undefined : findSource(db, values.source);
+    const collection = positionals[0] === undefined
+      ? undefined
+      : findCollection(db, positionals[0], { sourceId: source?.id });
+    const runs = listRuns(db, {
+      collectionId: collection?.id,
+      sourceId: source?.id,
+      limit: limit === 0 ? -1 : limit,
+    });
+    if (ctx.json) {
+      writeJson(ctx, { status: "ok", runs: runs.map(runJson) });
+      return Promise.resolve(0);
+    }
+    if (runs.length === 0) {
+      ctx.stdout.write("No ingest runs recorded.\n");
+      return Promise.resolve(0);
+    }
+    ctx.stdout.write(formatTable(
+      [
+        "run",
+        "finished",
+        "collection",
+        "scope",
+        "new",
+        "changed",
+        "removed",
+        "restored",
+        "rekeyed",
+      ],
+      runs.map((r) => {
+        const n = changeCounts(db, r.id);
+        return [
+          String(r.id),
+          r.finishedAt,
+          r.collectionName,
+          _scope(r),
+          String(n.new),
+          String(n.changed),
+          String(n.removed),
+          String(n.restored),
+          String(n.rekeyed),
+        ];
+      }),
+      { color: ctx.color, width: ctx.width },
+    ));
+    return Promise.resolve(0);
+  },
+};
+
+/** The `ingest history` command. */
+export const commands: readonly Command[] = [history];

@@ -1,0 +1,226 @@
+/**
+ * Ingest history: every applied run of a collection, and which assets it
+ * added, changed, removed, restored or re-keyed, so that "30 removed" can be
+ * followed by the list of those 30 (`ingest history`, `asset list
+ * --changed-in`).
+ *
+ * The apply step records a run inside its own transaction, before it writes
+ * (the kind of change depends on the state before the run), with set-based
+ * statements over the run's stage. Unchanged assets are not recorded. Each
+ * collection keeps its last {@link HISTORY_RUNS} runs; older ones are pruned
+ * with their changes.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { AssetFilters } from "../core/contract.ts";
+import { RetrovueError } from "../core/errors.ts";
+import type { IngestPlan, IngestStats } from "./diff.ts";
+import { unseenLiveSql } from "./staging.ts";
+
+/** How many runs per collection the history keeps. */
+export const HISTORY_RUNS = 50;
+
+/** What a run did to one asset. */
+export type AssetChange = "new" | "changed" | "removed" | "restored" | "rekeyed";
+
+/** The kinds of {@link AssetChange}, in display order. */
+export const ASSET_CHANGES: readonly AssetChange[] = [
+  "new",
+  "changed",
+  "removed",
+  "restored",
+  "rekeyed",
+];
+
+/** One recorded run. */
+export interface IngestRun {
+  /** The run's number (grows with every run of any collection). */
+  id: number;
+  /** The collection ingested. */
+  collectionId: string;
+  /** Its name now. */
+  collectionName: string;
+  /** When the run was applied. */
+  finishedAt: string;
+  /** `collection`, `title`, `season` or `episode`. */
+  scope: string;
+  /** The filters of a targeted run. */
+  filters: AssetFilters;
+  /** The run's counts. */
+  stats: IngestStats;
+}
+
+/** Options for {@link recordRun}. */
+export interface RecordRunOptions {
+  /** The apply time. */
+  now: string;
+  /** The run's scope. */
+  scope: string;
+  /** Its filters. */
+  filters: AssetFilters;
+  /** The SQL function the apply step derives new asset ids with, `(collectionId, externalId)`. */
+  idFunction: string;
+}
+
+/**
+ * Records a run and its changes; call inside the apply transaction, before
+ * anything is written. Returns the run's id.
+ */
+export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRunOptions): number {
+  const c = plan.collectionId;
+  const stage = plan.stage.table;
+  const run = Number(
+    db.prepare(
+      `INSERT INTO ingest_runs (collection_id, finished_at, scope, filters, stats)
+       VALUES (?, ?, ?, ?, ?)`,
+    ).run(
+      c,
+      options.now,
+      options.scope,
+      JSON.stringify(options.filters),
+      JSON.stringify(plan.stats),
+    )
+      .lastInsertRowid,
+  );
+  const record = (sql: string, ...args: (string | number)[]) =>
+    db.prepare(`INSERT INTO ingest_changes (run_id, asset_id, change) ${sql}`).run(run, ...args);
+  const st = plan.stats;
+  if (st.changed + st.restored > 0) {
+    // Changed and restored; a marker that only gained file ids is unchanged.
+    record(
+      `SELECT ?, a.id, iif(a.deleted_at IS NULL, 'changed', 'restored')
+       FROM ${stage} x CROSS JOIN main.assets a INDEXED BY assets_external
+       WHERE a.collection_id = ? AND a.external_id = x.external_id
+         AND (a.deleted_at IS NOT NULL OR (a.fingerprint != x.fingerprint
+              AND (x.quiet_fingerprint IS NULL OR x.quiet_fingerprint != a.fingerprint)))`,
+      c,
+    );
+  }
+  if (st.rekeyed > 0) {
+    record(`SELECT ?, s.rekey_id, 'rekeyed' FROM ${stage} s WHERE s.rekey_id IS NOT NULL`);
+  }
+  if (plan.full && st.removed > 0) {
+    record(
+      `SELECT ?, a.id, 'removed' FROM main.assets a INDEXED BY assets_external
+       WHERE ${unseenLiveSql(plan.stage, "a")}`,
+      c,
+    );
+  }
+  if (st.new > 0) {
+    record(
+      `SELECT ?, coalesce(s.new_id, ${options.idFunction}(?, s.external_id)), 'new'
+       FROM ${stage} s
+       WHERE s.rekey_id IS NULL AND NOT EXISTS (
+         SELECT 1 FROM main.assets a INDEXED BY assets_external
+         WHERE a.collection_id = ? AND a.external_id = s.external_id)`,
+      c,
+      c,
+    );
+  }
+  db.prepare(
+    `DELETE FROM ingest_runs WHERE collection_id = ? AND id NOT IN (
+       SELECT id FROM ingest_runs WHERE collection_id = ? ORDER BY id DESC LIMIT ?)`,
+  ).run(c, c, HISTORY_RUNS);
+  return run;
+}
+
+/** Options for {@link listRuns}. */
+export interface ListRunsOptions {
+  /** Only this collection's runs. */
+  collectionId?: string;
+  /** Only the runs of this source's collections. */
+  sourceId?: string;
+  /** Only the run with this id. */
+  id?: number;
+  /** The most runs to list, newest first (default 20). */
+  limit?: number;
+}
+
+/** The recorded runs, newest first. */
+export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): IngestRun[] {
+  const where: string[] = [];
+  const args: (string | number)[] = [];
+  if (options.collectionId !== undefined) {
+    where.push("r.collection_id = ?");
+    args.push(options.collectionId);
+  }
+  if (options.sourceId !== undefined) {
+    where.push("c.source_id = ?");
+    args.push(options.sourceId);
+  }
+  if (options.id !== undefined) {
+    where.push("r.id = ?");
+    args.push(options.id);
+  }
+  const rows = db.prepare(
+    `SELECT r.id, r.collection_id, c.name, r.finished_at, r.scope, r.filters, r.stats
+     FROM ingest_runs r JOIN collections c ON c.id = r.collection_id
+     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY r.id DESC LIMIT ?`,
+  ).all(...args, options.limit ?? 20);
+  return rows.map((r) => ({
+    id: Number(r.id),
+    collectionId: String(r.collection_id),
+    collectionName: String(r.name),
+    finishedAt: String(r.finished_at),
+    scope: String(r.scope),
+    filters: JSON.parse(String(r.filters)) as AssetFilters,
+    stats: JSON.parse(String(r.stats)) as IngestStats,
+  }));
+}
+
+/**
+ * The run `spec` names: `last` (the newest run, of `collectionId` when given)
+ * or a run number. Throws `USAGE` for anything else and `NOT_FOUND` when no
+ * such run is recorded.
+ */
+export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string): IngestRun {
+  if (spec !== "last" && !/^[1-9]\d{0,15}$/.test(spec)) {
+    throw new RetrovueError("USAGE", `--changed-in takes 'last' or a run number, not '${spec}'`);
+  }
+  if (spec === "last") {
+    const [run] = listRuns(db, { collectionId, limit: 1 });
+    if (!run) {
+      throw new RetrovueError(
+        "NOT_FOUND",
+        collectionId === undefined
+          ? "no ingest has been recorded yet"
+          : "no ingest of this collection has been recorded yet",
+      );
+    }
+    return run;
+  }
+  const [found] = listRuns(db, { collectionId, id: Number(spec), limit: 1 });
+  if (!found) {
+    throw new RetrovueError(
+      "NOT_FOUND",
+      `no ingest run ${spec}${collectionId === undefined ? "" : " of this collection"} ` +
+        `is recorded (each collection keeps its last ${HISTORY_RUNS}); see 'ingest history'`,
+    );
+  }
+  return found;
+}
+
+/** What run `runId` did to each of `assetIds` (those it did not touch are absent). */
+export function changesOf(
+  db: DatabaseSync,
+  runId: number,
+  assetIds: readonly string[],
+): Map<string, AssetChange> {
+  const rows = db.prepare(
+    `SELECT asset_id, change FROM ingest_changes
+     WHERE run_id = ? AND asset_id IN (SELECT value FROM json_each(?))`,
+  ).all(runId, JSON.stringify(assetIds));
+  return new Map(rows.map((r) => [String(r.asset_id), String(r.change) as AssetChange]));
+}
+
+/** How many assets each kind of change touched in run `runId`. */
+export function changeCounts(db: DatabaseSync, runId: number): Record<AssetChange, number> {
+  const out = Object.fromEntries(ASSET_CHANGES.map((c) => [c, 0])) as Record<AssetChange, number>;
+  const rows = db.prepare(
+    "SELECT change, count(*) AS n FROM ingest_changes WHERE run_id = ? GROUP BY change",
+  ).all(runId);
+  for (const r of rows) out[String(r.change) as AssetChange] = Number(r.n);
+  return out;
+}

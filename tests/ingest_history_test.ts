@@ -1,0 +1,139 @@
+/**
+ * The ingest history (`ingest/history.ts`): each applied run and which
+ * assets it added, changed, removed, restored or re-keyed.
+ */
+
+import assert from "node:assert/strict";
+import type { DatabaseSync } from "node:sqlite";
+import { openMemoryDatabase } from "../core/db.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { changeCounts, HISTORY_RUNS, listRuns, resolveRun } from "../ingest/history.ts";
+import { listAssets } from "../ingest/assets_query.ts";
+import { type IngestClient, ingestCollection } from "../ingest/pipeline.ts";
+
+const C = "c-0000000001";
+
+function _db(): DatabaseSync {
+  const db = openMemoryDatabase();
+  const t = "2024-01-01T00:00:00.000Z";
+  db.prepare(
+    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
+  ).run(t, t);
+  db.prepare(
+    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
+     VALUES (?, 's', 'x', 'Films', 'movies', 1, ?, ?)`,
+  ).run(C, t, t);
+  return db;
+}
+
+function _client(items: unknown[]): IngestClient {
+  return {
+    manifest: { typeId: "fake", displayName: "Fake", params: [], capabilities: { filters: {} } },
+    async *fetchAssets() {
+      await Promise.resolve();
+      yield items;
+    },
+  };
+}
+
+const movie = (id: string, title: string, extra: Record<string, unknown> = {}) => ({
+  externalId: id,
+  kind: "movie",
+  title,
+  path: `/m/${id}.mkv`,
+  ...extra,
+});
+
+let tick = 0;
+const clock = () => new Date(Date.UTC(2025, 0, 1, 0, 0, tick++));
+
+async function _ingest(db: DatabaseSync, items: unknown[], extra: Record<string, unknown> = {}) {
+  return await ingestCollection(db, { client: _client(items), collection: C, clock, ...extra });
+}
+
+function _changed(db: DatabaseSync, run: number): string[] {
+  return listAssets(db, { changedIn: run }).assets.map((a) => a.externalId).sort();
+}
+
+Deno.test("each applied run records which assets it added, changed, removed, restored", async () => {
+  const db = _db();
+  const first = await _ingest(db, [movie("a", "A"), movie("b", "B"), movie("c", "C")]);
+  assert.ok(first.runId !== null);
+  assert.deepEqual(changeCounts(db, first.runId!), {
+    new: 3,
+    changed: 0,
+    removed: 0,
+    restored: 0,
+    rekeyed: 0,
+  });
+  // b changes, c goes, d is new.
+  const second = await _ingest(db, [movie("a", "A"), movie("b", "B2"), movie("d", "D")], {
+    allowRemoval: true,
+  });
+  assert.deepEqual(changeCounts(db, second.runId!), {
+    new: 1,
+    changed: 1,
+    removed: 1,
+    restored: 0,
+    rekeyed: 0,
+  });
+  assert.deepEqual(_changed(db, second.runId!), ["b", "c", "d"], "removed ones are listed too");
+  // c comes back; an unchanged run records nothing but is listed.
+  const third = await _ingest(db, [movie("a", "A"), movie("b", "B2"), movie("c", "C")], {
+    allowRemoval: true,
+  });
+  assert.deepEqual(changeCounts(db, third.runId!).restored, 1);
+  const fourth = await _ingest(db, [movie("a", "A"), movie("b", "B2"), movie("c", "C"), {
+    ...movie("d", "D"),
+  }]);
+  const quiet = await _ingest(db, [movie("a", "A"), movie("b", "B2"), movie("c", "C"), {
+    ...movie("d", "D"),
+  }]);
+  assert.deepEqual(_changed(db, quiet.runId!), []);
+  const runs = listRuns(db, { collectionId: C });
+  assert.deepEqual(runs.map((r) => r.id), [
+    quiet.runId,
+    fourth.runId,
+    third.runId,
+    second.runId,
+    first.runId,
+  ]);
+  assert.equal(runs[3].stats.removed, 1);
+  assert.equal(runs[0].collectionName, "Films");
+  assert.equal(resolveRun(db, "last", C).id, quiet.runId);
+  assert.equal(resolveRun(db, String(second.runId), C).id, second.runId);
+});
+
+Deno.test("dry runs and held-back runs are not recorded; bad run names are typed errors", async () => {
+  const db = _db();
+  await _ingest(db, [movie("a", "A")]);
+  const dry = await _ingest(db, [movie("a", "A2")], { dryRun: true });
+  assert.equal(dry.runId, null);
+  const held = await _ingest(db, []);
+  assert.equal(held.removalGuard?.held, true);
+  assert.equal(held.runId, null);
+  assert.equal(listRuns(db).length, 1);
+  const code = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e instanceof RetrovueError ? e.code : String(e);
+    }
+    return "none";
+  };
+  assert.equal(code(() => resolveRun(db, "nope")), "USAGE");
+  assert.equal(code(() => resolveRun(db, "-1")), "USAGE");
+  assert.equal(code(() => resolveRun(db, "999")), "NOT_FOUND");
+  assert.equal(code(() => resolveRun(_db(), "last")), "NOT_FOUND");
+});
+
+Deno.test(`a collection keeps its last ${HISTORY_RUNS} runs, with their changes`, async () => {
+  const db = _db();
+  for (let i = 0; i <= HISTORY_RUNS + 1; i++) await _ingest(db, [movie("a", `A${i}`)]);
+  const runs = listRuns(db, { collectionId: C, limit: 1000 });
+  assert.equal(runs.length, HISTORY_RUNS);
+  const orphans = db.prepare(
+    "SELECT count(*) AS n FROM ingest_changes WHERE run_id NOT IN (SELECT id FROM ingest_runs)",
+  ).get() as { n: number };
+  assert.equal(Number(orphans.n), 0, "pruned runs take their changes with them");
+});
