@@ -199,7 +199,7 @@ export function writeOrDryRun<T>(db: DatabaseSync, dryRun: boolean, fn: () => T)
 // ------------------------------------------------------------ type flags
 
 /** Flags a type's params may not use because the CLI's own options use them. */
-const RESERVED = new Set(["help", "json", "db", "test-db"]);
+const RESERVED = new Set(["help", "json", "db", "test-db", "output"]);
 
 /** What {@link parseTypeArgs} returns. */
 export interface TypeArgs<V> {
