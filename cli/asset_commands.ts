@@ -6,7 +6,9 @@
  * @module
  */
 
+import type { TechnicalMetadata } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { parseReadiness, READINESS_STATES } from "../ingest/readiness.ts";
 import { assetLabel, type AssetRecord, listAssets, resolveAsset } from "../ingest/assets_query.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
@@ -31,7 +33,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
   --collection C     only this collection's assets (id or name)
   --title T          show title (episodes) or movie title, exact, case-insensitive
   --season N         season number
-  --state S          lifecycle state (e.g. new)
+  --state S          readiness: ${READINESS_STATES.join(", ")}
   --include-deleted  include soft-deleted assets
   --limit N          at most N assets (default ${DEFAULT_ASSET_LIMIT}; 0 for all)
 `,
@@ -52,9 +54,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
     if (values.title !== undefined && values.title.trim() === "") {
       throw new RetrovueError("USAGE", "--title needs a non-empty title");
     }
-    if (values.state !== undefined && values.state.trim() === "") {
-      throw new RetrovueError("USAGE", "--state needs a state name");
-    }
+    const state = values.state === undefined ? undefined : parseReadiness(values.state);
     const db = _openForReading(ctx);
     const source = values.source === undefined ? undefined : findSource(db, values.source);
     const collection = values.collection === undefined
@@ -65,7 +65,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
       collectionId: collection?.id,
       title: values.title,
       season,
-      state: values.state?.trim(),
+      state,
       includeDeleted: values["include-deleted"] ?? false,
       limit,
     });
@@ -154,7 +154,14 @@ export function formatAsset(a: AssetRecord): string {
   fields.push(
     ["year", a.year === null ? "-" : String(a.year)],
     ["air date", a.airDate ?? "-"],
-    ["duration", a.durationMs === null ? "-" : _duration(a.durationMs)],
+    [
+      "duration",
+      a.durationMs
+        ? _duration(a.durationMs)
+        : a.probedDurationMs
+        ? `${_duration(a.probedDurationMs)} (probed)`
+        : "-",
+    ],
     ["external ids", ids || "-"],
     ["path", a.path ?? "-"],
     ["local path", a.localPath ?? "-"],
@@ -163,7 +170,8 @@ export function formatAsset(a: AssetRecord): string {
   fields.push(
     ["size", a.size === null ? "-" : `${a.size} bytes`],
     ["modified", a.modified ?? "-"],
-    ["state", a.state],
+    ["state", a.stateReason === null ? a.state : `${a.state}: ${a.stateReason}`],
+    ..._techFields(a.tech, a.techSource),
     ["first seen", a.firstSeen],
     ["last seen", a.lastSeen],
     ["updated", a.updatedAt],
@@ -179,6 +187,48 @@ export function formatAsset(a: AssetRecord): string {
  */
 function _openForReading(ctx: CommandContext): DatabaseSync {
   return ctx.openDb({ readOnly: true });
+}
+
+/** The technical fields as `asset show` lines; none when nothing is known. */
+function _techFields(tech: TechnicalMetadata | null, source: string | null): [string, string][] {
+  if (tech === null) return [];
+  const known = (...parts: (string | null | undefined | false)[]) =>
+    parts.filter((p) => p !== null && p !== undefined && p !== false && p !== "").join(" ") ||
+    "?";
+  const v = tech.video;
+  const fields: [string, string][] = [
+    [
+      "container",
+      known(tech.container, tech.bitrate ? `· ${(tech.bitrate / 1e6).toFixed(1)} Mbit/s` : null),
+    ],
+    [
+      "video",
+      v
+        ? known(
+          v.codec,
+          v.profile && `(${v.profile})`,
+          v.width !== null && v.height !== null && `${v.width}x${v.height}`,
+          v.frameRate !== null && `${v.frameRate} fps`,
+          v.scanType,
+          v.hdr,
+        )
+        : "-",
+    ],
+    [
+      "audio",
+      (tech.audio ?? []).map((t) =>
+        known(t.codec, t.channels !== null && `${t.channels}ch`, t.language, t.default && "default")
+      ).join(", ") || "-",
+    ],
+    [
+      "subtitles",
+      (tech.subtitles ?? []).map((t) =>
+        known(t.codec, t.language, t.forced && "forced", t.external && "external")
+      ).join(", ") || "-",
+    ],
+    ["tech from", source ?? "-"],
+  ];
+  return fields;
 }
 
 function _duration(ms: number): string {

@@ -21,6 +21,7 @@ import {
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { DEFAULT_MAX_REMOVAL_PERCENT } from "../ingest/removal_guard.ts";
+import { countReadiness, readinessJson, readinessText } from "../ingest/readiness.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
@@ -102,10 +103,15 @@ name to one source's collections.
     const c = findCollection(db, positionals[0], { sourceId: scope?.id });
     const source = getSource(db, c.sourceId)!;
     const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
+    const states = countReadiness(db, c.id);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
-        collection: { ...collectionJson(c, source.name), assetCount: assets },
+        collection: {
+          ...collectionJson(c, source.name),
+          assetCount: assets,
+          readiness: readinessJson(states),
+        },
       });
       return Promise.resolve(0);
     }
@@ -119,6 +125,7 @@ name to one source's collections.
       ["ingestible", c.ingestible ? "yes" : `no: ${c.ingestibleReason ?? "unknown reason"}`],
       ["upstream", c.missingUpstream ? "missing (not seen by the last discovery)" : "present"],
       ["assets", String(assets)],
+      ["readiness", readinessText(states)],
       ["last ingest", c.lastIngestTime ?? "never"],
       ["max removal", maxRemovalText(c.maxRemovalPercent)],
       ["locations", c.locations.length ? c.locations.join(", ") : "-"],

@@ -185,6 +185,9 @@ export const technicalMetadataSchema = z.object({
   })).max(256).optional(),
 });
 
+/** Validated technical fields. */
+export type ValidTechnicalMetadata = z.infer<typeof technicalMetadataSchema>;
+
 /** What an enricher's `enrich` returns for one asset (untrusted until parsed). */
 export const enrichResultSchema = z.object({
   durationMs: z.number().nonnegative().max(1e12).nullish(),

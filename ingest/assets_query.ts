@@ -7,7 +7,9 @@
  */
 
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
+import type { TechnicalMetadata } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { type Readiness, readinessReason, readinessSql } from "./readiness.ts";
 
 /** One asset as stored, with its collection and source names. */
 export interface AssetRecord {
@@ -57,8 +59,16 @@ export interface AssetRecord {
   fingerprint: string;
   /** File fingerprint (paths, size, marker). */
   fileFingerprint: string;
-  /** Lifecycle state (`new` after ingest; later stages belong to enrichers). */
-  state: string;
+  /** Readiness (see `readiness.ts`): `ready`, or what the asset lacks. */
+  state: Readiness;
+  /** Why it is not ready (`enrichment_failed`, `missing_file`), else null. */
+  stateReason: string | null;
+  /** Duration an enricher measured, in milliseconds (used when the importer gave none). */
+  probedDurationMs: number | null;
+  /** Technical fields (container, streams…), or null when none are known. */
+  tech: TechnicalMetadata | null;
+  /** Where `tech` came from: `server` (the importer) or an enricher's type id. */
+  techSource: string | null;
   /** First ingest that saw it (ISO-8601 UTC). */
   firstSeen: string;
   /** Last ingest that saw it. */
@@ -79,8 +89,8 @@ export interface AssetQuery {
   title?: string;
   /** Season number. */
   season?: number;
-  /** Lifecycle state. */
-  state?: string;
+  /** Readiness state (see `readiness.ts`). */
+  state?: Readiness;
   /** Include soft-deleted assets. */
   includeDeleted?: boolean;
   /** At most this many (0 or undefined: all). */
@@ -95,7 +105,8 @@ export interface AssetList {
   assets: AssetRecord[];
 }
 
-const SELECT = `SELECT a.*, c.name AS collection_name, s.id AS source_id, s.name AS source_name
+const SELECT = `SELECT a.*, ${readinessSql("a")} AS readiness,
+  c.name AS collection_name, s.id AS source_id, s.name AS source_name
   FROM assets a JOIN collections c ON c.id = a.collection_id JOIN sources s ON s.id = c.source_id`;
 
 const ORDER = `ORDER BY s.name COLLATE NOCASE, s.id, c.name COLLATE NOCASE, c.id,
@@ -129,7 +140,7 @@ export function listAssets(db: DatabaseSync, query: AssetQuery = {}): AssetList 
     params.push(query.season);
   }
   if (query.state !== undefined) {
-    where.push("a.state = ?");
+    where.push(`${readinessSql("a")} = ?`);
     params.push(query.state);
   }
   if (!query.includeDeleted) where.push("a.deleted_at IS NULL");
@@ -225,7 +236,16 @@ function _record(row: Record<string, unknown>): AssetRecord {
     modified: str(row.modified),
     fingerprint: String(row.fingerprint),
     fileFingerprint: String(row.file_fingerprint),
-    state: String(row.state),
+    state: row.readiness as Readiness,
+    stateReason: readinessReason(row.readiness as Readiness, {
+      path: str(row.path),
+      enrichmentError: str(row.enrichment_error),
+    }),
+    probedDurationMs: num(row.probed_duration_ms),
+    tech: row.tech === null || row.tech === undefined
+      ? null
+      : _json(row.tech, null) as TechnicalMetadata | null,
+    techSource: str(row.tech_source),
     firstSeen: String(row.first_seen),
     lastSeen: String(row.last_seen),
     updatedAt: String(row.updated_at),

@@ -121,3 +121,18 @@ export function countReadiness(
   for (const r of rows) if (isReadiness(r.state)) counts[r.state] = Number(r.n);
   return counts;
 }
+
+/** The counts for `--json`: camelCase keys (`ready`, `needsEnrichment`, `enrichmentFailed`, `missingFile`). */
+export function readinessJson(counts: ReadinessCounts): Record<string, number> {
+  return Object.fromEntries(
+    READINESS_STATES.map((
+      s,
+    ) => [s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), counts[s]]),
+  );
+}
+
+/** The counts as one line, `3 ready, 2 needs_enrichment`: states with none left out, `-` when empty. */
+export function readinessText(counts: ReadinessCounts): string {
+  return READINESS_STATES.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`).join(", ") ||
+    "-";
+}
