@@ -110,8 +110,24 @@ same verdict.
       progress.clear();
     }
     const paths = await localPathReport(ctx, result);
-    if (ctx.json) writeJson(ctx, ingestJson(result, paths));
-    else ctx.stdout.write(formatIngestResult(result, paths));
+    // New and changed assets go through the collection's enrichers (ffprobe…) next.
+    const enrich = result.dryRun || result.status !== "ok"
+      ? undefined
+      : await import("./enrich_commands.ts");
+    const enriched = await enrich?.enrichAfterIngest(ctx, db, result.collectionId);
+    const report = enriched?.report;
+    if (ctx.json) {
+      writeJson(ctx, {
+        ...ingestJson(result, paths),
+        ...(report ? { enrichment: enrich!.enrichJson(report, collection) } : {}),
+      });
+    } else {
+      ctx.stdout.write(formatIngestResult(result, paths));
+      if (report) ctx.stdout.write(enrich!.formatEnrichReport(report, collection.name));
+    }
+    if (enriched?.unavailable) {
+      ctx.stderr.write(`Warning: enrichment skipped: ${inertLine(enriched.unavailable)}\n`);
+    }
     return exitCodeForStatus(ingestStatus(result));
   },
 };
@@ -471,37 +487,103 @@ function _issueLine(issue: IngestIssue): string {
 
 /** A live progress line on stderr, only on a terminal and never with `--json`. */
 export interface ProgressReporter {
-  /** Redraws the line (at most every 200 ms). */
+  /** Takes the latest progress; the line is drawn at once, then redrawn every 100 ms. */
   update(progress: IngestProgress): void;
-  /** Erases the line. */
+  /** Stops redrawing and erases the line. */
   clear(): void;
 }
 
+/** How often the progress line is redrawn, in milliseconds. */
+export const PROGRESS_REDRAW_MS = 100;
+
 /**
  * A {@link ProgressReporter} for `ctx`: a no-op unless stderr is a terminal
- * and `--json` is off. It redraws through `ctx.rawStderr` (the inert filter
- * of `ctx.stderr` would show its `\r\x1b[K`), so `label` (an upstream name)
- * is made inert here.
+ * and `--json` is off. The line is drawn on the first update (before the
+ * importer has sent anything: `connecting…`), on updates at most every
+ * {@link PROGRESS_REDRAW_MS}, and on a timer in between, so the elapsed time
+ * moves even while an upstream is slow; it shows the importer's
+ * total and an estimate of the time left when the importer gave one
+ * (`context.total()`), and is cut to the terminal's width so it never wraps
+ * into rows it cannot erase. It redraws through `ctx.rawStderr` (the inert
+ * filter of `ctx.stderr` would show its `\r\x1b[K`), so `label` (an
+ * upstream name) is made inert here.
  */
 export function progressReporter(ctx: CommandContext, label: string): ProgressReporter {
   const live = !ctx.json && Deno.stderr.isTerminal();
   const name = inertLine(label);
   let shown = false;
-  let last = -Infinity;
+  let latest: { progress: IngestProgress; at: number } | null = null;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let drawnAt = -Infinity;
+  let drawnPhase = "";
+  let drawnSeen = 0;
+  const draw = () => {
+    if (!latest) return;
+    drawnAt = performance.now();
+    drawnPhase = latest.progress.phase;
+    drawnSeen = latest.progress.seen;
+    const elapsed = latest.progress.elapsedMs + (performance.now() - latest.at);
+    const line = progressLine(name, { ...latest.progress, elapsedMs: elapsed });
+    const width = _terminalColumns();
+    ctx.rawStderr.write(`\r\x1b[K${line.length < width ? line : line.slice(0, width - 2) + "…"}`);
+    shown = true;
+  };
   return {
     update(p: IngestProgress) {
-      if (!live || p.elapsedMs - last < 200) return;
-      last = p.elapsedMs;
-      const seconds = p.elapsedMs / 1000;
-      const rate = seconds > 0 ? Math.round(p.seen / seconds) : 0;
-      ctx.rawStderr.write(
-        `\r\x1b[KIngesting '${name}': ${p.seen} assets seen, ${rate}/s, ${seconds.toFixed(1)}s`,
-      );
-      shown = true;
+      if (!live) return;
+      latest = { progress: p, at: performance.now() };
+      // New news draws at once (throttled); the timer keeps the clock moving in between.
+      const news = p.phase !== drawnPhase || (drawnSeen === 0 && p.seen > 0);
+      if (news || latest.at - drawnAt >= PROGRESS_REDRAW_MS) draw();
+      if (timer === undefined) {
+        const t = setInterval(draw, PROGRESS_REDRAW_MS);
+        Deno.unrefTimer(t);
+        timer = t;
+      }
     },
     clear() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
       if (shown) ctx.rawStderr.write("\r\x1b[K");
       shown = false;
     },
   };
+}
+
+/**
+ * The text of the progress line (without the redraw codes), e.g.
+ * `Ingesting 'TV': 4200 assets seen of 10000 (42%), 2100/s, 2.0s, about 3s left`.
+ */
+export function progressLine(name: string, p: IngestProgress): string {
+  const seconds = p.elapsedMs / 1000;
+  const head = `Ingesting '${name}': `;
+  if (p.seen === 0 && p.phase === "listing") return `${head}connecting… ${seconds.toFixed(1)}s`;
+  const rate = seconds > 0 ? Math.round(p.seen / seconds) : 0;
+  if (p.phase === "saving") return `${head}${p.seen} assets seen; saving… ${seconds.toFixed(1)}s`;
+  let out = `${head}${p.seen} assets seen`;
+  const total = p.total !== undefined && p.total >= p.seen ? p.total : undefined;
+  if (total !== undefined && total > 0) {
+    out += ` of ${total} (${Math.floor((p.seen * 100) / total)}%)`;
+  }
+  out += `, ${rate}/s, ${seconds.toFixed(1)}s`;
+  if (total !== undefined && rate > 0 && p.seen > 0) {
+    out += `, about ${_duration((total - p.seen) / rate)} left`;
+  }
+  return out;
+}
+
+function _duration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+}
+
+/** The terminal's columns for stderr (the progress line's terminal), 80 when unknown. */
+function _terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
 }

@@ -284,7 +284,10 @@ async function _contact(
     const discovered = what.discover
       ? await client.listCollections({
         signal: ctx.signal,
-        onNotice: (n) => ctx.stderr.write(`warning: ${n.kind === "warn" ? n.message : n.item}\n`),
+        onNotice: (n) => {
+          if (n.kind === "total") return; // a progress hint; discovery shows no progress
+          ctx.stderr.write(`warning: ${n.kind === "warn" ? n.message : n.item}\n`);
+        },
       })
       : null;
     return { connection, discovered };

@@ -214,6 +214,14 @@ export interface CallContext {
    * extras folder, a symlink leaving the root…); the host counts these by reason.
    */
   skipped(item: string, reason: string): void;
+  /**
+   * Tells the host how many assets this call will yield in all, when the
+   * upstream says (Plex's `totalSize`, Jellyfin's `TotalRecordCount`), so the
+   * operator sees a total and an estimated time left. A hint only: the host
+   * never trusts it for anything else. Always provided by the host; optional
+   * here so a context built by hand (in a plugin's own tests) may leave it out.
+   */
+  total?(count: number): void;
 }
 
 /** The request `fetchAssets` receives. */

@@ -623,6 +623,8 @@ interface _PagesOptions {
   stats: ListingStats;
   /** Fields some item of every page must carry (see {@link missingRequiredField}). */
   required: readonly JellyfinRequiredField[];
+  /** Told the listing's `TotalRecordCount` once (a progress hint). */
+  onTotal?: (total: number) => void;
 }
 
 /**
@@ -656,7 +658,7 @@ function _pages(s: _Session, o: _PagesOptions): AsyncGenerator<unknown[]> {
       );
     }
     return { items, total: _int(body.TotalRecordCount) ?? undefined };
-  }, { pageSize: size, stats });
+  }, { pageSize: size, stats, onTotal: o.onTotal });
 }
 
 interface _ListOptions {
@@ -675,7 +677,14 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
     server: o.s.name,
     label: o.label,
     maxExtraPasses: MAX_EXTRA_PASSES,
-    pass: (stats) => _pages(o.s, { path: o.path, query: o.query, stats, required: o.required }),
+    pass: (stats) =>
+      _pages(o.s, {
+        path: o.path,
+        query: o.query,
+        stats,
+        required: o.required,
+        onTotal: (n) => o.request.total?.(n),
+      }),
     map: o.map,
     warn: (m) => o.request.warn(m),
   });

@@ -50,7 +50,13 @@ export type PageFetcher = (start: number, signal: AbortSignal) => Promise<Listin
  */
 export async function* pagedItems(
   fetchPage: PageFetcher,
-  options: { pageSize: number; stats: ListingStats; debug?: DebugLog },
+  options: {
+    pageSize: number;
+    stats: ListingStats;
+    debug?: DebugLog;
+    /** Told the server's total once, from the first page that has one (a progress hint). */
+    onTotal?: (total: number) => void;
+  },
 ): AsyncGenerator<unknown[]> {
   const { pageSize, stats } = options;
   const debug = options.debug ?? workerDebug;
@@ -68,6 +74,7 @@ export async function* pagedItems(
       pending = undefined;
       stats.pages++;
       if (total !== undefined) {
+        if (stats.firstTotal === undefined) options.onTotal?.(total);
         stats.firstTotal ??= total;
         if (stats.lastTotal !== undefined && total !== stats.lastTotal) stats.changed = true;
         stats.lastTotal = total;

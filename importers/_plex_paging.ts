@@ -16,6 +16,8 @@ export interface PagedListingOptions {
   pageSize: number;
   /** Filled in as pages arrive. */
   stats?: ListingStats;
+  /** Told the listing's `totalSize` once (a progress hint; see `pagedItems`). */
+  onTotal?: (total: number) => void;
 }
 
 /**
@@ -37,5 +39,5 @@ export function pagedListing(
       items: Array.isArray(container.Metadata) ? container.Metadata : [],
       total: typeof container.totalSize === "number" ? container.totalSize : undefined,
     };
-  }, { pageSize: size, stats: options.stats ?? newListingStats() });
+  }, { pageSize: size, stats: options.stats ?? newListingStats(), onTotal: options.onTotal });
 }

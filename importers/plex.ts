@@ -209,7 +209,12 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
     label: o.label,
     maxExtraPasses: MAX_EXTRA_PASSES,
     pass: (stats) =>
-      pagedListing(o.session, o.path, { query: o.query, pageSize: o.pageSize, stats }),
+      pagedListing(o.session, o.path, {
+        query: o.query,
+        pageSize: o.pageSize,
+        stats,
+        onTotal: (n) => o.request.total?.(n),
+      }),
     map: o.map,
     warn: (m) => o.request.warn(m),
   });

@@ -41,12 +41,19 @@ import {
 /** How wide an ingest is. */
 export type IngestScope = "collection" | "title" | "season" | "episode";
 
-/** A progress report, sent after every batch. */
+/** A progress report, sent when the importer starts, after every batch, and at the end. */
 export interface IngestProgress {
   /** Items received so far. */
   seen: number;
   /** Milliseconds since the ingest started. */
   elapsedMs: number;
+  /**
+   * How many items the importer said it will send (`context.total()`), when
+   * it said so: a hint for display only.
+   */
+  total?: number;
+  /** `listing` while items stream, `saving` once the stream ended. */
+  phase: "listing" | "saving";
 }
 
 /** The part of an {@link ImporterClient} the pipeline uses. */
@@ -177,6 +184,7 @@ function _noticeCollector(): { add(notice: PluginNotice): void; notices: IngestN
         }
         return;
       }
+      if (notice.kind !== "skipped") return;
       notices.skipped++;
       const byReason = notices.skippedByReason;
       const given = _clip(notice.reason, 100);
@@ -322,12 +330,21 @@ async function _run(
   const pushed = pushedFilters(options.client, collection.kind, filters);
   const hostFiltered = scopeOf(pushed) !== scopeOf(filters);
   const started = performance.now();
-  const progress = () =>
-    options.onProgress?.({ seen: classifier.seen, elapsedMs: performance.now() - started });
+  let total: number | undefined;
+  const progress = (phase: IngestProgress["phase"] = "listing") =>
+    options.onProgress?.({
+      seen: classifier.seen,
+      elapsedMs: performance.now() - started,
+      phase,
+      ...(total === undefined ? {} : { total }),
+    });
 
   // Shown after the run; the warnings also explain a listing the removal guard holds back.
   const collector = _noticeCollector();
-  const onNotice = (notice: PluginNotice) => collector.add(notice);
+  const onNotice = (notice: PluginNotice) => {
+    if (notice.kind === "total") total = notice.count;
+    else collector.add(notice);
+  };
 
   // Track how far a host-filtered scope got, to name what was not found.
   const levels = { title: 0, season: 0 };
@@ -345,6 +362,7 @@ async function _run(
       },
       { signal: options.signal, timeoutMs: options.timeoutMs, onNotice },
     );
+    progress();
     for await (const batch of stream) {
       options.signal?.throwIfAborted();
       if (!Array.isArray(batch)) {
@@ -360,7 +378,7 @@ async function _run(
   } catch (error) {
     throw _streamError(error, options.signal);
   }
-  progress();
+  progress("saving");
 
   // Counted from here on: the apply step refuses a catalog that moved since.
   const version = dataVersion(db);

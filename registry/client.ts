@@ -429,6 +429,10 @@ function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | un
   if (n.kind === "skipped") {
     return { kind: "skipped", item: scrub(String(n.item)), reason: scrub(String(n.reason)) };
   }
+  // A progress hint only: anything but a plain count is dropped.
+  if (n.kind === "total" && Number.isSafeInteger(n.count) && n.count >= 0) {
+    return { kind: "total", count: n.count };
+  }
   return undefined;
 }
 

@@ -42,7 +42,8 @@ export interface WireError {
 /** A notice attached to a call: a warning or a skipped upstream item. */
 export type WireNotice =
   | { kind: "warn"; message: string }
-  | { kind: "skipped"; item: string; reason: string };
+  | { kind: "skipped"; item: string; reason: string }
+  | { kind: "total"; count: number };
 
 /** Messages the plugin host sends into a worker. */
 export type ToWorker =

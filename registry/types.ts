@@ -45,7 +45,8 @@ export type ImporterTypeInfo =
 /** Something a plugin reported during a call, besides its result. */
 export type PluginNotice =
   | { kind: "warn"; message: string }
-  | { kind: "skipped"; item: string; reason: string };
+  | { kind: "skipped"; item: string; reason: string }
+  | { kind: "total"; count: number };
 
 /** Per-call options. */
 export interface CallOptions {

@@ -187,6 +187,7 @@ function _context(call: Call) {
         item: String(item).slice(0, MAX_LOG),
         reason: String(reason).slice(0, 200),
       }),
+    total: (count: number) => push({ kind: "total", count: Number(count) }),
   };
 }
 
