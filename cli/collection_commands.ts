@@ -21,6 +21,7 @@ import {
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { DEFAULT_MAX_REMOVAL_PERCENT } from "../ingest/removal_guard.ts";
+import { listAttachedEnrichers } from "../ingest/enrich_attach.ts";
 import { countReadiness, readinessJson, readinessText } from "../ingest/readiness.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
@@ -104,6 +105,7 @@ name to one source's collections.
     const source = getSource(db, c.sourceId)!;
     const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
     const states = countReadiness(db, c.id);
+    const enrichers = listAttachedEnrichers(db, c.id);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
@@ -111,6 +113,7 @@ name to one source's collections.
           ...collectionJson(c, source.name),
           assetCount: assets,
           readiness: readinessJson(states),
+          enrichers: enrichers.map((e) => ({ typeId: e.typeId, priority: e.priority })),
         },
       });
       return Promise.resolve(0);
@@ -137,6 +140,9 @@ name to one source's collections.
           c.pathMappings.map((m) => [m.externalPrefix, m.localPrefix]),
         ).replace(/^(?=.)/gm, "  ")
       : "path mappings: none\n";
+    out += `enrichers: ${
+      enrichers.map((e) => `${e.typeId} (priority ${e.priority})`).join(", ") || "none"
+    }\n`;
     ctx.stdout.write(out);
     return Promise.resolve(0);
   },
@@ -147,7 +153,9 @@ const update: Command = {
   summary: "Enable/disable sync, manage path mappings and the removal limit of a collection",
   help: `Usage: retrovue collection update <collection> [--source SOURCE]
        [--sync-enable | --sync-disable] [--path-mapping EXTERNAL=LOCAL]...
-       [--remove-path-mapping EXTERNAL]... [--max-removal PCT|default] [--dry-run] [--json]
+       [--remove-path-mapping EXTERNAL]... [--max-removal PCT|default]
+       [--add-enricher TYPE [--priority N] [--set NAME=VALUE]...] [--remove-enricher TYPE]...
+       [--dry-run] [--json]
 
   --sync-enable                   ingest this collection (refused when it is not ingestible)
   --sync-disable                  stop ingesting it
@@ -157,13 +165,18 @@ const update: Command = {
   --max-removal PCT               the removal guard's limit: a full ingest that would remove
                                   more than PCT percent (0-100) and more than 20 of the
                                   active assets is held back ('default': ${DEFAULT_MAX_REMOVAL_PERCENT})
+  --add-enricher TYPE             run enricher TYPE (see 'enricher list-types') on this
+                                  collection's assets after each ingest and on 'collection enrich'
+  --priority N                    its run order, lower first (default 0)
+  --set NAME=VALUE                an option of that enricher, e.g. --set ffprobe=/opt/bin/ffprobe
+  --remove-enricher TYPE          stop running enricher TYPE here
   --dry-run                       show what would change; write nothing
 
 Repeating what is already so succeeds quietly ("no changes"). A mapping whose
 EXTERNAL prefix matches none of the collection's locations or known asset
 paths is stored, with a warning naming the closest upstream prefix.
 `,
-  run(ctx) {
+  async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx, {
       source: { type: "string" },
       "sync-enable": { type: "boolean" },
@@ -171,6 +184,10 @@ paths is stored, with a warning naming the closest upstream prefix.
       "path-mapping": { type: "string", multiple: true },
       "remove-path-mapping": { type: "string", multiple: true },
       "max-removal": { type: "string" },
+      "add-enricher": { type: "string", multiple: true },
+      "remove-enricher": { type: "string", multiple: true },
+      priority: { type: "string" },
+      set: { type: "string", multiple: true },
       "dry-run": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
     if (values["sync-enable"] && values["sync-disable"]) {
@@ -191,15 +208,30 @@ paths is stored, with a warning naming the closest upstream prefix.
     const maxRemoval = values["max-removal"] === undefined
       ? undefined
       : parseMaxRemoval(values["max-removal"]);
+    const enricherFlags = {
+      add: values["add-enricher"],
+      remove: values["remove-enricher"],
+      priority: values.priority,
+      set: values.set,
+    };
+    const touchesEnrichers = Object.values(enricherFlags).some((v) => v !== undefined);
     if (
-      sync === undefined && add.length === 0 && removals.length === 0 && maxRemoval === undefined
+      sync === undefined && add.length === 0 && removals.length === 0 &&
+      maxRemoval === undefined && !touchesEnrichers
     ) {
       throw new RetrovueError(
         "USAGE",
         "nothing to update; give --sync-enable, --sync-disable, --path-mapping, " +
-          "--remove-path-mapping or --max-removal (see 'collection update --help')",
+          "--remove-path-mapping, --max-removal, --add-enricher or --remove-enricher " +
+          "(see 'collection update --help')",
       );
     }
+    const enrichers = touchesEnrichers
+      ? await import("./enrich_commands.ts").then(async (m) => ({
+        apply: m.applyEnricherChanges,
+        plan: await m.planEnricherChanges(ctx, enricherFlags),
+      }))
+      : undefined;
     const db = ctx.openDb();
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const target = findCollection(db, positionals[0], { sourceId: scope?.id });
@@ -221,10 +253,14 @@ paths is stored, with a warning naming the closest upstream prefix.
       if (maxRemoval !== undefined && setMaxRemovalPercent(db, target.id, maxRemoval, opts)) {
         changes.push(`max removal ${maxRemovalText(maxRemoval)}`);
       }
+      if (enrichers) changes.push(...enrichers.apply(db, target.id, enrichers.plan, ctx.now));
       return { changes, after: getCollection(db, target.id) as CollectionRecord };
     });
     const source = getSource(db, target.sourceId)!;
-    const warnings = unmatchedMappingWarnings(db, after, add);
+    const warnings = [
+      ...unmatchedMappingWarnings(db, after, add),
+      ...(enrichers?.plan.warnings ?? []),
+    ];
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",

@@ -44,6 +44,7 @@ const _asset: _Module = async () => (await import("./asset_commands.ts")).comman
 const _importer: _Module = async () => (await import("./importer_commands.ts")).commands;
 const _history: _Module = async () => (await import("./history_commands.ts")).commands;
 const _parse: _Module = async () => (await import("./parse_command.ts")).commands;
+const _enrich: _Module = async () => (await import("./enrich_commands.ts")).commands;
 
 function _lazy(path: string, summary: string, module: _Module): LazyCommand {
   const words = path.split(" ");
@@ -85,6 +86,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     _ingest,
   ),
   _lazy("source ingest", "Ingest every sync-enabled, ingestible collection of a source", _ingest),
+  _lazy(
+    "collection enrich",
+    "Probe a collection's local files with its enrichers (durations, streams)",
+    _enrich,
+  ),
   _lazy("ingest history", "List recorded ingest runs and what each changed", _history),
   _lazy("asset list", "List ingested assets", _asset),
   _lazy("asset show", "Show one asset", _asset),
@@ -93,6 +99,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     "importer check",
     "Run the contributor checklist against an importer module and a live upstream",
     _importer,
+  ),
+  _lazy(
+    "enricher list-types",
+    "List enricher types: status, what they apply to, and options",
+    _enrich,
   ),
   _lazy("parse", "Show what the name parser infers from file paths", _parse),
 ];

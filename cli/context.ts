@@ -55,6 +55,8 @@ export const CLI_ENV_NAMES: readonly string[] = [
   "COLUMNS",
   // The folder `deno task` was started from (it runs tasks in the repository).
   "INIT_CWD",
+  // Where enrichers' executables (ffprobe) are looked up when not given.
+  "PATH",
 ];
 
 /**

@@ -81,6 +81,9 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
   assert.ok(changed?.run?.id > 0 && changed.assets.every((a: { change: string }) => a.change));
   await run("ingest history", ["ingest", "history"]);
   await run("asset show", ["asset", "show", String(listed?.assets?.[0]?.id)]);
+  await run("collection update", ["collection", "update", "TV", "--add-enricher", "ffprobe"]);
+  await run("collection enrich", ["collection", "enrich", "TV", "--dry-run"]);
+  await run("enricher list-types", ["enricher", "list-types"]);
   await run("parse", ["parse", "Alpha (2001)/Season 01/Alpha - S01E02 - Two.mkv"]);
   await run("importer new", ["importer", "new", "demo", "--dir", "plugins"]);
   await run("importer check", ["importer", "check", join(world.dir, "plugins", "demo.ts")]);

@@ -1,0 +1,383 @@
+/**
+ * `collection enrich` and `enricher list-types`, and the enrichment that runs
+ * after each successful ingest.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { dirname } from "node:path";
+import { type CollectionRecord, getCollection } from "../core/catalog.ts";
+import { RetrovueError } from "../core/errors.ts";
+import type { ParamSpec } from "../core/contract.ts";
+import { validateConfig } from "../core/config.ts";
+import type { EnricherConfig } from "../core/enricher_contract.ts";
+import { enrichCollection, type EnrichReport } from "../ingest/enrich.ts";
+import { attachEnricher, detachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
+import { pluginDirsFromEnv } from "../registry/discovery.ts";
+import { type EnricherRegistry, loadEnricherRegistry } from "../registry/enrichers.ts";
+import { limitsFromEnv } from "../registry/limits.ts";
+import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { inertLine } from "./inert.ts";
+import { parseCount } from "./ingest_commands.ts";
+import { formatTable, writeJson } from "./output.ts";
+import { findCollection, findSource } from "./views.ts";
+
+/** Where executables are looked up when the CLI may not read `PATH`. */
+export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin";
+
+/**
+ * Loads the enricher registry (built-in `enrichers/` and
+ * `RETROVUE_PLUGIN_PATH`): it starts a plugin host to read the manifests.
+ */
+export async function loadEnrichers(
+  ctx: Pick<CommandContext, "env" | "isolation" | "dbPath">,
+): Promise<EnricherRegistry> {
+  let protectedPaths: string[] = [];
+  try {
+    protectedPaths = [dirname(ctx.dbPath)];
+  } catch {
+    // No catalog location yet: nothing to protect.
+  }
+  return await loadEnricherRegistry({
+    pluginDirs: pluginDirsFromEnv(ctx.env.RETROVUE_PLUGIN_PATH),
+    searchPath: ctx.env.PATH ?? DEFAULT_SEARCH_PATH,
+    isolation: () => ctx.isolation(),
+    limits: limitsFromEnv(ctx.env),
+    protectedPaths,
+  });
+}
+
+/** Options for {@link runEnrichment}. */
+export interface RunEnrichmentOptions {
+  /** Series or movie title. */
+  title?: string;
+  /** Season (with `title`). */
+  season?: number;
+  /** Re-enrich assets already enriched for their current file. */
+  force?: boolean;
+  /** Count only. */
+  dryRun?: boolean;
+  /** Calls at once per enricher. */
+  jobs?: number;
+}
+
+/**
+ * Runs the collection's attached enrichers (see `ingest/enrich.ts`), with
+ * a progress line on a terminal. Returns null when none is attached.
+ */
+export async function runEnrichment(
+  ctx: CommandContext,
+  db: DatabaseSync,
+  collection: CollectionRecord,
+  options: RunEnrichmentOptions = {},
+): Promise<EnrichReport | null> {
+  const attached = listAttachedEnrichers(db, collection.id);
+  if (attached.length === 0) return null;
+  const registry = await loadEnrichers(ctx);
+  if (!options.dryRun) ctx.warnIsolation(await ctx.isolation());
+  const live = !ctx.json && !options.dryRun && Deno.stderr.isTerminal();
+  const name = inertLine(collection.name);
+  let last = 0;
+  try {
+    return await enrichCollection(db, collection, {
+      ...options,
+      registry,
+      attached,
+      now: () => ctx.now(),
+      onProgress: live
+        ? (done, total) => {
+          if (Date.now() - last < 200 && done < total) return;
+          last = Date.now();
+          ctx.rawStderr.write(`\r\x1b[KEnriching '${name}': ${done} of ${total}`);
+        }
+        : undefined,
+    });
+  } finally {
+    if (live && last > 0) ctx.rawStderr.write("\r\x1b[K");
+  }
+}
+
+/**
+ * The enrichment after a successful, non-dry-run ingest: the assets that
+ * are new or whose file changed. An enricher that cannot run (ffprobe
+ * missing) never fails the ingest: its reason comes back as `unavailable`.
+ */
+export async function enrichAfterIngest(
+  ctx: CommandContext,
+  db: DatabaseSync,
+  collectionId: string,
+): Promise<{ report: EnrichReport | null; unavailable?: string }> {
+  const collection = getCollection(db, collectionId);
+  if (!collection) return { report: null };
+  try {
+    return { report: await runEnrichment(ctx, db, collection) };
+  } catch (error) {
+    if (error instanceof RetrovueError && error.code === "ENRICHER_UNAVAILABLE") {
+      return { report: null, unavailable: error.message };
+    }
+    throw error;
+  }
+}
+
+/** The `--json` form of an enrichment report: the report's counts, named. */
+export type EnrichJson = Omit<EnrichReport, "collectionId"> & {
+  /** `partial` when some asset failed. */
+  status: "ok" | "partial";
+  /** Collection id. */
+  collectionId: string;
+  /** Collection name. */
+  collectionName: string;
+};
+
+/** The `--json` form of an enrichment report (camelCase keys). */
+export function enrichJson(report: EnrichReport, collection: CollectionRecord): EnrichJson {
+  return {
+    status: report.failed > 0 ? "partial" : "ok",
+    collectionId: collection.id,
+    collectionName: collection.name,
+    dryRun: report.dryRun,
+    enrichers: report.enrichers,
+    selected: report.selected,
+    probed: report.probed,
+    enriched: report.enriched,
+    failed: report.failed,
+    discarded: report.discarded,
+    skipped: report.skipped,
+    failures: report.failures,
+  };
+}
+
+/** The text form of an enrichment report: one summary line, then the failures. */
+export function formatEnrichReport(report: EnrichReport, name: string): string {
+  const head = report.dryRun
+    ? `Dry run: would enrich ${report.selected} asset(s) of '${inertLine(name)}' with ` +
+      `${report.enrichers.join(", ")}. Nothing was written.\n`
+    : `Enriched '${inertLine(name)}' with ${report.enrichers.join(", ")}: ` +
+      `${report.probed} probed, ${report.enriched} enriched, ${report.failed} failed` +
+      (report.discarded ? `, ${report.discarded} discarded (file changed meanwhile)` : "") +
+      (report.skipped ? `, ${report.skipped} skipped (no enricher applies)` : "") + ".\n";
+  if (report.failures.length === 0) return head;
+  const more = report.failed - report.failures.length;
+  return head + formatTable(
+    ["asset", "title", "code", "reason"],
+    report.failures.map((f) => [f.assetId, f.label, f.code, f.message]),
+  ) + (more > 0 ? `… and ${more} more (see 'asset list --state enrichment_failed').\n` : "");
+}
+
+const enrich: Command = {
+  path: ["collection", "enrich"],
+  summary: "Probe a collection's local files with its enrichers (durations, streams)",
+  help: `Usage: retrovue collection enrich <collection> [--source SOURCE]
+       [--title TITLE [--season N]] [--force] [--jobs N] [--dry-run] [--json]
+
+Runs the enrichers attached to the collection ('collection update C
+--add-enricher ffprobe') over its assets that need them: new assets, and
+assets whose file changed since they were last enriched. Unchanged files are
+never probed again (a failure is remembered too), unless --force.
+
+  --title TITLE   only this show or movie (case-insensitive, exact)
+  --season N      only this season of --title
+  --force         probe every asset with a path again
+  --jobs N        probes at once (default: the enricher's, one per core for ffprobe)
+  --dry-run       count what would be probed; probe and write nothing
+
+Each result is written on its own; one failed file (missing, corrupt,
+truncated, timed out) is recorded on that asset and the rest go on. Exit 0
+when all succeeded, 2 when some failed ("partial"), 1 when an enricher cannot
+run at all (e.g. "install ffmpeg or pass --ffprobe PATH").
+`,
+  async run(ctx) {
+    const { values, positionals } = parseCommandArgs(ctx, {
+      source: { type: "string" },
+      title: { type: "string" },
+      season: { type: "string" },
+      force: { type: "boolean" },
+      jobs: { type: "string" },
+      "dry-run": { type: "boolean" },
+    }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <collection> (id or name)" });
+    const season = values.season === undefined ? undefined : parseCount("--season", values.season);
+    if (season !== undefined && values.title === undefined) {
+      throw new RetrovueError("USAGE", "--season needs --title");
+    }
+    const jobs = values.jobs === undefined ? undefined : parseCount("--jobs", values.jobs);
+    if (jobs === 0) throw new RetrovueError("USAGE", "--jobs must be at least 1");
+    const dryRun = values["dry-run"] ?? false;
+    const db = ctx.openDb({ readOnly: dryRun });
+    const scope = values.source === undefined ? undefined : findSource(db, values.source);
+    const collection = findCollection(db, positionals[0], { sourceId: scope?.id });
+    const report = await runEnrichment(ctx, db, collection, {
+      title: values.title,
+      season,
+      force: values.force ?? false,
+      dryRun,
+      jobs,
+    });
+    if (!report) {
+      throw new RetrovueError(
+        "USAGE",
+        `collection '${collection.name}' has no enrichers; attach one with ` +
+          `'collection update ${collection.id} --add-enricher ffprobe'`,
+      );
+    }
+    if (ctx.json) writeJson(ctx, enrichJson(report, collection));
+    else ctx.stdout.write(formatEnrichReport(report, collection.name));
+    return report.failed > 0 ? 2 : 0;
+  },
+};
+
+const listTypes: Command = {
+  path: ["enricher", "list-types"],
+  summary: "List enricher types: status, what they apply to, and options",
+  help: `Usage: retrovue enricher list-types [--json]
+
+Lists the enrichers found in the built-in enrichers/ folder and in the folders
+of RETROVUE_PLUGIN_PATH, with their status: available, unavailable (an
+executable they run is missing, with what to do) or broken (with why).
+`,
+  async run(ctx) {
+    parseCommandArgs(ctx, {});
+    const registry = await loadEnrichers(ctx);
+    const rows = registry.types.map((t) => ({
+      typeId: t.typeId ?? null,
+      status: t.status,
+      displayName: t.status === "broken" ? null : t.manifest.displayName,
+      appliesTo: t.status === "broken" ? [] : t.manifest.appliesTo,
+      builtin: registry.isBuiltin(t.file),
+      file: t.file,
+      reason: t.status === "available" ? null : t.reason,
+      options: t.status === "broken" ? [] : t.manifest.params.map((p) => ({
+        flag: p.flag,
+        name: p.name,
+        kind: p.kind,
+        description: p.description,
+        ...(p.default === undefined ? {} : { default: p.default }),
+        ...(p.grants === undefined ? {} : { grants: p.grants }),
+      })),
+    }));
+    if (ctx.json) {
+      writeJson(ctx, { status: "ok", enricherTypes: rows });
+      return 0;
+    }
+    if (rows.length === 0) {
+      ctx.stdout.write("No enrichers found.\n");
+      return 0;
+    }
+    ctx.stdout.write(formatTable(
+      ["type", "status", "name", "applies to", "options", "note"],
+      rows.map((r) => [
+        r.typeId ?? "?",
+        r.status,
+        r.displayName ?? "-",
+        r.appliesTo.join(", ") || "-",
+        r.options.map((o) => o.flag).join(" ") || "-",
+        r.reason ?? (r.builtin ? "built-in" : r.file),
+      ]),
+      { color: ctx.color, width: ctx.width },
+    ));
+    return 0;
+  },
+};
+
+/** The enrichment commands, for the command table. */
+export const commands: Command[] = [enrich, listTypes];
+
+/** What `collection update` was asked to change about enrichers, checked. */
+export interface EnricherChangePlan {
+  /** Enrichers to attach (or update), with their config. */
+  add: { typeId: string; priority?: number; config?: EnricherConfig }[];
+  /** Type ids to detach. */
+  remove: string[];
+  /** Warnings to print (an enricher that cannot run here yet). */
+  warnings: string[];
+}
+
+/**
+ * Checks `collection update`'s `--add-enricher T [--priority N] [--set
+ * NAME=VALUE]…` and `--remove-enricher T`: the type must be installed, and
+ * `--set` values are validated against its params (paths absolute, run
+ * paths executable). An unavailable enricher is attached with a warning.
+ */
+export async function planEnricherChanges(
+  ctx: CommandContext,
+  values: { add?: string[]; remove?: string[]; priority?: string; set?: string[] },
+): Promise<EnricherChangePlan> {
+  const add = values.add ?? [];
+  const remove = values.remove ?? [];
+  if ((values.priority !== undefined || (values.set ?? []).length > 0) && add.length !== 1) {
+    throw new RetrovueError("USAGE", "--priority and --set go with exactly one --add-enricher");
+  }
+  const plan: EnricherChangePlan = { add: [], remove, warnings: [] };
+  if (add.length === 0) return plan;
+  const priority = values.priority === undefined ? undefined : _priority(values.priority);
+  const registry = await loadEnrichers(ctx);
+  for (const typeId of add) {
+    const info = registry.get(typeId);
+    if (!info) {
+      throw new RetrovueError(
+        "NOT_FOUND",
+        `no enricher type '${typeId}'; run 'enricher list-types' to see what is installed`,
+        { details: { typeId } },
+      );
+    }
+    const raw: Record<string, string> = {};
+    for (const text of values.set ?? []) {
+      const eq = text.indexOf("=");
+      const name = eq > 0 ? text.slice(0, eq).trim().replace(/^--/, "").replaceAll("-", "_") : "";
+      if (!info.manifest.params.some((p) => p.name === name)) {
+        throw new RetrovueError(
+          "USAGE",
+          `--set takes NAME=VALUE with NAME one of: ${
+            info.manifest.params.map((p) => p.name).join(", ") || "(none)"
+          }`,
+        );
+      }
+      raw[name] = text.slice(eq + 1);
+    }
+    const config = validateConfig(info.manifest.params as ParamSpec[], raw, {
+      cwd: ctx.cwd,
+      applyDefaults: false,
+    });
+    try {
+      registry.resolveConfig(typeId, config);
+    } catch (error) {
+      if (!(error instanceof RetrovueError) || error.code !== "ENRICHER_UNAVAILABLE") throw error;
+      plan.warnings.push(`enricher '${typeId}' cannot run here yet: ${error.message}`);
+    }
+    plan.add.push({ typeId, priority, ...(values.set?.length ? { config } : {}) });
+  }
+  return plan;
+}
+
+/** Applies a checked plan; returns one phrase per change. */
+export function applyEnricherChanges(
+  db: DatabaseSync,
+  collectionId: string,
+  plan: EnricherChangePlan,
+  now: () => Date,
+): string[] {
+  const changes: string[] = [];
+  for (const typeId of plan.remove) {
+    detachEnricher(db, { collectionId, typeId });
+    changes.push(`removed enricher ${typeId}`);
+  }
+  for (const a of plan.add) {
+    const added = attachEnricher(db, { collectionId, typeId: a.typeId }, {
+      priority: a.priority,
+      config: a.config,
+      now,
+    });
+    changes.push(
+      `${added ? "added" : "updated"} enricher ${a.typeId}` +
+        (a.priority === undefined ? "" : ` (priority ${a.priority})`),
+    );
+  }
+  return changes;
+}
+
+function _priority(text: string): number {
+  if (!/^-?\d{1,6}$/.test(text.trim())) {
+    throw new RetrovueError("USAGE", `--priority must be a whole number, not '${inertLine(text)}'`);
+  }
+  return Number(text.trim());
+}

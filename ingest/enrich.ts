@@ -1,0 +1,342 @@
+/**
+ * The enrichment runner: runs a collection's attached enrichers over the
+ * assets that need them, a bounded number at a time, and writes each result
+ * in a short transaction of its own.
+ *
+ * ```ts
+ * const report = await enrichCollection(db, collection, { registry, attached, cores: 2 });
+ * ```
+ *
+ * - Selection streams from SQLite a page at a time (see `enrich_select.ts`):
+ *   memory does not grow with the collection.
+ * - Each attached enricher runs in its own sandboxed worker that may read
+ *   only the collection's local roots (its locations after path mapping).
+ * - Per asset, enrichers run in priority order; the first value of each
+ *   field wins. One asset's failure (missing, corrupt, timeout, crash) is
+ *   recorded on it and the rest go on; a worker that died is replaced, and
+ *   the assets it took down with it are tried once more.
+ * - A result for a file that changed meanwhile is discarded.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { EnricherConfig, EnrichTarget } from "../core/enricher_contract.ts";
+import { RetrovueError } from "../core/errors.ts";
+import type { ValidTechnicalMetadata } from "../core/schemas.ts";
+import type { EnricherRegistry } from "../registry/enrichers.ts";
+import type { EnricherClient } from "../registry/types.ts";
+import type { AttachedEnricher } from "./enrich_attach.ts";
+import {
+  countCandidates,
+  type EnrichCandidate,
+  type EnrichScope,
+  selectCandidates,
+  writeFailure,
+  writeSuccess,
+} from "./enrich_select.ts";
+import { mapPath, type PathMapping } from "./normalize.ts";
+import { MISSING_FILE_PREFIX } from "./readiness.ts";
+
+/** The collection an enrichment run is for. */
+export interface EnrichCollection {
+  /** Collection id. */
+  id: string;
+  /** Upstream folder locations (mapped to local roots the workers may read). */
+  locations: readonly string[];
+  /** Path mappings, upstream prefix → local prefix. */
+  pathMappings: readonly PathMapping[];
+}
+
+/** Options for {@link enrichCollection}. */
+export interface EnrichOptions extends EnrichScope {
+  /** The enricher registry (workers are opened from it). */
+  registry: EnricherRegistry;
+  /** The collection's attached enrichers, in run order. */
+  attached: readonly AttachedEnricher[];
+  /** Count what would be probed; open no worker and write nothing. */
+  dryRun?: boolean;
+  /** Calls at once per enricher; default its `concurrency` (`per_core`: `cores`). */
+  jobs?: number;
+  /** CPU cores (for `per_core`); default `navigator.hardwareConcurrency`. */
+  cores?: number;
+  /** The clock. */
+  now?: () => Date;
+  /** Called after each asset with the counts so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** One asset that could not be enriched. */
+export interface EnrichFailure {
+  /** Asset id. */
+  assetId: string;
+  /** `Show S01E02` or the movie title. */
+  label: string;
+  /** The error code (`MEDIA_INVALID`, `TIMEOUT`, `missing_file`, …). */
+  code: string;
+  /** One line. */
+  message: string;
+}
+
+/** What a run did. */
+export interface EnrichReport {
+  /** Collection id. */
+  collectionId: string;
+  /** Type ids of the enrichers that ran (or would), in order. */
+  enrichers: string[];
+  /** Assets selected (needing enrichment, or all with `force`). */
+  selected: number;
+  /** Assets handed to an enricher (0 on a dry run). */
+  probed: number;
+  /** Assets whose result was stored. */
+  enriched: number;
+  /** Assets whose failure was recorded. */
+  failed: number;
+  /** Results dropped because the file changed during the run. */
+  discarded: number;
+  /** Assets no attached enricher applies to (by kind). */
+  skipped: number;
+  /** The first failures (at most {@link MAX_REPORTED_FAILURES}). */
+  failures: EnrichFailure[];
+  /** True when nothing was run or written. */
+  dryRun: boolean;
+}
+
+/** How many failures a report lists. */
+export const MAX_REPORTED_FAILURES = 20;
+
+/** How many times one asset is tried when a worker dies under it. */
+const MAX_ATTEMPTS = 2;
+
+/**
+ * Runs the attached enrichers over the collection's assets that need them
+ * (all with `force`), narrowed by `title`/`season`. Throws
+ * `ENRICHER_UNAVAILABLE` before doing anything when an attached enricher
+ * cannot run (e.g. ffprobe missing) and `NOT_FOUND` when one is not
+ * installed.
+ */
+export async function enrichCollection(
+  db: DatabaseSync,
+  collection: EnrichCollection,
+  options: EnrichOptions,
+): Promise<EnrichReport> {
+  const { registry } = options;
+  const scope: EnrichScope = { title: options.title, season: options.season, force: options.force };
+  const now = options.now ?? (() => new Date());
+  const plans = options.attached.map((a) => {
+    const info = registry.get(a.typeId);
+    if (!info) {
+      throw new RetrovueError(
+        "NOT_FOUND",
+        `enricher '${a.typeId}' is attached but not installed; run 'enricher list-types'`,
+        { details: { typeId: a.typeId } },
+      );
+    }
+    // A dry run only counts: it needs no executable.
+    const config = options.dryRun ? a.config : registry.resolveConfig(a.typeId, a.config);
+    const concurrency = info.manifest.concurrency ?? 1;
+    const cores = options.cores ?? navigator.hardwareConcurrency ?? 1;
+    return {
+      typeId: a.typeId,
+      appliesTo: info.manifest.appliesTo as string[],
+      config,
+      jobs: Math.max(1, options.jobs ?? (concurrency === "per_core" ? cores : concurrency)),
+    };
+  });
+  const report: EnrichReport = {
+    collectionId: collection.id,
+    enrichers: plans.map((p) => p.typeId),
+    selected: countCandidates(db, collection.id, scope),
+    probed: 0,
+    enriched: 0,
+    failed: 0,
+    discarded: 0,
+    skipped: 0,
+    failures: [],
+    dryRun: options.dryRun === true,
+  };
+  if (report.dryRun || plans.length === 0 || report.selected === 0) return report;
+
+  const roots = localRoots(collection);
+  const workers = plans.map((plan) => _workerSlot(registry, plan, roots));
+  const jobs = Math.max(...plans.map((p) => p.jobs));
+  const fail = (asset: EnrichCandidate, code: string, message: string) => {
+    if (writeFailure(db, asset, { reason: message, now: now().toISOString() })) {
+      report.failed++;
+      if (report.failures.length < MAX_REPORTED_FAILURES) {
+        report.failures.push({ assetId: asset.id, label: asset.label, code, message });
+      }
+    } else report.discarded++;
+  };
+  let done = 0;
+  const one = async (asset: EnrichCandidate) => {
+    const parts = (asset.parts.length ? asset.parts : [asset.path]).map((p) =>
+      mapPath(p, collection.pathMappings)
+    );
+    const applicable = workers.filter((w) => w.plan.appliesTo.includes(asset.kind));
+    if (applicable.length === 0) {
+      report.skipped++;
+      return;
+    }
+    const outside = parts.find((p) => !roots.some((r) => _inside(p, r)));
+    if (outside !== undefined) {
+      return fail(
+        asset,
+        "FILE_UNREADABLE",
+        `${outside} is outside the collection's local folders (check its path mappings)`,
+      );
+    }
+    const missing = await _firstMissing(parts);
+    if (missing !== undefined) {
+      return fail(asset, "missing_file", `${MISSING_FILE_PREFIX} ${missing}`);
+    }
+    report.probed++;
+    const target: EnrichTarget = {
+      assetId: asset.id,
+      kind: asset.kind,
+      title: asset.label,
+      parts,
+      durationMs: asset.durationMs,
+    };
+    const results: { typeId: string; tech: ValidTechnicalMetadata; durationMs: number | null }[] =
+      [];
+    let firstError: RetrovueError | undefined;
+    for (const worker of applicable) {
+      try {
+        const result = await worker.enrich(target);
+        results.push({
+          typeId: worker.plan.typeId,
+          tech: result.tech,
+          durationMs: result.durationMs ?? null,
+        });
+      } catch (error) {
+        firstError ??= error instanceof RetrovueError
+          ? error
+          : new RetrovueError("PLUGIN_ERROR", String(error));
+      }
+    }
+    if (results.length === 0) {
+      return fail(asset, firstError?.code ?? "PLUGIN_ERROR", firstError?.message ?? "failed");
+    }
+    const stored = writeSuccess(db, asset, {
+      tech: mergeTech(results.map((r) => r.tech)),
+      durationMs: results.find((r) => r.durationMs !== null)?.durationMs ?? null,
+      source: results.map((r) => r.typeId).join("+"),
+      now: now().toISOString(),
+    });
+    if (stored) report.enriched++;
+    else report.discarded++;
+  };
+  try {
+    for (const worker of workers) await worker.warm();
+    const queue = selectCandidates(db, collection.id, scope);
+    const lane = async () => {
+      for (let next = queue.next(); !next.done; next = queue.next()) {
+        await one(next.value);
+        options.onProgress?.(++done, report.selected);
+      }
+    };
+    await Promise.all(Array.from({ length: jobs }, lane));
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+  return report;
+}
+
+/**
+ * The local folders a collection's enricher workers may read: its upstream
+ * locations through its path mappings, else the local side of each mapping.
+ */
+export function localRoots(collection: EnrichCollection): string[] {
+  const roots = collection.locations.map((l) => mapPath(l, collection.pathMappings));
+  const local = roots.length > 0 ? roots : collection.pathMappings.map((m) => m.localPrefix);
+  return [
+    ...new Set(local.filter((r) => r.startsWith("/")).map((r) => r.replace(/\/+$/, "") || "/")),
+  ];
+}
+
+/**
+ * Shallow-merges technical fields in priority order: each top-level field
+ * comes from the first result that has it (not null, not an empty list).
+ */
+export function mergeTech(list: readonly ValidTechnicalMetadata[]): ValidTechnicalMetadata {
+  const out: Record<string, unknown> = {};
+  const keys = new Set(list.flatMap((t) => Object.keys(t)));
+  for (const key of keys) {
+    const values = list.map((t) => (t as Record<string, unknown>)[key]).filter((v) =>
+      v !== undefined
+    );
+    out[key] = values.find((v) => v !== null && !(Array.isArray(v) && v.length === 0)) ??
+      values[0];
+  }
+  return out as ValidTechnicalMetadata;
+}
+
+interface WorkerSlot {
+  plan: { typeId: string; appliesTo: string[]; config: EnricherConfig };
+  /** Opens the worker now, so that a sandbox refusal fails the run before any asset. */
+  warm(): Promise<void>;
+  enrich(
+    target: EnrichTarget,
+  ): Promise<{ tech: ValidTechnicalMetadata; durationMs?: number | null }>;
+  close(): Promise<void>;
+}
+
+/**
+ * One enricher's worker, opened on first use and reopened after it dies. A
+ * call that fails because the worker died under it (not its own deadline)
+ * is tried once more on a fresh worker.
+ */
+function _workerSlot(
+  registry: EnricherRegistry,
+  plan: WorkerSlot["plan"],
+  roots: readonly string[],
+): WorkerSlot {
+  let client: Promise<EnricherClient> | undefined;
+  const open = () => client ??= registry.open(plan.typeId, plan.config, { readRoots: roots });
+  const current = async () => {
+    const c = await open();
+    if (c.alive) return c;
+    client = undefined;
+    c.close().catch(() => {});
+    return await open();
+  };
+  return {
+    plan,
+    async warm() {
+      await open();
+    },
+    async enrich(target) {
+      for (let attempt = 1;; attempt++) {
+        const c = await current();
+        try {
+          return await c.enrich(target);
+        } catch (error) {
+          const own = error instanceof RetrovueError && error.details?.timeoutMs !== undefined;
+          if (c.alive || own || attempt >= MAX_ATTEMPTS) throw error;
+          // The worker died under this call (another asset crashed or hung it): retry once.
+        }
+      }
+    },
+    async close() {
+      const c = await client?.catch(() => undefined);
+      await c?.close();
+    },
+  };
+}
+
+function _inside(path: string, root: string): boolean {
+  return root === "/" || path === root || path.startsWith(root + "/");
+}
+
+async function _firstMissing(parts: readonly string[]): Promise<string | undefined> {
+  for (const part of parts) {
+    try {
+      await Deno.stat(part);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return part;
+      // Anything else (a permission problem) is for the enricher to report.
+    }
+  }
+  return undefined;
+}

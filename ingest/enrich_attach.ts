@@ -1,0 +1,112 @@
+/**
+ * Which enrichers a collection runs: the `collection_enrichers` rows, each a
+ * type id with a priority and a config keyed by param name.
+ *
+ * Enrichers run in ascending priority (then type id): the first result for a
+ * field wins, so a lower number is the more trusted enricher.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { EnricherConfig } from "../core/enricher_contract.ts";
+import { RetrovueError } from "../core/errors.ts";
+
+/** One enricher attached to a collection. */
+export interface AttachedEnricher {
+  /** The enricher's type id (e.g. `ffprobe`). */
+  typeId: string;
+  /** Run order: lower first. */
+  priority: number;
+  /** The operator's config, keyed by param name (run paths resolved when the run starts). */
+  config: EnricherConfig;
+  /** When it was attached (ISO-8601 UTC). */
+  createdAt: string;
+}
+
+/** The enrichers attached to a collection, in run order. */
+export function listAttachedEnrichers(db: DatabaseSync, collectionId: string): AttachedEnricher[] {
+  const rows = db.prepare(
+    `SELECT type_id, priority, config, created_at FROM collection_enrichers
+     WHERE collection_id = ? ORDER BY priority, type_id`,
+  ).all(collectionId);
+  return rows.map((r) => ({
+    typeId: String(r.type_id),
+    priority: Number(r.priority),
+    config: _config(r.config),
+    createdAt: String(r.created_at),
+  }));
+}
+
+/** Options for {@link attachEnricher}. */
+export interface AttachOptions {
+  /** Run order (default 0; lower first). An attached enricher keeps its own unless given. */
+  priority?: number;
+  /** Config keyed by param name (default `{}`). */
+  config?: EnricherConfig;
+  /** The clock. */
+  now?: () => Date;
+}
+
+/**
+ * Attaches an enricher to a collection, or updates the priority and config
+ * of one already attached. Returns whether it was newly attached.
+ */
+export function attachEnricher(
+  db: DatabaseSync,
+  target: { collectionId: string; typeId: string },
+  options: AttachOptions = {},
+): boolean {
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  const existing = db.prepare(
+    "SELECT priority, config FROM collection_enrichers WHERE collection_id = ? AND type_id = ?",
+  ).get(target.collectionId, target.typeId);
+  if (existing) {
+    db.prepare(
+      "UPDATE collection_enrichers SET priority = ?, config = ? WHERE collection_id = ? AND type_id = ?",
+    ).run(
+      options.priority ?? Number(existing.priority),
+      JSON.stringify(options.config ?? _config(existing.config)),
+      target.collectionId,
+      target.typeId,
+    );
+    return false;
+  }
+  db.prepare(
+    `INSERT INTO collection_enrichers (collection_id, type_id, priority, config, created_at)
+     VALUES (?, ?, ?, ?, ?)`,
+  ).run(
+    target.collectionId,
+    target.typeId,
+    options.priority ?? 0,
+    JSON.stringify(options.config ?? {}),
+    now,
+  );
+  return true;
+}
+
+/** Detaches an enricher; throws `NOT_FOUND` when it is not attached. */
+export function detachEnricher(
+  db: DatabaseSync,
+  target: { collectionId: string; typeId: string },
+): void {
+  const result = db.prepare(
+    "DELETE FROM collection_enrichers WHERE collection_id = ? AND type_id = ?",
+  ).run(target.collectionId, target.typeId);
+  if (Number(result.changes) === 0) {
+    throw new RetrovueError(
+      "NOT_FOUND",
+      `enricher '${target.typeId}' is not attached to this collection`,
+      { details: { typeId: target.typeId } },
+    );
+  }
+}
+
+function _config(text: unknown): EnricherConfig {
+  try {
+    const value = JSON.parse(String(text));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
