@@ -27,6 +27,9 @@ import { writeJson } from "./output.ts";
 import { checkLocalPaths, type LocalPathReport } from "./path_checks.ts";
 import { findCollection, findSource, requireImporter, withClient } from "./views.ts";
 
+/** The most changes `--dry-run --verbose` lists (the counts stay complete). */
+export const MAX_PLANNED_CHANGES = 1000;
+
 /** Issues printed in the human output; `--json` lists up to 1000. */
 const MAX_PRINTED_ISSUES = 20;
 
@@ -34,7 +37,8 @@ const collectionIngest: Command = {
   path: ["collection", "ingest"],
   summary: "Ingest a collection's assets (whole, or one title/season/episode)",
   help: `Usage: retrovue collection ingest <collection> [--source SOURCE]
-       [--title T [--season N [--episode N]]] [--allow-removal] [--dry-run] [--json]
+       [--title T [--season N [--episode N]]] [--allow-removal] [--dry-run [--verbose]]
+       [--json]
 
 Streams the collection's assets from its importer, validates and classifies
 them (new, changed, unchanged, removed, rekeyed, restored, invalid) and
@@ -47,6 +51,8 @@ ids and episode, path, or file size and time) keeps its id: "rekeyed".
   --episode N      only this episode of --season
   --allow-removal  apply a full ingest even when the removal guard holds it back
   --dry-run        classify and report, write nothing (not even the ingest time)
+  --verbose        with --dry-run: list what would be new, changed, removed,
+                   restored or re-keyed (the first ${MAX_PLANNED_CHANGES} in --json)
   --source S       narrow a collection name to one source
 
 A full ingest needs the collection sync-enabled and ingestible; a targeted
@@ -72,7 +78,15 @@ same verdict.
       episode: { type: "string" },
       "allow-removal": { type: "boolean" },
       "dry-run": { type: "boolean" },
+      verbose: { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <collection> (id or name)" });
+    if (values.verbose && !values["dry-run"]) {
+      throw new RetrovueError(
+        "USAGE",
+        "--verbose lists what a --dry-run would change; after an ingest, list what it changed " +
+          "with 'asset list --changed-in last'",
+      );
+    }
     const filters: AssetFilters = {};
     if (values.title !== undefined) filters.title = values.title;
     if (values.season !== undefined) filters.season = parseCount("--season", values.season);
@@ -99,6 +113,7 @@ same verdict.
             collection: collection.id,
             filters,
             dryRun,
+            listChanges: values.verbose ? MAX_PLANNED_CHANGES : undefined,
             allowRemoval: values["allow-removal"] ?? false,
             clock: () => ctx.now(),
             onProgress: progress.update,
@@ -331,6 +346,7 @@ export function ingestJson(
     errors: r.errors.map((e) => ({ kind: e.kind, externalId: e.externalId, message: e.message })),
     lastIngestTime: r.lastIngestTime,
     runId: r.runId,
+    plannedChanges: r.plannedChanges?.map((c) => ({ ...c })) ?? null,
     removalGuard: guard === null ? null : {
       code: guard.code,
       held: guard.held,
@@ -405,6 +421,7 @@ export function formatIngestResult(
     out += `  … and ${r.errors.length - MAX_PRINTED_ISSUES} more (see --json)\n`;
   }
   out += _noticeLines(r.notices);
+  out += _plannedLines(r);
   if (localPaths) out += _localPathLines(localPaths, r.collectionId);
   out += r.dryRun || held
     ? "Nothing was written.\n"
@@ -412,6 +429,28 @@ export function formatIngestResult(
   if (r.runId !== null && s.new + s.changed + s.removed + s.restored + s.rekeyed > 0) {
     out += `Recorded as ingest run ${r.runId}; list its changes with ` +
       `'asset list --changed-in ${r.runId}'.\n`;
+  }
+  return out;
+}
+
+/** The most of them the text output prints. */
+const _PRINTED_CHANGES = 50;
+
+/** What a `--dry-run --verbose` would change, one line each. */
+function _plannedLines(r: IngestResult): string {
+  const planned = r.plannedChanges;
+  if (planned === null) return "";
+  if (planned.length === 0) return "It would change nothing.\n";
+  const s = r.stats;
+  const all = s.new + s.changed + s.removed + s.restored + s.rekeyed;
+  let out = "It would:\n";
+  for (const c of planned.slice(0, _PRINTED_CHANGES)) {
+    const asset = c.assetId === null ? "" : ` (${c.assetId})`;
+    out += `  ${c.change.padEnd(8)} '${inertLine(c.externalId)}'${asset}\n`;
+  }
+  if (all > _PRINTED_CHANGES) {
+    out += `  … and ${all - _PRINTED_CHANGES} more` +
+      (planned.length < all ? "" : " (see --json)") + "\n";
   }
   return out;
 }

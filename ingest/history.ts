@@ -224,3 +224,69 @@ export function changeCounts(db: DatabaseSync, runId: number): Record<AssetChang
   for (const r of rows) out[String(r.change) as AssetChange] = Number(r.n);
   return out;
 }
+
+/** One change a dry run would make (see {@link plannedChanges}). */
+export interface PlannedChange {
+  /** What would happen. */
+  change: AssetChange;
+  /** The external id it concerns (for a re-keyed asset: its new one). */
+  externalId: string;
+  /** The existing asset's id, or null for a new one. */
+  assetId: string | null;
+}
+
+/**
+ * The changes a classified plan would make, in external id order per kind,
+ * at most `limit` in all: what `collection ingest --dry-run --verbose` lists.
+ * Reads the stage and the catalog; writes nothing.
+ */
+export function plannedChanges(db: DatabaseSync, plan: IngestPlan, limit: number): PlannedChange[] {
+  const c = plan.collectionId;
+  const stage = plan.stage.table;
+  const st = plan.stats;
+  const parts: { sql: string; args: string[]; when: boolean }[] = [
+    {
+      when: st.new > 0,
+      sql: `SELECT 'new' AS change, s.external_id AS external_id, NULL AS asset_id FROM ${stage} s
+            WHERE s.rekey_id IS NULL AND NOT EXISTS (
+              SELECT 1 FROM main.assets a INDEXED BY assets_external
+              WHERE a.collection_id = ? AND a.external_id = s.external_id)`,
+      args: [c],
+    },
+    {
+      when: st.changed + st.restored > 0,
+      sql: `SELECT iif(a.deleted_at IS NULL, 'changed', 'restored'), x.external_id, a.id
+            FROM ${stage} x CROSS JOIN main.assets a INDEXED BY assets_external
+            WHERE a.collection_id = ? AND a.external_id = x.external_id
+              AND (a.deleted_at IS NOT NULL OR (a.fingerprint != x.fingerprint
+                   AND (x.quiet_fingerprint IS NULL OR x.quiet_fingerprint != a.fingerprint)))`,
+      args: [c],
+    },
+    {
+      when: plan.full && st.removed > 0,
+      sql: `SELECT 'removed', a.external_id, a.id FROM main.assets a INDEXED BY assets_external
+            WHERE ${unseenLiveSql(plan.stage, "a")}`,
+      args: [c],
+    },
+    {
+      when: st.rekeyed > 0,
+      sql: `SELECT 'rekeyed', s.external_id, s.rekey_id FROM ${stage} s
+            WHERE s.rekey_id IS NOT NULL`,
+      args: [],
+    },
+  ];
+  const out: PlannedChange[] = [];
+  for (const part of parts) {
+    if (!part.when || out.length >= limit) continue;
+    const rows = db.prepare(`${part.sql} ORDER BY 2 LIMIT ?`).all(...part.args, limit - out.length);
+    for (const r of rows) {
+      const values = Object.values(r);
+      out.push({
+        change: String(values[0]) as AssetChange,
+        externalId: String(values[1]),
+        assetId: values[2] === null ? null : String(values[2]),
+      });
+    }
+  }
+  return out;
+}

@@ -22,6 +22,7 @@ import type { AssetFilters, CollectionKind, FilterName } from "../core/contract.
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 import type { ImporterClient, PluginNotice } from "../registry/types.ts";
 import { applyPlan, dataVersion, isBusyError } from "./apply.ts";
+import { type PlannedChange, plannedChanges } from "./history.ts";
 import {
   type Classifier,
   createClassifier,
@@ -89,6 +90,11 @@ export interface IngestOptions {
    */
   secrets?: readonly string[];
   /**
+   * List up to this many of the changes a dry run would make in
+   * {@link IngestResult.plannedChanges} (`--dry-run --verbose`); default none.
+   */
+  listChanges?: number;
+  /**
    * Pair assets that went with new items that are the same media, so they
    * keep their ids (`rekeyed`; see `rekey.ts`). Default true; false only to
    * measure what the matching costs (`bench/ingest_bench.ts`).
@@ -131,6 +137,11 @@ export interface IngestResult {
    * --changed-in RUN`); null when nothing was written (dry run, held back).
    */
   runId: number | null;
+  /**
+   * The changes a dry run would make, when asked for (`listChanges`): at
+   * most that many, by kind then external id; null otherwise.
+   */
+  plannedChanges: PlannedChange[] | null;
 }
 
 /**
@@ -430,6 +441,9 @@ async function _run(
     guard,
     notices: collector.notices,
     runId,
+    plannedChanges: options.dryRun && options.listChanges
+      ? plannedChanges(db, plan, options.listChanges)
+      : null,
   });
 }
 
@@ -683,6 +697,7 @@ function _result(
     guard: RemovalGuardVerdict | null;
     notices: IngestNotices;
     runId: number | null;
+    plannedChanges: PlannedChange[] | null;
   },
 ): IngestResult {
   return {
@@ -698,5 +713,6 @@ function _result(
     removalGuard: o.guard,
     notices: o.notices,
     runId: o.runId,
+    plannedChanges: o.plannedChanges,
   };
 }

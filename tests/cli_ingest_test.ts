@@ -142,6 +142,7 @@ Deno.test("bad inputs exit 1 with a message saying which", async () => {
   const before = dumpDb(world.db);
   const cases: [string[], RegExp][] = [
     [["collection", "ingest", "TV", "--season", "1"], /--season needs --title/],
+    [["collection", "ingest", "TV", "--verbose"], /--verbose lists what a --dry-run would change/],
     [["collection", "ingest", "TV", "--title", "A", "--episode", "1"], /--episode needs --season/],
     [
       ["collection", "ingest", "TV", "--title", "A", "--season", "x"],
@@ -191,6 +192,7 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
     "errors",
     "lastIngestTime",
     "runId",
+    "plannedChanges",
     "removalGuard",
     "warnings",
     "skipped",
@@ -250,7 +252,17 @@ Deno.test("collection ingest: full, re-run, dry run, targeted, scope empty, asse
   assert.equal(dumpDb(world.db), before, "a dry run writes nothing");
   assert.equal(dry.dryRun, true);
   assert.equal(dry.lastIngestTime, again.lastIngestTime);
+  assert.equal(dry.plannedChanges, null, "listed only with --verbose");
+  const verbose = ok(await w.run(["collection", "ingest", "TV", "--dry-run", "--verbose"]), "v");
+  assert.match(verbose.stdout, /It would:\n {2}new +'e9'\n {2}changed +'e4' \(a-[0-9a-f]{12}\)\n/);
+  assert.match(verbose.stdout, /removed +'e2' \(a-[0-9a-f]{12}\)/);
+  assert.equal(dumpDb(world.db), before, "a verbose dry run writes nothing either");
   const real = json(ok(await w.run(["collection", "ingest", "TV", "--json"]), "ingest changes"));
+  const made = json(ok(await w.run(["asset", "list", "--changed-in", "last", "--json"]), "made"));
+  assert.deepEqual(
+    (made.assets as Record<string, unknown>[]).map((a) => [a.externalId, a.change]).sort(),
+    [["e2", "removed"], ["e4", "changed"], ["e9", "new"]],
+  );
   const expected = {
     discovered: 5,
     new: 1,

@@ -137,3 +137,24 @@ Deno.test(`a collection keeps its last ${HISTORY_RUNS} runs, with their changes`
   ).get() as { n: number };
   assert.equal(Number(orphans.n), 0, "pruned runs take their changes with them");
 });
+
+Deno.test("a dry run lists the changes the real run then records", async () => {
+  const db = _db();
+  await _ingest(db, [movie("a", "A"), movie("b", "B"), movie("c", "C")]);
+  const next = [movie("a", "A"), movie("b", "B2"), movie("d", "D")];
+  const dry = await _ingest(db, next, { dryRun: true, listChanges: 100 });
+  assert.deepEqual(
+    dry.plannedChanges?.map((c) => [c.change, c.externalId, c.assetId === null]),
+    [["new", "d", true], ["changed", "b", false], ["removed", "c", false]],
+  );
+  const capped = await _ingest(db, next, { dryRun: true, listChanges: 2 });
+  assert.equal(capped.plannedChanges?.length, 2);
+  const real = await _ingest(db, next);
+  assert.equal(real.plannedChanges, null);
+  const recorded = listAssets(db, { changedIn: real.runId! }).assets.map((a) => a.externalId);
+  assert.deepEqual(recorded.sort(), dry.plannedChanges!.map((c) => c.externalId).sort());
+  const ids = dry.plannedChanges!.filter((c) => c.assetId !== null).map((c) => c.assetId).sort();
+  const stored = listAssets(db, { changedIn: real.runId!, includeDeleted: true }).assets
+    .filter((a) => a.externalId !== "d").map((a) => a.id).sort();
+  assert.deepEqual(ids, stored);
+});
