@@ -1,15 +1,21 @@
 /**
- * `deno task demo`: builds a small, realistic sample library of empty video
- * files in a temporary folder and runs the real operator flow on it against a
- * temporary database, printing each command as an operator would type it and
- * its output:
+ * `deno task demo`: builds a small, realistic sample library in a temporary
+ * folder and runs the real operator flow on it against a temporary database,
+ * printing each command as an operator would type it and its output. With
+ * ffmpeg on PATH (and allowed by the task's `--allow-run`), every video file
+ * is real media: a few seconds of a tiny test pattern and a tone
+ * ({@link demoSeconds}); without it the files are empty and the demo says so.
  *
  * 1. `source add --type filesystem --name Demo --root Shows=… --root Movies=… --discover`
  * 2. `collection list`
  * 3. `collection update <collection> --sync-enable` for each collection
  * 4. `collection ingest <collection>` for each collection
- * 5. `asset list`
- * 6. `collection ingest <collection>` again for each: everything unchanged
+ * 5. `collection enrich <collection>` for each, when the media is real and this
+ *    RetroVue has that command, attaching `ffprobe` first where discovery
+ *    did not (a failure is shown, not fatal)
+ * 6. `asset list`, `collection show` for each (assets per readiness state),
+ *    `asset show` of one movie (its duration, technical fields and state)
+ * 7. `collection ingest <collection>` again for each: everything unchanged
  *
  * Every command is `main.ts` in a subprocess with the permission flags of the
  * `retrovue` task in `deno.json` (read from it), so the demo exercises exactly
@@ -143,15 +149,100 @@ export function demoExpectedAssets(): Record<string, number> {
   return out;
 }
 
-/** Creates the sample library under `dir` (`dir/shows`, `dir/movies`) and returns the roots. */
-export function writeDemoLibrary(dir: string): Record<DemoFile["root"], string> {
+/** The video file extensions of the sample library (the rest, `.txt`, stay empty). */
+const _MEDIA_EXTENSIONS = ["mkv", "mp4", "avi"] as const;
+
+/**
+ * How many seconds of media the demo writes for a sample file (2 to 4, so
+ * durations differ), or null for a file that is not video.
+ */
+export function demoSeconds(file: DemoFile): number | null {
+  const ext = file.path.slice(file.path.lastIndexOf(".") + 1);
+  if (!(_MEDIA_EXTENSIONS as readonly string[]).includes(ext)) return null;
+  return 2 + DEMO_LIBRARY.indexOf(file) % 3;
+}
+
+/**
+ * Whether the demo can make real media: `null` when ffmpeg runs, else the
+ * one line that says why not.
+ */
+export async function ffmpegMissing(): Promise<string | null> {
+  const allowed = Deno.permissions.querySync({ name: "run", command: "ffmpeg" }).state;
+  // Deno grants `--allow-run=ffmpeg` only when it finds ffmpeg on PATH at start-up.
+  if (allowed !== "granted") {
+    return "ffmpeg is not available (not on PATH, or not in the task's --allow-run)";
+  }
+  try {
+    const out = await new Deno.Command("ffmpeg", {
+      args: ["-hide_banner", "-version"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success ? null : "ffmpeg -version failed";
+  } catch {
+    return "ffmpeg not found on PATH";
+  }
+}
+
+/**
+ * Creates the sample library under `dir` (`dir/shows`, `dir/movies`) and
+ * returns the roots. With `media`, video files are real: each distinct
+ * container and length is encoded once with ffmpeg (64x36 test pattern,
+ * 10 fps, h264/aac in mkv and mp4, mpeg4/mp2 in avi) and copied; without it
+ * every file is empty.
+ */
+export async function writeDemoLibrary(
+  dir: string,
+  options: { media?: boolean } = {},
+): Promise<Record<DemoFile["root"], string>> {
   const roots = { shows: join(dir, "shows"), movies: join(dir, "movies") };
+  const encoded = new Map<string, string>();
   for (const file of DEMO_LIBRARY) {
     const path = join(roots[file.root], file.path);
     Deno.mkdirSync(join(path, ".."), { recursive: true });
-    Deno.writeFileSync(path, new Uint8Array());
+    const seconds = options.media ? demoSeconds(file) : null;
+    if (seconds === null) {
+      Deno.writeFileSync(path, new Uint8Array());
+      continue;
+    }
+    const ext = path.slice(path.lastIndexOf(".") + 1);
+    const key = `${ext}-${seconds}`;
+    let source = encoded.get(key);
+    if (source === undefined) {
+      source = join(dir, `clip-${key}.${ext}`);
+      await _encode(source, seconds, ext);
+      encoded.set(key, source);
+    }
+    Deno.copyFileSync(source, path);
   }
+  for (const clip of encoded.values()) Deno.removeSync(clip);
   return roots;
+}
+
+/** Encodes `seconds` of test pattern and tone into `path`. */
+async function _encode(path: string, seconds: number, ext: string): Promise<void> {
+  const codecs = ext === "avi"
+    ? ["-c:v", "mpeg4", "-c:a", "mp2"]
+    : ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"];
+  const out = await new Deno.Command("ffmpeg", {
+    args: [
+      ...["-hide_banner", "-loglevel", "error", "-nostdin", "-y"],
+      ...["-f", "lavfi", "-i", `testsrc=size=64x36:rate=10:duration=${seconds}`],
+      ...["-f", "lavfi", "-i", `sine=frequency=440:sample_rate=22050:duration=${seconds}`],
+      ...codecs,
+      "-shortest",
+      path,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(
+      `ffmpeg could not write ${path}: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
+  }
 }
 
 const _REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -173,13 +264,40 @@ function _shellQuote(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Runs `retrovue <args>` against the demo database, printing the command and its output. */
+/** How the demo runs the CLI. */
+interface _StepOptions {
+  db: string;
+  dataHome: string;
+  flags: readonly string[];
+  deno: string;
+}
+
+/**
+ * Runs `retrovue <args>` against the demo database, printing the command and
+ * its output. A non-zero exit throws, unless `tolerate` (then it is shown and
+ * returned).
+ */
 async function _step(
   args: readonly string[],
-  options: { db: string; dataHome: string; flags: readonly string[]; deno: string },
-): Promise<void> {
+  options: _StepOptions,
+  tolerate = false,
+): Promise<number> {
   console.log(`\n$ retrovue ${args.map(_shellQuote).join(" ")}`);
-  const out = await new Deno.Command(options.deno, {
+  const out = await _retrovue(args, options);
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(out.stdout);
+  const stderr = decoder.decode(out.stderr);
+  if (stdout !== "") Deno.stdout.writeSync(new TextEncoder().encode(stdout));
+  if (stderr !== "") Deno.stderr.writeSync(new TextEncoder().encode(stderr));
+  if (out.code !== 0 && !tolerate) {
+    throw new Error(`'retrovue ${args.join(" ")}' exited with status ${out.code}`);
+  }
+  return out.code;
+}
+
+/** Runs `retrovue <args>` quietly and returns its output (for what the demo looks up). */
+function _retrovue(args: readonly string[], options: _StepOptions): Promise<Deno.CommandOutput> {
+  return new Deno.Command(options.deno, {
     args: ["run", ...options.flags, join(_REPO_ROOT, "main.ts"), "--db", options.db, ...args],
     cwd: _REPO_ROOT,
     // Only the built-in importers; never the operator's real catalog.
@@ -188,21 +306,14 @@ async function _step(
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const decoder = new TextDecoder();
-  const stdout = decoder.decode(out.stdout);
-  const stderr = decoder.decode(out.stderr);
-  if (stdout !== "") Deno.stdout.writeSync(new TextEncoder().encode(stdout));
-  if (stderr !== "") Deno.stderr.writeSync(new TextEncoder().encode(stderr));
-  if (out.code !== 0) {
-    throw new Error(`'retrovue ${args.join(" ")}' exited with status ${out.code}`);
-  }
 }
 
 /** Runs the demo; returns the exit status (0 ok, 1 a step failed). */
 export async function runDemo(): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "retrovue-demo-" });
   try {
-    const roots = writeDemoLibrary(dir);
+    const missing = await ffmpegMissing();
+    const roots = await writeDemoLibrary(dir, { media: missing === null });
     const options = {
       db: join(dir, "retrovue.db"),
       dataHome: join(dir, "xdg"),
@@ -218,6 +329,11 @@ export async function runDemo(): Promise<number> {
           `(${files.length - assets} to skip: samples, extras, junk)`,
       );
     }
+    console.log(
+      missing === null
+        ? "  Video files are real media made with ffmpeg: 2-4 s of a 64x36 test pattern and a tone."
+        : `  Video files are empty: ${missing}; install ffmpeg for real media with durations.`,
+    );
     const collections = Object.values(DEMO_COLLECTIONS);
     await _step([
       "source",
@@ -237,7 +353,11 @@ export async function runDemo(): Promise<number> {
       await _step(["collection", "update", name, "--sync-enable"], options);
     }
     for (const name of collections) await _step(["collection", "ingest", name], options);
+    await _enrich(collections, options, missing === null);
     await _step(["asset", "list"], options);
+    for (const name of collections) await _step(["collection", "show", name], options);
+    const movie = await _assetId(options, "Vertigo");
+    if (movie !== undefined) await _step(["asset", "show", movie], options);
     console.log("\n# Ingesting again: nothing changed on disk, so everything is unchanged.");
     for (const name of collections) await _step(["collection", "ingest", name], options);
     console.log(`\nDemo finished; removing ${dir}.`);
@@ -248,6 +368,57 @@ export async function runDemo(): Promise<number> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * Probes the real media with `collection enrich` when this RetroVue has
+ * that command; explains what readiness will show otherwise. A failing
+ * enrichment (e.g. no ffprobe) is shown and the demo goes on: the assets
+ * then honestly stay `needs_enrichment`.
+ */
+async function _enrich(
+  collections: readonly string[],
+  options: _StepOptions,
+  media: boolean,
+): Promise<void> {
+  if (!media) {
+    console.log("\n# The files are empty: they have no duration, so they need enrichment.");
+    return;
+  }
+  const help = await _retrovue(["collection", "enrich", "--help"], options);
+  if (help.code !== 0) {
+    console.log(
+      "\n# This RetroVue cannot probe files yet ('collection enrich' is missing): " +
+        "assets without a duration stay needs_enrichment.",
+    );
+    return;
+  }
+  console.log("\n# Probing the media for durations and technical fields.");
+  for (const name of collections) {
+    if (!(await _hasEnrichers(name, options))) {
+      await _step(["collection", "update", name, "--add-enricher", "ffprobe"], options, true);
+    }
+    const code = await _step(["collection", "enrich", name], options, true);
+    if (code !== 0) console.log(`# (enrichment of ${name} did not complete: exit ${code})`);
+  }
+}
+
+/** Whether `collection show --json` lists an enricher on collection `name`. */
+async function _hasEnrichers(name: string, options: _StepOptions): Promise<boolean> {
+  const out = await _retrovue(["collection", "show", name, "--json"], options);
+  if (out.code !== 0) return false;
+  const body = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    collection?: { enrichers?: unknown[] };
+  };
+  return (body.collection?.enrichers?.length ?? 0) > 0;
+}
+
+/** The id of the movie titled `title`, looked up quietly, or undefined. */
+async function _assetId(options: _StepOptions, title: string): Promise<string | undefined> {
+  const out = await _retrovue(["asset", "list", "--title", title, "--json"], options);
+  if (out.code !== 0) return undefined;
+  const body = JSON.parse(new TextDecoder().decode(out.stdout)) as { assets?: { id: string }[] };
+  return body.assets?.[0]?.id;
 }
 
 if (import.meta.main) Deno.exit(await runDemo());

@@ -4,6 +4,10 @@
  * `TMPDIR`, then checks its output against the sample library definition and
  * that it cleaned up after itself.
  *
+ * With ffmpeg on PATH the sample files are real media, and the demo's
+ * readiness and durations are checked against what it generated; a second
+ * run with a PATH without ffmpeg checks that it says so and still works.
+ *
  * Needs `--allow-read --allow-write --allow-run --allow-env`.
  *
  * @module
@@ -12,7 +16,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { DEMO_COLLECTIONS, DEMO_LIBRARY, demoExpectedAssets } from "../cli/demo.ts";
+import { DEMO_COLLECTIONS, DEMO_LIBRARY, demoExpectedAssets, demoSeconds } from "../cli/demo.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -37,20 +41,56 @@ function ingestSummaries(
   }));
 }
 
+/** Whether ffmpeg runs here. */
+async function ffmpegRuns(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("ffmpeg", {
+      args: ["-version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs the demo with the `demo` task's flags and `TMPDIR=tmp` (plus `env`),
+ * asserts it succeeded and returns its stdout.
+ */
+async function runDemo(tmp: string, env: Record<string, string> = {}): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...demoTaskFlags(), join(REPO_ROOT, "cli", "demo.ts")],
+    cwd: REPO_ROOT,
+    env: { TMPDIR: tmp, NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `demo failed:\n${stdout}\n${stderr}`);
+  return stdout;
+}
+
+/** The `readiness:` line of each `collection show` in the output, by collection name. */
+function readinessLines(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of stdout.matchAll(/^name: +(\S+)$[\s\S]*?^readiness: +(.+)$/gm)) out[m[1]] = m[2];
+  return out;
+}
+
+/** The `asset show` field `key` in the output, or undefined. */
+function shownField(stdout: string, key: string): string | undefined {
+  const show = stdout.slice(stdout.indexOf("$ retrovue asset show"));
+  return show.match(new RegExp(`^${key}: +(.+)$`, "m"))?.[1];
+}
+
 Deno.test("deno task demo runs the real flow on its sample library and cleans up", async () => {
   const tmp = Deno.makeTempDirSync({ prefix: "retrovue-demo-test-" });
   try {
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...demoTaskFlags(), join(REPO_ROOT, "cli", "demo.ts")],
-      cwd: REPO_ROOT,
-      env: { TMPDIR: tmp, NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, `demo failed:\n${stdout}\n${stderr}`);
+    const stdout = await runDemo(tmp);
 
     // Each step is printed as an operator would type it.
     for (
@@ -92,6 +132,30 @@ Deno.test("deno task demo runs the real flow on its sample library and cleans up
     assert.ok(stdout.includes("Columbo S02E01-E02 · Etude in Black"), stdout);
     assert.ok(stdout.includes("Columbo S00E01 · Prescription Murder"), stdout);
 
+    // Readiness per collection adds up to its assets; a probed movie shows the
+    // duration the demo generated, one that was not probed says it needs it.
+    const media = await ffmpegRuns();
+    assert.ok(
+      stdout.includes(media ? "Video files are real media" : "Video files are empty"),
+      stdout,
+    );
+    const lines = readinessLines(stdout);
+    assert.deepEqual(Object.keys(lines).sort(), [...names].sort(), stdout);
+    for (const name of names) {
+      const total = [...lines[name].matchAll(/(\d+) [a-z_]+/g)].reduce((n, m) => n + +m[1], 0);
+      assert.equal(total, expected[name], `${name}: ${lines[name]}`);
+    }
+    const vertigo = DEMO_LIBRARY.find((f) => f.path === "Vertigo (1958)/Vertigo (1958).mkv")!;
+    const state = shownField(stdout, "state");
+    if (media && /^Enriched 'Movies'/m.test(stdout)) {
+      assert.equal(state, "ready", stdout);
+      assert.equal(shownField(stdout, "duration"), `0:0${demoSeconds(vertigo)} (probed)`);
+      assert.match(shownField(stdout, "video") ?? "", /^h264 .*64x36/);
+    } else {
+      assert.equal(state, "needs_enrichment", stdout);
+      assert.equal(shownField(stdout, "duration"), "-");
+    }
+
     // The temporary library and database are gone.
     const library = stdout.match(/^Sample library in (.+):$/m)?.[1];
     if (library === undefined) assert.fail(`no 'Sample library in' line in:\n${stdout}`);
@@ -100,5 +164,27 @@ Deno.test("deno task demo runs the real flow on its sample library and cleans up
     assert.deepEqual([...Deno.readDirSync(tmp)], []);
   } finally {
     Deno.removeSync(tmp, { recursive: true });
+  }
+});
+
+Deno.test("deno task demo without ffmpeg says so and runs as before", async () => {
+  const tmp = Deno.makeTempDirSync({ prefix: "retrovue-demo-test-" });
+  const bin = Deno.makeTempDirSync({ prefix: "retrovue-demo-path-" });
+  try {
+    // A PATH with deno and nothing else: no ffmpeg to find.
+    Deno.symlinkSync(Deno.execPath(), join(bin, "deno"));
+    const stdout = await runDemo(tmp, { PATH: bin });
+    assert.match(stdout, /^ {2}Video files are empty: ffmpeg is not available \(not on PATH/m);
+    assert.ok(stdout.includes("# The files are empty: they have no duration"), stdout);
+    const lines = readinessLines(stdout);
+    const expected = demoExpectedAssets();
+    for (const name of Object.values(DEMO_COLLECTIONS)) {
+      assert.equal(lines[name], `${expected[name]} needs_enrichment`, stdout);
+    }
+    assert.equal(shownField(stdout, "state"), "needs_enrichment");
+    assert.deepEqual([...Deno.readDirSync(tmp)], [], "cleaned up");
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+    Deno.removeSync(bin, { recursive: true });
   }
 });
