@@ -84,10 +84,12 @@ ALTER TABLE collections ADD COLUMN max_removal_pct INTEGER
   },
   {
     // Enrichment (technical metadata from servers and enrichers such as
-    // ffprobe). These columns belong to enrichment: the ingest never writes
-    // them, so a metadata change upstream cannot wipe a probe's result, and
-    // an asset needs enrichment exactly when enriched_file_fingerprint is not
-    // its file_fingerprint.
+    // ffprobe). These columns belong to enrichment: the ingest writes them
+    // only for the technical fields its importer reported (tech_source
+    // 'server', see ingest/apply.ts) and never over an enricher's result for
+    // the current file, so a metadata change upstream cannot wipe a probe's
+    // result, and an asset needs enrichment exactly when
+    // enriched_file_fingerprint is not its file_fingerprint.
     version: 4,
     sql: `
 ALTER TABLE assets ADD COLUMN tech TEXT;                      -- JSON technical fields, or NULL
