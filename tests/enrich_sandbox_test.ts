@@ -1,0 +1,155 @@
+/**
+ * The enricher sandbox: hostile enrichers (tests/fixtures/enrichers) try to
+ * run another binary than the one granted, read outside the collection's
+ * folders, open a connection, answer garbage, hang and crash; each gets its
+ * typed denial, and the runner records it on that asset and goes on.
+ *
+ * Needs `--allow-read --allow-write --allow-run --allow-env`.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { RetrovueError } from "../core/errors.ts";
+import { loadEnricherRegistry, resolveRunParams } from "../registry/enrichers.ts";
+import { loadRegistry, probeIsolation } from "../registry/mod.ts";
+import type { EnricherClient } from "../registry/types.ts";
+import { runCli, tempWorld } from "./_cli.ts";
+
+const FIXTURES = fileURLToPath(new URL("./fixtures/enrichers/", import.meta.url));
+const ISOLATION = { level: "deno" as const, mode: "auto" as const };
+const PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+
+async function _open(roots: string[], level: "deno" | "os"): Promise<EnricherClient> {
+  const registry = await loadEnricherRegistry({
+    builtinDir: FIXTURES,
+    searchPath: PATH,
+    isolation: { ...ISOLATION, level },
+  });
+  const config = registry.resolveConfig("snoop", {});
+  return await registry.open("snoop", config, { readRoots: roots });
+}
+
+async function _code(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "resolved";
+  } catch (error) {
+    assert.ok(error instanceof RetrovueError, String(error));
+    return error.code;
+  }
+}
+
+const target = (title: string, parts: string[]) => ({
+  assetId: "a-1",
+  kind: "movie" as const,
+  title,
+  parts,
+  durationMs: null,
+});
+
+const OS = await probeIsolation({ mode: "auto", executable: Deno.execPath() });
+if (OS.level !== "os") console.log(`enrich sandbox: OS isolation not tested here: ${OS.reason}`);
+
+for (const level of OS.level === "os" ? ["deno", "os"] as const : ["deno"] as const) {
+  Deno.test(`${level} isolation: only the granted executable, only the collection, no network`, () =>
+    _denials(level));
+}
+
+async function _denials(level: "deno" | "os"): Promise<void> {
+  using world = tempWorld();
+  const media = join(world.dir, "media");
+  Deno.mkdirSync(media);
+  Deno.writeTextFileSync(join(media, "x.mkv"), "x");
+  const client = await _open([media], level);
+  try {
+    const granted = await client.enrich(target("run-granted", [join(media, "x.mkv")]));
+    assert.equal(granted.tech.container, "ran");
+    for (const attempt of ["run", "read", "net"]) {
+      assert.equal(
+        await _code(client.enrich(target(attempt, [join(media, "x.mkv")]))),
+        "PERMISSION_DENIED",
+        attempt,
+      );
+    }
+    assert.equal(await _code(client.enrich(target("bad", []))), "MALFORMED_RESPONSE");
+    // The worker survives denials: the next call still works.
+    assert.equal((await client.enrich(target("ok", []))).durationMs, undefined);
+  } finally {
+    await client.close();
+  }
+}
+
+Deno.test("run params resolve to a real executable, else the enricher's hint", () => {
+  using world = tempWorld();
+  const plain = join(world.dir, "plain.txt");
+  Deno.writeTextFileSync(plain, "not a program");
+  Deno.chmodSync(plain, 0o644);
+  const params = [{
+    name: "tool",
+    flag: "--tool",
+    grants: "run",
+    lookup: "no-such-tool-xyz",
+    missingHint: "install it or pass --tool PATH",
+  }];
+  assert.throws(
+    () => resolveRunParams(params, {}, PATH),
+    (e: RetrovueError) =>
+      e.code === "ENRICHER_UNAVAILABLE" && /install it or pass --tool PATH/.test(e.message),
+  );
+  assert.throws(
+    () => resolveRunParams(params, { tool: plain }, PATH),
+    (e: RetrovueError) => e.code === "ENRICHER_UNAVAILABLE" && /not an executable/.test(e.message),
+  );
+  const found = resolveRunParams([{ ...params[0], lookup: "true" }], {}, PATH);
+  assert.equal(found.tool, Deno.realPathSync(String(found.tool)));
+});
+
+Deno.test("two enrichers claiming one type id fail discovery; importers ignore enrichers", async () => {
+  await assert.rejects(
+    loadEnricherRegistry({ builtinDir: join(FIXTURES, "duplicate"), isolation: ISOLATION }),
+    (e: RetrovueError) => e.code === "DUPLICATE_TYPE" && /twin/.test(e.message),
+  );
+  // A plugin folder holding enrichers is not a folder of broken importers.
+  const importers = await loadRegistry({ pluginDirs: [FIXTURES], isolation: ISOLATION });
+  assert.deepEqual(importers.types.filter((t) => t.file.startsWith(FIXTURES)), []);
+});
+
+Deno.test("a hanging and a crashing asset are recorded; the others are enriched", async () => {
+  using world = tempWorld();
+  const root = join(world.dir, "movies");
+  for (const name of ["Crash (2001)", "Good (2002)", "Hang (2003)", "Also Good (2004)"]) {
+    Deno.mkdirSync(join(root, name), { recursive: true });
+    Deno.writeTextFileSync(join(root, name, `${name}.mkv`), "not media; flaky never reads it");
+  }
+  const cli = (args: string[]) =>
+    runCli(args, { db: world.db, pluginPath: FIXTURES, cwd: world.dir });
+  assert.equal(
+    (await cli(["source", "add", "--type", "filesystem", "--name", "fs", "--root", root])).code,
+    0,
+  );
+  assert.equal((await cli(["source", "discover", "fs"])).code, 0);
+  const update = await cli([
+    "collection",
+    "update",
+    "movies",
+    "--sync-enable",
+    "--add-enricher",
+    "flaky",
+  ]);
+  assert.equal(update.code, 0, update.stderr);
+  const ingest = await cli(["collection", "ingest", "movies", "--json"]);
+  assert.equal(ingest.code, 0, ingest.stderr);
+  const enrichment = JSON.parse(ingest.stdout).enrichment;
+  assert.equal(enrichment.probed, 4);
+  assert.equal(enrichment.enriched, 2);
+  assert.equal(enrichment.failed, 2);
+  const codes = Object.fromEntries(
+    enrichment.failures.map((f: { label: string; code: string }) => [f.label, f.code]),
+  );
+  assert.deepEqual(codes, { Crash: "PLUGIN_CRASHED", Hang: "TIMEOUT" });
+  // Failures are remembered for the file: nothing is probed again.
+  const again = await cli(["collection", "enrich", "movies", "--json"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).probed, 0);
+});
