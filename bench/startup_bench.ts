@@ -16,21 +16,13 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { retrovueTaskFlags } from "../cli/task_flags.ts";
 
 const MAIN_TS = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
-/** The `retrovue` task's flags (see deno.json), with the config named explicitly. */
-const FLAGS = [
-  "run",
-  "--config",
-  CONFIG,
-  "--no-prompt",
-  "--allow-read",
-  "--allow-write",
-  "--allow-run=deno,/usr/bin/bwrap",
-  "--allow-env",
-];
+/** The `retrovue` task's flags (read from deno.json), with the config named explicitly. */
+const FLAGS = ["run", "--config", CONFIG, ...retrovueTaskFlags()];
 
 const COMMANDS: readonly string[][] = [
   ["--help"],
@@ -66,7 +58,12 @@ export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void
   Deno.writeTextFileSync(empty, "");
   const env = { HOME: dir, RETROVUE_DB: join(dir, "catalog.db"), NO_COLOR: "1" };
   try {
-    // Warm: create the catalog, fill the manifest cache and Deno's compile cache.
+    // Warm: create the catalog (reading commands never create one), fill the
+    // manifest cache and Deno's compile cache.
+    const library = join(dir, "library");
+    Deno.mkdirSync(library);
+    const add = ["source", "add", "--type", "filesystem", "--name", "Warm", "--root", library];
+    await _run([...FLAGS, main, ...add], env);
     for (const command of COMMANDS) await _run([...FLAGS, main, ...command], env);
     await _run([...FLAGS, empty], env);
     const floor: number[] = [];

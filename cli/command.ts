@@ -38,6 +38,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { RetrovueError } from "../core/errors.ts";
 import type { Isolation, Limits } from "../registry/mod.ts";
 import type { Registry } from "../registry/types.ts";
+import { inertLine } from "./inert.ts";
 import { didYouMean } from "./suggest.ts";
 
 export { exitCodeFor } from "../core/errors.ts";
@@ -269,4 +270,18 @@ export function usageError(
   }
   const details = code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" ? { details: { option } } : {};
   return new RetrovueError("USAGE", `${text}; see '${command} --help'`, details);
+}
+
+/**
+ * Parses a count option (`--season`, `--episode`, `--limit`…): a whole number ≥ 0, else a
+ * `USAGE` error naming the flag.
+ */
+export function parseCount(flag: string, text: string): number {
+  if (!/^\d{1,9}$/.test(text.trim())) {
+    throw new RetrovueError(
+      "USAGE",
+      `${flag} must be a whole number ≥ 0, not '${inertLine(text)}'`,
+    );
+  }
+  return Number(text.trim());
 }

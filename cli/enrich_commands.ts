@@ -17,14 +17,11 @@ import { attachEnricher, detachEnricher, listAttachedEnrichers } from "../ingest
 import { pluginDirsFromEnv } from "../registry/discovery.ts";
 import { type EnricherRegistry, loadEnricherRegistry } from "../registry/enrichers.ts";
 import { limitsFromEnv } from "../registry/limits.ts";
-import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { DEFAULT_SEARCH_PATH } from "../registry/find_executable.ts";
+import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
-import { parseCount } from "./ingest_commands.ts";
 import { formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./views.ts";
-
-/** Where executables are looked up when the CLI may not read `PATH`. */
-export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin";
 
 /**
  * Loads the enricher registry (built-in `enrichers/` and

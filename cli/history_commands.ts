@@ -8,8 +8,7 @@
  */
 
 import { changeCounts, type IngestRun, listRuns } from "../ingest/history.ts";
-import { type Command, parseCommandArgs } from "./command.ts";
-import { parseCount } from "./ingest_commands.ts";
+import { type Command, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./views.ts";

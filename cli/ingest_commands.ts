@@ -21,7 +21,7 @@ import {
   type SourceIngestResult,
   validateFilters,
 } from "../ingest/pipeline.ts";
-import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { writeJson } from "./output.ts";
 import { checkLocalPaths, type LocalPathReport } from "./path_checks.ts";
@@ -259,20 +259,6 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
 
 /** The ingest commands, for the command table. */
 export const commands: Command[] = [collectionIngest, sourceIngest];
-
-/**
- * Parses a `--season`/`--episode` value: a whole number ≥ 0, else a
- * `USAGE` error naming the flag.
- */
-export function parseCount(flag: string, text: string): number {
-  if (!/^\d{1,9}$/.test(text.trim())) {
-    throw new RetrovueError(
-      "USAGE",
-      `${flag} must be a whole number ≥ 0, not '${inertLine(text)}'`,
-    );
-  }
-  return Number(text.trim());
-}
 
 /**
  * The status a collection ingest reports: `partial` when the removal guard
