@@ -1,13 +1,15 @@
 /**
  * Server-reported technical fields through the ingest (`normalize.ts`,
  * `apply.ts`), and readiness (`ingest/readiness.ts`): the state each asset
- * is in, the `--state` filter and the per-state counts.
+ * is in, the `--state` filter and the per-state counts, in the library and
+ * through the CLI.
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import type { TechnicalMetadata } from "../core/contract.ts";
-import { openMemoryDatabase } from "../core/db.ts";
+import { openDatabase, openMemoryDatabase } from "../core/db.ts";
 import { fingerprintsOf } from "../core/fingerprint.ts";
 import { getAsset, listAssets } from "../ingest/assets_query.ts";
 import { normalizeAsset, techJson } from "../ingest/normalize.ts";
@@ -21,6 +23,7 @@ import {
   readinessText,
 } from "../ingest/readiness.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { runCli } from "./_cli.ts";
 
 const TECH: TechnicalMetadata = {
   container: "MKV",
@@ -307,4 +310,83 @@ Deno.test("readiness: an unknown --state is a usage error listing the valid ones
       e.message === "unknown state 'new'; use one of: " +
           "ready, needs_enrichment, enrichment_failed, missing_file",
   );
+});
+
+Deno.test("cli: asset list --state, asset show's technical fields, collection show's counts", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-readiness-" });
+  try {
+    const movies = join(dir, "movies");
+    for (const name of ["Alpha (2001)", "Beta (2002)"]) {
+      Deno.mkdirSync(join(movies, name), { recursive: true });
+      Deno.writeFileSync(join(movies, name, `${name}.mkv`), new Uint8Array());
+    }
+    const options = { db: join(dir, "catalog.db"), dataHome: join(dir, "xdg") };
+    const cli = async (...args: string[]) => {
+      const r = await runCli(args, options);
+      return { ...r, json: () => JSON.parse(r.stdout) };
+    };
+    for (
+      const args of [
+        ["source", "add", "--type", "filesystem", "--name", "T", "--root", `Movies=${movies}`],
+        ["source", "discover", "T"],
+        ["collection", "update", "Movies", "--sync-enable"],
+        ["collection", "ingest", "Movies"],
+      ]
+    ) {
+      const r = await cli(...args);
+      assert.ok(r.code === 0 || r.code === 2, `${args.join(" ")}: ${r.stderr}`);
+    }
+    // What an enricher would have recorded: one probed, one failed.
+    const db = openDatabase(options.db);
+    try {
+      db.prepare(
+        `UPDATE assets SET tech = ?, tech_source = 'ffprobe', probed_duration_ms = 61000,
+           enriched_file_fingerprint = file_fingerprint, enrichment_error = NULL
+         WHERE title = 'Alpha'`,
+      ).run(techJson(TECH));
+      db.prepare(
+        `UPDATE assets SET tech = NULL, probed_duration_ms = NULL, tech_source = NULL,
+           enriched_file_fingerprint = file_fingerprint,
+           enrichment_error = 'MEDIA_INVALID: truncated'
+         WHERE title = 'Beta'`,
+      ).run();
+    } finally {
+      db.close();
+    }
+    const ready = await cli("asset", "list", "--state", "ready", "--json");
+    assert.equal(ready.code, 0, ready.stderr);
+    assert.deepEqual(ready.json().assets.map((a: { title: string }) => a.title), ["Alpha"]);
+    const bad = await cli("asset", "list", "--state", "new");
+    assert.equal(bad.code, 1);
+    assert.equal(
+      bad.stderr.trim(),
+      "Error: unknown state 'new'; use one of: ready, needs_enrichment, enrichment_failed, " +
+        "missing_file",
+    );
+    const show = await cli("collection", "show", "Movies", "--json");
+    assert.deepEqual(show.json().collection.readiness, {
+      ready: 1,
+      needsEnrichment: 0,
+      enrichmentFailed: 1,
+      missingFile: 0,
+    });
+    assert.match(
+      (await cli("collection", "show", "Movies")).stdout,
+      /^readiness: +1 ready, 1 enrichment_failed$/m,
+    );
+    const id = ready.json().assets[0].id;
+    const alpha = (await cli("asset", "show", id)).stdout;
+    assert.match(alpha, /^duration: +1:01 \(probed\)$/m);
+    assert.match(alpha, /^state: +ready$/m);
+    assert.match(alpha, /^container: +mkv · 8\.0 Mbit\/s$/m);
+    assert.match(alpha, /^video: +h264 \(High\) 1920x1080 23\.976 fps progressive sdr$/m);
+    assert.match(alpha, /^audio: +aac 2ch eng default$/m);
+    assert.match(alpha, /^tech from: +ffprobe$/m);
+    const failed = await cli("asset", "list", "--state", "enrichment_failed", "--json");
+    const beta = (await cli("asset", "show", failed.json().assets[0].id)).stdout;
+    assert.match(beta, /^state: +enrichment_failed: MEDIA_INVALID: truncated$/m);
+    assert.doesNotMatch(beta, /^video:/m, "no technical fields known");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
