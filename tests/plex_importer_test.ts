@@ -271,6 +271,15 @@ Deno.test("plex: full movie fetch pages through type=1 with Guids, keeps every p
     assert.equal(fourth.externalIds?.imdb, src[3].externalIds.imdb);
     assert.equal(fourth.externalIds?.tmdb, src[3].externalIds.tmdb);
     assert.equal(fourth.externalIds?.plex, src[3].guid);
+    // Technical fields come from the listing's Media: the 3 listing pages were all the requests.
+    assert.equal(fourth.tech?.container, "mkv");
+    assert.equal(fourth.tech?.bitrate, 8_000_000);
+    assert.deepEqual(fourth.tech?.audio, [{
+      codec: "eac3",
+      channels: 6,
+      language: null,
+      default: true,
+    }]);
     assertNoTokenLeak(mock);
   });
 });
