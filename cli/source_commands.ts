@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { DatabaseSync } from "node:sqlite";
 import { validateConfig } from "../core/config.ts";
 import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
 import {
@@ -21,6 +22,8 @@ import {
   upsertDiscoveredCollections,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { attachDefaultEnrichers } from "../ingest/enrich_attach.ts";
+import { DEFAULT_SEARCH_PATH, findOnPath } from "../registry/find_executable.ts";
 import { describeIsolation } from "../registry/mod.ts";
 import type { Registry, ValidCollectionInfo } from "../registry/types.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
@@ -371,6 +374,7 @@ const add: Command = {
       const discovery = discovered
         ? upsertDiscoveredCollections(db, source.id, discovered, { now: ctx.now })
         : null;
+      if (discovery) _attachDefaultEnrichers(ctx, db, source.typeId, discovery);
       return { source, discovery };
     });
     const status = importerStatus(registry, source.typeId);
@@ -748,11 +752,11 @@ kind and locations refreshed, and ones no longer upstream are marked missing
       discover: true,
     });
     const dryRun = values["dry-run"] ?? false;
-    const result = writeOrDryRun(
-      db,
-      dryRun,
-      () => upsertDiscoveredCollections(db, source.id, discovered ?? [], { now: ctx.now }),
-    );
+    const result = writeOrDryRun(db, dryRun, () => {
+      const found = upsertDiscoveredCollections(db, source.id, discovered ?? [], { now: ctx.now });
+      _attachDefaultEnrichers(ctx, db, source.typeId, found);
+      return found;
+    });
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
@@ -771,6 +775,23 @@ kind and locations refreshed, and ones no longer upstream are marked missing
     return 0;
   },
 };
+
+/**
+ * New filesystem collections get the built-in `ffprobe` enricher when
+ * ffprobe is on `PATH` (see `DEFAULT_ENRICHERS`): a folder reports no durations.
+ */
+function _attachDefaultEnrichers(
+  ctx: CommandContext,
+  db: DatabaseSync,
+  importerType: string,
+  discovery: DiscoveryResult,
+): void {
+  attachDefaultEnrichers(db, discovery.added, {
+    importerType,
+    isAvailable: (name) => findOnPath(name, ctx.env.PATH ?? DEFAULT_SEARCH_PATH) !== undefined,
+    now: ctx.now,
+  });
+}
 
 /** Every `source …` command. */
 export const sourceCommands: Command[] = [listTypes, add, list, show, update, remove, discover];

@@ -110,3 +110,36 @@ function _config(text: unknown): EnricherConfig {
     return {};
   }
 }
+
+/**
+ * Which enricher new collections of an importer type get at discovery: a
+ * folder on disk reports no durations, so `filesystem` collections get the
+ * built-in `ffprobe` enricher, when ffprobe is found.
+ */
+export const DEFAULT_ENRICHERS: Readonly<Record<string, { typeId: string; executable: string }>> = {
+  filesystem: { typeId: "ffprobe", executable: "ffprobe" },
+};
+
+/**
+ * Attaches the default enricher of `importerType` (see
+ * {@link DEFAULT_ENRICHERS}) to newly discovered collections when
+ * `isAvailable(executable)` says its executable is here. Collections already
+ * known are left alone (the operator may have removed it). Returns the type
+ * id attached, if any.
+ */
+export function attachDefaultEnrichers(
+  db: DatabaseSync,
+  added: readonly { id: string }[],
+  options: {
+    importerType: string;
+    isAvailable: (executable: string) => boolean;
+    now?: () => Date;
+  },
+): string | undefined {
+  const chosen = DEFAULT_ENRICHERS[options.importerType];
+  if (!chosen || added.length === 0 || !options.isAvailable(chosen.executable)) return undefined;
+  for (const c of added) {
+    attachEnricher(db, { collectionId: c.id, typeId: chosen.typeId }, { now: options.now });
+  }
+  return chosen.typeId;
+}

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { dirname } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ParamSpec } from "../core/contract.ts";
 import type { EnricherConfig } from "../core/enricher_contract.ts";
@@ -29,6 +29,7 @@ import { RetrovueError } from "../core/errors.ts";
 import { describeZodError, enricherManifestSchema } from "../core/schemas.ts";
 import { openEnricherWorker } from "./client.ts";
 import { findPluginFiles } from "./discovery.ts";
+import { executableAt, findOnPath } from "./find_executable.ts";
 import type { Isolation } from "./isolation.ts";
 import { DEFAULT_LIMITS } from "./limits.ts";
 import {
@@ -193,6 +194,8 @@ export async function loadEnricherRegistry(
 /** The per-asset deadline of an enricher that declares none, in milliseconds. */
 export const DEFAULT_ENRICH_TIMEOUT_MS = 30_000;
 
+export { findOnPath };
+
 /** The `run` params of an enricher manifest, as {@link resolveRunParams} reads them. */
 type RunParam = {
   name: string;
@@ -219,7 +222,7 @@ export function resolveRunParams(
     const given = config[p.name];
     const hint = p.missingHint ?? `pass ${p.flag} PATH`;
     if (typeof given === "string" && given !== "") {
-      const real = _executable(given);
+      const real = executableAt(given);
       if (!real) {
         throw new RetrovueError(
           "ENRICHER_UNAVAILABLE",
@@ -239,26 +242,6 @@ export function resolveRunParams(
     out[p.name] = found;
   }
   return out;
-}
-
-/** The real path of the first executable file `name` on `searchPath`, or undefined. */
-export function findOnPath(name: string, searchPath: string | undefined): string | undefined {
-  for (const dir of (searchPath ?? "").split(delimiter)) {
-    if (!isAbsolute(dir)) continue;
-    const real = _executable(join(dir, name));
-    if (real) return real;
-  }
-  return undefined;
-}
-
-function _executable(path: string): string | undefined {
-  try {
-    const real = Deno.realPathSync(path);
-    const info = Deno.statSync(real);
-    return info.isFile && ((info.mode ?? 0o111) & 0o111) !== 0 ? real : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function _validate(

@@ -64,6 +64,9 @@ Deno.test({
       0,
     );
     assert.equal((await cli(["source", "discover", "fs"])).code, 0);
+    // Discovery attached ffprobe to the new filesystem collection (ffprobe is here).
+    const shown = JSON.parse((await cli(["collection", "show", "movies", "--json"])).stdout);
+    assert.deepEqual(shown.collection.enrichers, [{ typeId: "ffprobe", priority: 0 }]);
     const attach = await cli([
       "collection",
       "update",

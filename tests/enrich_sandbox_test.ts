@@ -122,13 +122,19 @@ Deno.test("a hanging and a crashing asset are recorded; the others are enriched"
     Deno.mkdirSync(join(root, name), { recursive: true });
     Deno.writeTextFileSync(join(root, name, `${name}.mkv`), "not media; flaky never reads it");
   }
+  // No ffprobe on PATH: discovery attaches no default enricher, only flaky runs.
+  const bin = join(world.dir, "bin");
+  Deno.mkdirSync(bin);
+  Deno.symlinkSync(Deno.execPath(), join(bin, "deno"));
   const cli = (args: string[]) =>
-    runCli(args, { db: world.db, pluginPath: FIXTURES, cwd: world.dir });
+    runCli(args, { db: world.db, pluginPath: FIXTURES, cwd: world.dir, env: { PATH: bin } });
   assert.equal(
     (await cli(["source", "add", "--type", "filesystem", "--name", "fs", "--root", root])).code,
     0,
   );
   assert.equal((await cli(["source", "discover", "fs"])).code, 0);
+  const show = JSON.parse((await cli(["collection", "show", "movies", "--json"])).stdout);
+  assert.deepEqual(show.collection.enrichers, []);
   const update = await cli([
     "collection",
     "update",
