@@ -11,10 +11,11 @@ import { RetrovueError } from "../core/errors.ts";
 import { parseReadiness, READINESS_STATES } from "../ingest/readiness.ts";
 import { assetLabel, type AssetRecord, listAssets, resolveAsset } from "../ingest/assets_query.ts";
 import type { DatabaseSync } from "node:sqlite";
-import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
-import { parseCount } from "./ingest_commands.ts";
+import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./views.ts";
+import { changesOf, resolveRun } from "../ingest/history.ts";
+import { runJson, runLabel } from "./history_commands.ts";
 
 /** Rows `asset list` shows when no `--limit` is given. */
 export const DEFAULT_ASSET_LIMIT = 100;
@@ -23,7 +24,7 @@ const list: Command = {
   path: ["asset", "list"],
   summary: "List ingested assets",
   help: `Usage: retrovue asset list [--source S] [--collection C] [--title T] [--season N]
-       [--state S] [--include-deleted] [--limit N] [--json]
+       [--state S] [--include-deleted] [--changed-in last|RUN] [--limit N] [--json]
 
 Lists assets sorted by source, collection, show (or movie) title, season,
 episode and title. Soft-deleted assets (gone upstream) are hidden unless
@@ -35,6 +36,9 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
   --season N         season number
   --state S          readiness: ${READINESS_STATES.join(", ")}
   --include-deleted  include soft-deleted assets
+  --changed-in R     only what ingest run R added, changed, removed, restored or
+                     re-keyed: 'last' (of --collection when given) or a run
+                     number from 'ingest history'; adds a 'change' column
   --limit N          at most N assets (default ${DEFAULT_ASSET_LIMIT}; 0 for all)
 `,
   run(ctx) {
@@ -45,6 +49,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
       season: { type: "string" },
       state: { type: "string" },
       "include-deleted": { type: "boolean" },
+      "changed-in": { type: "string" },
       limit: { type: "string" },
     });
     const season = values.season === undefined ? undefined : parseCount("--season", values.season);
@@ -60,7 +65,11 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
     const collection = values.collection === undefined
       ? undefined
       : findCollection(db, values.collection, { sourceId: source?.id });
+    const run = values["changed-in"] === undefined
+      ? undefined
+      : resolveRun(db, values["changed-in"].trim(), collection?.id);
     const { total, assets } = listAssets(db, {
+      changedIn: run?.id,
       sourceId: source?.id,
       collectionId: collection?.id,
       title: values.title,
@@ -69,23 +78,31 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
       includeDeleted: values["include-deleted"] ?? false,
       limit,
     });
+    const changes = run ? changesOf(db, run.id, assets.map((a) => a.id)) : null;
     if (ctx.json) {
-      writeJson(ctx, { status: "ok", total, count: assets.length, assets });
+      writeJson(ctx, {
+        status: "ok",
+        total,
+        count: assets.length,
+        ...(run ? { run: runJson(run) } : {}),
+        assets: changes ? assets.map((a) => ({ ...a, change: changes.get(a.id) ?? null })) : assets,
+      });
       return Promise.resolve(0);
     }
+    if (run) ctx.stdout.write(`Changes of ingest run ${run.id} (${runLabel(run)}):\n`);
     if (assets.length === 0) {
       ctx.stdout.write("No assets match.\n");
       return Promise.resolve(0);
     }
     ctx.stdout.write(formatTable(
-      ["id", "collection", "kind", "asset", "state", "last seen"],
+      ["id", "collection", "kind", "asset", "state", ...(changes ? ["change"] : ["last seen"])],
       assets.map((a) => [
         a.id,
         a.collectionName,
         a.kind,
         assetLabel(a),
         a.deletedAt ? `${a.state}, deleted` : a.state,
-        a.lastSeen,
+        changes ? changes.get(a.id) ?? "" : a.lastSeen,
       ]),
       { color: ctx.color, width: ctx.width },
     ));

@@ -93,6 +93,12 @@ export interface AssetQuery {
   state?: Readiness;
   /** Include soft-deleted assets. */
   includeDeleted?: boolean;
+  /**
+   * Only the assets this ingest run added, changed, removed, restored or
+   * re-keyed (see `history.ts`); removed ones are listed without
+   * `includeDeleted`.
+   */
+  changedIn?: number;
   /** At most this many (0 or undefined: all). */
   limit?: number;
 }
@@ -143,7 +149,10 @@ export function listAssets(db: DatabaseSync, query: AssetQuery = {}): AssetList 
     where.push(`${readinessSql("a")} = ?`);
     params.push(query.state);
   }
-  if (!query.includeDeleted) where.push("a.deleted_at IS NULL");
+  if (query.changedIn !== undefined) {
+    where.push("a.id IN (SELECT asset_id FROM ingest_changes WHERE run_id = ?)");
+    params.push(query.changedIn);
+  } else if (!query.includeDeleted) where.push("a.deleted_at IS NULL");
   const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
   const total = Number(
     (db.prepare(
