@@ -419,6 +419,15 @@ Deno.test("our own lines quote plugin words inert, before any styling (colors on
     errors: [{ kind: "invalid", externalId: PAINTED, message: PAINTED }],
     lastIngestTime: null,
     removalGuard: null,
+    notices: {
+      warnings: [PAINTED],
+      warningsTotal: 1,
+      skipped: 1,
+      skippedByReason: { [PAINTED]: 1 },
+      skippedSample: [{ item: PAINTED, reason: PAINTED }],
+    },
+    runId: null,
+    plannedChanges: [{ change: "new", externalId: PAINTED, assetId: null }],
   });
   assert.ok(!ingested.includes("\x1b"), ingested);
   assert.doesNotMatch(ingested, /^forged/m, ingested);
