@@ -14,6 +14,7 @@ import { runIsolationBench } from "./isolation_bench.ts";
 import { runStartupBench } from "./startup_bench.ts";
 import { runScaleBench } from "./scale_bench.ts";
 import { runTransferBench } from "./transfer_bench.ts";
+import { runEnrichBench } from "./enrich_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   registry: runRegistryBench,
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   startup: () => runStartupBench(),
   scale: () => runScaleBench(),
   transfer: () => runTransferBench(),
+  enrich: () => runEnrichBench(),
 };
 
 const only = Deno.args.length ? Deno.args : Object.keys(BENCHES);
