@@ -6,7 +6,7 @@
  */
 
 import type { AssetFilters } from "../core/contract.ts";
-import { getPathMappings, getSource } from "../core/catalog.ts";
+import { getCollection, getPathMappings, getSource } from "../core/catalog.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { IngestIssue } from "../ingest/diff.ts";
@@ -227,8 +227,30 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
     for (const c of result.collections) {
       if (c.status !== "error") paths.set(c.collectionId, await localPathReport(ctx, c));
     }
+    // Each collection ingested goes through its enrichers, as after 'collection ingest'.
+    const enrich = dryRun ? undefined : await import("./enrich_commands.ts");
+    const enriched = new Map<string, string>();
+    const unavailable = new Set<string>();
+    const enrichJson = new Map<string, unknown>();
+    for (const c of result.collections) {
+      if (!enrich || c.status !== "ok") continue;
+      const done = await enrich.enrichAfterIngest(ctx, db, c.collectionId);
+      if (done.unavailable) unavailable.add(done.unavailable);
+      const collection = done.report ? getCollection(db, c.collectionId) : undefined;
+      if (!done.report || !collection) continue;
+      enrichJson.set(c.collectionId, enrich.enrichJson(done.report, collection));
+      enriched.set(c.collectionId, enrich.formatEnrichReport(done.report, collection.name));
+    }
+    for (const reason of unavailable) {
+      ctx.stderr.write(`Warning: enrichment skipped: ${inertLine(reason)}\n`);
+    }
     if (ctx.json) {
-      writeJson(ctx, sourceIngestJson(result, paths));
+      const document = sourceIngestJson(result, paths);
+      document.collections = (document.collections as Record<string, unknown>[]).map((c) => {
+        const report = enrichJson.get(String(c.collectionId));
+        return report ? { ...c, enrichment: report } : c;
+      });
+      writeJson(ctx, document);
     } else {
       let out = "";
       for (const c of result.collections) {
@@ -236,7 +258,8 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
           ? `Failed collection '${inertLine(c.collectionName)}' (${c.collectionId}): ` +
             `${inertLine(c.error.message)} ` +
             `[${c.error.code}]\n`
-          : formatIngestResult(c, paths.get(c.collectionId) ?? null);
+          : formatIngestResult(c, paths.get(c.collectionId) ?? null) +
+            (enriched.get(c.collectionId) ?? "");
       }
       const failed = result.collections.filter((c) => c.status === "error").length;
       const held = result.collections.filter((c) => c.status === "partial").length;
