@@ -14,7 +14,8 @@
  * Rounds interleave every scenario with the floor; figures are the median
  * and min over rounds, and ratios are taken within a round.
  *
- * Sizes: 100k and 300k by default; `--million` adds 1M (a few minutes).
+ * Sizes: 100k and 300k by default; `--million` adds 1M (a few minutes). Then
+ * the Plex rows (`runPlexScale`; `--no-plex` leaves them out).
  *
  * Run: `deno task bench scale [--million]`, or
  * `deno run --no-prompt -A bench/scale_bench.ts [--million] [--rounds N]`.
@@ -28,6 +29,9 @@ import { fileURLToPath } from "node:url";
 import { openDatabase } from "../core/db.ts";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 import { syntheticAsset } from "./plugins/synthetic.ts";
+import { PLEX_PRODUCT } from "../importers/_plex_http.ts";
+import { DEFAULT_PAGE_SIZE } from "../importers/plex.ts";
+import { startPlexMock } from "./plex_bench.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const PLUGINS = join(REPO, "bench", "plugins");
@@ -44,6 +48,8 @@ export interface ScaleBenchOptions {
   sizes?: number[];
   /** Interleaved rounds per size (default 3; 1 for sizes ≥ 1M). */
   rounds?: number;
+  /** Also the Plex rows (default true). */
+  plex?: boolean;
 }
 
 /** Runs the scale benchmark and prints its table. */
@@ -93,6 +99,99 @@ export async function runScaleBench(options: ScaleBenchOptions = {}): Promise<vo
     "  (season: one season of one show, filter pushed down to the importer; " +
       "floor: N prepared inserts in one transaction, own process)",
   );
+  if (options.plex !== false) await runPlexScale(options.rounds ?? 3);
+}
+
+/**
+ * The Plex rows: the real CLI ingesting a 100k-episode show library from the
+ * Plex mock (its own process), against floors measured in the same rounds:
+ * fetching and parsing the same pages with `fetch` + `res.json()` (the
+ * fetch+parse floor) and the insert floor. Full ingest ÷ (fetch+parse +
+ * insert), unchanged re-ingest ÷ fetch+parse.
+ */
+export async function runPlexScale(rounds: number, episodes = 100_000): Promise<void> {
+  const mock = await startPlexMock(episodes);
+  try {
+    const headers = {
+      Accept: "application/json",
+      "X-Plex-Token": mock.info.token,
+      "X-Plex-Product": PLEX_PRODUCT,
+    };
+    const sections = await (await fetch(`${mock.url}/library/sections`, { headers })).json();
+    const key: string = sections.MediaContainer.Directory
+      .find((d: { type: string }) => d.type === "show").key;
+    const fetchFloor = async () => {
+      const started = performance.now();
+      for (let start = 0;; start += DEFAULT_PAGE_SIZE) {
+        const url = `${mock.url}/library/sections/${key}/all?type=4&includeGuids=1` +
+          `&X-Plex-Container-Start=${start}&X-Plex-Container-Size=${DEFAULT_PAGE_SIZE}`;
+        const mc = (await (await fetch(url, { headers })).json()).MediaContainer;
+        if (start + DEFAULT_PAGE_SIZE >= mc.totalSize) break;
+      }
+      return performance.now() - started;
+    };
+    const full: number[] = [];
+    const unchanged: number[] = [];
+    const rss: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const fetchMs = await fetchFloor();
+      const insertMs = (await _floor(episodes)).ms;
+      const dir = Deno.makeTempDirSync({ prefix: "retrovue-plex-scale-" });
+      try {
+        Deno.writeTextFileSync(join(dir, "token"), mock.info.token);
+        const env = {
+          RETROVUE_DB: join(dir, "catalog.db"),
+          XDG_DATA_HOME: join(dir, "data"),
+          HOME: Deno.env.get("HOME") ?? dir,
+          NODE_V8_COVERAGE: Deno.env.get("NODE_V8_COVERAGE") ?? "",
+        };
+        await _cli([
+          "source",
+          "add",
+          "--type",
+          "plex",
+          "--name",
+          "P",
+          "--base-url",
+          mock.url,
+          "--token-file",
+          join(dir, "token"),
+          "--discover",
+        ], env);
+        const list = await _cliJson(["collection", "list", "--json"], env);
+        const show = (list.collections as { id: string; kind: string }[])
+          .find((c) => c.kind === "shows")!;
+        await _cli(["collection", "update", show.id, "--sync-enable"], env);
+        const first = await _cli(["collection", "ingest", show.id], env);
+        const again = await _cli(["collection", "ingest", show.id], env);
+        full.push(first.ms / (fetchMs + insertMs));
+        unchanged.push(again.ms / fetchMs);
+        rss.push(first.peakRssMb);
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    }
+    console.log(
+      `plex ${episodes}: full ingest ÷ (fetch+parse + insert floors) median ` +
+        `${_median(full).toFixed(2)} min ${Math.min(...full).toFixed(2)}; ` +
+        `unchanged re-ingest ÷ fetch+parse floor median ${_median(unchanged).toFixed(2)} ` +
+        `min ${Math.min(...unchanged).toFixed(2)}; full ingest peak tree RSS ` +
+        `${_median(rss).toFixed(0)} MB (${rounds} rounds)`,
+    );
+  } finally {
+    mock.child.kill();
+    await mock.child.status;
+  }
+}
+
+async function _cliJson(args: string[], env: Record<string, string>) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...retrovueTaskFlags(), join(REPO, "main.ts"), ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return JSON.parse(new TextDecoder().decode(out.stdout));
 }
 
 interface _World {
@@ -260,6 +359,7 @@ if (import.meta.main) {
     options: {
       floor: { type: "string" },
       million: { type: "boolean", default: false },
+      "no-plex": { type: "boolean", default: false },
       rounds: { type: "string" },
     },
   });
@@ -269,6 +369,7 @@ if (import.meta.main) {
     await runScaleBench({
       sizes: values.million ? [100_000, 300_000, 1_000_000] : undefined,
       rounds: values.rounds === undefined ? undefined : Number(values.rounds),
+      plex: !values["no-plex"],
     });
   }
 }
