@@ -32,6 +32,7 @@ import {
   collectionState,
   findCollection,
   findSource,
+  parseTypeArgs,
   writeOrDryRun,
 } from "./views.ts";
 
@@ -154,7 +155,7 @@ const update: Command = {
   help: `Usage: retrovue collection update <collection> [--source SOURCE]
        [--sync-enable | --sync-disable] [--path-mapping EXTERNAL=LOCAL]...
        [--remove-path-mapping EXTERNAL]... [--max-removal PCT|default]
-       [--add-enricher TYPE [--priority N] [--set NAME=VALUE]...] [--remove-enricher TYPE]...
+       [--add-enricher TYPE [--priority N] [ENRICHER OPTIONS…]] [--remove-enricher TYPE]...
        [--dry-run] [--json]
 
   --sync-enable                   ingest this collection (refused when it is not ingestible)
@@ -168,7 +169,8 @@ const update: Command = {
   --add-enricher TYPE             run enricher TYPE (see 'enricher list-types') on this
                                   collection's assets after each ingest and on 'collection enrich'
   --priority N                    its run order, lower first (default 0)
-  --set NAME=VALUE                an option of that enricher, e.g. --set ffprobe=/opt/bin/ffprobe
+  ENRICHER OPTIONS                that enricher's own flags, e.g. --ffprobe /opt/bin/ffprobe
+                                  (see 'enricher list-types')
   --remove-enricher TYPE          stop running enricher TYPE here
   --dry-run                       show what would change; write nothing
 
@@ -177,7 +179,11 @@ EXTERNAL prefix matches none of the collection's locations or known asset
 paths is stored, with a warning naming the closest upstream prefix.
 `,
   async run(ctx) {
-    const { values, positionals } = parseCommandArgs(ctx, {
+    // With --add-enricher TYPE, that enricher's own flags (--ffprobe PATH) are options too.
+    const typed = ctx.args.some((a) => /^--add-enricher(=|$)/.test(a))
+      ? await (await import("./enrich_commands.ts")).addedEnricherParams(ctx)
+      : undefined;
+    const { values, positionals, raw } = parseTypeArgs(ctx, typed ?? [], {
       source: { type: "string" },
       "sync-enable": { type: "boolean" },
       "sync-disable": { type: "boolean" },
@@ -187,7 +193,6 @@ paths is stored, with a warning naming the closest upstream prefix.
       "add-enricher": { type: "string", multiple: true },
       "remove-enricher": { type: "string", multiple: true },
       priority: { type: "string" },
-      set: { type: "string", multiple: true },
       "dry-run": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
     if (values["sync-enable"] && values["sync-disable"]) {
@@ -212,9 +217,10 @@ paths is stored, with a warning naming the closest upstream prefix.
       add: values["add-enricher"],
       remove: values["remove-enricher"],
       priority: values.priority,
-      set: values.set,
+      raw,
     };
-    const touchesEnrichers = Object.values(enricherFlags).some((v) => v !== undefined);
+    const touchesEnrichers = [values["add-enricher"], values["remove-enricher"], values.priority]
+      .some((v) => v !== undefined);
     if (
       sync === undefined && add.length === 0 && removals.length === 0 &&
       maxRemoval === undefined && !touchesEnrichers

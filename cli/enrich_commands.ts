@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { type CollectionRecord, getCollection } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { ParamSpec } from "../core/contract.ts";
-import { validateConfig } from "../core/config.ts";
+import { type RawValue, validateConfig } from "../core/config.ts";
 import type { EnricherConfig } from "../core/enricher_contract.ts";
 import { enrichCollection, type EnrichReport } from "../ingest/enrich.ts";
 import { attachEnricher, detachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
@@ -290,60 +290,78 @@ export interface EnricherChangePlan {
 }
 
 /**
- * Checks `collection update`'s `--add-enricher T [--priority N] [--set
- * NAME=VALUE]…` and `--remove-enricher T`: the type must be installed, and
- * `--set` values are validated against its params (paths absolute, run
- * paths executable). An unavailable enricher is attached with a warning.
+ * The params of the one enricher `--add-enricher TYPE` names in `args`, so
+ * that `collection update` can parse that enricher's own flags (e.g.
+ * `--ffprobe PATH`); undefined when no single type is named. Loads the
+ * enricher registry; an unknown type is `NOT_FOUND`.
+ */
+export async function addedEnricherParams(
+  ctx: CommandContext,
+): Promise<ParamSpec[] | undefined> {
+  const named: string[] = [];
+  ctx.args.forEach((arg, i) => {
+    const m = /^--add-enricher(?:=(.*))?$/s.exec(arg);
+    if (m) named.push(m[1] ?? ctx.args[i + 1] ?? "");
+  });
+  if (named.length !== 1) return undefined;
+  const registry = await loadEnrichers(ctx);
+  return _installed(registry, named[0]).manifest.params as ParamSpec[];
+}
+
+/**
+ * Checks `collection update`'s `--add-enricher TYPE [--priority N]` with
+ * that enricher's own flags (`raw`, keyed by param name, validated against
+ * its params: paths absolute, run paths executable) and `--remove-enricher
+ * TYPE`. An enricher that cannot run here yet is attached with a warning.
  */
 export async function planEnricherChanges(
   ctx: CommandContext,
-  values: { add?: string[]; remove?: string[]; priority?: string; set?: string[] },
+  values: { add?: string[]; remove?: string[]; priority?: string; raw: Record<string, RawValue> },
 ): Promise<EnricherChangePlan> {
   const add = values.add ?? [];
   const remove = values.remove ?? [];
-  if ((values.priority !== undefined || (values.set ?? []).length > 0) && add.length !== 1) {
-    throw new RetrovueError("USAGE", "--priority and --set go with exactly one --add-enricher");
+  const given = Object.keys(values.raw).length > 0;
+  if ((values.priority !== undefined || given) && add.length !== 1) {
+    throw new RetrovueError(
+      "USAGE",
+      "--priority and an enricher's options go with exactly one --add-enricher",
+    );
   }
   const plan: EnricherChangePlan = { add: [], remove, warnings: [] };
   if (add.length === 0) return plan;
   const priority = values.priority === undefined ? undefined : _priority(values.priority);
   const registry = await loadEnrichers(ctx);
   for (const typeId of add) {
-    const info = registry.get(typeId);
-    if (!info) {
-      throw new RetrovueError(
-        "NOT_FOUND",
-        `no enricher type '${typeId}'; run 'enricher list-types' to see what is installed`,
-        { details: { typeId } },
-      );
-    }
-    const raw: Record<string, string> = {};
-    for (const text of values.set ?? []) {
-      const eq = text.indexOf("=");
-      const name = eq > 0 ? text.slice(0, eq).trim().replace(/^--/, "").replaceAll("-", "_") : "";
-      if (!info.manifest.params.some((p) => p.name === name)) {
-        throw new RetrovueError(
-          "USAGE",
-          `--set takes NAME=VALUE with NAME one of: ${
-            info.manifest.params.map((p) => p.name).join(", ") || "(none)"
-          }`,
-        );
-      }
-      raw[name] = text.slice(eq + 1);
-    }
-    const config = validateConfig(info.manifest.params as ParamSpec[], raw, {
+    const info = _installed(registry, typeId);
+    const config = validateConfig(info.manifest.params as ParamSpec[], values.raw, {
       cwd: ctx.cwd,
       applyDefaults: false,
     });
     try {
       registry.resolveConfig(typeId, config);
     } catch (error) {
-      if (!(error instanceof RetrovueError) || error.code !== "ENRICHER_UNAVAILABLE") throw error;
+      // A path the operator typed must work now; only a failed PATH lookup may wait.
+      const typedRun = info.manifest.params.some((p) => p.grants === "run" && p.name in values.raw);
+      if (!(error instanceof RetrovueError) || error.code !== "ENRICHER_UNAVAILABLE" || typedRun) {
+        throw error;
+      }
       plan.warnings.push(`enricher '${typeId}' cannot run here yet: ${error.message}`);
     }
-    plan.add.push({ typeId, priority, ...(values.set?.length ? { config } : {}) });
+    plan.add.push({ typeId, priority, ...(given ? { config } : {}) });
   }
   return plan;
+}
+
+function _installed(registry: EnricherRegistry, typeId: string) {
+  const info = registry.get(typeId);
+  if (!info) {
+    throw new RetrovueError(
+      "NOT_FOUND",
+      `no enricher type '${typeId}'; run 'enricher list-types' to see what is installed`,
+      { details: { typeId } },
+    );
+  }
+  return info;
 }
 
 /** Applies a checked plan; returns one phrase per change. */

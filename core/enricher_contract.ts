@@ -48,7 +48,7 @@ export type EnricherGrant = Grant | "run";
 
 /**
  * One operator-facing parameter of an enricher, given with
- * `collection update C --add-enricher T --set NAME=VALUE`. Same rules as an
+ * `collection update C --add-enricher T --flag VALUE`. Same rules as an
  * importer's {@link ParamSpec}, plus the `run` grant and a PATH lookup.
  */
 export interface EnricherParamSpec extends Omit<ParamSpec, "grants"> {

@@ -158,5 +158,20 @@ Deno.test({
     const stillIngests = await cli(["collection", "ingest", "movies"], noFfprobe);
     assert.equal(stillIngests.code, 0, stillIngests.stderr);
     assert.match(stillIngests.stderr, /enrichment skipped: .*install ffmpeg/);
+    // …and passing --ffprobe PATH, as the hint says, makes it run again.
+    const notExecutable = await cli(
+      ["collection", "update", "movies", "--add-enricher", "ffprobe", "--ffprobe", alpha],
+      noFfprobe,
+    );
+    assert.equal(notExecutable.code, 1);
+    assert.match(notExecutable.stderr, /is not an executable file/);
+    const given = await cli(
+      ["collection", "update", "movies", "--add-enricher", "ffprobe", "--ffprobe", findFfprobe()!],
+      noFfprobe,
+    );
+    assert.equal(given.code, 0, given.stderr);
+    const probed = await cli(["collection", "enrich", "movies", "--force", "--json"], noFfprobe);
+    assert.equal(probed.code, 2, probed.stderr); // Empty and Cut still fail.
+    assert.equal(JSON.parse(probed.stdout).enriched, 3);
   },
 });
