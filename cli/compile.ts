@@ -2,7 +2,7 @@
  * Builds the single-file binary: `deno task compile [--target TARGET]`.
  *
  * The binary embeds `main.ts`, the registry's worker runtime and plugin host,
- * and the built-in importers, with `--no-prompt` and the worker-options flag
+ * and the built-in importers and enrichers, with `--no-prompt` and the worker-options flag
  * baked in. It answers the same commands as `deno task retrovue`; plugins
  * from `RETROVUE_PLUGIN_PATH` are still loaded from disk. Its plugin host is
  * the binary itself, started with a hidden command.
@@ -39,6 +39,8 @@ export const BINARY_ENV = [
   // The terminal's width, and where a task runner was started (relative paths).
   "COLUMNS",
   "INIT_CWD",
+  // Where enrichers' executables (ffprobe) are looked up when not given.
+  "PATH",
   // Secrets the operator names with `--<flag>-env` (see SECRET_ENV_PREFIX in views.ts).
   "RETROVUE_SECRET_*",
 ];
@@ -59,6 +61,8 @@ export function compileArgs(output: string, target?: string): string[] {
     `--v8-flags=--max-old-space-size=${STANDALONE_HEAP_MB},${SEMI_SPACE_FLAG}`,
     "--include",
     join(ROOT, "importers"),
+    "--include",
+    join(ROOT, "enrichers"),
     "--include",
     join(ROOT, "registry", "worker_runtime.ts"),
     "--include",
