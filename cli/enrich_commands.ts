@@ -19,6 +19,7 @@ import { type EnricherRegistry, loadEnricherRegistry } from "../registry/enriche
 import { limitsFromEnv } from "../registry/limits.ts";
 import { DEFAULT_SEARCH_PATH } from "../registry/find_executable.ts";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
+import { registryCacheDir } from "./context.ts";
 import { inertLine } from "./inert.ts";
 import { formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./views.ts";
@@ -42,6 +43,7 @@ export async function loadEnrichers(
     isolation: () => ctx.isolation(),
     limits: limitsFromEnv(ctx.env),
     protectedPaths,
+    cacheDir: registryCacheDir(ctx.env),
   });
 }
 

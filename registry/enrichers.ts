@@ -20,7 +20,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ParamSpec } from "../core/contract.ts";
 import type { EnricherConfig } from "../core/enricher_contract.ts";
@@ -41,6 +41,7 @@ import {
   sortUniqueTypes,
   unreadableFolders,
 } from "./mod.ts";
+import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
 import { moduleKind } from "./module_kind.ts";
 import { deriveSandbox } from "./permissions.ts";
 import { refuseProtected, startSandboxedHost } from "./single.ts";
@@ -65,6 +66,7 @@ export interface LoadEnricherRegistryOptions extends
     | "isolation"
     | "limits"
     | "protectedPaths"
+    | "cacheDir"
   > {
   /** Folder of built-in enrichers; defaults to {@link BUILTIN_ENRICHERS_DIR}. */
   builtinDir?: string;
@@ -117,15 +119,31 @@ export async function loadEnricherRegistry(
   const types: EnricherTypeInfo[] = unreadableFolders(found);
   for (const [file, reason] of found.refused) types.push({ status: "broken", file, reason });
   const loadable = found.files.filter((f) => !found.refused.has(f));
-  if (loadable.length > 0) {
-    const loads = await loadRawManifests(loadable, {
+  // What each module reported is cached like importers' manifests (validated again on use).
+  const cache = options.cacheDir
+    ? readManifestCache(join(options.cacheDir, "enricher_manifests.json"))
+    : undefined;
+  const stamp = cache ? runtimeStamp() : "";
+  const keyOf = (file: string) => `${stamp}|${found.stamps.get(file) ?? ""}`;
+  const toLoad: string[] = [];
+  for (const file of loadable) {
+    const cached = cache?.get(file, keyOf(file));
+    const info = cached ? _validate(file, cached, options.searchPath) : undefined;
+    if (cached) {
+      if (info) types.push(info);
+    } else toLoad.push(file);
+  }
+  if (toLoad.length > 0) {
+    const loads = await loadRawManifests(toLoad, {
       timeoutMs: options.loadTimeoutMs ?? 15_000,
       isolation: (await isolation()).level,
     });
-    for (const [file, load] of loads) {
+    for (const [file, { cacheable, timedOut, ...load }] of loads) {
       const info = _validate(file, load, options.searchPath);
       if (info) types.push(info);
+      if (cache && cacheable && !timedOut) cache.set(file, keyOf(file), load as CachedLoad);
     }
+    cache?.save();
   }
   sortUniqueTypes(types, (typeId) => `Multiple enrichers claim type '${typeId}'`);
   const builtinReal = realPathOr(builtinDir);

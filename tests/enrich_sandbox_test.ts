@@ -159,3 +159,24 @@ Deno.test("a hanging and a crashing asset are recorded; the others are enriched"
   assert.equal(again.code, 0, again.stderr);
   assert.equal(JSON.parse(again.stdout).probed, 0);
 });
+
+Deno.test("enricher manifests are cached: an unchanged folder loads with no plugin host", async () => {
+  using world = tempWorld();
+  const cacheDir = join(world.dir, "cache");
+  const first = await loadEnricherRegistry({
+    builtinDir: FIXTURES,
+    searchPath: PATH,
+    isolation: ISOLATION,
+    cacheDir,
+  });
+  const second = await loadEnricherRegistry({
+    builtinDir: FIXTURES,
+    searchPath: PATH,
+    cacheDir,
+    // Asked only when a plugin host is about to start.
+    isolation: () => Promise.reject(new Error("a plugin host was started")),
+  });
+  const summary = (r: typeof first) => r.types.map((t) => `${t.typeId}:${t.status}`);
+  assert.deepEqual(summary(second), summary(first));
+  assert.deepEqual(summary(first), ["flaky:available", "snoop:available"]);
+});
