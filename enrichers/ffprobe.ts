@@ -32,8 +32,9 @@ const enricher: Enricher = {
   version: "1.0.0",
   appliesTo: ["movie", "episode"],
   concurrency: "per_core",
-  // The host's hard deadline; the per-file --timeout below stops ffprobe first.
-  timeoutMs: 120_000,
+  // The host's hard deadline per asset, for a worker that stops answering: each
+  // part's probe is stopped by --timeout first (six parts at the longest one fit).
+  timeoutMs: 1_800_000,
   params: [
     {
       name: "ffprobe",
@@ -49,7 +50,7 @@ const enricher: Enricher = {
       flag: "--timeout",
       kind: "integer",
       min: 1,
-      max: 600,
+      max: 300,
       default: DEFAULT_TIMEOUT_S,
       description: "Seconds one file's probe may take",
     },
