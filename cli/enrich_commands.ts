@@ -84,6 +84,7 @@ export async function runEnrichment(
       registry,
       attached,
       now: () => ctx.now(),
+      signal: ctx.signal,
       onProgress: live
         ? (done, total) => {
           if (Date.now() - last < 200 && done < total) return;

@@ -64,6 +64,11 @@ export interface EnrichOptions extends EnrichScope {
   now?: () => Date;
   /** Called after each asset with the counts so far. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Stops the run (Ctrl-C): no new asset is started, those in flight finish
+   * and are written, and the run rejects with `CANCELLED`.
+   */
+  signal?: AbortSignal;
 }
 
 /** One asset that could not be enriched. */
@@ -231,12 +236,22 @@ export async function enrichCollection(
     for (const worker of workers) await worker.warm();
     const queue = selectCandidates(db, collection.id, scope);
     const lane = async () => {
-      for (let next = queue.next(); !next.done; next = queue.next()) {
+      while (!options.signal?.aborted) {
+        const next = queue.next();
+        if (next.done) return;
         await one(next.value);
-        options.onProgress?.(++done, report.selected);
+        done++;
+        options.onProgress?.(done, report.selected);
       }
     };
     await Promise.all(Array.from({ length: jobs }, lane));
+    if (options.signal?.aborted) {
+      throw new RetrovueError(
+        "CANCELLED",
+        `enrichment interrupted after ${done} of ${report.selected} asset(s); ` +
+          "what was done is kept, and 'collection enrich' goes on from there",
+      );
+    }
   } finally {
     await Promise.all(workers.map((w) => w.close()));
   }

@@ -216,3 +216,27 @@ Deno.test("a collection larger than a page is enriched once per asset", async ()
   assert.equal((await _run(c, { registry })).selected, 0);
   c.db.close();
 });
+
+Deno.test("an interrupted run keeps what it wrote and starts nothing new", async () => {
+  using world = tempWorld();
+  const c = _catalog(world.dir, ["A", "B", "C", "D"]);
+  attachEnricher(c.db, { collectionId: c.collectionId, typeId: "probe" });
+  const stop = new AbortController();
+  const { registry, calls } = _registry({
+    probe: {
+      appliesTo: ["movie"],
+      fn: () => {
+        stop.abort(); // Ctrl-C while the first asset is probed
+        return { durationMs: 1, tech: {} };
+      },
+    },
+  });
+  await assert.rejects(
+    _run(c, { registry, jobs: 1, signal: stop.signal }),
+    (e: Error & { code?: string }) => e.code === "CANCELLED" && /1 of 4/.test(e.message),
+  );
+  assert.deepEqual(calls, ["probe:A"]);
+  assert.equal(_row(c.db, "A").probed_duration_ms, 1);
+  assert.equal((await _run(c, { registry, dryRun: true })).selected, 3);
+  c.db.close();
+});
