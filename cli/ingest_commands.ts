@@ -316,7 +316,7 @@ export function exitCodeForStatus(status: "ok" | "partial" | "error", errorCode 
 
 /**
  * After an ingest that wrote (not a dry run, not held back): how many of the
- * collection's assets no path mapping matches and which sampled local files
+ * collection's assets (of its scope, for a targeted one) no path mapping matches and which sampled local files
  * are missing (see `checkLocalPaths`); null otherwise.
  */
 export async function localPathReport(
@@ -327,6 +327,7 @@ export async function localPathReport(
   const db = ctx.openDb();
   return await checkLocalPaths(db, r.collectionId, {
     mappings: getPathMappings(db, r.collectionId),
+    scope: r.filters,
   });
 }
 

@@ -10,6 +10,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import type { AssetFilters } from "../core/contract.ts";
 import { applyPathMappings, type PathMapping } from "../core/catalog.ts";
 import { editDistance } from "./suggest.ts";
 
@@ -111,25 +112,30 @@ export interface LocalPathReport {
  * SQL and only the sampled rows into memory, whatever the collection's size:
  * an asset no mapping matched was stored with its upstream path as its local
  * path (see `mapPath`), unless a mapping maps a prefix onto itself, which is
- * then checked row by row.
+ * then checked row by row. With `scope` (a targeted ingest's filters) only
+ * that title, season or episode is looked at, through the title indexes, so
+ * a one-season ingest costs the same in any collection (titles compare
+ * case-insensitively in ASCII here).
  */
 export async function checkLocalPaths(
   db: DatabaseSync,
   collectionId: string,
-  options: { mappings: readonly PathMapping[]; sample?: number },
+  options: { mappings: readonly PathMapping[]; sample?: number; scope?: AssetFilters },
 ): Promise<LocalPathReport> {
-  const live = "collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL";
+  const { where: scoped, args: scopeArgs } = _scopeSql(options.scope ?? {});
+  const live = `collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL ${scoped}`;
+  const args = [collectionId, ...scopeArgs];
   const counts = db.prepare(
     `SELECT count(*) AS n, coalesce(sum(local_path IS NULL OR local_path = path), 0) AS same
      FROM assets WHERE ${live}`,
-  ).get(collectionId) as { n: number; same: number };
+  ).get(...args) as { n: number; same: number };
   const withPath = Number(counts.n);
   const mapped = (path: string) => applyPathMappings(options.mappings, path) !== null;
   let unmapped = 0;
   if (options.mappings.length > 0) {
     if (options.mappings.some((m) => m.externalPrefix === m.localPrefix)) {
       const rows = db.prepare(`SELECT path FROM assets WHERE ${live}`);
-      for (const r of rows.iterate(collectionId)) if (!mapped(String(r.path))) unmapped++;
+      for (const r of rows.iterate(...args)) if (!mapped(String(r.path))) unmapped++;
     } else {
       unmapped = Number(counts.same);
     }
@@ -141,7 +147,7 @@ export async function checkLocalPaths(
        SELECT id, path, local_path, row_number() OVER (ORDER BY rowid) - 1 AS n
        FROM assets WHERE ${live})
      WHERE n % ? = 0 LIMIT ?`,
-  ).all(collectionId, step, sample);
+  ).all(...args, step, sample);
   const missing: MissingLocalFile[] = [];
   for (const r of picked) {
     const path = String(r.path);
@@ -150,6 +156,26 @@ export async function checkLocalPaths(
     missing.push({ assetId: String(r.id), path, localPath, mapped: mapped(path) });
   }
   return { withPath, unmapped, checked: picked.length, missing };
+}
+
+/** The SQL narrowing to a targeted scope (episodes by series, movies by title). */
+function _scopeSql(f: AssetFilters): { where: string; args: (string | number)[] } {
+  if (f.title === undefined) return { where: "", args: [] };
+  const title = f.title.trim();
+  if (f.season === undefined) {
+    return {
+      where: `AND ((kind = 'episode' AND series_title = ? COLLATE NOCASE)
+                OR (kind = 'movie' AND title = ? COLLATE NOCASE))`,
+      args: [title, title],
+    };
+  }
+  const episode = f.episode === undefined
+    ? ""
+    : "AND episode <= ? AND coalesce(episode_end, episode) >= ?";
+  return {
+    where: `AND kind = 'episode' AND series_title = ? COLLATE NOCASE AND season = ? ${episode}`,
+    args: [title, f.season, ...(f.episode === undefined ? [] : [f.episode, f.episode])],
+  };
 }
 
 async function _exists(path: string): Promise<boolean> {
