@@ -472,7 +472,11 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
       notices.push(notice);
       into?.push(notice);
       if (notice.kind === "warn" && DENIAL.test(notice.message)) {
-        denials.push(`a warning: ${notice.message}`);
+        // The client reports a denial the plugin only logged as a "logged: …" warning.
+        const logged = notice.message.startsWith("logged: ");
+        denials.push(
+          logged ? `a log line: ${notice.message.slice(8)}` : `a warning: ${notice.message}`,
+        );
       }
     },
   });
@@ -643,7 +647,9 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
       add(
         "sandbox",
         "fail",
-        `the importer attempted something its sandbox forbids: ${denials.slice(0, 2).join("; ")}`,
+        `the importer attempted something its sandbox forbids: ${
+          [...new Set(denials)].slice(0, 2).join("; ")
+        }`,
       );
     } else {
       add(
@@ -1052,7 +1058,7 @@ the live upstream they describe and prints pass/fail/skip per item:
   filter_episode       a filter not declared is reported as "not pushed down (host filters)"
   determinism          two runs give identical collections and assets, in the same order
   sandbox              no call was denied by the sandbox (a PERMISSION_DENIED error, or a
-                       warning mentioning a denial, fails it)
+                       warning or console line mentioning a denial, fails it)
   dry_run              a dry-run ingest into a temporary database wrote nothing
 
   --collection ID      the collection's external id (default: the first ingestible one)

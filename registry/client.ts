@@ -22,6 +22,7 @@ import {
   enrichResultSchema,
   type Manifest,
 } from "../core/schemas.ts";
+import { denialInOurTerms } from "./harden.ts";
 import type { HostProcess } from "./host_process.ts";
 import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./limits.ts";
 import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./protocol.ts";
@@ -155,7 +156,11 @@ async function _open(options: OpenClientOptions) {
   let nextId = 1;
   let dead: RetrovueError | undefined;
   const forms = secretForms(secrets);
-  const scrub = (text: string) => redact(text, forms).replace(/\s+/g, " ").trim().slice(0, 1000);
+  const subject = options.kind ?? "importer";
+  // Every text from the plugin: scrubbed of secrets, and any denial left in
+  // Deno's words (a crash, a log line) told in ours.
+  const scrub = (text: string) =>
+    redact(denialInOurTerms(text, subject), forms).replace(/\s+/g, " ").trim().slice(0, 1000);
   const limits = options.limits ?? DEFAULT_LIMITS;
   let logLines = 0;
   const logLine = (level: "debug" | "info" | "warn" | "error", text: string) => {
@@ -194,6 +199,7 @@ async function _open(options: OpenClientOptions) {
           ? message.level
           : "info";
         logLine(level, String(message.message));
+        _reportLoggedDenial(String(message.message), { pending, scrub });
         return;
       }
       if (message.t === "closed") {
@@ -435,6 +441,24 @@ function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | un
   }
   return undefined;
 }
+
+/**
+ * A denial the plugin caught and only logged is still a plugin bug: it also
+ * reaches every call in flight as a warning, so an ingest shows it and
+ * `importer check` fails its `sandbox` item instead of passing a plugin that
+ * silently lacks a grant.
+ */
+function _reportLoggedDenial(
+  line: string,
+  options: { pending: ReadonlyMap<number, Pending>; scrub: (s: string) => string },
+): void {
+  if (!_LOGGED_DENIAL.test(line)) return;
+  const message = `logged: ${options.scrub(line)}`;
+  for (const call of options.pending.values()) call.onNotice?.({ kind: "warn", message });
+}
+
+/** A log line carrying a sandbox denial, in Deno's words or ours. */
+const _LOGGED_DENIAL = /sandbox denied|NotCapable|Requires \w+ access/;
 
 function _crashed(label: string, reason: string): RetrovueError {
   return new RetrovueError("PLUGIN_CRASHED", `${label} crashed: ${reason}`);

@@ -62,6 +62,60 @@ export const DENIED_DENO_FUNCTIONS: Readonly<Record<string, string>> = {
   cron: "Deno.cron",
 };
 
+/** Who a denial is about: the plugin's kind, as operators and authors know it. */
+export type DenialSubject = "importer" | "enricher" | "plugin";
+
+/**
+ * Deno's wording of a permission denial: `Requires net access to "h:p", run
+ * again with the --allow-net flag` (optionally after `NotCapable: `).
+ */
+const _DENO_DENIAL =
+  /(?:NotCapable: )?Requires (\w+) access(?: to "([^"]*)")?,? ?(?:run again with the --allow-\w+ flag)?/g;
+
+/** What an author does about a denied permission, by Deno permission name. */
+function _denialAdvice(kind: string, subject: DenialSubject): string {
+  switch (kind) {
+    case "net":
+      return `declare the URL param it connects to with \`grants: "net"\``;
+    case "read":
+      return `read only its own folder and paths given by a param with \`grants: "read"\``;
+    case "env":
+      return "declare a param for the value instead (`secret: true` for a credential)";
+    case "run":
+      return subject === "importer"
+        ? "importers may not run programs"
+        : `declare the program's path param with \`grants: "run"\``;
+    case "import":
+      return "bundle what it imports into its own plugin folder";
+    default:
+      return `plugins have no ${kind} access`;
+  }
+}
+
+/**
+ * Rewrites every Deno permission denial in `text` in RetroVue's terms: what
+ * was denied, which grant is missing and what the author declares instead —
+ * never a `--allow-…` flag, which operators cannot pass to a plugin.
+ * Dependency-free, like the rest of this module (the worker runtime uses it).
+ *
+ * @example
+ * ```ts
+ * denialInOurTerms('Requires net access to "127.0.0.1:8765", run again with the --allow-net flag');
+ * // 'sandbox denied net access to "127.0.0.1:8765": the importer has no net grant for it — …'
+ * ```
+ */
+export function denialInOurTerms(text: string, subject: DenialSubject = "importer"): string {
+  return text.replace(_DENO_DENIAL, (_all, kind: string, target?: string) => {
+    const what = target === undefined ? `${kind} access` : `${kind} access to "${target}"`;
+    const grant = kind === "net" || kind === "read" || (kind === "run" && subject !== "importer")
+      ? `the ${subject} has no ${kind} grant for it`
+      : `the ${subject} may not use ${kind} access`;
+    return `sandbox denied ${what}: ${grant} — ${
+      _denialAdvice(kind, subject)
+    }; this is a plugin bug`;
+  });
+}
+
 /** The hardening every plugin worker gets, for a source with `guard`. */
 export function hardenOptions(guard: ReadGuard | null): HardenOptions {
   return {

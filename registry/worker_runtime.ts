@@ -17,7 +17,13 @@
 import type { FromWorker, ToWorker, WireError, WireNotice } from "./protocol.ts";
 import { BATCH_SIZE, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./protocol.ts";
 import type { ReadGuard } from "./protocol.ts";
-import { hardenOptions, hardenScope, REMOVED_GLOBALS } from "./harden.ts";
+import {
+  denialInOurTerms,
+  type DenialSubject,
+  hardenOptions,
+  hardenScope,
+  REMOVED_GLOBALS,
+} from "./harden.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyImporter = Record<string, any>;
@@ -109,10 +115,26 @@ hardenScope(hardenOptions(_takeGuard()));
 
 const _REMOVED = new RegExp(`^(${REMOVED_GLOBALS.join("|")}) is not defined`);
 
-/** Turns anything a plugin throws into a {@link WireError}. */
-export function toWireError(error: unknown): WireError {
+/** A denial's message, in RetroVue's terms (see {@link denialInOurTerms}) and marked as one. */
+function _denied(message: string, subject: DenialSubject): string {
+  const text = denialInOurTerms(message, subject);
+  return text.startsWith("sandbox denied") ? text : `sandbox denied: ${text}`;
+}
+
+/** The module specifier a refused npm or remote import names, if the message quotes one. */
+function _specifier(message: string): string {
+  const found = /(npm:|jsr:|https?:\/\/)[^\s"'`]+/.exec(message);
+  return found ? ` ('${found[0].slice(0, 200)}')` : "";
+}
+
+/**
+ * Turns anything a plugin throws into a {@link WireError}. A sandbox denial
+ * becomes `PERMISSION_DENIED` worded for `subject`'s author (the grant it
+ * lacks), never as Deno's advice to pass an `--allow-…` flag.
+ */
+export function toWireError(error: unknown, subject: DenialSubject = "plugin"): WireError {
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-    return { code: "PERMISSION_DENIED", message: `sandbox denied: ${error.message}` };
+    return { code: "PERMISSION_DENIED", message: _denied(error.message, subject) };
   }
   if (error instanceof ReferenceError && _REMOVED.test(error.message)) {
     return {
@@ -123,13 +145,14 @@ export function toWireError(error: unknown): WireError {
   if (error instanceof Error && /--no-npm|--no-remote/.test(error.message)) {
     return {
       code: "PERMISSION_DENIED",
-      message: "sandbox denied: plugins may not import npm packages or remote modules " +
-        `(${error.message.slice(0, 200)})`,
+      message: `sandbox denied: plugins may not import npm packages or remote modules${
+        _specifier(error.message)
+      } — bundle what the ${subject} needs into its plugin folder; this is a plugin bug`,
     };
   }
   if (error instanceof Error && /^Requires \w+ access/.test(error.message)) {
     // Denied dynamic imports surface as module errors carrying the permission message.
-    return { code: "PERMISSION_DENIED", message: `sandbox denied: ${error.message}` };
+    return { code: "PERMISSION_DENIED", message: _denied(error.message, subject) };
   }
   if (error instanceof Error || (typeof error === "object" && error !== null)) {
     const e = error as { code?: unknown; message?: unknown; retryable?: unknown; name?: unknown };
@@ -165,6 +188,11 @@ function _manifest(plugin: AnyImporter): unknown {
     manifest.timeoutMs = plugin.timeoutMs;
   }
   return manifest;
+}
+
+/** What kind of plugin a module is, for the wording of its denials. */
+function _subject(plugin: AnyImporter): DenialSubject {
+  return typeof plugin.enrich === "function" ? "enricher" : "importer";
 }
 
 interface Call {
@@ -259,7 +287,12 @@ async function _unary(
       : await plugin[msg.op](msg.config, context);
     _post({ t: "result", id: msg.id, value, notices: _take(call) });
   } catch (error) {
-    _post({ t: "error", id: msg.id, error: toWireError(error), notices: _take(call) });
+    _post({
+      t: "error",
+      id: msg.id,
+      error: toWireError(error, _subject(plugin)),
+      notices: _take(call),
+    });
   } finally {
     calls.delete(msg.id);
   }
@@ -322,7 +355,7 @@ async function _stream(
   } catch (error) {
     const wire = signal.aborted
       ? { code: "CANCELLED", message: "the host cancelled the call" }
-      : toWireError(error);
+      : toWireError(error, _subject(plugin));
     _post({ t: "error", id: msg.id, error: wire, notices: _take(call) });
   } finally {
     calls.delete(msg.id);

@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { COMMANDS } from "../cli/commands.ts";
 import { type CheckReport, commands as importerCommands } from "../cli/importer_commands.ts";
 import { main } from "../main.ts";
+import { denialInOurTerms } from "../registry/harden.ts";
 import { startJellyfinMock } from "./mocks/jellyfin_server.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
@@ -141,6 +142,40 @@ Deno.test("importer check: a denied call fails the sandbox item; a clashing type
   assert.equal(c.unique_type_id, "fail");
   assert.equal(c.validate_connection, "pass");
   assert.match(clash.report.checks[1].detail, /importers\/filesystem\.ts/);
+});
+
+Deno.test("importer check: a denial only logged still fails sandbox, in RetroVue's words", async () => {
+  const { run, report } = await _check([join(KIT, "swallowed.ts")]);
+  assert.equal(run.code, 1);
+  const statuses = _statuses(report);
+  assert.equal(statuses.fetch_assets, "pass", "the plugin hid the denial from its result");
+  assert.equal(statuses.sandbox, "fail");
+  const detail = report.checks.find((c) => c.name === "sandbox")!.detail;
+  assert.match(detail, /a log line: .*the importer has no net grant for it/);
+  assert.match(detail, /127\.0\.0\.1:8765/);
+  assert.match(detail, /grants: "net"/);
+  assert.doesNotMatch(run.stdout, /--allow-|run again/);
+});
+
+Deno.test("denialInOurTerms: names the missing grant, never a Deno flag", () => {
+  const net = denialInOurTerms(
+    'NotCapable: Requires net access to "127.0.0.1:8765", run again with the --allow-net flag',
+  );
+  assert.equal(
+    net,
+    'sandbox denied net access to "127.0.0.1:8765": the importer has no net grant for it — ' +
+      'declare the URL param it connects to with `grants: "net"`; this is a plugin bug',
+  );
+  const kinds = ["read", "write", "env", "run", "ffi", "sys", "import"];
+  for (const kind of kinds) {
+    const text = denialInOurTerms(
+      `Requires ${kind} access to "x", run again with the --allow-${kind} flag`,
+      "enricher",
+    );
+    assert.match(text, new RegExp(`^sandbox denied ${kind} access to "x": the enricher `));
+    assert.doesNotMatch(text, /--allow|run again/, kind);
+  }
+  assert.equal(denialInOurTerms("nothing to see"), "nothing to see");
 });
 
 Deno.test("importer check: a broken manifest fails 'manifest' and skips the rest", async () => {
