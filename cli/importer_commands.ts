@@ -27,7 +27,12 @@ import type {
 import { insertSource, setSyncEnabled, upsertDiscoveredCollections } from "../core/catalog.ts";
 import { openDatabase } from "../core/db.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
-import { describeZodError, importedAssetSchema, manifestSchema } from "../core/schemas.ts";
+import {
+  describeZodError,
+  importedAssetSchema,
+  manifestSchema,
+  technicalMetadataSchema,
+} from "../core/schemas.ts";
 import { ingestCollection } from "../ingest/pipeline.ts";
 import { normalizeText } from "../ingest/normalize.ts";
 import { findPluginFiles, isPluginFileName } from "../registry/discovery.ts";
@@ -346,13 +351,16 @@ end in '_test'. Existing files are never overwritten without --force
 // ============================================================== importer check
 
 /** The outcome of one checklist item. */
-export type CheckStatus = "pass" | "fail" | "skip";
+export type CheckStatus = "pass" | "fail" | "skip" | "lint";
 
 /** One checklist item. */
 export interface CheckItem {
   /** Stable name, e.g. `fetch_assets` (see `docs/cli_importer.md`). */
   name: string;
-  /** Passed, failed, or not applicable / not reachable. */
+  /**
+   * Passed, failed, not applicable / not reachable, or `lint`: it works, but
+   * something is doubtful (a lint does not fail the report).
+   */
   status: CheckStatus;
   /** One line saying what was found. */
   detail: string;
@@ -384,7 +392,7 @@ export interface ImporterCheckOptions {
   isolation: Isolation;
   /** Limits on what the importer may send (default: the registry's). */
   limits?: Limits;
-  /** External id of the collection to fetch; default the first ingestible one. */
+  /** External id of the one collection to fetch; default the first ingestible one of each kind. */
   collection?: string;
   /** Per-call deadline in milliseconds. */
   timeoutMs?: number;
@@ -444,13 +452,11 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
     return report();
   }
   const m = info.manifest;
-  add(
-    "manifest",
-    "pass",
-    `${m.displayName}${m.version ? ` ${m.version}` : ""}: ${m.params.length} param(s); filters ${
-      _filtersText(m.capabilities.filters)
-    }`,
-  );
+  const manifestText = `${m.displayName}${m.version ? ` ${m.version}` : ""}: ` +
+    `${m.params.length} param(s); filters ${_filtersText(m.capabilities.filters)}`;
+  const doubts = _paramDoubts(m.params);
+  if (doubts.length) add("manifest", "lint", `${manifestText}; but ${doubts.join("; ")}`);
+  else add("manifest", "pass", manifestText);
   const clash = options.others.filter((o) =>
     o.status === "available" && o.typeId === info.typeId && o.file !== info.file
   );
@@ -506,7 +512,14 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
     try {
       const conn = await client.validateConnection(callOptions());
       connected = true;
-      add("validate_connection", "pass", _connText(conn));
+      if (!conn.serverName && !conn.version && !conn.serverId) {
+        add(
+          "validate_connection",
+          "lint",
+          "connected, but validateConnection returned no serverName, version or serverId: " +
+            "operators cannot tell which server they reached",
+        );
+      } else add("validate_connection", "pass", _connText(conn));
     } catch (error) {
       add("validate_connection", "fail", describe("validateConnection", error));
     }
@@ -521,125 +534,45 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
     let collections: ValidCollectionInfo[] | undefined;
     try {
       collections = await client.listCollections(callOptions());
-      const ingestible = collections.filter((c) => c.ingestible !== false);
-      if (ingestible.length === 0) {
-        add(
-          "list_collections",
-          "fail",
-          `${collections.length} collection(s), none ingestible: nothing to check assets with`,
-        );
-      } else {
-        add(
-          "list_collections",
-          "pass",
-          `${collections.length} valid collection(s), ${ingestible.length} ingestible: ${
-            collections.slice(0, 5).map((c) => `${c.name} (${c.kind})`).join(", ")
-          }${collections.length > 5 ? ", …" : ""}`,
-        );
-      }
+      add("list_collections", ..._listText(collections));
     } catch (error) {
       add("list_collections", "fail", describe("listCollections", error));
     }
 
-    // --------------------------------------------------------- fetch_assets
-    const target = _pickCollection(collections, options.collection);
-    let full: _Fetched | undefined;
-    let valid: Record<string, unknown>[] = [];
-    if (typeof target === "string") {
-      add("fetch_assets", collections ? "fail" : "skip", target);
+    // ------------------- fetch_assets, filters, determinism, dry_run per collection
+    const targets = _pickCollections(collections, options.collection);
+    const perCollection = new Map<string, [CheckStatus, string][]>();
+    if (typeof targets === "string") {
+      perCollection.set("fetch_assets", [[collections ? "fail" : "skip", targets]]);
+      for (const filter of FILTER_ORDER) {
+        perCollection.set(`filter_${filter}`, [["skip", "no collection to fetch"]]);
+      }
+      perCollection.set("determinism", [[
+        "skip",
+        "listCollections and fetchAssets must succeed first",
+      ]]);
+      perCollection.set("dry_run", [["skip", "fetchAssets must succeed first"]]);
     } else {
-      try {
-        full = await _fetchAll(client, target, {}, callOptions);
-        const checked = _checkAssets(full.items);
-        valid = checked.valid;
-        const skipped = full.notices.filter((n) => n.kind === "skipped").length;
-        const where = `collection '${target.name}' (${target.kind})`;
-        if (checked.problems.length) {
-          add(
-            "fetch_assets",
-            "fail",
-            `${full.items.length} item(s) from ${where}; ${checked.problems.length} problem(s): ${
-              checked.problems.slice(0, 3).join("; ")
-            }`,
-          );
-        } else {
-          add(
-            "fetch_assets",
-            "pass",
-            `${full.items.length} valid asset(s) from ${where}` +
-              (skipped ? `; ${skipped} item(s) reported skipped` : ""),
-          );
-        }
-      } catch (error) {
-        add("fetch_assets", "fail", describe("fetchAssets", error));
-      }
-    }
-
-    // ------------------------------------------------------------- filters
-    const declared = typeof target === "string" ? [] : m.capabilities.filters[target.kind] ?? [];
-    for (const filter of FILTER_ORDER) {
-      const name = `filter_${filter}`;
-      if (typeof target === "string") {
-        add(name, "skip", "no collection to fetch");
-      } else if (!declared.includes(filter)) {
-        add(name, "skip", `not pushed down (host filters) for ${target.kind} collections`);
-      } else if (!full) {
-        add(name, "skip", "fetchAssets did not succeed");
-      } else {
-        add(
-          name,
-          ...await _checkFilter(filter, { client, target, declared, valid, full }, {
-            callOptions,
-            describe,
-          }),
-        );
-      }
-    }
-
-    // ---------------------------------------------------------- determinism
-    if (typeof target === "string" || !full || !collections) {
-      add("determinism", "skip", "listCollections and fetchAssets must succeed first");
-    } else {
-      try {
-        const again = await client.listCollections(callOptions());
-        const second = await _fetchAll(client, target, {}, callOptions);
-        const listDiff = JSON.stringify(again) !== JSON.stringify(collections);
-        const at = _firstDifference(full.items, second.items);
-        if (listDiff) {
-          add("determinism", "fail", "listCollections gave a different answer the second time");
-        } else if (at !== null) {
-          add(
-            "determinism",
-            "fail",
-            `fetchAssets gave different output the second time, first at item ${at + 1}` +
-              ` (${_idOf(full.items[at] ?? second.items[at])})`,
-          );
-        } else {
-          add(
-            "determinism",
-            "pass",
-            `two runs gave identical collections and ${full.items.length} identical asset(s)`,
-          );
-        }
-      } catch (error) {
-        add("determinism", "fail", describe("a second run", error));
-      }
-    }
-
-    // ------------------------------------------------------------- dry_run
-    let dryRun: [CheckStatus, string] = ["skip", "fetchAssets must succeed first"];
-    if (typeof target !== "string" && full && collections) {
-      try {
-        dryRun = await _checkDryRun({
+      for (const target of targets) {
+        const results = await _checkCollection(target, {
           client,
           info,
           config: options.config,
-          collections,
-          target,
+          collections: collections!,
+          callOptions,
+          describe,
         });
-      } catch (error) {
-        dryRun = ["fail", describe("the dry-run ingest", error)];
+        for (const [name, result] of Object.entries(results)) {
+          const label = targets.length > 1 ? `[${target.kind}] ` : "";
+          perCollection.set(name, [
+            ...perCollection.get(name) ?? [],
+            [result[0], label + result[1]],
+          ]);
+        }
       }
+    }
+    for (const name of COLLECTION_ITEMS.filter((n) => n !== "dry_run")) {
+      add(name, ..._combine(perCollection.get(name)!));
     }
 
     // ------------------------------------------------------------- sandbox
@@ -658,11 +591,163 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
         `no call was denied by the sandbox (${notices.length} notice(s) reviewed)`,
       );
     }
-    add("dry_run", ...dryRun);
+    add("dry_run", ..._combine(perCollection.get("dry_run")!));
   } finally {
     await client.close();
   }
   return report();
+}
+
+/** The items checked once per collection, in checklist order. */
+const COLLECTION_ITEMS = [
+  "fetch_assets",
+  "filter_title",
+  "filter_season",
+  "filter_episode",
+  "determinism",
+  "dry_run",
+] as const;
+
+/** How bad a status is, for {@link _combine}: a failure outweighs a lint, a lint a pass. */
+const SEVERITY: Record<CheckStatus, number> = { skip: 0, pass: 1, lint: 2, fail: 3 };
+
+/** One item's results over several collections: the worst status, every detail. */
+function _combine(results: readonly [CheckStatus, string][]): [CheckStatus, string] {
+  const status = results.map((r) => r[0]).reduce((a, b) => SEVERITY[b] > SEVERITY[a] ? b : a);
+  return [status, results.map((r) => r[1]).join("; ")];
+}
+
+function _listText(collections: readonly ValidCollectionInfo[]): [CheckStatus, string] {
+  const ingestible = collections.filter((c) => c.ingestible !== false);
+  if (ingestible.length === 0) {
+    return [
+      "fail",
+      `${collections.length} collection(s), none ingestible: nothing to check assets with`,
+    ];
+  }
+  const text = `${collections.length} valid collection(s), ${ingestible.length} ingestible: ${
+    collections.slice(0, 5).map((c) => `${c.name} (${c.kind})`).join(", ")
+  }${collections.length > 5 ? ", …" : ""}`;
+  const unexplained = collections.filter((c) => c.ingestible === false && !c.reason?.trim());
+  if (unexplained.length === 0) return ["pass", text];
+  return [
+    "lint",
+    `${text}; but ${unexplained.length} not ingestible without a reason ` +
+    `(${unexplained.slice(0, 3).map((c) => c.name).join(", ")}): operators are not told why`,
+  ];
+}
+
+/** What {@link _checkCollection} works with. */
+interface _CollectionState {
+  client: ImporterClient;
+  info: Extract<ImporterTypeInfo, { status: "available" }>;
+  config: ImporterConfig;
+  collections: ValidCollectionInfo[];
+  callOptions: (into?: PluginNotice[]) => CallOptions;
+  describe: (op: string, error: unknown) => string;
+}
+
+/** Runs the per-collection items ({@link COLLECTION_ITEMS}) against one collection. */
+async function _checkCollection(
+  target: ValidCollectionInfo,
+  state: _CollectionState,
+): Promise<Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>> {
+  const { client, callOptions, describe } = state;
+  const out = {} as Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>;
+  let full: _Fetched | undefined;
+  let valid: Record<string, unknown>[] = [];
+  try {
+    full = await _fetchAll(client, target, {}, callOptions);
+    const checked = _checkAssets(full.items);
+    valid = checked.valid;
+    const skipped = full.notices.filter((n) => n.kind === "skipped").length;
+    const where = `collection '${target.name}' (${target.kind})`;
+    if (checked.problems.length) {
+      out.fetch_assets = [
+        "fail",
+        `${full.items.length} item(s) from ${where}; ${checked.problems.length} problem(s): ${
+          checked.problems.slice(0, 3).join("; ")
+        }`,
+      ];
+    } else {
+      const text = `${full.items.length} valid asset(s) from ${where}` +
+        (skipped ? `; ${skipped} item(s) reported skipped` : "");
+      out.fetch_assets = checked.unknown.length
+        ? [
+          "lint",
+          `${text}; but field(s) ${checked.unknown.slice(0, 5).join(", ")} are not part of an ` +
+          "asset (ImportedAsset in the contract) and are dropped",
+        ]
+        : ["pass", text];
+    }
+  } catch (error) {
+    out.fetch_assets = ["fail", describe("fetchAssets", error)];
+  }
+
+  const declared = state.info.manifest.capabilities.filters[target.kind] ?? [];
+  for (const filter of FILTER_ORDER) {
+    const name = `filter_${filter}` as const;
+    if (!declared.includes(filter)) {
+      out[name] = ["skip", `not pushed down (host filters) for ${target.kind} collections`];
+    } else if (!full) {
+      out[name] = ["skip", "fetchAssets did not succeed"];
+    } else {
+      out[name] = await _checkFilter(filter, { client, target, declared, valid, full }, {
+        callOptions,
+        describe,
+      });
+    }
+  }
+
+  if (!full) {
+    out.determinism = ["skip", "listCollections and fetchAssets must succeed first"];
+    out.dry_run = ["skip", "fetchAssets must succeed first"];
+    return out;
+  }
+  try {
+    const again = await client.listCollections(callOptions());
+    const second = await _fetchAll(client, target, {}, callOptions);
+    const at = _firstDifference(full.items, second.items);
+    if (JSON.stringify(again) !== JSON.stringify(state.collections)) {
+      out.determinism = ["fail", "listCollections gave a different answer the second time"];
+    } else if (at !== null) {
+      out.determinism = [
+        "fail",
+        `fetchAssets gave different output the second time, first at item ${at + 1}` +
+        ` (${_idOf(full.items[at] ?? second.items[at])})`,
+      ];
+    } else {
+      out.determinism = [
+        "pass",
+        `two runs gave identical collections and ${full.items.length} identical asset(s)`,
+      ];
+    }
+  } catch (error) {
+    out.determinism = ["fail", describe("a second run", error)];
+  }
+  try {
+    out.dry_run = await _checkDryRun({ ...state, target });
+  } catch (error) {
+    out.dry_run = ["fail", describe("the dry-run ingest", error)];
+  }
+  return out;
+}
+
+/** What is valid but doubtful in a manifest's params (the schema refuses what is wrong). */
+function _paramDoubts(params: readonly ParamSpec[]): string[] {
+  const out: string[] = [];
+  for (const p of params) {
+    if ((p.min !== undefined || p.max !== undefined) && p.kind !== "integer") {
+      out.push(`'${p.flag}' has min/max, which only an integer param uses`);
+    }
+    if (p.required && p.default !== undefined) {
+      out.push(`'${p.flag}' is required and has a default, which is never used`);
+    }
+    if (p.secret && p.kind === "boolean") {
+      out.push(`'${p.flag}' is a secret boolean: there is nothing to hide in on/off`);
+    }
+  }
+  return out;
 }
 
 function _filtersText(filters: Partial<Record<CollectionKind, FilterName[]>>): string {
@@ -708,10 +793,15 @@ async function _checkAuth(
   }
 }
 
-function _pickCollection(
+/**
+ * The collections to fetch: the one asked for, else the first ingestible
+ * collection of each kind (so a shows collection's filters are checked too,
+ * not only the first collection's). A string says why there is none.
+ */
+function _pickCollections(
   collections: ValidCollectionInfo[] | undefined,
   wanted: string | undefined,
-): ValidCollectionInfo | string {
+): ValidCollectionInfo[] | string {
   if (!collections) return "listCollections did not succeed";
   if (wanted !== undefined) {
     const found = collections.find((c) => c.externalId === wanted);
@@ -723,9 +813,13 @@ function _pickCollection(
     if (found.ingestible === false) {
       return `collection '${wanted}' is not ingestible: ${found.reason ?? "no reason given"}`;
     }
-    return found;
+    return [found];
   }
-  return collections.find((c) => c.ingestible !== false) ?? "no ingestible collection was listed";
+  const picked: ValidCollectionInfo[] = [];
+  for (const c of collections) {
+    if (c.ingestible !== false && !picked.some((p) => p.kind === c.kind)) picked.push(c);
+  }
+  return picked.length ? picked : "no ingestible collection was listed";
 }
 
 async function _fetchAll(
@@ -751,11 +845,30 @@ function _idOf(raw: unknown): string {
   return typeof id === "string" ? `'${id.slice(0, 100)}'` : "an item without externalId";
 }
 
-function _checkAssets(items: unknown[]): { valid: Record<string, unknown>[]; problems: string[] } {
+/** The fields an asset (and its `tech`) may carry; any other is dropped on the way in. */
+const ASSET_FIELDS = new Set(Object.keys(importedAssetSchema.shape));
+const TECH_FIELDS = new Set(Object.keys(technicalMetadataSchema.shape));
+
+/** Fields of `raw` (an asset) that the host does not know, as `name` or `tech.name`. */
+function _unknownFields(raw: unknown): string[] {
+  if (typeof raw !== "object" || raw === null) return [];
+  const out = Object.keys(raw).filter((k) => !ASSET_FIELDS.has(k));
+  const tech = (raw as { tech?: unknown }).tech;
+  if (typeof tech === "object" && tech !== null) {
+    out.push(...Object.keys(tech).filter((k) => !TECH_FIELDS.has(k)).map((k) => `tech.${k}`));
+  }
+  return out;
+}
+
+function _checkAssets(
+  items: unknown[],
+): { valid: Record<string, unknown>[]; problems: string[]; unknown: string[] } {
   const valid: Record<string, unknown>[] = [];
   const problems: string[] = [];
+  const unknown = new Set<string>();
   const seen = new Set<string>();
   for (const raw of items) {
+    for (const field of _unknownFields(raw)) unknown.add(field);
     const parsed = importedAssetSchema.safeParse(raw);
     if (!parsed.success) {
       problems.push(`${_idOf(raw)} is invalid: ${describeZodError(parsed.error)}`);
@@ -768,7 +881,7 @@ function _checkAssets(items: unknown[]): { valid: Record<string, unknown>[]; pro
     seen.add(parsed.data.externalId);
     valid.push(parsed.data as Record<string, unknown>);
   }
-  return { valid, problems };
+  return { valid, problems, unknown: [...unknown].sort() };
 }
 
 function _ownTitle(a: Record<string, unknown>): string {
@@ -1025,16 +1138,20 @@ function _formatReport(report: CheckReport, color: boolean): string {
       ? s.green("pass")
       : c.status === "fail"
       ? s.red("FAIL")
+      : c.status === "lint"
+      ? s.yellow("lint")
       : s.dim("skip");
     // Details quote the plugin's names and messages: inert, like every upstream value.
     lines.push(`  ${mark}  ${c.name.padEnd(width)}  ${inertLine(c.detail)}`);
   }
   const failed = report.checks.filter((c) => c.status === "fail").length;
   const skipped = report.checks.filter((c) => c.status === "skip").length;
+  const linted = report.checks.filter((c) => c.status === "lint").length;
+  const lintText = linted ? `, ${linted} with lint to look at` : "";
   lines.push(
     failed
-      ? s.red(`${failed} of ${report.checks.length} checks failed.`)
-      : s.green(`All checks passed (${skipped} skipped).`),
+      ? s.red(`${failed} of ${report.checks.length} checks failed${lintText}.`)
+      : s.green(`All checks passed (${skipped} skipped${lintText}).`),
   );
   return lines.join("\n") + "\n";
 }
@@ -1052,7 +1169,8 @@ the live upstream they describe and prints pass/fail/skip per item:
   validate_connection  validateConnection succeeds
   auth_failed          (importers with a secret option) a wrong credential raises AUTH_FAILED
   list_collections     listCollections returns valid collections, at least one ingestible
-  fetch_assets         fetchAssets returns valid assets with unique ids for one collection
+  fetch_assets         fetchAssets returns valid assets with unique ids, for one collection
+                       of each kind (or the --collection one)
   filter_title         each filter declared for the collection's kind, with values taken
   filter_season        from the fetched assets, returns exactly the assets in that scope;
   filter_episode       a filter not declared is reported as "not pushed down (host filters)"
@@ -1061,10 +1179,18 @@ the live upstream they describe and prints pass/fail/skip per item:
                        warning or console line mentioning a denial, fails it)
   dry_run              a dry-run ingest into a temporary database wrote nothing
 
-  --collection ID      the collection's external id (default: the first ingestible one)
+Each item is pass, FAIL, skip, or lint: it works but something is doubtful
+(a param's min/max on a non-integer, a collection not ingestible without a
+reason, validateConnection returning nothing, asset fields the host drops).
+A lint does not fail the check. A manifest the host would refuse (a reserved
+flag such as --name, a grant on the wrong kind, a default of the wrong type,
+min > max) fails 'manifest'.
+
+  --collection ID      check only this collection (default: the first ingestible
+                       collection of each kind)
   --timeout SECONDS    deadline per call (default 30)
 
-Exit 0 only when no item failed (skipped items do not fail), 1 otherwise.
+Exit 0 only when no item failed (skipped and lint items do not fail), 1 otherwise.
 Give <module> first, then its options; '<module> --help' lists them.
 `;
 

@@ -40,25 +40,83 @@ export const paramSpecSchema = z.object({
   max: z.number().optional(),
 }).strict();
 
-/** Param names and flags are unique; a param with grants has no default. */
-function _checkParams(
-  params: readonly { name: string; flag: string; grants?: string; default?: unknown }[],
-  ctx: z.RefinementCtx,
-): void {
+/**
+ * Flags no param may declare: the CLI's own options on every command that
+ * takes a type's flags (`source add --name …`, `--type`, `--json`, …).
+ * A manifest declaring one is refused, not just the `source add` using it.
+ */
+export const RESERVED_FLAGS: readonly string[] = [
+  "--help",
+  "--json",
+  "--db",
+  "--test-db",
+  "--output",
+  "--type",
+  "--name",
+  "--discover",
+  "--no-validate",
+  "--dry-run",
+];
+
+/** The fields of a param spec {@link _checkParams} relates to each other. */
+interface _ParamFacts {
+  name: string;
+  flag: string;
+  kind: string;
+  grants?: string;
+  default?: unknown;
+  min?: number;
+  max?: number;
+}
+
+/** Whether `value` fits a param of `kind` (an integer param takes a whole number). */
+function _fitsKind(kind: string, value: unknown): boolean {
+  if (kind === "integer") return Number.isInteger(value);
+  if (kind === "boolean") return typeof value === "boolean";
+  return typeof value === "string";
+}
+
+/**
+ * Param names and flags are unique and not the CLI's own; a grant sits on the
+ * kind it grants (`net` on a url, `read` on a path) and has no default; a
+ * default fits the param's kind and range; `min` is at most `max`.
+ */
+function _checkParams(params: readonly _ParamFacts[], ctx: z.RefinementCtx): void {
   const seen = new Set<string>();
+  const problem = (p: _ParamFacts, message: string) =>
+    ctx.addIssue({ code: "custom", message: `param '${p.name}': ${message}` });
   for (const p of params) {
     for (const key of [`name:${p.name}`, `flag:${p.flag}`]) {
       if (seen.has(key)) ctx.addIssue({ code: "custom", message: `duplicate param ${key}` });
       seen.add(key);
     }
+    if (RESERVED_FLAGS.includes(p.flag)) {
+      problem(p, `flag '${p.flag}' is one of the CLI's own options; choose another`);
+    }
     // A grant comes only from what the operator typed: a default would let the
     // module choose a path or host for its own sandbox.
     if (p.grants !== undefined && p.default !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        message: `param '${p.name}': a param with grants may not have a default — ` +
-          "the operator must type every path or host it grants",
-      });
+      problem(
+        p,
+        "a param with grants may not have a default — the operator must type every path or " +
+          "host it grants",
+      );
+    }
+    const grantKind = p.grants === "net" ? "url" : p.grants === "read" ? "path" : undefined;
+    if (grantKind !== undefined && p.kind !== grantKind) {
+      problem(p, `grants: "${p.grants}" needs kind "${grantKind}", not "${p.kind}"`);
+    }
+    if (p.default !== undefined && !_fitsKind(p.kind, p.default)) {
+      problem(p, `default ${JSON.stringify(p.default)} is not a valid ${p.kind}`);
+    }
+    if (p.min !== undefined && p.max !== undefined && p.min > p.max) {
+      problem(p, `min ${p.min} is larger than max ${p.max}`);
+    }
+    if (
+      typeof p.default === "number" && (p.default < (p.min ?? -Infinity) ||
+        p.default > (p.max ?? Infinity))
+    ) {
+      problem(p, `default ${p.default} lies outside min..max`);
     }
   }
 }

@@ -91,11 +91,30 @@ Deno.test("importer check: the example importer passes every item and exits 0", 
 });
 
 Deno.test("importer check: undeclared filters are reported as host-filtered; human output", async () => {
-  const run = await _run(["importer", "check", EXAMPLE, "--file", CATALOG]);
+  const run = await _run([
+    "importer",
+    "check",
+    EXAMPLE,
+    "--file",
+    CATALOG,
+    "--collection",
+    "movies",
+  ]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /skip +filter_season +not pushed down \(host filters\)/);
   assert.match(run.stdout, /pass +dry_run +.*wrote nothing/);
   assert.match(run.stdout, /All checks passed/);
+});
+
+Deno.test("importer check: by default one collection of each kind is checked", async () => {
+  const { run, report } = await _check([EXAMPLE, "--file", CATALOG]);
+  assert.equal(run.code, 0, run.stdout);
+  const detail = (name: string) => report.checks.find((c) => c.name === name)!.detail;
+  assert.match(detail("fetch_assets"), /\[movies\] .*'Movies'.*; \[shows\] .*'TV Shows'/);
+  // The shows collection's filters ran, though the first collection is a movies one.
+  assert.equal(_statuses(report).filter_season, "pass");
+  assert.match(detail("filter_season"), /\[shows\] title '[^']+', season \d+: \d+ of/);
+  assert.match(detail("dry_run"), /\[movies\].*\[shows\]/);
 });
 
 Deno.test("importer check: the built-in filesystem importer passes on the kit's media tree", async () => {
@@ -176,6 +195,30 @@ Deno.test("denialInOurTerms: names the missing grant, never a Deno flag", () => 
     assert.doesNotMatch(text, /--allow|run again/, kind);
   }
   assert.equal(denialInOurTerms("nothing to see"), "nothing to see");
+});
+
+Deno.test("importer check: doubtful is lint, not failure; the shows collection's leak is caught", async () => {
+  const { run, report } = await _check([join(KIT, "doubtful.ts")]);
+  assert.equal(run.code, 1, "the leaky season filter fails the check");
+  const statuses = _statuses(report);
+  assert.deepEqual(
+    CHECK_NAMES.filter((n) => statuses[n] === "lint"),
+    ["manifest", "validate_connection", "list_collections", "fetch_assets"],
+  );
+  assert.deepEqual(CHECK_NAMES.filter((n) => statuses[n] === "fail"), ["filter_season"]);
+  const detail = (name: string) => report.checks.find((c) => c.name === name)!.detail;
+  assert.match(detail("manifest"), /'--label' has min\/max/);
+  assert.match(detail("validate_connection"), /no serverName/);
+  assert.match(detail("list_collections"), /not ingestible without a reason \(Extras\)/);
+  assert.match(detail("fetch_assets"), /field\(s\) rating are not part of an asset/);
+  assert.match(detail("filter_season"), /\[shows\] .*outside it: s2e1/);
+});
+
+Deno.test("importer check: a reserved flag fails 'manifest' before any source add", async () => {
+  const { run, report } = await _check([join(KIT, "reserved.ts")]);
+  assert.equal(run.code, 1);
+  assert.equal(report.checks[0].status, "fail");
+  assert.match(report.checks[0].detail, /flag '--name' is one of the CLI's own options/);
 });
 
 Deno.test("importer check: a broken manifest fails 'manifest' and skips the rest", async () => {
