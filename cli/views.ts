@@ -38,17 +38,42 @@ export interface ImporterStatus {
   reason: string | null;
 }
 
-/** The availability of importer type `typeId` in `registry`. */
+/**
+ * The availability of importer type `typeId` in `registry`. When it is not
+ * installed but some plugin module failed to load before saying which type it
+ * is, the reason names those modules: the type may well be one of them, and
+ * "not installed" alone would send the operator to a folder already listed.
+ */
 export function importerStatus(registry: Registry, typeId: string): ImporterStatus {
   if (registry.get(typeId)) return { status: "available", reason: null };
   const broken = registry.types.find((t) => t.typeId === typeId && t.status === "broken");
   if (broken && broken.status === "broken") {
     return {
       status: "unavailable",
-      reason: `importer type '${typeId}' is broken: ${broken.reason}`,
+      reason: `importer type '${typeId}' is broken: ${broken.reason} (${broken.file})`,
     };
   }
-  return { status: "unavailable", reason: `importer type '${typeId}' is not installed` };
+  const failed = _failedModules(registry);
+  return {
+    status: "unavailable",
+    reason: `importer type '${typeId}' is not installed` + (failed ? `; ${failed}` : ""),
+  };
+}
+
+/**
+ * `1 module in RETROVUE_PLUGIN_PATH failed to load (path: reason); see
+ * 'source list-types'` for the modules that failed before naming a type, or
+ * "" when there are none.
+ */
+function _failedModules(registry: Registry): string {
+  const failed = registry.types.filter((t) => t.status === "broken" && t.typeId === undefined);
+  if (failed.length === 0) return "";
+  const list =
+    failed.slice(0, 3).map((t) =>
+      `${t.file}: ${t.status === "broken" ? t.reason.slice(0, 200) : ""}`
+    ).join("; ") + (failed.length > 3 ? "; …" : "");
+  const count = failed.length === 1 ? "1 module" : `${failed.length} modules`;
+  return `${count} in RETROVUE_PLUGIN_PATH failed to load (${list}); see 'source list-types'`;
 }
 
 /** `available` or `unavailable: <reason>`, for tables. */
@@ -58,18 +83,21 @@ export function statusText(status: ImporterStatus): string {
 
 /**
  * The loaded importer for a source, or `IMPORTER_UNAVAILABLE` naming the
- * missing type and what to do.
+ * missing type and what to do: fix a module that failed to load, or add the
+ * importer's folder to `RETROVUE_PLUGIN_PATH` when nothing there failed.
  */
 export function requireImporter(registry: Registry, source: SourceRecord): AvailableType {
   const info = registry.get(source.typeId);
   if (info) return info;
   const { reason } = importerStatus(registry, source.typeId);
   const why = reason?.replace(`importer type '${source.typeId}' is `, "") ?? "not installed";
+  const failing = why.startsWith("broken:") || why.includes("failed to load");
   throw new RetrovueError(
     "IMPORTER_UNAVAILABLE",
     `source '${source.name}' (${source.id}) uses importer type '${source.typeId}', which is ` +
-      `${why}; run 'source list-types' to see what is installed, or add the importer's ` +
-      `folder to RETROVUE_PLUGIN_PATH`,
+      `${why}` +
+      (failing ? "" : "; run 'source list-types' to see what is installed, or add the importer's " +
+        "folder to RETROVUE_PLUGIN_PATH"),
     { details: { typeId: source.typeId } },
   );
 }
