@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { COMMANDS } from "../cli/commands.ts";
@@ -257,7 +258,9 @@ Deno.test("importer new: writes a skeleton that passes check and its own test; r
       typeId: "my-source",
       module: join(dir, "plugins", "my-source.ts"),
       test: join(dir, "plugins", "my-source_test.ts"),
+      config: join(dir, "plugins", "deno.json"),
     });
+    assert.match(Deno.readTextFileSync(doc.module), /from "@retrovue\/contract";/);
 
     const { run, report } = await _check([doc.module]);
     assert.equal(run.code, 0, run.stdout);
@@ -265,7 +268,7 @@ Deno.test("importer new: writes a skeleton that passes check and its own test; r
 
     const test = await new Deno.Command(Deno.execPath(), {
       args: ["test", "--no-prompt", "--quiet", doc.test],
-      cwd: dir,
+      cwd: join(dir, "plugins"),
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -281,6 +284,39 @@ Deno.test("importer new: writes a skeleton that passes check and its own test; r
     const forced = await _run(["importer", "new", "my-source", "--force"], { cwd: dir });
     assert.equal(forced.code, 0);
     assert.match(Deno.readTextFileSync(doc.module), /typeId: "my-source"/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("importer new: the plugin folder type-checks after a move; built-in ids refused", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-kit-" });
+  try {
+    const made = await _run(["importer", "new", "roaming", "--dir", "a/plugins"], { cwd: dir });
+    assert.equal(made.code, 0, made.stderr);
+    const second = await _run(["importer", "new", "second", "--dir", "a/plugins"], { cwd: dir });
+    assert.equal(second.code, 0, "a second plugin shares the folder's deno.json");
+    // Moved somewhere else entirely: the import map, not a relative path, finds the contract.
+    Deno.renameSync(join(dir, "a", "plugins"), join(dir, "moved"));
+    const check = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "roaming.ts", "roaming_test.ts", "second.ts"],
+      cwd: join(dir, "moved"),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(check.code, 0, new TextDecoder().decode(check.stderr));
+    const config = JSON.parse(Deno.readTextFileSync(join(dir, "moved", "deno.json")));
+    assert.equal(
+      config.imports["@retrovue/contract"],
+      new URL("../core/contract.ts", import.meta.url).href,
+    );
+
+    for (const builtin of ["plex", "filesystem"]) {
+      const r = await _run(["importer", "new", builtin], { cwd: dir });
+      assert.equal(r.code, 1, builtin);
+      assert.match(r.stderr, /^Error: '\w+' is the type id of a built-in importer/, builtin);
+    }
+    assert.ok(!existsSync(join(dir, "plugins")), "nothing written for a refused id");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
