@@ -530,63 +530,6 @@ export async function ingestSource(
   };
 }
 
-/**
- * The `--json` form of an {@link IngestResult} (snake_case keys, stable
- * order; the newer `removalGuard` member and its keys are camelCase).
- */
-export function ingestResultJson(result: IngestResult): Record<string, unknown> {
-  return {
-    status: result.status,
-    scope: result.scope,
-    collection_id: result.collectionId,
-    collection_name: result.collectionName,
-    filters: {
-      title: result.filters.title ?? null,
-      season: result.filters.season ?? null,
-      episode: result.filters.episode ?? null,
-    },
-    dry_run: result.dryRun,
-    stats: { ...result.stats },
-    errors: result.errors.map((e) => ({
-      kind: e.kind,
-      external_id: e.externalId,
-      message: e.message,
-    })),
-    last_ingest_time: result.lastIngestTime,
-    removalGuard: result.removalGuard === null ? null : {
-      code: result.removalGuard.code,
-      held: result.removalGuard.held,
-      reason: result.removalGuard.reason,
-      message: result.removalGuard.message,
-      wouldRemove: result.removalGuard.wouldRemove,
-      active: result.removalGuard.active,
-      maxRemovalPercent: result.removalGuard.maxRemovalPercent,
-      sample: result.removalGuard.sample.map((a) => ({ ...a })),
-      warnings: [...result.removalGuard.warnings],
-    },
-  };
-}
-
-/** The `--json` form of a {@link SourceIngestResult}. */
-export function sourceIngestResultJson(result: SourceIngestResult): Record<string, unknown> {
-  return {
-    status: result.status,
-    source_id: result.sourceId,
-    source_name: result.sourceName,
-    dry_run: result.dryRun,
-    collections: result.collections.map((c) =>
-      c.status === "error"
-        ? {
-          status: "error",
-          collection_id: c.collectionId,
-          collection_name: c.collectionName,
-          error: c.error,
-        }
-        : ingestResultJson(c)
-    ),
-  };
-}
-
 function _cleanFilters(filters: AssetFilters): AssetFilters {
   const out: AssetFilters = {};
   if (filters.title !== undefined) out.title = filters.title;

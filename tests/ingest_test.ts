@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ingestJson } from "../cli/ingest_commands.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { carriesSecret } from "../core/config.ts";
 import type { AssetFilters, CollectionRef, FilterName } from "../core/contract.ts";
@@ -16,7 +17,6 @@ import {
   type IngestClient,
   ingestCollection,
   type IngestOptions,
-  ingestResultJson,
   ingestSource,
   validateFilters,
 } from "../ingest/pipeline.ts";
@@ -492,7 +492,7 @@ Deno.test("deterministic: same upstream in another order and batching gives the 
     results.push(await ingestCollection(db, { client, collection: TV, clock: t }));
     tables.push(dump(db));
   }
-  assert.deepEqual(ingestResultJson(results[0]), ingestResultJson(results[1]));
+  assert.deepEqual(ingestJson(results[0]), ingestJson(results[1]));
   assert.equal(tables[0], tables[1]);
 });
 
@@ -733,7 +733,7 @@ Deno.test("an asset carrying its source's secret in disguise is invalid and neve
   assert.deepEqual(asset(db, "e1"), before);
   assert.notEqual(asset(db, "e3")!.deleted_at, null);
 
-  const text = [dump(db), JSON.stringify([first, second]), JSON.stringify(ingestResultJson(first))]
+  const text = [dump(db), JSON.stringify([first, second]), JSON.stringify(ingestJson(first))]
     .join("\n");
   for (
     const form of [token, token.toLowerCase(), reversed, hex(token), base64(token).slice(0, 26)]

@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ingestJson } from "../cli/ingest_commands.ts";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { getCollection, setMaxRemovalPercent } from "../core/catalog.ts";
@@ -21,7 +22,6 @@ import {
   type IngestClient,
   ingestCollection,
   type IngestOptions,
-  ingestResultJson,
   ingestSource,
 } from "../ingest/pipeline.ts";
 import {
@@ -205,7 +205,7 @@ Deno.test("a 60% removal of 50 assets is held back: partial, a sample, nothing w
   };
   assert.equal(result.lastIngestTime, previous.last_ingest_time);
 
-  const doc = ingestResultJson(result);
+  const doc = ingestJson(result);
   assert.equal(doc.status, "partial");
   assert.deepEqual(Object.keys(doc.removalGuard as object), [
     "code",
