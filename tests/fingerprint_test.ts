@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { migrate, MIGRATIONS, openDatabase } from "../core/db.ts";
 import { type FingerprintFields, fingerprintsOf } from "../core/fingerprint.ts";
-import { type IngestClient, ingestCollection } from "../ingest/pipeline.ts";
+import { ingestCollection } from "../ingest/pipeline.ts";
+import { itemsClient, seedCatalog } from "./_catalog.ts";
 
 const BASE: FingerprintFields = {
   kind: "episode",
@@ -84,21 +85,6 @@ function _oldFingerprints(f: FingerprintFields): { fingerprint: string; fileFing
   return { fingerprint, fileFingerprint };
 }
 
-function _client(items: unknown[]): IngestClient {
-  return {
-    manifest: {
-      typeId: "fake",
-      displayName: "Fake",
-      params: [],
-      capabilities: { filters: {} },
-    },
-    async *fetchAssets() {
-      await Promise.resolve();
-      yield items;
-    },
-  };
-}
-
 function _items(): unknown[] {
   return [
     {
@@ -118,18 +104,6 @@ function _items(): unknown[] {
   ];
 }
 
-/** The source and collection the migration test ingests into. */
-function _seed(db: DatabaseSync): void {
-  const t = "2024-01-01T00:00:00.000Z";
-  db.prepare(
-    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
-  ).run(t, t);
-  db.prepare(
-    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
-     VALUES ('c-1', 's', 'x', 'X', 'mixed', 1, ?, ?)`,
-  ).run(t, t);
-}
-
 Deno.test("migration 3: ingest, upgrade, re-ingest finds 0 changed and keeps states", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "retrovue-fp-" });
   try {
@@ -141,9 +115,9 @@ Deno.test("migration 3: ingest, upgrade, re-ingest finds 0 changed and keeps sta
     migrate(old, { migrations: MIGRATIONS.slice(0, 2) });
     const currentPath = join(dir, "current.db");
     const current = openDatabase(currentPath);
-    _seed(old);
-    _seed(current);
-    await ingestCollection(current, { client: _client(_items()), collection: "c-1" });
+    seedCatalog(old);
+    seedCatalog(current);
+    await ingestCollection(current, { client: itemsClient(_items()), collection: "c-1" });
     const columns = old.prepare("SELECT name FROM pragma_table_info('assets')").all()
       .map((r) => String(r.name));
     const copy = old.prepare(
@@ -185,7 +159,10 @@ Deno.test("migration 3: ingest, upgrade, re-ingest finds 0 changed and keeps sta
         assert.match(String(r.fingerprint), /^[0-9a-f]{16}$/, "recomputed by the migration");
         assert.match(String(r.file_fingerprint), /^[0-9a-f]{16}$/);
       }
-      const again = await ingestCollection(db, { client: _client(_items()), collection: "c-1" });
+      const again = await ingestCollection(db, {
+        client: itemsClient(_items()),
+        collection: "c-1",
+      });
       assert.equal(again.stats.changed, 0);
       assert.equal(again.stats.new, 0);
       assert.equal(again.stats.unchanged, 3);
@@ -194,7 +171,7 @@ Deno.test("migration 3: ingest, upgrade, re-ingest finds 0 changed and keeps sta
       // A real change after the upgrade is still seen.
       const changed = _items();
       (changed[2] as Record<string, unknown>).size = 100;
-      const third = await ingestCollection(db, { client: _client(changed), collection: "c-1" });
+      const third = await ingestCollection(db, { client: itemsClient(changed), collection: "c-1" });
       assert.equal(third.stats.changed, 1);
     } finally {
       db.close();

@@ -5,35 +5,16 @@
 
 import assert from "node:assert/strict";
 import type { DatabaseSync } from "node:sqlite";
-import { openMemoryDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { changeCounts, HISTORY_RUNS, listRuns, resolveRun } from "../ingest/history.ts";
 import { listAssets } from "../ingest/assets_query.ts";
-import { type IngestClient, ingestCollection } from "../ingest/pipeline.ts";
+import { ingestCollection } from "../ingest/pipeline.ts";
+import { itemsClient, SEEDED_COLLECTION, seededCatalog } from "./_catalog.ts";
 
-const C = "c-0000000001";
+const C = SEEDED_COLLECTION;
 
 function _db(): DatabaseSync {
-  const db = openMemoryDatabase();
-  const t = "2024-01-01T00:00:00.000Z";
-  db.prepare(
-    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
-  ).run(t, t);
-  db.prepare(
-    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
-     VALUES (?, 's', 'x', 'Films', 'movies', 1, ?, ?)`,
-  ).run(C, t, t);
-  return db;
-}
-
-function _client(items: unknown[]): IngestClient {
-  return {
-    manifest: { typeId: "fake", displayName: "Fake", params: [], capabilities: { filters: {} } },
-    async *fetchAssets() {
-      await Promise.resolve();
-      yield items;
-    },
-  };
+  return seededCatalog({ kind: "movies", name: "Films" });
 }
 
 const movie = (id: string, title: string, extra: Record<string, unknown> = {}) => ({
@@ -48,7 +29,7 @@ let tick = 0;
 const clock = () => new Date(Date.UTC(2025, 0, 1, 0, 0, tick++));
 
 async function _ingest(db: DatabaseSync, items: unknown[], extra: Record<string, unknown> = {}) {
-  return await ingestCollection(db, { client: _client(items), collection: C, clock, ...extra });
+  return await ingestCollection(db, { client: itemsClient(items), collection: C, clock, ...extra });
 }
 
 function _changed(db: DatabaseSync, run: number): string[] {

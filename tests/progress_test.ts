@@ -5,11 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { openMemoryDatabase } from "../core/db.ts";
 import { progressLine } from "../cli/ingest_commands.ts";
 import { type IngestClient, ingestCollection, type IngestProgress } from "../ingest/pipeline.ts";
 import { createPlexImporter } from "../importers/plex.ts";
 import { startPlexMock } from "./mocks/plex_server.ts";
+import { SEEDED_COLLECTION, seededCatalog } from "./_catalog.ts";
 
 Deno.test("the progress line: connecting, counts, total with time left, saving", () => {
   const p = (o: Partial<IngestProgress>): IngestProgress => ({
@@ -43,15 +43,7 @@ Deno.test("the progress line: connecting, counts, total with time left, saving",
 });
 
 Deno.test("the pipeline reports progress at once, with the importer's total, then saving", async () => {
-  const db = openMemoryDatabase();
-  const t = "2024-01-01T00:00:00.000Z";
-  db.prepare(
-    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
-  ).run(t, t);
-  db.prepare(
-    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
-     VALUES ('c-1', 's', 'x', 'Films', 'movies', 1, ?, ?)`,
-  ).run(t, t);
+  const db = seededCatalog({ kind: "movies" });
   const client: IngestClient = {
     manifest: { typeId: "fake", displayName: "Fake", params: [], capabilities: { filters: {} } },
     async *fetchAssets(_request, options) {
@@ -64,7 +56,7 @@ Deno.test("the pipeline reports progress at once, with the importer's total, the
   const seen: IngestProgress[] = [];
   const result = await ingestCollection(db, {
     client,
-    collection: "c-1",
+    collection: SEEDED_COLLECTION,
     onProgress: (p) => seen.push({ ...p }),
   });
   assert.equal(result.stats.new, 2);

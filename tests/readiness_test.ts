@@ -9,11 +9,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import type { TechnicalMetadata } from "../core/contract.ts";
-import { openDatabase, openMemoryDatabase } from "../core/db.ts";
+import { openDatabase } from "../core/db.ts";
 import { fingerprintsOf } from "../core/fingerprint.ts";
 import { getAsset, listAssets } from "../ingest/assets_query.ts";
 import { normalizeAsset, techJson } from "../ingest/normalize.ts";
-import { type IngestClient, ingestCollection } from "../ingest/pipeline.ts";
+import { ingestCollection } from "../ingest/pipeline.ts";
 import {
   countReadiness,
   MISSING_FILE_PREFIX,
@@ -24,6 +24,7 @@ import {
 } from "../ingest/readiness.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { runCli } from "./_cli.ts";
+import { itemsClient, seededCatalog } from "./_catalog.ts";
 
 const TECH: TechnicalMetadata = {
   container: "MKV",
@@ -40,27 +41,10 @@ const TECH: TechnicalMetadata = {
   audio: [{ codec: "AAC", channels: 2, language: "eng", default: true }],
 };
 
-function _client(items: unknown[]): IngestClient {
-  return {
-    manifest: { typeId: "fake", displayName: "Fake", params: [], capabilities: { filters: {} } },
-    async *fetchAssets() {
-      await Promise.resolve();
-      yield items;
-    },
-  };
-}
+const _client = itemsClient;
 
 function _catalog(): DatabaseSync {
-  const db = openMemoryDatabase();
-  const t = "2024-01-01T00:00:00.000Z";
-  db.prepare(
-    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'fake', '{}', ?, ?)",
-  ).run(t, t);
-  db.prepare(
-    `INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
-     VALUES ('c-1', 's', 'x', 'X', 'movies', 1, ?, ?)`,
-  ).run(t, t);
-  return db;
+  return seededCatalog({ kind: "movies" });
 }
 
 function _movie(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
