@@ -13,7 +13,7 @@ import { assetLabel, type AssetRecord, listAssets, resolveAsset } from "../inges
 import type { DatabaseSync } from "node:sqlite";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
-import { findCollection, findSource } from "./views.ts";
+import { findCollection, findSource } from "./lookup.ts";
 import { changesOf, resolveRun } from "../ingest/history.ts";
 import { runJson, runLabel } from "./history_commands.ts";
 

@@ -27,14 +27,8 @@ import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
 import { checkLocalPaths, DEFAULT_PATH_SAMPLE, unmatchedMappingWarnings } from "./path_checks.ts";
-import {
-  collectionJson,
-  collectionState,
-  findCollection,
-  findSource,
-  parseTypeArgs,
-  writeOrDryRun,
-} from "./views.ts";
+import { collectionJson, collectionState, parseTypeArgs, writeOrDryRun } from "./views.ts";
+import { findCollection, findSource } from "./lookup.ts";
 
 const SELECTOR = "a <collection> (id or name)";
 

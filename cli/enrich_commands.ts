@@ -22,7 +22,7 @@ import { type Command, type CommandContext, parseCommandArgs, parseCount } from 
 import { registryCacheDir } from "./context.ts";
 import { inertLine } from "./inert.ts";
 import { formatTable, writeJson } from "./output.ts";
-import { findCollection, findSource } from "./views.ts";
+import { findCollection, findSource } from "./lookup.ts";
 
 /**
  * Loads the enricher registry (built-in `enrichers/` and

@@ -11,7 +11,7 @@ import { changeCounts, type IngestRun, listRuns } from "../ingest/history.ts";
 import { type Command, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatTable, writeJson } from "./output.ts";
-import { findCollection, findSource } from "./views.ts";
+import { findCollection, findSource } from "./lookup.ts";
 
 /** A run's one-line description: collection, scope, time. */
 export function runLabel(run: IngestRun): string {

@@ -25,7 +25,8 @@ import { type Command, type CommandContext, parseCommandArgs, parseCount } from 
 import { inertLine } from "./inert.ts";
 import { writeJson } from "./output.ts";
 import { checkLocalPaths, type LocalPathReport } from "./path_checks.ts";
-import { findCollection, findSource, requireImporter, withClient } from "./views.ts";
+import { findCollection, findSource } from "./lookup.ts";
+import { requireImporter, withClient } from "./views.ts";
 
 /** The most changes `--dry-run --verbose` lists (the counts stay complete). */
 export const MAX_PLANNED_CHANGES = 1000;

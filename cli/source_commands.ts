@@ -36,7 +36,6 @@ import {
   collectionJson,
   collectionState,
   displayConfig,
-  findSource,
   grantsText,
   importerStatus,
   isolationJson,
@@ -50,6 +49,7 @@ import {
   withClient,
   writeOrDryRun,
 } from "./views.ts";
+import { findSource } from "./lookup.ts";
 
 // ------------------------------------------------------------ list-types
 

@@ -102,47 +102,6 @@ export function requireImporter(registry: Registry, source: SourceRecord): Avail
   );
 }
 
-/**
- * `resolveSource` (by id or exact name) whose `NOT_FOUND` names the closest
- * source name when there is one: `no source 'Livng room'; did you mean
- * 'Living room'? (run 'source list' to see the sources)`.
- */
-export function findSource(db: DatabaseSync, selector: string): SourceRecord {
-  try {
-    return resolveSource(db, selector);
-  } catch (error) {
-    const hint = _notFound(error) && didYouMean(selector, listSources(db).map((s) => s.name));
-    if (!hint) throw error;
-    throw new RetrovueError(
-      "NOT_FOUND",
-      `no source '${selector}'${hint} (run 'source list' to see the sources)`,
-    );
-  }
-}
-
-/** `resolveCollection` whose `NOT_FOUND` names the closest collection name, like {@link findSource}. */
-export function findCollection(
-  db: DatabaseSync,
-  selector: string,
-  options: { sourceId?: string } = {},
-): CollectionRecord {
-  try {
-    return resolveCollection(db, selector, options);
-  } catch (error) {
-    const names = () => listCollections(db, { sourceId: options.sourceId }).map((c) => c.name);
-    const hint = _notFound(error) && didYouMean(selector, names());
-    if (!hint) throw error;
-    throw new RetrovueError(
-      "NOT_FOUND",
-      `no collection '${selector}'${hint} (run 'collection list' to see the collections)`,
-    );
-  }
-}
-
-function _notFound(error: unknown): boolean {
-  return error instanceof RetrovueError && error.code === "NOT_FOUND";
-}
-
 /** Names of the available types, sorted, for error messages. */
 export function availableTypeIds(registry: Registry): string[] {
   return registry.types.filter((t) => t.status === "available").map((t) => t.typeId!).sort();
