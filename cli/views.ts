@@ -11,21 +11,13 @@ import { resolve } from "node:path";
 import type { ParseArgsOptionsConfig } from "node:util";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts";
-import {
-  type CollectionRecord,
-  listCollections,
-  listSources,
-  resolveCollection,
-  resolveSource,
-  type SourceRecord,
-} from "../core/catalog.ts";
+import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
 import { transaction } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { deriveSandbox, type Isolation, refuseUnisolated } from "../registry/mod.ts";
 import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/types.ts";
 import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
 import { inertLine } from "./inert.ts";
-import { didYouMean } from "./suggest.ts";
 
 /** An available importer type. */
 export type AvailableType = Extract<ImporterTypeInfo, { status: "available" }>;
