@@ -164,6 +164,9 @@ async function _open(options: OpenClientOptions) {
   const limits = options.limits ?? DEFAULT_LIMITS;
   let logLines = 0;
   const logLine = (level: "debug" | "info" | "warn" | "error", text: string) => {
+    // Lines the operator's log level hides neither count against the limit nor cost a scrub:
+    // the built-in importers log every request at debug.
+    if (!log.isEnabledFor(level === "warn" ? "warning" : level)) return;
     logLines++;
     if (logLines <= limits.maxLogLines) log[level](scrub(text));
     else if (logLines === limits.maxLogLines + 1) {

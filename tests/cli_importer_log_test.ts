@@ -35,8 +35,15 @@ Deno.test("RETROVUE_LOG=debug shows Plex requests and paging, never the token", 
       "add",
     );
     _ok(await cli(["collection", "update", "TV", "--sync-enable"]), "sync");
-    const quiet = _ok(await cli(["collection", "ingest", "TV"]), "ingest");
+    // Hidden lines do not count against the per-call limit (one line here).
+    const limit = { RETROVUE_MAX_LOG_LINES: "1" };
+    const quiet = _ok(await cli(["collection", "ingest", "TV"], limit), "ingest");
     assert.doesNotMatch(quiet.stderr, /retrovue\.plugin/, "nothing at the default level");
+    const capped = _ok(
+      await cli(["collection", "ingest", "TV"], { ...limit, RETROVUE_LOG: "debug" }),
+      "ingest",
+    );
+    assert.match(capped.stderr, /further log lines of this call are dropped \(limit 1 per call/);
 
     mock.setFault({ kind: "status", status: 503, path: "/all", page: 1, times: 1 });
     const r = _ok(await cli(["collection", "ingest", "TV"], { RETROVUE_LOG: "debug" }), "ingest");
