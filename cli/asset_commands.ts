@@ -1,7 +1,7 @@
 /**
  * `asset list` and `asset show`: read the catalog an ingest produced. Plain
  * reads, so they never wait on a running ingest. `--json` shapes are in
- * `docs/cli_ingest.md`.
+ * `docs/cli.md`.
  *
  * @module
  */

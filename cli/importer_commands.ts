@@ -7,7 +7,7 @@
  *   registry does, runs it in its sandbox against the live upstream the flags
  *   describe, and runs the contributor checklist (see {@link runImporterCheck}).
  *
- * `--json` shapes are in `docs/cli_importer.md`.
+ * `--json` shapes are in `docs/cli.md`.
  *
  * @module
  */
@@ -403,7 +403,7 @@ export type CheckStatus = "pass" | "fail" | "skip" | "lint";
 
 /** One checklist item. */
 export interface CheckItem {
-  /** Stable name, e.g. `fetch_assets` (see `docs/cli_importer.md`). */
+  /** Stable name, e.g. `fetch_assets` (see `docs/cli.md`). */
   name: string;
   /**
    * Passed, failed, not applicable / not reachable, or `lint`: it works, but
