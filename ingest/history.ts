@@ -70,7 +70,6 @@ export interface RecordRunOptions {
  */
 export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRunOptions): number {
   const c = plan.collectionId;
-  const stage = plan.stage.table;
   const run = Number(
     db.prepare(
       `INSERT INTO ingest_runs (collection_id, finished_at, scope, filters, stats)
@@ -84,40 +83,11 @@ export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRun
     )
       .lastInsertRowid,
   );
-  const record = (sql: string, ...args: (string | number)[]) =>
-    db.prepare(`INSERT INTO ingest_changes (run_id, asset_id, change) ${sql}`).run(run, ...args);
-  const st = plan.stats;
-  if (st.changed + st.restored > 0) {
-    // Changed and restored; a marker that only gained file ids is unchanged.
-    record(
-      `SELECT ?, a.id, iif(a.deleted_at IS NULL, 'changed', 'restored')
-       FROM ${stage} x CROSS JOIN main.assets a INDEXED BY assets_external
-       WHERE a.collection_id = ? AND a.external_id = x.external_id
-         AND (a.deleted_at IS NOT NULL OR (a.fingerprint != x.fingerprint
-              AND (x.quiet_fingerprint IS NULL OR x.quiet_fingerprint != a.fingerprint)))`,
-      c,
-    );
-  }
-  if (st.rekeyed > 0) {
-    record(`SELECT ?, s.rekey_id, 'rekeyed' FROM ${stage} s WHERE s.rekey_id IS NOT NULL`);
-  }
-  if (plan.full && st.removed > 0) {
-    record(
-      `SELECT ?, a.id, 'removed' FROM main.assets a INDEXED BY assets_external
-       WHERE ${unseenLiveSql(plan.stage, "a")}`,
-      c,
-    );
-  }
-  if (st.new > 0) {
-    record(
-      `SELECT ?, coalesce(s.new_id, ${options.idFunction}(?, s.external_id)), 'new'
-       FROM ${stage} s
-       WHERE s.rekey_id IS NULL AND NOT EXISTS (
-         SELECT 1 FROM main.assets a INDEXED BY assets_external
-         WHERE a.collection_id = ? AND a.external_id = s.external_id)`,
-      c,
-      c,
-    );
+  for (const part of _changeParts(plan, { idFunction: options.idFunction })) {
+    db.prepare(
+      `INSERT INTO ingest_changes (run_id, asset_id, change)
+       SELECT ?, asset_id, change FROM (${part.sql})`,
+    ).run(run, ...part.args);
   }
   db.prepare(
     `DELETE FROM ingest_runs WHERE collection_id = ? AND id NOT IN (
@@ -241,52 +211,77 @@ export interface PlannedChange {
  * Reads the stage and the catalog; writes nothing.
  */
 export function plannedChanges(db: DatabaseSync, plan: IngestPlan, limit: number): PlannedChange[] {
+  const out: PlannedChange[] = [];
+  for (const part of _changeParts(plan, {})) {
+    if (out.length >= limit) break;
+    const rows = db.prepare(
+      `SELECT change, external_id, asset_id FROM (${part.sql}) ORDER BY external_id LIMIT ?`,
+    ).all(...part.args, limit - out.length);
+    for (const r of rows) {
+      out.push({
+        change: String(r.change) as AssetChange,
+        externalId: String(r.external_id),
+        assetId: r.asset_id === null ? null : String(r.asset_id),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * The changes a plan makes, one query per kind that occurs (new, changed and
+ * restored, removed, rekeyed), each selecting `change`, `external_id` and
+ * `asset_id` from the stage and the catalog as they are before the apply:
+ * what {@link recordRun} records and {@link plannedChanges} lists, so the
+ * two cannot disagree. A new asset's id is derived with `idFunction` when
+ * given (inside the apply), else null (a dry run has no ids yet).
+ */
+function _changeParts(
+  plan: IngestPlan,
+  options: { idFunction?: string },
+): { sql: string; args: string[] }[] {
   const c = plan.collectionId;
   const stage = plan.stage.table;
   const st = plan.stats;
-  const parts: { sql: string; args: string[]; when: boolean }[] = [
-    {
-      when: st.new > 0,
-      sql: `SELECT 'new' AS change, s.external_id AS external_id, NULL AS asset_id FROM ${stage} s
+  const parts: { sql: string; args: string[] }[] = [];
+  if (st.new > 0) {
+    const id = options.idFunction
+      ? `coalesce(s.new_id, ${options.idFunction}(?, s.external_id))`
+      : "NULL";
+    parts.push({
+      sql: `SELECT 'new' AS change, s.external_id AS external_id, ${id} AS asset_id
+            FROM ${stage} s
             WHERE s.rekey_id IS NULL AND NOT EXISTS (
               SELECT 1 FROM main.assets a INDEXED BY assets_external
               WHERE a.collection_id = ? AND a.external_id = s.external_id)`,
-      args: [c],
-    },
-    {
-      when: st.changed + st.restored > 0,
-      sql: `SELECT iif(a.deleted_at IS NULL, 'changed', 'restored'), x.external_id, a.id
+      args: options.idFunction ? [c, c] : [c],
+    });
+  }
+  if (st.changed + st.restored > 0) {
+    // A marker that only gained file ids is unchanged.
+    parts.push({
+      sql: `SELECT iif(a.deleted_at IS NULL, 'changed', 'restored') AS change,
+              x.external_id AS external_id, a.id AS asset_id
             FROM ${stage} x CROSS JOIN main.assets a INDEXED BY assets_external
             WHERE a.collection_id = ? AND a.external_id = x.external_id
               AND (a.deleted_at IS NOT NULL OR (a.fingerprint != x.fingerprint
                    AND (x.quiet_fingerprint IS NULL OR x.quiet_fingerprint != a.fingerprint)))`,
       args: [c],
-    },
-    {
-      when: plan.full && st.removed > 0,
-      sql: `SELECT 'removed', a.external_id, a.id FROM main.assets a INDEXED BY assets_external
-            WHERE ${unseenLiveSql(plan.stage, "a")}`,
-      args: [c],
-    },
-    {
-      when: st.rekeyed > 0,
-      sql: `SELECT 'rekeyed', s.external_id, s.rekey_id FROM ${stage} s
-            WHERE s.rekey_id IS NOT NULL`,
-      args: [],
-    },
-  ];
-  const out: PlannedChange[] = [];
-  for (const part of parts) {
-    if (!part.when || out.length >= limit) continue;
-    const rows = db.prepare(`${part.sql} ORDER BY 2 LIMIT ?`).all(...part.args, limit - out.length);
-    for (const r of rows) {
-      const values = Object.values(r);
-      out.push({
-        change: String(values[0]) as AssetChange,
-        externalId: String(values[1]),
-        assetId: values[2] === null ? null : String(values[2]),
-      });
-    }
+    });
   }
-  return out;
+  if (plan.full && st.removed > 0) {
+    parts.push({
+      sql: `SELECT 'removed' AS change, a.external_id AS external_id, a.id AS asset_id
+            FROM main.assets a INDEXED BY assets_external WHERE ${unseenLiveSql(plan.stage, "a")}`,
+      args: [c],
+    });
+  }
+  if (st.rekeyed > 0) {
+    parts.push({
+      sql: `SELECT 'rekeyed' AS change, s.external_id AS external_id, s.rekey_id AS asset_id
+            FROM ${stage} s WHERE s.rekey_id IS NOT NULL`,
+      args: [],
+    });
+  }
+  return parts;
 }
