@@ -44,6 +44,7 @@ import { loadRegistry } from "../registry/mod.ts";
 import { findFfprobe, makeMedia } from "../tests/fixtures/enrichers/_media.ts";
 import type { CollectionRecord } from "../core/catalog.ts";
 import type { DatabaseSync } from "node:sqlite";
+import { median } from "./_stats.ts";
 
 /** Options of {@link runEnrichBench}. */
 export interface EnrichBenchOptions {
@@ -92,7 +93,7 @@ export async function runEnrichBench(options: EnrichBenchOptions = {}): Promise<
     console.log(`runner, ${cores} at once:    ${_stats(runner)}  (${_rate(files, runner)})`);
     console.log(`bare ffprobe loop, ${cores} at once: ${_stats(bare)}  (${_rate(files, bare)})`);
     console.log(
-      `runner / bare: median ${_median(ratios).toFixed(2)}×, min ${
+      `runner / bare: median ${median(ratios).toFixed(2)}×, min ${
         _min(ratios).toFixed(2)
       }× (aim ≤ 1.2×)`,
     );
@@ -114,7 +115,7 @@ export async function runEnrichBench(options: EnrichBenchOptions = {}): Promise<
     const speedups = serial.map((s, i) => s / parallel[i]);
     console.log(`runner, 1 at once:          ${_stats(serial)}`);
     console.log(
-      `parallelism speed-up (${cores} cores): median ${_median(speedups).toFixed(2)}×, max ${
+      `parallelism speed-up (${cores} cores): median ${median(speedups).toFixed(2)}×, max ${
         Math.max(...speedups).toFixed(2)
       }×`,
     );
@@ -197,22 +198,16 @@ async function _timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-function _median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 function _min(xs: readonly number[]): number {
   return Math.min(...xs);
 }
 
 function _stats(ms: readonly number[]): string {
-  return `median ${_median(ms).toFixed(0)} ms, min ${_min(ms).toFixed(0)} ms`;
+  return `median ${median(ms).toFixed(0)} ms, min ${_min(ms).toFixed(0)} ms`;
 }
 
 function _rate(files: number, ms: readonly number[]): string {
-  return `${Math.round(files / (_median(ms) / 1000))} files/s`;
+  return `${Math.round(files / (median(ms) / 1000))} files/s`;
 }
 
 if (import.meta.main) {

@@ -50,6 +50,7 @@ import {
 } from "../registry/mod.ts";
 import { measureRun, type MockServer } from "./_http_bench.ts";
 import { startPlexMock } from "./plex_bench.ts";
+import { median } from "./_stats.ts";
 
 /** Options of {@link runIsolationBench}. */
 export interface IsolationBenchOptions {
@@ -108,12 +109,6 @@ async function _timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();
   await fn();
   return performance.now() - t0;
-}
-
-function _median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function _min(xs: readonly number[]): number {
@@ -362,11 +357,11 @@ function _print(
   );
   const row = (label: string, c: LevelComparison) => {
     const { diffs, ratios } = _pairs(c);
-    const pair = (xs: number[]) => `${_ms(_median(xs)).padStart(4)} / ${_ms(_min(xs)).padEnd(4)}`;
+    const pair = (xs: number[]) => `${_ms(median(xs)).padStart(4)} / ${_ms(_min(xs)).padEnd(4)}`;
     console.log(
       `  ${label.padEnd(36)} ${pair(c.deno)} ${pair(c.os)}   ${
-        `${_ms(_median(diffs), true)} / ${_ms(_min(c.os) - _min(c.deno), true)}`.padStart(11)
-      }   ${_median(ratios).toFixed(2)} / ${_min(ratios).toFixed(2)}`,
+        `${_ms(median(diffs), true)} / ${_ms(_min(c.os) - _min(c.deno), true)}`.padStart(11)
+      }   ${median(ratios).toFixed(2)} / ${_min(ratios).toFixed(2)}`,
     );
   };
   row("plex importer (net grant)", r.open!.plex);
@@ -388,17 +383,17 @@ function _print(
       `+ validate + write a fresh catalog + close, ${info.rounds} rounds`,
   );
   console.log(
-    `  ${"deno (floor)".padEnd(14)} median ${_ms(_median(ing.deno)).padStart(6)} ms   min ${
+    `  ${"deno (floor)".padEnd(14)} median ${_ms(median(ing.deno)).padStart(6)} ms   min ${
       _ms(_min(ing.deno)).padStart(6)
     } ms`,
   );
   console.log(
-    `  ${"os".padEnd(14)} median ${_ms(_median(ing.os)).padStart(6)} ms   min ${
+    `  ${"os".padEnd(14)} median ${_ms(median(ing.os)).padStart(6)} ms   min ${
       _ms(_min(ing.os)).padStart(6)
     } ms`,
   );
   console.log(
-    `  ratio os/deno: median ${_median(ratios).toFixed(3)}, min ${
+    `  ratio os/deno: median ${median(ratios).toFixed(3)}, min ${
       _min(ratios).toFixed(3)
     } (aim: at most 1.05)`,
   );

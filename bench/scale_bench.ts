@@ -32,6 +32,7 @@ import { syntheticAsset } from "./plugins/synthetic.ts";
 import { PLEX_PRODUCT } from "../importers/_plex_http.ts";
 import { DEFAULT_PAGE_SIZE } from "../importers/plex.ts";
 import { startPlexMock } from "./plex_bench.ts";
+import { median } from "./_stats.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));
 const PLUGINS = join(REPO, "bench", "plugins");
@@ -79,12 +80,12 @@ export async function runScaleBench(options: ScaleBenchOptions = {}): Promise<vo
       const list = runs[name];
       const ratios = list.map((run, i) => run.ms / runs.floor[i].ms);
       const ms = list.map((run) => run.ms);
-      const rss = _median(list.map((run) => run.peakRssMb));
+      const rss = median(list.map((run) => run.peakRssMb));
       if (name === "full") peaks.set(n, rss);
       console.log(
-        String(n).padStart(8) + `  ${name}`.padEnd(12) + _fmt(_median(ms)).padStart(11) +
+        String(n).padStart(8) + `  ${name}`.padEnd(12) + _fmt(median(ms)).padStart(11) +
           _fmt(Math.min(...ms)).padStart(9) +
-          `  ${_median(ratios).toFixed(2)} / ${Math.min(...ratios).toFixed(2)}`.padEnd(20) +
+          `  ${median(ratios).toFixed(2)} / ${Math.min(...ratios).toFixed(2)}`.padEnd(20) +
           rss.toFixed(0).padStart(18),
       );
     }
@@ -173,10 +174,10 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
     }
     console.log(
       `plex ${episodes}: full ingest ÷ (fetch+parse + insert floors) median ` +
-        `${_median(full).toFixed(2)} min ${Math.min(...full).toFixed(2)}; ` +
-        `unchanged re-ingest ÷ fetch+parse floor median ${_median(unchanged).toFixed(2)} ` +
+        `${median(full).toFixed(2)} min ${Math.min(...full).toFixed(2)}; ` +
+        `unchanged re-ingest ÷ fetch+parse floor median ${median(unchanged).toFixed(2)} ` +
         `min ${Math.min(...unchanged).toFixed(2)}; full ingest peak tree RSS ` +
-        `${_median(rss).toFixed(0)} MB (${rounds} rounds)`,
+        `${median(rss).toFixed(0)} MB (${rounds} rounds)`,
     );
   } finally {
     mock.child.kill();
@@ -341,12 +342,6 @@ function _floorProcess(n: number): void {
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
-}
-
-function _median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function _fmt(ms: number): string {

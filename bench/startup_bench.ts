@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
+import { medianMin } from "./_stats.ts";
 
 const MAIN_TS = fileURLToPath(new URL("../main.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -45,11 +46,6 @@ async function _run(args: string[], env: Record<string, string>): Promise<number
   return ms;
 }
 
-function _stats(xs: number[]): { median: number; min: number } {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0] };
-}
-
 /** Runs the start-up benchmark (`rounds` interleaved rounds) and prints its rows. */
 export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void> {
   console.log("## start-up (command ÷ empty 'deno run', same flags, interleaved)");
@@ -75,7 +71,7 @@ export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void
         ratios[i].push((await _run([...FLAGS, main, ...command], env)) / f);
       }
     }
-    const base = _stats(floor);
+    const base = medianMin(floor);
     console.log(
       `floor: empty 'deno run' median ${base.median.toFixed(0)} ms, min ${
         base.min.toFixed(0)
@@ -83,7 +79,7 @@ export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void
         `(${rounds} rounds)`,
     );
     for (const [i, command] of COMMANDS.entries()) {
-      const r = _stats(ratios[i]);
+      const r = medianMin(ratios[i]);
       console.log(
         `${command.join(" ").padEnd(18)} ÷ floor: median ${r.median.toFixed(2)}x, ` +
           `min ${r.min.toFixed(2)}x`,

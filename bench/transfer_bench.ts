@@ -22,6 +22,7 @@
 
 import { fileURLToPath } from "node:url";
 import { loadRegistry } from "../registry/mod.ts";
+import { medianMin } from "./_stats.ts";
 
 const PLUGINS = fileURLToPath(new URL("./plugins/", import.meta.url));
 const SYNTHETIC = new URL("./plugins/synthetic.ts", import.meta.url).href;
@@ -88,11 +89,6 @@ function _transfer(worker: Worker, mode: Mode): Promise<number> {
   });
 }
 
-function _stats(xs: number[]): { median: number; min: number } {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0] };
-}
-
 /** Runs the worker-boundary benchmark and prints its rows. */
 export async function runTransferBench(rounds = 7): Promise<void> {
   console.log(`## worker boundary (${COUNT} assets in batches of ${BATCH}, ${rounds} rounds)`);
@@ -140,7 +136,7 @@ export async function runTransferBench(rounds = 7): Promise<void> {
     worker.terminate();
     await registry.close();
   }
-  const floor = _stats(times.clone);
+  const floor = medianMin(times.clone);
   console.log(
     `floor: structured clone of the batch objects: median ${floor.median.toFixed(1)} ms, ` +
       `min ${floor.min.toFixed(1)} ms`,
@@ -151,14 +147,14 @@ export async function runTransferBench(rounds = 7): Promise<void> {
     ["hand-off out of the sandbox (plugin host → CLI)", "sandbox"],
   ];
   for (const [label, key] of rows) {
-    const t = _stats(times[key]);
-    const r = _stats(ratios[key]);
+    const t = medianMin(times[key]);
+    const r = medianMin(ratios[key]);
     console.log(
       `${label}: median ${t.median.toFixed(1)} ms; ÷ floor median ${r.median.toFixed(2)}x, ` +
         `min ${r.min.toFixed(2)}x`,
     );
   }
-  const best = _stats(ratios.json).median <= _stats(ratios.buffer).median
+  const best = medianMin(ratios.json).median <= medianMin(ratios.buffer).median
     ? "one JSON string"
     : "a transferred buffer";
   console.log(`cheapest worker → parent transfer besides the clone itself: ${best}`);
