@@ -169,6 +169,10 @@ Deno.test("bad inputs exit 1 with a message saying which", async () => {
     [["asset", "list", "--collection", "Nope"], /no collection 'Nope'/],
     [["asset", "show", "a-000000000000"], /no asset 'a-000000000000'/],
     [["asset", "show"], /needs an <asset>/],
+    [["asset", "list", "--changed-in", "yesterday"], /--changed-in takes 'last' or a run number/],
+    [["asset", "list", "--changed-in", "last"], /no ingest has been recorded yet/],
+    [["ingest", "history", "Nope"], /no collection 'Nope'/],
+    [["ingest", "history", "--limit", "x"], /--limit must be a whole number ≥ 0/],
   ];
   const results = await Promise.all(cases.map(([args]) => w.run(args)));
   results.forEach((r, i) => fails(r, 1, cases[i][1]));
