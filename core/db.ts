@@ -132,6 +132,31 @@ CREATE TABLE ingest_changes (
 CREATE INDEX ingest_changes_asset ON ingest_changes (asset_id);
 `,
   },
+  {
+    // `retrovue sync`: how often a source's (or one collection's) full ingest
+    // is due (NULL on a collection inherits the source's; NULL on both means
+    // not scheduled; 0 on a collection opts it out of its source's), the hash of a source's webhook secret (the secret itself
+    // is shown once and never stored), and the sync loop's per-collection
+    // record of what ran, how it ended and when it is next due.
+    version: 6,
+    sql: `
+ALTER TABLE sources ADD COLUMN sync_every_seconds INTEGER
+  CHECK (sync_every_seconds IS NULL OR sync_every_seconds > 0);
+ALTER TABLE collections ADD COLUMN sync_every_seconds INTEGER
+  CHECK (sync_every_seconds IS NULL OR sync_every_seconds >= 0);
+ALTER TABLE sources ADD COLUMN webhook_secret_hash TEXT;      -- SHA-256 hex, or NULL
+CREATE TABLE sync_state (
+  collection_id    TEXT PRIMARY KEY REFERENCES collections(id) ON DELETE CASCADE,
+  last_started_at  TEXT,
+  last_finished_at TEXT,
+  last_result      TEXT CHECK (last_result IS NULL OR last_result IN ('ok', 'partial', 'error')),
+  last_error       TEXT,
+  last_run_id      INTEGER,
+  failures         INTEGER NOT NULL DEFAULT 0,
+  next_due_at      TEXT
+);
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -44,6 +44,7 @@ Deno.test("openDatabase creates an owner-only file, in WAL mode, migrated, with 
         { version: 3, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 4, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 5, applied_at: "2030-01-02T03:04:05.000Z" },
+        { version: 6, applied_at: "2030-01-02T03:04:05.000Z" },
       ],
     );
   } finally {
@@ -58,7 +59,8 @@ Deno.test("reopening does not re-run migrations and keeps data", () => {
   try {
     const a = openDatabase(path);
     a.exec(
-      "INSERT INTO sources VALUES ('fake-00000001', 'x', 'fake', '{}', '2020-01-01', '2020-01-01')",
+      "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) " +
+        "VALUES ('fake-00000001', 'x', 'fake', '{}', '2020-01-01', '2020-01-01')",
     );
     a.close();
     const b = openDatabase(path);
@@ -123,7 +125,10 @@ Deno.test("transaction commits, rolls back on throw, and nests as savepoints", (
   const db = openMemoryDatabase();
   const count = () => Number(db.prepare("SELECT COUNT(*) AS n FROM sources").get()?.n);
   const insert = (id: string) =>
-    db.prepare("INSERT INTO sources VALUES (?, ?, 'fake', '{}', 't', 't')").run(id, id);
+    db.prepare(
+      "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) " +
+        "VALUES (?, ?, 'fake', '{}', 't', 't')",
+    ).run(id, id);
   transaction(db, () => insert("fake-00000001"));
   assert.equal(count(), 1);
   assert.throws(() =>
