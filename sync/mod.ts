@@ -1,0 +1,49 @@
+/**
+ * `retrovue sync`: keeps the catalog current by itself. The schedule
+ * (`./schedule.ts`), the filesystem watcher (`./watch.ts`) and the webhooks
+ * (`./webhooks.ts`) turn what happened into {@link SyncRequest}s; the loop
+ * (`./loop.ts`) coalesces them and runs one ingest at a time per source,
+ * recording each outcome (`./status.ts`); the lock (`./lock.ts`) keeps it to
+ * one sync per catalog. See `docs/sync.md`.
+ *
+ * @module
+ */
+
+export type { Enqueue, SyncLog, SyncRequest } from "./types.ts";
+export {
+  createSyncLoop,
+  describeScope,
+  type IngestOutcome,
+  type RunIngest,
+  scopeCovers,
+  type SyncLoop,
+  type SyncLoopOptions,
+  type SyncOutcome,
+} from "./loop.ts";
+export {
+  backoffSeconds,
+  dueCollections,
+  effectiveInterval,
+  formatInterval,
+  nextDueAfterSuccess,
+  parseInterval,
+  type ScheduledCollection,
+  scheduledCollections,
+} from "./schedule.ts";
+export {
+  type FinishedRun,
+  recordFinished,
+  type SyncResult,
+  syncStatus,
+  type SyncStatusEntry,
+} from "./status.ts";
+export {
+  DEFAULT_DEBOUNCE_MS,
+  planBurst,
+  scopeOfPath,
+  type WatchedCollection,
+  watchedCollections,
+  type WatchOptions,
+  watchRoots,
+} from "./watch.ts";
+export { acquireSyncLock, type SyncLock, syncLockPath } from "./lock.ts";
