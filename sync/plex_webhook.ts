@@ -1,0 +1,164 @@
+/**
+ * Plex webhooks → what the catalog should ingest.
+ *
+ * Plex Media Server posts each event as `multipart/form-data` with the event
+ * as JSON in the `payload` field (and, for some events, a JPEG in a `thumb`
+ * file part, which is ignored). Of its events only `library.new` means the
+ * library changed: playback (`media.*`, `playback.started`), ratings, on-deck
+ * changes (they follow viewing) and server or device notices do not. Plex
+ * sends no event when something is deleted; the scheduled full ingest finds
+ * those.
+ *
+ * `Metadata` names the item and its library (`librarySectionID`, which is a
+ * Plex collection's external id, see `importers/_plex_map.ts`). The scope is
+ * the narrowest that covers the item: an episode → its show and season (a
+ * season-scoped ingest also sees its siblings renumbered or replaced), a
+ * season → show and season, a show → the show, a movie → its title. A movie
+ * or show item without the fields to scope it becomes a full ingest of its
+ * library, so that a change is never missed.
+ *
+ * @module
+ */
+
+import {
+  MOVIE_KINDS,
+  seasonLabel,
+  SHOW_KINDS,
+  showScope,
+  type WebhookEvent,
+  webhookId,
+  webhookNumber,
+  webhookText,
+} from "./webhook_event.ts";
+
+/** The one Plex event that means the library has something new. */
+export const PLEX_CHANGE_EVENT = "library.new";
+
+/** A Plex webhook body read into its JSON payload, or why it could not be. */
+export type PlexBody = { payload: unknown } | { malformed: string };
+
+/**
+ * Reads a Plex webhook body (already size-capped by the caller): the
+ * `payload` field of a `multipart/form-data` (or url-encoded) form, or, for
+ * hand-made tests with curl, a plain `application/json` body.
+ */
+export async function readPlexBody(
+  body: Uint8Array<ArrayBuffer>,
+  contentType: string | null,
+): Promise<PlexBody> {
+  const type = (contentType ?? "").toLowerCase();
+  let text: string;
+  if (type.startsWith("application/json")) {
+    text = new TextDecoder().decode(body);
+  } else if (
+    type.startsWith("multipart/form-data") || type.startsWith("application/x-www-form-urlencoded")
+  ) {
+    let form: FormData;
+    try {
+      form = await new Response(body, { headers: { "content-type": contentType! } }).formData();
+    } catch {
+      return { malformed: "the form data cannot be parsed" };
+    }
+    const field = form.get("payload");
+    if (typeof field !== "string") return { malformed: "the form has no 'payload' field" };
+    text = field;
+  } else {
+    return { malformed: `a Plex webhook is multipart/form-data, not '${_mediaType(type)}'` };
+  }
+  try {
+    return { payload: JSON.parse(text) };
+  } catch {
+    return { malformed: "the payload is not JSON" };
+  }
+}
+
+/** Maps a Plex webhook payload (the parsed `payload` field) to what it asks of the catalog. */
+export function mapPlexWebhook(payload: unknown): WebhookEvent {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+    return { outcome: "malformed", why: "the payload is not a JSON object" };
+  }
+  const p = payload as Record<string, unknown>;
+  const event = webhookText(p.event);
+  if (event === undefined) return { outcome: "malformed", why: "the payload has no 'event'" };
+  if (event !== PLEX_CHANGE_EVENT) {
+    return { outcome: "ignored", event, why: _whyIgnored(event) };
+  }
+  const meta = p.Metadata;
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+    return { outcome: "malformed", why: `${event} without 'Metadata'` };
+  }
+  return _mapItem(event, meta as Record<string, unknown>);
+}
+
+function _mapItem(event: string, m: Record<string, unknown>): WebhookEvent {
+  const type = webhookText(m.type);
+  const libraryId = _libraryId(m);
+  const base = { outcome: "change" as const, event, ...(libraryId ? { libraryId } : {}) };
+  const full = (what: string, kinds: typeof SHOW_KINDS) => ({
+    ...base,
+    filters: {},
+    kinds,
+    what: `${what} without the fields to scope it: the whole library`,
+  });
+  switch (type) {
+    case "episode": {
+      const show = webhookText(m.grandparentTitle);
+      if (show === undefined) return full("an episode", SHOW_KINDS);
+      const season = webhookNumber(m.parentIndex);
+      const episode = season === undefined ? undefined : webhookNumber(m.index);
+      const { filters, scope } = showScope(show, season);
+      const item = season === undefined
+        ? `episode '${show}'`
+        : `episode '${show}' ${seasonLabel(season, episode)}`;
+      return { ...base, filters, kinds: SHOW_KINDS, what: `${item} → ${scope}` };
+    }
+    case "season": {
+      const show = webhookText(m.parentTitle);
+      if (show === undefined) return full("a season", SHOW_KINDS);
+      const { filters, scope } = showScope(show, webhookNumber(m.index));
+      return { ...base, filters, kinds: SHOW_KINDS, what: scope };
+    }
+    case "show": {
+      const show = webhookText(m.title);
+      if (show === undefined) return full("a show", SHOW_KINDS);
+      return { ...base, filters: { title: show }, kinds: SHOW_KINDS, what: `show '${show}'` };
+    }
+    case "movie": {
+      const title = webhookText(m.title);
+      if (title === undefined) return full("a movie", MOVIE_KINDS);
+      const year = webhookNumber(m.year);
+      const what = `movie '${title}'${year === undefined ? "" : ` (${year})`}`;
+      return { ...base, filters: { title }, kinds: MOVIE_KINDS, what };
+    }
+    default:
+      return {
+        outcome: "ignored",
+        event,
+        why: `a Plex ${type ?? "untyped"} item; only movies and shows are imported`,
+      };
+  }
+}
+
+/** `librarySectionID` (a number in real payloads), else the key in `librarySectionKey`. */
+function _libraryId(m: Record<string, unknown>): string | undefined {
+  const id = webhookId(m.librarySectionID);
+  if (id !== undefined) return id;
+  const key = webhookText(m.librarySectionKey);
+  return key?.match(/^\/library\/sections\/([^/]+)$/)?.[1];
+}
+
+function _whyIgnored(event: string): string {
+  if (event.startsWith("media.") || event.startsWith("playback.")) {
+    return "playback, not a library change";
+  }
+  if (event === "library.on.deck") return "on-deck changes follow viewing, not the library";
+  if (event.startsWith("admin.") || event.startsWith("device.")) {
+    return "a server notice, not a library change";
+  }
+  return "not an event that changes the library";
+}
+
+function _mediaType(type: string): string {
+  const media = type.split(";")[0].trim();
+  return media === "" ? "no content type" : media.slice(0, 80);
+}
