@@ -1,9 +1,12 @@
 /**
  * Finds importer modules in a folder.
  *
- * A plugin is a top-level `.ts`, `.js`, `.mts` or `.mjs` file. Files whose
- * name starts with `_` or `.`, tests (`*_test.ts`, `*.test.ts`) and
- * declaration files are helpers, not plugins; so is everything in subfolders.
+ * A plugin is a top-level `.ts`, `.js`, `.mts` or `.mjs` file, or a
+ * top-level folder with a `mod.ts` (`mod.js`, `mod.mts`, `mod.mjs`): the
+ * module is then that `mod` file and the folder holds its helpers. Names
+ * that start with `_` or `.`, tests (`*_test.ts`, `*.test.ts`) and
+ * declaration files are helpers, not plugins; so is everything else in
+ * subfolders.
  *
  * A plugin folder must be self-contained: a symbolic link anywhere in it that
  * leads outside it (`_cfg.json -> /etc/…`) would let the plugin's static
@@ -13,14 +16,61 @@
  * @module
  */
 
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve, sep as SEPARATOR } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const PLUGIN_FILE = /\.(ts|js|mts|mjs)$/;
 const NOT_PLUGIN = /(^[_.])|([_.]test\.(ts|js|mts|mjs)$)|(\.d\.(ts|mts)$)/;
+const FOLDER_MODULES = ["mod.ts", "mod.js", "mod.mts", "mod.mjs"] as const;
+
+/**
+ * The folders of the built-in plugins, next to this code (also inside a
+ * compiled binary): importers, then enrichers. Their plugins may import the
+ * code their folder shares (`importers/shared/`), so the plugin host of a
+ * built-in reads the whole folder; see {@link pluginReadRoot}.
+ */
+export const BUILTIN_PLUGIN_DIRS: readonly string[] = [
+  fileURLToPath(new URL("../importers/", import.meta.url)),
+  fileURLToPath(new URL("../enrichers/", import.meta.url)),
+];
 
 /** Whether a file name in a plugin folder names a plugin module. */
 export function isPluginFileName(name: string): boolean {
   return PLUGIN_FILE.test(name) && !NOT_PLUGIN.test(name);
+}
+
+/**
+ * Whether a path names a plugin module: a plugin file name, or the `mod`
+ * file of a folder plugin (`importer check my_importer/mod.ts`).
+ */
+export function isPluginModulePath(path: string): boolean {
+  const name = basename(path);
+  return isPluginFileName(name) || (FOLDER_MODULES as readonly string[]).includes(name);
+}
+
+/**
+ * The folder a plugin's host may read to load it. A top-level plugin file
+ * reads its folder, as it always did; a folder plugin reads only its own
+ * folder, so it must be self-contained. Built-in plugins read the whole
+ * built-in folder, whose `shared/` code they import.
+ */
+export function pluginReadRoot(file: string): string {
+  for (const dir of BUILTIN_PLUGIN_DIRS) {
+    for (const root of _spellings(dir)) {
+      if (file.startsWith(root + SEPARATOR)) return root;
+    }
+  }
+  return dirname(file);
+}
+
+function _spellings(dir: string): string[] {
+  const plain = dir.endsWith(SEPARATOR) ? dir.slice(0, -1) : dir;
+  try {
+    const real = Deno.realPathSync(plain);
+    return real === plain ? [plain] : [plain, real];
+  } catch {
+    return [plain];
+  }
 }
 
 /** A folder that could not be read, with the reason. */
@@ -68,6 +118,9 @@ export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
       for (const entry of Deno.readDirSync(real)) {
         if ((entry.isFile || entry.isSymlink) && isPluginFileName(entry.name)) {
           here.push(join(real, entry.name));
+        } else if (entry.isDirectory && !NOT_PLUGIN.test(entry.name)) {
+          const module = _folderModule(join(real, entry.name));
+          if (module !== undefined) here.push(module);
         }
       }
     } catch (error) {
@@ -85,6 +138,18 @@ export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
   return { files: [...files].sort(), unreadable, refused, stamps };
 }
 
+/** The `mod` file of a folder plugin, or undefined when the folder has none. */
+function _folderModule(folder: string): string | undefined {
+  for (const name of FOLDER_MODULES) {
+    try {
+      if (Deno.statSync(join(folder, name)).isFile) return join(folder, name);
+    } catch {
+      // Not this one.
+    }
+  }
+  return undefined;
+}
+
 /** What {@link inspectFolder} learnt about a plugin folder. */
 export interface FolderInspection {
   /**
@@ -95,7 +160,7 @@ export interface FolderInspection {
   leaving?: string;
   /**
    * A hash of the path, type, size and modification time of every entry
-   * but the plugin modules at its top (the helpers they may import).
+   * but the plugin modules (the helpers they may import).
    */
   helpers: string;
 }
@@ -125,7 +190,10 @@ export function inspectFolder(folder: string): FolderInspection {
         };
       }
       const path = join(dir, entry.name);
-      const plugin = dir === folder && !entry.isDirectory && isPluginFileName(entry.name);
+      const plugin = !entry.isDirectory && (
+        (dir === folder && isPluginFileName(entry.name)) ||
+        (dirname(dir) === folder && (FOLDER_MODULES as readonly string[]).includes(entry.name))
+      );
       if (!plugin) stamps.push(`${relative(folder, path)}\0${_stamp(path, Deno.lstatSync)}\n`);
       if (entry.isDirectory) stack.push(path);
       else if (entry.isSymlink && !_staysInside(path, folder)) {

@@ -20,7 +20,7 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ParamSpec } from "../core/contract.ts";
 import type { EnricherConfig } from "../core/enricher_contract.ts";
@@ -147,7 +147,7 @@ export async function loadEnricherRegistry(
   }
   sortUniqueTypes(types, (typeId) => `Multiple enrichers claim type '${typeId}'`);
   const builtinReal = realPathOr(builtinDir);
-  const isBuiltin = (file: string) => dirname(file) === builtinReal;
+  const isBuiltin = (file: string) => file.startsWith(join(builtinReal, "/"));
   const get = (typeId: string) =>
     types.find((t): t is Exclude<EnricherTypeInfo, { status: "broken" }> =>
       t.status !== "broken" && t.typeId === typeId

@@ -17,11 +17,11 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { findPluginFiles } from "./discovery.ts";
+import { findPluginFiles, pluginReadRoot } from "./discovery.ts";
 import type { HostProcess } from "./host_process.ts";
 import {
   type Isolation,
@@ -37,7 +37,13 @@ import { ENRICHER_MODULE } from "./module_kind.ts";
 import type { OpenImporterClientOptions } from "./single.ts";
 import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
 
-export { findPluginFiles, isPluginFileName, pluginDirsFromEnv } from "./discovery.ts";
+export {
+  findPluginFiles,
+  isPluginFileName,
+  isPluginModulePath,
+  pluginDirsFromEnv,
+  pluginReadRoot,
+} from "./discovery.ts";
 export { PLUGIN_HOST_COMMAND } from "./protocol.ts";
 export {
   describeIsolation,
@@ -229,7 +235,7 @@ function _registry(
 ): Registry {
   const open = new Set<ImporterClient>();
   const { isolation } = options;
-  const isBuiltin = (file: string) => dirname(file) === options.builtinDir;
+  const isBuiltin = (file: string) => file.startsWith(join(options.builtinDir, "/"));
   const get = (typeId: string) =>
     types.find((t): t is Extract<ImporterTypeInfo, { status: "available" }> =>
       t.status === "available" && t.typeId === typeId
@@ -359,7 +365,7 @@ async function _loadBatch(
   const result: BatchResult = new Map();
   const { startHostProcess } = await import("./host_process.ts");
   const process: HostProcess = startHostProcess({
-    read: [...new Set(files.map((f) => dirname(f)))],
+    read: [...new Set(files.map(pluginReadRoot))],
     net: [],
     isolation: options.isolation,
   });

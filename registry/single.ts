@@ -15,7 +15,6 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
 import { secretValues } from "../core/config.ts";
@@ -26,6 +25,7 @@ import { assertMounted } from "./mounts.ts";
 import type { IsolationLevel } from "./isolation.ts";
 import type { Limits } from "./limits.ts";
 import { deriveSandbox, type Sandbox } from "./permissions.ts";
+import { pluginReadRoot } from "./discovery.ts";
 import type { ImporterClient, ImporterTypeInfo } from "./types.ts";
 
 /** Options for {@link openImporterClient}. */
@@ -104,7 +104,7 @@ export function startSandboxedHost(
   sandbox: Sandbox,
   options: SandboxedHostOptions,
 ): HostProcess {
-  const pluginDir = dirname(file);
+  const pluginDir = pluginReadRoot(file);
   return startHostProcess({
     read: [pluginDir, ...(sandbox.permissions.read || [])],
     binds: [{ source: pluginDir, target: pluginDir }, ...sandbox.binds],
