@@ -23,10 +23,10 @@
  * @module
  */
 
-import importer from "../importers/filesystem.ts";
-import { scanFolder, type ScanOptions, subfolderChain } from "../importers/_filesystem_scan.ts";
-import { VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
-import { parseFolderFiles } from "../importers/_naming_siblings.ts";
+import importer from "../importers/filesystem/mod.ts";
+import { scanFolder, type ScanOptions, subfolderChain } from "../importers/filesystem/mod.ts";
+import { VIDEO_EXTENSIONS } from "../importers/shared/naming/mod.ts";
+import { parseFolderFiles } from "../importers/shared/naming/mod.ts";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 
 /** Options for {@link runFilesystemBench}. */

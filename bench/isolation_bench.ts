@@ -267,7 +267,7 @@ export async function runIsolationBench(
     // The plex importer's modules run as a program with the host's flags: with
     // the module cache (level deno's plugin hosts) and with an empty DENO_DIR
     // (under bubblewrap, DENO_DIR is a fresh tmpfs: every module is transpiled again).
-    const plexModule = fileURLToPath(new URL("../importers/plex.ts", import.meta.url));
+    const plexModule = fileURLToPath(new URL("../importers/plex/mod.ts", import.meta.url));
     const moduleArgs = [
       "run",
       ...HOST_RUN_FLAGS,

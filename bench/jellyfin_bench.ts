@@ -14,9 +14,9 @@
  * @module
  */
 
-import jellyfin from "../importers/jellyfin.ts";
-import { DEFAULT_PAGE_SIZE, ITEM_FIELDS } from "../importers/_jellyfin_importer.ts";
-import { jellyfinAuthHeaders } from "../importers/_jellyfin_client.ts";
+import jellyfin from "../importers/jellyfin/mod.ts";
+import { DEFAULT_PAGE_SIZE, ITEM_FIELDS } from "../importers/shared/jellyfin_family/mod.ts";
+import { jellyfinAuthHeaders } from "../importers/shared/jellyfin_family/mod.ts";
 import {
   type HttpBenchOptions,
   type HttpBenchResult,

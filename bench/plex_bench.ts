@@ -14,8 +14,8 @@
  * @module
  */
 
-import plex, { DEFAULT_PAGE_SIZE } from "../importers/plex.ts";
-import { PLEX_PRODUCT } from "../importers/_plex_http.ts";
+import plex, { DEFAULT_PAGE_SIZE } from "../importers/plex/mod.ts";
+import { PLEX_PRODUCT } from "../importers/plex/mod.ts";
 import {
   type HttpBenchOptions,
   type HttpBenchResult,

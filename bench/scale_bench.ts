@@ -29,8 +29,8 @@ import { fileURLToPath } from "node:url";
 import { openDatabase } from "../core/db.ts";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 import { syntheticAsset } from "./plugins/synthetic.ts";
-import { PLEX_PRODUCT } from "../importers/_plex_http.ts";
-import { DEFAULT_PAGE_SIZE } from "../importers/plex.ts";
+import { PLEX_PRODUCT } from "../importers/plex/mod.ts";
+import { DEFAULT_PAGE_SIZE } from "../importers/plex/mod.ts";
 import { startPlexMock } from "./plex_bench.ts";
 import { median } from "./_stats.ts";
 

@@ -12,12 +12,12 @@
 import { type Command, parseCommandArgs } from "./command.ts";
 import { formatFields, writeJson } from "./output.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { type ParsedMedia, parseMediaPath } from "../importers/_naming.ts";
+import { type ParsedMedia, parseMediaPath } from "../importers/shared/naming/mod.ts";
 import {
   describeFolder,
   type FolderContents,
   type FolderDescription,
-} from "../importers/_naming_layout.ts";
+} from "../importers/shared/naming/mod.ts";
 
 const _HELP = `Usage: retrovue parse <path>... [--kind auto|movies|shows] [--json]
 

@@ -16,7 +16,7 @@ import type {
   ImporterConfig,
 } from "../core/contract.ts";
 import { importedAssetSchema } from "../core/schemas.ts";
-import { createJellyfinImporter } from "../importers/_jellyfin_importer.ts";
+import { createJellyfinImporter } from "../importers/shared/jellyfin_family/mod.ts";
 import {
   type JellyfinMock,
   type JellyfinMockOptions,

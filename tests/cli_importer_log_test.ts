@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { loggablePath, requestLine } from "../importers/_http_util.ts";
+import { loggablePath, requestLine } from "../importers/shared/http.ts";
 import { type CliResult, runCli, tempWorld } from "./_cli.ts";
 import { startJellyfinMock } from "./mocks/jellyfin_server.ts";
 import { startPlexMock } from "./mocks/plex_server.ts";

@@ -1,11 +1,11 @@
 /**
- * The ffprobe enricher's pure mapping (enrichers/_ffprobe_map.ts) on
+ * The ffprobe enricher's pure mapping (enrichers/ffprobe/_map.ts) on
  * ffprobe output shapes the generated test media cannot produce: HDR
  * formats, interlaced video, cover art, container families, sidecar names.
  */
 
 import assert from "node:assert/strict";
-import { containerName, frameRate, mapProbe, sidecarSubtitle } from "../enrichers/_ffprobe_map.ts";
+import { containerName, frameRate, mapProbe, sidecarSubtitle } from "../enrichers/ffprobe/_map.ts";
 
 const video = (extra: Record<string, unknown>) => ({
   codec_type: "video",

@@ -5,7 +5,7 @@
  * library (least privilege, as in the sandboxed worker).
  */
 import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
-import importer from "../importers/filesystem.ts";
+import importer from "../importers/filesystem/mod.ts";
 import type { AssetFilters, ImportedAsset, ImporterConfig } from "../core/contract.ts";
 
 const base = Deno.makeTempDirSync({ prefix: "retrovue_fs_test_" });

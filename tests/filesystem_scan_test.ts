@@ -7,9 +7,9 @@
  */
 import { deepStrictEqual, equal, match, ok, throws } from "node:assert/strict";
 import type { ImportedAsset } from "../core/contract.ts";
-import { isoTime, walkAssets, type WalkOptions } from "../importers/_filesystem_walk.ts";
-import { scanFolder, type ScanOptions } from "../importers/_filesystem_scan.ts";
-import { VIDEO_EXTENSIONS } from "../importers/_naming_tokens.ts";
+import { isoTime, walkAssets, type WalkOptions } from "../importers/filesystem/_walk.ts";
+import { scanFolder, type ScanOptions } from "../importers/filesystem/_scan.ts";
+import { VIDEO_EXTENSIONS } from "../importers/shared/naming/mod.ts";
 
 const base = Deno.realPathSync(Deno.makeTempDirSync({ prefix: "retrovue_scan_test_" }));
 const lib = `${base}/lib`;

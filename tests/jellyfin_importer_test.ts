@@ -11,15 +11,18 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { CollectionInfo } from "../core/contract.ts";
 import { importedAssetSchema } from "../core/schemas.ts";
-import jellyfin from "../importers/jellyfin.ts";
-import emby from "../importers/emby.ts";
+import jellyfin from "../importers/jellyfin/mod.ts";
+import emby from "../importers/emby/mod.ts";
 import {
   createJellyfinImporter,
   DEFAULT_PAGE_SIZE,
   isJellyfinSkip,
   mapJellyfinItem,
-} from "../importers/_jellyfin_importer.ts";
-import { jellyfinAuthHeaders, jellyfinDeviceId } from "../importers/_jellyfin_client.ts";
+} from "../importers/shared/jellyfin_family/mod.ts";
+import {
+  jellyfinAuthHeaders,
+  jellyfinDeviceId,
+} from "../importers/shared/jellyfin_family/_client.ts";
 import type { JfLibrarySpec } from "./mocks/jellyfin_server.ts";
 import {
   configOf,

@@ -16,7 +16,7 @@ import {
   mapJellyfinItem,
   missingRequiredField,
   REQUIRED_FIELDS,
-} from "../importers/_jellyfin_importer.ts";
+} from "../importers/shared/jellyfin_family/mod.ts";
 import type { JellyfinMock, JfNode } from "./mocks/jellyfin_server.ts";
 import {
   configOf,

@@ -3,8 +3,8 @@
  * paths written for these tests (not the reference vectors).
  */
 import { deepStrictEqual } from "node:assert/strict";
-import { parseMediaPath, type ParseOptions } from "../importers/_naming.ts";
-import { parseFolderFiles } from "../importers/_naming_siblings.ts";
+import { parseMediaPath, type ParseOptions } from "../importers/shared/naming/mod.ts";
+import { parseFolderFiles } from "../importers/shared/naming/mod.ts";
 
 type Expect = Partial<ReturnType<typeof parseMediaPath>>;
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { cleanTitle, parseMediaPath, parseSeasonFolder } from "../importers/_naming.ts";
-import { parseNfo } from "../importers/_filesystem_nfo.ts";
+import { cleanTitle, parseMediaPath, parseSeasonFolder } from "../importers/shared/naming/mod.ts";
+import { parseNfo } from "../importers/filesystem/_nfo.ts";
 
 type Expect = Partial<ReturnType<typeof parseMediaPath>>;
 

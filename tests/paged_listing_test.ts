@@ -12,7 +12,7 @@ import {
   pagedItems,
   pageMapper,
   readListing,
-} from "../importers/_paged_listing.ts";
+} from "../importers/shared/paged_listing.ts";
 import type { ImportedAsset } from "../core/contract.ts";
 
 /** A fetcher over `items` whose reported total is `total(start, call)`. */

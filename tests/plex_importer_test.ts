@@ -13,9 +13,9 @@ import type {
   ImportedAsset,
   ImporterConfig,
 } from "../core/contract.ts";
-import plex, { createPlexImporter } from "../importers/plex.ts";
-import { plexClientId } from "../importers/_plex_http.ts";
-import { isPlexSkip, mapPlexItem, mapPlexSection } from "../importers/_plex_map.ts";
+import plex, { createPlexImporter } from "../importers/plex/mod.ts";
+import { plexClientId } from "../importers/plex/_http.ts";
+import { isPlexSkip, mapPlexItem, mapPlexSection } from "../importers/plex/_map.ts";
 import { normalizeAsset } from "../ingest/normalize.ts";
 import { type PlexMock, type SectionSpec, startPlexMock } from "./mocks/plex_server.ts";
 import { makeTestCertificates } from "./mocks/plex_tls.ts";

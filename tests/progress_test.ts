@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { progressLine } from "../cli/ingest_commands.ts";
 import { type IngestClient, ingestCollection, type IngestProgress } from "../ingest/pipeline.ts";
-import { createPlexImporter } from "../importers/plex.ts";
+import { createPlexImporter } from "../importers/plex/mod.ts";
 import { startPlexMock } from "./mocks/plex_server.ts";
 import { SEEDED_COLLECTION, seededCatalog } from "./_catalog.ts";
 

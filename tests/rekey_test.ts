@@ -20,8 +20,8 @@ import {
   type IngestOptions,
   type IngestResult,
 } from "../ingest/pipeline.ts";
-import { createPlexImporter } from "../importers/plex.ts";
-import filesystem from "../importers/filesystem.ts";
+import { createPlexImporter } from "../importers/plex/mod.ts";
+import filesystem from "../importers/filesystem/mod.ts";
 import { configOf as jellyfinConfig, fastJellyfin, libraryId } from "./_jellyfin.ts";
 import { type CliResult, runCli, tempWorld } from "./_cli.ts";
 import { type MockLeaf, type PlexMock, startPlexMock } from "./mocks/plex_server.ts";

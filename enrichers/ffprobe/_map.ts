@@ -12,7 +12,7 @@ import type {
   SubtitleTech,
   TechnicalMetadata,
   VideoTech,
-} from "../core/enricher_contract.ts";
+} from "../../core/enricher_contract.ts";
 
 /** The parts of one ffprobe stream this mapping reads. */
 export interface ProbeStream {

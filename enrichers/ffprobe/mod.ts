@@ -18,8 +18,8 @@ import type {
   EnrichResult,
   EnrichTarget,
   SubtitleTech,
-} from "../core/enricher_contract.ts";
-import { mapProbe, type ProbeOutput, sidecarSubtitle } from "./_ffprobe_map.ts";
+} from "../../core/enricher_contract.ts";
+import { mapProbe, type ProbeOutput, sidecarSubtitle } from "./_map.ts";
 
 const DEFAULT_TIMEOUT_S = 20;
 const MAX_OUTPUT = 4 * 1024 * 1024;

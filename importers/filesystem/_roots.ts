@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { CollectionKind, ImporterConfig } from "../core/contract.ts";
-import { parseFolderFiles } from "./_naming_siblings.ts";
-import { scanFolder, subfolderChain } from "./_filesystem_scan.ts";
+import type { CollectionKind, ImporterConfig } from "../../core/contract.ts";
+import { parseFolderFiles } from "../shared/naming/mod.ts";
+import { scanFolder, subfolderChain } from "./_scan.ts";
 
 /** One configured root. */
 export interface RootSpec {

@@ -2,7 +2,7 @@
  * The filesystem importer's disk reads, kept apart from naming: one folder
  * at a time, {@link scanFolder} lists the entries, applies the rules that
  * need no name parsing (hidden entries, extras folders, symlinks that leave
- * the root, symlink loops). The walk (`_filesystem_walk.ts`) stats the video
+ * the root, symlink loops). The walk (`_walk.ts`) stats the video
  * files that pass its filters and turns them into assets; the benchmark
  * times this module plus a stat of every video file against `find`.
  *
@@ -15,7 +15,7 @@
  * @module
  */
 
-import { EXTRA_FOLDERS } from "./_naming_tokens.ts";
+import { EXTRA_FOLDERS } from "../shared/naming/mod.ts";
 
 /** What {@link scanFolder} keeps. */
 export interface ScanOptions {

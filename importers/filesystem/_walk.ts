@@ -2,7 +2,7 @@
  * The filesystem importer's walk: turns one root's video files into assets,
  * and prunes folders the filters rule out before reading or stat-ing them.
  *
- * Disk reads go through `scanFolder` (`_filesystem_scan.ts`), with
+ * Disk reads go through `scanFolder` (`_scan.ts`), with
  * synchronous Deno fs calls: they block only the sandboxed worker and are
  * much faster than the async ones.
  *
@@ -20,8 +20,8 @@
  * @module
  */
 
-import type { AssetFilters, ImportedAsset } from "../core/contract.ts";
-import { humanizeTitle, splitExtension, trimSeparators } from "./_naming_tokens.ts";
+import type { AssetFilters, ImportedAsset } from "../../core/contract.ts";
+import { humanizeTitle, splitExtension, trimSeparators } from "../shared/naming/mod.ts";
 import {
   type FolderTitle,
   type MovieName,
@@ -29,15 +29,10 @@ import {
   parseMovieName,
   parseSeasonFolder,
   parseSeriesFolder,
-} from "./_naming.ts";
-import { parseFolderFiles } from "./_naming_siblings.ts";
-import { type NfoInfo, parseNfo } from "./_filesystem_nfo.ts";
-import {
-  scanFolder,
-  type ScannedFolder,
-  type ScanOptions,
-  subfolderChain,
-} from "./_filesystem_scan.ts";
+} from "../shared/naming/mod.ts";
+import { parseFolderFiles } from "../shared/naming/mod.ts";
+import { type NfoInfo, parseNfo } from "./_nfo.ts";
+import { scanFolder, type ScannedFolder, type ScanOptions, subfolderChain } from "./_scan.ts";
 
 /** Everything one walk needs. */
 export interface WalkOptions {

@@ -7,7 +7,7 @@
  * it becomes one asset whose external id is its path relative to the root
  * (NFC-normalised, case kept), so moving the library to another mount keeps
  * identity; size and modification time are the change fingerprint. Names
- * are read with the Plex/Jellyfin conventions (see `_naming.ts`); Kodi
+ * are read with the Plex/Jellyfin conventions (see `../shared/naming/mod.ts`); Kodi
  * `.nfo` sidecars win over names when present. The worker can read only its
  * roots.
  *
@@ -33,10 +33,13 @@ import type {
   ImportedAsset,
   Importer,
   ImporterConfig,
-} from "../core/contract.ts";
-import { VIDEO_EXTENSIONS } from "./_naming_tokens.ts";
-import { detectRootKind, isEmptyFolder, parseRoots, type RootSpec } from "./_filesystem_roots.ts";
-import { walkAssets } from "./_filesystem_walk.ts";
+} from "../../core/contract.ts";
+import { VIDEO_EXTENSIONS } from "../shared/naming/mod.ts";
+import { detectRootKind, isEmptyFolder, parseRoots, type RootSpec } from "./_roots.ts";
+import { walkAssets } from "./_walk.ts";
+
+/** How the importer reads one folder; the benchmark's floor reads disk the same way. */
+export { scanFolder, type ScanOptions, subfolderChain } from "./_scan.ts";
 
 const _KINDS = ["auto", "movies", "shows"] as const;
 type _Kind = typeof _KINDS[number];

@@ -21,7 +21,7 @@ import {
   requestLine,
   scrubSecret as _scrub,
   workerDebug,
-} from "./_http_util.ts";
+} from "../shared/http.ts";
 
 /** The `X-Plex-Product` we announce. */
 export const PLEX_PRODUCT = "RetroVue";

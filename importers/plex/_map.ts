@@ -22,7 +22,7 @@ import type {
   ImportedAsset,
   TechnicalMetadata,
   VideoTech,
-} from "../core/contract.ts";
+} from "../../core/contract.ts";
 
 /** What the mapper reports about an item it did not map. */
 export interface PlexSkip {

@@ -1,12 +1,12 @@
 /**
  * Paged Plex listings: `X-Plex-Container-Start` / `X-Plex-Container-Size`
- * until `totalSize` is reached, one page ahead (see `_paged_listing.ts`).
+ * until `totalSize` is reached, one page ahead (see `../shared/paged_listing.ts`).
  *
  * @module
  */
 
-import type { PlexContainer, PlexSession } from "./_plex_http.ts";
-import { type ListingStats, newListingStats, pagedItems } from "./_paged_listing.ts";
+import type { PlexContainer, PlexSession } from "./_http.ts";
+import { type ListingStats, newListingStats, pagedItems } from "../shared/paged_listing.ts";
 
 /** Options for {@link pagedListing}. */
 export interface PagedListingOptions {

@@ -12,7 +12,7 @@
  *   "contains"; the exact, case-insensitive match is done here), then for
  *   shows `/library/metadata/{show}/allLeaves` of each matching show, narrowed
  *   to the season and episode asked for.
- * - Stable ids: the `ratingKey` (why: see `_plex_map.ts`).
+ * - Stable ids: the `ratingKey` (why: see `_map.ts`).
  *
  * @module
  */
@@ -25,7 +25,7 @@ import type {
   ImportedAsset,
   Importer,
   ImporterConfig,
-} from "../core/contract.ts";
+} from "../../core/contract.ts";
 import {
   openPlexSession,
   PLEX_IMPORTER_VERSION,
@@ -33,10 +33,13 @@ import {
   type PlexHttpError,
   type PlexHttpTuning,
   type PlexSession,
-} from "./_plex_http.ts";
-import { isPlexSkip, mapPlexItem, mapPlexSection } from "./_plex_map.ts";
-import { pagedListing } from "./_plex_paging.ts";
-import { pageMapper, readListing } from "./_paged_listing.ts";
+} from "./_http.ts";
+import { isPlexSkip, mapPlexItem, mapPlexSection } from "./_map.ts";
+import { pagedListing } from "./_paging.ts";
+import { pageMapper, readListing } from "../shared/paged_listing.ts";
+
+/** The product name Plex requests carry; benchmarks send the importer's own headers. */
+export { PLEX_PRODUCT } from "./_http.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/plex_bench.ts`, a

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ImporterErrorCode } from "../core/contract.ts";
+import type { ImporterErrorCode } from "../../core/contract.ts";
 
 /** A typed importer error raised by an HTTP client, with the status when the server answered. */
 export interface HttpImporterError extends Error {

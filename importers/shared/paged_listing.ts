@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { ImportedAsset } from "../core/contract.ts";
-import { type DebugLog, workerDebug } from "./_http_util.ts";
+import type { ImportedAsset } from "../../core/contract.ts";
+import { type DebugLog, workerDebug } from "./http.ts";
 
 /** What one pass over a listing observed, filled in while it runs. */
 export interface ListingStats {

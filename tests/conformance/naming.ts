@@ -1,5 +1,5 @@
 /**
- * Name parser conformance: runs `importers/_naming.ts` over the public test
+ * Name parser conformance: runs `importers/shared/naming/` over the public test
  * vectors of other media tools in `../shared/reference/naming/*.jsonl`
  * (read in place, never copied) and prints the pass rate per file and per
  * kind, and the failures per class (see {@link FAILURE_CLASSES}). Exits
@@ -18,7 +18,7 @@ import {
   parseMediaPath,
   parseSeasonFolder,
   seriesTitleFromPath,
-} from "../../importers/_naming.ts";
+} from "../../importers/shared/naming/mod.ts";
 
 /** One gate: the minimum pass rate over a file's active cases of the given kinds. */
 export interface Gate {

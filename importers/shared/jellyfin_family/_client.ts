@@ -29,7 +29,7 @@ import {
   requestLine,
   scrubSecret as _scrub,
   workerDebug,
-} from "./_http_util.ts";
+} from "../http.ts";
 
 /** Which server software a client talks to. */
 export type JellyfinFlavor = "jellyfin" | "emby";

@@ -18,7 +18,7 @@ import type {
   SubtitleTech,
   TechnicalMetadata,
   VideoTech,
-} from "../core/contract.ts";
+} from "../../../core/contract.ts";
 
 type _Json = Record<string, unknown>;
 

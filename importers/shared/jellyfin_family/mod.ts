@@ -37,7 +37,7 @@ import type {
   ImportedAsset,
   Importer,
   ImporterConfig,
-} from "../core/contract.ts";
+} from "../../../core/contract.ts";
 import {
   FLAVOR_NAMES,
   JELLYFIN_IMPORTER_VERSION,
@@ -48,15 +48,18 @@ import {
   openJellyfinClient,
   type ServerInfo,
   statusOf,
-} from "./_jellyfin_client.ts";
-import { jellyfinTech } from "./_jellyfin_tech.ts";
+} from "./_client.ts";
+import { jellyfinTech } from "./_tech.ts";
 import {
   type ListingStats,
   newListingStats,
   pagedItems,
   pageMapper,
   readListing,
-} from "./_paged_listing.ts";
+} from "../paged_listing.ts";
+
+/** The auth headers Jellyfin and Emby requests carry; benchmarks send the importer's own. */
+export { jellyfinAuthHeaders } from "./_client.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/jellyfin_bench.ts`,
@@ -263,7 +266,7 @@ function _ticksMs(value: unknown): number | undefined {
  * are alternative versions of the same item, not parts, and are left out);
  * `Etag` (else the first media source's `ETag`) as the change marker; the
  * first media source's container, bitrate and streams as `tech`
- * (`_jellyfin_tech.ts`).
+ * (`_tech.ts`).
  * `LocationType: Virtual` items (missing-episode placeholders) are skipped.
  *
  * Parsing is tolerant, item by item: unknown fields are ignored; a missing
@@ -629,7 +632,7 @@ interface _PagesOptions {
 
 /**
  * Yields the `Items` of each page of a listing, in order, one page ahead
- * (see `_paged_listing.ts`). A server that ignores paging (no
+ * (see `../paged_listing.ts`). A server that ignores paging (no
  * `TotalRecordCount`) is taken to have answered everything at once. A page
  * without an `Items` list, or none of whose items carries a required field,
  * is `MALFORMED_RESPONSE`.

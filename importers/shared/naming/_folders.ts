@@ -18,7 +18,7 @@ import {
   stripLeadingTags,
   stripTrailingTags,
   trimSeparators,
-} from "./_naming_tokens.ts";
+} from "./_tokens.ts";
 
 /** Options for {@link parseSeasonFolder}. */
 export interface SeasonFolderOptions {

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { parseMediaPath, parseSeasonFolder, parseSeriesFolder } from "./_naming.ts";
-import { parseFolderFiles } from "./_naming_siblings.ts";
-import { extraFromFolder, type ExtraType, splitPath, VIDEO_EXTENSIONS } from "./_naming_tokens.ts";
+import { parseMediaPath, parseSeasonFolder, parseSeriesFolder } from "./_parse.ts";
+import { parseFolderFiles } from "./_siblings.ts";
+import { extraFromFolder, type ExtraType, splitPath, VIDEO_EXTENSIONS } from "./_tokens.ts";
 
 /** The role of a folder in a library. */
 export type FolderRole =

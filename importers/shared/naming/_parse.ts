@@ -33,20 +33,20 @@ import {
   stripLeadingTags,
   stripTrailingTags,
   trimSeparators,
-} from "./_naming_tokens.ts";
+} from "./_tokens.ts";
 import {
   type FolderTitle,
   type MovieName,
   parseMovieName,
   parseSeasonFolder,
   parseSeriesFolder,
-} from "./_naming_folders.ts";
+} from "./_folders.ts";
 
-export type { ExtraType } from "./_naming_tokens.ts";
-export { parseMovieName, parseSeasonFolder, parseSeriesFolder } from "./_naming_folders.ts";
-export type { FolderTitle, MovieName, SeasonFolderOptions } from "./_naming_folders.ts";
-export { titleKey, VIDEO_EXTENSIONS } from "./_naming_tokens.ts";
-import { titleKey } from "./_naming_tokens.ts";
+export type { ExtraType } from "./_tokens.ts";
+export { parseMovieName, parseSeasonFolder, parseSeriesFolder } from "./_folders.ts";
+export type { FolderTitle, MovieName, SeasonFolderOptions } from "./_folders.ts";
+export { titleKey, VIDEO_EXTENSIONS } from "./_tokens.ts";
+import { titleKey } from "./_tokens.ts";
 
 /** What a path is, as far as its name tells. */
 export type ParsedKind = "movie" | "episode" | "unknown";

@@ -8,8 +8,8 @@
  * @module
  */
 
-import { type ParsedMedia, parseMediaPath, type ParseOptions } from "./_naming.ts";
-import { isYear } from "./_naming_tokens.ts";
+import { type ParsedMedia, parseMediaPath, type ParseOptions } from "./_parse.ts";
+import { isYear } from "./_tokens.ts";
 
 const _NUMBER_STEM_RE = /^(\d{1,4})\.[A-Za-z0-9-]{1,6}$/;
 
