@@ -10,7 +10,7 @@
  * those.
  *
  * `Metadata` names the item and its library (`librarySectionID`, which is a
- * Plex collection's external id, see `importers/_plex_map.ts`). The scope is
+ * Plex collection's external id, see `importers/plex/_map.ts`). The scope is
  * the narrowest that covers the item: an episode → its show and season (a
  * season-scoped ingest also sees its siblings renumbered or replaced), a
  * season → show and season, a show → the show, a movie → its title. A movie
