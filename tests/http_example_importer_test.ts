@@ -10,8 +10,9 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import type { AssetFilters, CallContext, ImportedAsset, ImporterConfig } from "../core/contract.ts";
 import { COMMANDS } from "../cli/commands.ts";
-import { type CheckReport, commands as importerCommands } from "../cli/importer_commands.ts";
+import { commands as importerCommands } from "../cli/importer_commands.ts";
 import { main } from "../main.ts";
+import type { CheckReport } from "../kit/mod.ts";
 import importer from "../examples/http_importer/http_catalog.ts";
 import { type MockCatalog, startMockCatalog } from "../examples/http_importer/_mock_server.ts";
 

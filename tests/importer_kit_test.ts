@@ -13,8 +13,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { COMMANDS } from "../cli/commands.ts";
-import { type CheckReport, commands as importerCommands } from "../cli/importer_commands.ts";
+import { commands as importerCommands } from "../cli/importer_commands.ts";
 import { main } from "../main.ts";
+import type { CheckReport } from "../kit/mod.ts";
 import { denialInOurTerms } from "../registry/harden.ts";
 import { startJellyfinMock } from "./mocks/jellyfin_server.ts";
 

@@ -1,0 +1,131 @@
+/**
+ * The checklist items run once per checked collection: assets, filters,
+ * determinism and the dry-run ingest.
+ *
+ * @module
+ */
+
+import type { ImporterConfig } from "../core/contract.ts";
+import type {
+  CallOptions,
+  ImporterClient,
+  ImporterTypeInfo,
+  PluginNotice,
+  ValidCollectionInfo,
+} from "../registry/types.ts";
+import {
+  _checkAssets,
+  _fetchAll,
+  type _Fetched,
+  _firstDifference,
+  _idOf,
+} from "./_check_assets.ts";
+import { _checkDryRun } from "./_check_dry_run.ts";
+import { _checkFilter, FILTER_ORDER } from "./_check_filters.ts";
+import type { CheckStatus } from "./_report.ts";
+
+/** The items checked once per collection, in checklist order. */
+export const COLLECTION_ITEMS = [
+  "fetch_assets",
+  "filter_title",
+  "filter_season",
+  "filter_episode",
+  "determinism",
+  "dry_run",
+] as const;
+
+/** What {@link _checkCollection} works with. */
+interface _CollectionState {
+  client: ImporterClient;
+  info: Extract<ImporterTypeInfo, { status: "available" }>;
+  config: ImporterConfig;
+  collections: ValidCollectionInfo[];
+  callOptions: (into?: PluginNotice[]) => CallOptions;
+  describe: (op: string, error: unknown) => string;
+}
+
+/** Runs the per-collection items ({@link COLLECTION_ITEMS}) against one collection. */
+export async function _checkCollection(
+  target: ValidCollectionInfo,
+  state: _CollectionState,
+): Promise<Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>> {
+  const { client, callOptions, describe } = state;
+  const out = {} as Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>;
+  let full: _Fetched | undefined;
+  let valid: Record<string, unknown>[] = [];
+  try {
+    full = await _fetchAll(client, target, {}, callOptions);
+    const checked = _checkAssets(full.items);
+    valid = checked.valid;
+    const skipped = full.notices.filter((n) => n.kind === "skipped").length;
+    const where = `collection '${target.name}' (${target.kind})`;
+    if (checked.problems.length) {
+      out.fetch_assets = [
+        "fail",
+        `${full.items.length} item(s) from ${where}; ${checked.problems.length} problem(s): ${
+          checked.problems.slice(0, 3).join("; ")
+        }`,
+      ];
+    } else {
+      const text = `${full.items.length} valid asset(s) from ${where}` +
+        (skipped ? `; ${skipped} item(s) reported skipped` : "");
+      out.fetch_assets = checked.unknown.length
+        ? [
+          "lint",
+          `${text}; but field(s) ${checked.unknown.slice(0, 5).join(", ")} are not part of an ` +
+          "asset (ImportedAsset in the contract) and are dropped",
+        ]
+        : ["pass", text];
+    }
+  } catch (error) {
+    out.fetch_assets = ["fail", describe("fetchAssets", error)];
+  }
+
+  const declared = state.info.manifest.capabilities.filters[target.kind] ?? [];
+  for (const filter of FILTER_ORDER) {
+    const name = `filter_${filter}` as const;
+    if (!declared.includes(filter)) {
+      out[name] = ["skip", `not pushed down (host filters) for ${target.kind} collections`];
+    } else if (!full) {
+      out[name] = ["skip", "fetchAssets did not succeed"];
+    } else {
+      out[name] = await _checkFilter(filter, { client, target, declared, valid, full }, {
+        callOptions,
+        describe,
+      });
+    }
+  }
+
+  if (!full) {
+    out.determinism = ["skip", "listCollections and fetchAssets must succeed first"];
+    out.dry_run = ["skip", "fetchAssets must succeed first"];
+    return out;
+  }
+  try {
+    const again = await client.listCollections(callOptions());
+    const second = await _fetchAll(client, target, {}, callOptions);
+    const at = _firstDifference(full.items, second.items);
+    if (JSON.stringify(again) !== JSON.stringify(state.collections)) {
+      out.determinism = ["fail", "listCollections gave a different answer the second time"];
+    } else if (at !== null) {
+      out.determinism = [
+        "fail",
+        `fetchAssets gave different output the second time, first at item ${at + 1}` +
+        ` (${_idOf(full.items[at] ?? second.items[at])})`,
+      ];
+    } else {
+      out.determinism = [
+        "pass",
+        `two runs gave identical collections and ${full.items.length} identical asset(s)`,
+      ];
+    }
+  } catch (error) {
+    out.determinism = ["fail", describe("a second run", error)];
+  }
+  try {
+    out.dry_run = await _checkDryRun({ ...state, target });
+  } catch (error) {
+    out.dry_run = ["fail", describe("the dry-run ingest", error)];
+  }
+  return out;
+}

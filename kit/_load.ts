@@ -1,0 +1,39 @@
+/**
+ * Loading modules for the kit: the module to check with every importer it
+ * must not clash with, and telling built-in importers apart.
+ *
+ * @module
+ */
+
+import { dirname } from "node:path";
+import { findPluginFiles } from "../registry/discovery.ts";
+import {
+  BUILTIN_IMPORTERS_DIR,
+  type Isolation,
+  loadManifests,
+  pluginDirsFromEnv,
+} from "../registry/mod.ts";
+import type { ImporterTypeInfo } from "../registry/types.ts";
+
+/** Loads the module to check plus every other importer it must not clash with. */
+export async function _loadForCheck(
+  file: string,
+  options: { env: Readonly<Record<string, string | undefined>>; isolation: Isolation },
+): Promise<{ info: ImporterTypeInfo; others: ImporterTypeInfo[] }> {
+  const dirs = [BUILTIN_IMPORTERS_DIR, ...pluginDirsFromEnv(options.env.RETROVUE_PLUGIN_PATH)];
+  const others = findPluginFiles(dirs).files.filter((f) => f !== file);
+  const [info, ...rest] = await loadManifests([file, ...others], {
+    timeoutMs: 15_000,
+    isolation: options.isolation.level,
+  });
+  return { info, others: rest };
+}
+
+/** Whether `file` (a real path) is one of the built-in importers. */
+export function _isBuiltin(file: string): boolean {
+  try {
+    return dirname(file) === Deno.realPathSync(BUILTIN_IMPORTERS_DIR);
+  } catch {
+    return false;
+  }
+}
