@@ -94,16 +94,55 @@ export function acquireSyncLock(dbPath: string, options: SyncLockOptions = {}): 
   return { path, release, [Symbol.dispose]: release };
 }
 
+/** The sync that holds a catalog's lock. */
+export interface SyncLockHolder {
+  /** Its process id, when the lock file names it. */
+  pid: number | null;
+  /** When it started (ISO-8601 UTC), when the lock file says. */
+  startedAt: string | null;
+}
+
+/**
+ * Who holds the sync lock of the catalog at `dbPath`, or null when no sync
+ * runs on it (no lock file, or nobody holds the lock). Takes the lock for a
+ * moment when it is free, so it never reports a sync that died.
+ */
+export function syncLockHolder(dbPath: string): SyncLockHolder | null {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(syncLockPath(dbPath), { read: true });
+  } catch {
+    return null;
+  }
+  try {
+    if (file.tryLockSync(false)) {
+      file.unlockSync();
+      return null;
+    }
+  } finally {
+    file.close();
+  }
+  const owner = _owner(syncLockPath(dbPath));
+  return { pid: owner.pid, startedAt: owner.startedAt };
+}
+
+function _owner(path: string): SyncLockHolder {
+  try {
+    const raw = JSON.parse(Deno.readTextFileSync(path)) as { pid?: unknown; startedAt?: unknown };
+    return {
+      pid: Number.isSafeInteger(raw.pid) ? Number(raw.pid) : null,
+      startedAt: typeof raw.startedAt === "string" && /^[\d:.TZ-]{10,30}$/.test(raw.startedAt)
+        ? raw.startedAt
+        : null,
+    };
+  } catch {
+    return { pid: null, startedAt: null };
+  }
+}
+
 /** `pid 1234, started 2026-…` from the lock file, or what is known when it cannot be read. */
 function _holder(path: string): string {
-  try {
-    const owner = JSON.parse(Deno.readTextFileSync(path)) as { pid?: unknown; startedAt?: unknown };
-    const pid = Number.isSafeInteger(owner.pid) ? `pid ${owner.pid}` : "pid unknown";
-    const since = typeof owner.startedAt === "string" && /^[\d:.TZ-]{10,30}$/.test(owner.startedAt)
-      ? `, started ${owner.startedAt}`
-      : "";
-    return `${pid}${since}`;
-  } catch {
-    return `pid unknown: ${path} is locked`;
-  }
+  const owner = _owner(path);
+  return `${owner.pid === null ? "pid unknown" : `pid ${owner.pid}`}` +
+    (owner.startedAt === null ? "" : `, started ${owner.startedAt}`);
 }

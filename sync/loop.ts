@@ -245,17 +245,14 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       cover.reasons.push(request.reason);
       return;
     }
-    const reasons = [request.reason];
-    for (const p of mine.filter((p) => scopeCovers(filters, p.filters))) {
-      reasons.unshift(...p.reasons);
-      pending.splice(pending.indexOf(p), 1);
-    }
-    const left = mine.filter((p) => pending.includes(p));
+    // Requests this one covers join it, and keep their order: earlier reasons first.
+    const covered = mine.filter((p) => scopeCovers(filters, p.filters));
+    let reasons = [...covered.flatMap((p) => p.reasons), request.reason];
+    _remove(pending, covered);
+    const left = mine.filter((p) => !covered.includes(p));
     if (left.length + 1 > maxScopes) {
-      for (const p of left) {
-        reasons.unshift(...p.reasons);
-        pending.splice(pending.indexOf(p), 1);
-      }
+      reasons = [...left.flatMap((p) => p.reasons), ...reasons];
+      _remove(pending, left);
       options.log(
         `'${row.name}': ${left.length + 1} scopes pending; one full ingest covers them`,
       );
@@ -316,6 +313,10 @@ function _pending(
   reasons: string[],
 ): _Pending {
   return { collectionId, collectionName: row.name, sourceId: row.source_id, filters, reasons };
+}
+
+function _remove(list: _Pending[], items: readonly _Pending[]): void {
+  for (const item of items) list.splice(list.indexOf(item), 1);
 }
 
 function _reasons(reasons: readonly string[]): string {

@@ -46,4 +46,10 @@ export {
   type WatchOptions,
   watchRoots,
 } from "./watch.ts";
-export { acquireSyncLock, type SyncLock, syncLockPath } from "./lock.ts";
+export {
+  acquireSyncLock,
+  type SyncLock,
+  type SyncLockHolder,
+  syncLockHolder,
+  syncLockPath,
+} from "./lock.ts";
