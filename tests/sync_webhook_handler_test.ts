@@ -16,6 +16,7 @@ import type { SyncRequest } from "../sync/types.ts";
 import { webhookHandler } from "../sync/webhooks.ts";
 import { newWebhookSecret } from "../sync/webhook_secret.ts";
 import {
+  embyPayload,
   jellyfinEpisode,
   jellyfinPayload,
   plexEpisode,
@@ -333,4 +334,39 @@ Deno.test("a failing enqueue or logger never escapes the handler", async () => {
     _plexRequest(plexPayload("library.new", plexEpisode()), { header: secret }),
   );
   assert.equal(ok.status, 202);
+});
+
+Deno.test("a secret replaced while the handler runs takes effect at the next request", async () => {
+  const w = _world();
+  const old = w.secrets[PLEX];
+  const fresh = newWebhookSecret(w.db, PLEX);
+  const payload = plexPayload("library.new", plexEpisode());
+  assert.equal((await w.handle(_plexRequest(payload, { header: old }))).status, 401);
+  assert.equal((await w.handle(_plexRequest(payload, { header: fresh }))).status, 202);
+  assert.equal(w.enqueued.length, 1);
+});
+
+Deno.test("an Emby source reads Emby's own payload", async () => {
+  const w = _world();
+  insertSource(w.db, { id: "emby-0000dddd", name: "Emby", typeId: "emby", config: {} });
+  upsertDiscoveredCollections(w.db, "emby-0000dddd", [{
+    externalId: "m",
+    name: "M",
+    kind: "movies",
+  }]);
+  setSyncEnabled(w.db, collectionIdFor("emby-0000dddd", "m"), true);
+  const secret = newWebhookSecret(w.db, "emby-0000dddd");
+  const response = await w.handle(
+    _jsonRequest(
+      "emby-0000dddd",
+      JSON.stringify(embyPayload("library.new", { Name: "The Long Walk", Type: "Movie" })),
+      secret,
+    ),
+  );
+  assert.equal(response.status, 202);
+  assert.deepEqual(w.enqueued, [{
+    collectionId: collectionIdFor("emby-0000dddd", "m"),
+    filters: { title: "The Long Walk" },
+    reason: "emby library.new: added movie 'The Long Walk'",
+  }]);
 });
