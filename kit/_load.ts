@@ -5,7 +5,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { join } from "node:path";
 import { findPluginFiles } from "../registry/discovery.ts";
 import {
   BUILTIN_IMPORTERS_DIR,
@@ -29,10 +29,14 @@ export async function _loadForCheck(
   return { info, others: rest };
 }
 
-/** Whether `file` (a real path) is one of the built-in importers. */
+/**
+ * Whether `file` (a real path) is one of the built-in importers: a module
+ * inside the built-in folder, at its top or in a folder plugin there (the
+ * registry's own rule).
+ */
 export function _isBuiltin(file: string): boolean {
   try {
-    return dirname(file) === Deno.realPathSync(BUILTIN_IMPORTERS_DIR);
+    return file.startsWith(join(Deno.realPathSync(BUILTIN_IMPORTERS_DIR), "/"));
   } catch {
     return false;
   }
