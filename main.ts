@@ -26,8 +26,17 @@ import { inertOutput, inertText } from "./cli/inert.ts";
 import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
 import { didYouMean } from "./cli/suggest.ts";
 import { RetrovueError, toRetrovueError } from "./core/errors.ts";
-import { PLUGIN_HOST_COMMAND } from "./registry/protocol.ts";
 import denoConfig from "./deno.json" with { type: "json" };
+
+/**
+ * Whether a compiled binary was started as a plugin host. The registry is
+ * loaded only for a hidden (`__`) first argument, so ordinary commands do not
+ * pay for it before they need it.
+ */
+async function _isPluginHostCall(args: readonly string[]): Promise<boolean> {
+  if (!args[0]?.startsWith("__")) return false;
+  return args[0] === (await import("./registry/mod.ts")).PLUGIN_HOST_COMMAND;
+}
 
 /** This program's version, from `deno.json`. */
 export const VERSION: string = denoConfig.version;
@@ -258,9 +267,9 @@ async function _readLine(): Promise<string | null> {
   }
 }
 
-if (import.meta.main && Deno.build.standalone && Deno.args[0] === PLUGIN_HOST_COMMAND) {
-  // A compiled binary is its own plugin host (see registry/host_process.ts).
-  await (await import("./registry/plugin_host.ts")).runPluginHost();
+if (import.meta.main && Deno.build.standalone && await _isPluginHostCall(Deno.args)) {
+  // A compiled binary is its own plugin host (see registry/mod.ts).
+  await (await import("./registry/mod.ts")).runPluginHost();
 } else if (import.meta.main) {
   const controller = new AbortController();
   let interrupts = 0;

@@ -39,7 +39,7 @@ import { openDatabase } from "../core/db.ts";
 import { enrichCollection, type EnrichReport } from "../ingest/enrich.ts";
 import { attachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
 import { ingestCollection } from "../ingest/pipeline.ts";
-import { loadEnricherRegistry } from "../registry/enrichers.ts";
+import { loadEnricherRegistry } from "../registry/mod.ts";
 import { loadRegistry } from "../registry/mod.ts";
 import { findFfprobe, makeMedia } from "../tests/fixtures/enrichers/_media.ts";
 import type { CollectionRecord } from "../core/catalog.ts";

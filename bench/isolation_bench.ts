@@ -1,6 +1,6 @@
 /**
  * Isolation benchmark (issue #13): what OS isolation (each plugin host under
- * bubblewrap, see `registry/isolation.ts`) costs against Deno permissions
+ * bubblewrap, see `registry/_isolation.ts`) costs against Deno permissions
  * alone. The floor is the same work at level `deno`, measured in the same
  * run: the two levels alternate within every round (deno first in even
  * rounds, os first in odd ones), so a machine whose speed drifts slows both
@@ -33,14 +33,14 @@
  */
 
 import { dirname, join } from "node:path";
-import { HOST_RUN_FLAGS } from "../registry/host_process.ts";
+import { HOST_RUN_FLAGS } from "../registry/mod.ts";
 import { fileURLToPath } from "node:url";
 import { insertSource, setSyncEnabled, upsertDiscoveredCollections } from "../core/catalog.ts";
 import { type RawValue, secretValues, validateConfig } from "../core/config.ts";
 import type { ImporterConfig } from "../core/contract.ts";
 import { openDatabase } from "../core/db.ts";
 import { ingestCollection } from "../ingest/pipeline.ts";
-import { bwrapArgs } from "../registry/isolation.ts";
+import { bwrapArgs } from "../registry/mod.ts";
 import {
   type Isolation,
   type IsolationLevel,

@@ -37,7 +37,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { RetrovueError } from "../core/errors.ts";
 import type { Isolation, Limits } from "../registry/mod.ts";
-import type { Registry } from "../registry/types.ts";
+import type { Registry } from "../registry/mod.ts";
 import { inertLine } from "./inert.ts";
 import { didYouMean } from "./suggest.ts";
 

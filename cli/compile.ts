@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "../registry/host_process.ts";
+import { SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "../registry/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -64,9 +64,9 @@ export function compileArgs(output: string, target?: string): string[] {
     "--include",
     join(ROOT, "enrichers"),
     "--include",
-    join(ROOT, "registry", "worker_runtime.ts"),
+    join(ROOT, "registry", "_worker_runtime.ts"),
     "--include",
-    join(ROOT, "registry", "plugin_host.ts"),
+    join(ROOT, "registry", "_plugin_host.ts"),
     ...(target ? ["--target", target] : []),
     "--output",
     output,

@@ -18,7 +18,7 @@ import {
   pluginDirsFromEnv,
   probeIsolation,
 } from "../registry/mod.ts";
-import type { Registry } from "../registry/types.ts";
+import type { Registry } from "../registry/mod.ts";
 import type { CliEnv, CommandContext, OpenDbOptions, Writer } from "./command.ts";
 import { inertJson, inertLine, inertText } from "./inert.ts";
 import { inertWriter, redactingWriter } from "./output.ts";

@@ -16,7 +16,7 @@ import { basename, relative, resolve } from "node:path";
 import { secretValues, validateConfig } from "../core/config.ts";
 import type { CollectionKind } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { isPluginFileName } from "../registry/discovery.ts";
+import { isPluginFileName } from "../registry/mod.ts";
 import { describeIsolation, loadManifests } from "../registry/mod.ts";
 import {
   type CheckReport,

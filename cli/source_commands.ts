@@ -23,9 +23,13 @@ import {
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { attachDefaultEnrichers } from "../ingest/enrich_attach.ts";
-import { DEFAULT_SEARCH_PATH, findOnPath } from "../registry/find_executable.ts";
-import { describeIsolation } from "../registry/mod.ts";
-import type { Registry, ValidCollectionInfo } from "../registry/types.ts";
+import {
+  DEFAULT_SEARCH_PATH,
+  describeIsolation,
+  findOnPath,
+  type Registry,
+  type ValidCollectionInfo,
+} from "../registry/mod.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, style, writeJson } from "./output.ts";

@@ -15,7 +15,7 @@ import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
 import { transaction } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { deriveSandbox, type Isolation, refuseUnisolated } from "../registry/mod.ts";
-import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/types.ts";
+import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/mod.ts";
 import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
 import { inertLine } from "./inert.ts";
 

@@ -24,8 +24,8 @@ import type { DatabaseSync } from "node:sqlite";
 import type { EnricherConfig, EnrichTarget } from "../core/enricher_contract.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { ValidTechnicalMetadata } from "../core/schemas.ts";
-import type { EnricherRegistry } from "../registry/enrichers.ts";
-import type { EnricherClient } from "../registry/types.ts";
+import type { EnricherRegistry } from "../registry/mod.ts";
+import type { EnricherClient } from "../registry/mod.ts";
 import type { AttachedEnricher } from "./enrich_attach.ts";
 import {
   countCandidates,

@@ -20,7 +20,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { secretForms } from "../core/config.ts";
 import type { AssetFilters, CollectionKind, FilterName } from "../core/contract.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
-import type { ImporterClient, PluginNotice } from "../registry/types.ts";
+import type { ImporterClient, PluginNotice } from "../registry/mod.ts";
 import { applyPlan, dataVersion, isBusyError } from "./apply.ts";
 import { type PlannedChange, plannedChanges } from "./history.ts";
 import {

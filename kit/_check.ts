@@ -9,14 +9,14 @@ import { secretValues } from "../core/config.ts";
 import type { CollectionKind, FilterName, ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { toRetrovueError } from "../core/errors.ts";
 import type { Isolation, Limits } from "../registry/mod.ts";
-import { openImporterClient } from "../registry/single.ts";
+import { openImporterClient } from "../registry/mod.ts";
 import type {
   CallOptions,
   ImporterClient,
   ImporterTypeInfo,
   PluginNotice,
   ValidCollectionInfo,
-} from "../registry/types.ts";
+} from "../registry/mod.ts";
 import { _checkCollection, COLLECTION_ITEMS } from "./_check_collection.ts";
 import { FILTER_ORDER } from "./_check_filters.ts";
 import type { CheckItem, CheckReport, CheckStatus } from "./_report.ts";
@@ -29,7 +29,7 @@ export interface ImporterCheckOptions {
   others: readonly ImporterTypeInfo[];
   /** The validated config (ignored when the module is broken). */
   config: ImporterConfig;
-  /** The isolation plugin hosts get here (see `registry/isolation.ts`). */
+  /** The isolation plugin hosts get here (see `registry/_isolation.ts`). */
   isolation: Isolation;
   /** Limits on what the importer may send (default: the registry's). */
   limits?: Limits;

@@ -13,7 +13,7 @@ import type {
   ImporterClient,
   PluginNotice,
   ValidCollectionInfo,
-} from "../registry/types.ts";
+} from "../registry/mod.ts";
 
 export interface _Fetched {
   items: unknown[];

@@ -12,7 +12,7 @@ import type {
   ImporterTypeInfo,
   PluginNotice,
   ValidCollectionInfo,
-} from "../registry/types.ts";
+} from "../registry/mod.ts";
 import {
   _checkAssets,
   _fetchAll,

@@ -11,7 +11,7 @@ import { secretValues } from "../core/config.ts";
 import type { ImporterConfig } from "../core/contract.ts";
 import { openDatabase } from "../core/db.ts";
 import { ingestCollection } from "../ingest/pipeline.ts";
-import type { ImporterClient, ImporterTypeInfo, ValidCollectionInfo } from "../registry/types.ts";
+import type { ImporterClient, ImporterTypeInfo, ValidCollectionInfo } from "../registry/mod.ts";
 import type { CheckStatus } from "./_report.ts";
 
 /** Every row of every table, sorted, as one string. */

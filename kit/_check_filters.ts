@@ -12,7 +12,7 @@ import type {
   ImporterClient,
   PluginNotice,
   ValidCollectionInfo,
-} from "../registry/types.ts";
+} from "../registry/mod.ts";
 import { _fetchAll, type _Fetched, _idOf } from "./_check_assets.ts";
 import type { CheckStatus } from "./_report.ts";
 

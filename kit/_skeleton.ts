@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { RetrovueError } from "../core/errors.ts";
 import { manifestSchema } from "../core/schemas.ts";
-import { isPluginFileName } from "../registry/discovery.ts";
+import { isPluginFileName } from "../registry/mod.ts";
 import { CONTRACT_SPECIFIER, skeletonModule, skeletonTest } from "./_skeleton_templates.ts";
 
 /** Where `importer new` writes by default. */

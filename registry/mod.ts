@@ -21,21 +21,22 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { findPluginFiles, pluginReadRoot } from "./discovery.ts";
-import type { HostProcess } from "./host_process.ts";
+import { findPluginFiles, pluginReadRoot } from "./_discovery.ts";
+import type { HostProcess } from "./_host_process.ts";
 import {
   type Isolation,
   type IsolationLevel,
   type IsolationMode,
   probeIsolation,
   refuseUnisolated,
-} from "./isolation.ts";
-import { DEFAULT_LIMITS, type Limits } from "./limits.ts";
-import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
-import { NO_PERMISSIONS } from "./permissions.ts";
-import { ENRICHER_MODULE } from "./module_kind.ts";
-import type { OpenImporterClientOptions } from "./single.ts";
-import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./types.ts";
+} from "./_isolation.ts";
+import { DEFAULT_LIMITS, type Limits } from "./_limits.ts";
+import { type CachedLoad, readManifestCache, runtimeStamp } from "./_manifest_cache.ts";
+import { NO_PERMISSIONS } from "./_permissions.ts";
+import { ENRICHER_MODULE } from "./_module_kind.ts";
+import type { OpenImporterClientOptions } from "./_single.ts";
+import type { EnricherRegistry, LoadEnricherRegistryOptions } from "./_enrichers.ts";
+import type { ImporterClient, ImporterTypeInfo, OpenOptions, Registry } from "./_types.ts";
 
 export {
   findPluginFiles,
@@ -43,8 +44,12 @@ export {
   isPluginModulePath,
   pluginDirsFromEnv,
   pluginReadRoot,
-} from "./discovery.ts";
-export { PLUGIN_HOST_COMMAND } from "./protocol.ts";
+} from "./_discovery.ts";
+export { PLUGIN_HOST_COMMAND } from "./_protocol.ts";
+export { DEFAULT_SEARCH_PATH, executableAt, findOnPath } from "./_find_executable.ts";
+export { HOST_RUN_FLAGS, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "./_host_process.ts";
+export { bwrapArgs } from "./_isolation.ts";
+export type { EnricherRegistry, LoadEnricherRegistryOptions } from "./_enrichers.ts";
 export {
   describeIsolation,
   type Isolation,
@@ -53,10 +58,31 @@ export {
   isolationModeFromEnv,
   probeIsolation,
   refuseUnisolated,
-} from "./isolation.ts";
-export { DEFAULT_LIMITS, LIMIT_ENV_NAMES, type Limits, limitsFromEnv } from "./limits.ts";
-export { deriveSandbox, type Sandbox } from "./permissions.ts";
-export type * from "./types.ts";
+} from "./_isolation.ts";
+export { DEFAULT_LIMITS, LIMIT_ENV_NAMES, type Limits, limitsFromEnv } from "./_limits.ts";
+export { deriveSandbox, type Sandbox } from "./_permissions.ts";
+export type * from "./_types.ts";
+
+/**
+ * Finds and loads the enrichers in the built-in folder and the plugin
+ * folders (see `_enrichers.ts`). Their code is loaded only when this is
+ * called, so commands that need no enricher do not pay for it.
+ */
+export async function loadEnricherRegistry(
+  options: LoadEnricherRegistryOptions = {},
+): Promise<EnricherRegistry> {
+  const { loadEnricherRegistry: load } = await import("./_enrichers.ts");
+  return await load(options);
+}
+
+/**
+ * Runs this process as a plugin host (`PLUGIN_HOST_COMMAND`): what a compiled
+ * binary does when the registry starts it as one. Loaded only when called.
+ */
+export async function runPluginHost(): Promise<void> {
+  const { runPluginHost: run } = await import("./_plugin_host.ts");
+  await run();
+}
 
 /** Where the built-in importers live (next to this code, also inside a compiled binary). */
 export const BUILTIN_IMPORTERS_DIR: string = fileURLToPath(
@@ -91,7 +117,7 @@ export interface LoadRegistryOptions {
   limits?: Limits;
   /**
    * A folder for the registry's caches (default: none): `manifests.json`,
-   * what each module reported when loaded (see `manifest_cache.ts`), so
+   * what each module reported when loaded (see `_manifest_cache.ts`), so
    * unchanged modules are not loaded again and a registry whose modules are
    * all cached starts no process and loads no plugin code; and `deno/`, the compiled-module
    * cache that plugin hosts of built-in importers keep under OS isolation.
@@ -106,13 +132,13 @@ export interface LoadRegistryOptions {
   protectedPaths?: readonly string[];
 }
 
-/** Opens a client for a loaded module (see `single.ts`), loading that code only when called. */
+/** Opens a client for a loaded module (see `_single.ts`), loading that code only when called. */
 export async function openImporterClient(
   info: Extract<ImporterTypeInfo, { status: "available" }>,
   config: ImporterConfig,
   options: OpenImporterClientOptions = {},
 ): Promise<ImporterClient> {
-  return await (await import("./single.ts")).openImporterClient(info, config, options);
+  return await (await import("./_single.ts")).openImporterClient(info, config, options);
 }
 
 /**
@@ -144,7 +170,7 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
       timeoutMs: options.loadTimeoutMs ?? 15_000,
       isolation: (await isolation()).level,
     });
-    const { validateManifest } = await import("./validate_manifest.ts");
+    const { validateManifest } = await import("./_validate_manifest.ts");
     for (const [file, { cacheable, timedOut, ...raw }] of loads) {
       const load = "broken" in raw ? raw : validateManifest(raw.manifest);
       types.push(_fromCached(file, load));
@@ -300,7 +326,7 @@ export async function loadManifests(
   options: LoadManifestsOptions,
 ): Promise<ImporterTypeInfo[]> {
   const loads = await _loadRaw(files, options);
-  const { validateManifest } = await import("./validate_manifest.ts");
+  const { validateManifest } = await import("./_validate_manifest.ts");
   return files.map((f) => {
     const load = loads.get(f)!;
     return _fromCached(f, "broken" in load ? load : validateManifest(load.manifest));
@@ -363,7 +389,7 @@ async function _loadBatch(
 ): Promise<BatchResult> {
   const { timeoutMs } = options;
   const result: BatchResult = new Map();
-  const { startHostProcess } = await import("./host_process.ts");
+  const { startHostProcess } = await import("./_host_process.ts");
   const process: HostProcess = startHostProcess({
     read: [...new Set(files.map(pluginReadRoot))],
     net: [],

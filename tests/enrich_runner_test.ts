@@ -16,8 +16,8 @@ import type { ValidEnrichResult } from "../core/schemas.ts";
 import { enrichCollection, type EnrichOptions } from "../ingest/enrich.ts";
 import { attachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
 import { PAGE_SIZE } from "../ingest/enrich_select.ts";
-import type { EnricherRegistry } from "../registry/enrichers.ts";
-import type { EnricherClient } from "../registry/types.ts";
+import type { EnricherRegistry } from "../registry/_enrichers.ts";
+import type { EnricherClient } from "../registry/_types.ts";
 import { tempWorld } from "./_cli.ts";
 
 type Fake = (target: EnrichTarget) => ValidEnrichResult | Promise<ValidEnrichResult>;

@@ -11,9 +11,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RetrovueError } from "../core/errors.ts";
-import { loadEnricherRegistry, resolveRunParams } from "../registry/enrichers.ts";
+import { loadEnricherRegistry, resolveRunParams } from "../registry/_enrichers.ts";
 import { loadRegistry, probeIsolation } from "../registry/mod.ts";
-import type { EnricherClient } from "../registry/types.ts";
+import type { EnricherClient } from "../registry/_types.ts";
 import { runCli, tempWorld } from "./_cli.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/enrichers/", import.meta.url));

@@ -16,7 +16,7 @@ import { COMMANDS } from "../cli/commands.ts";
 import { commands as importerCommands } from "../cli/importer_commands.ts";
 import { main } from "../main.ts";
 import type { CheckReport } from "../kit/mod.ts";
-import { denialInOurTerms } from "../registry/harden.ts";
+import { denialInOurTerms } from "../registry/_harden.ts";
 import { startJellyfinMock } from "./mocks/jellyfin_server.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url));

@@ -12,8 +12,8 @@ import assert from "node:assert/strict";
 import type { ImporterConfig } from "../core/contract.ts";
 import { validateConfig } from "../core/config.ts";
 import { loadRegistry, type Registry } from "../registry/mod.ts";
-import { deriveSandbox } from "../registry/permissions.ts";
-import type { PluginNotice } from "../registry/types.ts";
+import { deriveSandbox } from "../registry/_permissions.ts";
+import type { PluginNotice } from "../registry/_types.ts";
 import { type JellyfinMock, startJellyfinMock } from "./mocks/jellyfin_server.ts";
 import { makeTestCertificates } from "./mocks/plex_tls.ts";
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadRegistry } from "../registry/mod.ts";
-import type { Registry } from "../registry/types.ts";
+import type { Registry } from "../registry/_types.ts";
 
 const PERMS: Deno.PermissionOptions = {
   read: true,

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { RetrovueError } from "../core/errors.ts";
-import { assertMounted, findUnmounted } from "../registry/mounts.ts";
+import { assertMounted, findUnmounted } from "../registry/_mounts.ts";
 
 const FSTAB = `# /etc/fstab
 UUID=abc  /               ext4  defaults  0 1

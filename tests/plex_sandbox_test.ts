@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { ImporterConfig } from "../core/contract.ts";
 import { validateConfig } from "../core/config.ts";
 import { loadRegistry, type Registry } from "../registry/mod.ts";
-import { deriveSandbox } from "../registry/permissions.ts";
+import { deriveSandbox } from "../registry/_permissions.ts";
 import { type PlexMock, startPlexMock } from "./mocks/plex_server.ts";
 import { makeTestCertificates } from "./mocks/plex_tls.ts";
 

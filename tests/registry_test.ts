@@ -23,7 +23,7 @@ import {
   loadRegistry,
   probeIsolation,
 } from "../registry/mod.ts";
-import type { Registry } from "../registry/types.ts";
+import type { Registry } from "../registry/_types.ts";
 
 const FIXTURES = fromFileUrl(new URL("./fixtures/", import.meta.url));
 const HOSTILE = join(FIXTURES, "hostile");

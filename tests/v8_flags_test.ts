@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
-import { SEMI_SPACE_FLAG } from "../registry/host_process.ts";
+import { SEMI_SPACE_FLAG } from "../registry/_host_process.ts";
 
 Deno.test("the retrovue and demo tasks cap V8's young generation like plugin hosts do", () => {
   const v8 = retrovueTaskFlags().filter((f) => f.startsWith("--v8-flags="));

@@ -17,7 +17,7 @@
  * `/proc/self/mounts`, `/etc/fstab` nor the root's parent, and under OS
  * isolation the root is itself a bind mount). The host refuses a root on an
  * `fstab` mount point with nothing mounted before this code runs
- * (`registry/mounts.ts`); for any other mount, a full listing that finds no
+ * (`registry/_mounts.ts`); for any other mount, a full listing that finds no
  * video file warns, naming the root, and the host's removal guard holds back
  * the ingest of a collection that was not empty.
  *

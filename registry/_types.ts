@@ -12,7 +12,7 @@ import type {
 } from "../core/contract.ts";
 import type { EnrichTarget } from "../core/enricher_contract.ts";
 import type { EnricherManifest, Manifest, ValidEnrichResult } from "../core/schemas.ts";
-import type { Isolation, IsolationLevel } from "./isolation.ts";
+import type { Isolation, IsolationLevel } from "./_isolation.ts";
 import type { z } from "zod";
 import type { collectionInfoSchema } from "../core/schemas.ts";
 

@@ -7,8 +7,8 @@
  */
 
 import { describeZodError, type Manifest, manifestSchema } from "../core/schemas.ts";
-import type { CachedLoad } from "./manifest_cache.ts";
-import { ENRICHER_MODULE, moduleKind } from "./module_kind.ts";
+import type { CachedLoad } from "./_manifest_cache.ts";
+import { ENRICHER_MODULE, moduleKind } from "./_module_kind.ts";
 
 const OPERATIONS = ["validateConnection", "listCollections", "fetchAssets"];
 

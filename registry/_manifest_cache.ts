@@ -6,7 +6,7 @@
  * An entry is keyed by the module's path and a key made of what could change
  * what it reports: the module file's size and modification time, those of
  * the helper files of its folder it may import (everything in the folder but
- * the other plugin modules, see `discovery.ts`), and the runtime version
+ * the other plugin modules, see `_discovery.ts`), and the runtime version
  * ({@link runtimeStamp}: the Deno version and the registry code that loads and
  * validates a module). So a new or edited plugin re-loads only itself, and an
  * edited helper every plugin beside it. A module that failed to load (it
@@ -63,10 +63,10 @@ export interface ManifestCache {
 
 /** The files whose code decides how a module loads and what a valid manifest is. */
 const RUNTIME_FILES = [
-  "./worker_runtime.ts",
-  "./harden.ts",
-  "./plugin_host.ts",
-  "./protocol.ts",
+  "./_worker_runtime.ts",
+  "./_harden.ts",
+  "./_plugin_host.ts",
+  "./_protocol.ts",
   "./mod.ts",
   "../core/schemas.ts",
   "../core/contract.ts",

@@ -7,23 +7,23 @@
  * - redirects `console` to the host's log;
  * - reports `Deno.exit()` and `close()` to the host at once;
  * - hardens the global scope, and every helper worker the plugin starts
- *   (see `harden.ts`).
+ *   (see `_harden.ts`).
  *
  * Dependency-free on purpose: it is evaluated in every worker.
  *
  * @module
  */
 
-import type { FromWorker, ToWorker, WireError, WireNotice } from "./protocol.ts";
-import { BATCH_SIZE, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./protocol.ts";
-import type { ReadGuard } from "./protocol.ts";
+import type { FromWorker, ToWorker, WireError, WireNotice } from "./_protocol.ts";
+import { BATCH_SIZE, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./_protocol.ts";
+import type { ReadGuard } from "./_protocol.ts";
 import {
   denialInOurTerms,
   type DenialSubject,
   hardenOptions,
   hardenScope,
   REMOVED_GLOBALS,
-} from "./harden.ts";
+} from "./_harden.ts";
 
 // deno-lint-ignore no-explicit-any
 type AnyImporter = Record<string, any>;

@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { ReadGuard } from "./protocol.ts";
+import type { ReadGuard } from "./_protocol.ts";
 
 /** What {@link hardenScope} does, as plain data (it travels into helper workers as JSON). */
 export interface HardenOptions {

@@ -22,11 +22,11 @@ import {
   enrichResultSchema,
   type Manifest,
 } from "../core/schemas.ts";
-import { denialInOurTerms } from "./harden.ts";
-import type { HostProcess } from "./host_process.ts";
-import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./limits.ts";
-import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./protocol.ts";
-import { STREAM_CREDIT } from "./protocol.ts";
+import { denialInOurTerms } from "./_harden.ts";
+import type { HostProcess } from "./_host_process.ts";
+import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./_limits.ts";
+import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./_protocol.ts";
+import { STREAM_CREDIT } from "./_protocol.ts";
 import type {
   CallOptions,
   EnricherClient,
@@ -34,7 +34,7 @@ import type {
   PluginNotice,
   RawAssetBatch,
   ValidCollectionInfo,
-} from "./types.ts";
+} from "./_types.ts";
 
 /** Codes a plugin may report itself; anything else becomes `PLUGIN_ERROR`. */
 const PLUGIN_CODES = new Set<string>([

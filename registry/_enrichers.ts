@@ -27,11 +27,11 @@ import type { EnricherConfig } from "../core/enricher_contract.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { describeZodError, enricherManifestSchema } from "../core/schemas.ts";
-import { openEnricherWorker } from "./client.ts";
-import { findPluginFiles } from "./discovery.ts";
-import { executableAt, findOnPath } from "./find_executable.ts";
-import type { Isolation } from "./isolation.ts";
-import { DEFAULT_LIMITS } from "./limits.ts";
+import { openEnricherWorker } from "./_client.ts";
+import { findPluginFiles } from "./_discovery.ts";
+import { executableAt, findOnPath } from "./_find_executable.ts";
+import type { Isolation } from "./_isolation.ts";
+import { DEFAULT_LIMITS } from "./_limits.ts";
 import {
   lazyIsolation,
   loadRawManifests,
@@ -41,11 +41,11 @@ import {
   sortUniqueTypes,
   unreadableFolders,
 } from "./mod.ts";
-import { type CachedLoad, readManifestCache, runtimeStamp } from "./manifest_cache.ts";
-import { moduleKind } from "./module_kind.ts";
-import { deriveSandbox } from "./permissions.ts";
-import { refuseProtected, startSandboxedHost } from "./single.ts";
-import type { EnricherClient, EnricherTypeInfo } from "./types.ts";
+import { type CachedLoad, readManifestCache, runtimeStamp } from "./_manifest_cache.ts";
+import { moduleKind } from "./_module_kind.ts";
+import { deriveSandbox } from "./_permissions.ts";
+import { refuseProtected, startSandboxedHost } from "./_single.ts";
+import type { EnricherClient, EnricherTypeInfo } from "./_types.ts";
 
 /** Where the built-in enrichers live (next to this code, also inside a compiled binary). */
 export const BUILTIN_ENRICHERS_DIR: string = fileURLToPath(

@@ -9,7 +9,7 @@
  * Inside, each plugin runs in a Web Worker created with an explicit,
  * host-derived permission object.
  *
- * Dependency-free on purpose (only `protocol.ts` and `node:net`, which opens
+ * Dependency-free on purpose (only `_protocol.ts` and `node:net`, which opens
  * the inherited descriptor): its graph loads fast.
  *
  * @module
@@ -22,8 +22,8 @@ import type {
   HostToChild,
   ReadGuard,
   WorkerPermissions,
-} from "./protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, READ_ROOTS_KEY, splitLines } from "./protocol.ts";
+} from "./_protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, READ_ROOTS_KEY, splitLines } from "./_protocol.ts";
 
 /** The file descriptor the CLI hands its plugin hosts for the protocol. */
 const CHANNEL_FD = 3;

@@ -19,14 +19,14 @@ import { pathToFileURL } from "node:url";
 import type { ImporterConfig } from "../core/contract.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { openClient } from "./client.ts";
-import { type HostProcess, startHostProcess } from "./host_process.ts";
-import { assertMounted } from "./mounts.ts";
-import type { IsolationLevel } from "./isolation.ts";
-import type { Limits } from "./limits.ts";
-import { deriveSandbox, type Sandbox } from "./permissions.ts";
-import { pluginReadRoot } from "./discovery.ts";
-import type { ImporterClient, ImporterTypeInfo } from "./types.ts";
+import { openClient } from "./_client.ts";
+import { type HostProcess, startHostProcess } from "./_host_process.ts";
+import { assertMounted } from "./_mounts.ts";
+import type { IsolationLevel } from "./_isolation.ts";
+import type { Limits } from "./_limits.ts";
+import { deriveSandbox, type Sandbox } from "./_permissions.ts";
+import { pluginReadRoot } from "./_discovery.ts";
+import type { ImporterClient, ImporterTypeInfo } from "./_types.ts";
 
 /** Options for {@link openImporterClient}. */
 export interface OpenImporterClientOptions {
@@ -36,7 +36,7 @@ export interface OpenImporterClientOptions {
   maxHeapMb?: number;
   /** More values to scrub from messages besides the config's secrets (e.g. a replaced credential). */
   extraSecrets?: readonly string[];
-  /** `os` to run the plugin host under bubblewrap (see `isolation.ts`); default `deno`. */
+  /** `os` to run the plugin host under bubblewrap (see `_isolation.ts`); default `deno`. */
   isolation?: IsolationLevel;
   /** Limits on what the plugin may send. */
   limits?: Limits;

@@ -1,5 +1,5 @@
 /**
- * Starts and talks to a plugin-host subprocess (see `plugin_host.ts`).
+ * Starts and talks to a plugin-host subprocess (see `_plugin_host.ts`).
  *
  * Under `deno run`, the subprocess is started with only what its workers may
  * be granted (read for the plugin modules and the granted paths, net for the
@@ -7,7 +7,7 @@
  * `--no-remote`, `--no-lock`, `--cached-only`). In a `deno compile` binary it
  * is the binary itself, started with the hidden `__plugin-host` command.
  * Where OS isolation is available it runs under bubblewrap (see
- * `isolation.ts`). Either way it can be killed at any time: a plugin stuck in
+ * `_isolation.ts`). Either way it can be killed at any time: a plugin stuck in
  * a synchronous loop or exhausting its heap never takes the CLI down.
  *
  * The protocol travels on a channel of its own, file descriptor 3, never on
@@ -24,15 +24,15 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Readable, Writable } from "node:stream";
-import { type Bind, bwrapArgs, type IsolationLevel } from "./isolation.ts";
+import { type Bind, bwrapArgs, type IsolationLevel } from "./_isolation.ts";
 import type {
   ChildToHost,
   FromWorker,
   HostToChild,
   ToWorker,
   WorkerPermissions,
-} from "./protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, PLUGIN_HOST_COMMAND, splitLines } from "./protocol.ts";
+} from "./_protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, PLUGIN_HOST_COMMAND, splitLines } from "./_protocol.ts";
 
 export { PLUGIN_HOST_COMMAND };
 
@@ -132,9 +132,9 @@ export const STANDALONE_HEAP_MB = 1024;
 export const DEFAULT_MAX_OUTPUT_LINES = 1000;
 
 const MAX_OUTPUT_LINE = 2000;
-const RUNTIME_URL = new URL("./worker_runtime.ts", import.meta.url).href;
-const HOST_URL = new URL("./plugin_host.ts", import.meta.url);
-const IMPORT_MAP_URL = new URL("./host_import_map.json", import.meta.url);
+const RUNTIME_URL = new URL("./_worker_runtime.ts", import.meta.url).href;
+const HOST_URL = new URL("./_plugin_host.ts", import.meta.url);
+const IMPORT_MAP_URL = new URL("./_host_import_map.json", import.meta.url);
 
 /**
  * The `deno run` flags every plugin host gets besides its permissions: no
@@ -210,7 +210,7 @@ function _denoCommand(): string {
  * rewrites a command line that names `Deno.execPath()` exactly as a Node.js
  * one and adds `--allow-all` to it; this spelling is left alone. The plugin
  * host also checks at start that it holds no permission beyond read and net
- * (see `plugin_host.ts`), so a rewrite could never pass unnoticed.
+ * (see `_plugin_host.ts`), so a rewrite could never pass unnoticed.
  */
 function _spelledApart(path: string): string {
   return path.replace(/\/([^/]+)$/, "/./$1");

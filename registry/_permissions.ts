@@ -17,8 +17,8 @@ import { isAbsolute } from "node:path";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import type { EnricherParamSpec } from "../core/enricher_contract.ts";
 import { splitNamedValue } from "../core/config.ts";
-import type { Bind } from "./isolation.ts";
-import type { WorkerPermissions } from "./protocol.ts";
+import type { Bind } from "./_isolation.ts";
+import type { WorkerPermissions } from "./_protocol.ts";
 
 /** A derived sandbox. */
 export interface Sandbox {
