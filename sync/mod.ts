@@ -53,3 +53,11 @@ export {
   syncLockHolder,
   syncLockPath,
 } from "./lock.ts";
+export {
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+  WEBHOOK_SECRET_HEADER,
+  WEBHOOK_SOURCE_TYPES,
+  webhookHandler,
+  type WebhookHandlerOptions,
+} from "./webhooks.ts";
+export { checkWebhookSecret, hasWebhookSecret, newWebhookSecret } from "./webhook_secret.ts";
