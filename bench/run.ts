@@ -15,6 +15,8 @@ import { runStartupBench } from "./startup_bench.ts";
 import { runScaleBench } from "./scale_bench.ts";
 import { runTransferBench } from "./transfer_bench.ts";
 import { runEnrichBench } from "./enrich_bench.ts";
+import { runSyncWatchBench } from "./sync_watch_bench.ts";
+import { runSyncWebhookBench } from "./sync_webhook_bench.ts";
 
 const BENCHES: Record<string, () => Promise<unknown>> = {
   registry: runRegistryBench,
@@ -27,6 +29,8 @@ const BENCHES: Record<string, () => Promise<unknown>> = {
   scale: () => runScaleBench(),
   transfer: () => runTransferBench(),
   enrich: () => runEnrichBench(),
+  "sync-watch": () => runSyncWatchBench(),
+  "sync-webhook": () => runSyncWebhookBench(),
 };
 
 const only = Deno.args.length ? Deno.args : Object.keys(BENCHES);
