@@ -1,7 +1,8 @@
 /**
  * Turns one untrusted item from an importer into a catalog row.
  *
- * Every item is validated with {@link importedAssetSchema}; text is
+ * Every item is validated with {@link importedAssetSchema} (by hand, for
+ * the items that pass, see `asset_check.ts`; by zod for the rest); text is
  * normalised (Unicode NFC, control characters dropped, whitespace collapsed)
  * so that cosmetic upstream noise does not look like a change; the local path
  * is derived from the collection's path mappings; and two fingerprints are
@@ -22,6 +23,7 @@ import {
   importedAssetSchema,
   type ValidTechnicalMetadata,
 } from "../core/schemas.ts";
+import { checkImportedAsset } from "./asset_check.ts";
 
 /** One path mapping of a collection: an upstream prefix and where it lives locally. */
 export interface PathMapping {
@@ -104,11 +106,14 @@ function _normalize(
   mappings: readonly PathMapping[],
   secrets: SecretForms | undefined,
 ): NormalizeOutcome {
-  const parsed = importedAssetSchema.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, externalId: rawExternalId(raw), reason: describeZodError(parsed.error) };
+  let a = checkImportedAsset(raw);
+  if (a === undefined) {
+    const parsed = importedAssetSchema.safeParse(raw);
+    if (!parsed.success) {
+      return { ok: false, externalId: rawExternalId(raw), reason: describeZodError(parsed.error) };
+    }
+    a = parsed.data;
   }
-  const a = parsed.data;
   const isEpisode = a.kind === "episode";
   const parts = a.parts ?? [];
   const path = a.path ?? parts[0] ?? null;
