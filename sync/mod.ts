@@ -25,10 +25,14 @@ export {
   dueCollections,
   effectiveInterval,
   formatInterval,
+  intervalsOf,
   nextDueAfterSuccess,
+  parseCollectionInterval,
   parseInterval,
   type ScheduledCollection,
   scheduledCollections,
+  setCollectionInterval,
+  setSourceInterval,
 } from "./schedule.ts";
 export {
   type FinishedRun,

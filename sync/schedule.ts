@@ -164,13 +164,85 @@ export function dueCollections(db: DatabaseSync, now: Date): ScheduledCollection
 
 /** The interval collection `collectionId` is scheduled at (null: none), for after a run. */
 export function intervalOf(db: DatabaseSync, collectionId: string): number | null {
-  const row = db.prepare(
-    `SELECT c.sync_every_seconds AS own, s.sync_every_seconds AS inherited
-     FROM collections c JOIN sources s ON s.id = c.source_id WHERE c.id = ?`,
-  ).get(collectionId) as { own: number | null; inherited: number | null } | undefined;
-  return row ? effectiveInterval(_num(row.own), _num(row.inherited)) : null;
+  const { own, source } = intervalsOf(db, collectionId);
+  return effectiveInterval(own, source);
 }
 
 function _num(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
+}
+
+/**
+ * Parses a collection's `--sync-every`: a duration (its own interval),
+ * `off` (0: not scheduled even when its source is) or `inherit` (null: its
+ * source's interval). Throws `USAGE`.
+ */
+export function parseCollectionInterval(text: string): number | null {
+  const value = text.trim().toLowerCase();
+  if (value === "inherit") return null;
+  if (value === "off") return 0;
+  try {
+    return parseInterval(text);
+  } catch {
+    throw new RetrovueError(
+      "USAGE",
+      "--sync-every takes a duration like 6h, 90m, 1h30m or 1d (at most 365d), 'off' or " +
+        `'inherit' (the source's interval), not '${text.slice(0, 40)}'`,
+    );
+  }
+}
+
+/**
+ * Sets a source's interval (null: not scheduled). Returns whether it
+ * changed; a change makes its collections due at once, so a new interval
+ * applies from now rather than from the last run's due time.
+ */
+export function setSourceInterval(
+  db: DatabaseSync,
+  sourceId: string,
+  seconds: number | null,
+): boolean {
+  const changed = db.prepare(
+    "UPDATE sources SET sync_every_seconds = ? WHERE id = ? AND sync_every_seconds IS NOT ?",
+  ).run(seconds, sourceId, seconds).changes > 0;
+  if (changed) {
+    db.prepare(
+      `UPDATE sync_state SET next_due_at = NULL
+       WHERE collection_id IN (SELECT id FROM collections WHERE source_id = ?)`,
+    ).run(sourceId);
+  }
+  return changed;
+}
+
+/**
+ * Sets a collection's own interval ({@link parseCollectionInterval}'s
+ * values). Returns whether it changed; a change makes the collection due at
+ * once, as for {@link setSourceInterval}.
+ */
+export function setCollectionInterval(
+  db: DatabaseSync,
+  collectionId: string,
+  seconds: number | null,
+): boolean {
+  const changed = db.prepare(
+    "UPDATE collections SET sync_every_seconds = ? WHERE id = ? AND sync_every_seconds IS NOT ?",
+  ).run(seconds, collectionId, seconds).changes > 0;
+  if (changed) {
+    db.prepare("UPDATE sync_state SET next_due_at = NULL WHERE collection_id = ?").run(
+      collectionId,
+    );
+  }
+  return changed;
+}
+
+/** A collection's own and its source's interval, as stored (for `collection show`). */
+export function intervalsOf(
+  db: DatabaseSync,
+  collectionId: string,
+): { own: number | null; source: number | null } {
+  const row = db.prepare(
+    `SELECT c.sync_every_seconds AS own, s.sync_every_seconds AS inherited
+     FROM collections c JOIN sources s ON s.id = c.source_id WHERE c.id = ?`,
+  ).get(collectionId) as { own: number | null; inherited: number | null } | undefined;
+  return { own: _num(row?.own ?? null), source: _num(row?.inherited ?? null) };
 }
