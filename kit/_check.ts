@@ -17,7 +17,8 @@ import type {
   PluginNotice,
   ValidCollectionInfo,
 } from "../registry/mod.ts";
-import { _checkCollection, COLLECTION_ITEMS } from "./_check_collection.ts";
+import type { CallHelpers } from "./_check_assets.ts";
+import { checkCollection, COLLECTION_ITEMS } from "./_check_collection.ts";
 import { FILTER_ORDER } from "./_check_filters.ts";
 import type { CheckItem, CheckReport, CheckStatus } from "./_report.ts";
 
@@ -162,7 +163,7 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
     const secrets = m.params.filter((p) => p.secret);
     if (secrets.length === 0) add("auth_failed", "skip", "the importer has no secret param");
     else if (!connected) add("auth_failed", "skip", "validateConnection did not succeed");
-    else add("auth_failed", ...await _checkAuth(info, options, secrets, describe));
+    else add("auth_failed", ...await _checkAuth(info, { ...options, secrets, describe }));
 
     // ----------------------------------------------------- list_collections
     let collections: ValidCollectionInfo[] | undefined;
@@ -188,7 +189,7 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
       perCollection.set("dry_run", [["skip", "fetchAssets must succeed first"]]);
     } else {
       for (const target of targets) {
-        const results = await _checkCollection(target, {
+        const results = await checkCollection(target, {
           client,
           info,
           config: options.config,
@@ -288,12 +289,12 @@ function _connText(conn: { serverName?: string; version?: string; serverId?: str
   return parts.length ? `connected to ${parts.join(" ")}` : "connected";
 }
 
+/** The `auth_failed` item: a wrong value in every secret param must raise `AUTH_FAILED`. */
 async function _checkAuth(
   info: Extract<ImporterTypeInfo, { status: "available" }>,
-  options: ImporterCheckOptions,
-  secrets: readonly ParamSpec[],
-  describe: (op: string, error: unknown) => string,
+  options: ImporterCheckOptions & Pick<CallHelpers, "describe"> & { secrets: readonly ParamSpec[] },
 ): Promise<[CheckStatus, string]> {
+  const { secrets, describe } = options;
   const wrong: ImporterConfig = { ...options.config };
   for (const p of secrets) wrong[p.name] = p.multiple ? [WRONG_CREDENTIAL] : WRONG_CREDENTIAL;
   const flags = secrets.map((p) => p.flag).join(", ");

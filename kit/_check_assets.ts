@@ -15,17 +15,38 @@ import type {
   ValidCollectionInfo,
 } from "../registry/mod.ts";
 
-export interface _Fetched {
+/** The calls' shared options and error wording (`runImporterCheck` makes them). */
+export interface CallHelpers {
+  /** Options for one call; notices are also collected into `into` when given. */
+  callOptions: (into?: PluginNotice[]) => CallOptions;
+  /** One line for a failed call (`op failed: CODE: message`), noting sandbox denials. */
+  describe: (op: string, error: unknown) => string;
+}
+
+/** Everything one `fetchAssets` run yielded. */
+export interface Fetched {
+  /** The items, unchecked, in the order they came. */
   items: unknown[];
+  /** The notices the run sent (warnings, skipped items). */
   notices: PluginNotice[];
 }
 
-export async function _fetchAll(
-  client: ImporterClient,
-  target: ValidCollectionInfo,
-  filters: AssetFilters,
-  callOptions: (into?: PluginNotice[]) => CallOptions,
-): Promise<_Fetched> {
+/** Options for {@link fetchAll}. */
+export interface FetchAllOptions {
+  /** The collection to fetch. */
+  target: ValidCollectionInfo;
+  /** The filters to push down (`{}` for all). */
+  filters: AssetFilters;
+  /** Options for the call. */
+  callOptions: CallHelpers["callOptions"];
+}
+
+/**
+ * Runs `fetchAssets` to the end and keeps every item and notice. Throws
+ * `MALFORMED_RESPONSE` when a batch is not a list, and whatever the call throws.
+ */
+export async function fetchAll(client: ImporterClient, options: FetchAllOptions): Promise<Fetched> {
+  const { target, filters, callOptions } = options;
   const items: unknown[] = [];
   const notices: PluginNotice[] = [];
   const collection = { externalId: target.externalId, kind: target.kind, name: target.name };
@@ -38,7 +59,8 @@ export async function _fetchAll(
   return { items, notices };
 }
 
-export function _idOf(raw: unknown): string {
+/** An item's external id quoted for a detail line, or what it lacks. */
+export function idOf(raw: unknown): string {
   const id = (raw as { externalId?: unknown } | null)?.externalId;
   return typeof id === "string" ? `'${id.slice(0, 100)}'` : "an item without externalId";
 }
@@ -58,7 +80,11 @@ function _unknownFields(raw: unknown): string[] {
   return out;
 }
 
-export function _checkAssets(
+/**
+ * Checks fetched items against the asset schema: the valid ones (parsed),
+ * a line per invalid or repeated one, and the fields the host would drop.
+ */
+export function checkAssets(
   items: unknown[],
 ): { valid: Record<string, unknown>[]; problems: string[]; unknown: string[] } {
   const valid: Record<string, unknown>[] = [];
@@ -69,11 +95,11 @@ export function _checkAssets(
     for (const field of _unknownFields(raw)) unknown.add(field);
     const parsed = importedAssetSchema.safeParse(raw);
     if (!parsed.success) {
-      problems.push(`${_idOf(raw)} is invalid: ${describeZodError(parsed.error)}`);
+      problems.push(`${idOf(raw)} is invalid: ${describeZodError(parsed.error)}`);
       continue;
     }
     if (seen.has(parsed.data.externalId)) {
-      problems.push(`${_idOf(raw)} appears twice`);
+      problems.push(`${idOf(raw)} appears twice`);
       continue;
     }
     seen.add(parsed.data.externalId);
@@ -82,7 +108,8 @@ export function _checkAssets(
   return { valid, problems, unknown: [...unknown].sort() };
 }
 
-export function _firstDifference(a: unknown[], b: unknown[]): number | null {
+/** The index of the first item that differs between two runs, or null. */
+export function firstDifference(a: unknown[], b: unknown[]): number | null {
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) {
     if (JSON.stringify(a[i]) !== JSON.stringify(b[i])) return i;

@@ -6,22 +6,17 @@
  */
 
 import type { ImporterConfig } from "../core/contract.ts";
-import type {
-  CallOptions,
-  ImporterClient,
-  ImporterTypeInfo,
-  PluginNotice,
-  ValidCollectionInfo,
-} from "../registry/mod.ts";
+import type { ImporterClient, ImporterTypeInfo, ValidCollectionInfo } from "../registry/mod.ts";
 import {
-  _checkAssets,
-  _fetchAll,
-  type _Fetched,
-  _firstDifference,
-  _idOf,
+  type CallHelpers,
+  checkAssets,
+  fetchAll,
+  type Fetched,
+  firstDifference,
+  idOf,
 } from "./_check_assets.ts";
-import { _checkDryRun } from "./_check_dry_run.ts";
-import { _checkFilter, FILTER_ORDER } from "./_check_filters.ts";
+import { checkDryRun } from "./_check_dry_run.ts";
+import { checkFilter, FILTER_ORDER } from "./_check_filters.ts";
 import type { CheckStatus } from "./_report.ts";
 
 /** The items checked once per collection, in checklist order. */
@@ -34,28 +29,30 @@ export const COLLECTION_ITEMS = [
   "dry_run",
 ] as const;
 
-/** What {@link _checkCollection} works with. */
-interface _CollectionState {
+/** What {@link checkCollection} works with. */
+export interface CollectionCheckState extends CallHelpers {
+  /** The importer's live client. */
   client: ImporterClient;
+  /** The module checked. */
   info: Extract<ImporterTypeInfo, { status: "available" }>;
+  /** Its validated config. */
   config: ImporterConfig;
+  /** What `listCollections` returned. */
   collections: ValidCollectionInfo[];
-  callOptions: (into?: PluginNotice[]) => CallOptions;
-  describe: (op: string, error: unknown) => string;
 }
 
 /** Runs the per-collection items ({@link COLLECTION_ITEMS}) against one collection. */
-export async function _checkCollection(
+export async function checkCollection(
   target: ValidCollectionInfo,
-  state: _CollectionState,
+  state: CollectionCheckState,
 ): Promise<Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>> {
   const { client, callOptions, describe } = state;
   const out = {} as Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>;
-  let full: _Fetched | undefined;
+  let full: Fetched | undefined;
   let valid: Record<string, unknown>[] = [];
   try {
-    full = await _fetchAll(client, target, {}, callOptions);
-    const checked = _checkAssets(full.items);
+    full = await fetchAll(client, { target, filters: {}, callOptions });
+    const checked = checkAssets(full.items);
     valid = checked.valid;
     const skipped = full.notices.filter((n) => n.kind === "skipped").length;
     const where = `collection '${target.name}' (${target.kind})`;
@@ -89,7 +86,12 @@ export async function _checkCollection(
     } else if (!full) {
       out[name] = ["skip", "fetchAssets did not succeed"];
     } else {
-      out[name] = await _checkFilter(filter, { client, target, declared, valid, full }, {
+      out[name] = await checkFilter(filter, {
+        client,
+        target,
+        declared,
+        valid,
+        full,
         callOptions,
         describe,
       });
@@ -103,15 +105,15 @@ export async function _checkCollection(
   }
   try {
     const again = await client.listCollections(callOptions());
-    const second = await _fetchAll(client, target, {}, callOptions);
-    const at = _firstDifference(full.items, second.items);
+    const second = await fetchAll(client, { target, filters: {}, callOptions });
+    const at = firstDifference(full.items, second.items);
     if (JSON.stringify(again) !== JSON.stringify(state.collections)) {
       out.determinism = ["fail", "listCollections gave a different answer the second time"];
     } else if (at !== null) {
       out.determinism = [
         "fail",
         `fetchAssets gave different output the second time, first at item ${at + 1}` +
-        ` (${_idOf(full.items[at] ?? second.items[at])})`,
+        ` (${idOf(full.items[at] ?? second.items[at])})`,
       ];
     } else {
       out.determinism = [
@@ -123,7 +125,7 @@ export async function _checkCollection(
     out.determinism = ["fail", describe("a second run", error)];
   }
   try {
-    out.dry_run = await _checkDryRun({ ...state, target });
+    out.dry_run = await checkDryRun({ ...state, target });
   } catch (error) {
     out.dry_run = ["fail", describe("the dry-run ingest", error)];
   }

@@ -25,7 +25,11 @@ function _dump(db: DatabaseSync): string {
   }).join("\n");
 }
 
-export async function _checkDryRun(state: {
+/**
+ * The `dry_run` item: a dry-run ingest of `target` into a temporary catalog
+ * must classify the assets and leave every table as it was.
+ */
+export async function checkDryRun(state: {
   client: ImporterClient;
   info: Extract<ImporterTypeInfo, { status: "available" }>;
   config: ImporterConfig;

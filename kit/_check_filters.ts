@@ -7,15 +7,11 @@
 
 import type { AssetFilters, FilterName } from "../core/contract.ts";
 import { normalizeText } from "../ingest/normalize.ts";
-import type {
-  CallOptions,
-  ImporterClient,
-  PluginNotice,
-  ValidCollectionInfo,
-} from "../registry/mod.ts";
-import { _fetchAll, type _Fetched, _idOf } from "./_check_assets.ts";
+import type { ImporterClient, ValidCollectionInfo } from "../registry/mod.ts";
+import { type CallHelpers, fetchAll, type Fetched, idOf } from "./_check_assets.ts";
 import type { CheckStatus } from "./_report.ts";
 
+/** The filters in the order the host pushes them down: each needs the ones before it. */
 export const FILTER_ORDER: readonly FilterName[] = ["title", "season", "episode"];
 
 function _ownTitle(a: Record<string, unknown>): string {
@@ -90,19 +86,27 @@ function _scopeText(f: AssetFilters): string {
   return parts.join(", ");
 }
 
-export async function _checkFilter(
+/** What {@link checkFilter} checks against: the collection and its full, unfiltered run. */
+export interface FilterCheckState extends CallHelpers {
+  /** The importer's live client. */
+  client: ImporterClient;
+  /** The collection checked. */
+  target: ValidCollectionInfo;
+  /** The filters the manifest declares for its kind. */
+  declared: readonly FilterName[];
+  /** The valid assets of the full run. */
+  valid: Record<string, unknown>[];
+  /** The full run. */
+  full: Fetched;
+}
+
+/**
+ * The `filter_<name>` item for one declared filter: with values taken from
+ * the full run, the filtered run must return exactly the assets in that scope.
+ */
+export async function checkFilter(
   filter: FilterName,
-  state: {
-    client: ImporterClient;
-    target: ValidCollectionInfo;
-    declared: readonly FilterName[];
-    valid: Record<string, unknown>[];
-    full: _Fetched;
-  },
-  helpers: {
-    callOptions: (into?: PluginNotice[]) => CallOptions;
-    describe: (op: string, error: unknown) => string;
-  },
+  state: FilterCheckState,
 ): Promise<[CheckStatus, string]> {
   const needed = FILTER_ORDER.slice(0, FILTER_ORDER.indexOf(filter));
   const missing = needed.filter((f) => !state.declared.includes(f));
@@ -122,15 +126,19 @@ export async function _checkFilter(
     ];
   }
   const scope = _scopeText(filters);
-  let got: _Fetched;
+  let got: Fetched;
   try {
-    got = await _fetchAll(state.client, state.target, filters, helpers.callOptions);
+    got = await fetchAll(state.client, {
+      target: state.target,
+      filters,
+      callOptions: state.callOptions,
+    });
   } catch (error) {
-    return ["fail", helpers.describe(`fetchAssets with ${scope}`, error)];
+    return ["fail", state.describe(`fetchAssets with ${scope}`, error)];
   }
   const expected = state.valid.filter((a) => _inScope(a, filters)).map((a) => String(a.externalId))
     .sort();
-  const ids = got.items.map((a) => _idOf(a).replace(/^'|'$/g, "")).sort();
+  const ids = got.items.map((a) => idOf(a).replace(/^'|'$/g, "")).sort();
   const parentCount = filter === "title"
     ? state.valid.length
     : state.valid.filter((a) => _inScope(a, { ...filters, [filter]: undefined })).length;

@@ -16,7 +16,7 @@ import {
 import type { ImporterTypeInfo } from "../registry/mod.ts";
 
 /** Loads the module to check plus every other importer it must not clash with. */
-export async function _loadForCheck(
+export async function loadForCheck(
   file: string,
   options: { env: Readonly<Record<string, string | undefined>>; isolation: Isolation },
 ): Promise<{ info: ImporterTypeInfo; others: ImporterTypeInfo[] }> {
@@ -34,7 +34,7 @@ export async function _loadForCheck(
  * inside the built-in folder, at its top or in a folder plugin there (the
  * registry's own rule).
  */
-export function _isBuiltin(file: string): boolean {
+export function isBuiltinImporter(file: string): boolean {
   try {
     return file.startsWith(join(Deno.realPathSync(BUILTIN_IMPORTERS_DIR), "/"));
   } catch {

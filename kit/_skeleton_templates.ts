@@ -7,7 +7,8 @@
 /** The bare specifier a plugin imports the contract by; its folder's `deno.json` maps it. */
 export const CONTRACT_SPECIFIER = "@retrovue/contract";
 
-export function _displayName(typeId: string): string {
+/** "my_importer" → "My Importer". */
+function _displayName(typeId: string): string {
   return typeId.split(/[-_]+/).filter(Boolean)
     .map((w) => w[0].toUpperCase() + w.slice(1)).join(" ");
 }

@@ -27,4 +27,4 @@ export { CONTRACT_SPECIFIER, skeletonModule, skeletonTest } from "./_skeleton_te
 export type { CheckItem, CheckReport, CheckStatus } from "./_report.ts";
 export { type ImporterCheckOptions, runImporterCheck, WRONG_CREDENTIAL } from "./_check.ts";
 export { FILTER_ORDER } from "./_check_filters.ts";
-export { _isBuiltin as isBuiltinImporter, _loadForCheck as loadForCheck } from "./_load.ts";
+export { isBuiltinImporter, loadForCheck } from "./_load.ts";
