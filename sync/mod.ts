@@ -33,6 +33,7 @@ export {
   scheduledCollections,
   setCollectionInterval,
   setSourceInterval,
+  sourceInterval,
 } from "./schedule.ts";
 export {
   type FinishedRun,

@@ -246,3 +246,10 @@ export function intervalsOf(
   ).get(collectionId) as { own: number | null; inherited: number | null } | undefined;
   return { own: _num(row?.own ?? null), source: _num(row?.inherited ?? null) };
 }
+
+/** A source's `--sync-every` in seconds, or null when it is not scheduled (or unknown). */
+export function sourceInterval(db: DatabaseSync, sourceId: string): number | null {
+  const row = db.prepare("SELECT sync_every_seconds AS s FROM sources WHERE id = ?")
+    .get(sourceId) as { s: number | null } | undefined;
+  return _num(row?.s ?? null);
+}
