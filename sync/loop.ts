@@ -86,6 +86,8 @@ export interface SyncLoopOptions {
   random?: () => number;
   /** Distinct pending scopes per collection before they become one full ingest (default 8). */
   maxScopes?: number;
+  /** How long before the `attempt`-th retry of a targeted ingest (default {@link retryDelaySeconds}). */
+  retryDelayMs?: (attempt: number) => number;
   /** Called after each ingest the loop ran to the end (not for cancelled ones). */
   onFinished?: (outcome: SyncOutcome) => void;
 }
@@ -96,7 +98,7 @@ export interface SyncLoop {
   enqueue: Enqueue;
   /** Whether `collectionId` has a pending or running ingest. */
   busy(collectionId: string): boolean;
-  /** Resolves when nothing is pending or running. */
+  /** Resolves when nothing is pending or running (retries waiting for their time do not count). */
   idle(): Promise<void>;
   /** Drops pending requests, cancels running ingests and resolves when they have ended. */
   stop(): Promise<void>;
@@ -108,6 +110,21 @@ interface _Pending {
   sourceId: string;
   filters: AssetFilters;
   reasons: string[];
+  /** Failed tries so far (targeted requests are retried, see {@link MAX_TARGETED_RETRIES}). */
+  attempts: number;
+}
+
+/**
+ * A targeted ingest that fails with a retryable error (the catalog busy with
+ * a CLI ingest, an upstream timeout) is tried again this many times, after
+ * {@link retryDelaySeconds}: unlike a scheduled one, nothing else would
+ * bring the change it stands for in before the next full ingest.
+ */
+export const MAX_TARGETED_RETRIES = 3;
+
+/** How long before the `attempt`-th retry of a targeted ingest (5 s, 10 s, 20 s). */
+export function retryDelaySeconds(attempt: number): number {
+  return 5 * 2 ** Math.min(Math.max(attempt, 1) - 1, 10);
 }
 
 /** The longest list of reasons a log line shows before "and N more". */
@@ -118,9 +135,11 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
   const now = options.now ?? (() => new Date());
   const random = options.random ?? Math.random;
   const maxScopes = options.maxScopes ?? 8;
+  const retryDelayMs = options.retryDelayMs ?? ((attempt) => retryDelaySeconds(attempt) * 1000);
   const pending: _Pending[] = [];
   const running = new Map<string, { collectionId: string; controller: AbortController }>();
   const tasks = new Set<Promise<void>>();
+  const retries = new Set<ReturnType<typeof setTimeout>>();
   let waiters: (() => void)[] = [];
   let stopping = false;
 
@@ -193,11 +212,25 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       nextDueAt = interval === null ? (full ? null : undefined) : new Date(
         finished.getTime() + wait * 1000,
       );
+      const retry = !full && error!.retryable && item.attempts < MAX_TARGETED_RETRIES
+        ? retryDelayMs(item.attempts + 1)
+        : null;
       options.log(
         `failed: '${item.collectionName}' ${scope}: ${error!.code}: ${error!.message}` +
           ` (failure ${failures} in a row` +
+          (retry === null ? "" : `; retrying in ${retry / 1000}s`) +
           (nextDueAt ? `; next full ingest at ${nextDueAt.toISOString()})` : ")"),
       );
+      if (retry !== null) {
+        const timer = setTimeout(() => {
+          retries.delete(timer);
+          const reason = request.reason.startsWith("retry: ")
+            ? request.reason
+            : `retry: ${request.reason}`;
+          add({ ...request, reason }, item.attempts + 1);
+        }, retry);
+        retries.add(timer);
+      }
     } else if (full) {
       nextDueAt = interval === null ? null : nextDueAfterSuccess(finished, interval, random);
     }
@@ -229,7 +262,7 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
     });
   };
 
-  const enqueue: Enqueue = (request) => {
+  const add = (request: SyncRequest, attempts: number) => {
     if (stopping) return;
     const row = db.prepare(
       "SELECT name, source_id FROM collections WHERE id = ?",
@@ -243,6 +276,7 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
     const cover = mine.find((p) => scopeCovers(p.filters, filters));
     if (cover) {
       cover.reasons.push(request.reason);
+      cover.attempts = Math.max(cover.attempts, attempts);
       return;
     }
     // Requests this one covers join it, and keep their order: earlier reasons first.
@@ -256,12 +290,13 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       options.log(
         `'${row.name}': ${left.length + 1} scopes pending; one full ingest covers them`,
       );
-      pending.push(_pending(request.collectionId, row, {}, reasons));
+      pending.push(_pending(request.collectionId, row, {}, reasons, attempts));
     } else {
-      pending.push(_pending(request.collectionId, row, filters, reasons));
+      pending.push(_pending(request.collectionId, row, filters, reasons, attempts));
     }
     pump();
   };
+  const enqueue: Enqueue = (request) => add(request, 0);
 
   return {
     enqueue,
@@ -276,6 +311,8 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
     async stop() {
       stopping = true;
       pending.length = 0;
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
       for (const r of running.values()) r.controller.abort();
       await Promise.allSettled([...tasks]);
       settle();
@@ -311,8 +348,16 @@ function _pending(
   row: { name: string; source_id: string },
   filters: AssetFilters,
   reasons: string[],
+  attempts: number,
 ): _Pending {
-  return { collectionId, collectionName: row.name, sourceId: row.source_id, filters, reasons };
+  return {
+    collectionId,
+    collectionName: row.name,
+    sourceId: row.source_id,
+    filters,
+    reasons,
+    attempts,
+  };
 }
 
 function _remove(list: _Pending[], items: readonly _Pending[]): void {

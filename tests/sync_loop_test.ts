@@ -238,6 +238,37 @@ Deno.test("sync loop: stop cancels the running ingest, drops pending ones, recor
   assert.equal(gate.calls.length, 1, "a stopped loop takes no more work");
 });
 
+Deno.test("sync loop: a targeted ingest that fails retryably is tried again, a few times", async () => {
+  const db = _catalog();
+  const gate = _gate();
+  const lines: string[] = [];
+  const loop = createSyncLoop(db, {
+    runIngest: gate.runIngest,
+    log: (l) => lines.push(l),
+    retryDelayMs: () => 1,
+  });
+  const busy = () => new RetrovueError("DB_BUSY", "busy", { retryable: true });
+  loop.enqueue({ collectionId: "a1", filters: { title: "Show" }, reason: "watch" });
+  for (let i = 0; i < 4; i++) {
+    await gate.started(i + 1);
+    gate.calls[i].release(busy());
+  }
+  await loop.idle();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(gate.calls.length, 4, "the first try and three retries, then it gives up");
+  assert.equal(gate.calls[3].request.reason, "retry: watch");
+  assert.match(lines.filter((l) => l.startsWith("failed:"))[2], /; retrying in 0.001s\)$/);
+  assert.doesNotMatch(lines.filter((l) => l.startsWith("failed:"))[3], /retrying/);
+  // A full ingest is not retried this way: the schedule's backoff does that.
+  loop.enqueue({ collectionId: "a2", filters: {}, reason: "schedule" });
+  await gate.started(5);
+  gate.calls[4].release(busy());
+  await loop.idle();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(gate.calls.length, 5);
+  await loop.stop();
+});
+
 Deno.test("sync loop: a request for an unknown collection is logged and dropped", async () => {
   const db = _catalog();
   const gate = _gate();
