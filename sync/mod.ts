@@ -14,6 +14,8 @@ export {
   createSyncLoop,
   describeScope,
   type IngestOutcome,
+  MAX_TARGETED_RETRIES,
+  retryDelaySeconds,
   type RunIngest,
   scopeCovers,
   type SyncLoop,
