@@ -10,7 +10,8 @@
  *
  * The encoding is canonical: each field becomes a type tag and, for text, its
  * length before its UTF-16 code units, so no two different field lists
- * encode alike. The hash is two independent 32-bit multiply-xor lanes over
+ * encode alike. (The hash is fed the encoding field by field; it is never
+ * built as one string.) The hash is two independent 32-bit multiply-xor lanes over
  * the encoding with a final avalanche; the file fingerprint is taken where
  * the file fields end; it detects change, it is not a
  * defence against a crafted collision (an importer that wants to hide a
@@ -74,36 +75,69 @@ export interface Fingerprints {
 
 /** Computes both fingerprints of an asset in one pass (see the module doc). */
 export function fingerprintsOf(f: FingerprintFields): Fingerprints {
-  const file = _text(f.path) + _text(f.parts) + _number(f.size) + _text(f.modified);
-  const text = file + _text(f.kind) + _text(f.title) + _text(f.seriesTitle) +
-    _number(f.season) + _number(f.episode) + _number(f.episodeEnd) + _number(f.year) +
-    _text(f.airDate) + _number(f.durationMs) + _text(f.externalIds) + _text(f.localPath) +
-    (f.tech == null ? "" : _text(f.tech));
-  let a = 0x811c9dc5;
-  let b = 0x2f6b1a3d;
-  let fileFingerprint = "";
-  for (let i = 0; i <= text.length; i++) {
-    if (i === file.length) fileFingerprint = _digest(a, b);
-    if (i === text.length) break;
-    const c = text.charCodeAt(i);
+  const h: _Hash = { a: 0x811c9dc5, b: 0x2f6b1a3d };
+  _text(h, f.path);
+  _text(h, f.parts);
+  _number(h, f.size);
+  _text(h, f.modified);
+  const fileFingerprint = _digest(h);
+  _text(h, f.kind);
+  _text(h, f.title);
+  _text(h, f.seriesTitle);
+  _number(h, f.season);
+  _number(h, f.episode);
+  _number(h, f.episodeEnd);
+  _number(h, f.year);
+  _text(h, f.airDate);
+  _number(h, f.durationMs);
+  _text(h, f.externalIds);
+  _text(h, f.localPath);
+  if (f.tech != null) _text(h, f.tech);
+  return { fingerprint: _digest(h), fileFingerprint };
+}
+
+/**
+ * The two lanes of the hash, fed the encoding piece by piece: building the
+ * encoded text first cost more than hashing it (a concatenation to flatten,
+ * then to collect, per asset).
+ */
+interface _Hash {
+  a: number;
+  b: number;
+}
+
+/** Feeds the UTF-16 code units of `s`. */
+function _feed(h: _Hash, s: string): void {
+  let a = h.a;
+  let b = h.b;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ c, 0x5bd1e995);
     b ^= b >>> 15;
   }
-  return { fingerprint: _digest(a, b), fileFingerprint };
+  h.a = a;
+  h.b = b;
 }
 
-/** A field's canonical form: `n` (null) or `s<length>:<text>`; the length makes it unambiguous. */
-function _text(s: string | null): string {
-  return s === null ? "n" : `s${s.length}:${s}`;
+/** Feeds a field's canonical form: `n` (null) or `s<length>:<text>`; the length makes it unambiguous. */
+function _text(h: _Hash, s: string | null): void {
+  if (s === null) return _feed(h, "n");
+  _feed(h, "s");
+  _feed(h, String(s.length));
+  _feed(h, ":");
+  _feed(h, s);
 }
 
-/** A number's canonical form: `n` (null) or `d<number>;`. */
-function _number(n: number | null): string {
-  return n === null ? "n" : `d${n};`;
+/** Feeds a number's canonical form: `n` (null) or `d<number>;`. */
+function _number(h: _Hash, n: number | null): void {
+  if (n === null) return _feed(h, "n");
+  _feed(h, "d");
+  _feed(h, String(n));
+  _feed(h, ";");
 }
 
-function _digest(a: number, b: number): string {
+function _digest({ a, b }: _Hash): string {
   // Cross the lanes, then avalanche each so every input bit reaches every output bit.
   return _hex(_mix(a ^ Math.imul(b, 0x9e3779b1))) + _hex(_mix(b ^ Math.imul(a, 0x85ebca77)));
 }
@@ -117,6 +151,12 @@ function _mix(x: number): number {
   return x >>> 0;
 }
 
+const _BYTE_HEX: readonly string[] = Array.from(
+  { length: 256 },
+  (_, i) => i.toString(16).padStart(2, "0"),
+);
+
 function _hex(x: number): string {
-  return x.toString(16).padStart(8, "0");
+  return _BYTE_HEX[x >>> 24] + _BYTE_HEX[(x >>> 16) & 255] + _BYTE_HEX[(x >>> 8) & 255] +
+    _BYTE_HEX[x & 255];
 }

@@ -122,6 +122,22 @@ const ORDER = `ORDER BY s.name COLLATE NOCASE, s.id, c.name COLLATE NOCASE, c.id
 /**
  * Lists assets in a stable order: source, collection, series (or movie)
  * title, season, episode, title, external id.
+ *
+ * @example Season 1 of a show, waiting for an enricher
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { assetLabel, listAssets } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const { total, assets } = listAssets(db, {
+ *   title: "Alpha",
+ *   season: 1,
+ *   state: "needs_enrichment",
+ *   limit: 10,
+ * });
+ * for (const asset of assets) console.log(assetLabel(asset));
+ * console.log(`${total} in all`);
+ * ```
  */
 export function listAssets(db: DatabaseSync, query: AssetQuery = {}): AssetList {
   const where: string[] = [];
@@ -173,6 +189,16 @@ export function getAsset(db: DatabaseSync, id: string): AssetRecord | undefined 
 /**
  * Finds one asset by id, or by external id (optionally within one
  * collection). Throws `NOT_FOUND`, or `AMBIGUOUS` listing the candidates.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { resolveAsset } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * assert.throws(() => resolveAsset(db, "tt0111161"), { code: "NOT_FOUND" });
+ * ```
  */
 export function resolveAsset(
   db: DatabaseSync,
@@ -206,7 +232,19 @@ export function resolveAsset(
   return rows[0];
 }
 
-/** A one-line label: `Show S01E02-E03 · Title` for episodes, `Title (1999)` for movies. */
+/**
+ * A one-line label: `Show S01E02-E03 · Title` for episodes, `Title (1999)` for movies.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { assetLabel, resolveAsset } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const asset = resolveAsset(db, "a-0123456789ab");
+ * console.log(assetLabel(asset)); // e.g. "Alpha S01E02 · Pilot"
+ * ```
+ */
 export function assetLabel(a: AssetRecord): string {
   if (a.kind === "movie") return a.year === null ? a.title : `${a.title} (${a.year})`;
   const pad = (n: number) => String(n).padStart(2, "0");

@@ -4,6 +4,12 @@
  * in a short transaction of its own.
  *
  * ```ts
+ * import type { DatabaseSync } from "node:sqlite";
+ * import type { EnricherRegistry } from "../registry/mod.ts";
+ * import { type AttachedEnricher, type EnrichCollection, enrichCollection } from "./mod.ts";
+ *
+ * declare const db: DatabaseSync, collection: EnrichCollection;
+ * declare const registry: EnricherRegistry, attached: AttachedEnricher[];
  * const report = await enrichCollection(db, collection, { registry, attached, cores: 2 });
  * ```
  *
@@ -119,6 +125,23 @@ const MAX_ATTEMPTS = 2;
  * `ENRICHER_UNAVAILABLE` before doing anything when an attached enricher
  * cannot run (e.g. ffprobe missing) and `NOT_FOUND` when one is not
  * installed.
+ *
+ * @example Probe what a collection's new files lack
+ * ```ts
+ * import { getCollection } from "../core/catalog.ts";
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { loadEnricherRegistry } from "../registry/mod.ts";
+ * import { enrichCollection, listAttachedEnrichers } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const collection = getCollection(db, "c-0123456789");
+ * if (collection) {
+ *   const registry = await loadEnricherRegistry();
+ *   const attached = listAttachedEnrichers(db, collection.id);
+ *   const report = await enrichCollection(db, collection, { registry, attached, jobs: 2 });
+ *   console.log(`${report.enriched} enriched, ${report.failed} failed`);
+ * }
+ * ```
  */
 export async function enrichCollection(
   db: DatabaseSync,

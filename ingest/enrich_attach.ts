@@ -24,7 +24,18 @@ export interface AttachedEnricher {
   createdAt: string;
 }
 
-/** The enrichers attached to a collection, in run order. */
+/**
+ * The enrichers attached to a collection, in run order.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { listAttachedEnrichers } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * for (const e of listAttachedEnrichers(db, "c-0123456789")) console.log(e.priority, e.typeId);
+ * ```
+ */
 export function listAttachedEnrichers(db: DatabaseSync, collectionId: string): AttachedEnricher[] {
   const rows = db.prepare(
     `SELECT type_id, priority, config, created_at FROM collection_enrichers
@@ -51,6 +62,19 @@ export interface AttachOptions {
 /**
  * Attaches an enricher to a collection, or updates the priority and config
  * of one already attached. Returns whether it was newly attached.
+ *
+ * @example ffprobe first, with the executable the operator chose
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { attachEnricher } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const added = attachEnricher(db, { collectionId: "c-0123456789", typeId: "ffprobe" }, {
+ *   priority: 0,
+ *   config: { ffprobe: "/usr/bin/ffprobe" },
+ * });
+ * console.log(added ? "attached" : "updated");
+ * ```
  */
 export function attachEnricher(
   db: DatabaseSync,
@@ -85,7 +109,20 @@ export function attachEnricher(
   return true;
 }
 
-/** Detaches an enricher; throws `NOT_FOUND` when it is not attached. */
+/**
+ * Detaches an enricher; throws `NOT_FOUND` when it is not attached.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { detachEnricher } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const target = { collectionId: "c-0123456789", typeId: "ffprobe" };
+ * assert.throws(() => detachEnricher(db, target), { code: "NOT_FOUND" });
+ * ```
+ */
 export function detachEnricher(
   db: DatabaseSync,
   target: { collectionId: string; typeId: string },
@@ -126,6 +163,20 @@ export const DEFAULT_ENRICHERS: Readonly<Record<string, { typeId: string; execut
  * `isAvailable(executable)` says its executable is here. Collections already
  * known are left alone (the operator may have removed it). Returns the type
  * id attached, if any.
+ *
+ * @example After a discovery added collections
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { findOnPath } from "../registry/mod.ts";
+ * import { attachDefaultEnrichers } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const attached = attachDefaultEnrichers(db, [{ id: "c-0123456789" }], {
+ *   importerType: "filesystem",
+ *   isAvailable: (executable) => findOnPath(executable, Deno.env.get("PATH")) !== undefined,
+ * });
+ * if (attached) console.log(`attached ${attached}`);
+ * ```
  */
 export function attachDefaultEnrichers(
   db: DatabaseSync,

@@ -108,7 +108,20 @@ export interface ListRunsOptions {
   limit?: number;
 }
 
-/** The recorded runs, newest first. */
+/**
+ * The recorded runs, newest first.
+ *
+ * @example The last five runs of one collection
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { listRuns } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * for (const run of listRuns(db, { collectionId: "c-0123456789", limit: 5 })) {
+ *   console.log(`run ${run.id} (${run.scope}): ${run.stats.new} new, ${run.stats.removed} removed`);
+ * }
+ * ```
+ */
 export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): IngestRun[] {
   const where: string[] = [];
   const args: (string | number)[] = [];
@@ -145,6 +158,17 @@ export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): Inges
  * or a run number. Throws `USAGE` for anything else and `NOT_FOUND` when no
  * such run is recorded.
  */
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { resolveRun } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * assert.throws(() => resolveRun(db, "yesterday"), { code: "USAGE" });
+ * assert.throws(() => resolveRun(db, "last"), { code: "NOT_FOUND" }); // nothing ingested yet
+ * ```
 export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string): IngestRun {
   if (spec !== "last" && !/^[1-9]\d{0,15}$/.test(spec)) {
     throw new RetrovueError("USAGE", `--changed-in takes 'last' or a run number, not '${spec}'`);
@@ -172,7 +196,21 @@ export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string
   return found;
 }
 
-/** What run `runId` did to each of `assetIds` (those it did not touch are absent). */
+/**
+ * What run `runId` did to each of `assetIds` (those it did not touch are absent).
+ *
+ * @example Mark what the last run did to a page of assets
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { assetLabel, changesOf, listAssets, resolveRun } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const run = resolveRun(db, "last", "c-0123456789");
+ * const { assets } = listAssets(db, { collectionId: "c-0123456789", limit: 20 });
+ * const changes = changesOf(db, run.id, assets.map((a) => a.id));
+ * for (const a of assets) console.log(`${assetLabel(a)}: ${changes.get(a.id) ?? "unchanged"}`);
+ * ```
+ */
 export function changesOf(
   db: DatabaseSync,
   runId: number,
@@ -185,7 +223,19 @@ export function changesOf(
   return new Map(rows.map((r) => [String(r.asset_id), String(r.change) as AssetChange]));
 }
 
-/** How many assets each kind of change touched in run `runId`. */
+/**
+ * How many assets each kind of change touched in run `runId`.
+ *
+ * @example
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { changeCounts, resolveRun } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const counts = changeCounts(db, resolveRun(db, "last").id);
+ * console.log(`${counts.new} new, ${counts.rekeyed} re-keyed, ${counts.removed} removed`);
+ * ```
+ */
 export function changeCounts(db: DatabaseSync, runId: number): Record<AssetChange, number> {
   const out = Object.fromEntries(ASSET_CHANGES.map((c) => [c, 0])) as Record<AssetChange, number>;
   const rows = db.prepare(

@@ -266,6 +266,15 @@ function _label(text: string | null | undefined): string | null {
  * Normalises display text: Unicode NFC, control characters removed, runs of
  * whitespace collapsed to one space, trimmed. Used for titles and for the
  * title a targeted scope asks for, so both compare alike.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizeText } from "./mod.ts";
+ *
+ * assert.equal(normalizeText("  Alpha\t\u0000 Beta "), "Alpha Beta");
+ * assert.equal(normalizeText("Cafe\u0301"), "Caf\u00e9");
+ * ```
  */
 export function normalizeText(text: string): string {
   if (!_NEEDS_WORK.test(text)) return text; // plain ASCII, single spaces: already normal

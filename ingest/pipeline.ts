@@ -4,6 +4,10 @@
  * transaction.
  *
  * ```ts
+ * import type { DatabaseSync } from "node:sqlite";
+ * import { type IngestClient, ingestCollection } from "./mod.ts";
+ *
+ * declare const db: DatabaseSync, client: IngestClient;
  * const result = await ingestCollection(db, { client, collection: "c-0123456789" });
  * console.log(result.stats.new);
  * ```
@@ -230,6 +234,15 @@ interface _CollectionRow {
  * Checks a targeted scope: `season` needs `title`, `episode` needs `season`,
  * numbers are non-negative integers, a title is not blank. Throws `USAGE`
  * naming the problem.
+ *
+ * @example A season needs its title
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { validateFilters } from "./mod.ts";
+ *
+ * validateFilters({ title: "Alpha", season: 2 });
+ * assert.throws(() => validateFilters({ season: 2 }), /--season needs --title/);
+ * ```
  */
 export function validateFilters(filters: AssetFilters): void {
   if (filters.title !== undefined && normalizeText(filters.title) === "") {
@@ -249,7 +262,18 @@ export function validateFilters(filters: AssetFilters): void {
   }
 }
 
-/** The scope a set of filters describes. */
+/**
+ * The scope a set of filters describes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { scopeOf } from "./mod.ts";
+ *
+ * assert.equal(scopeOf({}), "collection");
+ * assert.equal(scopeOf({ title: "Alpha", season: 2 }), "season");
+ * ```
+ */
 export function scopeOf(filters: AssetFilters): IngestScope {
   if (filters.episode !== undefined) return "episode";
   if (filters.season !== undefined) return "season";
@@ -283,6 +307,16 @@ export function pushedFilters(
  * callers that want to fail before starting an importer: filters are valid,
  * the collection exists and is ingestible, and a full ingest needs it
  * sync-enabled. Throws `USAGE`, `NOT_FOUND` or `NOT_INGESTIBLE`.
+ *
+ * @example Refuse before starting an importer
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { checkIngestAllowed } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * assert.throws(() => checkIngestAllowed(db, "c-0123456789"), { code: "NOT_FOUND" });
+ * ```
  */
 export function checkIngestAllowed(
   db: DatabaseSync,
@@ -301,6 +335,30 @@ export function checkIngestAllowed(
  * scope matched nothing), the importer's or runtime's codes, `CANCELLED`,
  * `DB_BUSY` or `CONFLICT`. Only a successful, non-dry run writes, and only
  * when the removal guard does not hold it back (see {@link IngestResult}).
+ *
+ * @example Ingest one season of a Plex library
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { loadRegistry } from "../registry/mod.ts";
+ * import { ingestCollection } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const registry = await loadRegistry();
+ * try {
+ *   const client = await registry.open("plex", {
+ *     base_url: "http://127.0.0.1:32400",
+ *     token: "plex-token",
+ *   });
+ *   const result = await ingestCollection(db, {
+ *     client,
+ *     collection: "c-0123456789",
+ *     filters: { title: "Alpha", season: 2 },
+ *   });
+ *   console.log(`${result.stats.new} new, ${result.stats.changed} changed`);
+ * } finally {
+ *   await registry.close();
+ * }
+ * ```
  */
 export async function ingestCollection(
   db: DatabaseSync,
@@ -494,6 +552,23 @@ export async function ingestSource(
   db: DatabaseSync,
   options: SourceIngestOptions,
 ): Promise<SourceIngestResult> {
+ *
+ * @example A dry run over every collection of a source
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { loadRegistry } from "../registry/mod.ts";
+ * import { ingestSource } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const registry = await loadRegistry();
+ * try {
+ *   const client = await registry.open("filesystem", { root: ["/media/tv"] });
+ *   const result = await ingestSource(db, { client, source: "filesystem-0a1b2c3d", dryRun: true });
+ *   for (const c of result.collections) console.log(`${c.collectionName}: ${c.status}`);
+ * } finally {
+ *   await registry.close();
+ * }
+ * ```
   const source = db.prepare("SELECT id, name FROM sources WHERE id = ?").get(options.source) as
     | { id: string; name: string }
     | undefined;

@@ -92,6 +92,15 @@ export function isReadiness(value: string): value is Readiness {
 /**
  * Checks a `--state` value; an unknown one is a `USAGE` error listing the
  * valid states.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseReadiness } from "./mod.ts";
+ *
+ * assert.equal(parseReadiness(" ready "), "ready");
+ * assert.throws(() => parseReadiness("done"), { code: "USAGE" });
+ * ```
  */
 export function parseReadiness(value: string): Readiness {
   const state = value.trim();
@@ -108,6 +117,16 @@ export type ReadinessCounts = Record<Readiness, number>;
 /**
  * Counts a collection's live assets per readiness state in one grouped
  * query (every state present, 0 when none).
+ *
+ * @example
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { countReadiness, readinessText } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const counts = countReadiness(db, "c-0123456789");
+ * console.log(`${counts.ready} ready (${readinessText(counts)})`);
+ * ```
  */
 export function countReadiness(
   db: DatabaseSync,
@@ -122,7 +141,23 @@ export function countReadiness(
   return counts;
 }
 
-/** The counts for `--json`: camelCase keys (`ready`, `needsEnrichment`, `enrichmentFailed`, `missingFile`). */
+/**
+ * The counts for `--json`: camelCase keys (`ready`, `needsEnrichment`, `enrichmentFailed`, `missingFile`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readinessJson } from "./mod.ts";
+ *
+ * const counts = { ready: 3, needs_enrichment: 2, enrichment_failed: 0, missing_file: 1 };
+ * assert.deepEqual(readinessJson(counts), {
+ *   ready: 3,
+ *   needsEnrichment: 2,
+ *   enrichmentFailed: 0,
+ *   missingFile: 1,
+ * });
+ * ```
+ */
 export function readinessJson(counts: ReadinessCounts): Record<string, number> {
   return Object.fromEntries(
     READINESS_STATES.map((
@@ -131,7 +166,19 @@ export function readinessJson(counts: ReadinessCounts): Record<string, number> {
   );
 }
 
-/** The counts as one line, `3 ready, 2 needs_enrichment`: states with none left out, `-` when empty. */
+/**
+ * The counts as one line, `3 ready, 2 needs_enrichment`: states with none left out, `-` when empty.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readinessText } from "./mod.ts";
+ *
+ * const none = { ready: 0, needs_enrichment: 0, enrichment_failed: 0, missing_file: 0 };
+ * assert.equal(readinessText({ ...none, ready: 3, needs_enrichment: 2 }), "3 ready, 2 needs_enrichment");
+ * assert.equal(readinessText(none), "-");
+ * ```
+ */
 export function readinessText(counts: ReadinessCounts): string {
   return READINESS_STATES.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`).join(", ") ||
     "-";

@@ -28,6 +28,12 @@
  * items costs nothing.
  *
  * ```ts
+ * import type { DatabaseSync } from "node:sqlite";
+ * import type { AssetFilters } from "../core/contract.ts";
+ * import type { Classifier } from "./diff.ts";
+ * import { rekeyPlan } from "./rekey.ts";
+ *
+ * declare const db: DatabaseSync, classifier: Classifier, filters: AssetFilters; // the pipeline's
  * const plan = rekeyPlan(db, classifier.finish(), { filters });
  * console.log(plan.stats.rekeyed);
  * ```

@@ -12,6 +12,11 @@
  * asset at all while the collection has active ones (whatever their number).
  *
  * ```ts
+ * import type { DatabaseSync } from "node:sqlite";
+ * import type { IngestPlan } from "./diff.ts";
+ * import { checkRemovalGuard } from "./removal_guard.ts";
+ *
+ * declare const db: DatabaseSync, plan: IngestPlan; // the pipeline's, before it applies
  * const verdict = checkRemovalGuard(db, plan, {
  *   collectionId: "c-0123456789",
  *   collectionName: "TV",
@@ -156,7 +161,18 @@ export function checkRemovalGuard(
   };
 }
 
-/** A percentage for messages: whole when it is, else one decimal. */
+/**
+ * A percentage for messages: whole when it is, else one decimal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatPercent } from "./mod.ts";
+ *
+ * assert.equal(formatPercent(1, 4), "25");
+ * assert.equal(formatPercent(1, 3), "33.3");
+ * ```
+ */
 export function formatPercent(part: number, whole: number): string {
   const value = whole === 0 ? 0 : (part * 100) / whole;
   return Number.isInteger(value) ? String(value) : value.toFixed(1);

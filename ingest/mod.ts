@@ -1,0 +1,116 @@
+/**
+ * The ingest face: what callers outside `ingest/` use to bring a collection's
+ * assets into the catalog and to read back what happened.
+ *
+ * - Ingest: {@link ingestCollection} (one collection, whole or targeted) and
+ *   {@link ingestSource} (every sync-enabled collection of a source), with
+ *   {@link checkIngestAllowed}, {@link validateFilters} and {@link scopeOf}
+ *   to refuse a bad request before an importer starts.
+ * - History: every applied run is recorded ({@link listRuns},
+ *   {@link resolveRun}, {@link changeCounts}, {@link changesOf}).
+ * - Assets and readiness: {@link listAssets}, {@link resolveAsset},
+ *   {@link countReadiness} and their one-line forms.
+ * - Enrichment: which enrichers a collection runs ({@link attachEnricher},
+ *   {@link listAttachedEnrichers}) and running them ({@link enrichCollection}).
+ *
+ * The other files of `ingest/` are the pipeline's stages (validate,
+ * normalise, classify, re-key, guard, apply); import them only from here.
+ *
+ * @example Ingest one season, then list what changed
+ * ```ts
+ * import { openMemoryDatabase } from "../core/db.ts";
+ * import { loadRegistry } from "../registry/mod.ts";
+ * import { assetLabel, ingestCollection, listAssets } from "./mod.ts";
+ *
+ * const db = openMemoryDatabase();
+ * const registry = await loadRegistry();
+ * try {
+ *   const client = await registry.open("plex", {
+ *     base_url: "http://127.0.0.1:32400",
+ *     token: "plex-token",
+ *   });
+ *   const result = await ingestCollection(db, {
+ *     client,
+ *     collection: "c-0123456789",
+ *     filters: { title: "Alpha", season: 2 },
+ *   });
+ *   if (result.runId !== null) {
+ *     const { assets } = listAssets(db, { changedIn: result.runId });
+ *     for (const asset of assets) console.log(assetLabel(asset));
+ *   }
+ * } finally {
+ *   await registry.close();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export {
+  checkIngestAllowed,
+  type IngestClient,
+  ingestCollection,
+  type IngestNotices,
+  type IngestOptions,
+  type IngestProgress,
+  type IngestResult,
+  type IngestScope,
+  ingestSource,
+  scopeOf,
+  type SourceCollectionOutcome,
+  type SourceIngestOptions,
+  type SourceIngestResult,
+  validateFilters,
+} from "./pipeline.ts";
+export type { IngestIssue, IngestStats } from "./diff.ts";
+export {
+  DEFAULT_MAX_REMOVAL_PERCENT,
+  formatPercent,
+  type RemovalGuardReason,
+  type RemovalGuardVerdict,
+  type RemovedAssetSample,
+} from "./removal_guard.ts";
+export {
+  type AssetChange,
+  changeCounts,
+  changesOf,
+  type IngestRun,
+  listRuns,
+  type ListRunsOptions,
+  type PlannedChange,
+  resolveRun,
+} from "./history.ts";
+export {
+  assetLabel,
+  type AssetList,
+  type AssetQuery,
+  type AssetRecord,
+  listAssets,
+  resolveAsset,
+} from "./assets_query.ts";
+export {
+  countReadiness,
+  parseReadiness,
+  type Readiness,
+  READINESS_STATES,
+  type ReadinessCounts,
+  readinessJson,
+  readinessText,
+} from "./readiness.ts";
+export {
+  type EnrichCollection,
+  enrichCollection,
+  type EnrichFailure,
+  type EnrichOptions,
+  type EnrichReport,
+} from "./enrich.ts";
+export type { EnrichScope } from "./enrich_select.ts";
+export {
+  attachDefaultEnrichers,
+  type AttachedEnricher,
+  attachEnricher,
+  type AttachOptions,
+  detachEnricher,
+  listAttachedEnrichers,
+} from "./enrich_attach.ts";
+export { normalizeText, type PathMapping } from "./normalize.ts";
