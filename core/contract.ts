@@ -7,20 +7,28 @@
  * module never grants itself anything. Import from this file with
  * `import type` only: nothing here exists at run time.
  *
- * ```ts
- * import type { Importer } from "../core/contract.ts";
+ * A plugin imports it as `@retrovue/contract` (its folder's `deno.json` maps
+ * that name to this file; see `importer new`):
  *
- * const importer: Importer = {
+ * ```ts
+ * import type { Importer } from "./contract.ts"; // in a plugin: "@retrovue/contract"
+ *
+ * export default {
  *   typeId: "example",
  *   displayName: "Example",
- *   params: [{ name: "base_url", flag: "--base-url", kind: "url", required: true,
- *     description: "Server URL", grants: "net" }],
+ *   params: [{
+ *     name: "base_url",
+ *     flag: "--base-url",
+ *     kind: "url",
+ *     required: true,
+ *     grants: "net",
+ *     description: "Server URL",
+ *   }],
  *   capabilities: { filters: { movies: ["title"], shows: ["title", "season", "episode"] } },
- *   async validateConnection(config) { return { serverName: "example" }; },
- *   async listCollections(config) { return []; },
- *   async *fetchAssets(config, request) {},
- * };
- * export default importer;
+ *   validateConnection: (config) => Promise.resolve({ serverName: String(config.base_url) }),
+ *   listCollections: () => Promise.resolve([]),
+ *   async *fetchAssets() {},
+ * } satisfies Importer;
  * ```
  *
  * @module
@@ -51,7 +59,42 @@ export type ParamKind = "string" | "url" | "path" | "integer" | "boolean";
  */
 export type Grant = "net" | "read";
 
-/** One operator-facing parameter of an importer type, shown by `source add --type T --help`. */
+/**
+ * One operator-facing parameter of an importer type, shown by `source add --type T --help`.
+ *
+ * @example A server URL, a secret token and a bounded page size
+ * ```ts
+ * import type { ParamSpec } from "./contract.ts";
+ *
+ * const params: ParamSpec[] = [
+ *   {
+ *     name: "base_url",
+ *     flag: "--base-url",
+ *     kind: "url",
+ *     required: true,
+ *     grants: "net", // the sandbox may connect to this host:port, nothing else
+ *     description: "Server URL, e.g. http://127.0.0.1:8096",
+ *   },
+ *   {
+ *     name: "token",
+ *     flag: "--token",
+ *     kind: "string",
+ *     required: true,
+ *     secret: true, // shown as *** and scrubbed from every message
+ *     description: "API token",
+ *   },
+ *   {
+ *     name: "page_size",
+ *     flag: "--page-size",
+ *     kind: "integer",
+ *     default: 100,
+ *     min: 1,
+ *     max: 500,
+ *     description: "Items per request",
+ *   },
+ * ];
+ * ```
+ */
 export interface ParamSpec {
   /** Key in the config object the importer receives, `snake_case` (e.g. `base_url`). */
   name: string;
@@ -105,7 +148,18 @@ export type FilterName = "title" | "season" | "episode";
 /** Kinds of collection a source may expose. */
 export type CollectionKind = "movies" | "shows" | "mixed" | "other";
 
-/** What an importer can do; the host filters whatever is not pushed down. */
+/**
+ * What an importer can do; the host filters whatever is not pushed down.
+ *
+ * @example Titles for movies; title, season and episode for shows
+ * ```ts
+ * import type { Capabilities } from "./contract.ts";
+ *
+ * const capabilities: Capabilities = {
+ *   filters: { movies: ["title"], shows: ["title", "season", "episode"] },
+ * };
+ * ```
+ */
 export interface Capabilities {
   /** Filters pushed down, per collection kind. A missing kind means none. */
   filters: Partial<Record<CollectionKind, FilterName[]>>;
@@ -121,7 +175,19 @@ export interface ConnectionInfo {
   serverId?: string;
 }
 
-/** A library or folder an importer exposes, as returned by `listCollections`. */
+/**
+ * A library or folder an importer exposes, as returned by `listCollections`.
+ *
+ * @example
+ * ```ts
+ * import type { CollectionInfo } from "./contract.ts";
+ *
+ * const collections: CollectionInfo[] = [
+ *   { externalId: "1", name: "TV Shows", kind: "shows", locations: ["/data/tv"] },
+ *   { externalId: "2", name: "Music", kind: "other", ingestible: false, reason: "music" },
+ * ];
+ * ```
+ */
 export interface CollectionInfo {
   /** Stable id within the source (e.g. a Plex section key or a root path). */
   externalId: string;
@@ -163,6 +229,25 @@ export interface AssetFilters {
 /**
  * One playable item, as the importer reports it. The host validates every
  * field; an invalid asset is reported by `externalId` and skipped.
+ *
+ * @example An episode from a server listing
+ * ```ts
+ * import type { ImportedAsset } from "./contract.ts";
+ *
+ * const episode: ImportedAsset = {
+ *   externalId: "4711",
+ *   kind: "episode",
+ *   title: "Pilot",
+ *   seriesTitle: "Alpha",
+ *   season: 1,
+ *   episode: 1,
+ *   durationMs: 1_320_000,
+ *   externalIds: { tvdb: "123456" },
+ *   path: "/data/tv/Alpha/Season 01/Alpha - S01E01.mkv",
+ *   size: 734_003_200,
+ *   modified: "1700000000",
+ * };
+ * ```
  */
 export interface ImportedAsset {
   /** Stable id within the collection: survives restarts, rescans and metadata refreshes. */
@@ -224,7 +309,22 @@ export interface CallContext {
   total?(count: number): void;
 }
 
-/** The request `fetchAssets` receives. */
+/**
+ * The request `fetchAssets` receives.
+ *
+ * @example One built by hand, as a plugin's own test calls its module
+ * ```ts
+ * import type { FetchRequest } from "./contract.ts";
+ *
+ * const request: FetchRequest = {
+ *   signal: AbortSignal.timeout(10_000),
+ *   warn: (message) => console.warn(message),
+ *   skipped: (item, reason) => console.log(`skipped ${item}: ${reason}`),
+ *   collection: { externalId: "1", kind: "shows", name: "TV Shows" },
+ *   filters: { title: "Alpha", season: 1 },
+ * };
+ * ```
+ */
 export interface FetchRequest extends CallContext {
   /** The collection to read. */
   collection: CollectionRef;
@@ -236,6 +336,18 @@ export interface FetchRequest extends CallContext {
  * What to throw. Any thrown value whose `code` is one of these crosses the
  * worker boundary with its code, message and `retryable` flag intact:
  * `throw Object.assign(new Error("token rejected"), { code: "AUTH_FAILED" })`.
+ *
+ * @example One helper that throws them
+ * ```ts
+ * import type { ImporterErrorCode } from "./contract.ts";
+ *
+ * function fail(code: ImporterErrorCode, message: string): never {
+ *   throw Object.assign(new Error(message), { code, retryable: code === "UNREACHABLE" });
+ * }
+ *
+ * const response = await fetch("http://127.0.0.1:8096/System/Info");
+ * if (response.status === 401) fail("AUTH_FAILED", "the token was refused");
+ * ```
  */
 export type ImporterErrorCode =
   | "AUTH_FAILED"
@@ -259,6 +371,32 @@ export interface ImporterErrorShape extends Error {
  * `fetchAssets` yields assets one by one or in arrays (a page at a time); the
  * runtime batches them across the worker boundary with back-pressure. Yield
  * in a stable order: the same upstream state must give the same output.
+ *
+ * @example A complete importer over a fixed list, with a pushed-down title filter
+ * ```ts
+ * import type { ImportedAsset, Importer } from "./contract.ts";
+ *
+ * export default {
+ *   typeId: "fixed-list",
+ *   displayName: "Fixed list (example)",
+ *   params: [],
+ *   capabilities: { filters: { movies: ["title"] } },
+ *   validateConnection: () => Promise.resolve({ serverName: "fixed list" }),
+ *   listCollections: () =>
+ *     Promise.resolve([{ externalId: "movies", name: "Movies", kind: "movies" as const }]),
+ *   async *fetchAssets(_config, request) {
+ *     if (request.collection.externalId !== "movies") {
+ *       throw Object.assign(new Error("no such collection"), { code: "COLLECTION_NOT_FOUND" });
+ *     }
+ *     const movies: ImportedAsset[] = [
+ *       { externalId: "m1", kind: "movie", title: "First Movie", year: 1999 },
+ *       { externalId: "m2", kind: "movie", title: "Second Movie", year: 2001 },
+ *     ];
+ *     const title = request.filters.title?.toLowerCase();
+ *     yield movies.filter((m) => title === undefined || m.title.toLowerCase() === title);
+ *   },
+ * } satisfies Importer;
+ * ```
  */
 export interface Importer<C extends ImporterConfig = ImporterConfig> {
   /** Unique type id, `[a-z][a-z0-9_-]*` (e.g. `plex`). */

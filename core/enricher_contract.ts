@@ -17,20 +17,15 @@
  * `import type` only: nothing here exists at run time.
  *
  * ```ts
- * import type { Enricher } from "../core/enricher_contract.ts";
+ * import type { Enricher } from "./enricher_contract.ts";
  *
- * const enricher: Enricher = {
+ * export default {
  *   typeId: "example",
  *   displayName: "Example",
  *   appliesTo: ["movie", "episode"],
- *   params: [{ name: "tool", flag: "--tool", kind: "path", grants: "run",
- *     lookup: "example-tool", missingHint: "install example-tool or pass --tool PATH",
- *     description: "The example-tool executable" }],
- *   async enrich(asset, context) {
- *     return { durationMs: 1000, tech: { container: "mkv" } };
- *   },
- * };
- * export default enricher;
+ *   params: [],
+ *   enrich: () => Promise.resolve({ durationMs: 1000, tech: { container: "mkv" } }),
+ * } satisfies Enricher;
  * ```
  *
  * @module
@@ -50,6 +45,21 @@ export type EnricherGrant = Grant | "run";
  * One operator-facing parameter of an enricher, given with
  * `collection update C --add-enricher T --flag VALUE`. Same rules as an
  * importer's {@link ParamSpec}, plus the `run` grant and a PATH lookup.
+ *
+ * @example The one executable the worker may start
+ * ```ts
+ * import type { EnricherParamSpec } from "./enricher_contract.ts";
+ *
+ * const tool: EnricherParamSpec = {
+ *   name: "ffprobe",
+ *   flag: "--ffprobe",
+ *   kind: "path",
+ *   grants: "run",
+ *   lookup: "ffprobe", // found on the host's PATH when not given
+ *   missingHint: "install ffmpeg or pass --ffprobe PATH",
+ *   description: "The ffprobe executable",
+ * };
+ * ```
  */
 export interface EnricherParamSpec extends Omit<ParamSpec, "grants"> {
   /** What this value lets the sandbox reach; see {@link EnricherGrant}. */
@@ -151,6 +161,27 @@ export interface SubtitleTech {
  * Technical fields of an asset, in one shape whether they come from a
  * server listing (Plex `Media`, Jellyfin `MediaStreams`) or an enricher.
  * Every field is optional; `null` means "looked, unknown".
+ *
+ * @example A 1080p H.264 file with one audio track and a sidecar subtitle
+ * ```ts
+ * import type { TechnicalMetadata } from "./enricher_contract.ts";
+ *
+ * const tech: TechnicalMetadata = {
+ *   container: "mkv",
+ *   bitrate: 8_000_000,
+ *   video: {
+ *     codec: "h264",
+ *     profile: "High",
+ *     width: 1920,
+ *     height: 1080,
+ *     frameRate: 23.976,
+ *     scanType: "progressive",
+ *     hdr: "sdr",
+ *   },
+ *   audio: [{ codec: "aac", channels: 2, language: "eng", default: true }],
+ *   subtitles: [{ codec: "subrip", language: "eng", forced: false, external: true }],
+ * };
+ * ```
  */
 export interface TechnicalMetadata {
   /** Container format, lower case (`mkv`, `mp4`, `avi`, …). */
@@ -193,6 +224,42 @@ export type EnricherErrorCode =
  * An enricher type: the default export of an enricher module. `enrich` may
  * be called for several assets at once (up to {@link Enricher.concurrency});
  * keep no state between calls.
+ *
+ * @example Durations from ffprobe, through the one executable it is granted
+ * ```ts
+ * import type { Enricher } from "./enricher_contract.ts";
+ *
+ * export default {
+ *   typeId: "duration-probe",
+ *   displayName: "Duration probe (example)",
+ *   appliesTo: ["movie", "episode"],
+ *   concurrency: "per_core",
+ *   params: [{
+ *     name: "ffprobe",
+ *     flag: "--ffprobe",
+ *     kind: "path",
+ *     grants: "run",
+ *     lookup: "ffprobe",
+ *     missingHint: "install ffmpeg or pass --ffprobe PATH",
+ *     description: "The ffprobe executable",
+ *   }],
+ *   async enrich(asset, context) {
+ *     let ms = 0;
+ *     for (const part of asset.parts) {
+ *       const output = await new Deno.Command(String(context.config.ffprobe), {
+ *         args: ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", part],
+ *         signal: context.signal,
+ *       }).output();
+ *       const seconds = Number(new TextDecoder().decode(output.stdout));
+ *       if (!output.success || !(seconds > 0)) {
+ *         throw Object.assign(new Error(`ffprobe cannot read ${part}`), { code: "MEDIA_INVALID" });
+ *       }
+ *       ms += Math.round(seconds * 1000);
+ *     }
+ *     return { durationMs: ms, tech: {} };
+ *   },
+ * } satisfies Enricher;
+ * ```
  */
 export interface Enricher<C extends EnricherConfig = EnricherConfig> {
   /** Unique type id among enrichers, `[a-z][a-z0-9_-]*` (e.g. `ffprobe`). */

@@ -118,7 +118,7 @@ export interface ListRunsOptions {
  *
  * const db = openMemoryDatabase();
  * for (const run of listRuns(db, { collectionId: "c-0123456789", limit: 5 })) {
- *   console.log(`run ${run.id} (${run.scope}): ${run.stats.new} new, ${run.stats.removed} removed`);
+ *   console.log(`run ${run.id} (${run.scope}): ${run.stats.new} new, ${run.stats.removed} gone`);
  * }
  * ```
  */
@@ -157,7 +157,6 @@ export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): Inges
  * The run `spec` names: `last` (the newest run, of `collectionId` when given)
  * or a run number. Throws `USAGE` for anything else and `NOT_FOUND` when no
  * such run is recorded.
- */
  *
  * @example
  * ```ts
@@ -170,6 +169,7 @@ export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): Inges
  * assert.throws(() => resolveRun(db, "last"), { code: "NOT_FOUND" }); // nothing ingested yet
  * ```
 export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string): IngestRun {
+ */
   if (spec !== "last" && !/^[1-9]\d{0,15}$/.test(spec)) {
     throw new RetrovueError("USAGE", `--changed-in takes 'last' or a run number, not '${spec}'`);
   }

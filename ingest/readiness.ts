@@ -142,7 +142,8 @@ export function countReadiness(
 }
 
 /**
- * The counts for `--json`: camelCase keys (`ready`, `needsEnrichment`, `enrichmentFailed`, `missingFile`).
+ * The counts for `--json`: camelCase keys (`ready`, `needsEnrichment`,
+ * `enrichmentFailed`, `missingFile`).
  *
  * @example
  * ```ts
@@ -175,7 +176,8 @@ export function readinessJson(counts: ReadinessCounts): Record<string, number> {
  * import { readinessText } from "./mod.ts";
  *
  * const none = { ready: 0, needs_enrichment: 0, enrichment_failed: 0, missing_file: 0 };
- * assert.equal(readinessText({ ...none, ready: 3, needs_enrichment: 2 }), "3 ready, 2 needs_enrichment");
+ * const counts = { ...none, ready: 3, needs_enrichment: 2 };
+ * assert.equal(readinessText(counts), "3 ready, 2 needs_enrichment");
  * assert.equal(readinessText(none), "-");
  * ```
  */
