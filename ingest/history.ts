@@ -168,8 +168,8 @@ export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): Inges
  * assert.throws(() => resolveRun(db, "yesterday"), { code: "USAGE" });
  * assert.throws(() => resolveRun(db, "last"), { code: "NOT_FOUND" }); // nothing ingested yet
  * ```
-export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string): IngestRun {
  */
+export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string): IngestRun {
   if (spec !== "last" && !/^[1-9]\d{0,15}$/.test(spec)) {
     throw new RetrovueError("USAGE", `--changed-in takes 'last' or a run number, not '${spec}'`);
   }
