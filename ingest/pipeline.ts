@@ -547,11 +547,6 @@ export interface SourceIngestResult {
  * own transaction. A failing collection, or one the removal guard holds
  * back, is reported and the next one runs; cancellation stops the run and is
  * rethrown (finished collections stay).
- */
-export async function ingestSource(
-  db: DatabaseSync,
-  options: SourceIngestOptions,
-): Promise<SourceIngestResult> {
  *
  * @example A dry run over every collection of a source
  * ```ts
@@ -569,6 +564,11 @@ export async function ingestSource(
  *   await registry.close();
  * }
  * ```
+ */
+export async function ingestSource(
+  db: DatabaseSync,
+  options: SourceIngestOptions,
+): Promise<SourceIngestResult> {
   const source = db.prepare("SELECT id, name FROM sources WHERE id = ?").get(options.source) as
     | { id: string; name: string }
     | undefined;
