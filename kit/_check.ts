@@ -6,7 +6,7 @@
  */
 
 import { secretValues } from "../core/config.ts";
-import type { CollectionKind, FilterName, ImporterConfig, ParamSpec } from "../core/contract.ts";
+import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { toRetrovueError } from "../core/errors.ts";
 import type { Isolation, Limits } from "../registry/mod.ts";
 import { openImporterClient } from "../registry/mod.ts";
@@ -20,7 +20,8 @@ import type {
 import type { CallHelpers } from "./_check_assets.ts";
 import { checkCollection, COLLECTION_ITEMS } from "./_check_collection.ts";
 import { FILTER_ORDER } from "./_check_filters.ts";
-import type { CheckItem, CheckReport, CheckStatus } from "./_report.ts";
+import { MANIFEST_CHECKS } from "./_check_manifest.ts";
+import { checklist, type CheckOutcome, type CheckReport, worstOutcome } from "./_report.ts";
 
 /** Options for {@link runImporterCheck}. */
 export interface ImporterCheckOptions {
@@ -30,7 +31,7 @@ export interface ImporterCheckOptions {
   others: readonly ImporterTypeInfo[];
   /** The validated config (ignored when the module is broken). */
   config: ImporterConfig;
-  /** The isolation plugin hosts get here (see `registry/_isolation.ts`). */
+  /** The isolation plugin hosts get here (`probeIsolation` in `registry/mod.ts`). */
   isolation: Isolation;
   /** Limits on what the importer may send (default: the registry's). */
   limits?: Limits;
@@ -56,17 +57,15 @@ const DENIAL = /sandbox denied|Requires \w+ access|NotCapable/i;
  */
 export async function runImporterCheck(options: ImporterCheckOptions): Promise<CheckReport> {
   const { info } = options;
-  const checks: CheckItem[] = [];
-  const add = (name: string, status: CheckStatus, detail: string) =>
-    checks.push({ name, status, detail: detail.replace(/\s+/g, " ").trim() });
+  const list = checklist();
+  const { add } = list;
   const report = (): CheckReport => ({
-    status: checks.some((c) => c.status === "fail") ? "fail" : "pass",
+    status: list.status(),
     module: info.file,
     typeId: info.typeId ?? null,
     isolation: options.isolation,
-    checks,
+    checks: list.items,
   });
-  const skipRest = (names: string[], why: string) => names.forEach((n) => add(n, "skip", why));
   const LATER = [
     "validate_connection",
     "auth_failed",
@@ -81,27 +80,12 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
   ];
 
   if (info.status === "broken") {
-    add("manifest", "fail", info.reason);
-    add("unique_type_id", "skip", "the manifest did not load");
-    skipRest(LATER, "the manifest did not load");
+    add("manifest", ["fail", info.reason]);
+    list.skip(["unique_type_id", ...LATER], "the manifest did not load");
     return report();
   }
   const m = info.manifest;
-  const manifestText = `${m.displayName}${m.version ? ` ${m.version}` : ""}: ` +
-    `${m.params.length} param(s); filters ${_filtersText(m.capabilities.filters)}`;
-  const doubts = _paramDoubts(m.params);
-  if (doubts.length) add("manifest", "lint", `${manifestText}; but ${doubts.join("; ")}`);
-  else add("manifest", "pass", manifestText);
-  const clash = options.others.filter((o) =>
-    o.status === "available" && o.typeId === info.typeId && o.file !== info.file
-  );
-  if (clash.length) {
-    add(
-      "unique_type_id",
-      "fail",
-      `type id '${info.typeId}' is already claimed by ${clash.map((c) => c.file).join(", ")}`,
-    );
-  } else add("unique_type_id", "pass", `no other importer claims '${info.typeId}'`);
+  await list.run(MANIFEST_CHECKS, { info, others: options.others });
 
   // Every error and notice from every call, for the sandbox item.
   const denials: string[] = [];
@@ -137,8 +121,8 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
       limits: options.limits,
     });
   } catch (error) {
-    add("validate_connection", "fail", describe("starting the importer", error));
-    skipRest(LATER.slice(1), "the importer did not start");
+    add("validate_connection", ["fail", describe("starting the importer", error)]);
+    list.skip(LATER.slice(1), "the importer did not start");
     return report();
   }
   try {
@@ -148,35 +132,34 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
       const conn = await client.validateConnection(callOptions());
       connected = true;
       if (!conn.serverName && !conn.version && !conn.serverId) {
-        add(
-          "validate_connection",
+        add("validate_connection", [
           "lint",
           "connected, but validateConnection returned no serverName, version or serverId: " +
-            "operators cannot tell which server they reached",
-        );
-      } else add("validate_connection", "pass", _connText(conn));
+          "operators cannot tell which server they reached",
+        ]);
+      } else add("validate_connection", ["pass", _connText(conn)]);
     } catch (error) {
-      add("validate_connection", "fail", describe("validateConnection", error));
+      add("validate_connection", ["fail", describe("validateConnection", error)]);
     }
 
     // ---------------------------------------------------------- auth_failed
     const secrets = m.params.filter((p) => p.secret);
-    if (secrets.length === 0) add("auth_failed", "skip", "the importer has no secret param");
-    else if (!connected) add("auth_failed", "skip", "validateConnection did not succeed");
-    else add("auth_failed", ...await _checkAuth(info, { ...options, secrets, describe }));
+    if (secrets.length === 0) add("auth_failed", ["skip", "the importer has no secret param"]);
+    else if (!connected) add("auth_failed", ["skip", "validateConnection did not succeed"]);
+    else add("auth_failed", await _checkAuth(info, { ...options, secrets, describe }));
 
     // ----------------------------------------------------- list_collections
     let collections: ValidCollectionInfo[] | undefined;
     try {
       collections = await client.listCollections(callOptions());
-      add("list_collections", ..._listText(collections));
+      add("list_collections", _listText(collections));
     } catch (error) {
-      add("list_collections", "fail", describe("listCollections", error));
+      add("list_collections", ["fail", describe("listCollections", error)]);
     }
 
     // ------------------- fetch_assets, filters, determinism, dry_run per collection
     const targets = _pickCollections(collections, options.collection);
-    const perCollection = new Map<string, [CheckStatus, string][]>();
+    const perCollection = new Map<string, CheckOutcome[]>();
     if (typeof targets === "string") {
       perCollection.set("fetch_assets", [[collections ? "fail" : "skip", targets]]);
       for (const filter of FILTER_ORDER) {
@@ -207,42 +190,31 @@ export async function runImporterCheck(options: ImporterCheckOptions): Promise<C
       }
     }
     for (const name of COLLECTION_ITEMS.filter((n) => n !== "dry_run")) {
-      add(name, ..._combine(perCollection.get(name)!));
+      add(name, worstOutcome(perCollection.get(name)!));
     }
 
     // ------------------------------------------------------------- sandbox
     if (denials.length) {
-      add(
-        "sandbox",
+      add("sandbox", [
         "fail",
         `the importer attempted something its sandbox forbids: ${
           [...new Set(denials)].slice(0, 2).join("; ")
         }`,
-      );
+      ]);
     } else {
-      add(
-        "sandbox",
+      add("sandbox", [
         "pass",
         `no call was denied by the sandbox (${notices.length} notice(s) reviewed)`,
-      );
+      ]);
     }
-    add("dry_run", ..._combine(perCollection.get("dry_run")!));
+    add("dry_run", worstOutcome(perCollection.get("dry_run")!));
   } finally {
     await client.close();
   }
   return report();
 }
 
-/** How bad a status is, for {@link _combine}: a failure outweighs a lint, a lint a pass. */
-const SEVERITY: Record<CheckStatus, number> = { skip: 0, pass: 1, lint: 2, fail: 3 };
-
-/** One item's results over several collections: the worst status, every detail. */
-function _combine(results: readonly [CheckStatus, string][]): [CheckStatus, string] {
-  const status = results.map((r) => r[0]).reduce((a, b) => SEVERITY[b] > SEVERITY[a] ? b : a);
-  return [status, results.map((r) => r[1]).join("; ")];
-}
-
-function _listText(collections: readonly ValidCollectionInfo[]): [CheckStatus, string] {
+function _listText(collections: readonly ValidCollectionInfo[]): CheckOutcome {
   const ingestible = collections.filter((c) => c.ingestible !== false);
   if (ingestible.length === 0) {
     return [
@@ -262,28 +234,6 @@ function _listText(collections: readonly ValidCollectionInfo[]): [CheckStatus, s
   ];
 }
 
-/** What is valid but doubtful in a manifest's params (the schema refuses what is wrong). */
-function _paramDoubts(params: readonly ParamSpec[]): string[] {
-  const out: string[] = [];
-  for (const p of params) {
-    if ((p.min !== undefined || p.max !== undefined) && p.kind !== "integer") {
-      out.push(`'${p.flag}' has min/max, which only an integer param uses`);
-    }
-    if (p.required && p.default !== undefined) {
-      out.push(`'${p.flag}' is required and has a default, which is never used`);
-    }
-    if (p.secret && p.kind === "boolean") {
-      out.push(`'${p.flag}' is a secret boolean: there is nothing to hide in on/off`);
-    }
-  }
-  return out;
-}
-
-function _filtersText(filters: Partial<Record<CollectionKind, FilterName[]>>): string {
-  const parts = Object.entries(filters).map(([k, v]) => `${k}: ${(v ?? []).join(", ") || "none"}`);
-  return parts.length ? parts.join("; ") : "none (the host filters everything)";
-}
-
 function _connText(conn: { serverName?: string; version?: string; serverId?: string }): string {
   const parts = [conn.serverName, conn.version].filter((p) => p);
   return parts.length ? `connected to ${parts.join(" ")}` : "connected";
@@ -293,7 +243,7 @@ function _connText(conn: { serverName?: string; version?: string; serverId?: str
 async function _checkAuth(
   info: Extract<ImporterTypeInfo, { status: "available" }>,
   options: ImporterCheckOptions & Pick<CallHelpers, "describe"> & { secrets: readonly ParamSpec[] },
-): Promise<[CheckStatus, string]> {
+): Promise<CheckOutcome> {
   const { secrets, describe } = options;
   const wrong: ImporterConfig = { ...options.config };
   for (const p of secrets) wrong[p.name] = p.multiple ? [WRONG_CREDENTIAL] : WRONG_CREDENTIAL;

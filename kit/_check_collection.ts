@@ -17,7 +17,7 @@ import {
 } from "./_check_assets.ts";
 import { checkDryRun } from "./_check_dry_run.ts";
 import { checkFilter, FILTER_ORDER } from "./_check_filters.ts";
-import type { CheckStatus } from "./_report.ts";
+import type { CheckOutcome } from "./_report.ts";
 
 /** The items checked once per collection, in checklist order. */
 export const COLLECTION_ITEMS = [
@@ -45,9 +45,9 @@ export interface CollectionCheckState extends CallHelpers {
 export async function checkCollection(
   target: ValidCollectionInfo,
   state: CollectionCheckState,
-): Promise<Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>> {
+): Promise<Record<(typeof COLLECTION_ITEMS)[number], CheckOutcome>> {
   const { client, callOptions, describe } = state;
-  const out = {} as Record<(typeof COLLECTION_ITEMS)[number], [CheckStatus, string]>;
+  const out = {} as Record<(typeof COLLECTION_ITEMS)[number], CheckOutcome>;
   let full: Fetched | undefined;
   let valid: Record<string, unknown>[] = [];
   try {

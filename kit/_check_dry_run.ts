@@ -12,7 +12,7 @@ import type { ImporterConfig } from "../core/contract.ts";
 import { openDatabase } from "../core/db.ts";
 import { ingestCollection } from "../ingest/pipeline.ts";
 import type { ImporterClient, ImporterTypeInfo, ValidCollectionInfo } from "../registry/mod.ts";
-import type { CheckStatus } from "./_report.ts";
+import type { CheckOutcome } from "./_report.ts";
 
 /** Every row of every table, sorted, as one string. */
 function _dump(db: DatabaseSync): string {
@@ -35,7 +35,7 @@ export async function checkDryRun(state: {
   config: ImporterConfig;
   collections: ValidCollectionInfo[];
   target: ValidCollectionInfo;
-}): Promise<[CheckStatus, string]> {
+}): Promise<CheckOutcome> {
   const dir = Deno.makeTempDirSync({ prefix: "retrovue-check-" });
   try {
     const db = openDatabase(join(dir, "check.db"));

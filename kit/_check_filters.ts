@@ -9,7 +9,7 @@ import type { AssetFilters, FilterName } from "../core/contract.ts";
 import { normalizeText } from "../ingest/normalize.ts";
 import type { ImporterClient, ValidCollectionInfo } from "../registry/mod.ts";
 import { type CallHelpers, fetchAll, type Fetched, idOf } from "./_check_assets.ts";
-import type { CheckStatus } from "./_report.ts";
+import type { CheckOutcome } from "./_report.ts";
 
 /** The filters in the order the host pushes them down: each needs the ones before it. */
 export const FILTER_ORDER: readonly FilterName[] = ["title", "season", "episode"];
@@ -107,7 +107,7 @@ export interface FilterCheckState extends CallHelpers {
 export async function checkFilter(
   filter: FilterName,
   state: FilterCheckState,
-): Promise<[CheckStatus, string]> {
+): Promise<CheckOutcome> {
   const needed = FILTER_ORDER.slice(0, FILTER_ORDER.indexOf(filter));
   const missing = needed.filter((f) => !state.declared.includes(f));
   if (missing.length) {
