@@ -4,13 +4,21 @@
  * sources.
  *
  * ```ts
- * const registry = await loadRegistry({ pluginDirs: pluginDirsFromEnv(env.RETROVUE_PLUGIN_PATH) });
- * const client = await registry.open("plex", config);
+ * import { loadRegistry, pluginDirsFromEnv } from "./mod.ts";
+ *
+ * const pluginDirs = pluginDirsFromEnv(Deno.env.get("RETROVUE_PLUGIN_PATH"));
+ * const registry = await loadRegistry({ pluginDirs });
  * try {
- *   for await (const batch of client.fetchAssets({ collection, filters: {} })) { … }
+ *   const client = await registry.open("plex", {
+ *     base_url: "http://127.0.0.1:32400",
+ *     token: "plex-token",
+ *   });
+ *   const [collection] = await client.listCollections();
+ *   for await (const batch of client.fetchAssets({ collection, filters: {} })) {
+ *     console.log(`${batch.length} raw assets`); // untrusted: the ingest validates each
+ *   }
  * } finally {
- *   await client.close();
- *   await registry.close();
+ *   await registry.close(); // closes the client too
  * }
  * ```
  *
@@ -67,6 +75,14 @@ export type * from "./_types.ts";
  * Finds and loads the enrichers in the built-in folder and the plugin
  * folders (see `_enrichers.ts`). Their code is loaded only when this is
  * called, so commands that need no enricher do not pay for it.
+ *
+ * @example
+ * ```ts
+ * import { loadEnricherRegistry } from "./mod.ts";
+ *
+ * const enrichers = await loadEnricherRegistry({ searchPath: Deno.env.get("PATH") });
+ * for (const type of enrichers.types) console.log(type.status, type.file);
+ * ```
  */
 export async function loadEnricherRegistry(
   options: LoadEnricherRegistryOptions = {},
@@ -78,6 +94,13 @@ export async function loadEnricherRegistry(
 /**
  * Runs this process as a plugin host (`PLUGIN_HOST_COMMAND`): what a compiled
  * binary does when the registry starts it as one. Loaded only when called.
+ *
+ * @example A binary's entry point
+ * ```ts
+ * import { PLUGIN_HOST_COMMAND, runPluginHost } from "./mod.ts";
+ *
+ * if (Deno.args[0] === PLUGIN_HOST_COMMAND) await runPluginHost();
+ * ```
  */
 export async function runPluginHost(): Promise<void> {
   const { runPluginHost: run } = await import("./_plugin_host.ts");
@@ -132,7 +155,24 @@ export interface LoadRegistryOptions {
   protectedPaths?: readonly string[];
 }
 
-/** Opens a client for a loaded module (see `_single.ts`), loading that code only when called. */
+/**
+ * Opens a client for a loaded module (see `_single.ts`), loading that code only when called.
+ *
+ * @example One plugin file, without a registry (as `importer check` does)
+ * ```ts
+ * import { loadManifests, openImporterClient } from "./mod.ts";
+ *
+ * const [info] = await loadManifests(["/opt/plugins/json_file.ts"], { timeoutMs: 15_000 });
+ * if (info.status === "available") {
+ *   const client = await openImporterClient(info, { file: "/data/catalog.json" });
+ *   try {
+ *     console.log(await client.validateConnection());
+ *   } finally {
+ *     await client.close();
+ *   }
+ * }
+ * ```
+ */
 export async function openImporterClient(
   info: Extract<ImporterTypeInfo, { status: "available" }>,
   config: ImporterConfig,
@@ -145,6 +185,20 @@ export async function openImporterClient(
  * Discovers and loads every importer module. Throws `DUPLICATE_TYPE` when two
  * loaded modules claim one type id; a module that fails to load is listed as
  * broken instead. With a cache whose entries all match, it starts no process.
+ *
+ * @example List what is installed
+ * ```ts
+ * import { loadRegistry } from "./mod.ts";
+ *
+ * const registry = await loadRegistry({
+ *   pluginDirs: ["/opt/retrovue/plugins"],
+ *   cacheDir: "/var/cache/retrovue",
+ * });
+ * for (const type of registry.types) {
+ *   console.log(type.status === "available" ? type.typeId : `${type.file}: ${type.reason}`);
+ * }
+ * await registry.close();
+ * ```
  */
 export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<Registry> {
   const builtinDir = options.builtinDir ?? BUILTIN_IMPORTERS_DIR;
@@ -196,6 +250,15 @@ export async function loadRegistry(options: LoadRegistryOptions = {}): Promise<R
 /**
  * The isolation plugin hosts get, found out once and only when first asked
  * for: the one given (or its probe function), else a probe of the machine.
+ *
+ * @example
+ * ```ts
+ * import { lazyIsolation } from "./mod.ts";
+ *
+ * const isolation = lazyIsolation({ isolationMode: "auto" }); // probes nothing yet
+ * const { level, reason } = await isolation(); // probes once; later calls reuse it
+ * if (level === "deno") console.log(`no OS isolation: ${reason}`);
+ * ```
  */
 export function lazyIsolation(
   options: Pick<LoadRegistryOptions, "isolation" | "isolationMode">,
@@ -210,7 +273,17 @@ export function lazyIsolation(
       : probeIsolation({ mode: options.isolationMode ?? "auto", executable: Deno.execPath() });
 }
 
-/** A broken entry for each plugin folder that could not be read. */
+/**
+ * A broken entry for each plugin folder that could not be read.
+ *
+ * @example
+ * ```ts
+ * import { findPluginFiles, unreadableFolders } from "./mod.ts";
+ *
+ * const found = findPluginFiles(["/opt/retrovue/plugins"]);
+ * for (const broken of unreadableFolders(found)) console.log(broken.reason);
+ * ```
+ */
 export function unreadableFolders(
   found: { unreadable: readonly { dir: string; reason: string }[] },
 ): { status: "broken"; file: string; reason: string }[] {
@@ -224,6 +297,20 @@ export function unreadableFolders(
 /**
  * Sorts loaded plugin types (type id, then file; broken ones without an id
  * last) and throws `DUPLICATE_TYPE` when two loaded modules claim one type id.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sortUniqueTypes } from "./mod.ts";
+ *
+ * const types = [
+ *   { status: "available", typeId: "plex", file: "/opt/plugins/plex.ts" },
+ *   { status: "available", typeId: "plex", file: "/opt/more/plex.ts" },
+ * ];
+ * assert.throws(() => sortUniqueTypes(types, (id) => `two importers claim '${id}'`), {
+ *   code: "DUPLICATE_TYPE",
+ * });
+ * ```
  */
 export function sortUniqueTypes(
   types: { status: string; typeId?: string; file: string }[],
@@ -246,7 +333,17 @@ export function sortUniqueTypes(
   }
 }
 
-/** The real path of a folder, or the folder as given when it cannot be resolved. */
+/**
+ * The real path of a folder, or the folder as given when it cannot be resolved.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { realPathOr } from "./mod.ts";
+ *
+ * assert.equal(realPathOr("/no/such/folder"), "/no/such/folder");
+ * ```
+ */
 export function realPathOr(dir: string): string {
   try {
     return Deno.realPathSync(dir);
@@ -320,6 +417,16 @@ export interface LoadManifestsOptions {
  * manifest it reports. All modules share one plugin-host process; if that
  * process dies or a module never answers, the modules still unresolved are
  * retried one process each, so one hostile module cannot hide the others.
+ *
+ * @example
+ * ```ts
+ * import { loadManifests } from "./mod.ts";
+ *
+ * const files = ["/opt/plugins/json_file.ts", "/opt/plugins/http_catalog/mod.ts"];
+ * for (const info of await loadManifests(files, { timeoutMs: 15_000 })) {
+ *   console.log(info.status === "available" ? info.manifest.displayName : info.reason);
+ * }
+ * ```
  */
 export async function loadManifests(
   files: readonly string[],
@@ -340,6 +447,14 @@ export type RawLoad = { manifest: unknown } | { broken: string };
  * What loading each module reported, before validation; `cacheable` is false
  * when the plugin host itself failed (the module may be fine). The enricher
  * registry loads its modules with this too.
+ *
+ * @example
+ * ```ts
+ * import { loadRawManifests } from "./mod.ts";
+ *
+ * const loads = await loadRawManifests(["/opt/plugins/json_file.ts"], { timeoutMs: 15_000 });
+ * for (const [file, load] of loads) console.log(file, "broken" in load ? load.broken : "loaded");
+ * ```
  */
 export const loadRawManifests = _loadRaw;
 
