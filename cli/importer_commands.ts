@@ -1,5 +1,6 @@
 /**
- * `importer new` and `importer check`: the plugin author's kit.
+ * `importer new` and `importer check`: the command line over the plugin
+ * author's kit (`kit/mod.ts`), which does the work.
  *
  * - `importer new <type_id>` writes a working skeleton importer and its test
  *   into a plugin folder.
@@ -16,8 +17,7 @@ import { basename, relative, resolve } from "node:path";
 import { secretValues, validateConfig } from "../core/config.ts";
 import type { CollectionKind } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { isPluginFileName } from "../registry/mod.ts";
-import { describeIsolation, loadManifests } from "../registry/mod.ts";
+import { describeIsolation, isPluginFileName, loadManifests } from "../registry/mod.ts";
 import {
   type CheckReport,
   checkTypeId,

@@ -8,14 +8,15 @@
 import { secretValues } from "../core/config.ts";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import { toRetrovueError } from "../core/errors.ts";
-import type { Isolation, Limits } from "../registry/mod.ts";
-import { openImporterClient } from "../registry/mod.ts";
-import type {
-  CallOptions,
-  ImporterClient,
-  ImporterTypeInfo,
-  PluginNotice,
-  ValidCollectionInfo,
+import {
+  type CallOptions,
+  type ImporterClient,
+  type ImporterTypeInfo,
+  type Isolation,
+  type Limits,
+  openImporterClient,
+  type PluginNotice,
+  type ValidCollectionInfo,
 } from "../registry/mod.ts";
 import type { CallHelpers } from "./_check_assets.ts";
 import { checkCollection, COLLECTION_ITEMS } from "./_check_collection.ts";

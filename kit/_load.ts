@@ -6,14 +6,14 @@
  */
 
 import { join } from "node:path";
-import { findPluginFiles } from "../registry/mod.ts";
 import {
   BUILTIN_IMPORTERS_DIR,
+  findPluginFiles,
+  type ImporterTypeInfo,
   type Isolation,
   loadManifests,
   pluginDirsFromEnv,
 } from "../registry/mod.ts";
-import type { ImporterTypeInfo } from "../registry/mod.ts";
 
 /** Loads the module to check plus every other importer it must not clash with. */
 export async function loadForCheck(
