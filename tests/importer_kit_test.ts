@@ -121,7 +121,7 @@ Deno.test("importer check: by default one collection of each kind is checked", a
 
 Deno.test("importer check: the built-in filesystem importer passes on the kit's media tree", async () => {
   const { run, report } = await _check([
-    join(REPO, "importers", "filesystem.ts"),
+    join(REPO, "importers", "filesystem", "mod.ts"),
     "--root",
     "tests/fixtures/kit/media/shows",
   ]);
@@ -162,7 +162,7 @@ Deno.test("importer check: a denied call fails the sandbox item; a clashing type
   const c = _statuses(clash.report);
   assert.equal(c.unique_type_id, "fail");
   assert.equal(c.validate_connection, "pass");
-  assert.match(clash.report.checks[1].detail, /importers\/filesystem\.ts/);
+  assert.match(clash.report.checks[1].detail, /importers\/filesystem\/mod\.ts/);
 });
 
 Deno.test("importer check: a denial only logged still fails sandbox, in RetroVue's words", async () => {
@@ -344,7 +344,7 @@ Deno.test("importer check: the jellyfin importer against its mock passes, auth_f
   const mock = await startJellyfinMock();
   try {
     const { run, report } = await _check([
-      join(REPO, "importers", "jellyfin.ts"),
+      join(REPO, "importers", "jellyfin", "mod.ts"),
       "--base-url",
       mock.url,
       "--api-key",
