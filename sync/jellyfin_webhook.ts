@@ -22,15 +22,13 @@
  *
  * Scopes: an added item as in `plex_webhook.ts` (episode → show and season,
  * season → show and season, series → show, movie → title). A deleted item
- * is looked for one level wider, because a targeted ingest of a scope that
- * is now empty matches nothing and removes nothing: a deleted episode → its
- * season, a deleted season → its show, a deleted series or movie → a full
- * ingest of the library (the removal guard still applies).
+ * asks for a full ingest of the collections that can hold it: only a full
+ * ingest removes anything (a targeted one never does), and the removal
+ * guard checks it like any other.
  *
  * @module
  */
 
-import type { AssetFilters, CollectionKind } from "../core/contract.ts";
 import {
   MOVIE_KINDS,
   seasonLabel,
@@ -83,63 +81,58 @@ export function mapJellyfinWebhook(payload: unknown): WebhookEvent {
 }
 
 function _map(item: _Item): WebhookEvent {
-  const { event, change } = item;
-  const deleted = change === "deleted";
+  const { event } = item;
   const type = item.type?.toLowerCase();
-  const base = { outcome: "change" as const, event };
-  const needs = (field: string) => ({
-    outcome: "ignored" as const,
-    event,
-    why: `an item of type ${item.type} without '${field}'; add it to the webhook's template`,
-  });
-  const library = (what: string, kinds: readonly CollectionKind[]) => ({
-    ...base,
-    filters: {},
-    kinds,
-    what: `${what} → the whole library`,
-  });
-  const scoped = (what: string, filters: AssetFilters, scope: string) => ({
-    ...base,
-    filters,
-    kinds: SHOW_KINDS,
-    what: `${what} → ${scope}`,
-  });
+  const kinds = type === "movie" ? MOVIE_KINDS : SHOW_KINDS;
+  if (type !== "episode" && type !== "season" && type !== "series" && type !== "movie") {
+    return {
+      outcome: "ignored",
+      event,
+      why: item.type === undefined
+        ? "no 'ItemType'; add it to the webhook's template"
+        : `an item of type ${item.type}; only movies and shows are imported`,
+    };
+  }
+  if (item.change === "deleted") {
+    return {
+      outcome: "change",
+      event,
+      filters: {},
+      kinds,
+      what: `${_describe(type, item)} → the whole library (only a full ingest removes)`,
+    };
+  }
+  const title = type === "episode" || type === "season" ? item.series : item.name;
+  if (title === undefined) {
+    const field = type === "episode" || type === "season" ? "SeriesName" : "Name";
+    return {
+      outcome: "ignored",
+      event,
+      why: `an item of type ${item.type} without '${field}'; add it to the webhook's template`,
+    };
+  }
+  if (type === "movie") {
+    return { outcome: "change", event, filters: { title }, kinds, what: _describe(type, item) };
+  }
+  const { filters, scope } = showScope(title, type === "series" ? undefined : item.season);
+  return { outcome: "change", event, filters, kinds, what: `${_describe(type, item)} → ${scope}` };
+}
+
+/** `episode 'Show' S02E03`, `season 'Show' S02`, `show 'Show'`, `movie 'Title' (1999)`. */
+function _describe(type: "episode" | "season" | "series" | "movie", item: _Item): string {
+  const quoted = (text: string | undefined) => (text === undefined ? "" : ` '${text}'`);
   switch (type) {
-    case "episode": {
-      if (item.series === undefined) return needs("SeriesName");
-      const label = item.season === undefined ? "" : ` ${seasonLabel(item.season, item.episode)}`;
-      const { filters, scope } = showScope(item.series, item.season);
-      return scoped(`${change} episode '${item.series}'${label}`, filters, scope);
-    }
+    case "episode":
     case "season": {
-      if (item.series === undefined) return needs("SeriesName");
-      const label = item.season === undefined ? "" : ` ${seasonLabel(item.season)}`;
-      const what = `${change} season '${item.series}'${label}`;
-      if (deleted) return scoped(what, { title: item.series }, `show '${item.series}'`);
-      const { filters, scope } = showScope(item.series, item.season);
-      return scoped(what, filters, scope);
+      const number = item.season === undefined
+        ? ""
+        : ` ${seasonLabel(item.season, type === "episode" ? item.episode : undefined)}`;
+      return `${type}${quoted(item.series)}${number}`;
     }
-    case "series": {
-      if (item.name === undefined) return needs("Name");
-      const what = `${change} show '${item.name}'`;
-      if (deleted) return library(what, SHOW_KINDS);
-      return scoped(what, { title: item.name }, `show '${item.name}'`);
-    }
-    case "movie": {
-      if (item.name === undefined) return needs("Name");
-      const year = item.year === undefined ? "" : ` (${item.year})`;
-      const what = `${change} movie '${item.name}'${year}`;
-      if (deleted) return library(what, MOVIE_KINDS);
-      return { ...base, filters: { title: item.name }, kinds: MOVIE_KINDS, what };
-    }
-    default:
-      return {
-        outcome: "ignored",
-        event,
-        why: item.type === undefined
-          ? "no 'ItemType'; add it to the webhook's template"
-          : `an item of type ${item.type}; only movies and shows are imported`,
-      };
+    case "series":
+      return `show${quoted(item.name)}`;
+    case "movie":
+      return `movie${quoted(item.name)}${item.year === undefined ? "" : ` (${item.year})`}`;
   }
 }
 

@@ -11,11 +11,13 @@
  *
  * `Metadata` names the item and its library (`librarySectionID`, which is a
  * Plex collection's external id, see `importers/plex/_map.ts`). The scope is
- * the narrowest that covers the item: an episode → its show and season (a
- * season-scoped ingest also sees its siblings renumbered or replaced), a
- * season → show and season, a show → the show, a movie → its title. A movie
- * or show item without the fields to scope it becomes a full ingest of its
- * library, so that a change is never missed.
+ * the narrowest that covers the item: an episode → its show and season, a
+ * season → show and season, a show → the show, a movie → its title. An
+ * episode asks for its season rather than itself because a season arriving
+ * sends one event per episode, and equal scopes coalesce into one ingest in
+ * the sync loop; the Plex importer fetches a show's episodes in the same
+ * requests either way. An item without the fields to scope it becomes a
+ * full ingest of its library, so that a change is never missed.
  *
  * @module
  */

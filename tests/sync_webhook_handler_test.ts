@@ -39,21 +39,27 @@ interface _World {
 function _world(options: { maxBodyBytes?: number; bodyTimeoutMs?: number } = {}): _World {
   const db = openMemoryDatabase();
   insertSource(db, { id: PLEX, name: "Plex", typeId: "plex", config: {} });
-  upsertDiscoveredCollections(db, PLEX, [
-    { externalId: "1", name: "Movies", kind: "movies" },
-    { externalId: "2", name: "TV Shows", kind: "shows" },
-    { externalId: "3", name: "Anime", kind: "shows" },
-    { externalId: "4", name: "Music", kind: "other", ingestible: false, reason: "music" },
-  ]);
-  setSyncEnabled(db, collectionIdFor(PLEX, "1"), true);
-  setSyncEnabled(db, TV, true);
+  upsertDiscoveredCollections(db, PLEX, {
+    found: [
+      { externalId: "1", name: "Movies", kind: "movies" },
+      { externalId: "2", name: "TV Shows", kind: "shows" },
+      { externalId: "3", name: "Anime", kind: "shows" },
+      { externalId: "4", name: "Music", kind: "other", ingestible: false, reason: "music" },
+    ],
+  });
+  setSyncEnabled(db, collectionIdFor(PLEX, "1"), { enabled: true });
+  setSyncEnabled(db, TV, { enabled: true });
   insertSource(db, { id: JELLYFIN, name: "Jellyfin", typeId: "jellyfin", config: {} });
-  upsertDiscoveredCollections(db, JELLYFIN, [
-    { externalId: "f0", name: "Films", kind: "movies" },
-    { externalId: "s1", name: "Series", kind: "shows" },
-    { externalId: "s2", name: "Kids Series", kind: "shows" },
-  ]);
-  for (const id of ["f0", "s1", "s2"]) setSyncEnabled(db, collectionIdFor(JELLYFIN, id), true);
+  upsertDiscoveredCollections(db, JELLYFIN, {
+    found: [
+      { externalId: "f0", name: "Films", kind: "movies" },
+      { externalId: "s1", name: "Series", kind: "shows" },
+      { externalId: "s2", name: "Kids Series", kind: "shows" },
+    ],
+  });
+  for (const id of ["f0", "s1", "s2"]) {
+    setSyncEnabled(db, collectionIdFor(JELLYFIN, id), { enabled: true });
+  }
   insertSource(db, { id: FILES, name: "Files", typeId: "filesystem", config: {} });
   const secrets = {
     [PLEX]: newWebhookSecret(db, PLEX),
@@ -289,7 +295,10 @@ Deno.test("a Jellyfin episode event → one season-scoped request per show colle
   );
   for (const r of w.enqueued) {
     assert.deepEqual(r.filters, { title: "Borderland", season: 2 });
-    assert.match(r.reason, /^jellyfin ItemAdded: added episode 'Borderland' S02E03/);
+    assert.match(
+      r.reason,
+      /^jellyfin ItemAdded: episode 'Borderland' S02E03 → season 'Borderland' S02$/,
+    );
   }
 });
 
@@ -308,8 +317,10 @@ Deno.test("payload text reaches the log as one printable line", async () => {
 Deno.test("a failing enqueue or logger never escapes the handler", async () => {
   const db = openMemoryDatabase();
   insertSource(db, { id: PLEX, name: "Plex", typeId: "plex", config: {} });
-  upsertDiscoveredCollections(db, PLEX, [{ externalId: "2", name: "TV", kind: "shows" }]);
-  setSyncEnabled(db, TV, true);
+  upsertDiscoveredCollections(db, PLEX, {
+    found: [{ externalId: "2", name: "TV", kind: "shows" }],
+  });
+  setSyncEnabled(db, TV, { enabled: true });
   const secret = newWebhookSecret(db, PLEX);
   const logs: string[] = [];
   const failingEnqueue = webhookHandler(db, {
@@ -349,12 +360,14 @@ Deno.test("a secret replaced while the handler runs takes effect at the next req
 Deno.test("an Emby source reads Emby's own payload", async () => {
   const w = _world();
   insertSource(w.db, { id: "emby-0000dddd", name: "Emby", typeId: "emby", config: {} });
-  upsertDiscoveredCollections(w.db, "emby-0000dddd", [{
-    externalId: "m",
-    name: "M",
-    kind: "movies",
-  }]);
-  setSyncEnabled(w.db, collectionIdFor("emby-0000dddd", "m"), true);
+  upsertDiscoveredCollections(w.db, "emby-0000dddd", {
+    found: [{
+      externalId: "m",
+      name: "M",
+      kind: "movies",
+    }],
+  });
+  setSyncEnabled(w.db, collectionIdFor("emby-0000dddd", "m"), { enabled: true });
   const secret = newWebhookSecret(w.db, "emby-0000dddd");
   const response = await w.handle(
     _jsonRequest(
@@ -367,6 +380,6 @@ Deno.test("an Emby source reads Emby's own payload", async () => {
   assert.deepEqual(w.enqueued, [{
     collectionId: collectionIdFor("emby-0000dddd", "m"),
     filters: { title: "The Long Walk" },
-    reason: "emby library.new: added movie 'The Long Walk'",
+    reason: "emby library.new: movie 'The Long Walk'",
   }]);
 });

@@ -22,7 +22,7 @@ Deno.test("ItemAdded episode → its show and season, in every show collection (
   assert.deepEqual(e.filters, { title: "Borderland", season: 2 });
   assert.equal(e.libraryId, undefined);
   assert.deepEqual([...e.kinds], ["shows", "mixed"]);
-  assert.match(e.what, /added episode 'Borderland' S02E03 → season 'Borderland' S02/);
+  assert.match(e.what, /^episode 'Borderland' S02E03 → season 'Borderland' S02$/);
 });
 
 Deno.test("a template's text numbers, padded numbers and lower-case keys are read alike", () => {
@@ -72,14 +72,16 @@ Deno.test("ItemAdded season → show and season; series → the show; movie → 
   })));
   assert.deepEqual(movie.filters, { title: "The Long Walk" });
   assert.deepEqual([...movie.kinds], ["movies", "mixed"]);
-  assert.match(movie.what, /added movie 'The Long Walk' \(1999\)/);
+  assert.match(movie.what, /^movie 'The Long Walk' \(1999\)$/);
 });
 
-Deno.test("deletions look one level wider, so the now-empty scope is still seen", () => {
+Deno.test("a deletion → a full ingest of the collections that can hold it (only full ingests remove)", () => {
   const episode = assertChange(
     mapJellyfinWebhook(jellyfinPayload("ItemDeleted", jellyfinEpisode())),
   );
-  assert.deepEqual(episode.filters, { title: "Borderland", season: 2 });
+  assert.deepEqual(episode.filters, {});
+  assert.deepEqual([...episode.kinds], ["shows", "mixed"]);
+  assert.match(episode.what, /episode 'Borderland' S02E03 → the whole library/);
 
   const season = assertChange(mapJellyfinWebhook(jellyfinPayload("ItemDeleted", {
     Name: "Season 2",
@@ -87,12 +89,13 @@ Deno.test("deletions look one level wider, so the now-empty scope is still seen"
     SeriesName: "Borderland",
     SeasonNumber: 2,
   })));
-  assert.deepEqual(season.filters, { title: "Borderland" });
+  assert.deepEqual(season.filters, {});
+  assert.deepEqual([...season.kinds], ["shows", "mixed"]);
 
-  const series = assertChange(mapJellyfinWebhook(jellyfinPayload("ItemDeleted", {
-    Name: "Borderland",
-    ItemType: "Series",
-  })));
+  // Nothing but the type is needed to know which collections a deletion concerns.
+  const series = assertChange(
+    mapJellyfinWebhook(jellyfinPayload("ItemDeleted", { ItemType: "Series" })),
+  );
   assert.deepEqual(series.filters, {});
   assert.deepEqual([...series.kinds], ["shows", "mixed"]);
 
