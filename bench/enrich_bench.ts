@@ -161,9 +161,11 @@ async function _catalog(
   const source = insertSource(db, { name: "Bench FS", typeId: "filesystem", config });
   const client = await importers.open("filesystem", config);
   try {
-    const { added } = upsertDiscoveredCollections(db, source.id, await client.listCollections());
+    const { added } = upsertDiscoveredCollections(db, source.id, {
+      found: await client.listCollections(),
+    });
     const collection = added[0];
-    setSyncEnabled(db, collection.id, true);
+    setSyncEnabled(db, collection.id, { enabled: true });
     await ingestCollection(db, { client, collection: collection.id });
     attachEnricher(db, { collectionId: collection.id, typeId: "ffprobe" });
     return { db, collection };

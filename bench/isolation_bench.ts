@@ -176,10 +176,10 @@ async function _seedCatalog(
     } finally {
       await client.close();
     }
-    const { added } = upsertDiscoveredCollections(db, source.id, found);
+    const { added } = upsertDiscoveredCollections(db, source.id, { found });
     const shows = added.find((c) => c.kind === "shows");
     if (!shows) throw new Error("the Plex mock has no shows library");
-    setSyncEnabled(db, shows.id, true);
+    setSyncEnabled(db, shows.id, { enabled: true });
     return shows.id;
   } finally {
     db.close();

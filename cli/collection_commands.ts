@@ -240,17 +240,22 @@ paths is stored, with a warning naming the closest upstream prefix.
     const { changes, after } = writeOrDryRun(db, dryRun, () => {
       const changes: string[] = [];
       for (const r of removals) {
-        if (removePathMapping(db, target.id, r, opts)) changes.push(`removed path mapping ${r}`);
+        if (removePathMapping(db, target.id, { externalPrefix: r, ...opts })) {
+          changes.push(`removed path mapping ${r}`);
+        }
       }
       for (const m of add) {
-        if (setPathMapping(db, target.id, m, opts)) {
+        if (setPathMapping(db, target.id, { ...m, ...opts })) {
           changes.push(`path mapping ${m.externalPrefix} -> ${m.localPrefix}`);
         }
       }
-      if (sync !== undefined && setSyncEnabled(db, target.id, sync, opts)) {
+      if (sync !== undefined && setSyncEnabled(db, target.id, { enabled: sync, ...opts })) {
         changes.push(sync ? "sync enabled" : "sync disabled");
       }
-      if (maxRemoval !== undefined && setMaxRemovalPercent(db, target.id, maxRemoval, opts)) {
+      if (
+        maxRemoval !== undefined &&
+        setMaxRemovalPercent(db, target.id, { percent: maxRemoval, ...opts })
+      ) {
         changes.push(`max removal ${maxRemovalText(maxRemoval)}`);
       }
       if (enrichers) changes.push(...enrichers.apply(db, target.id, enrichers.plan, ctx.now));

@@ -376,7 +376,7 @@ const add: Command = {
     const { source, discovery } = writeOrDryRun(db, dryRun, () => {
       const source = insertSource(db, { name, typeId: info.typeId, config }, { now: ctx.now });
       const discovery = discovered
-        ? upsertDiscoveredCollections(db, source.id, discovered, { now: ctx.now })
+        ? upsertDiscoveredCollections(db, source.id, { found: discovered, now: ctx.now })
         : null;
       if (discovery) _attachDefaultEnrichers(ctx, db, source.typeId, discovery);
       return { source, discovery };
@@ -623,7 +623,7 @@ Options not given keep their current values.
     const updated = writeOrDryRun(
       db,
       dryRun,
-      () => updateSource(db, source.id, { name, config }, { now: ctx.now }),
+      () => updateSource(db, source.id, { name, config, now: ctx.now }),
     );
     const status = importerStatus(registry, source.typeId);
     if (ctx.json) {
@@ -757,7 +757,10 @@ kind and locations refreshed, and ones no longer upstream are marked missing
     });
     const dryRun = values["dry-run"] ?? false;
     const result = writeOrDryRun(db, dryRun, () => {
-      const found = upsertDiscoveredCollections(db, source.id, discovered ?? [], { now: ctx.now });
+      const found = upsertDiscoveredCollections(db, source.id, {
+        found: discovered ?? [],
+        now: ctx.now,
+      });
       _attachDefaultEnrichers(ctx, db, source.typeId, found);
       return found;
     });

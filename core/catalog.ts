@@ -203,6 +203,9 @@ export interface SourceChanges {
   config?: ImporterConfig;
 }
 
+/** Options of {@link updateSource}: the changes and the clock. */
+export type UpdateSourceOptions = SourceChanges & WriteOptions;
+
 /**
  * Updates a source's name and/or config. Throws `NOT_FOUND` or `CONFLICT`.
  * Returns the updated record (unchanged, with the same `updatedAt`, when nothing differs).
@@ -210,13 +213,12 @@ export interface SourceChanges {
 export function updateSource(
   db: DatabaseSync,
   id: string,
-  changes: SourceChanges,
-  options: WriteOptions = {},
+  options: UpdateSourceOptions,
 ): SourceRecord {
   const current = getSource(db, id);
   if (!current) throw new RetrovueError("NOT_FOUND", `no source '${id}'`);
-  const name = changes.name === undefined ? current.name : checkSourceName(changes.name);
-  const config = changes.config ?? current.config;
+  const name = options.name === undefined ? current.name : checkSourceName(options.name);
+  const config = options.config ?? current.config;
   if (name.toLowerCase() !== current.name.toLowerCase()) _assertNameFree(db, name);
   if (name === current.name && JSON.stringify(config) === JSON.stringify(current.config)) {
     return current;
@@ -371,6 +373,12 @@ export interface DiscoveryResult {
   rekeyed: CollectionRecord[];
 }
 
+/** Options of {@link upsertDiscoveredCollections}: what discovery found, and the clock. */
+export interface UpsertDiscoveredOptions extends WriteOptions {
+  /** Every collection the upstream reported, in its order. */
+  found: readonly DiscoveredCollection[];
+}
+
 /**
  * Upserts discovered collections by external id: new ones are added with
  * sync disabled, known ones get their name, kind, locations and eligibility
@@ -383,9 +391,9 @@ export interface DiscoveryResult {
 export function upsertDiscoveredCollections(
   db: DatabaseSync,
   sourceId: string,
-  found: readonly DiscoveredCollection[],
-  options: WriteOptions = {},
+  options: UpsertDiscoveredOptions,
 ): DiscoveryResult {
+  const { found } = options;
   const now = (options.now ?? (() => new Date()))().toISOString();
   return transaction(db, () => {
     if (!getSource(db, sourceId)) throw new RetrovueError("NOT_FOUND", `no source '${sourceId}'`);
@@ -486,6 +494,12 @@ export function upsertDiscoveredCollections(
   });
 }
 
+/** Options of {@link setSyncEnabled}: the new intent, and the clock. */
+export interface SetSyncEnabledOptions extends WriteOptions {
+  /** Whether the collection should be ingested. */
+  enabled: boolean;
+}
+
 /**
  * Sets a collection's sync intent. Enabling a collection that is not
  * ingestible throws `NOT_INGESTIBLE` with the reason. Returns whether
@@ -494,9 +508,9 @@ export function upsertDiscoveredCollections(
 export function setSyncEnabled(
   db: DatabaseSync,
   collectionId: string,
-  enabled: boolean,
-  options: WriteOptions = {},
+  options: SetSyncEnabledOptions,
 ): boolean {
+  const { enabled } = options;
   const current = getCollection(db, collectionId);
   if (!current) throw new RetrovueError("NOT_FOUND", `no collection '${collectionId}'`);
   if (current.syncEnabled === enabled) return false;
@@ -514,6 +528,12 @@ export function setSyncEnabled(
   return true;
 }
 
+/** Options of {@link setMaxRemovalPercent}: the new limit, and the clock. */
+export interface SetMaxRemovalPercentOptions extends WriteOptions {
+  /** A whole number 0–100, or null for the default. */
+  percent: number | null;
+}
+
 /**
  * Sets the removal guard's limit of a collection: the percentage (a whole
  * number, 0–100) of its active assets a full ingest may remove; null goes
@@ -523,9 +543,9 @@ export function setSyncEnabled(
 export function setMaxRemovalPercent(
   db: DatabaseSync,
   collectionId: string,
-  percent: number | null,
-  options: WriteOptions = {},
+  options: SetMaxRemovalPercentOptions,
 ): boolean {
+  const { percent } = options;
   if (percent !== null && (!Number.isInteger(percent) || percent < 0 || percent > 100)) {
     throw new RetrovueError("USAGE", `the removal limit must be 0–100 percent, not ${percent}`);
   }
@@ -538,14 +558,14 @@ export function setMaxRemovalPercent(
   return true;
 }
 
-/** Records when an ingest of a collection completed. */
+/** Records that an ingest of a collection completed now (by `options.now`). */
 export function setLastIngestTime(
   db: DatabaseSync,
   collectionId: string,
-  time: Date,
+  options: WriteOptions = {},
 ): void {
-  db.prepare("UPDATE collections SET last_ingest_time = ? WHERE id = ?")
-    .run(time.toISOString(), collectionId);
+  const now = (options.now ?? (() => new Date()))().toISOString();
+  db.prepare("UPDATE collections SET last_ingest_time = ? WHERE id = ?").run(now, collectionId);
 }
 
 // ---------------------------------------------------------- path mappings
@@ -593,38 +613,46 @@ export function getPathMappings(db: DatabaseSync, collectionId: string): PathMap
   }));
 }
 
+/** Options of {@link setPathMapping}: the mapping, and the clock. */
+export type SetPathMappingOptions = PathMapping & WriteOptions;
+
 /**
- * Adds or replaces the mapping for `mapping.externalPrefix`. Returns whether
+ * Adds or replaces the mapping for `options.externalPrefix`. Returns whether
  * anything changed (the same mapping again is a quiet no-op).
  */
 export function setPathMapping(
   db: DatabaseSync,
   collectionId: string,
-  mapping: PathMapping,
-  options: WriteOptions = {},
+  options: SetPathMappingOptions,
 ): boolean {
+  const { externalPrefix, localPrefix } = options;
   const current = db.prepare(
     "SELECT local_prefix FROM path_mappings WHERE collection_id = ? AND external_prefix = ?",
-  ).get(collectionId, mapping.externalPrefix);
-  if (current && current.local_prefix === mapping.localPrefix) return false;
+  ).get(collectionId, externalPrefix);
+  if (current && current.local_prefix === localPrefix) return false;
   db.prepare(
     `INSERT INTO path_mappings (collection_id, external_prefix, local_prefix) VALUES (?, ?, ?)
      ON CONFLICT (collection_id, external_prefix) DO UPDATE SET local_prefix = excluded.local_prefix`,
-  ).run(collectionId, mapping.externalPrefix, mapping.localPrefix);
+  ).run(collectionId, externalPrefix, localPrefix);
   _touchCollection(db, collectionId, options);
   return true;
+}
+
+/** Options of {@link removePathMapping}: which mapping, and the clock. */
+export interface RemovePathMappingOptions extends WriteOptions {
+  /** The external prefix of the mapping to remove (trailing slashes ignored). */
+  externalPrefix: string;
 }
 
 /** Removes the mapping for an external prefix; returns whether one existed. */
 export function removePathMapping(
   db: DatabaseSync,
   collectionId: string,
-  externalPrefix: string,
-  options: WriteOptions = {},
+  options: RemovePathMappingOptions,
 ): boolean {
   const result = db.prepare(
     "DELETE FROM path_mappings WHERE collection_id = ? AND external_prefix = ?",
-  ).run(collectionId, normalizePrefix(externalPrefix));
+  ).run(collectionId, normalizePrefix(options.externalPrefix));
   if (Number(result.changes) === 0) return false;
   _touchCollection(db, collectionId, options);
   return true;

@@ -45,9 +45,9 @@ export async function checkDryRun(state: {
         typeId: state.info.typeId,
         config: state.config,
       });
-      const found = upsertDiscoveredCollections(db, source.id, state.collections);
+      const found = upsertDiscoveredCollections(db, source.id, { found: state.collections });
       const collection = found.added.find((c) => c.externalId === state.target.externalId)!;
-      setSyncEnabled(db, collection.id, true);
+      setSyncEnabled(db, collection.id, { enabled: true });
       const before = _dump(db);
       const result = await ingestCollection(db, {
         client: state.client,

@@ -81,9 +81,9 @@ Deno.test("sources: update keeps id and type, checks the new name, no-op keeps u
   const s = insertSource(db, { name: "one", typeId: "fake", config: { x: 1 } }, { now: clock });
   insertSource(db, { name: "two", typeId: "fake", config: {} }, { now: clock });
   assert.throws(() => updateSource(db, s.id, { name: "TWO" }), _code("CONFLICT"));
-  const same = updateSource(db, s.id, { name: "one", config: { x: 1 } }, { now: clock });
+  const same = updateSource(db, s.id, { name: "one", config: { x: 1 }, now: clock });
   assert.equal(same.updatedAt, s.updatedAt);
-  const renamed = updateSource(db, s.id, { name: "ONE", config: { x: 2 } }, { now: clock });
+  const renamed = updateSource(db, s.id, { name: "ONE", config: { x: 2 }, now: clock });
   assert.equal(renamed.id, s.id);
   assert.equal(renamed.typeId, "fake");
   assert.equal(renamed.name, "ONE");
@@ -95,25 +95,31 @@ Deno.test("sources: update keeps id and type, checks the new name, no-op keeps u
 Deno.test("discovery: adds with sync off, refreshes, marks missing, never deletes or enables", () => {
   const db = openMemoryDatabase();
   const s = insertSource(db, { name: "src", typeId: "fake", config: {} });
-  const first = upsertDiscoveredCollections(db, s.id, [
-    { externalId: "1", name: "Movies", kind: "movies", locations: ["/m"] },
-    { externalId: "2", name: "TV", kind: "shows" },
-    { externalId: "3", name: "Music", kind: "other", ingestible: false, reason: "music" },
-  ], { now: clock });
+  const first = upsertDiscoveredCollections(db, s.id, {
+    found: [
+      { externalId: "1", name: "Movies", kind: "movies", locations: ["/m"] },
+      { externalId: "2", name: "TV", kind: "shows" },
+      { externalId: "3", name: "Music", kind: "other", ingestible: false, reason: "music" },
+    ],
+    now: clock,
+  });
   assert.deepEqual(first.added.map((c) => c.name), ["Movies", "Music", "TV"]);
   assert.ok(first.added.every((c) => !c.syncEnabled));
   const music = first.added.find((c) => c.externalId === "3")!;
   assert.equal(music.ingestible, false);
   assert.equal(music.ingestibleReason, "music");
   const tv = collectionIdFor(s.id, "2");
-  assert.equal(setSyncEnabled(db, tv, true), true);
+  assert.equal(setSyncEnabled(db, tv, { enabled: true }), true);
   setPathMapping(db, tv, { externalPrefix: "/tv", localPrefix: "/mnt/tv" });
 
-  const second = upsertDiscoveredCollections(db, s.id, [
-    { externalId: "1", name: "Movies", kind: "movies", locations: ["/m"] },
-    { externalId: "2", name: "Television", kind: "shows" },
-    { externalId: "4", name: "Kids", kind: "mixed" },
-  ], { now: clock });
+  const second = upsertDiscoveredCollections(db, s.id, {
+    found: [
+      { externalId: "1", name: "Movies", kind: "movies", locations: ["/m"] },
+      { externalId: "2", name: "Television", kind: "shows" },
+      { externalId: "4", name: "Kids", kind: "mixed" },
+    ],
+    now: clock,
+  });
   assert.deepEqual(second.added.map((c) => c.name), ["Kids"]);
   assert.deepEqual(second.updated.map((c) => c.name), ["Television"]);
   assert.deepEqual(second.missing.map((c) => c.name), ["Music"]);
@@ -124,9 +130,11 @@ Deno.test("discovery: adds with sync off, refreshes, marks missing, never delete
   assert.equal(getCollection(db, music.id)!.missingUpstream, true);
   assert.equal(listCollections(db, { sourceId: s.id }).length, 4, "nothing deleted");
 
-  const third = upsertDiscoveredCollections(db, s.id, [
-    { externalId: "3", name: "Music", kind: "other", ingestible: false, reason: "music" },
-  ]);
+  const third = upsertDiscoveredCollections(db, s.id, {
+    found: [
+      { externalId: "3", name: "Music", kind: "other", ingestible: false, reason: "music" },
+    ],
+  });
   assert.deepEqual(third.updated.map((c) => c.name), ["Music"], "reappearing counts as updated");
   assert.equal(getCollection(db, music.id)!.missingUpstream, false);
   assert.equal(getCollection(db, music.id)!.syncEnabled, false);
@@ -138,10 +146,12 @@ Deno.test("discovery: a duplicate external id rolls everything back", () => {
   const s = insertSource(db, { name: "src", typeId: "fake", config: {} });
   assert.throws(
     () =>
-      upsertDiscoveredCollections(db, s.id, [
-        { externalId: "1", name: "A", kind: "movies" },
-        { externalId: "1", name: "B", kind: "movies" },
-      ]),
+      upsertDiscoveredCollections(db, s.id, {
+        found: [
+          { externalId: "1", name: "A", kind: "movies" },
+          { externalId: "1", name: "B", kind: "movies" },
+        ],
+      }),
     _code("MALFORMED_RESPONSE"),
   );
   assert.equal(listCollections(db).length, 0);
@@ -152,8 +162,12 @@ Deno.test("collections: ambiguous names list candidates with sources and ids; sc
   const db = openMemoryDatabase();
   const a = insertSource(db, { name: "a", typeId: "fake", config: {} });
   const b = insertSource(db, { name: "b", typeId: "fake", config: {} });
-  upsertDiscoveredCollections(db, a.id, [{ externalId: "1", name: "Movies", kind: "movies" }]);
-  upsertDiscoveredCollections(db, b.id, [{ externalId: "1", name: "movies", kind: "movies" }]);
+  upsertDiscoveredCollections(db, a.id, {
+    found: [{ externalId: "1", name: "Movies", kind: "movies" }],
+  });
+  upsertDiscoveredCollections(db, b.id, {
+    found: [{ externalId: "1", name: "movies", kind: "movies" }],
+  });
   assert.throws(
     () => resolveCollection(db, "MOVIES"),
     (e) =>
@@ -170,16 +184,21 @@ Deno.test("collections: ambiguous names list candidates with sources and ids; sc
 Deno.test("sync: enabling a non-ingestible collection fails with the reason; repeats are no-ops", () => {
   const db = openMemoryDatabase();
   const s = insertSource(db, { name: "s", typeId: "fake", config: {} });
-  upsertDiscoveredCollections(db, s.id, [
-    { externalId: "m", name: "Music", kind: "other", ingestible: false, reason: "audio only" },
-    { externalId: "t", name: "TV", kind: "shows" },
-  ]);
+  upsertDiscoveredCollections(db, s.id, {
+    found: [
+      { externalId: "m", name: "Music", kind: "other", ingestible: false, reason: "audio only" },
+      { externalId: "t", name: "TV", kind: "shows" },
+    ],
+  });
   const music = collectionIdFor(s.id, "m");
   const tv = collectionIdFor(s.id, "t");
-  assert.throws(() => setSyncEnabled(db, music, true), _code("NOT_INGESTIBLE", /audio only/));
-  assert.equal(setSyncEnabled(db, music, false), false);
-  assert.equal(setSyncEnabled(db, tv, true), true);
-  assert.equal(setSyncEnabled(db, tv, true), false);
+  assert.throws(
+    () => setSyncEnabled(db, music, { enabled: true }),
+    _code("NOT_INGESTIBLE", /audio only/),
+  );
+  assert.equal(setSyncEnabled(db, music, { enabled: false }), false);
+  assert.equal(setSyncEnabled(db, tv, { enabled: true }), true);
+  assert.equal(setSyncEnabled(db, tv, { enabled: true }), false);
   assert.deepEqual(collectionCounts(db).get(s.id), { enabled: 1, total: 2 });
   db.close();
 });
@@ -202,7 +221,9 @@ Deno.test("path mappings: parse, validate, replace, remove, apply by longest pre
   }
   const db = openMemoryDatabase();
   const s = insertSource(db, { name: "s", typeId: "fake", config: {} });
-  upsertDiscoveredCollections(db, s.id, [{ externalId: "t", name: "TV", kind: "shows" }]);
+  upsertDiscoveredCollections(db, s.id, {
+    found: [{ externalId: "t", name: "TV", kind: "shows" }],
+  });
   const tv = collectionIdFor(s.id, "t");
   assert.equal(setPathMapping(db, tv, { externalPrefix: "/data", localPrefix: "/mnt" }), true);
   assert.equal(setPathMapping(db, tv, { externalPrefix: "/data", localPrefix: "/mnt" }), false);
@@ -217,8 +238,8 @@ Deno.test("path mappings: parse, validate, replace, remove, apply by longest pre
   assert.equal(applyPathMappings(mappings, "/data/tvx/a.mkv"), "/srv/tvx/a.mkv");
   assert.equal(applyPathMappings(mappings, "/database/a.mkv"), null);
   assert.equal(applyPathMappings(mappings, "/data"), "/srv");
-  assert.equal(removePathMapping(db, tv, "/data/"), true);
-  assert.equal(removePathMapping(db, tv, "/data"), false);
+  assert.equal(removePathMapping(db, tv, { externalPrefix: "/data/" }), true);
+  assert.equal(removePathMapping(db, tv, { externalPrefix: "/data" }), false);
   assert.equal(getCollection(db, tv)!.pathMappings.length, 1);
   db.close();
 });
@@ -226,7 +247,9 @@ Deno.test("path mappings: parse, validate, replace, remove, apply by longest pre
 Deno.test("deleting a source cascades; active asset counts ignore deleted assets", () => {
   const db = openMemoryDatabase();
   const s = insertSource(db, { name: "s", typeId: "fake", config: {} });
-  upsertDiscoveredCollections(db, s.id, [{ externalId: "t", name: "TV", kind: "shows" }]);
+  upsertDiscoveredCollections(db, s.id, {
+    found: [{ externalId: "t", name: "TV", kind: "shows" }],
+  });
   const tv = collectionIdFor(s.id, "t");
   setPathMapping(db, tv, { externalPrefix: "/a", localPrefix: "/b" });
   const insert = db.prepare(
@@ -247,18 +270,22 @@ Deno.test("discovery: a library deleted and re-added upstream keeps its collecti
   const db = openMemoryDatabase();
   const source = insertSource(db, { name: "plex", typeId: "plex", config: {} });
   const tv = { name: "TV Shows", kind: "shows" as const, locations: ["/data/tv"] };
-  const first = upsertDiscoveredCollections(db, source.id, [
-    { externalId: "3", ...tv },
-    { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
-  ]);
+  const first = upsertDiscoveredCollections(db, source.id, {
+    found: [
+      { externalId: "3", ...tv },
+      { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
+    ],
+  });
   const id = first.added.find((c) => c.name === "TV Shows")!.id;
-  setSyncEnabled(db, id, true);
+  setSyncEnabled(db, id, { enabled: true });
 
   // Section 3 deleted, the same folder added again as section 7.
-  const again = upsertDiscoveredCollections(db, source.id, [
-    { externalId: "7", ...tv },
-    { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
-  ]);
+  const again = upsertDiscoveredCollections(db, source.id, {
+    found: [
+      { externalId: "7", ...tv },
+      { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
+    ],
+  });
   assert.deepEqual(again.rekeyed.map((c) => [c.id, c.externalId]), [[id, "7"]]);
   assert.deepEqual(again.added, [], "no new collection");
   assert.deepEqual(again.missing, [], "nothing missing");
@@ -267,11 +294,13 @@ Deno.test("discovery: a library deleted and re-added upstream keeps its collecti
   assert.equal(kept.syncEnabled, true, "its settings stay");
 
   // A new library that reuses the old key gets a fresh id, not the re-keyed one's.
-  const third = upsertDiscoveredCollections(db, source.id, [
-    { externalId: "7", ...tv },
-    { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
-    { externalId: "3", name: "Kids", kind: "shows", locations: ["/data/kids"] },
-  ]);
+  const third = upsertDiscoveredCollections(db, source.id, {
+    found: [
+      { externalId: "7", ...tv },
+      { externalId: "4", name: "Movies", kind: "movies", locations: ["/data/movies"] },
+      { externalId: "3", name: "Kids", kind: "shows", locations: ["/data/kids"] },
+    ],
+  });
   assert.equal(third.added.length, 1);
   assert.notEqual(third.added[0].id, id);
 });
@@ -280,11 +309,13 @@ Deno.test("discovery: two libraries that could be the one that went are never me
   const db = openMemoryDatabase();
   const source = insertSource(db, { name: "plex", typeId: "plex", config: {} });
   const tv = { name: "TV Shows", kind: "shows" as const, locations: ["/data/tv"] };
-  upsertDiscoveredCollections(db, source.id, [{ externalId: "3", ...tv }]);
-  const again = upsertDiscoveredCollections(db, source.id, [
-    { externalId: "7", ...tv },
-    { externalId: "8", ...tv },
-  ]);
+  upsertDiscoveredCollections(db, source.id, { found: [{ externalId: "3", ...tv }] });
+  const again = upsertDiscoveredCollections(db, source.id, {
+    found: [
+      { externalId: "7", ...tv },
+      { externalId: "8", ...tv },
+    ],
+  });
   assert.deepEqual(again.rekeyed, []);
   assert.equal(again.added.length, 2);
   assert.equal(again.missing.length, 1);

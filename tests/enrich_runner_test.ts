@@ -66,9 +66,11 @@ function _catalog(dir: string, titles: readonly string[], kind = "movie"): Catal
   Deno.mkdirSync(root, { recursive: true });
   const db = openDatabase(join(dir, "catalog.db"));
   const source = insertSource(db, { name: "fs", typeId: "filesystem", config: { root: [root] } });
-  const { added } = upsertDiscoveredCollections(db, source.id, [
-    { externalId: root, name: "movies", kind: "movies", locations: [root] },
-  ]);
+  const { added } = upsertDiscoveredCollections(db, source.id, {
+    found: [
+      { externalId: root, name: "movies", kind: "movies", locations: [root] },
+    ],
+  });
   const now = new Date().toISOString();
   const insert = db.prepare(
     `INSERT INTO assets (id, collection_id, external_id, kind, title, series_title, season,

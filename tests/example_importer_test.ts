@@ -205,9 +205,11 @@ Deno.test("example: ingests through the pipeline (dry run writes nothing, then a
     const source = insertSource(db, { name: "Example", typeId: TYPE_ID, config: valid });
     const client = await registry.open(TYPE_ID, valid);
     try {
-      const found = upsertDiscoveredCollections(db, source.id, await client.listCollections());
+      const found = upsertDiscoveredCollections(db, source.id, {
+        found: await client.listCollections(),
+      });
       const tv = found.added.find((c) => c.externalId === "tv")!;
-      setSyncEnabled(db, tv.id, true);
+      setSyncEnabled(db, tv.id, { enabled: true });
       const count = () => Number(db.prepare("SELECT count(*) AS n FROM assets").get()!.n);
       const dry = await ingestCollection(db, { client, collection: tv.id, dryRun: true });
       assert.equal(dry.stats.new, 8);

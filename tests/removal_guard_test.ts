@@ -286,8 +286,8 @@ Deno.test("the per-collection limit replaces 50%: 70% lets 60% through, 0% holds
   const db = memoryDb();
   await run(db, { tv: episodes(50) });
   assert.equal(getCollection(db, TV)!.maxRemovalPercent, null);
-  assert.equal(setMaxRemovalPercent(db, TV, 70), true);
-  assert.equal(setMaxRemovalPercent(db, TV, 70), false, "the same value is no change");
+  assert.equal(setMaxRemovalPercent(db, TV, { percent: 70 }), true);
+  assert.equal(setMaxRemovalPercent(db, TV, { percent: 70 }), false, "the same value is no change");
   assert.equal(getCollection(db, TV)!.maxRemovalPercent, 70);
   const through = await run(db, { tv: episodes(50).slice(30) });
   assert.equal(through.status, "ok");
@@ -295,16 +295,16 @@ Deno.test("the per-collection limit replaces 50%: 70% lets 60% through, 0% holds
 
   const db2 = memoryDb();
   await run(db2, { tv: episodes(100) });
-  setMaxRemovalPercent(db2, TV, 0);
+  setMaxRemovalPercent(db2, TV, { percent: 0 });
   const held = await run(db2, { tv: episodes(100).slice(21) });
   assert.equal(held.status, "partial");
   assert.equal(held.removalGuard?.maxRemovalPercent, 0);
   const ok = await run(db2, { tv: episodes(100).slice(20) });
   assert.equal(ok.status, "ok", "20 assets never trip the percentage");
-  setMaxRemovalPercent(db2, TV, null);
+  setMaxRemovalPercent(db2, TV, { percent: null });
   assert.equal(getCollection(db2, TV)!.maxRemovalPercent, null);
   for (const bad of [-1, 101, 12.5]) {
-    assert.throws(() => setMaxRemovalPercent(db2, TV, bad), /0–100 percent/);
+    assert.throws(() => setMaxRemovalPercent(db2, TV, { percent: bad }), /0–100 percent/);
   }
   assert.throws(() => db2.exec(`UPDATE collections SET max_removal_pct = 101`), /CHECK/);
 });
@@ -424,7 +424,7 @@ Deno.test("migration 2 adds the removal limit to an old catalog and keeps its da
       const c = getCollection(db, "c-1")!;
       assert.equal(c.name, "X");
       assert.equal(c.maxRemovalPercent, null);
-      setMaxRemovalPercent(db, "c-1", 30);
+      setMaxRemovalPercent(db, "c-1", { percent: 30 });
       assert.equal(getCollection(db, "c-1")!.maxRemovalPercent, 30);
     } finally {
       db.close();
