@@ -36,9 +36,13 @@ import { parseArgs } from "node:util";
 import { insertSource, setSyncEnabled, upsertDiscoveredCollections } from "../core/catalog.ts";
 import { validateConfig } from "../core/config.ts";
 import { openDatabase } from "../core/db.ts";
-import { enrichCollection, type EnrichReport } from "../ingest/enrich.ts";
-import { attachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
-import { ingestCollection } from "../ingest/pipeline.ts";
+import {
+  attachEnricher,
+  enrichCollection,
+  type EnrichReport,
+  ingestCollection,
+  listAttachedEnrichers,
+} from "../ingest/mod.ts";
 import { loadEnricherRegistry } from "../registry/mod.ts";
 import { loadRegistry } from "../registry/mod.ts";
 import { findFfprobe, makeMedia } from "../tests/fixtures/enrichers/_media.ts";

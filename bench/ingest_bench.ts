@@ -29,7 +29,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { openDatabase } from "../core/db.ts";
 import { assetId, normalizeAsset } from "../ingest/normalize.ts";
-import { type IngestClient, ingestCollection } from "../ingest/pipeline.ts";
+import { type IngestClient, ingestCollection } from "../ingest/mod.ts";
 
 const SERIES = 100;
 const SEASONS = 10;

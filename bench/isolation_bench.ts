@@ -39,7 +39,7 @@ import { insertSource, setSyncEnabled, upsertDiscoveredCollections } from "../co
 import { type RawValue, secretValues, validateConfig } from "../core/config.ts";
 import type { ImporterConfig } from "../core/contract.ts";
 import { openDatabase } from "../core/db.ts";
-import { ingestCollection } from "../ingest/pipeline.ts";
+import { ingestCollection } from "../ingest/mod.ts";
 import { bwrapArgs } from "../registry/mod.ts";
 import {
   type Isolation,

@@ -8,13 +8,20 @@
 
 import type { TechnicalMetadata } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { parseReadiness, READINESS_STATES } from "../ingest/readiness.ts";
-import { assetLabel, type AssetRecord, listAssets, resolveAsset } from "../ingest/assets_query.ts";
 import type { DatabaseSync } from "node:sqlite";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./lookup.ts";
-import { changesOf, resolveRun } from "../ingest/history.ts";
+import {
+  assetLabel,
+  type AssetRecord,
+  changesOf,
+  listAssets,
+  parseReadiness,
+  READINESS_STATES,
+  resolveAsset,
+  resolveRun,
+} from "../ingest/mod.ts";
 import { runJson, runLabel } from "./history_commands.ts";
 
 /** Rows `asset list` shows when no `--limit` is given. */

@@ -20,9 +20,13 @@ import {
   setSyncEnabled,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { DEFAULT_MAX_REMOVAL_PERCENT } from "../ingest/removal_guard.ts";
-import { listAttachedEnrichers } from "../ingest/enrich_attach.ts";
-import { countReadiness, readinessJson, readinessText } from "../ingest/readiness.ts";
+import {
+  countReadiness,
+  DEFAULT_MAX_REMOVAL_PERCENT,
+  listAttachedEnrichers,
+  readinessJson,
+  readinessText,
+} from "../ingest/mod.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
@@ -258,7 +262,7 @@ paths is stored, with a warning naming the closest upstream prefix.
       ) {
         changes.push(`max removal ${maxRemovalText(maxRemoval)}`);
       }
-      if (enrichers) changes.push(...enrichers.apply(db, target.id, enrichers.plan, ctx.now));
+      if (enrichers) changes.push(...enrichers.apply(db, target.id, { plan: enrichers.plan, now: ctx.now }));
       return { changes, after: getCollection(db, target.id) as CollectionRecord };
     });
     const source = getSource(db, target.sourceId)!;

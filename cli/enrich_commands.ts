@@ -12,8 +12,13 @@ import { RetrovueError } from "../core/errors.ts";
 import type { ParamSpec } from "../core/contract.ts";
 import { type RawValue, validateConfig } from "../core/config.ts";
 import type { EnricherConfig } from "../core/enricher_contract.ts";
-import { enrichCollection, type EnrichReport } from "../ingest/enrich.ts";
-import { attachEnricher, detachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
+import {
+  attachEnricher,
+  detachEnricher,
+  enrichCollection,
+  type EnrichReport,
+  listAttachedEnrichers,
+} from "../ingest/mod.ts";
 import { pluginDirsFromEnv } from "../registry/mod.ts";
 import { type EnricherRegistry, loadEnricherRegistry } from "../registry/mod.ts";
 import { limitsFromEnv } from "../registry/mod.ts";
@@ -47,8 +52,10 @@ export async function loadEnrichers(
   });
 }
 
-/** Options for {@link runEnrichment}. */
+/** Options for {@link runEnrichment}: the collection, and how to enrich it. */
 export interface RunEnrichmentOptions {
+  /** The collection whose attached enrichers run. */
+  collection: CollectionRecord;
   /** Series or movie title. */
   title?: string;
   /** Season (with `title`). */
@@ -68,9 +75,9 @@ export interface RunEnrichmentOptions {
 export async function runEnrichment(
   ctx: CommandContext,
   db: DatabaseSync,
-  collection: CollectionRecord,
-  options: RunEnrichmentOptions = {},
+  options: RunEnrichmentOptions,
 ): Promise<EnrichReport | null> {
+  const { collection, ...enrichOptions } = options;
   const attached = listAttachedEnrichers(db, collection.id);
   if (attached.length === 0) return null;
   const registry = await loadEnrichers(ctx);
@@ -80,7 +87,7 @@ export async function runEnrichment(
   let last = 0;
   try {
     return await enrichCollection(db, collection, {
-      ...options,
+      ...enrichOptions,
       registry,
       attached,
       now: () => ctx.now(),
@@ -106,12 +113,12 @@ export async function runEnrichment(
 export async function enrichAfterIngest(
   ctx: CommandContext,
   db: DatabaseSync,
-  collectionId: string,
+  options: { collectionId: string },
 ): Promise<{ report: EnrichReport | null; unavailable?: string }> {
-  const collection = getCollection(db, collectionId);
+  const collection = getCollection(db, options.collectionId);
   if (!collection) return { report: null };
   try {
-    return { report: await runEnrichment(ctx, db, collection) };
+    return { report: await runEnrichment(ctx, db, { collection }) };
   } catch (error) {
     if (error instanceof RetrovueError && error.code === "ENRICHER_UNAVAILABLE") {
       return { report: null, unavailable: error.message };
@@ -206,7 +213,8 @@ run at all (e.g. "install ffmpeg or pass --ffprobe PATH").
     const db = ctx.openDb({ readOnly: dryRun });
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const collection = findCollection(db, positionals[0], { sourceId: scope?.id });
-    const report = await runEnrichment(ctx, db, collection, {
+    const report = await runEnrichment(ctx, db, {
+      collection,
       title: values.title,
       season,
       force: values.force ?? false,
@@ -367,13 +375,21 @@ function _installed(registry: EnricherRegistry, typeId: string) {
   return info;
 }
 
+/** What {@link applyEnricherChanges} applies, and the clock. */
+export interface ApplyEnricherChangesOptions {
+  /** A plan checked by {@link planEnricherChanges}. */
+  plan: EnricherChangePlan;
+  /** The clock for the attachments' times. */
+  now: () => Date;
+}
+
 /** Applies a checked plan; returns one phrase per change. */
 export function applyEnricherChanges(
   db: DatabaseSync,
   collectionId: string,
-  plan: EnricherChangePlan,
-  now: () => Date,
+  options: ApplyEnricherChangesOptions,
 ): string[] {
+  const { plan, now } = options;
   const changes: string[] = [];
   for (const typeId of plan.remove) {
     detachEnricher(db, { collectionId, typeId });

@@ -9,18 +9,19 @@ import type { AssetFilters } from "../core/contract.ts";
 import { getCollection, getPathMappings, getSource } from "../core/catalog.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
-import type { IngestIssue } from "../ingest/diff.ts";
-import { formatPercent, type RemovalGuardVerdict } from "../ingest/removal_guard.ts";
 import {
   checkIngestAllowed,
+  formatPercent,
   ingestCollection,
+  type IngestIssue,
   type IngestNotices,
   type IngestProgress,
   type IngestResult,
   ingestSource,
+  type RemovalGuardVerdict,
   type SourceIngestResult,
   validateFilters,
-} from "../ingest/pipeline.ts";
+} from "../ingest/mod.ts";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { writeJson } from "./output.ts";
@@ -130,7 +131,7 @@ same verdict.
     const enrich = result.dryRun || result.status !== "ok"
       ? undefined
       : await import("./enrich_commands.ts");
-    const enriched = await enrich?.enrichAfterIngest(ctx, db, result.collectionId);
+    const enriched = await enrich?.enrichAfterIngest(ctx, db, { collectionId: result.collectionId });
     const report = enriched?.report;
     if (ctx.json) {
       writeJson(ctx, {
@@ -235,7 +236,7 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
     const enrichJson = new Map<string, unknown>();
     for (const c of result.collections) {
       if (!enrich || c.status !== "ok") continue;
-      const done = await enrich.enrichAfterIngest(ctx, db, c.collectionId);
+      const done = await enrich.enrichAfterIngest(ctx, db, { collectionId: c.collectionId });
       if (done.unavailable) unavailable.add(done.unavailable);
       const collection = done.report ? getCollection(db, c.collectionId) : undefined;
       if (!done.report || !collection) continue;

@@ -22,7 +22,7 @@ import {
   upsertDiscoveredCollections,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { attachDefaultEnrichers } from "../ingest/enrich_attach.ts";
+import { attachDefaultEnrichers } from "../ingest/mod.ts";
 import {
   DEFAULT_SEARCH_PATH,
   describeIsolation,
