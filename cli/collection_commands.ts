@@ -262,7 +262,9 @@ paths is stored, with a warning naming the closest upstream prefix.
       ) {
         changes.push(`max removal ${maxRemovalText(maxRemoval)}`);
       }
-      if (enrichers) changes.push(...enrichers.apply(db, target.id, { plan: enrichers.plan, now: ctx.now }));
+      if (enrichers) {
+        changes.push(...enrichers.apply(db, target.id, { plan: enrichers.plan, now: ctx.now }));
+      }
       return { changes, after: getCollection(db, target.id) as CollectionRecord };
     });
     const source = getSource(db, target.sourceId)!;

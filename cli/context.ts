@@ -129,12 +129,21 @@ export function defaultDbPath(env: CliEnv): string {
   );
 }
 
+/** What {@link resolveDbPath} resolves against: the environment and the working directory. */
+export interface ResolveDbPathOptions {
+  /** The environment (`RETROVUE_DB`, `HOME`). */
+  env: CliEnv;
+  /** The folder relative paths are taken from. */
+  cwd: string;
+}
+
 /**
  * Where this invocation's database is: `--db`, else `RETROVUE_DB`, else the
  * default. `--test-db` means `retrovue-test.db` in the folder of the
  * `RETROVUE_DB`/default location and cannot be combined with `--db`.
  */
-export function resolveDbPath(globals: GlobalOptions, env: CliEnv, cwd: string): string {
+export function resolveDbPath(globals: GlobalOptions, options: ResolveDbPathOptions): string {
+  const { env, cwd } = options;
   if (globals.testDb) {
     if (globals.db !== undefined) {
       throw new RetrovueError("USAGE", "use either --db or --test-db, not both");
@@ -246,7 +255,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
   const before = () => prepared ??= options.beforePlugins?.() ?? Promise.resolve();
   let dbPath: string | undefined;
   const cwd = operatorCwd(io.env, io.cwd);
-  const getDbPath = () => dbPath ??= resolveDbPath(options.globals, io.env, cwd);
+  const getDbPath = () => dbPath ??= resolveDbPath(options.globals, { env: io.env, cwd });
   const json = options.globals.json;
   const color = io.isTerminal && !io.env.NO_COLOR && !json;
   const stderr = redactingWriter(inertWriter(io.stderr, { color }), scrub);

@@ -131,7 +131,9 @@ same verdict.
     const enrich = result.dryRun || result.status !== "ok"
       ? undefined
       : await import("./enrich_commands.ts");
-    const enriched = await enrich?.enrichAfterIngest(ctx, db, { collectionId: result.collectionId });
+    const enriched = await enrich?.enrichAfterIngest(ctx, db, {
+      collectionId: result.collectionId,
+    });
     const report = enriched?.report;
     if (ctx.json) {
       writeJson(ctx, {

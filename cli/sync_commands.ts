@@ -404,7 +404,7 @@ async function _runIngest(
   if (status === "ok" && !signal.aborted) {
     try {
       const enrich = await import("./enrich_commands.ts");
-      const done = await enrich.enrichAfterIngest(ctx, db, collection.id);
+      const done = await enrich.enrichAfterIngest(ctx, db, { collectionId: collection.id });
       if (done.report && done.report.selected > 0) {
         summary += `; enriched ${done.report.enriched} of ${done.report.selected}` +
           (done.report.failed > 0 ? `, ${done.report.failed} failed` : "");
