@@ -139,7 +139,7 @@ function _walkHere(root: string): number {
   const stack: Array<[string, string, string[]]> = [[root, "", [root]]];
   while (stack.length) {
     const [abs, rel, chain] = stack.pop()!;
-    const folder = scanFolder(abs, rel, options, chain);
+    const folder = scanFolder({ abs, rel, chain }, options);
     for (const name of folder.files) Deno.statSync(`${abs}/${name}`);
     files += folder.files.length;
     for (let i = folder.folders.length - 1; i >= 0; i--) {
@@ -157,7 +157,7 @@ function _pathsByFolder(root: string): Map<string, string[]> {
   const stack: Array<[string, string, string[]]> = [[root, "", [root]]];
   while (stack.length) {
     const [abs, rel, chain] = stack.pop()!;
-    const folder = scanFolder(abs, rel, options, chain);
+    const folder = scanFolder({ abs, rel, chain }, options);
     if (folder.files.length) out.set(rel, folder.files);
     for (let i = folder.folders.length - 1; i >= 0; i--) {
       const name = folder.folders[i];

@@ -173,7 +173,10 @@ Deno.test({
   name: "scanFolder: an unreadable folder is an error, not a throw",
   permissions: { read: [base] },
   fn() {
-    const missing = scanFolder(`${base}/nope`, "nope", SCAN_OPTIONS, [`${base}/nope`]);
+    const missing = scanFolder(
+      { abs: `${base}/nope`, rel: "nope", chain: [`${base}/nope`] },
+      SCAN_OPTIONS,
+    );
     match(missing.error ?? "", /No such file|not found/i);
     deepStrictEqual([missing.files, missing.folders], [[], []]);
   },

@@ -78,7 +78,7 @@ export function detectRootKind(rootReal: string, options: DetectKindOptions): Co
   const stack = [{ abs: rootReal, rel: "", chain: [rootReal] }];
   while (stack.length) {
     const { abs, rel, chain } = stack.pop()!;
-    const folder = scanFolder(abs, rel, scan, chain);
+    const folder = scanFolder({ abs, rel, chain }, scan);
     const parsed = folder.files.length
       ? parseFolderFiles(rel, folder.files, { hint: "auto", cache })
       : [];

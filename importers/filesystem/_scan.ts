@@ -61,16 +61,22 @@ export interface ScannedFolder {
   warnings?: string[];
 }
 
-/**
- * Reads one folder. `chain` holds the real paths of the folders from the
- * root down to this one, this one last (`[rootReal]` for the root).
- */
-export function scanFolder(
-  abs: string,
-  rel: string,
-  options: ScanOptions,
-  chain: string[],
-): ScannedFolder {
+/** The folder {@link scanFolder} reads: where it is and how the walk got there. */
+export interface FolderToScan {
+  /** The folder's path: the root's real path, then the names walked. */
+  abs: string;
+  /** Its path relative to the root, `""` for the root. */
+  rel: string;
+  /**
+   * Real paths of the folders from the root down to this one, this one
+   * last (`[rootReal]` for the root).
+   */
+  chain: string[];
+}
+
+/** Reads one folder with the scan's rules. */
+export function scanFolder(folder: FolderToScan, options: ScanOptions): ScannedFolder {
+  const { abs, rel, chain } = folder;
   const out: ScannedFolder = { abs, rel, chain, files: [], folders: [] };
   const skip = (item: string, reason: string) => (out.skipped ??= []).push([item, reason]);
   const message = (e: unknown) => e instanceof Error ? e.message : String(e);

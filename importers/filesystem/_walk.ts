@@ -187,7 +187,7 @@ export function* walkAssets(options: WalkOptions): Generator<ImportedAsset[]> {
   while (stack.length) {
     const { dir, chain } = stack.pop()!;
     _checkAbort(options.signal);
-    const scanned = scanFolder(dir.abs, dir.relPath, scanOptions, chain);
+    const scanned = scanFolder({ abs: dir.abs, rel: dir.relPath, chain }, scanOptions);
     const subdirs = _visitDir(dir, scanned, options, state);
     for (const batch of _takeBatches(state, batchSize)) {
       _checkAbort(options.signal);

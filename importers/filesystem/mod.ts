@@ -39,7 +39,7 @@ import { detectRootKind, isEmptyFolder, parseRoots, type RootSpec } from "./_roo
 import { walkAssets } from "./_walk.ts";
 
 /** How the importer reads one folder; the benchmark's floor reads disk the same way. */
-export { scanFolder, type ScanOptions, subfolderChain } from "./_scan.ts";
+export { type FolderToScan, scanFolder, type ScanOptions, subfolderChain } from "./_scan.ts";
 
 const _KINDS = ["auto", "movies", "shows"] as const;
 type _Kind = typeof _KINDS[number];
