@@ -31,7 +31,7 @@ import {
 function _floor(mock: MockServer, libraryId: string, pageSize: number): Promise<HttpBenchRun> {
   const headers = {
     Accept: "application/json",
-    ...jellyfinAuthHeaders("jellyfin", mock.info.apiKey, "retrovue-bench"),
+    ...jellyfinAuthHeaders("jellyfin", { apiKey: mock.info.apiKey, deviceId: "retrovue-bench" }),
   };
   return measureRun(mock, async (sample) => {
     let items = 0;

@@ -69,13 +69,13 @@ Deno.test("jellyfin: DeviceId is stable per source and auth headers per flavor",
   assert.notEqual(a, await jellyfinDeviceId("jellyfin", "http://10.0.0.3:8096"));
   assert.notEqual(a, await jellyfinDeviceId("emby", "http://10.0.0.2:8096"));
   assert.match(a, /^retrovue-[0-9a-f]{32}$/);
-  const jf = jellyfinAuthHeaders("jellyfin", "k3y", a);
+  const jf = jellyfinAuthHeaders("jellyfin", { apiKey: "k3y", deviceId: a });
   assert.equal(
     jf.Authorization,
     `MediaBrowser Token="k3y", Client="RetroVue", Device="RetroVue", DeviceId="${a}", ` +
       `Version="0.1.0"`,
   );
-  const em = jellyfinAuthHeaders("emby", "k3y", a);
+  const em = jellyfinAuthHeaders("emby", { apiKey: "k3y", deviceId: a });
   assert.equal(em["X-Emby-Token"], "k3y");
   assert.match(em["X-Emby-Authorization"], /^Emby Client="RetroVue", .*DeviceId="retrovue-/);
   assert.ok(!em["X-Emby-Authorization"].includes("k3y"));

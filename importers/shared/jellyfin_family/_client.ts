@@ -147,12 +147,20 @@ function _quote(value: string): string {
   return `"${value.replace(/["\\\r\n]/g, "")}"`;
 }
 
+/** Who {@link jellyfinAuthHeaders} speaks for: the server's API key and our device id. */
+export interface JellyfinAuth {
+  /** The API key the operator gave. */
+  apiKey: string;
+  /** Our stable device id (see {@link jellyfinDeviceId}). */
+  deviceId: string;
+}
+
 /** The request headers that carry the key and identify us, per flavor. */
 export function jellyfinAuthHeaders(
   flavor: JellyfinFlavor,
-  apiKey: string,
-  deviceId: string,
+  auth: JellyfinAuth,
 ): Record<string, string> {
+  const { apiKey, deviceId } = auth;
   const identity = `Client=${_quote(JELLYFIN_CLIENT_NAME)}, Device=${
     _quote(JELLYFIN_CLIENT_NAME)
   }, DeviceId=${_quote(deviceId)}, Version=${_quote(JELLYFIN_IMPORTER_VERSION)}`;
@@ -193,7 +201,7 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
   const deviceId = await jellyfinDeviceId(flavor, baseUrl);
   const authHeaders = {
     "Accept": "application/json",
-    ...jellyfinAuthHeaders(flavor, apiKey, deviceId),
+    ...jellyfinAuthHeaders(flavor, { apiKey, deviceId }),
   };
   const anonHeaders = { "Accept": "application/json" };
   const host = new URL(baseUrl).host;

@@ -59,7 +59,7 @@ import {
 } from "../paged_listing.ts";
 
 /** The auth headers Jellyfin and Emby requests carry; benchmarks send the importer's own. */
-export { jellyfinAuthHeaders } from "./_client.ts";
+export { type JellyfinAuth, jellyfinAuthHeaders } from "./_client.ts";
 
 /**
  * Default items per page, chosen by measurement (`bench/jellyfin_bench.ts`,
@@ -391,13 +391,21 @@ export function missingRequiredField(
   return required.find((field) => !items.some((raw) => _hasField(raw, field)));
 }
 
+/** A library as {@link mapJellyfinLibrary} reads it, from a view or a virtual folder. */
+export interface JellyfinLibrary {
+  /** The library's item id. */
+  id: string;
+  /** Its display name (the id when empty). */
+  name: string;
+  /** The server's `CollectionType` (`movies`, `tvshows`, …), if any. */
+  collectionType?: string;
+  /** Its folders, when known. */
+  locations?: string[];
+}
+
 /** Maps a library (a view or a virtual folder) to a collection. */
-export function mapJellyfinLibrary(
-  id: string,
-  name: string,
-  collectionType: string | undefined,
-  locations: string[] | undefined,
-): CollectionInfo {
+export function mapJellyfinLibrary(library: JellyfinLibrary): CollectionInfo {
+  const { id, name, collectionType, locations } = library;
   const kind: CollectionKind = collectionType === "movies"
     ? "movies"
     : collectionType === "tvshows"
@@ -583,7 +591,14 @@ async function _listCollections(
         return [];
       }
       const name = _str(f.Name) ?? id;
-      return [mapJellyfinLibrary(id, name, _str(f.CollectionType), locationsOf(id, name))];
+      return [
+        mapJellyfinLibrary({
+          id,
+          name,
+          collectionType: _str(f.CollectionType),
+          locations: locationsOf(id, name),
+        }),
+      ];
     });
   }
   const path = s.info.userRoutes ? `/Users/${encodeURIComponent(userId)}/Views` : "/UserViews";
@@ -613,7 +628,14 @@ async function _listCollections(
       continue;
     }
     const name = _str(v.Name) ?? id;
-    out.push(mapJellyfinLibrary(id, name, _str(v.CollectionType), locationsOf(id, name)));
+    out.push(
+      mapJellyfinLibrary({
+        id,
+        name,
+        collectionType: _str(v.CollectionType),
+        locations: locationsOf(id, name),
+      }),
+    );
   }
   return out;
 }
