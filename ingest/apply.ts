@@ -22,7 +22,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { RetrovueError } from "../core/errors.ts";
 import type { AssetFilters } from "../core/contract.ts";
 import { classifyStaged, type IngestPlan } from "./diff.ts";
-import { recordRun } from "./history.ts";
+import { recordNewAssets, recordRun } from "./history.ts";
 import { assetId } from "./normalize.ts";
 import { STAGED_COLUMNS, unseenLiveSql } from "./staging.ts";
 
@@ -77,9 +77,13 @@ function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): 
       now: options.now,
       scope: options.run?.scope ?? (plan.full ? "collection" : "title"),
       filters: options.run?.filters ?? {},
-      idFunction: _ID_FUNCTION,
     });
+    // New rows get rowids above every existing one: that is how the history finds them.
+    const lastRowid = plan.stats.new > 0 ? _lastRowid(db) : 0;
     _write(db, plan, options.now);
+    if (plan.stats.new > 0) {
+      recordNewAssets(db, run, { collectionId: plan.collectionId, afterRowid: lastRowid });
+    }
     const changed = db.prepare("UPDATE collections SET last_ingest_time = ? WHERE id = ?")
       .run(options.now, plan.collectionId);
     if (Number(changed.changes) !== 1) {
@@ -93,6 +97,14 @@ function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): 
   }
 }
 
+/** The largest rowid of the catalog's assets (0 when it has none). */
+function _lastRowid(db: DatabaseSync): number {
+  const row = db.prepare("SELECT coalesce(max(rowid), 0) AS n FROM main.assets").get() as {
+    n: number;
+  };
+  return Number(row.n);
+}
+
 /** The statements, in an order where each sees the previous ones' rows. */
 function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
   const stage = plan.stage.table;
@@ -101,7 +113,7 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
     .join(", ") + `, ${_SERVER_TECH_SET}`;
   const s = STAGED_COLUMNS.map((col) => `s.${col}`).join(", ");
   const st = plan.stats;
-  if (st.changed + st.restored + st.unchanged > 0) {
+  if (st.changed + st.restored + plan.quiet > 0) {
     // Changed and restored rows, and rows whose marker only gained file ids
     // (stored quietly: their state stays). The file changed: back to `new`.
     db.prepare(
@@ -150,10 +162,11 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
          WHERE ${unseenLiveSql(plan.stage, "assets")}`,
       ).run(now, now, c);
     }
-    // Every live asset left was seen, except those named only by invalid items.
+    // Every live asset left was seen, except those named only by invalid items
+    // (and those written above, whose last_seen is already now: not rewritten).
     db.prepare(
-      `UPDATE main.assets INDEXED BY assets_external SET last_seen = ?
-       WHERE collection_id = ? AND deleted_at IS NULL AND NOT EXISTS (
+      `UPDATE main.assets INDEXED BY assets_external SET last_seen = ?1
+       WHERE collection_id = ?2 AND deleted_at IS NULL AND last_seen IS NOT ?1 AND NOT EXISTS (
          SELECT 1 FROM ${plan.stage.invalid} i WHERE i.external_id = assets.external_id)`,
     ).run(now, c);
   } else if (plan.inScope > 0) {

@@ -87,6 +87,11 @@ export interface IngestPlan {
   outOfScope: number;
   /** Staged assets with no catalog row under their external id (new or re-keyed). */
   unmatched: number;
+  /**
+   * Unchanged staged assets whose stored row differs by the file ids their
+   * marker gained (see `withoutFileIds`): the apply step stores them quietly.
+   */
+  quiet: number;
   /** What the counts were taken against (see {@link classifyStaged}). */
   signature: string;
 }
@@ -249,6 +254,7 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
         inScope,
         outOfScope,
         unmatched: counts.unmatched,
+        quiet: counts.quiet,
         signature: counts.signature,
       };
     },
@@ -268,6 +274,8 @@ export interface StagedCounts {
   changed: number;
   /** Staged assets whose live catalog row is the same (or differs only by added file ids). */
   unchanged: number;
+  /** Of the unchanged, those whose live catalog row differs only by added file ids. */
+  quiet: number;
   /** Live catalog rows the run did not see (full ingests; 0 otherwise), re-keyed ones excluded. */
   gone: number;
   /** Every count above and the newest `updated_at` they involve, as one comparable string. */
@@ -292,6 +300,8 @@ export function classifyStaged(
        coalesce(sum(a.deleted_at IS NOT NULL), 0) AS restored,
        coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
          AND (s.quiet_fingerprint IS NULL OR s.quiet_fingerprint != a.fingerprint)), 0) AS changed,
+       coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
+         AND s.quiet_fingerprint = a.fingerprint), 0) AS quiet,
        max(a.updated_at) AS latest
      FROM ${stage.table} s
      LEFT JOIN main.assets a INDEXED BY assets_external
@@ -315,6 +325,7 @@ export function classifyStaged(
     restored,
     changed,
     unchanged: matched - restored - changed,
+    quiet: Number(row.quiet),
     gone,
   };
   return {

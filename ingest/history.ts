@@ -6,9 +6,10 @@
  *
  * The apply step records a run inside its own transaction, before it writes
  * (the kind of change depends on the state before the run), with set-based
- * statements over the run's stage. Unchanged assets are not recorded. Each
- * collection keeps its last {@link HISTORY_RUNS} runs; older ones are pruned
- * with their changes.
+ * statements over the run's stage; its new assets, once inserted, by their
+ * rows ({@link recordNewAssets}), so that no id is derived twice. Unchanged
+ * assets are not recorded. Each collection keeps its last
+ * {@link HISTORY_RUNS} runs; older ones are pruned with their changes.
  *
  * @module
  */
@@ -60,13 +61,12 @@ export interface RecordRunOptions {
   scope: string;
   /** Its filters. */
   filters: AssetFilters;
-  /** The SQL function the apply step derives new asset ids with, `(collectionId, externalId)`. */
-  idFunction: string;
 }
 
 /**
- * Records a run and its changes; call inside the apply transaction, before
- * anything is written. Returns the run's id.
+ * Records a run and its changes to existing assets; call inside the apply
+ * transaction, before anything is written, and {@link recordNewAssets} once
+ * the new ones are inserted. Returns the run's id.
  */
 export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRunOptions): number {
   const c = plan.collectionId;
@@ -83,10 +83,10 @@ export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRun
     )
       .lastInsertRowid,
   );
-  for (const part of _changeParts(plan, { idFunction: options.idFunction })) {
+  for (const part of _changeParts(plan, { withNew: false })) {
     db.prepare(
       `INSERT INTO ingest_changes (run_id, asset_id, change)
-       SELECT ?, asset_id, change FROM (${part.sql})`,
+       SELECT ?, asset_id, change FROM (${part.sql}) ORDER BY asset_id`,
     ).run(run, ...part.args);
   }
   db.prepare(
@@ -94,6 +94,25 @@ export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRun
        SELECT id FROM ingest_runs WHERE collection_id = ? ORDER BY id DESC LIMIT ?)`,
   ).run(c, c, HISTORY_RUNS);
   return run;
+}
+
+/**
+ * Records run `runId`'s new assets: the collection's rows inserted after the
+ * one with rowid `options.afterRowid` (SQLite gives a new row a rowid above
+ * every existing one, and the apply transaction is the only writer). Call in
+ * that transaction, after the insert. Reading the ids back is cheaper than
+ * deriving them again, and a first import records every asset it adds.
+ */
+export function recordNewAssets(
+  db: DatabaseSync,
+  runId: number,
+  options: { collectionId: string; afterRowid: number },
+): void {
+  db.prepare(
+    `INSERT INTO ingest_changes (run_id, asset_id, change)
+     SELECT ?, id, 'new' FROM main.assets NOT INDEXED WHERE rowid > ? AND collection_id = ?
+     ORDER BY id`,
+  ).run(runId, options.afterRowid, options.collectionId);
 }
 
 /** Options for {@link listRuns}. */
@@ -262,7 +281,7 @@ export interface PlannedChange {
  */
 export function plannedChanges(db: DatabaseSync, plan: IngestPlan, limit: number): PlannedChange[] {
   const out: PlannedChange[] = [];
-  for (const part of _changeParts(plan, {})) {
+  for (const part of _changeParts(plan, { withNew: true })) {
     if (out.length >= limit) break;
     const rows = db.prepare(
       `SELECT change, external_id, asset_id FROM (${part.sql}) ORDER BY external_id LIMIT ?`,
@@ -283,28 +302,25 @@ export function plannedChanges(db: DatabaseSync, plan: IngestPlan, limit: number
  * restored, removed, rekeyed), each selecting `change`, `external_id` and
  * `asset_id` from the stage and the catalog as they are before the apply:
  * what {@link recordRun} records and {@link plannedChanges} lists, so the
- * two cannot disagree. A new asset's id is derived with `idFunction` when
- * given (inside the apply), else null (a dry run has no ids yet).
+ * two cannot disagree. New assets (`withNew`) have no id yet (null): the
+ * apply records them once inserted ({@link recordNewAssets}).
  */
 function _changeParts(
   plan: IngestPlan,
-  options: { idFunction?: string },
+  options: { withNew: boolean },
 ): { sql: string; args: string[] }[] {
   const c = plan.collectionId;
   const stage = plan.stage.table;
   const st = plan.stats;
   const parts: { sql: string; args: string[] }[] = [];
-  if (st.new > 0) {
-    const id = options.idFunction
-      ? `coalesce(s.new_id, ${options.idFunction}(?, s.external_id))`
-      : "NULL";
+  if (st.new > 0 && options.withNew) {
     parts.push({
-      sql: `SELECT 'new' AS change, s.external_id AS external_id, ${id} AS asset_id
+      sql: `SELECT 'new' AS change, s.external_id AS external_id, NULL AS asset_id
             FROM ${stage} s
             WHERE s.rekey_id IS NULL AND NOT EXISTS (
               SELECT 1 FROM main.assets a INDEXED BY assets_external
               WHERE a.collection_id = ? AND a.external_id = s.external_id)`,
-      args: options.idFunction ? [c, c] : [c],
+      args: [c],
     });
   }
   if (st.changed + st.restored > 0) {
