@@ -31,7 +31,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { type CollectionRecord, getSource, listCollections } from "../core/catalog.ts";
-import { checkIngestAllowed } from "../ingest/pipeline.ts";
+import { checkIngestAllowed } from "../ingest/mod.ts";
 import { mapJellyfinWebhook } from "./jellyfin_webhook.ts";
 import { mapPlexWebhook, readPlexBody } from "./plex_webhook.ts";
 import type { Enqueue, SyncLog, SyncRequest } from "./types.ts";
