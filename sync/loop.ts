@@ -232,10 +232,14 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
         retries.add(timer);
       }
     } else if (full) {
-      nextDueAt = interval === null ? null : nextDueAfterSuccess(finished, interval, random);
+      nextDueAt = interval === null
+        ? null
+        : nextDueAfterSuccess(finished, { intervalSeconds: interval, random });
     }
     try {
-      recordFinished(db, item.collectionId, {
+      recordFinished(db, {
+        collectionId: item.collectionId,
+        startedAt: started,
         at: finished,
         result,
         error: error ? `${error.code}: ${error.message}` : null,
@@ -290,9 +294,13 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       options.log(
         `'${row.name}': ${left.length + 1} scopes pending; one full ingest covers them`,
       );
-      pending.push(_pending(request.collectionId, row, {}, reasons, attempts));
+      pending.push(
+        _pending(row, { collectionId: request.collectionId, filters: {}, reasons, attempts }),
+      );
     } else {
-      pending.push(_pending(request.collectionId, row, filters, reasons, attempts));
+      pending.push(
+        _pending(row, { collectionId: request.collectionId, filters, reasons, attempts }),
+      );
     }
     pump();
   };
@@ -344,20 +352,10 @@ export function describeScope(filters: AssetFilters): string {
 }
 
 function _pending(
-  collectionId: string,
   row: { name: string; source_id: string },
-  filters: AssetFilters,
-  reasons: string[],
-  attempts: number,
+  item: Pick<_Pending, "collectionId" | "filters" | "reasons" | "attempts">,
 ): _Pending {
-  return {
-    collectionId,
-    collectionName: row.name,
-    sourceId: row.source_id,
-    filters,
-    reasons,
-    attempts,
-  };
+  return { ...item, collectionName: row.name, sourceId: row.source_id };
 }
 
 function _remove(list: _Pending[], items: readonly _Pending[]): void {

@@ -75,9 +75,9 @@ export const MAX_JITTER_SECONDS = 300;
  */
 export function nextDueAfterSuccess(
   finished: Date,
-  intervalSeconds: number,
-  random: () => number,
+  options: { intervalSeconds: number; random: () => number },
 ): Date {
+  const { intervalSeconds, random } = options;
   const jitter = random() * Math.min(intervalSeconds / 10, MAX_JITTER_SECONDS);
   return new Date(finished.getTime() + (intervalSeconds + jitter) * 1000);
 }
@@ -199,9 +199,9 @@ export function parseCollectionInterval(text: string): number | null {
  */
 export function setSourceInterval(
   db: DatabaseSync,
-  sourceId: string,
-  seconds: number | null,
+  change: { sourceId: string; seconds: number | null },
 ): boolean {
+  const { sourceId, seconds } = change;
   const changed = db.prepare(
     "UPDATE sources SET sync_every_seconds = ? WHERE id = ? AND sync_every_seconds IS NOT ?",
   ).run(seconds, sourceId, seconds).changes > 0;
@@ -221,9 +221,9 @@ export function setSourceInterval(
  */
 export function setCollectionInterval(
   db: DatabaseSync,
-  collectionId: string,
-  seconds: number | null,
+  change: { collectionId: string; seconds: number | null },
 ): boolean {
+  const { collectionId, seconds } = change;
   const changed = db.prepare(
     "UPDATE collections SET sync_every_seconds = ? WHERE id = ? AND sync_every_seconds IS NOT ?",
   ).run(seconds, collectionId, seconds).changes > 0;

@@ -83,17 +83,12 @@ export function syncStatus(db: DatabaseSync): SyncStatusEntry[] {
   return out;
 }
 
-/** Records that an ingest of `collectionId` started at `at` (the finish fields are cleared). */
-export function recordStarted(db: DatabaseSync, collectionId: string, at: Date): void {
-  db.prepare(
-    `INSERT INTO sync_state (collection_id, last_started_at) VALUES (?, ?)
-     ON CONFLICT (collection_id) DO UPDATE SET last_started_at = excluded.last_started_at,
-       last_finished_at = NULL`,
-  ).run(collectionId, at.toISOString());
-}
-
 /** How one ingest ended, for {@link recordFinished}. */
 export interface FinishedRun {
+  /** The collection. */
+  collectionId: string;
+  /** When it started. */
+  startedAt: Date;
   /** When it finished. */
   at: Date;
   /** How it ended. */
@@ -110,23 +105,22 @@ export interface FinishedRun {
 }
 
 /**
- * Records how an ingest ended: an error adds one to `failures`, anything
+ * Records how an ingest ended, with when it started (written only now, so a
+ * cancelled ingest leaves no trace): an error adds one to `failures`, anything
  * else resets it. Returns the failures in a row now. A collection removed
  * meanwhile is skipped (returns 0).
  */
-export function recordFinished(
-  db: DatabaseSync,
-  collectionId: string,
-  run: FinishedRun,
-): number {
+export function recordFinished(db: DatabaseSync, run: FinishedRun): number {
+  const { collectionId } = run;
   const exists = db.prepare("SELECT 1 FROM collections WHERE id = ?").get(collectionId);
   if (!exists) return 0;
   const failed = run.result === "error";
   const row = db.prepare(
     `INSERT INTO sync_state (collection_id, last_started_at, last_finished_at, last_result,
        last_error, last_run_id, failures, next_due_at)
-     VALUES (:id, :at, :at, :result, :error, :runId, :failures, :due)
+     VALUES (:id, :started, :at, :result, :error, :runId, :failures, :due)
      ON CONFLICT (collection_id) DO UPDATE SET
+       last_started_at = excluded.last_started_at,
        last_finished_at = excluded.last_finished_at,
        last_result = excluded.last_result,
        last_error = excluded.last_error,
@@ -136,6 +130,7 @@ export function recordFinished(
      RETURNING failures`,
   ).get({
     id: collectionId,
+    started: run.startedAt.toISOString(),
     at: run.at.toISOString(),
     result: run.result,
     error: failed ? run.error ?? null : null,

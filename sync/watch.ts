@@ -87,23 +87,23 @@ export interface BurstPlan {
  */
 export function planBurst(
   db: DatabaseSync,
-  collectionId: string,
-  changes: readonly PathChange[],
+  burst: { collectionId: string; changes: readonly PathChange[] },
 ): BurstPlan {
+  const { collectionId, changes } = burst;
   const relevant = changes.filter((c) =>
     c.relPath !== "" && !c.relPath.split("/").some((s) => s.startsWith("."))
   );
   if (relevant.length === 0) return { scopes: [], fullBecause: null };
   const scoped: { filters: AssetFilters; change: PathChange }[] = [];
   for (const change of relevant) {
-    const filters = scopeOfPath(db, collectionId, change.relPath);
+    const filters = scopeOfPath(db, { collectionId, relPath: change.relPath });
     if (filters === null) {
       return { scopes: [{}], fullBecause: `'${change.relPath}' is in no folder the catalog knows` };
     }
     scoped.push({ filters, change });
   }
   for (const { filters, change } of scoped) {
-    if (change.exists || !_hasLiveAssets(db, collectionId, change.relPath)) continue;
+    if (change.exists || !_hasLiveAssets(db, { collectionId, prefix: change.relPath })) continue;
     const replaced = scoped.some((o) => o.change.exists && scopeCovers(filters, o.filters));
     if (!replaced) {
       return {
@@ -133,17 +133,17 @@ export function planBurst(
  */
 export function scopeOfPath(
   db: DatabaseSync,
-  collectionId: string,
-  relPath: string,
+  path: { collectionId: string; relPath: string },
 ): AssetFilters | null {
+  const { collectionId, relPath } = path;
   const segments = relPath.split("/");
-  const titles = _under(db, collectionId, segments[0]);
+  const titles = _under(db, { collectionId, prefix: segments[0] });
   const names = new Set(titles.map((r) => r.title));
   if (names.size !== 1) return null;
   const title = titles[0].title;
   if (title === null || title === "") return null;
   if (segments.length < 2) return { title };
-  const inner = _under(db, collectionId, `${segments[0]}/${segments[1]}`);
+  const inner = _under(db, { collectionId, prefix: `${segments[0]}/${segments[1]}` });
   const seasons = new Set(inner.map((r) => r.season));
   if (inner.length > 0 && inner.every((r) => r.kind === "episode") && seasons.size === 1) {
     const season = inner[0].season;
@@ -212,10 +212,10 @@ async function _watchOne(
       options.log(`watch: watching ${collection.root} for '${name}'`);
     }
     missingSince = false;
-    const gone = await _watchWhilePresent(db, collection, real, {
-      ...options,
-      debounceMs,
-      pollMs,
+    const gone = await _watchWhilePresent(db, {
+      collection,
+      real,
+      options: { ...options, debounceMs, pollMs },
     });
     if (gone) missingSince = null; // Logged as missing on the next look.
   }
@@ -227,10 +227,13 @@ async function _watchOne(
  */
 async function _watchWhilePresent(
   db: DatabaseSync,
-  collection: WatchedCollection,
-  real: string,
-  options: WatchOptions & { debounceMs: number; pollMs: number },
+  root: {
+    collection: WatchedCollection;
+    real: string;
+    options: WatchOptions & { debounceMs: number; pollMs: number };
+  },
 ): Promise<boolean> {
+  const { collection, real, options } = root;
   let watcher: Deno.FsWatcher;
   try {
     watcher = Deno.watchFs(real, { recursive: true });
@@ -248,7 +251,7 @@ async function _watchWhilePresent(
     quiet = undefined;
     const paths = [...changed];
     changed.clear();
-    if (paths.length > 0) _ingestBurst(db, collection, real, paths, options);
+    if (paths.length > 0) _ingestBurst(db, { collection, real, paths, options });
   };
   const close = () => {
     try {
@@ -299,11 +302,14 @@ async function _watchWhilePresent(
 
 function _ingestBurst(
   db: DatabaseSync,
-  collection: WatchedCollection,
-  real: string,
-  paths: readonly string[],
-  options: WatchOptions,
+  burst: {
+    collection: WatchedCollection;
+    real: string;
+    paths: readonly string[];
+    options: WatchOptions;
+  },
 ): void {
+  const { collection, real, paths, options } = burst;
   if (_realDir(collection.root) !== real) return; // Gone meanwhile: the poll says so.
   const changes: PathChange[] = [];
   for (const path of new Set(paths)) {
@@ -316,7 +322,7 @@ function _ingestBurst(
   }
   let plan: BurstPlan;
   try {
-    plan = planBurst(db, collection.collectionId, changes);
+    plan = planBurst(db, { collectionId: collection.collectionId, changes });
   } catch (error) {
     plan = {
       scopes: [{}],
@@ -343,7 +349,8 @@ interface _Row {
 }
 
 /** The distinct (kind, title, season) of the assets at `prefix` or under `prefix/`. */
-function _under(db: DatabaseSync, collectionId: string, prefix: string): _Row[] {
+function _under(db: DatabaseSync, at: { collectionId: string; prefix: string }): _Row[] {
+  const { collectionId, prefix } = at;
   // `/` is followed by `0` in code order: [prefix/, prefix0) is everything under prefix/,
   // which the (collection_id, external_id) index finds without a scan.
   const rows = db.prepare(
@@ -360,7 +367,8 @@ function _under(db: DatabaseSync, collectionId: string, prefix: string): _Row[] 
   }));
 }
 
-function _hasLiveAssets(db: DatabaseSync, collectionId: string, relPath: string): boolean {
+function _hasLiveAssets(db: DatabaseSync, at: { collectionId: string; prefix: string }): boolean {
+  const { collectionId, prefix: relPath } = at;
   return db.prepare(
     `SELECT 1 FROM assets WHERE collection_id = ? AND deleted_at IS NULL
        AND (external_id = ? OR (external_id >= ? AND external_id < ?)) LIMIT 1`,

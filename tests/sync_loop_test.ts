@@ -184,6 +184,7 @@ Deno.test("sync loop: a full ingest moves the schedule; failures back off, cappe
     gate.calls[i].release(new RetrovueError("UNREACHABLE", "server down"));
     await loop.idle();
     assert.equal(a1().failures, i);
+    assert.equal(a1().lastStartedAt, now.toISOString(), "each run records its own start");
     assert.equal(a1().lastResult, "error");
     assert.equal(a1().lastError, "UNREACHABLE: server down");
     expected.push(backoffSeconds(i, 7200));
@@ -298,18 +299,27 @@ Deno.test("parseInterval: durations and off; anything else is one USAGE line", (
 Deno.test("intervals: a collection's own, off or inherited; a change makes it due at once", () => {
   const db = _catalog();
   const every = (id: string) => syncStatus(db).find((e) => e.collectionId === id)?.everySeconds;
-  assert.ok(setSourceInterval(db, "a", 3600));
-  assert.ok(!setSourceInterval(db, "a", 3600), "the same value is no change");
+  assert.ok(setSourceInterval(db, { sourceId: "a", seconds: 3600 }));
+  assert.ok(
+    !setSourceInterval(db, { sourceId: "a", seconds: 3600 }),
+    "the same value is no change",
+  );
   assert.equal(every("a1"), 3600);
-  assert.ok(setCollectionInterval(db, "a1", parseCollectionInterval("1d")));
-  assert.ok(setCollectionInterval(db, "a2", parseCollectionInterval("off")));
+  assert.ok(
+    setCollectionInterval(db, { collectionId: "a1", seconds: parseCollectionInterval("1d") }),
+  );
+  assert.ok(
+    setCollectionInterval(db, { collectionId: "a2", seconds: parseCollectionInterval("off") }),
+  );
   assert.deepEqual([every("a1"), every("a2"), every("b1")], [86400, undefined, undefined]);
-  assert.ok(setCollectionInterval(db, "a2", parseCollectionInterval("inherit")));
+  assert.ok(
+    setCollectionInterval(db, { collectionId: "a2", seconds: parseCollectionInterval("inherit") }),
+  );
   assert.equal(every("a2"), 3600);
   assert.throws(() => parseCollectionInterval("sometimes"), /'off' or 'inherit'/);
 
   db.exec("INSERT INTO sync_state (collection_id, next_due_at) VALUES ('a1', '2099-01-01')");
   assert.deepEqual(dueCollections(db, T0).map((c) => c.collectionId), ["a2"]);
-  setSourceInterval(db, "a", 7200);
+  setSourceInterval(db, { sourceId: "a", seconds: 7200 });
   assert.deepEqual(dueCollections(db, T0).map((c) => c.collectionId), ["a1", "a2"]);
 });

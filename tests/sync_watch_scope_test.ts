@@ -54,7 +54,7 @@ async function _catalog() {
 
 Deno.test("scopeOfPath: season from its folder, title from the title folder, null when unknown", async () => {
   const db = await _catalog();
-  const scope = (p: string) => scopeOfPath(db, SEEDED_COLLECTION, p);
+  const scope = (p: string) => scopeOfPath(db, { collectionId: SEEDED_COLLECTION, relPath: p });
   assert.deepEqual(scope("Alpha (2001)/Season 01/Alpha - S01E03.mkv"), {
     title: "Alpha",
     season: 1,
@@ -71,7 +71,10 @@ Deno.test("scopeOfPath: season from its folder, title from the title folder, nul
 Deno.test("planBurst: the narrowest scopes, merged; hidden files ignored", async () => {
   const db = await _catalog();
   const plan = (...changes: [string, boolean][]) =>
-    planBurst(db, SEEDED_COLLECTION, changes.map(([relPath, exists]) => ({ relPath, exists })));
+    planBurst(db, {
+      collectionId: SEEDED_COLLECTION,
+      changes: changes.map(([relPath, exists]) => ({ relPath, exists })),
+    });
   // A season copied in: its folder and every file in it.
   assert.deepEqual(
     plan(
@@ -95,7 +98,10 @@ Deno.test("planBurst: the narrowest scopes, merged; hidden files ignored", async
 Deno.test("planBurst: unknown folders and removals need a full ingest; a rename stays targeted", async () => {
   const db = await _catalog();
   const plan = (...changes: [string, boolean][]) =>
-    planBurst(db, SEEDED_COLLECTION, changes.map(([relPath, exists]) => ({ relPath, exists })));
+    planBurst(db, {
+      collectionId: SEEDED_COLLECTION,
+      changes: changes.map(([relPath, exists]) => ({ relPath, exists })),
+    });
   const newShow = plan(["Zeta/Season 01/Zeta - S01E01.mkv", true]);
   assert.deepEqual(newShow.scopes, [{}]);
   assert.match(newShow.fullBecause!, /'Zeta\/Season 01\/Zeta - S01E01.mkv' is in no folder/);
