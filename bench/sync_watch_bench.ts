@@ -109,7 +109,12 @@ export async function runSyncWatchBench(
         const done = lines.count(/^\S+ done: /);
         Deno.writeFileSync(join(root, rel), new Uint8Array(1));
         const landed = performance.now();
-        while (!found.get(collection, rel)) await _sleep(10);
+        while (!found.get(collection, rel)) {
+          if (performance.now() - landed > 120_000) {
+            throw new Error(`${rel} never reached the catalog:\n${lines.text()}`);
+          }
+          await _sleep(10);
+        }
         latencies.push(performance.now() - landed);
         // Let the ingest finish logging before the next file lands.
         await lines.waitFor(/^\S+ done: /m, done + 1);
@@ -194,6 +199,8 @@ function _lines(stream: ReadableStream<Uint8Array>) {
   const count = (re: RegExp) => text.split("\n").filter((l) => re.test(l)).length;
   return {
     count,
+    /** Everything so far. */
+    text: () => text,
     /** Waits (up to a minute) until `re` matches `times` lines. */
     async waitFor(re: RegExp, times = 1): Promise<void> {
       const deadline = performance.now() + 60_000;
