@@ -181,7 +181,7 @@ paths is stored, with a warning naming the closest upstream prefix.
     const typed = ctx.args.some((a) => /^--add-enricher(=|$)/.test(a))
       ? await (await import("./enrich_commands.ts")).addedEnricherParams(ctx)
       : undefined;
-    const { values, positionals, raw } = parseTypeArgs(ctx, typed ?? [], {
+    const { values, positionals, raw } = parseTypeArgs(ctx, {
       source: { type: "string" },
       "sync-enable": { type: "boolean" },
       "sync-disable": { type: "boolean" },
@@ -192,7 +192,7 @@ paths is stored, with a warning naming the closest upstream prefix.
       "remove-enricher": { type: "string", multiple: true },
       priority: { type: "string" },
       "dry-run": { type: "boolean" },
-    }, { minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
+    }, { params: typed ?? [], minPositionals: 1, maxPositionals: 1, positionalName: SELECTOR });
     if (values["sync-enable"] && values["sync-disable"]) {
       throw new RetrovueError("USAGE", "give either --sync-enable or --sync-disable, not both");
     }
@@ -241,7 +241,7 @@ paths is stored, with a warning naming the closest upstream prefix.
     const target = findCollection(db, positionals[0], { sourceId: scope?.id });
     const dryRun = values["dry-run"] ?? false;
     const opts = { now: ctx.now };
-    const { changes, after } = writeOrDryRun(db, dryRun, () => {
+    const { changes, after } = writeOrDryRun(db, () => {
       const changes: string[] = [];
       for (const r of removals) {
         if (removePathMapping(db, target.id, { externalPrefix: r, ...opts })) {
@@ -266,10 +266,10 @@ paths is stored, with a warning naming the closest upstream prefix.
         changes.push(...enrichers.apply(db, target.id, { plan: enrichers.plan, now: ctx.now }));
       }
       return { changes, after: getCollection(db, target.id) as CollectionRecord };
-    });
+    }, { dryRun });
     const source = getSource(db, target.sourceId)!;
     const warnings = [
-      ...unmatchedMappingWarnings(db, after, add),
+      ...unmatchedMappingWarnings(db, after, { mappings: add }),
       ...(enrichers?.plan.warnings ?? []),
     ];
     if (ctx.json) {

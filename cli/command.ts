@@ -206,7 +206,7 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
     const args = _negativeValues(ctx.args, options);
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw usageError(command, error, Object.keys(options).map((k) => `--${k}`));
+    throw usageError(command, error, { known: Object.keys(options).map((k) => `--${k}`) });
   }
   const min = extra.minPositionals ?? 0;
   const max = extra.maxPositionals ?? 0;
@@ -246,15 +246,22 @@ function _negativeValues(args: readonly string[], options: ParseArgsOptionsConfi
   return out;
 }
 
+/** Options of {@link usageError}. */
+export interface UsageErrorOptions {
+  /** The command's options (`--name`), for a did-you-mean hint. */
+  known?: readonly string[];
+}
+
 /**
  * Turns a `parseArgs` error into a one-line `USAGE` error for `command`; an
- * unknown option names the closest of `known` (and is in `details.option`).
+ * unknown option names the closest of `options.known` (and is in `details.option`).
  */
 export function usageError(
   command: string,
   error: unknown,
-  known: readonly string[] = [],
+  options: UsageErrorOptions = {},
 ): RetrovueError {
+  const known = options.known ?? [];
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string })?.code;
   const option = /(--?[\w-]+)/.exec(message)?.[1] ?? "?";

@@ -235,8 +235,8 @@ const checkCommand: Command = {
     const params = info.manifest.params;
     const { values, raw: given, secretFiles, secretEnvs } = parseTypeArgs(
       { args: ctx.args.slice(1), path: ctx.path },
-      params,
       { collection: { type: "string" }, timeout: { type: "string" } },
+      { params },
     );
     const raw = await readSecretInputs(ctx, { params, raw: given, secretFiles, secretEnvs });
     let timeoutMs = 30_000;

@@ -106,23 +106,19 @@ same verdict.
     const progress = progressReporter(ctx, collection.name);
     let result: IngestResult;
     try {
-      result = await withClient(
-        ctx,
-        { registry, info, config: source.config },
-        (client) =>
-          ingestCollection(db, {
-            client,
-            collection: collection.id,
-            filters,
-            dryRun,
-            listChanges: values.verbose ? MAX_PLANNED_CHANGES : undefined,
-            allowRemoval: values["allow-removal"] ?? false,
-            clock: () => ctx.now(),
-            onProgress: progress.update,
-            signal: ctx.signal,
-            secrets: secretValues(info.manifest.params, source.config),
-          }),
-      );
+      result = await withClient(ctx, (client) =>
+        ingestCollection(db, {
+          client,
+          collection: collection.id,
+          filters,
+          dryRun,
+          listChanges: values.verbose ? MAX_PLANNED_CHANGES : undefined,
+          allowRemoval: values["allow-removal"] ?? false,
+          clock: () => ctx.now(),
+          onProgress: progress.update,
+          signal: ctx.signal,
+          secrets: secretValues(info.manifest.params, source.config),
+        }), { registry, info, config: source.config });
     } finally {
       progress.clear();
     }
@@ -212,21 +208,17 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
     const registry = await ctx.loadRegistry();
     const info = requireImporter(registry, source);
     const progress = progressReporter(ctx, source.name);
-    const result = await withClient(
-      ctx,
-      { registry, info, config: source.config },
-      (client) =>
-        ingestSource(db, {
-          client,
-          source: source.id,
-          dryRun,
-          allowRemoval: values["allow-removal"] ?? false,
-          clock: () => ctx.now(),
-          onProgress: progress.update,
-          signal: ctx.signal,
-          secrets: secretValues(info.manifest.params, source.config),
-        }),
-    ).finally(progress.clear);
+    const result = await withClient(ctx, (client) =>
+      ingestSource(db, {
+        client,
+        source: source.id,
+        dryRun,
+        allowRemoval: values["allow-removal"] ?? false,
+        clock: () => ctx.now(),
+        onProgress: progress.update,
+        signal: ctx.signal,
+        secrets: secretValues(info.manifest.params, source.config),
+      }), { registry, info, config: source.config }).finally(progress.clear);
     const paths = new Map<string, LocalPathReport | null>();
     for (const c of result.collections) {
       if (c.status !== "error") paths.set(c.collectionId, await localPathReport(ctx, c));

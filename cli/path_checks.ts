@@ -26,7 +26,7 @@ export function prefixMatches(path: string, prefix: string): boolean {
 }
 
 /**
- * One warning per mapping in `mappings` whose external prefix matches none of
+ * One warning per mapping in `options.mappings` whose external prefix matches none of
  * the collection's `locations` nor any of its known asset paths, naming the
  * closest upstream prefix when there is one. Nothing when the collection has
  * neither locations nor assets yet (nothing to compare with).
@@ -34,8 +34,9 @@ export function prefixMatches(path: string, prefix: string): boolean {
 export function unmatchedMappingWarnings(
   db: DatabaseSync,
   collection: { id: string; locations: readonly string[] },
-  mappings: readonly PathMapping[],
+  options: { mappings: readonly PathMapping[] },
 ): string[] {
+  const { mappings } = options;
   if (mappings.length === 0) return [];
   const paths = db.prepare(
     `SELECT path FROM assets WHERE collection_id = ? AND path IS NOT NULL

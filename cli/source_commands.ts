@@ -284,7 +284,7 @@ async function _contact(
   what: { validate: boolean; discover: boolean },
 ): Promise<ConnectionResult> {
   if (!what.validate && !what.discover) return { connection: null, discovered: null };
-  return await withClient(ctx, target, async (client) => {
+  return await withClient(ctx, async (client) => {
     const connection = what.validate
       ? await client.validateConnection({ signal: ctx.signal })
       : null;
@@ -298,7 +298,7 @@ async function _contact(
       })
       : null;
     return { connection, discovered };
-  });
+  }, target);
 }
 
 function _discoveryJson(result: DiscoveryResult, sourceName: string) {
@@ -348,7 +348,7 @@ const add: Command = {
     if (!info) throw _unknownType(registry, typeId);
     let parsed;
     try {
-      parsed = parseTypeArgs(ctx, info.manifest.params, ADD_OPTIONS);
+      parsed = parseTypeArgs(ctx, ADD_OPTIONS, { params: info.manifest.params });
     } catch (error) {
       throw _foreignOption(error, registry, info);
     }
@@ -373,21 +373,21 @@ const add: Command = {
       discover: values.discover ?? false,
     });
     const dryRun = values["dry-run"] ?? false;
-    const { source, discovery } = writeOrDryRun(db, dryRun, () => {
+    const { source, discovery } = writeOrDryRun(db, () => {
       const source = insertSource(db, { name, typeId: info.typeId, config }, { now: ctx.now });
       const discovery = discovered
         ? upsertDiscoveredCollections(db, source.id, { found: discovered, now: ctx.now })
         : null;
       if (discovery) _attachDefaultEnrichers(ctx, db, source.typeId, discovery);
       return { source, discovery };
-    });
+    }, { dryRun });
     const status = importerStatus(registry, source.typeId);
     const grants = sourceGrants(info.manifest.params, source.config);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
         dryRun,
-        source: { ...sourceJson(source, status, info.manifest.params), grants },
+        source: { ...sourceJson(source, { status, params: info.manifest.params }), grants },
         connection,
         discovery: discovery ? _discoveryJson(discovery, source.name) : null,
       });
@@ -430,7 +430,10 @@ their enabled/total collections. Never contacts an importer.
       writeJson(ctx, {
         status: "ok",
         sources: rows.map((r) => ({
-          ...sourceJson(r.source, r.status, registry.get(r.source.typeId)?.manifest.params),
+          ...sourceJson(r.source, {
+            status: r.status,
+            params: registry.get(r.source.typeId)?.manifest.params,
+          }),
           collectionCounts: r.counts,
         })),
       });
@@ -489,7 +492,7 @@ when the source's importer is not installed every config value is masked.
       writeJson(ctx, {
         status: "ok",
         source: {
-          ...sourceJson(source, status, params),
+          ...sourceJson(source, { status, params }),
           grants,
           collections: collections.map((c) => collectionJson(c, source.name)),
         },
@@ -571,7 +574,8 @@ Options not given keep their current values.
     const params = info?.manifest.params ?? [];
     let parsed;
     try {
-      parsed = parseTypeArgs(ctx, params, UPDATE_OPTIONS, {
+      parsed = parseTypeArgs(ctx, UPDATE_OPTIONS, {
+        params,
         minPositionals: 1,
         maxPositionals: 1,
         positionalName: "a <source> (id or name)",
@@ -622,8 +626,8 @@ Options not given keep their current values.
     const dryRun = values["dry-run"] ?? false;
     const updated = writeOrDryRun(
       db,
-      dryRun,
       () => updateSource(db, source.id, { name, config, now: ctx.now }),
+      { dryRun },
     );
     const status = importerStatus(registry, source.typeId);
     if (ctx.json) {
@@ -631,7 +635,7 @@ Options not given keep their current values.
         status: "ok",
         dryRun,
         changed,
-        source: sourceJson(updated, status, info?.manifest.params),
+        source: sourceJson(updated, { status, params: info?.manifest.params }),
       });
       return 0;
     }
@@ -682,12 +686,12 @@ Asks for confirmation on a terminal; elsewhere --yes is required.
     if (!values.yes && !dryRun) {
       await _confirmRemoval(ctx, source, { collections: collectionTotal, assets: assetTotal });
     }
-    writeOrDryRun(db, dryRun, () => {
+    writeOrDryRun(db, () => {
       if (!getSource(db, source.id)) {
         throw new RetrovueError("NOT_FOUND", `no source '${source.id}'`);
       }
       deleteSource(db, source.id);
-    });
+    }, { dryRun });
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
@@ -756,14 +760,14 @@ kind and locations refreshed, and ones no longer upstream are marked missing
       discover: true,
     });
     const dryRun = values["dry-run"] ?? false;
-    const result = writeOrDryRun(db, dryRun, () => {
+    const result = writeOrDryRun(db, () => {
       const found = upsertDiscoveredCollections(db, source.id, {
         found: discovered ?? [],
         now: ctx.now,
       });
       _attachDefaultEnrichers(ctx, db, source.typeId, found);
       return found;
-    });
+    }, { dryRun });
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",

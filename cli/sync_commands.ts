@@ -381,19 +381,15 @@ async function _runIngest(
   const source = getSource(db, collection.sourceId)!;
   const registry = await ctx.loadRegistry();
   const info = requireImporter(registry, source);
-  const result = await withClient(
-    ctx,
-    { registry, info, config: source.config },
-    (client) =>
-      ingestCollection(db, {
-        client,
-        collection: collection.id,
-        filters: request.filters,
-        clock: () => ctx.now(),
-        signal,
-        secrets: secretValues(info.manifest.params, source.config),
-      }),
-  );
+  const result = await withClient(ctx, (client) =>
+    ingestCollection(db, {
+      client,
+      collection: collection.id,
+      filters: request.filters,
+      clock: () => ctx.now(),
+      signal,
+      secrets: secretValues(info.manifest.params, source.config),
+    }), { registry, info, config: source.config });
   const s = result.stats;
   let summary = `${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
     `${s.removed} removed, ${s.restored} restored, ${s.rekeyed} rekeyed, ${s.invalid} invalid`;

@@ -133,15 +133,25 @@ export async function startingPlugin(
   return isolation;
 }
 
+/** The importer {@link withClient} opens: its registry entry and the source's config. */
+export interface ClientTarget {
+  /** The registry that opens it. */
+  registry: Registry;
+  /** The installed importer type. */
+  info: AvailableType;
+  /** The source's validated config. */
+  config: ImporterConfig;
+}
+
 /**
- * Opens a sandboxed client for `typeId` with `config`, runs `fn`, and always
+ * Opens a sandboxed client for `target.info` with `target.config`, runs `fn`, and always
  * closes the client. The config's secrets are registered for scrubbing first;
  * {@link startingPlugin} runs before the plugin starts.
  */
 export async function withClient<T>(
   ctx: CommandContext,
-  target: { registry: Registry; info: AvailableType; config: ImporterConfig },
   fn: (client: ImporterClient) => Promise<T>,
+  target: ClientTarget,
 ): Promise<T> {
   ctx.addSecrets(secretValues(target.info.manifest.params, target.config));
   await startingPlugin(ctx, {
@@ -156,12 +166,22 @@ export async function withClient<T>(
   }
 }
 
+/** Options of {@link writeOrDryRun}. */
+export interface WriteOrDryRunOptions {
+  /** Roll the transaction back instead of committing it. */
+  dryRun: boolean;
+}
+
 /**
  * Runs `fn` in a transaction that is committed, or rolled back when
- * `dryRun` (so a dry run computes exactly the same result and writes nothing).
+ * `options.dryRun` (so a dry run computes exactly the same result and writes nothing).
  */
-export function writeOrDryRun<T>(db: DatabaseSync, dryRun: boolean, fn: () => T): T {
-  if (!dryRun) return transaction(db, fn, { immediate: true });
+export function writeOrDryRun<T>(
+  db: DatabaseSync,
+  fn: () => T,
+  options: WriteOrDryRunOptions,
+): T {
+  if (!options.dryRun) return transaction(db, fn, { immediate: true });
   const rollback = Symbol("dry-run");
   let result: T | undefined;
   try {
@@ -200,17 +220,23 @@ export interface TypeArgs<V> {
   secretEnvs: Record<string, string>;
 }
 
+/** Options of {@link parseTypeArgs}: the type's params, and the positional rules. */
+export interface ParseTypeArgsOptions extends ParseCommandArgsOptions {
+  /** The params of the importer (or enricher) type, one flag each. */
+  params: readonly ParamSpec[];
+}
+
 /**
  * Parses the command's own `options` plus one flag per param of the type
- * (strings may repeat; booleans accept `--flag`, `--no-flag` and
+ * (`extra.params`; strings may repeat; booleans accept `--flag`, `--no-flag` and
  * `--flag=VALUE`). Unknown flags are one-line `USAGE` errors.
  */
 export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
   ctx: Pick<CommandContext, "args" | "path">,
-  params: readonly ParamSpec[],
   options: T,
-  extra: ParseCommandArgsOptions = {},
+  extra: ParseTypeArgsOptions,
 ): TypeArgs<ReturnType<typeof parseCommandArgs<T>>["values"]> {
+  const { params, ...commandExtra } = extra;
   const raw: Record<string, RawValue> = {};
   const typeOptions: ParseArgsOptionsConfig = {};
   const booleans = new Map<string, ParamSpec>();
@@ -258,7 +284,11 @@ export function parseTypeArgs<T extends ParseArgsOptionsConfig>(
     }
     raw[p.name] = m[1] ? false : (m[3] ?? true);
   }
-  const parsed = parseCommandArgs({ args, path: ctx.path }, { ...typeOptions, ...options }, extra);
+  const parsed = parseCommandArgs(
+    { args, path: ctx.path },
+    { ...typeOptions, ...options },
+    commandExtra,
+  );
   const values = parsed.values as Record<string, unknown>;
   for (const p of params) {
     const v = values[p.flag.slice(2)];
@@ -553,12 +583,17 @@ export function displayConfig(
   return Object.fromEntries(Object.keys(source.config).map((k) => [k, MASK]));
 }
 
+/** What {@link sourceJson} shows beside the record: its importer's status and params. */
+export interface SourceJsonOptions {
+  /** Whether its importer is installed. */
+  status: ImporterStatus;
+  /** The importer's params (which values are secret); undefined masks every value. */
+  params: readonly ParamSpec[] | undefined;
+}
+
 /** The `--json` shape of a source. */
-export function sourceJson(
-  source: SourceRecord,
-  status: ImporterStatus,
-  params: readonly ParamSpec[] | undefined,
-): SourceJson {
+export function sourceJson(source: SourceRecord, options: SourceJsonOptions): SourceJson {
+  const { status, params } = options;
   return {
     id: source.id,
     name: source.name,
