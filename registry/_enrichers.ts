@@ -170,7 +170,7 @@ export async function loadEnricherRegistry(
     isolation,
     resolveConfig(typeId, stored) {
       const info = need(typeId);
-      return resolveRunParams(info.manifest.params, stored, options.searchPath);
+      return resolveRunParams(info.manifest.params, stored, { searchPath: options.searchPath });
     },
     async open(typeId, config, openOptions) {
       const info = need(typeId);
@@ -232,8 +232,9 @@ type RunParam = {
 export function resolveRunParams(
   params: readonly RunParam[],
   config: EnricherConfig,
-  searchPath: string | undefined,
+  options: { searchPath: string | undefined },
 ): EnricherConfig {
+  const { searchPath } = options;
   const out: EnricherConfig = { ...config };
   for (const p of params) {
     if (p.grants !== "run") continue;
@@ -298,7 +299,7 @@ function _validate(
   }
   const manifest = parsed.data;
   try {
-    resolveRunParams(manifest.params, {}, searchPath);
+    resolveRunParams(manifest.params, {}, { searchPath });
   } catch (error) {
     const reason = error instanceof RetrovueError ? error.message : String(error);
     return { status: "unavailable", typeId: manifest.typeId, file, manifest, reason };

@@ -93,15 +93,15 @@ Deno.test("run params resolve to a real executable, else the enricher's hint", (
     missingHint: "install it or pass --tool PATH",
   }];
   assert.throws(
-    () => resolveRunParams(params, {}, PATH),
+    () => resolveRunParams(params, {}, { searchPath: PATH }),
     (e: RetrovueError) =>
       e.code === "ENRICHER_UNAVAILABLE" && /install it or pass --tool PATH/.test(e.message),
   );
   assert.throws(
-    () => resolveRunParams(params, { tool: plain }, PATH),
+    () => resolveRunParams(params, { tool: plain }, { searchPath: PATH }),
     (e: RetrovueError) => e.code === "ENRICHER_UNAVAILABLE" && /not an executable/.test(e.message),
   );
-  const found = resolveRunParams([{ ...params[0], lookup: "true" }], {}, PATH);
+  const found = resolveRunParams([{ ...params[0], lookup: "true" }], {}, { searchPath: PATH });
   assert.equal(found.tool, Deno.realPathSync(String(found.tool)));
 });
 
