@@ -42,25 +42,29 @@ export function docShapes(markdown: string): Map<string, Shape> {
   return shapes;
 }
 
+/** Options of {@link shapeErrors}. */
+export interface ShapeErrorsOptions {
+  /** Resolves `$Name` references. */
+  named: ReadonlyMap<string, Shape>;
+  /** The JSON path of `value`, for the messages (default `$`). */
+  path?: string;
+}
+
 /**
  * Where `value` departs from `shape` (JSON paths with what was expected);
- * empty when it matches. `named` resolves `$Name` references.
+ * empty when it matches.
  */
-export function shapeErrors(
-  value: unknown,
-  shape: Shape,
-  named: ReadonlyMap<string, Shape>,
-  path = "$",
-): string[] {
+export function shapeErrors(value: unknown, shape: Shape, options: ShapeErrorsOptions): string[] {
+  const { named, path = "$" } = options;
   if (typeof shape === "string") return _typeErrors(value, shape, named, path);
   if (Array.isArray(shape)) {
     if (shape.length !== 1) return [`${path}: bad shape (an array shape has one element)`];
     if (!Array.isArray(value)) return [`${path}: expected an array, got ${_kind(value)}`];
-    return value.flatMap((v, i) => shapeErrors(v, shape[0], named, `${path}[${i}]`));
+    return value.flatMap((v, i) => shapeErrors(v, shape[0], { named, path: `${path}[${i}]` }));
   }
   if ("$oneOf" in shape) {
     const options = shape.$oneOf as Shape[];
-    const results = options.map((s) => shapeErrors(value, s, named, path));
+    const results = options.map((s) => shapeErrors(value, s, { named, path }));
     if (results.some((r) => r.length === 0)) return [];
     return [
       `${path}: matches none of ${options.length} alternatives: ${results.flat().join("; ")}`,
@@ -72,7 +76,7 @@ export function shapeErrors(
   const record = value as Record<string, unknown>;
   if ("$record" in shape) {
     return Object.entries(record).flatMap(([k, v]) =>
-      shapeErrors(v, shape.$record, named, `${path}.${k}`)
+      shapeErrors(v, shape.$record, { named, path: `${path}.${k}` })
     );
   }
   const keys = _objectKeys(shape, named);
@@ -82,7 +86,7 @@ export function shapeErrors(
       if (!optional) errors.push(`${path}: missing key '${key}'`);
       continue;
     }
-    errors.push(...shapeErrors(record[key], s, named, `${path}.${key}`));
+    errors.push(...shapeErrors(record[key], s, { named, path: `${path}.${key}` }));
   }
   for (const key of Object.keys(record)) {
     if (!keys.has(key)) errors.push(`${path}: key '${key}' is not documented`);
@@ -126,7 +130,7 @@ function _typeErrors(
   const failures: string[] = [];
   for (const alt of alternatives) {
     const errors = alt.endsWith("[]")
-      ? shapeErrors(value, [alt.slice(0, -2)], named, path)
+      ? shapeErrors(value, [alt.slice(0, -2)], { named, path })
       : _oneTypeErrors(value, alt, named, path);
     if (errors.length === 0) return [];
     failures.push(...errors);
@@ -142,7 +146,7 @@ function _oneTypeErrors(
   named: ReadonlyMap<string, Shape>,
   path: string,
 ): string[] {
-  if (type.startsWith("$")) return shapeErrors(value, _resolve(type, named), named, path);
+  if (type.startsWith("$")) return shapeErrors(value, _resolve(type, named), { named, path });
   if (type.startsWith("'") && type.endsWith("'")) {
     return value === type.slice(1, -1) ? [] : [`${path}: expected ${type}, got ${_kind(value)}`];
   }

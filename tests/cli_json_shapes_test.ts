@@ -106,7 +106,7 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
       continue;
     }
     const where = `${args.join(" ")} (exit ${result.code})`;
-    problems.push(...shapeErrors(doc, shape, shapes).map((e) => `${where}: ${e}`));
+    problems.push(...shapeErrors(doc, shape, { named: shapes }).map((e) => `${where}: ${e}`));
     problems.push(..._nonCamelKeys(doc).map((k) => `${where}: key ${k} is not camelCase`));
   }
   assert.deepEqual(problems, [], problems.join("\n"));
@@ -131,19 +131,19 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
 Deno.test("the shape checker reports drift: extra, missing and mistyped keys", () => {
   const named = new Map([["$Base", { id: "string" }]]);
   const shape = { "...": "$Base", "n": "integer | null", "opt?": "'a' | 'b'", "list": ["boolean"] };
-  assert.deepEqual(shapeErrors({ id: "x", n: null, list: [true] }, shape, named), []);
-  assert.deepEqual(shapeErrors({ id: "x", n: 2, opt: "b", list: [] }, shape, named), []);
-  assert.deepEqual(shapeErrors({ id: "x", n: 1, list: [], extra: 1 }, shape, named), [
+  assert.deepEqual(shapeErrors({ id: "x", n: null, list: [true] }, shape, { named }), []);
+  assert.deepEqual(shapeErrors({ id: "x", n: 2, opt: "b", list: [] }, shape, { named }), []);
+  assert.deepEqual(shapeErrors({ id: "x", n: 1, list: [], extra: 1 }, shape, { named }), [
     "$: key 'extra' is not documented",
   ]);
-  assert.deepEqual(shapeErrors({ n: 1, list: [] }, shape, named), ["$: missing key 'id'"]);
-  assert.equal(shapeErrors({ id: "x", n: 1.5, list: [] }, shape, named).length, 1);
-  assert.equal(shapeErrors({ id: "x", n: 1, opt: "c", list: [] }, shape, named).length, 1);
-  assert.deepEqual(shapeErrors({ id: "x", n: 1, list: [1] }, shape, named), [
+  assert.deepEqual(shapeErrors({ n: 1, list: [] }, shape, { named }), ["$: missing key 'id'"]);
+  assert.equal(shapeErrors({ id: "x", n: 1.5, list: [] }, shape, { named }).length, 1);
+  assert.equal(shapeErrors({ id: "x", n: 1, opt: "c", list: [] }, shape, { named }).length, 1);
+  assert.deepEqual(shapeErrors({ id: "x", n: 1, list: [1] }, shape, { named }), [
     "$.list[0]: expected boolean, got number 1",
   ]);
-  assert.deepEqual(shapeErrors(null, { $oneOf: ["$Base", "null"] }, named), []);
-  assert.deepEqual(shapeErrors({ a: "1", b: "2" }, { $record: "string" }, named), []);
+  assert.deepEqual(shapeErrors(null, { $oneOf: ["$Base", "null"] }, { named }), []);
+  assert.deepEqual(shapeErrors({ a: "1", b: "2" }, { $record: "string" }, { named }), []);
   assert.throws(() => docShapes("<!-- shape: x -->\n\nno block\n"), /no ```json block/);
   assert.deepEqual([...docShapes('<!-- shape: y -->\n\n```json\n{ "a": "string" }\n```\n')], [
     ["y", { a: "string" }],

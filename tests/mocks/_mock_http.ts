@@ -54,13 +54,13 @@ export interface MockLog<F extends FaultMatch> {
   maxLog: number;
 }
 
-/** Logs a request answered with `status`; returns its record, which the caller may still change. */
+/** Logs a request answered with `answer.status`; returns its record, which the caller may still change. */
 export function logRequest<F extends FaultMatch>(
   log: MockLog<F>,
   req: Request,
-  url: URL,
-  status: number,
+  answer: { url: URL; status: number },
 ): MockRequest {
+  const { url, status } = answer;
   const record: MockRequest = {
     method: req.method,
     url: url.pathname + url.search,
@@ -74,16 +74,25 @@ export function logRequest<F extends FaultMatch>(
   return record;
 }
 
+/** Which request {@link takeFault} looks for a fault for. */
+export interface FaultRequest {
+  /** The request's path. */
+  path: string;
+  /** Its page number, when paged. */
+  page?: number;
+  /** Compare paths case-insensitively (Jellyfin's routes are). */
+  ignoreCase?: boolean;
+}
+
 /**
- * The first fault that applies to a request for `path` (and, when paged,
- * page number `page`), counting its use; undefined when none does.
+ * The first fault that applies to a request for `options.path` (and, when
+ * paged, page number `options.page`), counting its use; undefined when none does.
  */
 export function takeFault<F extends FaultMatch>(
   log: MockLog<F>,
-  path: string,
-  page: number | undefined,
-  options: { ignoreCase?: boolean } = {},
+  options: FaultRequest,
 ): F | undefined {
+  const { path, page } = options;
   const fold = (s: string) => (options.ignoreCase ? s.toLowerCase() : s);
   for (const f of log.faults) {
     const { fault } = f;
@@ -155,8 +164,8 @@ export interface ServeMockOptions {
 /** Serves `handler` on 127.0.0.1 at a free port until closed; returns the controls. */
 export function serveMock<F extends FaultMatch>(
   log: MockLog<F>,
-  options: ServeMockOptions,
   handler: (req: Request) => Response | Promise<Response>,
+  options: ServeMockOptions,
 ): MockControls<F> {
   const server = Deno.serve({
     hostname: "127.0.0.1",

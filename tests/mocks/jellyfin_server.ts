@@ -1156,7 +1156,7 @@ function _faultFor(
   page: _Answer["page"],
 ): JellyfinFault | undefined {
   const index = page?.limit ? Math.floor(page.start / page.limit) : undefined;
-  return takeFault(state, path, index, { ignoreCase: true });
+  return takeFault(state, { path, page: index, ignoreCase: true });
 }
 
 function _reindex(state: _State): void {
@@ -1219,7 +1219,7 @@ async function _handle(state: _State, req: Request): Promise<Response> {
       answer = _problem(400, "One or more validation errors occurred.", error.message);
     } else throw error;
   }
-  const record = logRequest(state, req, url, answer.status);
+  const record = logRequest(state, req, { url, status: answer.status });
   const fault = answer.status === 401 ? undefined : _faultFor(state, url.pathname, answer.page);
   const headers = new Headers({ server: "Kestrel" });
   if (fault?.kind === "slow") await sleepUnlessClosed(fault.delayMs, state.closing.signal);
@@ -1312,11 +1312,11 @@ export function startJellyfinMock(options: JellyfinMockOptions = {}): Promise<Je
     closing: new AbortController(),
   };
   _reindex(state);
-  const controls = serveMock(state, {
+  const controls = serveMock(state, (req) => _handle(state, req), {
     closing: state.closing,
     tls: options.tls,
     onError: () => new Response(null, { status: 500 }),
-  }, (req) => _handle(state, req));
+  });
   return Promise.resolve({
     ...controls,
     apiKey: state.apiKey,

@@ -854,7 +854,7 @@ function _route(state: _State, req: Request, url: URL): _Answer {
 
 function _faultFor(state: _State, path: string, page: _Page | undefined): PlexFault | undefined {
   const index = page?.paged && page.size ? Math.floor(page.start / page.size) : undefined;
-  return takeFault(state, path, index);
+  return takeFault(state, { path, page: index });
 }
 
 function _mutate(state: _State, sectionKey: string | undefined, fault: PlexFault): void {
@@ -902,7 +902,7 @@ async function _handle(state: _State, req: Request): Promise<Response> {
     });
   }
   const answer = _route(state, req, url);
-  const record = logRequest(state, req, url, answer.status);
+  const record = logRequest(state, req, { url, status: answer.status });
 
   const fault = answer.status === 401 ? undefined : _faultFor(state, url.pathname, answer.page);
   const headers = new Headers(answer.headers);
@@ -970,11 +970,11 @@ export function startPlexMock(options: PlexMockOptions = {}): Promise<PlexMock> 
     closing: new AbortController(),
     flat: new WeakMap(),
   };
-  const controls = serveMock(state, {
+  const controls = serveMock(state, (req) => _handle(state, req), {
     closing: state.closing,
     tls: options.tls,
     onError: () => new Response("mock error", { status: 500 }),
-  }, (req) => _handle(state, req));
+  });
   return Promise.resolve({
     ...controls,
     token: state.token,
