@@ -14,8 +14,9 @@
  * Rounds interleave every scenario with the floor; figures are the median
  * and min over rounds, and ratios are taken within a round.
  *
- * Sizes: 100k and 300k by default; `--million` adds 1M (a few minutes). Then
- * the Plex rows (`runPlexScale`; `--no-plex` leaves them out).
+ * Sizes: 100k and 300k by default (`--sizes`); `--million` adds 1M (a few
+ * minutes). Then the Plex rows (`runPlexScale`; `--no-plex` leaves them out,
+ * `--plex-only` runs only them). `--help` lists the options.
  *
  * Run: `deno task bench scale [--million]`, or
  * `deno run --no-prompt -A bench/scale_bench.ts [--million] [--rounds N]`.
@@ -348,23 +349,46 @@ function _fmt(ms: number): string {
   return ms.toFixed(0);
 }
 
+const _USAGE = `Usage: deno run --no-prompt -A bench/scale_bench.ts [options]
+
+The real CLI ingesting the sandboxed synthetic importer at growing sizes, and
+a 100k-episode Plex library from the mock, against floors measured in the
+same rounds (see the module doc of bench/scale_bench.ts).
+
+Options:
+  --sizes N,N…   collection sizes (default 100000,300000)
+  --million      add 1000000 to the sizes (a few minutes)
+  --rounds N     interleaved rounds per size and for Plex (default 3; 1 at 1M)
+  --no-plex      leave out the Plex rows
+  --plex-only    only the Plex rows
+  --help         this text`;
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
       floor: { type: "string" },
+      sizes: { type: "string" },
       million: { type: "boolean", default: false },
       "no-plex": { type: "boolean", default: false },
+      "plex-only": { type: "boolean", default: false },
       rounds: { type: "string" },
+      help: { type: "boolean", default: false },
     },
   });
-  if (values.floor !== undefined) {
+  const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
+  const sizes = (values.sizes ?? "100000,300000").split(",").map(Number);
+  if (values.million) sizes.push(1_000_000);
+  if (values.help) {
+    console.log(_USAGE);
+  } else if (values.floor !== undefined) {
     _floorProcess(Number(values.floor));
+  } else if ([...sizes, rounds ?? 1].some((n) => !Number.isSafeInteger(n) || n < 1)) {
+    console.error("Error: --sizes and --rounds take positive whole numbers (see --help)");
+    Deno.exit(2);
+  } else if (values["plex-only"]) {
+    await runPlexScale(rounds ?? 3);
   } else {
-    await runScaleBench({
-      sizes: values.million ? [100_000, 300_000, 1_000_000] : undefined,
-      rounds: values.rounds === undefined ? undefined : Number(values.rounds),
-      plex: !values["no-plex"],
-    });
+    await runScaleBench({ sizes, rounds, plex: !values["no-plex"] });
   }
 }
