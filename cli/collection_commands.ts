@@ -13,13 +13,13 @@ import {
   listCollections,
   listSources,
   parsePathMapping,
-  type PathMapping,
   removePathMapping,
   setMaxRemovalPercent,
   setPathMapping,
   setSyncEnabled,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
+import type { PathMapping } from "../core/path_mapping.ts";
 import {
   countReadiness,
   DEFAULT_MAX_REMOVAL_PERCENT,
@@ -33,6 +33,13 @@ import { formatFields, formatTable, writeJson } from "./output.ts";
 import { checkLocalPaths, DEFAULT_PATH_SAMPLE, unmatchedMappingWarnings } from "./path_checks.ts";
 import { collectionJson, collectionState, parseTypeArgs, writeOrDryRun } from "./views.ts";
 import { findCollection, findSource } from "./lookup.ts";
+import {
+  effectiveInterval,
+  formatInterval,
+  intervalsOf,
+  parseCollectionInterval,
+  setCollectionInterval,
+} from "../sync/mod.ts";
 
 const SELECTOR = "a <collection> (id or name)";
 
@@ -105,6 +112,7 @@ name to one source's collections.
     const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
     const states = countReadiness(db, c.id);
     const enrichers = listAttachedEnrichers(db, c.id);
+    const every = intervalsOf(db, c.id);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
@@ -113,6 +121,7 @@ name to one source's collections.
           assetCount: assets,
           readiness: readinessJson(states),
           enrichers: enrichers.map((e) => ({ typeId: e.typeId, priority: e.priority })),
+          syncEverySeconds: effectiveInterval(every.own, every.source),
         },
       });
       return Promise.resolve(0);
@@ -124,6 +133,7 @@ name to one source's collections.
       ["external id", c.externalId],
       ["kind", c.kind],
       ["sync", c.syncEnabled ? "enabled" : "disabled"],
+      ["sync every", _syncEveryText(every)],
       ["ingestible", c.ingestible ? "yes" : `no: ${c.ingestibleReason ?? "unknown reason"}`],
       ["upstream", c.missingUpstream ? "missing (not seen by the last discovery)" : "present"],
       ["assets", String(assets)],
@@ -151,13 +161,17 @@ const update: Command = {
   path: ["collection", "update"],
   summary: "Enable/disable sync, manage path mappings and the removal limit of a collection",
   help: `Usage: retrovue collection update <collection> [--source SOURCE]
-       [--sync-enable | --sync-disable] [--path-mapping EXTERNAL=LOCAL]...
+       [--sync-enable | --sync-disable] [--sync-every DURATION|off|inherit]
+       [--path-mapping EXTERNAL=LOCAL]...
        [--remove-path-mapping EXTERNAL]... [--max-removal PCT|default]
        [--add-enricher TYPE [--priority N] [ENRICHER OPTIONS…]] [--remove-enricher TYPE]...
        [--dry-run] [--json]
 
   --sync-enable                   ingest this collection (refused when it is not ingestible)
   --sync-disable                  stop ingesting it
+  --sync-every DURATION           'retrovue sync' runs a full ingest of it this often (6h,
+                                  90m, 1h30m, 1d…); 'off': never, even when its source is
+                                  scheduled; 'inherit': its source's --sync-every
   --path-mapping EXTERNAL=LOCAL   map the upstream prefix EXTERNAL to the absolute local
                                   prefix LOCAL (replaces an existing mapping of EXTERNAL)
   --remove-path-mapping EXTERNAL  remove the mapping of EXTERNAL
@@ -185,6 +199,7 @@ paths is stored, with a warning naming the closest upstream prefix.
       source: { type: "string" },
       "sync-enable": { type: "boolean" },
       "sync-disable": { type: "boolean" },
+      "sync-every": { type: "string" },
       "path-mapping": { type: "string", multiple: true },
       "remove-path-mapping": { type: "string", multiple: true },
       "max-removal": { type: "string" },
@@ -208,6 +223,9 @@ paths is stored, with a warning naming the closest upstream prefix.
       }
     }
     const sync = values["sync-enable"] ? true : values["sync-disable"] ? false : undefined;
+    const syncEvery = values["sync-every"] === undefined
+      ? undefined
+      : parseCollectionInterval(values["sync-every"]);
     const maxRemoval = values["max-removal"] === undefined
       ? undefined
       : parseMaxRemoval(values["max-removal"]);
@@ -220,12 +238,12 @@ paths is stored, with a warning naming the closest upstream prefix.
     const touchesEnrichers = [values["add-enricher"], values["remove-enricher"], values.priority]
       .some((v) => v !== undefined);
     if (
-      sync === undefined && add.length === 0 && removals.length === 0 &&
-      maxRemoval === undefined && !touchesEnrichers
+      sync === undefined && syncEvery === undefined && add.length === 0 &&
+      removals.length === 0 && maxRemoval === undefined && !touchesEnrichers
     ) {
       throw new RetrovueError(
         "USAGE",
-        "nothing to update; give --sync-enable, --sync-disable, --path-mapping, " +
+        "nothing to update; give --sync-enable, --sync-disable, --sync-every, --path-mapping, " +
           "--remove-path-mapping, --max-removal, --add-enricher or --remove-enricher " +
           "(see 'collection update --help')",
       );
@@ -255,6 +273,18 @@ paths is stored, with a warning naming the closest upstream prefix.
       }
       if (sync !== undefined && setSyncEnabled(db, target.id, { enabled: sync, ...opts })) {
         changes.push(sync ? "sync enabled" : "sync disabled");
+      }
+      if (
+        syncEvery !== undefined &&
+        setCollectionInterval(db, { collectionId: target.id, seconds: syncEvery })
+      ) {
+        changes.push(
+          syncEvery === null
+            ? "sync every: as its source"
+            : syncEvery === 0
+            ? "sync every: off"
+            : `sync every ${formatInterval(syncEvery)}`,
+        );
       }
       if (
         maxRemoval !== undefined &&
@@ -295,6 +325,13 @@ paths is stored, with a warning naming the closest upstream prefix.
     return Promise.resolve(0);
   },
 };
+
+/** A collection's `--sync-every` for `collection show`: `6h`, `6h (its source's)`, `off`. */
+function _syncEveryText(every: { own: number | null; source: number | null }): string {
+  if (every.own === 0) return "off";
+  if (every.own !== null) return formatInterval(every.own);
+  return every.source === null ? "off" : `${formatInterval(every.source)} (its source's)`;
+}
 
 /** The longest `--path-mapping` value (two paths of up to 4096 characters). */
 export const MAX_MAPPING_LENGTH = 8193;

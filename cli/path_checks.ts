@@ -11,7 +11,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
-import { applyPathMappings, type PathMapping } from "../core/catalog.ts";
+import { mapPath, type PathMapping } from "../core/path_mapping.ts";
 import { editDistance } from "./suggest.ts";
 
 /** How many asset paths {@link unmatchedMappingWarnings} compares a prefix with. */
@@ -22,7 +22,7 @@ export const DEFAULT_PATH_SAMPLE = 20;
 
 /** Whether `prefix` matches `path` at a path-segment boundary (as the ingest maps paths). */
 export function prefixMatches(path: string, prefix: string): boolean {
-  return applyPathMappings([{ externalPrefix: prefix, localPrefix: "/" }], path) !== null;
+  return mapPath(path, [{ externalPrefix: prefix, localPrefix: "/" }]) !== null;
 }
 
 /**
@@ -131,7 +131,7 @@ export async function checkLocalPaths(
      FROM assets WHERE ${live}`,
   ).get(...args) as { n: number; same: number };
   const withPath = Number(counts.n);
-  const mapped = (path: string) => applyPathMappings(options.mappings, path) !== null;
+  const mapped = (path: string) => mapPath(path, options.mappings) !== null;
   let unmapped = 0;
   if (options.mappings.length > 0) {
     if (options.mappings.some((m) => m.externalPrefix === m.localPrefix)) {

@@ -15,6 +15,7 @@ import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { CollectionKind, ImporterConfig } from "./contract.ts";
 import { RetrovueError } from "./errors.ts";
 import { transaction } from "./db.ts";
+import type { PathMapping } from "./path_mapping.ts";
 
 /** A stored source. `config` holds secrets: mask it before printing. */
 export interface SourceRecord {
@@ -30,14 +31,6 @@ export interface SourceRecord {
   createdAt: string;
   /** ISO-8601 UTC. */
   updatedAt: string;
-}
-
-/** One path mapping: upstream prefix → local prefix. */
-export interface PathMapping {
-  /** Prefix of paths as the upstream reports them. */
-  externalPrefix: string;
-  /** What that prefix is on this machine. */
-  localPrefix: string;
 }
 
 /** A stored collection with its path mappings. */
@@ -656,28 +649,6 @@ export function removePathMapping(
   if (Number(result.changes) === 0) return false;
   _touchCollection(db, collectionId, options);
   return true;
-}
-
-/**
- * Maps an upstream path to a local one with the longest matching prefix
- * (matching whole path components). Returns null when no mapping applies.
- */
-export function applyPathMappings(
-  mappings: readonly PathMapping[],
-  path: string,
-): string | null {
-  let best: PathMapping | undefined;
-  for (const m of mappings) {
-    const p = m.externalPrefix;
-    const matches = path === p ||
-      (path.startsWith(p) &&
-        (p.endsWith("/") || p.endsWith("\\") || /^[/\\]/.test(path.slice(p.length))));
-    if (matches && (!best || p.length > best.externalPrefix.length)) best = m;
-  }
-  if (!best) return null;
-  const rest = path.slice(best.externalPrefix.length).replace(/^[/\\]+/, "").replaceAll("\\", "/");
-  if (rest === "") return best.localPrefix;
-  return best.localPrefix.endsWith("/") ? best.localPrefix + rest : `${best.localPrefix}/${rest}`;
 }
 
 // --------------------------------------------------------------- helpers

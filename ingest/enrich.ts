@@ -41,7 +41,7 @@ import {
   writeFailure,
   writeSuccess,
 } from "./enrich_select.ts";
-import { mapPath, type PathMapping } from "./normalize.ts";
+import { mapPath, type PathMapping } from "../core/path_mapping.ts";
 import { MISSING_FILE_PREFIX } from "./readiness.ts";
 
 /** The collection an enrichment run is for. */
@@ -199,7 +199,7 @@ export async function enrichCollection(
   let done = 0;
   const one = async (asset: EnrichCandidate) => {
     const parts = (asset.parts.length ? asset.parts : [asset.path]).map((p) =>
-      mapPath(p, collection.pathMappings)
+      mapPath(p, collection.pathMappings) ?? p
     );
     const applicable = workers.filter((w) => w.plan.appliesTo.includes(asset.kind));
     if (applicable.length === 0) {
@@ -286,7 +286,7 @@ export async function enrichCollection(
  * locations through its path mappings, else the local side of each mapping.
  */
 export function localRoots(collection: EnrichCollection): string[] {
-  const roots = collection.locations.map((l) => mapPath(l, collection.pathMappings));
+  const roots = collection.locations.map((l) => mapPath(l, collection.pathMappings) ?? l);
   const local = roots.length > 0 ? roots : collection.pathMappings.map((m) => m.localPrefix);
   return [
     ...new Set(local.filter((r) => r.startsWith("/")).map((r) => r.replace(/\/+$/, "") || "/")),

@@ -3,7 +3,6 @@
 import assert from "node:assert/strict";
 import {
   activeAssetCounts,
-  applyPathMappings,
   collectionCounts,
   collectionIdFor,
   deleteSource,
@@ -22,6 +21,7 @@ import {
   upsertDiscoveredCollections,
 } from "../core/catalog.ts";
 import { openMemoryDatabase } from "../core/db.ts";
+import { mapPath } from "../core/path_mapping.ts";
 import { RetrovueError } from "../core/errors.ts";
 
 let tick = 0;
@@ -234,10 +234,10 @@ Deno.test("path mappings: parse, validate, replace, remove, apply by longest pre
     { externalPrefix: "/data", localPrefix: "/srv" },
     { externalPrefix: "/data/tv", localPrefix: "/tv" },
   ]);
-  assert.equal(applyPathMappings(mappings, "/data/tv/Show/e1.mkv"), "/tv/Show/e1.mkv");
-  assert.equal(applyPathMappings(mappings, "/data/tvx/a.mkv"), "/srv/tvx/a.mkv");
-  assert.equal(applyPathMappings(mappings, "/database/a.mkv"), null);
-  assert.equal(applyPathMappings(mappings, "/data"), "/srv");
+  assert.equal(mapPath("/data/tv/Show/e1.mkv", mappings), "/tv/Show/e1.mkv");
+  assert.equal(mapPath("/data/tvx/a.mkv", mappings), "/srv/tvx/a.mkv");
+  assert.equal(mapPath("/database/a.mkv", mappings), null);
+  assert.equal(mapPath("/data", mappings), "/srv");
   assert.equal(removePathMapping(db, tv, { externalPrefix: "/data/" }), true);
   assert.equal(removePathMapping(db, tv, { externalPrefix: "/data" }), false);
   assert.equal(getCollection(db, tv)!.pathMappings.length, 1);

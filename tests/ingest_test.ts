@@ -12,7 +12,8 @@ import { openDatabase, openMemoryDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { applyPlan, dataVersion } from "../ingest/apply.ts";
 import { createClassifier } from "../ingest/diff.ts";
-import { mapPath, normalizeAsset } from "../ingest/normalize.ts";
+import { normalizeAsset } from "../ingest/normalize.ts";
+import { mapPath } from "../core/path_mapping.ts";
 import {
   type IngestClient,
   ingestCollection,
@@ -542,9 +543,9 @@ Deno.test("path mappings: longest prefix wins, at segment boundaries, Windows pa
   assert.equal(mapPath("/data/tv/a/b.mkv", maps), "/srv/tv/a/b.mkv");
   assert.equal(mapPath("/data/tvshows/b.mkv", maps), "/mnt/data/tvshows/b.mkv");
   assert.equal(mapPath("/data", maps), "/mnt/data");
-  assert.equal(mapPath("/database/x", maps), "/database/x");
+  assert.equal(mapPath("/database/x", maps), null);
   assert.equal(mapPath("d:\\media\\Show\\e.mkv", maps), "/mnt/media/Show/e.mkv");
-  assert.equal(mapPath("/other/x.mkv", maps), "/other/x.mkv");
+  assert.equal(mapPath("/other/x.mkv", maps), null);
   const n = normalizeAsset(
     { externalId: "m", kind: "movie", title: "M", parts: ["/data/a"] },
     maps,
