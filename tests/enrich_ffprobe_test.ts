@@ -55,7 +55,7 @@ Deno.test({
     await makeMedia(join(root, "Two Part (2003)", "Two Part (2003) - part2.mp4"));
     Deno.mkdirSync(join(root, "Empty (2004)"));
     Deno.writeFileSync(join(root, "Empty (2004)", "Empty (2004).mkv"), new Uint8Array());
-    truncatedCopy(alpha, join(root, "Cut (2005)", "Cut (2005).mkv"), 3000);
+    truncatedCopy(alpha, join(root, "Cut (2005)", "Cut (2005).mkv"), { bytes: 3000 });
 
     const cli = (args: string[], env?: Record<string, string>) =>
       runCli(args, { db: world.db, cwd: world.dir, env });
