@@ -45,6 +45,7 @@ const _importer: _Module = async () => (await import("./importer_commands.ts")).
 const _history: _Module = async () => (await import("./history_commands.ts")).commands;
 const _parse: _Module = async () => (await import("./parse_command.ts")).commands;
 const _enrich: _Module = async () => (await import("./enrich_commands.ts")).commands;
+const _sync: _Module = async () => (await import("./sync_commands.ts")).commands;
 
 function _lazy(path: string, summary: string, module: _Module): LazyCommand {
   const words = path.split(" ");
@@ -92,6 +93,8 @@ export const COMMANDS: readonly CommandEntry[] = [
     _enrich,
   ),
   _lazy("ingest history", "List recorded ingest runs and what each changed", _history),
+  _lazy("sync", "Keep the catalog current: scheduled ingests, watched folders, webhooks", _sync),
+  _lazy("sync status", "Show what sync ran, when, how it ended, and what is due next", _sync),
   _lazy("asset list", "List ingested assets", _asset),
   _lazy("asset show", "Show one asset", _asset),
   _lazy("importer new", "Write a skeleton importer and its test into a plugin folder", _importer),

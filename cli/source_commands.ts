@@ -54,6 +54,15 @@ import {
   writeOrDryRun,
 } from "./views.ts";
 import { findSource } from "./lookup.ts";
+import {
+  formatInterval,
+  hasWebhookSecret,
+  newWebhookSecret,
+  parseInterval,
+  setSourceInterval,
+  sourceInterval,
+  WEBHOOK_SECRET_HEADER,
+} from "../sync/mod.ts";
 
 // ------------------------------------------------------------ list-types
 
@@ -488,6 +497,7 @@ when the source's importer is not installed every config value is masked.
     const status = importerStatus(registry, source.typeId);
     const collections = listCollections(db, { sourceId: source.id });
     const grants = params ? sourceGrants(params, source.config) : null;
+    const every = sourceInterval(db, source.id);
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",
@@ -495,6 +505,8 @@ when the source's importer is not installed every config value is masked.
           ...sourceJson(source, { status, params }),
           grants,
           collections: collections.map((c) => collectionJson(c, source.name)),
+          syncEverySeconds: every,
+          webhookSecretSet: hasWebhookSecret(db, source.id),
         },
       });
       return 0;
@@ -507,6 +519,8 @@ when the source's importer is not installed every config value is masked.
       ["type", source.typeId],
       ["status", statusText(status)],
       ["grants", grants ? grantsText(grants) : "unknown (the importer is not installed)"],
+      ["sync every", every === null ? "off" : formatInterval(every)],
+      ["webhook secret", hasWebhookSecret(db, source.id) ? "set" : "none"],
       ["created", source.createdAt],
       ["updated", source.updatedAt],
     ];
@@ -536,6 +550,8 @@ when the source's importer is not installed every config value is masked.
 
 const UPDATE_OPTIONS = {
   name: { type: "string" },
+  "sync-every": { type: "string" },
+  "webhook-secret": { type: "string" },
   type: { type: "string" },
   "no-validate": { type: "boolean" },
   "dry-run": { type: "boolean" },
@@ -546,11 +562,19 @@ const update: Command = {
   summary: "Rename a source or change its options (validated like add)",
   help: async (ctx) => {
     const head = `Usage: retrovue source update <source> [--name NAME] [type options]
-       [--no-validate] [--dry-run] [--json]
+       [--sync-every DURATION|off] [--webhook-secret new] [--no-validate] [--dry-run]
+       [--json]
 
 The id and type never change. A changed config is validated like 'source add'
 (options, then the connection unless --no-validate) before anything is written.
 Options not given keep their current values.
+
+  --sync-every DURATION   'retrovue sync' runs a full ingest of each of the
+                          source's sync-enabled collections this often: 6h, 90m,
+                          1h30m, 1d…; 'off' unschedules (see docs/sync.md)
+  --webhook-secret new    generate the secret its webhooks must carry to
+                          'sync --listen' (POST /hooks/<source-id>); shown once,
+                          only its hash is kept; replaces the previous one
 `;
     const selector = ctx.args.find((a) => !a.startsWith("-"));
     if (!selector) return head + "\nType options: see 'source add --type TYPE --help'.\n";
@@ -623,12 +647,28 @@ Options not given keep their current values.
     }
     const name = values.name === undefined ? undefined : checkSourceName(values.name);
     if (name !== undefined && name !== source.name) changed.unshift("--name");
+    const syncEvery = values["sync-every"] === undefined
+      ? undefined
+      : parseInterval(values["sync-every"]);
+    const rotate = _webhookSecretFlag(values["webhook-secret"]);
     const dryRun = values["dry-run"] ?? false;
-    const updated = writeOrDryRun(
-      db,
-      () => updateSource(db, source.id, { name, config, now: ctx.now }),
-      { dryRun },
-    );
+    let secret: string | null = null;
+    const updated = writeOrDryRun(db, () => {
+      const row = updateSource(db, source.id, { name, config, now: ctx.now });
+      if (
+        syncEvery !== undefined &&
+        setSourceInterval(db, { sourceId: source.id, seconds: syncEvery })
+      ) {
+        changed.push("--sync-every");
+      }
+      if (rotate) {
+        secret = newWebhookSecret(db, source.id);
+        changed.push("--webhook-secret");
+      }
+      return row;
+    }, { dryRun });
+    // A dry run stored nothing, so its secret would never work: it is not shown.
+    const shown: string | null = dryRun ? null : secret;
     const status = importerStatus(registry, source.typeId);
     if (ctx.json) {
       writeJson(ctx, {
@@ -636,6 +676,7 @@ Options not given keep their current values.
         dryRun,
         changed,
         source: sourceJson(updated, { status, params: info?.manifest.params }),
+        ...(shown === null ? {} : { webhookSecret: shown, hookPath: `/hooks/${updated.id}` }),
       });
       return 0;
     }
@@ -648,9 +689,27 @@ Options not given keep their current values.
           dryRun ? "Nothing was written.\n" : ""
         }`,
     );
+    if (shown !== null) {
+      ctx.stdout.write(
+        `Webhook secret (shown this once; only its hash is kept): ${shown}\n` +
+          `Post events to /hooks/${updated.id} on 'sync --listen', with the header ` +
+          `${WEBHOOK_SECRET_HEADER}: <secret>, or ?secret=<secret> where the server takes only ` +
+          "a URL (Plex, Emby); see docs/sync_webhooks.md.\n",
+      );
+    }
     return 0;
   },
 };
+
+/** `--webhook-secret`'s one value, `new`; false when not given. */
+function _webhookSecretFlag(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (value.trim().toLowerCase() === "new") return true;
+  throw new RetrovueError(
+    "USAGE",
+    "--webhook-secret takes 'new' (a secret is generated and shown once, never chosen)",
+  );
+}
 
 // ---------------------------------------------------------------- remove
 

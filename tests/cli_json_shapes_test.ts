@@ -80,6 +80,14 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
   const changed = await run("asset list", ["asset", "list", "--changed-in", "last"]);
   assert.ok(changed?.run?.id > 0 && changed.assets.every((a: { change: string }) => a.change));
   await run("ingest history", ["ingest", "history"]);
+  // Sync: TV on its source's schedule (Movies, whose upstream fails, opted out), run once.
+  await run("source update", [
+    ...["source", "update", "Home", "--sync-every", "6h", "--webhook-secret", "new"],
+  ]);
+  await run("collection update", ["collection", "update", "Movies", "--sync-every", "off"]);
+  const once = await run("sync", ["sync", "--once"]);
+  assert.deepEqual(once?.ran?.map((r: { collectionName: string }) => r.collectionName), ["TV"]);
+  await run("sync status", ["sync", "status"]);
   await run("asset show", ["asset", "show", String(listed?.assets?.[0]?.id)]);
   await run("collection update", ["collection", "update", "TV", "--add-enricher", "ffprobe"]);
   await run("collection enrich", ["collection", "enrich", "TV", "--dry-run"]);
