@@ -113,4 +113,5 @@ export {
   detachEnricher,
   listAttachedEnrichers,
 } from "./enrich_attach.ts";
-export { normalizeText, type PathMapping } from "./normalize.ts";
+export { normalizeText } from "./normalize.ts";
+export type { PathMapping } from "../core/path_mapping.ts";
