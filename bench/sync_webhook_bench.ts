@@ -1,27 +1,27 @@
 /**
- * Webhook benchmark: what a Plex `library.new` for one episode costs, against
- * the full ingest a webhook saves, on a 100k-episode show library served by
- * the Plex mock in its own process.
+ * Webhook benchmark: what a Plex `library.new` for one episode costs in
+ * requests and time, against a full ingest of the same library in the same
+ * run, on a 100k-episode show library served by the Plex mock in its own
+ * process.
  *
  * Setup: the real CLI adds the source, discovers it, enables the show
- * library and runs a first full ingest (so both measured runs find the
- * catalog current, as sync usually does). Each round then measures, in
- * alternating order:
+ * library, runs a first full ingest (so every measured ingest finds the
+ * catalog current, as sync usually does) and sets a webhook secret; then the
+ * real `retrovue sync --listen` runs for the whole benchmark. Each round
+ * posts, in alternating order:
  *
- * - webhook: a multipart Plex webhook through the real handler
- *   (`sync/webhooks.ts`, in this process) gives the sync request it
- *   enqueues — it must be season-scoped — and the real CLI runs exactly that
- *   ingest (`collection ingest C --title T --season S`);
- * - full: the real CLI's full ingest of the same collection.
+ * - webhook: a multipart Plex `library.new` for one episode (a different
+ *   show and season each round), which sync turns into a season-scoped
+ *   ingest;
+ * - full: a `library.new` for an episode that names no show, which sync can
+ *   only answer with a full ingest of the library — the ingest a webhook
+ *   saves, run by the same process along the same path.
  *
- * Both times are wall times of a CLI process (start-up and plugin host
- * included, the same for both), so the ratio understates what sync, which
- * runs ingests in its own process, saves. Requests are counted by the mock.
- * Figures are the median and min over rounds; the ratio is taken within
- * each round.
+ * Each is timed from the POST to sync's `done:` line for it, and its
+ * requests are counted by the mock. Figures are the median and min over
+ * rounds; the time ratio is taken within each round.
  *
- * Run: `deno task bench sync_webhook`, or
- * `deno run --no-prompt -A bench/sync_webhook_bench.ts [--rounds N] [--episodes N]`.
+ * Run: `deno run --no-prompt -A bench/sync_webhook_bench.ts [--rounds N] [--episodes N]`.
  *
  * @module
  */
@@ -30,10 +30,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
-import { openDatabase } from "../core/db.ts";
-import type { SyncRequest } from "../sync/types.ts";
-import { webhookHandler } from "../sync/webhooks.ts";
-import { newWebhookSecret } from "../sync/webhook_secret.ts";
 import { measureRun, type MockServer } from "./_http_bench.ts";
 import { startPlexMock } from "./plex_bench.ts";
 import { medianMin } from "./_stats.ts";
@@ -58,30 +54,26 @@ export interface MedianMin {
   min: number;
 }
 
+/** One kind of ingest, measured over the rounds. */
+export interface WebhookIngestStats {
+  /** Milliseconds from the POST to sync's `done:` line. */
+  ms: MedianMin;
+  /** Requests the mock answered meanwhile. */
+  requests: MedianMin;
+}
+
 /** What {@link runSyncWebhookBench} measured. */
 export interface SyncWebhookBenchResult {
   /** Episodes in the library. */
   episodes: number;
   /** Rounds run. */
   rounds: number;
-  /** The webhook-triggered ingest: wall ms and requests. */
-  webhook: { ms: MedianMin; requests: MedianMin };
-  /** The full ingest: wall ms and requests. */
-  full: { ms: MedianMin; requests: MedianMin };
+  /** The season-scoped ingest a one-episode webhook asks for. */
+  webhook: WebhookIngestStats;
+  /** The full ingest of the library. */
+  full: WebhookIngestStats;
   /** full ms ÷ webhook ms, per round. */
   ratio: MedianMin;
-}
-
-interface _World {
-  dir: string;
-  env: Record<string, string>;
-  sourceId: string;
-  collectionId: string;
-  sectionKey: string;
-  handle: (request: Request) => Promise<Response>;
-  enqueued: SyncRequest[];
-  secret: string;
-  close: () => void;
 }
 
 /** Runs the benchmark and returns (and by default prints) what it measured. */
@@ -91,20 +83,34 @@ export async function runSyncWebhookBench(
   const episodes = options.episodes ?? 100_000;
   const rounds = options.rounds ?? 3;
   const mock = await startPlexMock(episodes);
-  let world: _World | undefined;
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-webhook-bench-" });
+  let sync: _Sync | undefined;
   try {
-    world = await _world(mock);
+    const setup = await _setup(mock, dir);
+    sync = await _startSync(setup.env);
+    const hook = `${sync.url}/hooks/${setup.sourceId}?secret=${setup.secret}`;
     const runs = { webhook: [] as _Run[], full: [] as _Run[] };
     for (let r = 0; r < rounds; r++) {
       // Alternate which goes first, so neither always runs on a warmer machine.
       const order = r % 2 === 0 ? ["webhook", "full"] as const : ["full", "webhook"] as const;
       for (const kind of order) {
+        // Shows are "Show 00001"… with 10 seasons of 25 episodes (tests/mocks/plex_server.ts).
+        const metadata = kind === "webhook"
+          ? {
+            grandparentTitle: `Show ${String(r + 1).padStart(5, "0")}`,
+            parentIndex: (r % 10) + 1,
+            index: 3,
+          }
+          : {};
+        const expected = kind === "webhook"
+          ? /^done: 'TV Shows' season /m
+          : /^done: 'TV Shows' full/m;
         runs[kind].push(
-          await (kind === "webhook" ? _webhookRun(mock, world, r) : _fullRun(mock, world)),
+          await _timed(mock, sync, () => _post(hook, setup.sectionKey, metadata), expected),
         );
       }
     }
-    const stat = (list: _Run[]) => ({
+    const stat = (list: _Run[]): WebhookIngestStats => ({
       ms: medianMin(list.map((x) => x.ms)),
       requests: medianMin(list.map((x) => x.requests)),
     });
@@ -118,9 +124,10 @@ export async function runSyncWebhookBench(
     if (options.print ?? true) _print(result);
     return result;
   } finally {
-    world?.close();
+    await sync?.stop();
     mock.child.kill();
     await mock.child.status;
+    Deno.removeSync(dir, { recursive: true });
   }
 }
 
@@ -129,9 +136,8 @@ interface _Run {
   requests: number;
 }
 
-/** A catalog with the mock as a Plex source, its show library sync-enabled and ingested once. */
-async function _world(mock: MockServer): Promise<_World> {
-  const dir = Deno.makeTempDirSync({ prefix: "retrovue-webhook-bench-" });
+/** A catalog with the mock as a Plex source: discovered, show library sync-enabled and ingested, a secret set. */
+async function _setup(mock: MockServer, dir: string) {
   const env = {
     RETROVUE_DB: join(dir, "catalog.db"),
     XDG_DATA_HOME: join(dir, "data"),
@@ -140,17 +146,8 @@ async function _world(mock: MockServer): Promise<_World> {
   };
   Deno.writeTextFileSync(join(dir, "token"), mock.info.token);
   await _cli(env, [
-    "source",
-    "add",
-    "--type",
-    "plex",
-    "--name",
-    "Plex",
-    "--base-url",
-    mock.url,
-    "--token-file",
-    join(dir, "token"),
-    "--discover",
+    ...["source", "add", "--type", "plex", "--name", "Plex", "--base-url", mock.url],
+    ...["--token-file", join(dir, "token"), "--discover"],
   ]);
   const list = JSON.parse(await _cli(env, ["collection", "list", "--json"]));
   const show =
@@ -158,97 +155,100 @@ async function _world(mock: MockServer): Promise<_World> {
       .find((c) => c.kind === "shows")!;
   await _cli(env, ["collection", "update", show.id, "--sync-enable"]);
   await _cli(env, ["collection", "ingest", show.id]);
+  const secret = JSON.parse(
+    await _cli(env, ["source", "update", "Plex", "--webhook-secret", "new", "--json"]),
+  ).webhookSecret as string;
+  return { env, secret, sourceId: show.sourceId, sectionKey: show.externalId };
+}
 
-  const db = openDatabase(env.RETROVUE_DB, { create: false });
-  const secret = newWebhookSecret(db, show.sourceId);
-  const enqueued: SyncRequest[] = [];
-  const handle = webhookHandler(db, {
-    enqueue: (request) => enqueued.push(request),
-    log: () => {},
+/** Posts a Plex `library.new` for an episode with `metadata` (no show title: the whole library). */
+async function _post(hook: string, sectionKey: string, metadata: Record<string, unknown>) {
+  const form = new FormData();
+  form.append(
+    "payload",
+    JSON.stringify({
+      event: "library.new",
+      user: true,
+      owner: true,
+      Account: { id: 1, title: "owner" },
+      Server: { title: "Bench PMS", uuid: "96f2fe7a78c9dc1f16a16bedbe90f98149be16b4" },
+      Metadata: {
+        librarySectionType: "show",
+        librarySectionID: Number(sectionKey),
+        type: "episode",
+        title: "New Episode",
+        addedAt: 1700000000,
+        ...metadata,
+      },
+    }),
+  );
+  const response = await fetch(hook, { method: "POST", body: form });
+  await response.body?.cancel();
+  if (response.status !== 202) throw new Error(`the webhook was answered ${response.status}`);
+}
+
+/** Times `post` until sync prints one more line matching `done`, counting the mock's requests. */
+async function _timed(
+  mock: MockServer,
+  sync: _Sync,
+  post: () => Promise<void>,
+  done: RegExp,
+): Promise<_Run> {
+  const run = await measureRun(mock, async () => {
+    const seen = sync.count(done);
+    await post();
+    await sync.until(() => sync.count(done) > seen);
+    return 0;
   });
-  return {
-    dir,
+  return { ms: run.ms, requests: run.requests };
+}
+
+interface _Sync {
+  url: string;
+  count(pattern: RegExp): number;
+  until(ready: () => boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts `retrovue sync --listen` on a free loopback port and waits for it to listen. */
+async function _startSync(env: Record<string, string>): Promise<_Sync> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...retrovueTaskFlags(), MAIN, "sync", "--listen", `127.0.0.1:${port}`],
     env,
-    sourceId: show.sourceId,
-    collectionId: show.id,
-    sectionKey: show.externalId,
-    secret,
-    enqueued,
-    handle: (request) => handle(request),
-    close: () => {
-      db.close();
-      Deno.removeSync(dir, { recursive: true });
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  let exited = false;
+  const drained = [child.stdout, child.stderr].map((stream) =>
+    stream.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (chunk) => void (text += chunk) }),
+    ).catch(() => {})
+  );
+  const status = child.status.then(() => void (exited = true));
+  // Each log line starts with its time; drop it so patterns can anchor on the action.
+  const lines = () => text.replace(/^\S+ /gm, "");
+  const sync: _Sync = {
+    url: `http://127.0.0.1:${port}`,
+    count: (pattern) => lines().match(new RegExp(pattern.source, "gm"))?.length ?? 0,
+    until: async (ready) => {
+      while (!ready()) {
+        if (exited) throw new Error(`sync exited:\n${text}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    },
+    stop: async () => {
+      if (!exited) child.kill("SIGTERM");
+      await status;
+      await Promise.all(drained);
     },
   };
-}
-
-/** One webhook for an episode of the mock library, then the ingest it asked for. */
-async function _webhookRun(mock: MockServer, world: _World, round: number): Promise<_Run> {
-  // A different show each round; the mock's shows are "Show 00001"… with 10 seasons.
-  const show = `Show ${String(round + 1).padStart(5, "0")}`;
-  const season = (round % 10) + 1;
-  const run = await measureRun(mock, async () => {
-    const form = new FormData();
-    form.append("payload", JSON.stringify(_plexEpisodeEvent(show, season, world.sectionKey)));
-    world.enqueued.length = 0;
-    const response = await world.handle(
-      new Request(`http://127.0.0.1/hooks/${world.sourceId}?secret=${world.secret}`, {
-        method: "POST",
-        body: form,
-      }),
-    );
-    await response.body?.cancel();
-    const [request, ...more] = world.enqueued;
-    if (response.status !== 202 || !request || more.length > 0) {
-      throw new Error(
-        `the webhook was answered ${response.status} with ${world.enqueued.length} requests`,
-      );
-    }
-    const { title, season: s } = request.filters;
-    if (title !== show || s !== season || request.filters.episode !== undefined) {
-      throw new Error(`the webhook asked for ${JSON.stringify(request.filters)}, not one season`);
-    }
-    await _cli(world.env, [
-      "collection",
-      "ingest",
-      request.collectionId,
-      "--title",
-      title,
-      "--season",
-      String(s),
-    ]);
-    return 0;
-  });
-  return { ms: run.ms, requests: run.requests };
-}
-
-async function _fullRun(mock: MockServer, world: _World): Promise<_Run> {
-  const run = await measureRun(mock, async () => {
-    await _cli(world.env, ["collection", "ingest", world.collectionId]);
-    return 0;
-  });
-  return { ms: run.ms, requests: run.requests };
-}
-
-function _plexEpisodeEvent(show: string, season: number, sectionKey: string): unknown {
-  return {
-    event: "library.new",
-    user: true,
-    owner: true,
-    Account: { id: 1, title: "owner" },
-    Server: { title: "Bench PMS", uuid: "96f2fe7a78c9dc1f16a16bedbe90f98149be16b4" },
-    Metadata: {
-      librarySectionType: "show",
-      librarySectionID: Number(sectionKey),
-      type: "episode",
-      title: "New Episode",
-      grandparentTitle: show,
-      parentTitle: `Season ${season}`,
-      parentIndex: season,
-      index: 3,
-      addedAt: 1700000000,
-    },
-  };
+  await sync.until(() => /webhooks: listening on/.test(text));
+  return sync;
 }
 
 async function _cli(env: Record<string, string>, args: string[]): Promise<string> {
@@ -266,17 +266,17 @@ async function _cli(env: Record<string, string>, args: string[]): Promise<string
 }
 
 function _print(r: SyncWebhookBenchResult): void {
-  const row = (label: string, x: { ms: MedianMin; requests: MedianMin }) =>
-    `  ${label.padEnd(30)} ${x.ms.median.toFixed(0).padStart(7)} ${
+  const row = (label: string, x: WebhookIngestStats) =>
+    `  ${label.padEnd(28)} ${x.ms.median.toFixed(0).padStart(7)} ${
       x.ms.min.toFixed(0).padStart(7)
     }` +
     `  ${String(x.requests.median).padStart(8)} ${String(x.requests.min).padStart(8)}`;
   console.log(
-    `sync webhook: Plex library.new for one episode vs a full ingest, ${r.episodes} episodes, ` +
-      `${r.rounds} interleaved rounds (CLI wall time, start-up included)`,
+    `sync webhook: Plex library.new for one episode vs a full ingest, in one 'sync --listen', ` +
+      `${r.episodes} episodes, ${r.rounds} interleaved rounds (POST → done)`,
   );
   console.log(
-    `  ${"".padEnd(30)} ${"med ms".padStart(7)} ${"min ms".padStart(7)}  ${"med req".padStart(8)} ${
+    `  ${"".padEnd(28)} ${"med ms".padStart(7)} ${"min ms".padStart(7)}  ${"med req".padStart(8)} ${
       "min req".padStart(8)
     }`,
   );
