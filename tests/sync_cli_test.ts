@@ -174,6 +174,9 @@ Deno.test("sync: a file copied into a watched root is ingested by a season-scope
     assert.equal(last.stats.new, 1);
     assert.equal(history.runs.length, 2, "the first full ingest and the watched one, no other");
 
+    // CLI ingests run alongside a sync, as they run alongside each other.
+    await _ok(world, ["collection", "ingest", collection, "--title", "Beta Show"]);
+
     // Only one sync per catalog: the second names the first.
     const second = await _cli(world, ["sync", "--once"]);
     assert.equal(second.code, 1);
@@ -195,7 +198,7 @@ Deno.test("sync: a file copied into a watched root is ingested by a season-scope
   assert.equal(after.running, null, "the lock went with the process");
 });
 
-Deno.test("sync: a watched root that disappears removes nothing, and its return catches up", async () => {
+Deno.test("sync: a watched root that disappears removes nothing, and its return catches up; --listen-any warns", async () => {
   using world = tempWorld();
   const { root, collection } = await _watchedWorld(world);
   const live = () => {
@@ -212,8 +215,10 @@ Deno.test("sync: a watched root that disappears removes nothing, and its return 
     }
   };
   assert.equal(live(), 3);
-  const sync = _startSync(world, ["--debounce-ms", "300"]);
+  // Listening beyond loopback takes --listen-any, and warns.
+  const sync = _startSync(world, ["--debounce-ms", "300", "--listen", "0.0.0.0:0", "--listen-any"]);
   try {
+    await sync.waitFor(/webhooks: listening on http:\/\/0\.0\.0\.0:\d+\/hooks\/<source-id>/);
     await sync.waitFor(/watch: watching /);
     const away = `${root}-away`;
     Deno.renameSync(root, away);
@@ -227,6 +232,7 @@ Deno.test("sync: a watched root that disappears removes nothing, and its return 
   } finally {
     const end = await sync.stop("SIGINT");
     assert.equal(end.code, 0, end.stderr);
+    assert.match(end.stderr, /^Warning: sync listens on every interface \(0\.0\.0\.0:\d+\)/m);
   }
 });
 
