@@ -248,13 +248,17 @@ Deno.test("sync: SIGTERM mid-ingest cancels it, leaves the catalog unchanged and
   await _ok(world, ["collection", "update", "TV", "--sync-enable"], FAKE_PLUGINS);
   await _ok(world, ["source", "update", "Home", "--sync-every", "6h"], FAKE_PLUGINS);
   const before = dumpDb(world.db);
-  const sync = _startSync(world, [], FAKE_PLUGINS);
+  // In the foreground, --json makes each log line one JSON object.
+  const sync = _startSync(world, ["--json"], FAKE_PLUGINS);
   await sync.waitFor(/ingest 'TV' \(c-[0-9a-f]+\) full: schedule/);
   // Give the importer time to send its first asset and hang (the test holds either way).
   await new Promise((r) => setTimeout(r, 1500));
   const end = await sync.stop("SIGTERM");
   assert.equal(end.code, 0, end.stderr);
-  assert.match(end.stdout, /cancelled: 'TV' full; nothing was written/);
+  const events = end.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+  for (const e of events) assert.deepEqual(Object.keys(e), ["at", "message"]);
+  assert.ok(events.some((e) => e.message === "cancelled: 'TV' full; nothing was written"));
+  assert.equal(events.at(-1).message, "sync stopped");
   assert.equal(dumpDb(world.db), before, "the catalog is exactly as it was");
 });
 
