@@ -13,7 +13,9 @@
  * - Emby's own webhooks (Emby Server 4.7+): `Event` (`library.new`,
  *   `library.deleted`, `playback.start`…) and `Item`, a `BaseItemDto` with
  *   `Type`, `Name`, `SeriesName`, `ParentIndexNumber` (an episode's season)
- *   and `IndexNumber` (an episode's number, or a season's).
+ *   and `IndexNumber` (an episode's number, or a season's). Emby posts it
+ *   as the body ("application/json") or in the form field `data`
+ *   ("multipart/form-data").
  *
  * Neither payload reliably names the library, so a change reaches every
  * collection of the source whose kind can hold the item (`webhooks.ts`);
@@ -38,6 +40,9 @@ import {
   webhookNumber,
   webhookText,
 } from "./webhook_event.ts";
+
+/** The form field Emby's webhooks put the JSON in when set to multipart/form-data. */
+export const EMBY_FORM_FIELD = "data";
 
 /** Jellyfin webhook plugin notification types that mean an item was added. */
 const JELLYFIN_ADDED = "itemadded";

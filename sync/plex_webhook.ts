@@ -36,43 +36,8 @@ import {
 /** The one Plex event that means the library has something new. */
 export const PLEX_CHANGE_EVENT = "library.new";
 
-/** A Plex webhook body read into its JSON payload, or why it could not be. */
-export type PlexBody = { payload: unknown } | { malformed: string };
-
-/**
- * Reads a Plex webhook body (already size-capped by the caller): the
- * `payload` field of a `multipart/form-data` (or url-encoded) form, or, for
- * hand-made tests with curl, a plain `application/json` body.
- */
-export async function readPlexBody(
-  body: Uint8Array<ArrayBuffer>,
-  contentType: string | null,
-): Promise<PlexBody> {
-  const type = (contentType ?? "").toLowerCase();
-  let text: string;
-  if (type.startsWith("application/json")) {
-    text = new TextDecoder().decode(body);
-  } else if (
-    type.startsWith("multipart/form-data") || type.startsWith("application/x-www-form-urlencoded")
-  ) {
-    let form: FormData;
-    try {
-      form = await new Response(body, { headers: { "content-type": contentType! } }).formData();
-    } catch {
-      return { malformed: "the form data cannot be parsed" };
-    }
-    const field = form.get("payload");
-    if (typeof field !== "string") return { malformed: "the form has no 'payload' field" };
-    text = field;
-  } else {
-    return { malformed: `a Plex webhook is multipart/form-data, not '${_mediaType(type)}'` };
-  }
-  try {
-    return { payload: JSON.parse(text) };
-  } catch {
-    return { malformed: "the payload is not JSON" };
-  }
-}
+/** The form field of Plex's multipart body that holds the JSON payload. */
+export const PLEX_FORM_FIELD = "payload";
 
 /** Maps a Plex webhook payload (the parsed `payload` field) to what it asks of the catalog. */
 export function mapPlexWebhook(payload: unknown): WebhookEvent {
@@ -158,9 +123,4 @@ function _whyIgnored(event: string): string {
     return "a server notice, not a library change";
   }
   return "not an event that changes the library";
-}
-
-function _mediaType(type: string): string {
-  const media = type.split(";")[0].trim();
-  return media === "" ? "no content type" : media.slice(0, 80);
 }

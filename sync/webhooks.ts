@@ -32,9 +32,10 @@
 import type { DatabaseSync } from "node:sqlite";
 import { type CollectionRecord, getSource, listCollections } from "../core/catalog.ts";
 import { checkIngestAllowed } from "../ingest/mod.ts";
-import { mapJellyfinWebhook } from "./jellyfin_webhook.ts";
-import { mapPlexWebhook, readPlexBody } from "./plex_webhook.ts";
+import { EMBY_FORM_FIELD, mapJellyfinWebhook } from "./jellyfin_webhook.ts";
+import { mapPlexWebhook, PLEX_FORM_FIELD } from "./plex_webhook.ts";
 import type { Enqueue, SyncLog, SyncRequest } from "./types.ts";
+import { discardBody, readCappedBody, webhookJson } from "./webhook_body.ts";
 import type { WebhookChange, WebhookEvent } from "./webhook_event.ts";
 import { checkWebhookSecret } from "./webhook_secret.ts";
 
@@ -90,7 +91,7 @@ export function webhookHandler(
     try {
       return await _handle(db, request, info, { ...options, log, maxBodyBytes, bodyTimeoutMs });
     } catch (error) {
-      _discard(request);
+      discardBody(request);
       log(`webhook: 500 internal error: ${error instanceof Error ? error.message : String(error)}`);
       return _reply(500, { error: "internal error" });
     }
@@ -113,33 +114,36 @@ async function _handle(
   const url = new URL(request.url);
   const sourceId = _sourceIdOf(url.pathname);
   if (sourceId === undefined) {
-    _discard(request);
+    discardBody(request);
     ctx.log(`webhook: 404 ${request.method} ${url.pathname.slice(0, 120)}: not a webhook path`);
     return _reply(404, { error: "not found; webhooks are POST /hooks/<source-id>" });
   }
   const label = `webhook ${sourceId}`;
   if (request.method !== "POST") {
-    _discard(request);
+    discardBody(request);
     ctx.log(`${label}: 405 ${request.method}: webhooks are POSTed`);
     return _reply(405, { error: "method not allowed; use POST" }, { allow: "POST" });
   }
   const source = getSource(db, sourceId);
   if (!source || !WEBHOOK_SOURCE_TYPES.includes(source.typeId)) {
-    _discard(request);
+    discardBody(request);
     const why = source ? `a ${source.typeId} source takes no webhooks` : "no such source";
     ctx.log(`${label}: 404 ${why}`);
     return _reply(404, { error: "no webhook for this source" });
   }
   const presented = request.headers.get(WEBHOOK_SECRET_HEADER) ?? url.searchParams.get("secret");
   if (presented === null || !checkWebhookSecret(db, source.id, presented)) {
-    _discard(request);
+    discardBody(request);
     const from = info?.remoteAddr?.hostname ? ` from ${info.remoteAddr.hostname}` : "";
     const what = presented === null ? "no secret" : "a wrong secret";
     ctx.log(`${label}: 401 ${what}${from}`);
     return _reply(401, { error: "unauthorized" });
   }
 
-  const read = await _readBody(request, ctx);
+  const read = await readCappedBody(request, {
+    maxBytes: ctx.maxBodyBytes,
+    timeoutMs: ctx.bodyTimeoutMs,
+  });
   if ("status" in read) {
     ctx.log(`${label}: ${read.status} ${read.why}`);
     return _reply(read.status, { error: read.why });
@@ -184,25 +188,18 @@ function _sourceIdOf(pathname: string): string | undefined {
   }
 }
 
-function _parse(
+async function _parse(
   typeId: string,
   body: Uint8Array<ArrayBuffer>,
   contentType: string | null,
-): Promise<WebhookEvent> | WebhookEvent {
-  if (typeId === "plex") {
-    return readPlexBody(body, contentType).then((read) =>
-      "payload" in read
-        ? mapPlexWebhook(read.payload)
-        : { outcome: "malformed", why: read.malformed }
-    );
-  }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    return { outcome: "malformed", why: "the body is not JSON" };
-  }
-  return mapJellyfinWebhook(payload);
+): Promise<WebhookEvent> {
+  const plex = typeId === "plex";
+  const json = await webhookJson(body, {
+    contentType,
+    formField: plex ? PLEX_FORM_FIELD : EMBY_FORM_FIELD,
+  });
+  if ("malformed" in json) return { outcome: "malformed", why: json.malformed };
+  return plex ? mapPlexWebhook(json.payload) : mapJellyfinWebhook(json.payload);
 }
 
 /**
@@ -258,67 +255,6 @@ function _notTargetable(
   } catch (error) {
     return `cannot be ingested: ${error instanceof Error ? error.message : String(error)}`;
   }
-}
-
-type _Read =
-  | { body: Uint8Array<ArrayBuffer> }
-  | { status: 400 | 408 | 413; why: string };
-
-/**
- * Reads the body, counting bytes as they arrive: stops at the first byte over
- * the limit (a wrong `Content-Length` does not help) and at the deadline.
- */
-async function _readBody(request: Request, ctx: _Context): Promise<_Read> {
-  const tooLarge = {
-    status: 413 as const,
-    why: `the body is larger than ${ctx.maxBodyBytes} bytes`,
-  };
-  const declared = Number(request.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > ctx.maxBodyBytes) {
-    _discard(request);
-    return tooLarge;
-  }
-  if (!request.body) return { body: new Uint8Array(0) };
-  const reader = request.body.getReader();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    reader.cancel().catch(() => {});
-  }, ctx.bodyTimeoutMs);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (timedOut) break;
-      if (done) break;
-      total += value.byteLength;
-      if (total > ctx.maxBodyBytes) {
-        reader.cancel().catch(() => {});
-        return tooLarge;
-      }
-      chunks.push(value);
-    }
-  } catch {
-    if (!timedOut) return { status: 400, why: "the body could not be read" };
-  } finally {
-    clearTimeout(timer);
-  }
-  if (timedOut) {
-    return { status: 408, why: `the body did not arrive within ${ctx.bodyTimeoutMs} ms` };
-  }
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return { body };
-}
-
-/** Drops a body we will not read, without waiting for it. */
-function _discard(request: Request): void {
-  if (request.body && !request.bodyUsed) request.body.cancel().catch(() => {});
 }
 
 function _reply(

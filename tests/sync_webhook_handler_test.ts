@@ -246,10 +246,10 @@ Deno.test("malformed bodies → 400 with the reason logged, nothing enqueued", a
     await response.body?.cancel();
   }
   assert.equal(w.enqueued.length, 0);
-  assert.match(w.logs[0], /400 the body is not JSON/);
+  assert.match(w.logs[0], /400 the payload is not JSON/);
   assert.match(w.logs[1], /400 neither a Jellyfin/);
   assert.match(w.logs[2], /400 the payload has no 'event'/);
-  assert.match(w.logs[3], /400 a Plex webhook is multipart\/form-data, not 'text\/plain'/);
+  assert.match(w.logs[3], /400 the payload is not JSON/);
 });
 
 Deno.test("events that ask for nothing → 202 'ignored' and a log line saying why", async () => {
@@ -357,7 +357,7 @@ Deno.test("a secret replaced while the handler runs takes effect at the next req
   assert.equal(w.enqueued.length, 1);
 });
 
-Deno.test("an Emby source reads Emby's own payload", async () => {
+Deno.test("an Emby source reads Emby's own payload, as JSON or as a form", async () => {
   const w = _world();
   insertSource(w.db, { id: "emby-0000dddd", name: "Emby", typeId: "emby", config: {} });
   upsertDiscoveredCollections(w.db, "emby-0000dddd", {
@@ -377,9 +377,26 @@ Deno.test("an Emby source reads Emby's own payload", async () => {
     ),
   );
   assert.equal(response.status, 202);
-  assert.deepEqual(w.enqueued, [{
+  const expected = {
     collectionId: collectionIdFor("emby-0000dddd", "m"),
     filters: { title: "The Long Walk" },
     reason: "emby library.new: movie 'The Long Walk'",
-  }]);
+  };
+  assert.deepEqual(w.enqueued, [expected]);
+
+  // Set to multipart/form-data, Emby sends the same JSON in the form field `data`.
+  const form = new FormData();
+  form.append(
+    "data",
+    JSON.stringify(embyPayload("library.new", { Name: "The Long Walk", Type: "Movie" })),
+  );
+  const multipart = await w.handle(
+    new Request("http://127.0.0.1/hooks/emby-0000dddd", {
+      method: "POST",
+      body: form,
+      headers: { "X-Retrovue-Secret": secret },
+    }),
+  );
+  assert.equal(multipart.status, 202);
+  assert.deepEqual(w.enqueued, [expected, expected]);
 });

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { mapPlexWebhook, readPlexBody } from "../sync/plex_webhook.ts";
+import { mapPlexWebhook } from "../sync/plex_webhook.ts";
 import { assertChange, plexEpisode, plexPayload } from "./_sync_webhook_payloads.ts";
 
 Deno.test("library.new for an episode → its show and season, in its library", () => {
@@ -125,49 +125,4 @@ Deno.test("payloads that are not Plex webhooks are malformed", () => {
   }
   const noMeta = mapPlexWebhook(plexPayload("library.new"));
   assert.equal(noMeta.outcome, "malformed");
-});
-
-Deno.test("readPlexBody takes the payload field of a multipart form, ignoring the thumbnail", async () => {
-  const form = new FormData();
-  form.append("payload", JSON.stringify(plexPayload("library.new", plexEpisode())));
-  form.append(
-    "thumb",
-    new File([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3])], "thumb.jpg", {
-      type: "image/jpeg",
-    }),
-  );
-  const request = new Request("http://x/", { method: "POST", body: form });
-  const body = new Uint8Array(await request.arrayBuffer());
-  const read = await readPlexBody(body, request.headers.get("content-type"));
-  assert.ok("payload" in read, JSON.stringify(read));
-  const e = assertChange(mapPlexWebhook(read.payload));
-  assert.deepEqual(e.filters, { title: "Borderland", season: 2 });
-});
-
-Deno.test("readPlexBody: plain JSON is accepted; other bodies are malformed with a reason", async () => {
-  const json = new TextEncoder().encode(JSON.stringify(plexPayload("media.play")));
-  const ok = await readPlexBody(json, "application/json; charset=utf-8");
-  assert.ok("payload" in ok);
-
-  const cases: [Uint8Array<ArrayBuffer>, string | null, RegExp][] = [
-    [json, "text/plain", /not 'text\/plain'/],
-    [json, null, /no content type/],
-    [new TextEncoder().encode("{"), "application/json", /not JSON/],
-    [new TextEncoder().encode("garbage"), "multipart/form-data; boundary=xyz", /cannot be parsed/],
-  ];
-  for (const [body, type, why] of cases) {
-    const read = await readPlexBody(body, type);
-    assert.ok("malformed" in read, String(type));
-    assert.match(read.malformed, why);
-  }
-
-  const form = new FormData();
-  form.append("other", "1");
-  const request = new Request("http://x/", { method: "POST", body: form });
-  const noPayload = await readPlexBody(
-    new Uint8Array(await request.arrayBuffer()),
-    request.headers.get("content-type"),
-  );
-  assert.ok("malformed" in noPayload);
-  assert.match(noPayload.malformed, /no 'payload'/);
 });
