@@ -35,6 +35,9 @@ export const DEFAULT_DEBOUNCE_MS = 10_000;
 /** How often a root is checked for having gone (or come back), in milliseconds. */
 export const DEFAULT_ROOT_POLL_MS = 5_000;
 
+/** The longest wait between two tries to watch a root that cannot be watched. */
+export const MAX_WATCH_RETRY_MS = 300_000;
+
 /** The most targeted ingests one burst becomes before it is one full ingest. */
 export const MAX_SCOPES_PER_BURST = 8;
 
@@ -187,43 +190,64 @@ async function _watchOne(
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   const pollMs = options.rootPollMs ?? DEFAULT_ROOT_POLL_MS;
   const name = collection.collectionName;
-  let missingSince: boolean | null = null; // null: first look
+  // "first" look, root "missing", or the watcher "failed" that many times in a row.
+  let state: "first" | "present" | "missing" = "first";
+  let failures = 0;
   while (!options.signal.aborted) {
     const real = _realDir(collection.root);
     if (real === null) {
-      if (missingSince !== true) {
+      if (state !== "missing") {
         options.log(
           `watch: root ${collection.root} of '${name}' is missing (unmounted?); nothing is ` +
             `ingested until it is back`,
         );
       }
-      missingSince = true;
+      state = "missing";
       await _sleep(pollMs, options.signal);
       continue;
     }
-    if (missingSince === true) {
+    if (state === "missing") {
       options.log(`watch: root ${collection.root} of '${name}' is back`);
       options.enqueue({
         collectionId: collection.collectionId,
         filters: {},
         reason: `watch: root ${collection.root} came back`,
       });
-    } else if (missingSince === null) {
+    } else if (state === "first" && failures === 0) {
       options.log(`watch: watching ${collection.root} for '${name}'`);
     }
-    missingSince = false;
-    const gone = await _watchWhilePresent(db, {
+    state = "present";
+    const ended = await _watchWhilePresent(db, {
       collection,
       real,
       options: { ...options, debounceMs, pollMs },
     });
-    if (gone) missingSince = null; // Logged as missing on the next look.
+    if (ended.failed !== null) {
+      // Cannot watch (e.g. out of inotify watches): say so once, retry less and less often.
+      failures++;
+      if (failures === 1) {
+        options.log(
+          `watch: cannot watch ${collection.root} of '${name}': ${ended.failed}; retrying, ` +
+            `at most every ${MAX_WATCH_RETRY_MS / 1000}s (the schedule still runs)`,
+        );
+      }
+      await _sleep(
+        Math.min(pollMs * 2 ** Math.min(failures - 1, 20), MAX_WATCH_RETRY_MS),
+        options.signal,
+      );
+      state = "first";
+      continue;
+    }
+    if (failures > 0) options.log(`watch: watching ${collection.root} for '${name}' again`);
+    failures = 0;
+    state = ended.gone ? "first" : "present"; // Gone: logged as missing on the next look.
   }
 }
 
 /**
- * Watches one present root until the signal aborts (false) or the root goes
- * away (true); bursts pending when it goes are dropped.
+ * Watches one present root until the signal aborts, the root goes away
+ * (`gone`; bursts pending then are dropped) or the watcher fails (`failed`:
+ * why).
  */
 async function _watchWhilePresent(
   db: DatabaseSync,
@@ -232,20 +256,19 @@ async function _watchWhilePresent(
     real: string;
     options: WatchOptions & { debounceMs: number; pollMs: number };
   },
-): Promise<boolean> {
+): Promise<{ gone: boolean; failed: string | null }> {
   const { collection, real, options } = root;
   let watcher: Deno.FsWatcher;
   try {
     watcher = Deno.watchFs(real, { recursive: true });
   } catch (error) {
-    options.log(`watch: cannot watch ${collection.root}: ${(error as Error).message}`);
-    await _sleep(options.pollMs, options.signal);
-    return true;
+    return { gone: false, failed: (error as Error).message };
   }
   const changed = new Set<string>();
   let quiet: ReturnType<typeof setTimeout> | undefined;
   let firstAt = 0;
   let gone = false;
+  let failed: string | null = null;
   const flush = () => {
     clearTimeout(quiet);
     quiet = undefined;
@@ -282,22 +305,21 @@ async function _watchWhilePresent(
       quiet = setTimeout(flush, wait);
     }
   } catch (error) {
-    if (!options.signal.aborted && !gone) {
-      options.log(`watch: watching ${collection.root} failed: ${(error as Error).message}`);
-      gone = true;
-    }
+    if (!options.signal.aborted && !gone) failed = (error as Error).message;
   } finally {
     clearInterval(poll);
     clearTimeout(quiet);
     options.signal.removeEventListener("abort", close);
     close();
   }
-  if (gone && changed.size > 0) {
+  gone ||= !options.signal.aborted && _realDir(collection.root) !== real;
+  if ((gone || failed !== null) && changed.size > 0) {
     options.log(
-      `watch: ${changed.size} change(s) under ${collection.root} dropped: the root went away`,
+      `watch: ${changed.size} change(s) under ${collection.root} dropped: ` +
+        (gone ? "the root went away" : "the watcher failed"),
     );
   }
-  return gone || (!options.signal.aborted && _realDir(collection.root) !== real);
+  return { gone, failed };
 }
 
 function _ingestBurst(
