@@ -158,22 +158,27 @@ async function _handle(
     ctx.log(`${label}: ${name} ignored: ${event.why}`);
     return _reply(202, { status: "ignored", requests: 0 });
   }
-  const { requests, skipped } = _requestsFor(db, source.id, event, name);
+  const count = _enqueueChange(db, { sourceId: source.id, change: event, name, label }, ctx);
+  return _reply(202, { status: count > 0 ? "accepted" : "ignored", requests: count });
+}
+
+/** Enqueues what a change asks for and logs it with what it could not reach; returns the count. */
+function _enqueueChange(
+  db: DatabaseSync,
+  what: { sourceId: string; change: WebhookChange; name: string; label: string },
+  ctx: _Context,
+): number {
+  const { requests, skipped } = _requestsFor(db, what.sourceId, what.change, what.name);
   for (const request of requests) ctx.enqueue(request);
-  const enqueued = requests.map((r) => r.collectionId).join(", ");
-  const parts = [
-    ...(requests.length > 0 ? [`enqueued for ${enqueued}`] : []),
+  const notes = [
+    ...(requests.length > 0
+      ? [`enqueued for ${requests.map((r) => r.collectionId).join(", ")}`]
+      : []),
     ...skipped,
   ];
-  ctx.log(
-    `${label}: ${name}: ${event.what}${requests.length === 0 ? " ignored" : ""}: ${
-      parts.join("; ")
-    }`,
-  );
-  return _reply(202, {
-    status: requests.length > 0 ? "accepted" : "ignored",
-    requests: requests.length,
-  });
+  const ignored = requests.length === 0 ? " ignored" : "";
+  ctx.log(`${what.label}: ${what.name}: ${what.change.what}${ignored}: ${notes.join("; ")}`);
+  return requests.length;
 }
 
 /** The source id of `/hooks/<id>` (a trailing slash allowed), or undefined. */
