@@ -157,7 +157,10 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       pending.splice(pending.indexOf(item), 1);
       const controller = new AbortController();
       running.set(item.sourceId, { collectionId: item.collectionId, controller });
-      const task = _run(item, controller.signal).finally(() => {
+      // Never let one ingest's bookkeeping take the loop down: say so and go on.
+      const task = _run(item, controller.signal).catch((error) =>
+        options.log(`'${item.collectionName}': ${toRetrovueError(error).message}`)
+      ).finally(() => {
         running.delete(item.sourceId);
         tasks.delete(task);
         pump();

@@ -270,6 +270,25 @@ Deno.test("sync loop: a targeted ingest that fails retryably is tried again, a f
   await loop.stop();
 });
 
+Deno.test("sync loop: a failure in its own bookkeeping is logged, and the loop goes on", async () => {
+  const db = _catalog();
+  const lines: string[] = [];
+  let calls = 0;
+  const loop = createSyncLoop(db, {
+    runIngest: () => {
+      calls++;
+      db.close(); // The catalog goes away under the loop: recording the outcome fails.
+      return Promise.resolve({ status: "ok", runId: null, summary: "done" });
+    },
+    log: (l) => lines.push(l),
+  });
+  loop.enqueue({ collectionId: "a1", filters: {}, reason: "schedule" });
+  await loop.idle();
+  assert.equal(calls, 1);
+  assert.match(lines.at(-1)!, /^'A1': .*not open/);
+  assert.ok(!loop.busy("a1"));
+});
+
 Deno.test("sync loop: a request for an unknown collection is logged and dropped", async () => {
   const db = _catalog();
   const gate = _gate();
