@@ -13,12 +13,20 @@
  *   path, against a floor that only splits each path into folder and name
  *   (budget: about 2.5 µs per path);
  * - the operator's flow through the CLI, each command a fresh process with
- *   the sandboxed importer and a temporary database: `source add --discover`,
- *   then `collection ingest` twice (everything new, then everything unchanged).
+ *   the sandboxed importer: `source add --discover` once, then, in rounds
+ *   interleaved with `find`, `collection ingest` of a fresh copy of that
+ *   catalog (every asset new) and again (every asset unchanged). The
+ *   enrichers discovery attaches (ffprobe, when it is on `PATH`) are
+ *   detached first: probing every file is enrichment, measured by
+ *   `enrich_bench.ts`, not the ingest.
  *
- * In-process times are the best of N interleaved rounds. Prints each time and its ratio to
- * `find`; the aim is the importer's walk within 1.5× of `find`. Cleans up
- * after itself.
+ * In-process times are the best of N interleaved rounds; the CLI rows give
+ * the median and min of their time and of their ratio to the same round's
+ * `find`. The aims: the importer's walk within 1.5× of `find`, a full CLI
+ * ingest within 3×. Cleans up after itself.
+ *
+ * Run: `deno task bench filesystem`, or
+ * `deno run --no-prompt -A bench/filesystem_bench.ts [--files N] [--rounds N] [--cli-rounds N]`.
  *
  * @module
  */
@@ -27,7 +35,9 @@ import importer from "../importers/filesystem/mod.ts";
 import { scanFolder, type ScanOptions, subfolderChain } from "../importers/filesystem/mod.ts";
 import { VIDEO_EXTENSIONS } from "../importers/shared/naming/mod.ts";
 import { parseFolderFiles } from "../importers/shared/naming/mod.ts";
+import { parseArgs } from "node:util";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
+import { median } from "./_stats.ts";
 
 /** Options for {@link runFilesystemBench}. */
 export interface FilesystemBenchOptions {
@@ -35,6 +45,8 @@ export interface FilesystemBenchOptions {
   files?: number;
   /** Rounds of measurements (each measures everything once); the best is kept. Default 5. */
   runs?: number;
+  /** Rounds of the CLI ingests, each with its own `find`. Default 3. */
+  cliRounds?: number;
   /** Where to print. Default `console.log`. */
   log?: (line: string) => void;
 }
@@ -57,10 +69,21 @@ export interface FilesystemBenchResult {
   namingFloorUsPerPath: number;
   /** `source add --discover` through the CLI. */
   cliDiscoverMs: number;
-  /** First `collection ingest` (every asset new). */
+  /** `collection ingest` of a fresh catalog (every asset new), median over rounds. */
   cliIngestMs: number;
-  /** Second `collection ingest` (every asset unchanged). */
+  /** Its ratio to the same round's `find`: median and min over rounds. */
+  cliIngestRatio: { median: number; min: number };
+  /** `collection ingest` again (every asset unchanged), median over rounds. */
   cliReingestMs: number;
+  /** Its ratio to the same round's `find`: median and min over rounds. */
+  cliReingestRatio: { median: number; min: number };
+}
+
+/** One CLI round's times, with the `find` measured next to them. */
+interface _CliRound {
+  findMs: number;
+  ingestMs: number;
+  reingestMs: number;
 }
 
 /** Runs one CLI command against `db` and returns its wall time; throws on failure. */
@@ -81,6 +104,70 @@ async function _cli(db: string, args: string[]): Promise<{ ms: number; stdout: s
     );
   }
   return { ms, stdout: new TextDecoder().decode(out.stdout) };
+}
+
+/** Times `find ROOT -type f -printf '%s %T@\n'`: readdir and stat of every file. */
+async function _find(root: string): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command("find", {
+    args: [root, "-type", "f", "-printf", "%s %T@\n"],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!out.success) throw new Error("find failed");
+  return performance.now() - t0;
+}
+
+/**
+ * Detaches every enricher of `collection` in `db` (and enables its sync), so
+ * that an ingest is timed without the enrichment that follows it.
+ */
+async function _prepareCollection(db: string, collection: string): Promise<void> {
+  const shown = JSON.parse((await _cli(db, ["collection", "show", collection, "--json"])).stdout);
+  const enrichers = (shown.collection?.enrichers ?? []) as Array<{ typeId: string }>;
+  await _cli(db, [
+    "collection",
+    "update",
+    collection,
+    "--sync-enable",
+    ...enrichers.flatMap((e) => ["--remove-enricher", e.typeId]),
+  ]);
+}
+
+/**
+ * `rounds` rounds of: `find`, a full CLI ingest of a fresh copy of
+ * `template` (every asset new), then the same ingest again (unchanged).
+ */
+async function _cliRounds(
+  template: string,
+  options: { root: string; files: number; rounds: number },
+): Promise<_CliRound[]> {
+  const out: _CliRound[] = [];
+  for (let r = 0; r < options.rounds; r++) {
+    const findMs = await _find(options.root);
+    const db = `${template}.round.db`;
+    Deno.copyFileSync(template, db);
+    try {
+      const ingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
+      const created = JSON.parse(ingest.stdout).stats?.new;
+      if (created !== options.files) {
+        throw new Error(`ingest created ${created} assets, expected ${options.files}`);
+      }
+      const reingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
+      out.push({ findMs, ingestMs: ingest.ms, reingestMs: reingest.ms });
+    } finally {
+      for (const suffix of ["", "-wal", "-shm"]) _removeIfThere(`${db}${suffix}`);
+    }
+  }
+  return out;
+}
+
+function _removeIfThere(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
 }
 
 function _generate(root: string, target: number): number {
@@ -237,14 +324,7 @@ export async function runFilesystemBench(
         parsed = _parseAll(byFolder);
       },
       namingFloor: () => _splitAll(byFolder),
-      find: async () => {
-        const out = await new Deno.Command("find", {
-          args: [root, "-type", "f", "-printf", "%s %T@\n"],
-          stdout: "piped",
-          stderr: "null",
-        }).output();
-        if (!out.success) throw new Error("find failed");
-      },
+      find: () => _find(root),
       bare: () => _bareWalk(root),
       walk: () => {
         if (_walkHere(root) !== files) throw new Error("walk missed files");
@@ -291,11 +371,16 @@ export async function runFilesystemBench(
       `Library=${root}`,
       "--discover",
     ]);
-    await _cli(db, ["collection", "update", "Library", "--sync-enable"]);
-    const ingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
-    const created = JSON.parse(ingest.stdout).stats?.new;
-    if (created !== files) throw new Error(`ingest created ${created} assets, expected ${files}`);
-    const reingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
+    await _prepareCollection(db, "Library");
+    const rounds = await _cliRounds(db, { root, files, rounds: options.cliRounds ?? 3 });
+    const ratios = (key: "ingestMs" | "reingestMs") => {
+      const each = rounds.map((r) => r[key] / r.findMs);
+      return { median: median(each), min: Math.min(...each) };
+    };
+    const cliIngestMs = median(rounds.map((r) => r.ingestMs));
+    const cliReingestMs = median(rounds.map((r) => r.reingestMs));
+    const cliIngestRatio = ratios("ingestMs");
+    const cliReingestRatio = ratios("reingestMs");
 
     const row = (label: string, ms: number, note = "") =>
       log(
@@ -320,8 +405,19 @@ export async function runFilesystemBench(
       } µs; budget ~2.5 µs)`,
     );
     row("CLI source add --discover", discover.ms);
-    row("CLI collection ingest (all new)", ingest.ms);
-    row("CLI collection ingest (unchanged)", reingest.ms);
+    const cliRow = (label: string, ms: number, ratio: { median: number; min: number }) =>
+      log(
+        `  ${label.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms  ${ratio.median.toFixed(2)}x ` +
+          `(min ${ratio.min.toFixed(2)}x) the same round's find, median of ${rounds.length}`,
+      );
+    log(
+      `  ${"CLI rounds: find (median)".padEnd(34)} ${
+        median(rounds.map((r) => r.findMs)).toFixed(0).padStart(6)
+      } ms`,
+    );
+    cliRow("CLI collection ingest (all new)", cliIngestMs, cliIngestRatio);
+    log(`  ${"".padEnd(34)}         (aim: within 3x of find)`);
+    cliRow("CLI collection ingest (unchanged)", cliReingestMs, cliReingestRatio);
     return {
       files,
       findMs,
@@ -334,14 +430,45 @@ export async function runFilesystemBench(
       namingUsPerPath,
       namingFloorUsPerPath,
       cliDiscoverMs: discover.ms,
-      cliIngestMs: ingest.ms,
-      cliReingestMs: reingest.ms,
+      cliIngestMs,
+      cliIngestRatio,
+      cliReingestMs,
+      cliReingestRatio,
     };
   } finally {
     Deno.removeSync(base, { recursive: true });
   }
 }
 
+const _USAGE = `Usage: deno run --no-prompt -A bench/filesystem_bench.ts [options]
+
+Generates a tree of video files and times the filesystem importer against find.
+
+  --files N       files to generate (default 100000)
+  --rounds N      in-process rounds, best kept (default 5)
+  --cli-rounds N  CLI ingest rounds, each next to its own find (default 3)
+  --help          this text`;
+
 if (import.meta.main) {
-  await runFilesystemBench();
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      files: { type: "string" },
+      rounds: { type: "string" },
+      "cli-rounds": { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  const numbers = [values.files, values.rounds, values["cli-rounds"]].map((v) =>
+    v === undefined ? undefined : Number(v)
+  );
+  if (values.help) {
+    console.log(_USAGE);
+  } else if (numbers.some((n) => n !== undefined && (!Number.isSafeInteger(n) || n < 1))) {
+    console.error("Error: --files, --rounds and --cli-rounds take positive whole numbers");
+    Deno.exit(2);
+  } else {
+    const [files, runs, cliRounds] = numbers;
+    await runFilesystemBench({ files, runs, cliRounds });
+  }
 }
