@@ -153,7 +153,7 @@ async function _watchedWorld(world: TempWorld): Promise<{ root: string; collecti
   return { root, collection };
 }
 
-Deno.test("sync: a file copied into a watched root is ingested by a season-scoped ingest; a second sync is refused", async () => {
+Deno.test("sync: a file copied into a watched root → season-scoped ingest; a rename stays scoped, a deletion goes full; a second sync is refused", async () => {
   using world = tempWorld();
   const { root, collection } = await _watchedWorld(world);
   const sync = _startSync(world, ["--debounce-ms", "300"]);
@@ -176,6 +176,19 @@ Deno.test("sync: a file copied into a watched root is ingested by a season-scope
 
     // CLI ingests run alongside a sync, as they run alongside each other.
     await _ok(world, ["collection", "ingest", collection, "--title", "Beta Show"]);
+
+    // A rename stays season-scoped (the asset keeps its id); a deletion takes a full ingest.
+    Deno.renameSync(join(root, rel), join(root, rel.replace(".mkv", " - Three.mkv")));
+    await sync.waitFor(/done: '.*' season 1 of 'Alpha Show': .*1 rekeyed/);
+    Deno.removeSync(join(root, "Beta Show/Season 01/Beta Show - S01E01.mkv"));
+    await sync.waitFor(/done: '.*' full: .*1 removed/);
+    const runs = JSON.parse((await _ok(world, ["ingest", "history", "--json"])).stdout).runs;
+    assert.deepEqual(
+      runs.slice(0, 2).map((r: { scope: string; stats: Record<string, number> }) =>
+        `${r.scope} rekeyed ${r.stats.rekeyed} removed ${r.stats.removed}`
+      ),
+      ["collection rekeyed 0 removed 1", "season rekeyed 1 removed 0"],
+    );
 
     // Only one sync per catalog: the second names the first.
     const second = await _cli(world, ["sync", "--once"]);
