@@ -109,7 +109,9 @@ export interface LocalPathReport {
  * Counts a collection's live assets that no path mapping matches (only when
  * it has mappings: without any, upstream paths are meant to be used as they
  * are) and looks on disk for up to `sample` local files, spread evenly over
- * the assets in row order. Runs after every ingest, so it reads counts in
+ * the assets in the order the query's index reads them (ordering them by
+ * row sorted every row of the collection first). Runs after every ingest,
+ * so it reads counts in
  * SQL and only the sampled rows into memory, whatever the collection's size:
  * an asset no mapping matched was stored with its upstream path as its local
  * path (see `mapPath`), unless a mapping maps a prefix onto itself, which is
@@ -145,7 +147,7 @@ export async function checkLocalPaths(
   const step = sample === 0 ? 1 : Math.max(1, Math.floor(withPath / sample));
   const picked = sample === 0 ? [] : db.prepare(
     `SELECT id, path, local_path FROM (
-       SELECT id, path, local_path, row_number() OVER (ORDER BY rowid) - 1 AS n
+       SELECT id, path, local_path, row_number() OVER () - 1 AS n
        FROM assets WHERE ${live})
      WHERE n % ? = 0 LIMIT ?`,
   ).all(...args, step, sample);
