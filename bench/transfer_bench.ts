@@ -160,4 +160,21 @@ export async function runTransferBench(rounds = 7): Promise<void> {
   console.log(`cheapest worker → parent transfer besides the clone itself: ${best}`);
 }
 
-if (import.meta.main) await runTransferBench(Number(Deno.args[0] ?? 7));
+if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(
+      "Usage: deno run -A bench/transfer_bench.ts [ROUNDS]\n\n" +
+        "Moves 100k synthetic assets from a worker to its parent as a structured clone (the\n" +
+        "floor), one JSON string per batch and a transferred UTF-8 buffer per batch, and\n" +
+        "through a real plugin host to this process; prints each ÷ the floor of its round\n" +
+        "(median and min over ROUNDS interleaved rounds, default 7).",
+    );
+  } else {
+    const rounds = Number(Deno.args[0] ?? 7);
+    if (!Number.isSafeInteger(rounds) || rounds < 1) {
+      console.error(`Error: ROUNDS must be a positive integer, not '${Deno.args[0]}'`);
+      Deno.exit(1);
+    }
+    await runTransferBench(rounds);
+  }
+}

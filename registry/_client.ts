@@ -232,6 +232,11 @@ async function _open(options: OpenClientOptions) {
       if (detail?.oversizeCallId !== undefined || detail?.bytes !== undefined) {
         return die(limitExceeded("maxMessageBytes", { limits, typeId: manifest.typeId }));
       }
+      if (detail?.malformed) {
+        // Its output cannot be trusted any further: the process goes too.
+        die(_malformed(label, scrub(reason)));
+        return process.kill();
+      }
       die(_crashed(label, scrub(reason)));
     },
   });

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { Buffer, isAscii } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
@@ -32,7 +33,13 @@ import type {
   ToWorker,
   WorkerPermissions,
 } from "./_protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, PLUGIN_HOST_COMMAND, splitLines } from "./_protocol.ts";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  HOST_FRAME_TAG,
+  PLUGIN_HOST_COMMAND,
+  splitFrames,
+  splitLines,
+} from "./_protocol.ts";
 
 export { PLUGIN_HOST_COMMAND };
 
@@ -46,11 +53,13 @@ export interface ExitDetail {
   outOfMemory?: boolean;
   /** Set when a plugin wrote into the protocol channel. */
   tampered?: boolean;
+  /** Set when the worker sent a message that is not one JSON text. */
+  malformed?: boolean;
 }
 
 /** What a worker's owner hears about it. */
 export interface WorkerHandlers {
-  /** A message from the worker (already JSON-decoded, not yet validated), with its size. */
+  /** A message from the worker (already JSON-decoded, not yet validated), with its size in bytes. */
   onMessage(message: FromWorker, bytes: number): void;
   /** The worker is gone (crashed, closed itself, oversized message, or process exit). */
   onExit(reason: string, detail?: ExitDetail): void;
@@ -282,39 +291,57 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     }
   };
 
-  const dispatch = (message: ChildToHost, bytes: number) => {
+  const dispatch = (message: ChildToHost) => {
     if (typeof message !== "object" || message === null) return;
     const handlers = workers.get(message.wid);
-    if (!handlers) return;
-    if (message.t === "from") handlers.onMessage(message.msg, bytes);
-    else if (message.t === "exit") {
-      workers.delete(message.wid);
-      handlers.onExit(String(message.reason));
-    } else if (message.t === "oversize") {
-      workers.delete(message.wid);
+    if (!handlers || !["exit", "oversize", "malformed"].includes(message.t)) return;
+    workers.delete(message.wid);
+    if (message.t === "exit") handlers.onExit(String(message.reason));
+    else if (message.t === "oversize") {
       handlers.onExit(`sent a ${_mb(message.bytes)} message; the limit is ${_mb(maxFrameBytes)}`, {
         oversizeCallId: message.id,
         bytes: message.bytes,
       });
+    } else if (message.t === "malformed") {
+      handlers.onExit(String(message.reason), { malformed: true });
     }
   };
 
-  const onLine = (line: string) => {
+  const corrupted = (why: string) => {
+    tampered = why;
+    kill();
+  };
+
+  const onFrame = (frame: Uint8Array) => {
     if (tampered) return;
-    if (!line.startsWith(nonce)) {
-      tampered = "a plugin wrote into the protocol channel";
-      kill();
-      return;
+    const line = _decode(frame);
+    if (!line.startsWith(nonce)) return corrupted("a plugin wrote into the protocol channel");
+    const space = line.indexOf(" ", nonce.length);
+    const tag = space < 0 ? "" : line.slice(nonce.length, space);
+    if (tag === HOST_FRAME_TAG) {
+      let message: ChildToHost;
+      try {
+        message = JSON.parse(line.slice(space + 1));
+      } catch {
+        return corrupted("a plugin corrupted the protocol channel");
+      }
+      return dispatch(message);
     }
-    let message: ChildToHost;
+    const wid = /^[1-9][0-9]*$/.test(tag) ? Number(tag) : NaN;
+    if (Number.isNaN(wid)) return corrupted("a plugin corrupted the protocol channel");
+    const handlers = workers.get(wid);
+    if (!handlers) return; // Killed: what it still sent is dropped unread.
+    let message: FromWorker;
     try {
-      message = JSON.parse(line.slice(nonce.length));
+      message = JSON.parse(line.slice(space + 1));
     } catch {
-      tampered = "a plugin corrupted the protocol channel";
-      kill();
+      // The worker's own text, framed by the plugin host: its output, not the channel, is bad.
+      workers.delete(wid);
+      write({ t: "kill", wid });
+      handlers.onExit("sent a message that is not valid JSON", { malformed: true });
       return;
     }
-    dispatch(message, line.length);
+    handlers.onMessage(message, frame.length);
   };
 
   const onOutputLine = (line: string) => {
@@ -327,12 +354,12 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     }
   };
 
-  const channelDone = _readLines(channel, {
-    maxLineBytes: maxFrameBytes + nonce.length + 64,
-    onLine,
+  const channelDone = _readFrames(channel, {
+    // The nonce, the tag and a payload of up to maxFrameBytes.
+    maxFrameBytes: maxFrameBytes + nonce.length + 64,
+    onFrame,
     onOversize: () => {
-      tampered ??= "a plugin corrupted the protocol channel";
-      kill();
+      if (!tampered) corrupted("a plugin corrupted the protocol channel");
     },
   });
   const stdoutDone = _readLines(child.stdout!, {
@@ -437,6 +464,33 @@ function _childEnv(): Record<string, string> {
     // Not readable here: Deno then uses no module cache.
   }
   return env;
+}
+
+const _utf8 = new TextDecoder();
+
+/**
+ * A frame as text. Most frames are ASCII (JSON escapes nothing else, but
+ * titles often are), and ASCII bytes become a string several times faster
+ * than a UTF-8 decode makes one (`bench/transfer_bench.ts`).
+ */
+function _decode(frame: Uint8Array): string {
+  return isAscii(frame)
+    ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("ascii")
+    : _utf8.decode(frame);
+}
+
+/** Reads a node stream as `\n`-terminated frames of bytes until it ends or fails. */
+function _readFrames(
+  stream: Readable,
+  options: { maxFrameBytes: number; onFrame(frame: Uint8Array): void; onOversize(): void },
+): Promise<void> {
+  const split = splitFrames(options);
+  return new Promise<void>((resolve) => {
+    stream.on("data", (chunk: Uint8Array) => split.push(chunk));
+    stream.on("end", () => resolve());
+    stream.on("close", () => resolve());
+    stream.on("error", () => resolve());
+  });
 }
 
 /** Reads a node stream as lines until it ends or fails. */

@@ -16,14 +16,15 @@
  */
 
 import { Socket } from "node:net";
-import type {
-  ChildToHost,
-  FromWorker,
-  HostToChild,
-  ReadGuard,
-  WorkerPermissions,
+import type { ChildToHost, HostToChild, ReadGuard, WorkerPermissions } from "./_protocol.ts";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  hostFrame,
+  NEWLINE,
+  READ_ROOTS_KEY,
+  splitLines,
+  workerFrame,
 } from "./_protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, READ_ROOTS_KEY, splitLines } from "./_protocol.ts";
 
 /** The file descriptor the CLI hands its plugin hosts for the protocol. */
 const CHANNEL_FD = 3;
@@ -36,41 +37,56 @@ interface HostState {
   channel: Socket;
 }
 
+/** Writes one of the plugin host's own messages. */
 function _send(state: HostState, message: ChildToHost): void {
-  let line: string;
+  // Writes are queued in order; a closed channel means the CLI is gone.
+  state.channel.write(hostFrame(state.nonce, message));
+}
+
+/**
+ * Relays what worker `wid` posted. The worker runtime posts JSON text as
+ * UTF-8 bytes, which are framed as they are, unparsed: only their length and
+ * the absence of a line break are checked, so a plugin can neither exceed the
+ * frame limit nor end its frame early. Anything else (a plugin posting
+ * around the runtime) is serialised here first.
+ */
+function _relay(state: HostState, wid: number, data: unknown): void {
+  const payload = data instanceof Uint8Array
+    ? data
+    : _encoder.encode(typeof data === "string" ? data : _serialise(data));
+  if (payload.length > state.maxFrameBytes) {
+    _kill(state, wid);
+    _send(state, { t: "oversize", wid, bytes: payload.length });
+  } else if (payload.indexOf(NEWLINE) >= 0) {
+    _kill(state, wid);
+    _send(state, { t: "malformed", wid, reason: "sent a message with a line break in it" });
+  } else state.channel.write(workerFrame(state.nonce, wid, payload));
+}
+
+const _encoder = new TextEncoder();
+
+/** A message a plugin posted around the runtime, as JSON text. */
+function _serialise(data: unknown): string {
   try {
-    line = JSON.stringify(message);
+    return JSON.stringify(data) ?? "null";
   } catch (error) {
     // BigInt, cycles…: the plugin sent something JSON cannot carry.
-    if (message.t === "from") {
-      const id = "id" in message.msg ? message.msg.id : undefined;
-      line = JSON.stringify(
-        {
-          t: "from",
-          wid: message.wid,
-          msg: id === undefined ? { t: "log", level: "warn", message: "unserialisable message" } : {
-            t: "error",
-            id,
-            error: {
-              code: "MALFORMED_RESPONSE",
-              message: `plugin sent a message that cannot be serialised: ${
-                (error as Error).message
-              }`,
-            },
+    const id = typeof data === "object" && data !== null && "id" in data
+      ? (data as { id: unknown }).id
+      : undefined;
+    return JSON.stringify(
+      typeof id === "number"
+        ? {
+          t: "error",
+          id,
+          error: {
+            code: "MALFORMED_RESPONSE",
+            message: `plugin sent a message that cannot be serialised: ${(error as Error).message}`,
           },
-        } satisfies ChildToHost,
-      );
-    } else {
-      return;
-    }
+        }
+        : { t: "log", level: "warn", message: "unserialisable message" },
+    );
   }
-  if (line.length > state.maxFrameBytes) {
-    const id = message.t === "from" && "id" in message.msg ? message.msg.id : undefined;
-    _kill(state, message.wid);
-    line = JSON.stringify({ t: "oversize", wid: message.wid, id, bytes: line.length });
-  }
-  // Writes are queued in order; a closed channel means the CLI is gone.
-  state.channel.write(state.nonce + line + "\n");
 }
 
 function _kill(state: HostState, wid: number): void {
@@ -122,8 +138,8 @@ function _spawn(
     URL.revokeObjectURL(entry);
   }
   state.workers.set(wid, worker);
-  worker.onmessage = (event: MessageEvent<FromWorker>) => {
-    if (state.workers.has(wid)) _send(state, { t: "from", wid, msg: event.data });
+  worker.onmessage = (event: MessageEvent<unknown>) => {
+    if (state.workers.has(wid)) _relay(state, wid, event.data);
   };
   worker.onmessageerror = () => {
     _send(state, { t: "exit", wid, reason: "sent a message that cannot be cloned" });

@@ -10,12 +10,21 @@
  *
  * The channel is file descriptor 3 of the plugin host, never stdout, so what
  * a plugin prints cannot touch it. Host → plugin-host lines are JSON
- * {@link HostToChild}. Plugin-host → host lines are `NONCE + JSON`
- * {@link ChildToHost}; the nonce is a random value the host sends first, known
- * only to the host and the plugin host's main thread, so a line written into
- * the channel by anyone else is recognised and ends the process. Worker
- * messages ({@link ToWorker}, {@link FromWorker}) carry no worker id: the
- * plugin host adds it when relaying.
+ * {@link HostToChild}. Plugin-host → host lines are frames (see
+ * {@link workerFrame}, {@link hostFrame}) that start with a nonce: a random
+ * value the host sends first, known only to the host and the plugin host's
+ * main thread, so a line written into the channel by anyone else is
+ * recognised and ends the process. Worker messages ({@link ToWorker},
+ * {@link FromWorker}) carry no worker id: the plugin host adds it when
+ * relaying.
+ *
+ * A worker sends each {@link FromWorker} as one JSON text, serialised once in
+ * the worker and transferred as UTF-8 bytes (no copy); the plugin host frames
+ * it without parsing it (it checks only its length and that it holds no line
+ * break) and the host parses it once.
+ * Moving asset batches this way costs one serialisation and one parse, where
+ * a structured clone into the plugin host plus a JSON round trip out of it
+ * cost two of each (`bench/transfer_bench.ts`).
  *
  * This module has no dependencies: it is loaded inside the plugin host and
  * the workers, whose module graphs stay minimal.
@@ -103,11 +112,39 @@ export type HostToChild =
   | { t: "kill"; wid: number }
   | { t: "to"; wid: number; msg: ToWorker };
 
-/** Lines the plugin host writes to the channel (after the nonce). */
+/** The plugin host's own messages about a worker (framed by {@link hostFrame}). */
 export type ChildToHost =
-  | { t: "from"; wid: number; msg: FromWorker }
   | { t: "exit"; wid: number; reason: string }
-  | { t: "oversize"; wid: number; id?: number; bytes: number };
+  | { t: "oversize"; wid: number; id?: number; bytes: number }
+  | { t: "malformed"; wid: number; reason: string };
+
+/** The byte that ends every line and frame. */
+export const NEWLINE = 0x0a;
+
+const _encoder = new TextEncoder();
+
+/** The tag that marks a frame as the plugin host's own (a worker's is its id). */
+export const HOST_FRAME_TAG = "*";
+
+/**
+ * The frame relaying what worker `wid` sent: `NONCE + wid + " " + JSON + "\n"`.
+ * `payload` is the worker's JSON text as UTF-8, unparsed; it must hold no
+ * `\n` (JSON text never needs one), which the plugin host checks before
+ * framing it.
+ */
+export function workerFrame(nonce: string, wid: number, payload: Uint8Array): Uint8Array {
+  const head = _encoder.encode(`${nonce}${wid} `);
+  const frame = new Uint8Array(head.length + payload.length + 1);
+  frame.set(head);
+  frame.set(payload, head.length);
+  frame[frame.length - 1] = NEWLINE;
+  return frame;
+}
+
+/** The frame of one of the plugin host's own messages: `NONCE + "* " + JSON + "\n"`. */
+export function hostFrame(nonce: string, message: ChildToHost): string {
+  return `${nonce}${HOST_FRAME_TAG} ${JSON.stringify(message)}\n`;
+}
 
 /**
  * What the worker runtime learns about reads: the granted paths, and whether
@@ -198,3 +235,81 @@ export function splitLines(
     },
   };
 }
+
+/**
+ * A push-based frame splitter: feed it chunks; it calls back with each
+ * complete frame. Bytes after the last `\n` are no frame (a process that
+ * dies mid-write leaves a truncated one), so there is nothing to end.
+ */
+export interface FrameSplitter {
+  /** Adds a chunk, calling `onFrame` for each frame it completes. */
+  push(chunk: Uint8Array): void;
+}
+
+/** Options for {@link splitFrames}. */
+export interface SplitFramesOptions {
+  /** The largest frame passed on; a longer one is skipped whole. */
+  maxFrameBytes: number;
+  /**
+   * Receives each frame (without its `\n`). The bytes may view the chunk or a
+   * buffer reused for the next frame: read them before returning.
+   */
+  onFrame(frame: Uint8Array): void;
+  /** Receives the size of each skipped frame. */
+  onOversize?: (bytes: number) => void;
+}
+
+/**
+ * Splits bytes into `\n`-terminated frames without decoding them, so a frame
+ * is decoded (and parsed) once, whole. A frame within one chunk is passed on
+ * as a view of it; one spread over chunks is gathered into a buffer that
+ * grows to the largest frame seen and is reused, never past `maxFrameBytes`
+ * (a longer frame is skipped whole and reported to `onOversize`).
+ */
+export function splitFrames(options: SplitFramesOptions): FrameSplitter {
+  const { maxFrameBytes, onFrame } = options;
+  let scratch = new Uint8Array(0);
+  let held = 0; // bytes of the current frame gathered in scratch
+  let skipped = -1; // ≥ 0 while the rest of an oversize frame is dropped
+  const hold = (bytes: Uint8Array) => {
+    if (skipped >= 0 || held + bytes.length > maxFrameBytes) {
+      skipped = Math.max(skipped, 0) + held + bytes.length;
+      held = 0;
+      return;
+    }
+    if (held + bytes.length > scratch.length) {
+      const grown = new Uint8Array(Math.min(maxFrameBytes, 2 * (held + bytes.length)));
+      grown.set(scratch.subarray(0, held));
+      scratch = grown;
+    }
+    scratch.set(bytes, held);
+    held += bytes.length;
+  };
+  const complete = (last: Uint8Array) => {
+    if (held === 0 && skipped < 0 && last.length <= maxFrameBytes) onFrame(last);
+    else {
+      hold(last);
+      if (skipped >= 0) options.onOversize?.(skipped);
+      else onFrame(scratch.subarray(0, held));
+    }
+    held = 0;
+    skipped = -1;
+  };
+  return {
+    push(chunk) {
+      let start = 0;
+      while (start < chunk.length) {
+        // Uint8Array's own indexOf: a node Buffer's is much slower.
+        const nl = _indexOf.call(chunk, NEWLINE, start);
+        if (nl < 0) {
+          hold(chunk.subarray(start));
+          return;
+        }
+        complete(chunk.subarray(start, nl));
+        start = nl + 1;
+      }
+    },
+  };
+}
+
+const _indexOf = Uint8Array.prototype.indexOf;

@@ -29,7 +29,7 @@ import {
 type AnyImporter = Record<string, any>;
 
 interface WorkerScope {
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent) => void) | null;
 }
 
@@ -37,8 +37,30 @@ const scope = globalThis as unknown as WorkerScope;
 const MAX_LOG = 2000;
 const MAX_NOTICES = 10_000;
 
+/** Taken before the plugin's code runs, which could replace the global's. */
+const _stringify = JSON.stringify;
+const _encoder = new TextEncoder();
+
+/**
+ * Posts a message as one JSON text in UTF-8, transferred, not copied: the
+ * form the plugin host relays without parsing it (see `_protocol.ts`). A
+ * value JSON cannot carry (a BigInt, a cycle) turns the call it answers into
+ * `MALFORMED_RESPONSE`.
+ */
 function _post(message: FromWorker): void {
-  scope.postMessage(message);
+  let text: string;
+  try {
+    text = _stringify(message);
+  } catch (error) {
+    const reason = `plugin sent a message that cannot be serialised: ${(error as Error).message}`;
+    text = _stringify(
+      "id" in message
+        ? { t: "error", id: message.id, error: { code: "MALFORMED_RESPONSE", message: reason } }
+        : { t: "log", level: "warn", message: "unserialisable message" },
+    );
+  }
+  const bytes = _encoder.encode(text);
+  scope.postMessage(bytes, [bytes.buffer]);
 }
 
 function _format(args: unknown[]): string {
