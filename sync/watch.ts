@@ -206,22 +206,35 @@ async function _watchOne(
       await _sleep(pollMs, options.signal);
       continue;
     }
-    if (state === "missing") {
-      options.log(`watch: root ${collection.root} of '${name}' is back`);
+    // Said, and a returned root caught up on, once the watch is in place: a change made
+    // before that would be missed, so nothing may look ready earlier.
+    const back = state === "missing";
+    if (back) options.log(`watch: root ${collection.root} of '${name}' is back`);
+    const announce = state === "first"
+      ? `watch: watching ${collection.root} for '${name}'${failures > 0 ? " again" : ""}`
+      : null;
+    let caughtUp = !back;
+    const catchUp = () => {
+      if (caughtUp) return;
+      caughtUp = true;
       options.enqueue({
         collectionId: collection.collectionId,
         filters: {},
         reason: `watch: root ${collection.root} came back`,
       });
-    } else if (state === "first" && failures === 0) {
-      options.log(`watch: watching ${collection.root} for '${name}'`);
-    }
+    };
     state = "present";
     const ended = await _watchWhilePresent(db, {
       collection,
       real,
       options: { ...options, debounceMs, pollMs },
+      onWatching() {
+        if (announce) options.log(announce);
+        failures = 0;
+        catchUp();
+      },
     });
+    catchUp(); // Also when the watch could not be set up.
     if (ended.failed !== null) {
       // Cannot watch (e.g. out of inotify watches): say so once, retry less and less often.
       failures++;
@@ -238,8 +251,6 @@ async function _watchOne(
       state = "first";
       continue;
     }
-    if (failures > 0) options.log(`watch: watching ${collection.root} for '${name}' again`);
-    failures = 0;
     state = ended.gone ? "first" : "present"; // Gone: logged as missing on the next look.
   }
 }
@@ -255,6 +266,8 @@ async function _watchWhilePresent(
     collection: WatchedCollection;
     real: string;
     options: WatchOptions & { debounceMs: number; pollMs: number };
+    /** Called once the watch is in place (`Deno.watchFs` returned). */
+    onWatching: () => void;
   },
 ): Promise<{ gone: boolean; failed: string | null }> {
   const { collection, real, options } = root;
@@ -264,6 +277,7 @@ async function _watchWhilePresent(
   } catch (error) {
     return { gone: false, failed: (error as Error).message };
   }
+  root.onWatching();
   const changed = new Set<string>();
   let quiet: ReturnType<typeof setTimeout> | undefined;
   let firstAt = 0;
