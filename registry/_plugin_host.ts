@@ -60,7 +60,7 @@ function _relay(state: HostState, wid: number, data: unknown): void {
   } else if (payload.indexOf(NEWLINE) >= 0) {
     _kill(state, wid);
     _send(state, { t: "malformed", wid, reason: "sent a message with a line break in it" });
-  } else state.channel.write(workerFrame(state.nonce, wid, payload));
+  } else state.channel.write(workerFrame(state.nonce, { wid, payload }));
 }
 
 const _encoder = new TextEncoder();

@@ -127,12 +127,16 @@ const _encoder = new TextEncoder();
 export const HOST_FRAME_TAG = "*";
 
 /**
- * The frame relaying what worker `wid` sent: `NONCE + wid + " " + JSON + "\n"`.
- * `payload` is the worker's JSON text as UTF-8, unparsed; it must hold no
+ * The frame relaying what worker `sent.wid` sent: `NONCE + wid + " " + JSON + "\n"`.
+ * `sent.payload` is the worker's JSON text as UTF-8, unparsed; it must hold no
  * `\n` (JSON text never needs one), which the plugin host checks before
  * framing it.
  */
-export function workerFrame(nonce: string, wid: number, payload: Uint8Array): Uint8Array {
+export function workerFrame(
+  nonce: string,
+  sent: { wid: number; payload: Uint8Array },
+): Uint8Array {
+  const { wid, payload } = sent;
   const head = _encoder.encode(`${nonce}${wid} `);
   const frame = new Uint8Array(head.length + payload.length + 1);
   frame.set(head);
