@@ -228,9 +228,11 @@ export interface CreateContextOptions {
   /** Parsed global options. */
   globals: GlobalOptions;
   /**
-   * Runs once before the command first reaches for plugins (the registry or
-   * the isolation): `main.ts` sets up logging there, which only plugin
-   * clients use, so commands that never do skip loading the logger.
+   * Runs once before the command first reaches for plugins (the isolation,
+   * which everything that starts a plugin host asks for first): `main.ts`
+   * sets up logging there, which only plugin clients use, so commands that
+   * never start one (listing sources from cached manifests) skip loading the
+   * logger.
    */
   beforePlugins?: () => Promise<void>;
 }
@@ -278,7 +280,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       registry ??= (async () => {
         // A bad RETROVUE_ISOLATION fails here, as before, though the probe waits.
         isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
-        await before();
+        // No `before()`: a registry whose manifests are cached runs no plugin, and
+        // one that starts a plugin host asks for the isolation first, which runs it.
         return await loadRegistry({
           pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH),
           // Probed only if the registry starts a plugin host (manifests not cached, or open).

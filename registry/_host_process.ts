@@ -36,12 +36,15 @@ import type {
 import {
   DEFAULT_MAX_FRAME_BYTES,
   HOST_FRAME_TAG,
+  HOST_RUN_FLAGS,
   PLUGIN_HOST_COMMAND,
+  SEMI_SPACE_FLAG,
   splitFrames,
   splitLines,
+  STANDALONE_HEAP_MB,
 } from "./_protocol.ts";
 
-export { PLUGIN_HOST_COMMAND };
+export { HOST_RUN_FLAGS, PLUGIN_HOST_COMMAND, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB };
 
 /** Details of a worker's end that the owner may turn into a specific error. */
 export interface ExitDetail {
@@ -124,19 +127,6 @@ export interface HostProcess {
 /** Default heap limit of a plugin host, in MiB. */
 export const DEFAULT_MAX_HEAP_MB = 512;
 
-/**
- * V8's young generation capped at 4 MiB per semi-space (the default grows to
- * 16 MiB and more, three of them): a streaming process allocates short-lived
- * batches at a high rate, and V8 otherwise lets its heap grow by tens of MiB
- * before it collects. Measured on a 300k-asset ingest: ~45 MiB less resident
- * per process at no measurable cost (`bench/scale_bench.ts`). The CLI's task
- * in `deno.json` carries the same flag.
- */
-export const SEMI_SPACE_FLAG = "--max-semi-space-size=4";
-
-/** The heap limit built into a compiled binary (its plugin hosts are the binary itself). */
-export const STANDALONE_HEAP_MB = 1024;
-
 /** Default number of output lines a plugin host may print before the rest is dropped. */
 export const DEFAULT_MAX_OUTPUT_LINES = 1000;
 
@@ -144,19 +134,6 @@ const MAX_OUTPUT_LINE = 2000;
 const RUNTIME_URL = new URL("./_worker_runtime.ts", import.meta.url).href;
 const HOST_URL = new URL("./_plugin_host.ts", import.meta.url);
 const IMPORT_MAP_URL = new URL("./_host_import_map.json", import.meta.url);
-
-/**
- * The `deno run` flags every plugin host gets besides its permissions: no
- * prompt, no npm packages, no remote modules, no lockfile, only cached code.
- */
-export const HOST_RUN_FLAGS: readonly string[] = [
-  "--no-prompt",
-  "--quiet",
-  "--no-npm",
-  "--no-remote",
-  "--no-lock",
-  "--cached-only",
-];
 
 interface ChildCommand {
   cmd: string;

@@ -53,9 +53,13 @@ export {
   pluginDirsFromEnv,
   pluginReadRoot,
 } from "./_discovery.ts";
-export { PLUGIN_HOST_COMMAND } from "./_protocol.ts";
+export {
+  HOST_RUN_FLAGS,
+  PLUGIN_HOST_COMMAND,
+  SEMI_SPACE_FLAG,
+  STANDALONE_HEAP_MB,
+} from "./_protocol.ts";
 export { DEFAULT_SEARCH_PATH, executableAt, findOnPath } from "./_find_executable.ts";
-export { HOST_RUN_FLAGS, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "./_host_process.ts";
 export { bwrapArgs } from "./_isolation.ts";
 export type { EnricherRegistry, LoadEnricherRegistryOptions } from "./_enrichers.ts";
 export {
