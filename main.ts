@@ -69,13 +69,12 @@ export async function main(
     const rest = split.rest;
     const entry = _findCommand(commands, rest);
     if (!entry) return _topLevel(commands, rest, io);
-    const found = await resolveCommand(entry);
-    const commandArgs = rest.slice(found.path.length);
+    const commandArgs = rest.slice(entry.path.length);
     let logging: Promise<() => void> | undefined;
     const stderr = () => handle.context.stderr;
     const handle = createContext(io, {
       args: commandArgs,
-      path: found.path,
+      path: entry.path,
       globals,
       beforePlugins: async () => void await (logging ??= _configureLogging(io.env, stderr())),
     });
@@ -83,7 +82,13 @@ export async function main(
     // The table's commands log only through plugin clients, so logging (and
     // logtape) loads when they first reach for plugins; other commands get it now.
     if (!("load" in entry)) logging = _configureLogging(io.env, stderr());
+    // The probe runs in another process while the command's module loads; the
+    // command awaits the same probe (and sees its failure, if it fails).
+    const probe = "probesIsolation" in entry && entry.probesIsolation && !_wantsHelp(commandArgs)
+      ? handle.context.isolation().catch(() => {})
+      : undefined;
     try {
+      const found = await resolveCommand(entry);
       await logging;
       if (_wantsHelp(commandArgs)) {
         const help = typeof found.help === "function"
@@ -94,6 +99,7 @@ export async function main(
       }
       return await found.run(handle.context);
     } finally {
+      await probe; // Never left running past the command (it settles, never rejects).
       await handle.close();
       if (logging) (await logging)();
     }

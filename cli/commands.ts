@@ -24,6 +24,11 @@ export interface LazyCommand {
   readonly summary: string;
   /** Imports the command's module and returns the command. */
   load(): Promise<Command>;
+  /**
+   * Whether every run of the command (but `--help`) asks for the isolation:
+   * `main.ts` then starts the probe (a process) while the module loads.
+   */
+  readonly probesIsolation?: boolean;
 }
 
 /** A table entry: a command, or one loaded on demand. */
@@ -47,11 +52,17 @@ const _parse: _Module = async () => (await import("./parse_command.ts")).command
 const _enrich: _Module = async () => (await import("./enrich_commands.ts")).commands;
 const _sync: _Module = async () => (await import("./sync_commands.ts")).commands;
 
-function _lazy(path: string, summary: string, module: _Module): LazyCommand {
+function _lazy(
+  path: string,
+  summary: string,
+  module: _Module,
+  options: { probesIsolation?: boolean } = {},
+): LazyCommand {
   const words = path.split(" ");
   return {
     path: words,
     summary,
+    ...options,
     async load() {
       const found = (await module()).find((c) => c.path.join(" ") === path);
       if (!found) throw new Error(`command '${path}' is not in its module`);
@@ -62,7 +73,9 @@ function _lazy(path: string, summary: string, module: _Module): LazyCommand {
 
 /** Every CLI command. */
 export const COMMANDS: readonly CommandEntry[] = [
-  _lazy("source list-types", "List importer types: status, capabilities and options", _source),
+  _lazy("source list-types", "List importer types: status, capabilities and options", _source, {
+    probesIsolation: true,
+  }),
   _lazy("source add", "Add a source (validates its options and connection first)", _source),
   _lazy("source list", "List sources with their importer status and collections", _source),
   _lazy("source show", "Show a source: config (secrets masked), status and collections", _source),
