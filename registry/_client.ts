@@ -48,6 +48,9 @@ const PLUGIN_CODES = new Set<string>([
 /** Default deadline for a call, and the idle deadline between two batches. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
+/** Batches consumed before their credit goes back to the worker in one `pull`. */
+const PULL_EVERY = Math.max(1, Math.floor(STREAM_CREDIT / 2));
+
 /** How long a worker may take to load its module and report its manifest. */
 export const DEFAULT_LOAD_TIMEOUT_MS = 15_000;
 
@@ -261,9 +264,20 @@ async function _open(options: OpenClientOptions) {
     );
   };
 
-  /** Runs a deadline that kills the process when it passes (a sync loop cannot be stopped otherwise). */
+  /**
+   * Runs a deadline that kills the process when it passes (a sync loop cannot
+   * be stopped otherwise). `reset` only notes the time: the timer re-arms
+   * itself for what is left when it fires early, so a stream of batches does
+   * not cost two timer operations per batch.
+   */
   const deadline = (ms: number, onExpire: () => void) => {
-    let timer = setTimeout(expire, ms);
+    let last = performance.now();
+    let timer = setTimeout(check, ms);
+    function check() {
+      const left = last + ms - performance.now();
+      if (left > 0) timer = setTimeout(check, left);
+      else expire();
+    }
     function expire() {
       onExpire();
       die(
@@ -276,8 +290,7 @@ async function _open(options: OpenClientOptions) {
     }
     return {
       reset() {
-        clearTimeout(timer);
-        timer = setTimeout(expire, ms);
+        last = performance.now();
       },
       clear() {
         clearTimeout(timer);
@@ -400,11 +413,16 @@ async function _open(options: OpenClientOptions) {
         request: { collection: request.collection, filters: request.filters },
         credit: STREAM_CREDIT,
       });
+      let owed = 0;
       while (true) {
         if (failure) throw failure;
         const batch = queue.shift();
         if (batch) {
-          process.send(wid, { t: "pull", id, n: 1 });
+          // Credit goes back in pairs: half the messages, and the worker still has batches in flight.
+          if (++owed >= PULL_EVERY) {
+            process.send(wid, { t: "pull", id, n: owed });
+            owed = 0;
+          }
           yield batch;
           timer.reset(); // The idle deadline measures the plugin, not the consumer.
           continue;
