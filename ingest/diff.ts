@@ -18,6 +18,7 @@ import type { SecretForms } from "../core/config.ts";
 import type { AssetFilters } from "../core/contract.ts";
 import {
   assetFingerprints,
+  assetId,
   normalizeAsset,
   type NormalizedAsset,
   normalizeText,
@@ -172,6 +173,12 @@ export function matchesScope(
  */
 export function createClassifier(db: DatabaseSync, options: ClassifierOptions): Classifier {
   const full = isFullScope(options.filters);
+  // A first import: every asset is new, so derive ids now, while the importer
+  // streams, rather than in the apply's write transaction. (Ids are derived
+  // alike either way; a catalog that moved meanwhile is the apply's CONFLICT.)
+  const firstImport = db.prepare(
+    "SELECT 1 FROM main.assets INDEXED BY assets_external WHERE collection_id = ? LIMIT 1",
+  ).get(options.collectionId) === undefined;
   const stage = createStage(db);
   const issues: IngestIssue[] = [];
   let seen = 0;
@@ -200,7 +207,11 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       return;
     }
     discovered++;
-    if (!stage.put(asset, _quietFingerprint(asset))) {
+    const extra = {
+      quietFingerprint: _quietFingerprint(asset),
+      newId: firstImport ? assetId(options.collectionId, asset.externalId) : null,
+    };
+    if (!stage.put(asset, extra)) {
       invalid++;
       issue({
         kind: "duplicate",

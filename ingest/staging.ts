@@ -13,8 +13,9 @@
  * - `<stage>`: one row per accepted asset (its normalised fields and
  *   fingerprints), unique by external id, so a repeated id is seen at once;
  *   `rekey_id` is set when the asset turned out to be an existing one under a
- *   new external id (`rekey.ts`); `new_id` only when the derived id of a new
- *   asset had to be moved aside (see `apply.ts`).
+ *   new external id (`rekey.ts`); `new_id` is the id a new asset gets when
+ *   it is known before the apply: derived while staging a first import
+ *   (every asset is new), or moved aside from a clash (see `apply.ts`).
  * - `<invalid>`: external ids that came only as invalid items: their stored
  *   assets are kept, neither removed nor touched.
  *
@@ -56,11 +57,16 @@ export interface Stage {
   /** The table of external ids seen only as invalid items, schema-qualified. */
   readonly invalid: string;
   /**
-   * Stages one asset. `quietFingerprint` is what its fingerprint would be
-   * without the file ids its marker gained (see `withoutFileIds`), or null.
-   * Returns false, staging nothing, when its external id is already staged.
+   * Stages one asset. `extra.quietFingerprint` is what its fingerprint would
+   * be without the file ids its marker gained (see `withoutFileIds`), or
+   * null; `extra.newId` its id if it is new and that is known already, or
+   * null. Returns false, staging nothing, when its external id is already
+   * staged.
    */
-  put(asset: NormalizedAsset, quietFingerprint: string | null): boolean;
+  put(
+    asset: NormalizedAsset,
+    extra: { quietFingerprint: string | null; newId: string | null },
+  ): boolean;
   /** Records an external id that came as an invalid item. */
   markInvalid(externalId: string): void;
   /** Drops the tables. Safe to call more than once. */
@@ -89,15 +95,15 @@ export function createStage(db: DatabaseSync): Stage {
   `);
   const insert: StatementSync = db.prepare(
     `INSERT OR IGNORE INTO ${table} (external_id, ${STAGED_COLUMNS.join(", ")},
-       quiet_fingerprint)
-     VALUES (?${", ?".repeat(STAGED_COLUMNS.length + 1)})`,
+       quiet_fingerprint, new_id)
+     VALUES (?${", ?".repeat(STAGED_COLUMNS.length + 2)})`,
   );
   const mark: StatementSync = db.prepare(`INSERT OR IGNORE INTO ${invalid} VALUES (?)`);
   let dropped = false;
   return {
     table,
     invalid,
-    put(a, quietFingerprint) {
+    put(a, extra) {
       const done = insert.run(
         a.externalId,
         a.kind,
@@ -118,7 +124,8 @@ export function createStage(db: DatabaseSync): Stage {
         a.fingerprint,
         a.fileFingerprint,
         a.tech,
-        quietFingerprint,
+        extra.quietFingerprint,
+        extra.newId,
       );
       return Number(done.changes) === 1;
     },
