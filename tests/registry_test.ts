@@ -355,6 +355,18 @@ for (const level of LEVELS) {
         await t.step("a malformed batch is MALFORMED_RESPONSE", async () => {
           await _rejects(drain("malformed-batch"), "MALFORMED_RESPONSE", /array/);
         });
+        await t.step(
+          "raw bytes that would forge a second frame are MALFORMED_RESPONSE",
+          async () => {
+            await _rejects(drain("raw-newline"), "MALFORMED_RESPONSE");
+          },
+        );
+        await t.step("bytes that are not JSON are MALFORMED_RESPONSE", async () => {
+          await _rejects(drain("not-json"), "MALFORMED_RESPONSE");
+        });
+        await t.step("an asset JSON cannot carry (a BigInt) is MALFORMED_RESPONSE", async () => {
+          await _rejects(drain("bigint-asset"), "MALFORMED_RESPONSE");
+        });
         await t.step("an endless stream stops at the asset limit", async () => {
           await _rejects(drain("stream-forever"), "LIMIT_EXCEEDED", /RETROVUE_MAX_ASSETS/);
         });
