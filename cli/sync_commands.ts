@@ -10,7 +10,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { getCollection, getSource } from "../core/catalog.ts";
 import { secretValues } from "../core/config.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
-import { checkIngestAllowed, ingestCollection, scopeOf } from "../ingest/pipeline.ts";
+import { checkIngestAllowed, ingestCollection, scopeOf } from "../ingest/mod.ts";
 import {
   acquireSyncLock,
   createSyncLoop,

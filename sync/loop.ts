@@ -29,7 +29,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
 import { type RetrovueError, toRetrovueError } from "../core/errors.ts";
-import { normalizeText } from "../ingest/normalize.ts";
+import { normalizeText } from "../ingest/mod.ts";
 import { backoffSeconds, intervalOf, nextDueAfterSuccess } from "./schedule.ts";
 import { failuresOf, recordFinished, type SyncResult } from "./status.ts";
 import type { Enqueue, SyncLog, SyncRequest } from "./types.ts";
