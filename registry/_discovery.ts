@@ -34,7 +34,17 @@ export const BUILTIN_PLUGIN_DIRS: readonly string[] = [
   fileURLToPath(new URL("../enrichers/", import.meta.url)),
 ];
 
-/** Whether a file name in a plugin folder names a plugin module. */
+/**
+ * Whether a file name in a plugin folder names a plugin module.
+ *
+ * @example
+ * ```ts
+ * import { isPluginFileName } from "./mod.ts";
+ *
+ * console.log(isPluginFileName("my_source.ts")); // true
+ * console.log(isPluginFileName("_helpers.ts")); // false: a helper
+ * ```
+ */
 export function isPluginFileName(name: string): boolean {
   return PLUGIN_FILE.test(name) && !NOT_PLUGIN.test(name);
 }
@@ -42,6 +52,13 @@ export function isPluginFileName(name: string): boolean {
 /**
  * Whether a path names a plugin module: a plugin file name, or the `mod`
  * file of a folder plugin (`importer check my_importer/mod.ts`).
+ *
+ * @example
+ * ```ts
+ * import { isPluginModulePath } from "./mod.ts";
+ *
+ * console.log(isPluginModulePath("/srv/plugins/my_source/mod.ts")); // true: a folder plugin
+ * ```
  */
 export function isPluginModulePath(path: string): boolean {
   const name = basename(path);
@@ -53,6 +70,14 @@ export function isPluginModulePath(path: string): boolean {
  * reads its folder, as it always did; a folder plugin reads only its own
  * folder, so it must be self-contained. Built-in plugins read the whole
  * built-in folder, whose `shared/` code they import.
+ *
+ * @example
+ * ```ts
+ * import { pluginReadRoot } from "./mod.ts";
+ *
+ * console.log(pluginReadRoot("/srv/plugins/my_source/mod.ts")); // "/srv/plugins/my_source"
+ * console.log(pluginReadRoot("/srv/plugins/flat.ts")); // "/srv/plugins"
+ * ```
  */
 export function pluginReadRoot(file: string): string {
   for (const dir of BUILTIN_PLUGIN_DIRS) {
@@ -104,7 +129,18 @@ export interface FoundPlugins {
 /** How many entries of one plugin folder are checked for links at most. */
 export const MAX_FOLDER_ENTRIES = 20_000;
 
-/** Lists the plugin modules in each folder. */
+/**
+ * Lists the plugin modules in each folder.
+ *
+ * @example
+ * ```ts
+ * import { findPluginFiles, pluginDirsFromEnv } from "./mod.ts";
+ *
+ * const found = findPluginFiles(pluginDirsFromEnv(Deno.env.get("RETROVUE_PLUGIN_PATH")));
+ * for (const file of found.files) console.log(file, found.refused.get(file) ?? "ok");
+ * for (const { dir, reason } of found.unreadable) console.log(`${dir}: ${reason}`);
+ * ```
+ */
 export function findPluginFiles(dirs: readonly string[]): FoundPlugins {
   const files = new Set<string>();
   const unreadable: UnreadableFolder[] = [];
@@ -256,7 +292,16 @@ function _staysInside(link: string, folder: string): boolean {
   return rel === "" || (rel !== ".." && !rel.startsWith("../") && !rel.startsWith("/"));
 }
 
-/** Splits a `RETROVUE_PLUGIN_PATH` value (`:`-separated) into folders, dropping empty parts. */
+/**
+ * Splits a `RETROVUE_PLUGIN_PATH` value (`:`-separated) into folders, dropping empty parts.
+ *
+ * @example
+ * ```ts
+ * import { pluginDirsFromEnv } from "./mod.ts";
+ *
+ * console.log(pluginDirsFromEnv("/srv/plugins::~/more")); // ["/srv/plugins", "~/more"]
+ * ```
+ */
 export function pluginDirsFromEnv(value: string | undefined): string[] {
   return (value ?? "").split(":").map((s) => s.trim()).filter((s) => s.length > 0);
 }

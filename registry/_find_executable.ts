@@ -11,7 +11,17 @@ import { delimiter, isAbsolute, join } from "node:path";
 /** Where executables are looked up when the CLI may not read `PATH`. */
 export const DEFAULT_SEARCH_PATH = "/usr/local/bin:/usr/bin:/bin";
 
-/** The real path of the first executable file `name` on `searchPath`, or undefined. */
+/**
+ * The real path of the first executable file `name` on `searchPath`, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_SEARCH_PATH, findOnPath } from "./mod.ts";
+ *
+ * const ffprobe = findOnPath("ffprobe", Deno.env.get("PATH") ?? DEFAULT_SEARCH_PATH);
+ * console.log(ffprobe ?? "ffprobe is not installed");
+ * ```
+ */
 export function findOnPath(name: string, searchPath: string | undefined): string | undefined {
   for (const dir of (searchPath ?? "").split(delimiter)) {
     if (!isAbsolute(dir)) continue;
@@ -21,7 +31,16 @@ export function findOnPath(name: string, searchPath: string | undefined): string
   return undefined;
 }
 
-/** The real path of `path` when it is an executable file, else undefined. */
+/**
+ * The real path of `path` when it is an executable file, else undefined.
+ *
+ * @example
+ * ```ts
+ * import { executableAt } from "./mod.ts";
+ *
+ * console.log(executableAt("/usr/bin/ffprobe") ?? "not an executable file");
+ * ```
+ */
 export function executableAt(path: string): string | undefined {
   try {
     const real = Deno.realPathSync(path);

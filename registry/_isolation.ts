@@ -44,6 +44,13 @@ export const ISOLATION_MODES: readonly IsolationMode[] = ["auto", "required", "o
 /**
  * Reads `RETROVUE_ISOLATION` (unset or empty: `auto`). Throws `USAGE` naming
  * the valid values for anything else.
+ *
+ * @example
+ * ```ts
+ * import { isolationModeFromEnv } from "./mod.ts";
+ *
+ * const mode = isolationModeFromEnv(Deno.env.get("RETROVUE_ISOLATION")); // "auto" when unset
+ * ```
  */
 export function isolationModeFromEnv(value: string | undefined): IsolationMode {
   const v = (value ?? "").trim().toLowerCase();
@@ -116,6 +123,17 @@ export const SANDBOX_DENO_DIR = "/tmp/deno";
  * The `bwrap` arguments that run `command` with only `spec` visible:
  * new user, mount, PID, IPC, UTS, cgroup and (without a `net` grant) network
  * namespaces, a fresh session, a cleared environment, and death with the CLI.
+ *
+ * @example
+ * ```ts
+ * import { bwrapArgs } from "./mod.ts";
+ *
+ * const args = bwrapArgs(
+ *   { executable: Deno.execPath(), readOnly: [], readWrite: [], net: false },
+ *   { cmd: Deno.execPath(), args: ["--version"] },
+ * );
+ * const bwrap = new Deno.Command("bwrap", { args });
+ * ```
  */
 export function bwrapArgs(
   spec: IsolationSpec,
@@ -187,6 +205,14 @@ export interface ProbeOptions {
  * the executable under it once (a few milliseconds). Never throws: a missing
  * `bwrap`, disabled user namespaces or a denied `run` permission all give
  * level `deno` with the reason.
+ *
+ * @example
+ * ```ts
+ * import { describeIsolation, probeIsolation } from "./mod.ts";
+ *
+ * const isolation = await probeIsolation({ mode: "auto", executable: Deno.execPath() });
+ * console.log(describeIsolation(isolation)); // e.g. "OS isolation (bubblewrap) + Deno permissions"
+ * ```
  */
 export async function probeIsolation(options: ProbeOptions): Promise<Isolation> {
   const { mode } = options;
@@ -237,6 +263,17 @@ export async function probeIsolation(options: ProbeOptions): Promise<Isolation> 
  * Throws `ISOLATION_REQUIRED` when `RETROVUE_ISOLATION=required`, OS isolation
  * is unavailable and the plugin about to start is a third-party one (built-in
  * importers run everywhere). The one rule the registry and the CLI both apply.
+ *
+ * @example
+ * ```ts
+ * import { refuseUnisolated } from "./mod.ts";
+ *
+ * // Throws ISOLATION_REQUIRED: a third-party plugin, isolation required, no bubblewrap.
+ * refuseUnisolated(
+ *   { level: "deno", mode: "required", reason: "bwrap not found" },
+ *   { typeId: "my-source", builtin: false },
+ * );
+ * ```
  */
 export function refuseUnisolated(
   isolation: Isolation,
@@ -250,7 +287,16 @@ export function refuseUnisolated(
   );
 }
 
-/** One line for operators: the isolation plugin hosts get, and why not more. */
+/**
+ * One line for operators: the isolation plugin hosts get, and why not more.
+ *
+ * @example
+ * ```ts
+ * import { describeIsolation } from "./mod.ts";
+ *
+ * console.log(describeIsolation({ level: "deno", mode: "auto", reason: "bwrap not found" }));
+ * ```
+ */
 export function describeIsolation(isolation: Isolation): string {
   if (isolation.level === "os") return "OS isolation (bubblewrap) + Deno permissions";
   return `Deno permissions only (${isolation.reason ?? "no OS isolation"})`;

@@ -60,6 +60,14 @@ export const LIMIT_ENV_NAMES: readonly string[] = Object.values(LIMIT_SETTINGS).
 /**
  * The limits, with any set in the environment. Throws `USAGE` for a value
  * that is not a positive whole number.
+ *
+ * @example
+ * ```ts
+ * import { limitsFromEnv } from "./mod.ts";
+ *
+ * const limits = limitsFromEnv({ RETROVUE_MAX_ASSETS: "2000000" });
+ * console.log(limits.maxAssets); // 2000000; the others keep their defaults
+ * ```
  */
 export function limitsFromEnv(env: Readonly<Record<string, string | undefined>>): Limits {
   const limits: Limits = { ...DEFAULT_LIMITS };

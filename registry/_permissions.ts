@@ -65,7 +65,20 @@ function _values(value: unknown): string[] {
   return Array.isArray(value) ? value.map(String) : [String(value)];
 }
 
-/** Derives the worker sandbox for one source's config. */
+/**
+ * Derives the worker sandbox for one source's config.
+ *
+ * @example
+ * ```ts
+ * import { deriveSandbox } from "./mod.ts";
+ *
+ * const sandbox = deriveSandbox(
+ *   [{ name: "base_url", flag: "--base-url", kind: "url", description: "server", grants: "net" }],
+ *   { base_url: "http://127.0.0.1:32400" },
+ * );
+ * console.log(sandbox.permissions.net); // ["127.0.0.1:32400"]
+ * ```
+ */
 export function deriveSandbox(
   params: readonly (ParamSpec | EnricherParamSpec)[],
   config: ImporterConfig,
