@@ -22,9 +22,9 @@ import {
   normalizeAsset,
   type NormalizedAsset,
   normalizeText,
-  type PathMapping,
   withoutFileIds,
 } from "./normalize.ts";
+import type { PathMapping } from "../core/path_mapping.ts";
 import { createStage, type Stage, unseenLiveSql } from "./staging.ts";
 
 /** Something the operator should see about the run: an invalid item, a duplicate id… */

@@ -18,20 +18,13 @@ import { createHash } from "node:crypto";
 import { redact, type SecretForms } from "../core/config.ts";
 import type { TechnicalMetadata } from "../core/contract.ts";
 import { type FingerprintFields, type Fingerprints, fingerprintsOf } from "../core/fingerprint.ts";
+import { mapPath, type PathMapping } from "../core/path_mapping.ts";
 import {
   describeZodError,
   importedAssetSchema,
   type ValidTechnicalMetadata,
 } from "../core/schemas.ts";
 import { checkImportedAsset } from "./asset_check.ts";
-
-/** One path mapping of a collection: an upstream prefix and where it lives locally. */
-export interface PathMapping {
-  /** The prefix as the upstream reports paths (e.g. `/data/tv` or `D:\Media`). */
-  externalPrefix: string;
-  /** The same folder as this machine sees it (e.g. `/mnt/tv`). */
-  localPrefix: string;
-}
 
 /**
  * A validated, normalised asset, ready to be compared with the catalog and
@@ -133,7 +126,7 @@ function _normalize(
   const durationMs = a.durationMs == null ? null : Math.round(a.durationMs);
   const externalIds = _canonicalIds(a.externalIds);
   const partsJson = JSON.stringify(parts);
-  const localPath = path === null ? null : mapPath(path, mappings);
+  const localPath = path === null ? null : (mapPath(path, mappings) ?? path);
   const size = a.size == null ? null : Math.round(a.size);
   const modified = a.modified ?? null;
   const tech = techJson(a.tech);
@@ -283,29 +276,6 @@ export function normalizeText(text: string): string {
     .trim();
 }
 
-/**
- * Maps an upstream path to a local one with the longest matching prefix.
- * A prefix matches only at a path-segment boundary (`/tv` does not match
- * `/tvshows/x`); Windows-style prefixes (`C:\`, `\\server`) match
- * case-insensitively and their backslashes become the local separator.
- * Without a match the upstream path is returned unchanged.
- */
-export function mapPath(path: string, mappings: readonly PathMapping[]): string {
-  let best: PathMapping | undefined;
-  for (const m of mappings) {
-    if (m.externalPrefix === "" || !_prefixMatches(path, m.externalPrefix)) continue;
-    if (!best || m.externalPrefix.length > best.externalPrefix.length) best = m;
-  }
-  if (!best) return path;
-  let rest = path.slice(best.externalPrefix.length);
-  const localSep = best.localPrefix.includes("\\") && !best.localPrefix.includes("/") ? "\\" : "/";
-  if (_isWindowsPath(best.externalPrefix) && localSep === "/") rest = rest.replaceAll("\\", "/");
-  rest = rest.replace(/^[\\/]+/, "");
-  if (rest === "") return best.localPrefix;
-  const local = best.localPrefix.replace(/[\\/]+$/, "");
-  return `${local}${localSep}${rest}`;
-}
-
 /** The `externalId` of a raw item when it has a usable one, for reports (cut to 200 chars). */
 export function rawExternalId(raw: unknown): string | null {
   if (typeof raw !== "object" || raw === null) return null;
@@ -362,21 +332,6 @@ export function withoutFileIds(modified: string | null): string | null | undefin
  */
 export function assetId(collectionId: string, externalId: string): string {
   return "a-" + _hash(`${collectionId}\0${externalId}`).slice(0, 12);
-}
-
-function _prefixMatches(path: string, prefix: string): boolean {
-  const win = _isWindowsPath(prefix);
-  const head = path.slice(0, prefix.length);
-  if (win ? head.toLowerCase() !== prefix.toLowerCase() : head !== prefix) return false;
-  if (path.length === prefix.length) return true;
-  const last = prefix[prefix.length - 1];
-  if (last === "/" || last === "\\") return true;
-  const next = path[prefix.length];
-  return next === "/" || (win && next === "\\");
-}
-
-function _isWindowsPath(path: string): boolean {
-  return /^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\");
 }
 
 /**
