@@ -74,7 +74,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
       : findCollection(db, values.collection, { sourceId: source?.id });
     const run = values["changed-in"] === undefined
       ? undefined
-      : resolveRun(db, values["changed-in"].trim(), collection?.id);
+      : resolveRun(db, values["changed-in"].trim(), { collectionId: collection?.id });
     const { total, assets } = listAssets(db, {
       changedIn: run?.id,
       sourceId: source?.id,
@@ -85,7 +85,7 @@ episode and title. Soft-deleted assets (gone upstream) are hidden unless
       includeDeleted: values["include-deleted"] ?? false,
       limit,
     });
-    const changes = run ? changesOf(db, run.id, assets.map((a) => a.id)) : null;
+    const changes = run ? changesOf(db, run.id, { assetIds: assets.map((a) => a.id) }) : null;
     if (ctx.json) {
       writeJson(ctx, {
         status: "ok",

@@ -173,8 +173,8 @@ export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): Inges
 }
 
 /**
- * The run `spec` names: `last` (the newest run, of `collectionId` when given)
- * or a run number. Throws `USAGE` for anything else and `NOT_FOUND` when no
+ * The run `spec` names: `last` (the newest run, of `options.collectionId`
+ * when given) or a run number. Throws `USAGE` for anything else and `NOT_FOUND` when no
  * such run is recorded.
  *
  * @example
@@ -188,7 +188,12 @@ export function listRuns(db: DatabaseSync, options: ListRunsOptions = {}): Inges
  * assert.throws(() => resolveRun(db, "last"), { code: "NOT_FOUND" }); // nothing ingested yet
  * ```
  */
-export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string): IngestRun {
+export function resolveRun(
+  db: DatabaseSync,
+  spec: string,
+  options: { collectionId?: string } = {},
+): IngestRun {
+  const { collectionId } = options;
   if (spec !== "last" && !/^[1-9]\d{0,15}$/.test(spec)) {
     throw new RetrovueError("USAGE", `--changed-in takes 'last' or a run number, not '${spec}'`);
   }
@@ -216,7 +221,7 @@ export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string
 }
 
 /**
- * What run `runId` did to each of `assetIds` (those it did not touch are absent).
+ * What run `runId` did to each of `options.assetIds` (those it did not touch are absent).
  *
  * @example Mark what the last run did to a page of assets
  * ```ts
@@ -224,17 +229,18 @@ export function resolveRun(db: DatabaseSync, spec: string, collectionId?: string
  * import { assetLabel, changesOf, listAssets, resolveRun } from "./mod.ts";
  *
  * const db = openMemoryDatabase();
- * const run = resolveRun(db, "last", "c-0123456789");
+ * const run = resolveRun(db, "last", { collectionId: "c-0123456789" });
  * const { assets } = listAssets(db, { collectionId: "c-0123456789", limit: 20 });
- * const changes = changesOf(db, run.id, assets.map((a) => a.id));
+ * const changes = changesOf(db, run.id, { assetIds: assets.map((a) => a.id) });
  * for (const a of assets) console.log(`${assetLabel(a)}: ${changes.get(a.id) ?? "unchanged"}`);
  * ```
  */
 export function changesOf(
   db: DatabaseSync,
   runId: number,
-  assetIds: readonly string[],
+  options: { assetIds: readonly string[] },
 ): Map<string, AssetChange> {
+  const { assetIds } = options;
   const rows = db.prepare(
     `SELECT asset_id, change FROM ingest_changes
      WHERE run_id = ? AND asset_id IN (SELECT value FROM json_each(?))`,
@@ -276,10 +282,15 @@ export interface PlannedChange {
 
 /**
  * The changes a classified plan would make, in external id order per kind,
- * at most `limit` in all: what `collection ingest --dry-run --verbose` lists.
+ * at most `options.limit` in all: what `collection ingest --dry-run --verbose` lists.
  * Reads the stage and the catalog; writes nothing.
  */
-export function plannedChanges(db: DatabaseSync, plan: IngestPlan, limit: number): PlannedChange[] {
+export function plannedChanges(
+  db: DatabaseSync,
+  plan: IngestPlan,
+  options: { limit: number },
+): PlannedChange[] {
+  const { limit } = options;
   const out: PlannedChange[] = [];
   for (const part of _changeParts(plan, { withNew: true })) {
     if (out.length >= limit) break;

@@ -29,7 +29,12 @@ let tick = 0;
 const clock = () => new Date(Date.UTC(2025, 0, 1, 0, 0, tick++));
 
 async function _ingest(db: DatabaseSync, items: unknown[], extra: Record<string, unknown> = {}) {
-  return await ingestCollection(db, { client: itemsClient(items), collection: C, clock, ...extra });
+  return await ingestCollection(db, {
+    client: itemsClient(items),
+    collection: C,
+    now: clock,
+    ...extra,
+  });
 }
 
 function _changed(db: DatabaseSync, run: number): string[] {
@@ -81,8 +86,8 @@ Deno.test("each applied run records which assets it added, changed, removed, res
   ]);
   assert.equal(runs[3].stats.removed, 1);
   assert.equal(runs[0].collectionName, "Films");
-  assert.equal(resolveRun(db, "last", C).id, quiet.runId);
-  assert.equal(resolveRun(db, String(second.runId), C).id, second.runId);
+  assert.equal(resolveRun(db, "last", { collectionId: C }).id, quiet.runId);
+  assert.equal(resolveRun(db, String(second.runId), { collectionId: C }).id, second.runId);
 });
 
 Deno.test("dry runs and held-back runs are not recorded; bad run names are typed errors", async () => {
