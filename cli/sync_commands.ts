@@ -188,7 +188,7 @@ async function _once(
   run: { outcomes: readonly SyncOutcome[]; stopped: AbortSignal },
 ): Promise<number> {
   const { outcomes } = run;
-  for (const c of dueCollections(db, ctx.now())) {
+  for (const c of dueCollections(db, { now: () => ctx.now() })) {
     loop.enqueue({ collectionId: c.collectionId, filters: {}, reason: "schedule" });
   }
   await loop.idle();
@@ -249,7 +249,7 @@ async function _foreground(
   const tick = () => {
     try {
       refreshWatchers(watchedCollections(db));
-      for (const c of dueCollections(db, ctx.now())) {
+      for (const c of dueCollections(db, { now: () => ctx.now() })) {
         if (!loop.busy(c.collectionId)) {
           loop.enqueue({ collectionId: c.collectionId, filters: {}, reason: "schedule" });
         }
@@ -386,7 +386,7 @@ async function _runIngest(
       client,
       collection: collection.id,
       filters: request.filters,
-      clock: () => ctx.now(),
+      now: () => ctx.now(),
       signal,
       secrets: secretValues(info.manifest.params, source.config),
     }), { registry, info, config: source.config });

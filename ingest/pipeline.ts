@@ -35,7 +35,8 @@ import {
   type IngestStats,
   isFullScope,
 } from "./diff.ts";
-import { normalizeText, type PathMapping } from "./normalize.ts";
+import { normalizeText } from "./normalize.ts";
+import type { PathMapping } from "../core/path_mapping.ts";
 import { rekeyPlan } from "./rekey.ts";
 import {
   checkRemovalGuard,
@@ -80,7 +81,7 @@ export interface IngestOptions {
    */
   allowRemoval?: boolean;
   /** The clock for stored times; defaults to the system clock. */
-  clock?: () => Date;
+  now?: () => Date;
   /** Called after every batch (and once at the end of the stream). */
   onProgress?: (progress: IngestProgress) => void;
   /** Cancels the ingest (Ctrl-C); the catalog is then untouched. */
@@ -479,7 +480,7 @@ async function _run(
   let lastIngestTime = collection.last_ingest_time;
   let runId: number | null = null;
   if (!options.dryRun && !guard?.held) {
-    const now = (options.clock ?? (() => new Date()))().toISOString();
+    const now = (options.now ?? (() => new Date()))().toISOString();
     try {
       runId = applyPlan(db, plan, {
         dataVersion: version,
@@ -500,7 +501,7 @@ async function _run(
     notices: collector.notices,
     runId,
     plannedChanges: options.dryRun && options.listChanges
-      ? plannedChanges(db, plan, options.listChanges)
+      ? plannedChanges(db, plan, { limit: options.listChanges })
       : null,
   });
 }

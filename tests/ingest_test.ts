@@ -160,7 +160,7 @@ function run(
   return ingestCollection(db, {
     client: extra.client ?? fakeClient({ upstream }),
     collection: TV,
-    clock: clock(),
+    now: clock(),
     ...extra,
   });
 }
@@ -490,7 +490,7 @@ Deno.test("deterministic: same upstream in another order and batching gives the 
     const db = memoryDb();
     const t = () => new Date("2024-05-05T00:00:00.000Z");
     const client = fakeClient({ upstream: { tv: list }, batchSize });
-    results.push(await ingestCollection(db, { client, collection: TV, clock: t }));
+    results.push(await ingestCollection(db, { client, collection: TV, now: t }));
     tables.push(dump(db));
   }
   assert.deepEqual(ingestJson(results[0]), ingestJson(results[1]));

@@ -93,7 +93,7 @@ function ingest(
   return ingestCollection(db, {
     client,
     collection,
-    clock: () => new Date(Date.UTC(2024, 0, 2, 0, 0, tick++)),
+    now: () => new Date(Date.UTC(2024, 0, 2, 0, 0, tick++)),
     ...extra,
   });
 }

@@ -123,7 +123,7 @@ function run(
   return ingestCollection(db, {
     client: fakeClient(upstream),
     collection: TV,
-    clock: clock(),
+    now: clock(),
     ...extra,
   });
 }
@@ -350,7 +350,7 @@ Deno.test("ingestSource: a held collection is reported, the others still ingest 
   await ingestSource(db, {
     client: fakeClient({ tv: episodes(50), movies }),
     source: SOURCE,
-    clock: clock(),
+    now: clock(),
   });
   const tvBefore = JSON.stringify(
     db.prepare("SELECT * FROM assets WHERE collection_id = ? ORDER BY id").all(TV),
@@ -359,7 +359,7 @@ Deno.test("ingestSource: a held collection is reported, the others still ingest 
   const result = await ingestSource(db, {
     client: fakeClient({ tv: episodes(50).slice(40), movies: [...movies, movie("m3", "Ran")] }),
     source: SOURCE,
-    clock: clock(),
+    now: clock(),
   });
   assert.equal(result.status, "partial");
   const [m, tv] = result.collections;
@@ -378,7 +378,7 @@ Deno.test("ingestSource: a held collection is reported, the others still ingest 
   const allHeld = await ingestSource(db, {
     client: fakeClient({ tv: [], movies: [] }),
     source: SOURCE,
-    clock: clock(),
+    now: clock(),
   });
   assert.equal(allHeld.status, "partial");
   assert.deepEqual(allHeld.collections.map((c) => c.status), ["partial", "partial"]);
@@ -386,7 +386,7 @@ Deno.test("ingestSource: a held collection is reported, the others still ingest 
     client: fakeClient({ tv: [], movies: [] }),
     source: SOURCE,
     allowRemoval: true,
-    clock: clock(),
+    now: clock(),
   });
   assert.equal(allowed.status, "ok");
   assert.equal(live(db, TV) + live(db, MOVIES), 0);
