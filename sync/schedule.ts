@@ -155,10 +155,14 @@ export function scheduledCollections(db: DatabaseSync): ScheduledCollection[] {
   return out;
 }
 
-/** The scheduled collections whose full ingest is due at `now`. */
-export function dueCollections(db: DatabaseSync, now: Date): ScheduledCollection[] {
+/** The scheduled collections whose full ingest is due now (by `options.now`). */
+export function dueCollections(
+  db: DatabaseSync,
+  options: { now: () => Date },
+): ScheduledCollection[] {
+  const now = options.now().getTime();
   return scheduledCollections(db).filter((c) =>
-    c.nextDueAt === null || Date.parse(c.nextDueAt) <= now.getTime()
+    c.nextDueAt === null || Date.parse(c.nextDueAt) <= now
   );
 }
 

@@ -49,15 +49,16 @@ export function newWebhookSecret(
 }
 
 /**
- * Whether `presented` is the current webhook secret of `sourceId`. False for
+ * Whether `options.presented` is the current webhook secret of `sourceId`. False for
  * an unknown source, a source without a secret, and an empty presentation.
  * The comparison of the digests takes the same time wherever they differ.
  */
 export function checkWebhookSecret(
   db: DatabaseSync,
   sourceId: string,
-  presented: string,
+  options: { presented: string },
 ): boolean {
+  const { presented } = options;
   const row = db.prepare("SELECT webhook_secret_hash AS hash FROM sources WHERE id = ?")
     .get(sourceId) as { hash: string | null } | undefined;
   const stored = row?.hash;

@@ -132,7 +132,7 @@ async function _handle(
     return _reply(404, { error: "no webhook for this source" });
   }
   const presented = request.headers.get(WEBHOOK_SECRET_HEADER) ?? url.searchParams.get("secret");
-  if (presented === null || !checkWebhookSecret(db, source.id, presented)) {
+  if (presented === null || !checkWebhookSecret(db, source.id, { presented })) {
     discardBody(request);
     const from = info?.remoteAddr?.hostname ? ` from ${info.remoteAddr.hostname}` : "";
     const what = presented === null ? "no secret" : "a wrong secret";

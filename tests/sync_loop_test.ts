@@ -166,7 +166,7 @@ Deno.test("sync loop: a full ingest moves the schedule; failures back off, cappe
     random: () => 0.5,
   });
   const a1 = () => syncStatus(db).find((e) => e.collectionId === "a1")!;
-  assert.deepEqual(dueCollections(db, now).map((c) => c.collectionId), ["a1", "a2"]);
+  assert.deepEqual(dueCollections(db, { now: () => now }).map((c) => c.collectionId), ["a1", "a2"]);
 
   loop.enqueue({ collectionId: "a1", filters: {}, reason: "schedule" });
   await gate.started(1);
@@ -338,7 +338,7 @@ Deno.test("intervals: a collection's own, off or inherited; a change makes it du
   assert.throws(() => parseCollectionInterval("sometimes"), /'off' or 'inherit'/);
 
   db.exec("INSERT INTO sync_state (collection_id, next_due_at) VALUES ('a1', '2099-01-01')");
-  assert.deepEqual(dueCollections(db, T0).map((c) => c.collectionId), ["a2"]);
+  assert.deepEqual(dueCollections(db, { now: () => T0 }).map((c) => c.collectionId), ["a2"]);
   setSourceInterval(db, { sourceId: "a", seconds: 7200 });
-  assert.deepEqual(dueCollections(db, T0).map((c) => c.collectionId), ["a1", "a2"]);
+  assert.deepEqual(dueCollections(db, { now: () => T0 }).map((c) => c.collectionId), ["a1", "a2"]);
 });

@@ -58,23 +58,31 @@ Deno.test("the default secrets differ from one call to the next", () => {
 Deno.test("checking accepts the current secret only, for its own source only", () => {
   const db = _catalog();
   const first = newWebhookSecret(db, "plex-00000001");
-  assert.equal(checkWebhookSecret(db, "plex-00000001", first), true);
-  assert.equal(checkWebhookSecret(db, "plex-00000002", first), false, "other source has none");
-  assert.equal(checkWebhookSecret(db, "plex-00000001", first.slice(0, -1)), false);
-  assert.equal(checkWebhookSecret(db, "plex-00000001", `${first}x`), false);
-  assert.equal(checkWebhookSecret(db, "plex-00000001", ""), false);
-  assert.equal(checkWebhookSecret(db, "nope", first), false, "unknown source");
+  assert.equal(checkWebhookSecret(db, "plex-00000001", { presented: first }), true);
+  assert.equal(
+    checkWebhookSecret(db, "plex-00000002", { presented: first }),
+    false,
+    "other source has none",
+  );
+  assert.equal(checkWebhookSecret(db, "plex-00000001", { presented: first.slice(0, -1) }), false);
+  assert.equal(checkWebhookSecret(db, "plex-00000001", { presented: `${first}x` }), false);
+  assert.equal(checkWebhookSecret(db, "plex-00000001", { presented: "" }), false);
+  assert.equal(checkWebhookSecret(db, "nope", { presented: first }), false, "unknown source");
 
   const second = newWebhookSecret(db, "plex-00000001");
-  assert.equal(checkWebhookSecret(db, "plex-00000001", first), false, "a replaced secret stops");
-  assert.equal(checkWebhookSecret(db, "plex-00000001", second), true);
+  assert.equal(
+    checkWebhookSecret(db, "plex-00000001", { presented: first }),
+    false,
+    "a replaced secret stops",
+  );
+  assert.equal(checkWebhookSecret(db, "plex-00000001", { presented: second }), true);
 });
 
 Deno.test("an empty presentation never matches, even a digest of the empty string", () => {
   const db = _catalog();
   db.prepare("UPDATE sources SET webhook_secret_hash = ? WHERE id = 'plex-00000001'")
     .run(createHash("sha256").update("").digest("hex"));
-  assert.equal(checkWebhookSecret(db, "plex-00000001", ""), false);
+  assert.equal(checkWebhookSecret(db, "plex-00000001", { presented: "" }), false);
 });
 
 Deno.test("hasWebhookSecret says whether one is set", () => {
