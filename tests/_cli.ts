@@ -202,9 +202,13 @@ export function dumpDb(path: string): string {
 
 /**
  * A raw episode of show `Alpha`, season 1, as the `fake` importer's state
- * file holds it, with its upstream file under `folder`.
+ * file holds it, with its upstream file under `where.folder`.
  */
-export function fakeEpisode(id: string, episode: number, folder: string): Record<string, unknown> {
+export function fakeEpisode(
+  id: string,
+  where: { episode: number; folder: string },
+): Record<string, unknown> {
+  const { episode, folder } = where;
   return {
     externalId: id,
     kind: "episode",

@@ -20,7 +20,7 @@ Deno.test("every item invalid is partial (exit 2); some invalid is ok; empty sco
       { externalId: "bad", name: "Bad", kind: "shows" },
     ],
     assets: {
-      tv: [fakeEpisode("e1", 1, "/tv"), { ...invalid, externalId: "x0" }],
+      tv: [fakeEpisode("e1", { episode: 1, folder: "/tv" }), { ...invalid, externalId: "x0" }],
       bad: [invalid, { ...invalid, externalId: "x2" }],
     },
   });

@@ -35,10 +35,14 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
       { externalId: "mv", name: "Movies", kind: "movies" },
     ],
     assets: {
-      tv: [fakeEpisode("e1", 1, "/data/tv"), fakeEpisode("e2", 2, "/data/tv"), {
-        externalId: "bad",
-        kind: "episode",
-      }],
+      tv: [
+        fakeEpisode("e1", { episode: 1, folder: "/data/tv" }),
+        fakeEpisode("e2", { episode: 2, folder: "/data/tv" }),
+        {
+          externalId: "bad",
+          kind: "episode",
+        },
+      ],
       mv: [{ externalId: "m1", kind: "movie", title: "Heat", year: 1995, path: "/m/heat.mkv" }],
     },
     failAfter: { mv: 0 },

@@ -30,7 +30,9 @@ function _ok(r: CliResult, what: string): CliResult {
 async function _seed(world: TempWorld): Promise<void> {
   const state = world.writeJson("state.json", {
     collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: ["/media/Shows"] }],
-    assets: { tv: [1, 2, 3].map((n) => fakeEpisode(`e${n}`, n, "/media/Shows")) },
+    assets: {
+      tv: [1, 2, 3].map((n) => fakeEpisode(`e${n}`, { episode: n, folder: "/media/Shows" })),
+    },
   });
   _ok(
     await _run(world, [

@@ -22,7 +22,12 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
   using world = tempWorld();
   const state = world.writeJson("state.json", {
     collections: [{ externalId: "tv", name: "TV Shows", kind: "shows" }],
-    assets: { tv: [fakeEpisode("e1", 1, "/tv"), fakeEpisode("e2", 2, "/tv")] },
+    assets: {
+      tv: [
+        fakeEpisode("e1", { episode: 1, folder: "/tv" }),
+        fakeEpisode("e2", { episode: 2, folder: "/tv" }),
+      ],
+    },
   });
   const run = (args: string[]) => runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS });
   const add = await run([

@@ -253,7 +253,12 @@ Deno.test("sync: SIGTERM mid-ingest cancels it, leaves the catalog unchanged and
   using world = tempWorld();
   const state = world.writeJson("state.json", {
     collections: [{ externalId: "tv", name: "TV", kind: "shows" }],
-    assets: { tv: [fakeEpisode("e1", 1, "/tv"), fakeEpisode("e2", 2, "/tv")] },
+    assets: {
+      tv: [
+        fakeEpisode("e1", { episode: 1, folder: "/tv" }),
+        fakeEpisode("e2", { episode: 2, folder: "/tv" }),
+      ],
+    },
     hangAfter: { tv: 1 },
   });
   const add = ["source", "add", "--type", "fake", "--name", "Home", "--state-file", state];
