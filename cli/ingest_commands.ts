@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
 import { getCollection, getPathMappings, getSource } from "../core/catalog.ts";
 import { secretValues } from "../core/config.ts";
@@ -15,6 +16,7 @@ import {
   ingestCollection,
   type IngestIssue,
   type IngestNotices,
+  type IngestOptions,
   type IngestProgress,
   type IngestResult,
   ingestSource,
@@ -100,25 +102,19 @@ same verdict.
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const collection = findCollection(db, positionals[0], { sourceId: scope?.id });
     checkIngestAllowed(db, collection.id, filters);
-    const source = getSource(db, collection.sourceId)!;
-    const registry = await ctx.loadRegistry();
-    const info = requireImporter(registry, source);
     const progress = progressReporter(ctx, collection.name);
     let result: IngestResult;
     try {
-      result = await withClient(ctx, (client) =>
-        ingestCollection(db, {
-          client,
-          collection: collection.id,
-          filters,
-          dryRun,
-          listChanges: values.verbose ? MAX_PLANNED_CHANGES : undefined,
-          allowRemoval: values["allow-removal"] ?? false,
-          now: () => ctx.now(),
-          onProgress: progress.update,
-          signal: ctx.signal,
-          secrets: secretValues(info.manifest.params, source.config),
-        }), { registry, info, config: source.config });
+      result = await ingestThroughImporter(ctx, db, {
+        sourceId: collection.sourceId,
+        collection: collection.id,
+        filters,
+        dryRun,
+        listChanges: values.verbose ? MAX_PLANNED_CHANGES : undefined,
+        allowRemoval: values["allow-removal"] ?? false,
+        onProgress: progress.update,
+        signal: ctx.signal,
+      });
     } finally {
       progress.clear();
     }
@@ -278,6 +274,35 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
 
 /** The ingest commands, for the command table. */
 export const commands: Command[] = [collectionIngest, sourceIngest];
+
+/** What {@link ingestThroughImporter} needs: the ingest's options but the client, clock and secrets. */
+export type ImporterIngestOptions = Omit<IngestOptions, "client" | "now" | "secrets"> & {
+  /** The collection's source, whose importer runs the ingest. */
+  sourceId: string;
+};
+
+/**
+ * Runs one collection ingest through its source's sandboxed importer, with
+ * the CLI's clock and the source's secrets scrubbed from what is stored: the
+ * one path `collection ingest` and `sync` share.
+ */
+export async function ingestThroughImporter(
+  ctx: CommandContext,
+  db: DatabaseSync,
+  options: ImporterIngestOptions,
+): Promise<IngestResult> {
+  const { sourceId, ...ingest } = options;
+  const source = getSource(db, sourceId)!;
+  const registry = await ctx.loadRegistry();
+  const info = requireImporter(registry, source);
+  return await withClient(ctx, (client) =>
+    ingestCollection(db, {
+      ...ingest,
+      client,
+      now: () => ctx.now(),
+      secrets: secretValues(info.manifest.params, source.config),
+    }), { registry, info, config: source.config });
+}
 
 /**
  * The status a collection ingest reports: `partial` when the removal guard

@@ -7,10 +7,9 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { getCollection, getSource } from "../core/catalog.ts";
-import { secretValues } from "../core/config.ts";
+import { getCollection } from "../core/catalog.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
-import { checkIngestAllowed, ingestCollection, scopeOf } from "../ingest/mod.ts";
+import { checkIngestAllowed, scopeOf } from "../ingest/mod.ts";
 import {
   acquireSyncLock,
   createSyncLoop,
@@ -33,9 +32,8 @@ import {
 } from "../sync/mod.ts";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
-import { exitCodeForStatus, ingestStatus } from "./ingest_commands.ts";
+import { exitCodeForStatus, ingestStatus, ingestThroughImporter } from "./ingest_commands.ts";
 import { formatTable, writeJson } from "./output.ts";
-import { requireImporter, withClient } from "./views.ts";
 
 /** How often the schedule and the list of watched roots are looked at, in milliseconds. */
 const _TICK_MS = 1000;
@@ -378,18 +376,12 @@ async function _runIngest(
     throw new RetrovueError("NOT_FOUND", `no collection with id '${request.collectionId}'`);
   }
   checkIngestAllowed(db, collection.id, request.filters);
-  const source = getSource(db, collection.sourceId)!;
-  const registry = await ctx.loadRegistry();
-  const info = requireImporter(registry, source);
-  const result = await withClient(ctx, (client) =>
-    ingestCollection(db, {
-      client,
-      collection: collection.id,
-      filters: request.filters,
-      now: () => ctx.now(),
-      signal,
-      secrets: secretValues(info.manifest.params, source.config),
-    }), { registry, info, config: source.config });
+  const result = await ingestThroughImporter(ctx, db, {
+    sourceId: collection.sourceId,
+    collection: collection.id,
+    filters: request.filters,
+    signal,
+  });
   const s = result.stats;
   let summary = `${s.discovered} discovered, ${s.new} new, ${s.changed} changed, ` +
     `${s.removed} removed, ${s.restored} restored, ${s.rekeyed} rekeyed, ${s.invalid} invalid`;
