@@ -10,11 +10,11 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { CollectionKind, ImporterConfig } from "./contract.ts";
 import { RetrovueError } from "./errors.ts";
 import { transaction } from "./db.ts";
+import { sha256Hex } from "./sha256.ts";
 import type { PathMapping } from "./path_mapping.ts";
 
 /** A stored source. `config` holds secrets: mask it before printing. */
@@ -87,8 +87,7 @@ export function newSourceId(typeId: string): string {
 
 /** The deterministic collection id: `c-` + first 10 hex of sha-256(source id, NUL, external id). */
 export function collectionIdFor(sourceId: string, externalId: string): string {
-  return "c-" +
-    createHash("sha256").update(`${sourceId}\0${externalId}`).digest("hex").slice(0, 10);
+  return "c-" + sha256Hex(`${sourceId}\0${externalId}`).slice(0, 10);
 }
 
 /** Checks a source name: non-empty, one line, at most 200 characters. Throws `USAGE`. */
