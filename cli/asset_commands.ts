@@ -21,7 +21,7 @@ import {
   READINESS_STATES,
   resolveAsset,
   resolveRun,
-} from "../ingest/mod.ts";
+} from "../ingest/records.ts";
 import { runJson, runLabel } from "./history_commands.ts";
 
 /** Rows `asset list` shows when no `--limit` is given. */

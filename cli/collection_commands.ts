@@ -26,7 +26,7 @@ import {
   listAttachedEnrichers,
   readinessJson,
   readinessText,
-} from "../ingest/mod.ts";
+} from "../ingest/records.ts";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, writeJson } from "./output.ts";
@@ -39,7 +39,7 @@ import {
   intervalsOf,
   parseCollectionInterval,
   setCollectionInterval,
-} from "../sync/mod.ts";
+} from "../sync/settings.ts";
 
 const SELECTOR = "a <collection> (id or name)";
 

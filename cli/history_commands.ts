@@ -7,7 +7,7 @@
  * @module
  */
 
-import { changeCounts, type IngestRun, listRuns } from "../ingest/mod.ts";
+import { changeCounts, type IngestRun, listRuns } from "../ingest/records.ts";
 import { type Command, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
 import { formatTable, writeJson } from "./output.ts";

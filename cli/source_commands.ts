@@ -22,7 +22,7 @@ import {
   upsertDiscoveredCollections,
 } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { attachDefaultEnrichers } from "../ingest/mod.ts";
+import { attachDefaultEnrichers } from "../ingest/records.ts";
 import {
   DEFAULT_SEARCH_PATH,
   describeIsolation,
@@ -62,7 +62,7 @@ import {
   setSourceInterval,
   sourceInterval,
   WEBHOOK_SECRET_HEADER,
-} from "../sync/mod.ts";
+} from "../sync/settings.ts";
 
 // ------------------------------------------------------------ list-types
 

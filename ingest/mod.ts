@@ -15,6 +15,8 @@
  *
  * The other files of `ingest/` are the pipeline's stages (validate,
  * normalise, classify, re-key, guard, apply); import them only from here.
+ * `records.ts` is the light half of this face (history, assets, readiness,
+ * attached enrichers) for commands that must start fast; it is re-exported here.
  *
  * @example Ingest one season, then list what changed
  * ```ts
@@ -64,39 +66,12 @@ export {
 } from "./pipeline.ts";
 export type { IngestIssue, IngestStats } from "./diff.ts";
 export {
-  DEFAULT_MAX_REMOVAL_PERCENT,
   formatPercent,
   type RemovalGuardReason,
   type RemovalGuardVerdict,
   type RemovedAssetSample,
 } from "./removal_guard.ts";
-export {
-  type AssetChange,
-  changeCounts,
-  changesOf,
-  type IngestRun,
-  listRuns,
-  type ListRunsOptions,
-  type PlannedChange,
-  resolveRun,
-} from "./history.ts";
-export {
-  assetLabel,
-  type AssetList,
-  type AssetQuery,
-  type AssetRecord,
-  listAssets,
-  resolveAsset,
-} from "./assets_query.ts";
-export {
-  countReadiness,
-  parseReadiness,
-  type Readiness,
-  READINESS_STATES,
-  type ReadinessCounts,
-  readinessJson,
-  readinessText,
-} from "./readiness.ts";
+export * from "./records.ts";
 export {
   type EnrichCollection,
   enrichCollection,
@@ -105,13 +80,5 @@ export {
   type EnrichReport,
 } from "./enrich.ts";
 export type { EnrichScope } from "./enrich_select.ts";
-export {
-  attachDefaultEnrichers,
-  type AttachedEnricher,
-  attachEnricher,
-  type AttachOptions,
-  detachEnricher,
-  listAttachedEnrichers,
-} from "./enrich_attach.ts";
 export { normalizeText } from "./normalize.ts";
 export type { PathMapping } from "../core/path_mapping.ts";

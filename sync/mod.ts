@@ -4,7 +4,8 @@
  * (`./webhooks.ts`) turn what happened into {@link SyncRequest}s; the loop
  * (`./loop.ts`) coalesces them and runs one ingest at a time per source,
  * recording each outcome (`./status.ts`); the lock (`./lock.ts`) keeps it to
- * one sync per catalog. See `docs/sync.md`.
+ * one sync per catalog. `./settings.ts` is the light half (intervals and
+ * webhook secrets) for commands that must start fast. See `docs/sync.md`.
  *
  * @module
  */
@@ -25,18 +26,11 @@ export {
 export {
   backoffSeconds,
   dueCollections,
-  effectiveInterval,
-  formatInterval,
-  intervalsOf,
   nextDueAfterSuccess,
-  parseCollectionInterval,
-  parseInterval,
   type ScheduledCollection,
   scheduledCollections,
-  setCollectionInterval,
-  setSourceInterval,
-  sourceInterval,
 } from "./schedule.ts";
+export * from "./settings.ts";
 export {
   type FinishedRun,
   recordFinished,
@@ -62,9 +56,7 @@ export {
 } from "./lock.ts";
 export {
   DEFAULT_WEBHOOK_MAX_BODY_BYTES,
-  WEBHOOK_SECRET_HEADER,
   WEBHOOK_SOURCE_TYPES,
   webhookHandler,
   type WebhookHandlerOptions,
 } from "./webhooks.ts";
-export { checkWebhookSecret, hasWebhookSecret, newWebhookSecret } from "./webhook_secret.ts";

@@ -13,9 +13,12 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { DatabaseSync } from "node:sqlite";
 import { RetrovueError } from "../core/errors.ts";
+import { sha256Hex } from "../core/sha256.ts";
+
+/** The header that carries the secret (else the `secret` query parameter). */
+export const WEBHOOK_SECRET_HEADER = "X-Retrovue-Secret";
 
 /** How many random bytes a secret holds (256 bits). */
 export const WEBHOOK_SECRET_BYTES = 32;
@@ -41,7 +44,7 @@ export function newWebhookSecret(
   (options.random ?? ((b: Uint8Array) => crypto.getRandomValues(b)))(bytes);
   const secret = _base64url(bytes);
   const changed = db.prepare("UPDATE sources SET webhook_secret_hash = ? WHERE id = ?")
-    .run(_sha256Hex(secret), sourceId).changes;
+    .run(sha256Hex(secret), sourceId).changes;
   if (Number(changed) === 0) {
     throw new RetrovueError("NOT_FOUND", `no source with id '${sourceId}'`);
   }
@@ -64,7 +67,7 @@ export function checkWebhookSecret(
   const stored = row?.hash;
   if (typeof stored !== "string" || !/^[0-9a-f]{64}$/.test(stored)) return false;
   // Hash even an empty presentation, so that it costs what any other does.
-  const equal = _constantTimeEqual(_hexBytes(stored), _sha256(presented));
+  const equal = _constantTimeEqual(_hexBytes(stored), _hexBytes(sha256Hex(presented)));
   return equal && presented !== "";
 }
 
@@ -73,14 +76,6 @@ export function hasWebhookSecret(db: DatabaseSync, sourceId: string): boolean {
   const row = db.prepare("SELECT webhook_secret_hash AS hash FROM sources WHERE id = ?")
     .get(sourceId) as { hash: string | null } | undefined;
   return typeof row?.hash === "string" && row.hash !== "";
-}
-
-function _sha256(text: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(text, "utf8").digest());
-}
-
-function _sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 function _hexBytes(hex: string): Uint8Array {

@@ -37,16 +37,13 @@ import { mapPlexWebhook, PLEX_FORM_FIELD } from "./plex_webhook.ts";
 import type { Enqueue, SyncLog, SyncRequest } from "./types.ts";
 import { discardBody, readCappedBody, webhookJson } from "./webhook_body.ts";
 import type { WebhookChange, WebhookEvent } from "./webhook_event.ts";
-import { checkWebhookSecret } from "./webhook_secret.ts";
+import { checkWebhookSecret, WEBHOOK_SECRET_HEADER } from "./webhook_secret.ts";
 
 /** The default body limit: Plex's payload plus a thumbnail fit comfortably. */
 export const DEFAULT_WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 
 /** The default time a client gets to send its whole body. */
 export const DEFAULT_WEBHOOK_BODY_TIMEOUT_MS = 10_000;
-
-/** The header that carries the secret (else the `secret` query parameter). */
-export const WEBHOOK_SECRET_HEADER = "X-Retrovue-Secret";
 
 /** Source types whose webhooks are understood. */
 export const WEBHOOK_SOURCE_TYPES: readonly string[] = ["plex", "jellyfin", "emby"];
