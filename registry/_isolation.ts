@@ -176,7 +176,9 @@ export function bwrapArgs(
   ];
   // Parents before children: a later bind inside an earlier one stays visible.
   const seen = new Set<string>();
-  binds.sort((a, b) => _depth(a.target) - _depth(b.target) || a.target.localeCompare(b.target));
+  binds.sort((a, b) =>
+    _depth(a.target) - _depth(b.target) || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)
+  );
   for (const b of binds) {
     if (seen.has(b.target)) continue;
     seen.add(b.target);
