@@ -157,6 +157,20 @@ CREATE TABLE sync_state (
 );
 `,
   },
+  {
+    // When assets were last seen, stored lazily (see lastSeenSql in
+    // db_assets.ts): a full ingest stamps its collection instead of
+    // rewriting every asset it saw. Existing rows keep their exact last_seen
+    // (seen_at starts NULL). Adding columns with constant defaults rewrites
+    // no row, so the migration is instant on any catalog.
+    version: 7,
+    sql: `
+ALTER TABLE collections ADD COLUMN seen_at TEXT;
+ALTER TABLE assets ADD COLUMN seen_held INTEGER NOT NULL DEFAULT 0
+  CHECK (seen_held IN (0, 1));
+CREATE INDEX assets_held ON assets (collection_id) WHERE seen_held = 1;
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

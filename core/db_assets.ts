@@ -47,3 +47,21 @@ CREATE UNIQUE INDEX assets_external ON assets (collection_id, external_id);
 CREATE INDEX assets_series ON assets (collection_id, series_title COLLATE NOCASE, season, episode);
 CREATE INDEX assets_title ON assets (collection_id, title COLLATE NOCASE);
 `;
+
+/**
+ * When an asset was last seen, as an SQL expression over an `assets` row
+ * (`asset`, its alias) and its collection's row (`collection`).
+ *
+ * Stored lazily, so that an unchanged re-ingest writes nothing per asset: a
+ * full ingest stamps only its collection (`collections.seen_at`), which
+ * stands for every live asset it saw. An asset's own `last_seen` holds the
+ * time it was written or last seen by a targeted ingest; it is made exact
+ * (the stamp copied in) before the asset stops following the stamp: when it
+ * is removed, or held (`seen_held`) because the ingest named it only by
+ * invalid items, whose stored asset is kept but was not seen.
+ */
+export function lastSeenSql(asset: string, collection: string): string {
+  return `CASE WHEN ${asset}.deleted_at IS NULL AND ${asset}.seen_held = 0
+    AND ${collection}.seen_at > ${asset}.last_seen
+    THEN ${collection}.seen_at ELSE ${asset}.last_seen END`;
+}

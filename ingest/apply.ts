@@ -122,7 +122,7 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
            AND (assets.deleted_at IS NOT NULL OR s.quiet_fingerprint IS NULL
                 OR s.quiet_fingerprint != assets.fingerprint)
            THEN 'new' ELSE assets.state END,
-         last_seen = ?, updated_at = ?, deleted_at = NULL
+         last_seen = ?, seen_held = 0, updated_at = ?, deleted_at = NULL
        FROM ${stage} s
        WHERE ${_staged(stage, "AND (a.fingerprint != x.fingerprint OR a.deleted_at IS NOT NULL)")}
          AND s.external_id = assets.external_id`,
@@ -134,7 +134,7 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
       `UPDATE main.assets SET external_id = s.external_id, ${set},
          state = CASE WHEN assets.path IS NOT s.path OR assets.parts != s.parts
            OR assets.size IS NOT s.size THEN 'new' ELSE assets.state END,
-         last_seen = ?, updated_at = ?, deleted_at = NULL
+         last_seen = ?, seen_held = 0, updated_at = ?, deleted_at = NULL
        FROM ${stage} s WHERE s.rekey_id = assets.id`,
     ).run(now, now, now);
   }
@@ -156,22 +156,44 @@ function _write(db: DatabaseSync, plan: IngestPlan, now: string): void {
     ).run(c, c, now, now, now, now, c);
   }
   if (plan.full) {
+    // When assets were last seen is stored lazily (see `lastSeenSql`): the
+    // collection's stamp stands for every live asset this run saw. Rows that
+    // stop following it get the stamp copied in first, so their time stays
+    // exact: removed ones, and those named only by invalid items (kept, but
+    // not seen: held). Every other live row was seen; held ones are let go.
+    const stamp = _seenAt(db, c);
+    const exact = "last_seen = CASE WHEN seen_held = 0 AND ? > last_seen THEN ? ELSE last_seen END";
     if (st.removed > 0) {
       db.prepare(
-        `UPDATE main.assets INDEXED BY assets_external SET deleted_at = ?, updated_at = ?
+        `UPDATE main.assets INDEXED BY assets_external SET ${exact}, deleted_at = ?, updated_at = ?
          WHERE ${unseenLiveSql(plan.stage, "assets")}`,
-      ).run(now, now, c);
+      ).run(stamp, stamp, now, now, c);
     }
-    // Every live asset left was seen, except those named only by invalid items
-    // (and those written above, whose last_seen is already now: not rewritten).
     db.prepare(
-      `UPDATE main.assets INDEXED BY assets_external SET last_seen = ?1
-       WHERE collection_id = ?2 AND deleted_at IS NULL AND last_seen IS NOT ?1 AND NOT EXISTS (
+      `UPDATE main.assets SET ${exact}, seen_held = 1
+       WHERE rowid IN (SELECT a.rowid FROM ${plan.stage.invalid} i
+         CROSS JOIN main.assets a INDEXED BY assets_external
+         WHERE a.collection_id = ? AND a.external_id = i.external_id
+           AND a.deleted_at IS NULL AND a.seen_held = 0)`,
+    ).run(stamp, stamp, c);
+    db.prepare(
+      `UPDATE main.assets INDEXED BY assets_held SET seen_held = 0, last_seen = ?
+       WHERE collection_id = ? AND seen_held = 1 AND deleted_at IS NULL AND NOT EXISTS (
          SELECT 1 FROM ${plan.stage.invalid} i WHERE i.external_id = assets.external_id)`,
     ).run(now, c);
+    db.prepare("UPDATE collections SET seen_at = ? WHERE id = ?").run(now, c);
   } else if (plan.inScope > 0) {
-    db.prepare(`UPDATE main.assets SET last_seen = ? WHERE ${_staged(stage, "")}`).run(now, c);
+    db.prepare(`UPDATE main.assets SET last_seen = ?, seen_held = 0 WHERE ${_staged(stage, "")}`)
+      .run(now, c);
   }
+}
+
+/** The collection's seen stamp (see `lastSeenSql`), or null before its first full ingest. */
+function _seenAt(db: DatabaseSync, collectionId: string): string | null {
+  const row = db.prepare("SELECT seen_at FROM collections WHERE id = ?").get(collectionId) as
+    | { seen_at: string | null }
+    | undefined;
+  return row?.seen_at ?? null;
 }
 
 /**

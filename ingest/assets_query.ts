@@ -9,6 +9,7 @@
 import type { DatabaseSync, SQLInputValue } from "node:sqlite";
 import type { TechnicalMetadata } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
+import { lastSeenSql } from "../core/db_assets.ts";
 import { type Readiness, readinessReason, readinessSql } from "./readiness.ts";
 
 /** One asset as stored, with its collection and source names. */
@@ -111,7 +112,7 @@ export interface AssetList {
   assets: AssetRecord[];
 }
 
-const SELECT = `SELECT a.*, ${readinessSql("a")} AS readiness,
+const SELECT = `SELECT a.*, ${readinessSql("a")} AS readiness, ${lastSeenSql("a", "c")} AS seen,
   c.name AS collection_name, s.id AS source_id, s.name AS source_name
   FROM assets a JOIN collections c ON c.id = a.collection_id JOIN sources s ON s.id = c.source_id`;
 
@@ -294,7 +295,7 @@ function _record(row: Record<string, unknown>): AssetRecord {
       : _json(row.tech, null) as TechnicalMetadata | null,
     techSource: str(row.tech_source),
     firstSeen: String(row.first_seen),
-    lastSeen: String(row.last_seen),
+    lastSeen: String(row.seen),
     updatedAt: String(row.updated_at),
     deletedAt: str(row.deleted_at),
   };

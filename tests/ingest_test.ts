@@ -9,6 +9,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { carriesSecret } from "../core/config.ts";
 import type { AssetFilters, CollectionRef, FilterName } from "../core/contract.ts";
 import { openDatabase, openMemoryDatabase } from "../core/db.ts";
+import { lastSeenSql } from "../core/db_assets.ts";
 import { RetrovueError } from "../core/errors.ts";
 import { applyPlan, dataVersion } from "../ingest/apply.ts";
 import { createClassifier } from "../ingest/diff.ts";
@@ -21,6 +22,7 @@ import {
   ingestSource,
   validateFilters,
 } from "../ingest/pipeline.ts";
+import { listAssets } from "../ingest/assets_query.ts";
 
 const SOURCE = "fake-00000001";
 const TV = "c-00000000aa";
@@ -172,9 +174,16 @@ function dump(db: DatabaseSync): string {
   );
 }
 
+/** A stored asset's row; `last_seen` is when it was last seen (see `lastSeenSql`). */
 function asset(db: DatabaseSync, externalId: string, collection = TV) {
-  return db.prepare("SELECT * FROM assets WHERE collection_id = ? AND external_id = ?")
-    .get(collection, externalId) as Record<string, unknown> | undefined;
+  const row = db.prepare(
+    `SELECT a.*, ${lastSeenSql("a", "c")} AS seen FROM assets a
+     JOIN collections c ON c.id = a.collection_id
+     WHERE a.collection_id = ? AND a.external_id = ?`,
+  ).get(collection, externalId) as Record<string, unknown> | undefined;
+  if (!row) return undefined;
+  const { seen, ...rest } = row;
+  return { ...rest, last_seen: seen } as Record<string, unknown>;
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp) {
@@ -231,6 +240,60 @@ Deno.test("re-run: unchanged assets only move last_seen; last_ingest_time still 
     last_ingest_time: string;
   };
   assert.equal(c.last_ingest_time, second.lastIngestTime);
+});
+
+Deno.test("an unchanged full re-ingest rewrites no asset row: the collection's stamp moves", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  const rows = () => JSON.stringify(db.prepare("SELECT * FROM assets ORDER BY rowid").all());
+  const before = rows();
+  const second = await run(db, { tv: showUpstream() });
+  assert.equal(second.stats.unchanged, 5);
+  assert.equal(rows(), before, "no asset row was written");
+  const { assets } = listAssets(db, { collectionId: TV });
+  assert.equal(assets.length, 5);
+  for (const a of assets) assert.equal(a.lastSeen, second.lastIngestTime, a.externalId);
+});
+
+Deno.test("last seen stays exact for assets that stop following the stamp", async () => {
+  const db = memoryDb();
+  const first = await run(db, { tv: showUpstream() });
+  const second = await run(db, { tv: showUpstream() });
+  // e2 comes only as an invalid item (kept, not seen), e3 is gone (removed).
+  const broken = showUpstream()
+    .filter((a) => (a as { externalId: string }).externalId !== "e3")
+    .map((a) =>
+      (a as { externalId: string }).externalId === "e2" ? { ...(a as object), kind: "bogus" } : a
+    );
+  const third = await run(db, { tv: broken });
+  assert.equal(third.stats.removed, 1);
+  assert.equal(third.stats.invalid, 1);
+  assert.notEqual(first.lastIngestTime, second.lastIngestTime);
+  assert.equal(asset(db, "e2")!.last_seen, second.lastIngestTime, "held: seen by the second");
+  assert.equal(asset(db, "e3")!.last_seen, second.lastIngestTime, "removed: seen by the second");
+  assert.equal(asset(db, "e1")!.last_seen, third.lastIngestTime);
+  // Still invalid, and still gone: neither moves.
+  const fourth = await run(db, { tv: broken });
+  assert.equal(asset(db, "e2")!.last_seen, second.lastIngestTime);
+  assert.equal(asset(db, "e3")!.last_seen, second.lastIngestTime);
+  assert.equal(asset(db, "e1")!.last_seen, fourth.lastIngestTime);
+  // Valid again: e2 follows the stamp again (no rewrite needed later), e3 is restored.
+  const fifth = await run(db, { tv: showUpstream() });
+  assert.equal(fifth.stats.restored, 1);
+  for (const id of ["e1", "e2", "e3"]) assert.equal(asset(db, id)!.last_seen, fifth.lastIngestTime);
+  assert.equal(asset(db, "e2")!.seen_held, 0);
+  const sixth = await run(db, { tv: showUpstream() });
+  for (const id of ["e2", "e3"]) assert.equal(asset(db, id)!.last_seen, sixth.lastIngestTime);
+  // A targeted ingest moves only its scope's assets.
+  const season = await run(db, { tv: showUpstream() }, { filters: { title: "Alpha", season: 1 } });
+  const alpha1 = listAssets(db, { collectionId: TV }).assets
+    .filter((a) => a.seriesTitle === "Alpha" && a.season === 1);
+  assert.ok(alpha1.length > 0);
+  for (const a of alpha1) assert.equal(a.lastSeen, season.lastIngestTime, a.externalId);
+  const others = listAssets(db, { collectionId: TV }).assets
+    .filter((a) => !(a.seriesTitle === "Alpha" && a.season === 1));
+  assert.ok(others.length > 0);
+  for (const a of others) assert.equal(a.lastSeen, sixth.lastIngestTime, a.externalId);
 });
 
 Deno.test("changed: metadata change keeps the state, a file change resets it to new", async () => {
@@ -731,7 +794,9 @@ Deno.test("an asset carrying its source's secret in disguise is invalid and neve
   assert.equal(second.stats.removed, 1, "only e3, which is really gone");
   assert.equal(second.stats.unchanged, 3);
   assert.deepEqual(second.errors, [{ kind: "invalid", externalId: "e1", message: reason }]);
-  assert.deepEqual(asset(db, "e1"), before);
+  // Kept as it was, last_seen included; only held back from the collection's seen stamp.
+  assert.deepEqual({ ...asset(db, "e1"), seen_held: 0 }, before);
+  assert.equal(asset(db, "e1")!.seen_held, 1);
   assert.notEqual(asset(db, "e3")!.deleted_at, null);
 
   const text = [dump(db), JSON.stringify([first, second]), JSON.stringify(ingestJson(first))]
