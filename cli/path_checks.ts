@@ -17,6 +17,14 @@ import { editDistance } from "./suggest.ts";
 /** How many asset paths {@link unmatchedMappingWarnings} compares a prefix with. */
 const ASSET_PATH_SAMPLE = 2000;
 
+/**
+ * Whether a stored asset kept its upstream path as its local path: no
+ * mapping matched it, or a mapping maps a prefix onto itself. The same
+ * expression as the `assets_live_paths` index's (see `core/db.ts`), so
+ * that counting it reads only that index.
+ */
+const UNMAPPED_PATH_SQL = "local_path IS NULL OR local_path = path";
+
 /** The default number of assets {@link checkLocalPaths} stats. */
 export const DEFAULT_PATH_SAMPLE = 20;
 
@@ -126,11 +134,15 @@ export async function checkLocalPaths(
   options: { mappings: readonly PathMapping[]; sample?: number; scope?: AssetFilters },
 ): Promise<LocalPathReport> {
   const { where: scoped, args: scopeArgs } = _scopeSql(options.scope ?? {});
+  // A whole collection is read through its narrow index of live paths
+  // (`assets_live_paths`, a few bytes a row) rather than its rows (a
+  // kilobyte or more each): this runs after every ingest.
+  const from = scoped === "" ? "assets INDEXED BY assets_live_paths" : "assets";
   const live = `collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL ${scoped}`;
   const args = [collectionId, ...scopeArgs];
   const counts = db.prepare(
-    `SELECT count(*) AS n, coalesce(sum(local_path IS NULL OR local_path = path), 0) AS same
-     FROM assets WHERE ${live}`,
+    `SELECT count(*) AS n, coalesce(sum(${UNMAPPED_PATH_SQL}), 0) AS same
+     FROM ${from} WHERE ${live}`,
   ).get(...args) as { n: number; same: number };
   const withPath = Number(counts.n);
   const mapped = (path: string) => mapPath(path, options.mappings) !== null;
@@ -145,12 +157,13 @@ export async function checkLocalPaths(
   }
   const sample = Math.min(options.sample ?? DEFAULT_PATH_SAMPLE, withPath);
   const step = sample === 0 ? 1 : Math.max(1, Math.floor(withPath / sample));
-  const picked = sample === 0 ? [] : db.prepare(
-    `SELECT id, path, local_path FROM (
-       SELECT id, path, local_path, row_number() OVER () - 1 AS n
-       FROM assets WHERE ${live})
+  const rowids = sample === 0 ? [] : db.prepare(
+    `SELECT rowid AS r FROM (
+       SELECT rowid, row_number() OVER () - 1 AS n FROM ${from} WHERE ${live})
      WHERE n % ? = 0 LIMIT ?`,
-  ).all(...args, step, sample);
+  ).all(...args, step, sample).map((row) => Number(row.r));
+  const one = db.prepare("SELECT id, path, local_path FROM assets WHERE rowid = ?");
+  const picked = rowids.map((rowid) => one.get(rowid)!);
   const missing: MissingLocalFile[] = [];
   for (const r of picked) {
     const path = String(r.path);

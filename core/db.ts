@@ -171,6 +171,17 @@ ALTER TABLE assets ADD COLUMN seen_held INTEGER NOT NULL DEFAULT 0
 CREATE INDEX assets_held ON assets (collection_id) WHERE seen_held = 1;
 `,
   },
+  {
+    // What the path check after every ingest counts and samples (live assets
+    // with an upstream path, and whether each kept it as its local path),
+    // narrow enough that a 100k-asset collection is read in milliseconds
+    // instead of scanning its rows (see cli/path_checks.ts).
+    version: 8,
+    sql: `
+CREATE INDEX assets_live_paths ON assets (collection_id, local_path IS NULL OR local_path = path)
+  WHERE deleted_at IS NULL AND path IS NOT NULL;
+`,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -46,6 +46,7 @@ Deno.test("openDatabase creates an owner-only file, in WAL mode, migrated, with 
         { version: 5, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 6, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 7, applied_at: "2030-01-02T03:04:05.000Z" },
+        { version: 8, applied_at: "2030-01-02T03:04:05.000Z" },
       ],
     );
   } finally {
