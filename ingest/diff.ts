@@ -180,6 +180,18 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
     "SELECT 1 FROM main.assets INDEXED BY assets_external WHERE collection_id = ? LIMIT 1",
   ).get(options.collectionId) === undefined;
   const stage = createStage(db);
+  // Staged rows are matched against the catalog batch by batch, while the
+  // importer fetches the next one, so that finishing is only the removals.
+  let matched = _NO_MATCHES;
+  const matchNew = () => {
+    matched = _addMatches(
+      matched,
+      _matchStaged(db, stage, {
+        collectionId: options.collectionId,
+        afterSeq: matched.lastSeq,
+      }),
+    );
+  };
   const issues: IngestIssue[] = [];
   let seen = 0;
   let discovered = 0;
@@ -240,9 +252,15 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
         if (db.isTransaction) db.exec("ROLLBACK");
         throw error;
       }
+      matchNew();
     },
     finish(): IngestPlan {
-      const counts = classifyStaged(db, stage, { collectionId: options.collectionId, full });
+      matchNew(); // What `add` staged outside a batch.
+      const counts = classifyStaged(db, stage, {
+        collectionId: options.collectionId,
+        full,
+        matched,
+      });
       issues.sort((a, b) =>
         _cmp(a.externalId ?? "", b.externalId ?? "") || _cmp(a.kind, b.kind) ||
         _cmp(a.message, b.message)
@@ -294,17 +312,43 @@ export interface StagedCounts {
 }
 
 /**
- * Classifies the staged assets against the catalog with two set-based
- * queries (the stage joined to the collection's rows by external id, and,
- * for a full ingest, the collection's live rows not staged). The apply step
- * runs it again inside its transaction when another connection committed
- * meanwhile: a different signature means the catalog moved under the plan.
+ * How staged rows matched the collection's catalog rows by external id:
+ * the counts {@link StagedCounts} starts from, for the staged rows up to
+ * `lastSeq`.
  */
-export function classifyStaged(
+export interface StagedMatches {
+  /** Staged rows with a catalog row. */
+  matched: number;
+  /** Staged rows without one. */
+  unmatched: number;
+  /** Matched to a soft-deleted row. */
+  restored: number;
+  /** Matched to a live row that differs. */
+  changed: number;
+  /** Matched to a live row that differs only by added file ids. */
+  quiet: number;
+  /** The newest `updated_at` of the matched rows (null: none). */
+  latest: string | null;
+  /** The last staged row (`seq`) these counts cover. */
+  lastSeq: number;
+}
+
+const _NO_MATCHES: StagedMatches = {
+  matched: 0,
+  unmatched: 0,
+  restored: 0,
+  changed: 0,
+  quiet: 0,
+  latest: null,
+  lastSeq: 0,
+};
+
+/** Matches the staged rows after `afterSeq` (one set-based query). */
+function _matchStaged(
   db: DatabaseSync,
   stage: Stage,
-  options: { collectionId: string; full: boolean },
-): StagedCounts {
+  options: { collectionId: string; afterSeq: number },
+): StagedMatches {
   const row = db.prepare(
     `SELECT count(a.id) AS matched,
        count(*) - count(a.id) AS unmatched,
@@ -313,14 +357,58 @@ export function classifyStaged(
          AND (s.quiet_fingerprint IS NULL OR s.quiet_fingerprint != a.fingerprint)), 0) AS changed,
        coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
          AND s.quiet_fingerprint = a.fingerprint), 0) AS quiet,
-       max(a.updated_at) AS latest
+       max(a.updated_at) AS latest,
+       coalesce(max(s.seq), ?) AS last_seq
      FROM ${stage.table} s
      LEFT JOIN main.assets a INDEXED BY assets_external
-       ON a.collection_id = ? AND a.external_id = s.external_id`,
-  ).get(options.collectionId) as Record<string, number | string | null>;
-  const matched = Number(row.matched);
-  const restored = Number(row.restored);
-  const changed = Number(row.changed);
+       ON a.collection_id = ? AND a.external_id = s.external_id
+     WHERE s.seq > ?`,
+  ).get(options.afterSeq, options.collectionId, options.afterSeq) as Record<
+    string,
+    number | string | null
+  >;
+  return {
+    matched: Number(row.matched),
+    unmatched: Number(row.unmatched),
+    restored: Number(row.restored),
+    changed: Number(row.changed),
+    quiet: Number(row.quiet),
+    latest: row.latest === null ? null : String(row.latest),
+    lastSeq: Number(row.last_seq),
+  };
+}
+
+function _addMatches(a: StagedMatches, b: StagedMatches): StagedMatches {
+  return {
+    matched: a.matched + b.matched,
+    unmatched: a.unmatched + b.unmatched,
+    restored: a.restored + b.restored,
+    changed: a.changed + b.changed,
+    quiet: a.quiet + b.quiet,
+    latest: a.latest === null || (b.latest !== null && b.latest > a.latest) ? b.latest : a.latest,
+    lastSeq: Math.max(a.lastSeq, b.lastSeq),
+  };
+}
+
+/**
+ * Classifies the staged assets against the catalog with two set-based
+ * queries (the stage joined to the collection's rows by external id, and,
+ * for a full ingest, the collection's live rows not staged). The apply step
+ * runs it again inside its transaction when another connection committed
+ * meanwhile: a different signature means the catalog moved under the plan.
+ * `matched`: the first query's result, when the classifier already has it
+ * for every staged row (it matches batch by batch while the importer streams).
+ */
+export function classifyStaged(
+  db: DatabaseSync,
+  stage: Stage,
+  options: { collectionId: string; full: boolean; matched?: StagedMatches },
+): StagedCounts {
+  const row = options.matched ??
+    _matchStaged(db, stage, { collectionId: options.collectionId, afterSeq: 0 });
+  const matched = row.matched;
+  const restored = row.restored;
+  const changed = row.changed;
   let gone = 0;
   let goneLatest: string | number | null = null;
   if (options.full) {
@@ -332,11 +420,11 @@ export function classifyStaged(
     goneLatest = g.latest;
   }
   const counts = {
-    unmatched: Number(row.unmatched),
+    unmatched: row.unmatched,
     restored,
     changed,
     unchanged: matched - restored - changed,
-    quiet: Number(row.quiet),
+    quiet: row.quiet,
     gone,
   };
   return {

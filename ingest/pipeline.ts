@@ -420,6 +420,9 @@ async function _run(
   const levels = { title: 0, season: 0 };
   const observe = hostFiltered && !full ? (raw: unknown) => _observe(raw, filters, levels) : null;
 
+  // Counted from here on: the classifier matches staged rows against the
+  // catalog while it streams, and the apply step refuses a catalog that moved since.
+  const version = dataVersion(db);
   try {
     const stream = options.client.fetchAssets(
       {
@@ -450,8 +453,6 @@ async function _run(
   }
   progress("saving");
 
-  // Counted from here on: the apply step refuses a catalog that moved since.
-  const version = dataVersion(db);
   const classified = classifier.finish();
   const plan = options.rekey === false ? classified : rekeyPlan(db, classified, {
     filters,

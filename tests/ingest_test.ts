@@ -694,8 +694,9 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
     });
     const fine = await run(db, {}, { client: client1 });
     assert.equal(fine.stats.unchanged, 5);
-    // Another process changes this collection's assets mid-stream: the diff is
-    // taken when the stream ends, so it sees that change and writes over it.
+    // Another process changes this collection's assets mid-stream, after the
+    // batch was matched: the apply matches the stage again (the catalog
+    // moved), finds the same plan, and writes over that change.
     const client2 = fakeClient({
       upstream: { tv: changedUp },
       afterFirstBatch: () => {
@@ -705,6 +706,18 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
     const after = await run(db, {}, { client: client2 });
     assert.equal(after.stats.changed, 5);
     assert.equal(asset(db, "e5")?.title, "Other");
+    // A change that makes the plan wrong (an asset it matched as live is
+    // removed meanwhile) is a CONFLICT, and nothing is written.
+    let before = "";
+    const client3 = fakeClient({
+      upstream: { tv: showUpstream() },
+      afterFirstBatch: () => {
+        other.exec(`UPDATE assets SET deleted_at = 'x', updated_at = 'x' WHERE external_id = 'e1'`);
+        before = dump(other);
+      },
+    });
+    await rejectsWith(run(db, {}, { client: client3 }), "CONFLICT");
+    assert.equal(dump(db), before);
     other.close();
     db.close();
   } finally {
