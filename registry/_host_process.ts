@@ -38,6 +38,7 @@ import {
   HOST_FRAME_TAG,
   HOST_RUN_FLAGS,
   PLUGIN_HOST_COMMAND,
+  releaseBytes,
   SEMI_SPACE_FLAG,
   splitFrames,
   splitLines,
@@ -463,7 +464,11 @@ function _readFrames(
 ): Promise<void> {
   const split = splitFrames(options);
   return new Promise<void>((resolve) => {
-    stream.on("data", (chunk: Uint8Array) => split.push(chunk));
+    stream.on("data", (chunk: Uint8Array) => {
+      split.push(chunk);
+      // Read once, whole: the frames it held were decoded or copied (see splitFrames).
+      releaseBytes(chunk);
+    });
     stream.on("end", () => resolve());
     stream.on("close", () => resolve());
     stream.on("error", () => resolve());
