@@ -437,6 +437,31 @@ Deno.test("a malformed stream (a batch that is not a list) fails without writing
   assert.equal(dump(db), before);
 });
 
+Deno.test("onListed runs once the stream ended, before anything is written", async () => {
+  const db = memoryDb();
+  const calls: { batchesSeen: number; assets: number }[] = [];
+  let batchesSeen = 0;
+  const result = await run(db, { tv: showUpstream() }, {
+    onProgress: () => batchesSeen++,
+    onListed: () => {
+      const n = db.prepare("SELECT count(*) AS n FROM assets").get() as { n: number };
+      calls.push({ batchesSeen, assets: Number(n.n) });
+    },
+  });
+  assert.equal(result.stats.new, 5);
+  // After every progress report (the start, three batches of two, "saving"); nothing stored yet.
+  assert.deepEqual(calls, [{ batchesSeen: 5, assets: 0 }]);
+  assert.equal(asset(db, "e5")!.title, "Episode 2");
+});
+
+Deno.test("onListed is not called when the stream fails", async () => {
+  const db = memoryDb();
+  let called = 0;
+  const client = fakeClient({ upstream: { tv: showUpstream() }, failAfterBatches: 1 });
+  await rejectsWith(run(db, {}, { client, onListed: () => void called++ }), "UNREACHABLE");
+  assert.equal(called, 0);
+});
+
 Deno.test("cancellation midway leaves the database untouched", async () => {
   const db = memoryDb();
   await run(db, { tv: showUpstream() });
