@@ -780,3 +780,33 @@ function hex(text: string): string {
   return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0"))
     .join("");
 }
+
+Deno.test("the apply gives the page cache it widened back, and leaves a larger one alone", async () => {
+  const db = memoryDb();
+  const cacheSize = () =>
+    Number((db.prepare("PRAGMA cache_size").get() as { cache_size: number }).cache_size);
+  const before = cacheSize();
+  await run(db, { tv: showUpstream() });
+  assert.equal(cacheSize(), before);
+  db.exec("PRAGMA cache_size = -100000");
+  const again = await run(db, {
+    tv: showUpstream().map((a) => ({ ...(a as object), title: "X" })),
+  });
+  assert.equal(again.stats.changed, 5);
+  assert.equal(cacheSize(), -100000);
+});
+
+Deno.test("a first import and a run of changed assets only still stamp every live asset as seen", async () => {
+  const db = memoryDb();
+  const first = await run(db, { tv: showUpstream() });
+  const stamps = () =>
+    db.prepare("SELECT DISTINCT last_seen FROM assets WHERE deleted_at IS NULL").all()
+      .map((r) => r.last_seen);
+  assert.deepEqual(stamps(), [first.lastIngestTime]);
+  const up = showUpstream().map((a) => ({ ...(a as object), title: "Renamed" }));
+  const second = await run(db, { tv: [...up, ep("e6", "Gamma", 1, 1)] });
+  assert.equal(second.stats.changed, 5);
+  assert.equal(second.stats.new, 1);
+  assert.equal(second.stats.unchanged, 0);
+  assert.deepEqual(stamps(), [second.lastIngestTime]);
+});
