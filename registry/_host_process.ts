@@ -35,6 +35,7 @@ import type {
 } from "./_protocol.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
+  HEAP_GROWING_FLAG,
   HOST_FRAME_TAG,
   HOST_RUN_FLAGS,
   PLUGIN_HOST_COMMAND,
@@ -45,7 +46,13 @@ import {
   STANDALONE_HEAP_MB,
 } from "./_protocol.ts";
 
-export { HOST_RUN_FLAGS, PLUGIN_HOST_COMMAND, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB };
+export {
+  HEAP_GROWING_FLAG,
+  HOST_RUN_FLAGS,
+  PLUGIN_HOST_COMMAND,
+  SEMI_SPACE_FLAG,
+  STANDALONE_HEAP_MB,
+};
 
 /** Details of a worker's end that the owner may turn into a specific error. */
 export interface ExitDetail {
@@ -155,7 +162,7 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${
       options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB
-    },${SEMI_SPACE_FLAG}`,
+    },${SEMI_SPACE_FLAG},${HEAP_GROWING_FLAG}`,
   ];
   const read = [...new Set([dirname(fromFileUrl(HOST_URL)), ...options.read])];
   let scratch: string | undefined;
