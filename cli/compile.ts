@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "../registry/mod.ts";
+import { HEAP_GROWING_FLAG, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "../registry/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -58,7 +58,7 @@ export function compileArgs(output: string, target?: string): string[] {
     // The plugin host must hold what it grants its workers (each worker gets only its source's host:port).
     "--allow-net",
     `--allow-env=${BINARY_ENV.join(",")}`,
-    `--v8-flags=--max-old-space-size=${STANDALONE_HEAP_MB},${SEMI_SPACE_FLAG}`,
+    `--v8-flags=--max-old-space-size=${STANDALONE_HEAP_MB},${SEMI_SPACE_FLAG},${HEAP_GROWING_FLAG}`,
     "--include",
     join(ROOT, "importers"),
     "--include",

@@ -276,10 +276,12 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
 export const commands: Command[] = [collectionIngest, sourceIngest];
 
 /** What {@link ingestThroughImporter} needs: the ingest's options but the client, clock and secrets. */
-export type ImporterIngestOptions = Omit<IngestOptions, "client" | "now" | "secrets"> & {
-  /** The collection's source, whose importer runs the ingest. */
-  sourceId: string;
-};
+export type ImporterIngestOptions =
+  & Omit<IngestOptions, "client" | "now" | "secrets" | "onListed">
+  & {
+    /** The collection's source, whose importer runs the ingest. */
+    sourceId: string;
+  };
 
 /**
  * Runs one collection ingest through its source's sandboxed importer, with
@@ -301,6 +303,8 @@ export async function ingestThroughImporter(
       client,
       now: () => ctx.now(),
       secrets: secretValues(info.manifest.params, source.config),
+      // Its plugin host is done once the listing ended: not resident while the catalog is written.
+      onListed: () => client.close(),
     }), { registry, info, config: source.config });
 }
 

@@ -86,6 +86,13 @@ export interface IngestOptions {
   onProgress?: (progress: IngestProgress) => void;
   /** Cancels the ingest (Ctrl-C); the catalog is then untouched. */
   signal?: AbortSignal;
+  /**
+   * Called once the importer's stream has ended, before the assets are
+   * classified and applied: a caller that needs the importer no further
+   * closes it here, so that its plugin host (tens of MiB) is not resident
+   * while the catalog is written. Not called when the stream fails.
+   */
+  onListed?: () => Promise<void> | void;
   /** Idle deadline between two batches, in milliseconds (the client's default otherwise). */
   timeoutMs?: number;
   /**
@@ -452,6 +459,7 @@ async function _run(
     throw _streamError(error, options.signal);
   }
   progress("saving");
+  await options.onListed?.();
 
   const classified = classifier.finish();
   const plan = options.rekey === false ? classified : rekeyPlan(db, classified, {
@@ -508,7 +516,8 @@ async function _run(
 }
 
 /** Options for {@link ingestSource}. */
-export interface SourceIngestOptions extends Omit<IngestOptions, "collection" | "filters"> {
+export interface SourceIngestOptions
+  extends Omit<IngestOptions, "collection" | "filters" | "onListed"> {
   /** The source's id. */
   source: string;
 }

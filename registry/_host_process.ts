@@ -35,16 +35,24 @@ import type {
 } from "./_protocol.ts";
 import {
   DEFAULT_MAX_FRAME_BYTES,
+  HEAP_GROWING_FLAG,
   HOST_FRAME_TAG,
   HOST_RUN_FLAGS,
   PLUGIN_HOST_COMMAND,
+  releaseBytes,
   SEMI_SPACE_FLAG,
   splitFrames,
   splitLines,
   STANDALONE_HEAP_MB,
 } from "./_protocol.ts";
 
-export { HOST_RUN_FLAGS, PLUGIN_HOST_COMMAND, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB };
+export {
+  HEAP_GROWING_FLAG,
+  HOST_RUN_FLAGS,
+  PLUGIN_HOST_COMMAND,
+  SEMI_SPACE_FLAG,
+  STANDALONE_HEAP_MB,
+};
 
 /** Details of a worker's end that the owner may turn into a specific error. */
 export interface ExitDetail {
@@ -154,7 +162,7 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${
       options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB
-    },${SEMI_SPACE_FLAG}`,
+    },${SEMI_SPACE_FLAG},${HEAP_GROWING_FLAG}`,
   ];
   const read = [...new Set([dirname(fromFileUrl(HOST_URL)), ...options.read])];
   let scratch: string | undefined;
@@ -463,7 +471,11 @@ function _readFrames(
 ): Promise<void> {
   const split = splitFrames(options);
   return new Promise<void>((resolve) => {
-    stream.on("data", (chunk: Uint8Array) => split.push(chunk));
+    stream.on("data", (chunk: Uint8Array) => {
+      split.push(chunk);
+      // Read once, whole: the frames it held were decoded or copied (see splitFrames).
+      releaseBytes(chunk);
+    });
     stream.on("end", () => resolve());
     stream.on("close", () => resolve());
     stream.on("error", () => resolve());

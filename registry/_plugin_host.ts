@@ -22,6 +22,7 @@ import {
   hostFrame,
   NEWLINE,
   READ_ROOTS_KEY,
+  releaseBytes,
   splitLines,
   workerFrame,
 } from "./_protocol.ts";
@@ -60,7 +61,12 @@ function _relay(state: HostState, wid: number, data: unknown): void {
   } else if (payload.indexOf(NEWLINE) >= 0) {
     _kill(state, wid);
     _send(state, { t: "malformed", wid, reason: "sent a message with a line break in it" });
-  } else state.channel.write(workerFrame(state.nonce, { wid, payload }));
+  } else {
+    // Both buffers are spent once framed and written: free them now (see releaseBytes).
+    const frame = workerFrame(state.nonce, { wid, payload });
+    releaseBytes(payload);
+    state.channel.write(frame, () => releaseBytes(frame));
+  }
 }
 
 const _encoder = new TextEncoder();

@@ -54,6 +54,7 @@ export {
   pluginReadRoot,
 } from "./_discovery.ts";
 export {
+  HEAP_GROWING_FLAG,
   HOST_RUN_FLAGS,
   PLUGIN_HOST_COMMAND,
   SEMI_SPACE_FLAG,

@@ -500,6 +500,31 @@ Deno.test("a malformed stream (a batch that is not a list) fails without writing
   assert.equal(dump(db), before);
 });
 
+Deno.test("onListed runs once the stream ended, before anything is written", async () => {
+  const db = memoryDb();
+  const calls: { batchesSeen: number; assets: number }[] = [];
+  let batchesSeen = 0;
+  const result = await run(db, { tv: showUpstream() }, {
+    onProgress: () => batchesSeen++,
+    onListed: () => {
+      const n = db.prepare("SELECT count(*) AS n FROM assets").get() as { n: number };
+      calls.push({ batchesSeen, assets: Number(n.n) });
+    },
+  });
+  assert.equal(result.stats.new, 5);
+  // After every progress report (the start, three batches of two, "saving"); nothing stored yet.
+  assert.deepEqual(calls, [{ batchesSeen: 5, assets: 0 }]);
+  assert.equal(asset(db, "e5")!.title, "Episode 2");
+});
+
+Deno.test("onListed is not called when the stream fails", async () => {
+  const db = memoryDb();
+  let called = 0;
+  const client = fakeClient({ upstream: { tv: showUpstream() }, failAfterBatches: 1 });
+  await rejectsWith(run(db, {}, { client, onListed: () => void called++ }), "UNREACHABLE");
+  assert.equal(called, 0);
+});
+
 Deno.test("cancellation midway leaves the database untouched", async () => {
   const db = memoryDb();
   await run(db, { tv: showUpstream() });
@@ -833,3 +858,33 @@ function hex(text: string): string {
   return Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0"))
     .join("");
 }
+
+Deno.test("the apply gives the page cache it widened back, and leaves a larger one alone", async () => {
+  const db = memoryDb();
+  const cacheSize = () =>
+    Number((db.prepare("PRAGMA cache_size").get() as { cache_size: number }).cache_size);
+  const before = cacheSize();
+  await run(db, { tv: showUpstream() });
+  assert.equal(cacheSize(), before);
+  db.exec("PRAGMA cache_size = -100000");
+  const again = await run(db, {
+    tv: showUpstream().map((a) => ({ ...(a as object), title: "X" })),
+  });
+  assert.equal(again.stats.changed, 5);
+  assert.equal(cacheSize(), -100000);
+});
+
+Deno.test("a first import and a run of changed assets only still stamp every live asset as seen", async () => {
+  const db = memoryDb();
+  const first = await run(db, { tv: showUpstream() });
+  const stamps = () =>
+    db.prepare("SELECT DISTINCT last_seen FROM assets WHERE deleted_at IS NULL").all()
+      .map((r) => r.last_seen);
+  assert.deepEqual(stamps(), [first.lastIngestTime]);
+  const up = showUpstream().map((a) => ({ ...(a as object), title: "Renamed" }));
+  const second = await run(db, { tv: [...up, ep("e6", "Gamma", 1, 1)] });
+  assert.equal(second.stats.changed, 5);
+  assert.equal(second.stats.new, 1);
+  assert.equal(second.stats.unchanged, 0);
+  assert.deepEqual(stamps(), [second.lastIngestTime]);
+});
