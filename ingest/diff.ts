@@ -182,15 +182,31 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
   const stage = createStage(db);
   // Staged rows are matched against the catalog batch by batch, while the
   // importer fetches the next one, so that finishing is only the removals.
+  // A first import matches nothing: its rows are counted, not looked up.
   let matched = _NO_MATCHES;
+  // Assets staged since the last match whose marker carries file ids: their
+  // quiet fingerprint is computed only if their stored row differs.
+  const pendingQuiet = new Map<string, NormalizedAsset>();
+  let inBatch = false;
   const matchNew = () => {
-    matched = _addMatches(
-      matched,
-      _matchStaged(db, stage, {
+    if (firstImport) {
+      matched = { ..._NO_MATCHES, unmatched: inScope };
+      return;
+    }
+    const next = _matchStaged(db, stage, {
+      collectionId: options.collectionId,
+      afterSeq: matched.lastSeq,
+    });
+    if (next.changed > 0 && pendingQuiet.size > 0) {
+      _settleQuiet(db, stage, {
         collectionId: options.collectionId,
         afterSeq: matched.lastSeq,
-      }),
-    );
+        next,
+        pending: pendingQuiet,
+      });
+    }
+    pendingQuiet.clear();
+    matched = _addMatches(matched, next);
   };
   const issues: IngestIssue[] = [];
   let seen = 0;
@@ -220,7 +236,7 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
     }
     discovered++;
     const extra = {
-      quietFingerprint: _quietFingerprint(asset),
+      quietFingerprint: null,
       newId: firstImport ? assetId(options.collectionId, asset.externalId) : null,
     };
     if (!stage.put(asset, extra)) {
@@ -233,6 +249,11 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       return;
     }
     inScope++;
+    if (!firstImport && withoutFileIds(asset.modified) !== undefined) {
+      pendingQuiet.set(asset.externalId, asset);
+      // Items added one by one are matched a batch's worth at a time.
+      if (!inBatch && pendingQuiet.size >= _MATCH_EVERY) matchNew();
+    }
   };
 
   return {
@@ -242,6 +263,7 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
     add,
     addBatch(batch, each) {
       db.exec("BEGIN");
+      inBatch = true;
       try {
         for (const raw of batch) {
           add(raw);
@@ -251,6 +273,8 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       } catch (error) {
         if (db.isTransaction) db.exec("ROLLBACK");
         throw error;
+      } finally {
+        inBatch = false;
       }
       matchNew();
     },
@@ -438,6 +462,58 @@ function _quietFingerprint(asset: NormalizedAsset): string | null {
   const before = withoutFileIds(asset.modified);
   if (before === undefined) return null;
   return assetFingerprints({ ...asset, modified: before }).fingerprint;
+}
+
+/** Items added one by one (not in a batch) are matched every this many. */
+const _MATCH_EVERY = 1000;
+
+/**
+ * Computes the quiet fingerprints the staged rows after `afterSeq` need:
+ * those whose live catalog row differs. Staging all of them costs a second
+ * fingerprint per asset; a re-ingest rarely has a row that differs. Only a
+ * quiet fingerprint equal to the stored one is written (any other would
+ * count, and apply, as no quiet fingerprint at all), and `next` is corrected
+ * in place: such a row is quiet, not changed, as {@link _matchStaged} would
+ * have counted it had the fingerprint been staged from the start.
+ */
+function _settleQuiet(
+  db: DatabaseSync,
+  stage: Stage,
+  options: {
+    collectionId: string;
+    afterSeq: number;
+    next: StagedMatches;
+    pending: Map<string, NormalizedAsset>;
+  },
+): void {
+  const { next, pending } = options;
+  const differing = db.prepare(
+    `SELECT s.seq, s.external_id, a.fingerprint FROM ${stage.table} s
+     CROSS JOIN main.assets a INDEXED BY assets_external
+     WHERE s.seq > ? AND s.seq <= ? AND a.collection_id = ? AND a.external_id = s.external_id
+       AND a.deleted_at IS NULL AND a.fingerprint != s.fingerprint`,
+  ).all(options.afterSeq, next.lastSeq, options.collectionId) as {
+    seq: number;
+    external_id: string;
+    fingerprint: string;
+  }[];
+  const setQuiet = db.prepare(`UPDATE ${stage.table} SET quiet_fingerprint = ? WHERE seq = ?`);
+  db.exec("BEGIN");
+  try {
+    for (const row of differing) {
+      const asset = pending.get(row.external_id);
+      if (asset === undefined) continue;
+      const quiet = _quietFingerprint(asset);
+      if (quiet === null || quiet !== row.fingerprint) continue;
+      setQuiet.run(quiet, row.seq);
+      next.changed--;
+      next.quiet++;
+    }
+    db.exec("COMMIT");
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
 }
 
 function _cmp(a: string, b: string): number {

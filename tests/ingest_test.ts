@@ -313,6 +313,33 @@ Deno.test("changed: metadata change keeps the state, a file change resets it to 
   assert.equal(asset(db, "e3")!.state, "probed");
 });
 
+Deno.test("file ids joining markers are quiet; a real change in the same batch is not", async () => {
+  const db = memoryDb();
+  await run(db, { tv: showUpstream() });
+  db.exec("UPDATE assets SET state = 'probed'");
+  const up: Record<string, unknown>[] = showUpstream().map((a) => ({
+    ...(a as object),
+    modified: "m1 parts=7:70",
+  }));
+  up[1] = { ...up[1], title: "Renamed" }; // changed besides its marker
+  up[2] = { ...up[2], size: 5, modified: "m2 parts=7:70" }; // the file changed
+  const client = () => fakeClient({ upstream: { tv: up }, batchSize: 5 });
+  const dry = await run(db, {}, { client: client(), dryRun: true });
+  const result = await run(db, {}, { client: client() });
+  assert.deepEqual(dry.stats, result.stats);
+  assert.deepEqual([result.stats.unchanged, result.stats.changed], [3, 2]);
+  // Stored quietly: the marker with its ids, the state kept.
+  for (const id of ["e1", "e4", "e5"]) {
+    assert.equal(asset(db, id)!.modified, "m1 parts=7:70");
+    assert.equal(asset(db, id)!.state, "probed");
+  }
+  assert.equal(asset(db, "e2")!.title, "Renamed");
+  assert.equal(asset(db, "e3")!.size, 5);
+  assert.equal(asset(db, "e3")!.state, "new");
+  const again = await run(db, {}, { client: client() });
+  assert.deepEqual([again.stats.unchanged, again.stats.changed], [5, 0]);
+});
+
 Deno.test("whitespace and Unicode noise in titles is normalised, not a change", async () => {
   const db = memoryDb();
   await run(db, { tv: showUpstream() });
@@ -742,6 +769,34 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
       },
     });
     await rejectsWith(run(db, {}, { client: client3 }), "CONFLICT");
+    assert.equal(dump(db), before);
+    other.close();
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("file database: a first import whose collection gains an asset mid-stream is a CONFLICT", async () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/catalog.db`;
+    const db = openDatabase(path);
+    setup(db);
+    const other = openDatabase(path);
+    let before = "";
+    const client = fakeClient({
+      upstream: { tv: showUpstream() },
+      afterFirstBatch: () => {
+        other.prepare(
+          `INSERT INTO assets (id, collection_id, external_id, kind, title, fingerprint,
+             file_fingerprint, first_seen, last_seen, updated_at)
+           VALUES ('a-other', ?, 'e5', 'movie', 'X', 'f', 'f', 'x', 'x', 'x')`,
+        ).run(TV);
+        before = dump(other);
+      },
+    });
+    await rejectsWith(run(db, {}, { client }), "CONFLICT");
     assert.equal(dump(db), before);
     other.close();
     db.close();
