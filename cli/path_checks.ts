@@ -133,11 +133,14 @@ export async function checkLocalPaths(
   collectionId: string,
   options: { mappings: readonly PathMapping[]; sample?: number; scope?: AssetFilters },
 ): Promise<LocalPathReport> {
-  const { where: scoped, args: scopeArgs } = _scopeSql(options.scope ?? {});
+  const { where: scoped, args: scopeArgs, from: scopedFrom } = _scopeSql(
+    collectionId,
+    options.scope ?? {},
+  );
   // A whole collection is read through its narrow index of live paths
   // (`assets_live_paths`, a few bytes a row) rather than its rows (a
   // kilobyte or more each): this runs after every ingest.
-  const from = scoped === "" ? "assets INDEXED BY assets_live_paths" : "assets";
+  const from = scoped === "" ? "assets INDEXED BY assets_live_paths" : scopedFrom;
   const live = `collection_id = ? AND deleted_at IS NULL AND path IS NOT NULL ${scoped}`;
   const args = [collectionId, ...scopeArgs];
   const counts = db.prepare(
@@ -174,15 +177,28 @@ export async function checkLocalPaths(
   return { withPath, unmapped, checked: picked.length, missing };
 }
 
-/** The SQL narrowing to a targeted scope (episodes by series, movies by title). */
-function _scopeSql(f: AssetFilters): { where: string; args: (string | number)[] } {
-  if (f.title === undefined) return { where: "", args: [] };
+/**
+ * The SQL narrowing to a targeted scope (episodes by series, movies by
+ * title), and the table expression to read it from. A title alone is two
+ * index lookups whose rows are then read by rowid: written as one `OR`,
+ * SQLite walked the whole collection instead (~130 ms at 100k assets).
+ */
+function _scopeSql(
+  collectionId: string,
+  f: AssetFilters,
+): { where: string; args: (string | number)[]; from: string } {
+  if (f.title === undefined) return { where: "", args: [], from: "assets" };
   const title = f.title.trim();
   if (f.season === undefined) {
     return {
-      where: `AND ((kind = 'episode' AND series_title = ? COLLATE NOCASE)
-                OR (kind = 'movie' AND title = ? COLLATE NOCASE))`,
-      args: [title, title],
+      where: `AND rowid IN (
+        SELECT rowid FROM assets INDEXED BY assets_series
+        WHERE collection_id = ? AND series_title = ? COLLATE NOCASE AND kind = 'episode'
+        UNION ALL
+        SELECT rowid FROM assets INDEXED BY assets_title
+        WHERE collection_id = ? AND title = ? COLLATE NOCASE AND kind = 'movie')`,
+      args: [collectionId, title, collectionId, title],
+      from: "assets NOT INDEXED",
     };
   }
   const episode = f.episode === undefined
@@ -191,6 +207,7 @@ function _scopeSql(f: AssetFilters): { where: string; args: (string | number)[] 
   return {
     where: `AND kind = 'episode' AND series_title = ? COLLATE NOCASE AND season = ? ${episode}`,
     args: [title, f.season, ...(f.episode === undefined ? [] : [f.episode, f.episode])],
+    from: "assets",
   };
 }
 

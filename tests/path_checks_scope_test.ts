@@ -46,3 +46,43 @@ Deno.test("checkLocalPaths with a scope counts and samples only that scope", asy
   });
   assert.deepEqual(episode.missing.map((m) => m.path), ["/nowhere/Beta/S1E3.mkv"]);
 });
+
+Deno.test("checkLocalPaths with a title alone finds its episodes and a movie of that title", async () => {
+  const db = seededCatalog({ kind: "mixed", name: "Library" });
+  const items: unknown[] = [
+    { externalId: "m-heat", kind: "movie", title: "Heat", path: "/nowhere/Heat.mkv" },
+    { externalId: "m-other", kind: "movie", title: "Other", path: "/nowhere/Other.mkv" },
+  ];
+  for (const series of ["Heat", "Alpha"]) {
+    for (let episode = 1; episode <= 3; episode++) {
+      items.push({
+        externalId: `${series}-${episode}`,
+        kind: "episode",
+        title: `E${episode}`,
+        seriesTitle: series,
+        season: 1,
+        episode,
+        path: `/nowhere/${series}/S1E${episode}.mkv`,
+      });
+    }
+  }
+  await ingestCollection(db, { client: itemsClient(items), collection: SEEDED_COLLECTION });
+  const heat = await checkLocalPaths(db, SEEDED_COLLECTION, {
+    mappings: [],
+    scope: { title: "HEAT" },
+  });
+  assert.equal(heat.withPath, 4);
+  assert.deepEqual(heat.missing.map((m) => m.path).sort(), [
+    "/nowhere/Heat.mkv",
+    "/nowhere/Heat/S1E1.mkv",
+    "/nowhere/Heat/S1E2.mkv",
+    "/nowhere/Heat/S1E3.mkv",
+  ]);
+  // A soft-deleted asset of the title is not counted.
+  db.exec("UPDATE assets SET deleted_at = 'x' WHERE external_id = 'm-heat'");
+  const after = await checkLocalPaths(db, SEEDED_COLLECTION, {
+    mappings: [],
+    scope: { title: "Heat" },
+  });
+  assert.equal(after.withPath, 3);
+});
