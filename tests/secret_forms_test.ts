@@ -157,6 +157,9 @@ Deno.test("normalizeAsset rejects an item carrying its source's secret, and neve
     { seriesTitle: TOKEN.toUpperCase() },
     { path: `/data/${reversed(TOKEN)}.mkv` },
     { parts: ["/data/show/pilot.mkv", `/data/${base64url(TOKEN)}.mkv`] },
+    // The path comes from the first part; a part equal to the path is tested once.
+    { path: null, parts: [`/data/${TOKEN}.mkv`] },
+    { path: `/data/${TOKEN}.mkv`, parts: [`/data/${TOKEN}.mkv`] },
     { externalIds: { plex: `tok-${TOKEN}` } },
     { externalIds: { [hex(TOKEN)]: "1" } },
     { modified: encodeURIComponent(TOKEN) },
