@@ -142,6 +142,7 @@ function _normalize(
       modified,
       tech,
     ], {
+      path,
       parts,
       ids: a.externalIds,
     })
@@ -342,10 +343,15 @@ export function assetId(collectionId: string, externalId: string): string {
 function _storesSecret(
   secrets: SecretForms,
   texts: readonly (string | null)[],
-  more: { parts: readonly string[]; ids: Record<string, string> | undefined },
+  more: {
+    path: string | null;
+    parts: readonly string[];
+    ids: Record<string, string> | undefined;
+  },
 ): boolean {
   for (const text of texts) if (text !== null && secrets.test(text)) return true;
-  for (const part of more.parts) if (secrets.test(part)) return true;
+  // The first part is usually the path itself, tested among the texts.
+  for (const part of more.parts) if (part !== more.path && secrets.test(part)) return true;
   for (const key in more.ids) if (secrets.test(key) || secrets.test(more.ids[key])) return true;
   return false;
 }

@@ -37,6 +37,42 @@ function _reference(f: FingerprintFields): { fingerprint: string; fileFingerprin
 const TEXTS = [null, "", "n", "s3:abc", "d1;", "Amélie 🎬", "\ud800", "x".repeat(5000)];
 const NUMBERS = [null, 0, -0, 1, -3, 1.5, 1e-7, 2 ** 53, 1e21, 123_456_789];
 
+/**
+ * Numbers around every boundary of the digit feeding (each digit count, the
+ * exact-digits limit 1e15, the safe-integer limit, the exponent forms from
+ * 1e21), fractions, negatives and the non-finite values.
+ */
+const EDGE_NUMBERS: (number | null)[] = [
+  ...NUMBERS,
+  ...Array.from({ length: 17 }, (_, i) => [10 ** i - 1, 10 ** i, 10 ** i + 1, -(10 ** i)]).flat(),
+  1e15 - 1,
+  -(1e15 - 1),
+  1e15,
+  -1e15,
+  1e15 + 7,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32 + 5,
+  2 ** 53 - 1,
+  -(2 ** 53 - 1),
+  2 ** 53 + 2,
+  1e20,
+  1e21 - 65536,
+  1e21,
+  -1e21,
+  1.2345e22,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+  -Number.MIN_VALUE,
+  0.1,
+  -0.5,
+  123.456,
+  1_320_000.25,
+  NaN,
+  Infinity,
+  -Infinity,
+];
+
 Deno.test("fingerprints are the hash of the whole canonical encoding", () => {
   // A fixed-seed generator, so a failure repeats.
   let seed = 42;
@@ -66,5 +102,65 @@ Deno.test("fingerprints are the hash of the whole canonical encoding", () => {
       ...(next(3) === 0 ? {} : { tech: text() }),
     };
     assert.deepEqual(fingerprintsOf(f), _reference(f), Deno.inspect(f));
+  }
+});
+
+Deno.test("numbers and text lengths of every size hash as their decimal text", () => {
+  let seed = 7;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+    return seed % n;
+  };
+  // An integer of 1 to 16 digits, or a fraction of one, of either sign.
+  const randomNumber = () => {
+    const digits = 1 + next(16);
+    let n = next(9) + 1;
+    for (let i = 1; i < digits; i++) n = n * 10 + next(10);
+    if (next(4) === 0) n /= 10 ** next(6);
+    return next(5) === 0 ? -n : n;
+  };
+  const lengths = [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 9999, 10_000, 100_000];
+  for (let i = 0; i < 5_000; i++) {
+    const num = () =>
+      i < EDGE_NUMBERS.length * 3 ? EDGE_NUMBERS[next(EDGE_NUMBERS.length)] : randomNumber();
+    const f: FingerprintFields = {
+      kind: "episode",
+      title: "é".repeat(lengths[next(lengths.length)]),
+      seriesTitle: next(2) ? null : "🎬".repeat(next(60)),
+      season: num(),
+      episode: num(),
+      episodeEnd: num(),
+      year: num(),
+      airDate: null,
+      durationMs: num(),
+      externalIds: "{}",
+      path: "p".repeat(lengths[next(lengths.length)]),
+      parts: "[]",
+      localPath: null,
+      size: num(),
+      modified: next(2) ? null : "",
+      tech: next(2) ? null : "t".repeat(next(1200)),
+    };
+    assert.deepEqual(fingerprintsOf(f), _reference(f), Deno.inspect(f));
+  }
+  for (const n of EDGE_NUMBERS) {
+    const f: FingerprintFields = {
+      kind: "movie",
+      title: "",
+      seriesTitle: null,
+      season: n,
+      episode: null,
+      episodeEnd: null,
+      year: null,
+      airDate: null,
+      durationMs: n,
+      externalIds: "{}",
+      path: null,
+      parts: "[]",
+      localPath: null,
+      size: n,
+      modified: null,
+    };
+    assert.deepEqual(fingerprintsOf(f), _reference(f), String(n));
   }
 });

@@ -157,6 +157,9 @@ Deno.test("normalizeAsset rejects an item carrying its source's secret, and neve
     { seriesTitle: TOKEN.toUpperCase() },
     { path: `/data/${reversed(TOKEN)}.mkv` },
     { parts: ["/data/show/pilot.mkv", `/data/${base64url(TOKEN)}.mkv`] },
+    // The path comes from the first part; a part equal to the path is tested once.
+    { path: null, parts: [`/data/${TOKEN}.mkv`] },
+    { path: `/data/${TOKEN}.mkv`, parts: [`/data/${TOKEN}.mkv`] },
     { externalIds: { plex: `tok-${TOKEN}` } },
     { externalIds: { [hex(TOKEN)]: "1" } },
     { modified: encodeURIComponent(TOKEN) },
@@ -266,4 +269,71 @@ Deno.test("CLI: collection ingest, source ingest and importer check pass the sou
     "tv",
   ]);
   assert.match(check.stdout, /dry-run ingest classified 1 new and 2 invalid asset\(s\)/);
+});
+
+Deno.test("test's cheap screen never misses what the forms' RegExps find", () => {
+  // `mask` runs the RegExps on every text, unscreened: it is the reference.
+  // (No secret here contains `*`, so a masked text always differs.)
+  const secrets = [
+    TOKEN,
+    "0123456789abcdef0123456789ABCDEF", // a Jellyfin-like API key
+    "pa ss/wörd+Token=1",
+    "üñíçødé-secret-1",
+    "µÿßàé-latin1-secret",
+    "abcdef", // the shortest secret with derived forms
+    "abcde", // exact forms only
+    "aBc",
+  ];
+  let seed = 11;
+  const next = (n: number) => {
+    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+    return seed % n;
+  };
+  const odd = [
+    "é",
+    "🎬",
+    "\u212a",
+    "\u017f",
+    "\u0131",
+    "\u0130",
+    "\ud800",
+    "\u0000",
+    "@",
+    "[",
+    "`",
+  ];
+  const noise = (n: number) =>
+    Array.from(
+      { length: n },
+      () => next(6) === 0 ? odd[next(odd.length)] : String.fromCharCode(32 + next(95)),
+    ).join("");
+  const caseMix = (s: string) =>
+    Array.from(s, (c) => next(2) ? c.toUpperCase() : c.toLowerCase()).join("");
+  const cut = (s: string) => next(3) === 0 ? s.slice(0, s.length - 1 - next(3)) : s;
+  for (const secret of secrets) {
+    const forms = secretForms([secret]);
+    const disguises = [
+      () => secret,
+      () => caseMix(secret),
+      () => encodeURIComponent(secret),
+      () => hex(secret),
+      () => reversed(secret),
+      () => base64(noise(next(4)) + secret + noise(next(3))),
+      () => base64url(noise(next(4)) + secret),
+      () => caseMix(base64(noise(next(3)) + secret)),
+    ];
+    let found = 0;
+    for (let i = 0; i < 3_000; i++) {
+      let text = noise(next(4) === 0 ? next(300) : next(40));
+      if (next(4) !== 0) {
+        const form = cut(disguises[next(disguises.length)]());
+        const at = next(text.length + 1);
+        text = text.slice(0, at) + form + text.slice(at);
+      }
+      const carries = forms.mask(text) !== text;
+      if (carries) found++;
+      assert.equal(forms.test(text), carries, `${secret} in ${JSON.stringify(text)}`);
+    }
+    assert.ok(found > 500, `${secret}: the texts carry it often (${found})`);
+  }
 });
