@@ -135,6 +135,12 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
     const full: number[] = [];
     const unchanged: number[] = [];
     const rss: number[] = [];
+    const ms = {
+      fetch: [] as number[],
+      insert: [] as number[],
+      full: [] as number[],
+      again: [] as number[],
+    };
     for (let r = 0; r < rounds; r++) {
       const fetchMs = await fetchFloor();
       const insertMs = (await _floor(episodes)).ms;
@@ -169,6 +175,10 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
         full.push(first.ms / (fetchMs + insertMs));
         unchanged.push(again.ms / fetchMs);
         rss.push(first.peakRssMb);
+        ms.fetch.push(fetchMs);
+        ms.insert.push(insertMs);
+        ms.full.push(first.ms);
+        ms.again.push(again.ms);
       } finally {
         Deno.removeSync(dir, { recursive: true });
       }
@@ -179,6 +189,11 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
         `unchanged re-ingest ÷ fetch+parse floor median ${median(unchanged).toFixed(2)} ` +
         `min ${Math.min(...unchanged).toFixed(2)}; full ingest peak tree RSS ` +
         `${median(rss).toFixed(0)} MB (${rounds} rounds)`,
+    );
+    console.log(
+      `  medians: fetch+parse floor ${_fmt(median(ms.fetch))} ms, insert floor ` +
+        `${_fmt(median(ms.insert))} ms, full ingest ${_fmt(median(ms.full))} ms, ` +
+        `unchanged re-ingest ${_fmt(median(ms.again))} ms`,
     );
   } finally {
     mock.child.kill();
