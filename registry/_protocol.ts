@@ -19,9 +19,10 @@
  * relaying.
  *
  * A worker sends each {@link FromWorker} as one JSON text, serialised once in
- * the worker and transferred as UTF-8 bytes (no copy); the plugin host frames
- * it without parsing it (it checks only its length and that it holds no line
- * break) and the host parses it once.
+ * the worker and posted as a string (cloned as one flat copy, cheaper than
+ * transferring an encoded buffer); the plugin host encodes it straight into
+ * its frame without parsing it (it checks only its length and that it holds
+ * no line break) and the host decodes and parses only its payload, once.
  * Moving asset batches this way costs one serialisation and one parse, where
  * a structured clone into the plugin host plus a JSON round trip out of it
  * cost two of each (`bench/transfer_bench.ts`).
@@ -170,15 +171,18 @@ export const HOST_FRAME_TAG = "*";
 
 /**
  * The frame relaying what worker `sent.wid` sent: `NONCE + wid + " " + JSON + "\n"`.
- * `sent.payload` is the worker's JSON text as UTF-8, unparsed; it must hold no
- * `\n` (JSON text never needs one), which the plugin host checks before
- * framing it.
+ * `sent.payload` is the worker's JSON text, unparsed: a string (the worker
+ * runtime's form), encoded straight into the frame, or UTF-8 bytes, copied
+ * in. It must hold no `\n` (JSON text never needs one), which the plugin host
+ * checks before framing it.
  */
 export function workerFrame(
   nonce: string,
-  sent: { wid: number; payload: Uint8Array },
+  sent: { wid: number; payload: Uint8Array | string },
 ): Uint8Array {
   const { wid, payload } = sent;
+  // One allocation and one pass over the text: the concatenation is flattened as it is encoded.
+  if (typeof payload === "string") return _encoder.encode(`${nonce}${wid} ${payload}\n`);
   const head = _encoder.encode(`${nonce}${wid} `);
   const frame = new Uint8Array(head.length + payload.length + 1);
   frame.set(head);

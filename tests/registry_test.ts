@@ -260,6 +260,13 @@ for (const level of LEVELS) {
             /4 MiB per message.*RETROVUE_MAX_MESSAGE_MB/,
           );
         });
+        await t.step("the limit counts UTF-8 bytes, not characters", async () => {
+          await _rejects(
+            _attempt(world, "huge-message-multibyte"),
+            "LIMIT_EXCEEDED",
+            /4 MiB per message/,
+          );
+        });
         await t.step("a malformed result is MALFORMED_RESPONSE", async () => {
           await _rejects(_attempt(world, "malformed-result"), "MALFORMED_RESPONSE");
         });
@@ -359,6 +366,12 @@ for (const level of LEVELS) {
           "raw bytes that would forge a second frame are MALFORMED_RESPONSE",
           async () => {
             await _rejects(drain("raw-newline"), "MALFORMED_RESPONSE");
+          },
+        );
+        await t.step(
+          "a raw string that would forge a second frame is MALFORMED_RESPONSE",
+          async () => {
+            await _rejects(drain("raw-newline-string"), "MALFORMED_RESPONSE", /line break/);
           },
         );
         await t.step("bytes that are not JSON are MALFORMED_RESPONSE", async () => {
