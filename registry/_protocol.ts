@@ -181,11 +181,25 @@ export function workerFrame(
   sent: { wid: number; payload: Uint8Array | string },
 ): Uint8Array {
   const { wid, payload } = sent;
-  // One allocation and one pass over the text: the concatenation is flattened as it is encoded.
-  if (typeof payload === "string") return _encoder.encode(`${nonce}${wid} ${payload}\n`);
-  const head = _encoder.encode(`${nonce}${wid} `);
+  const head = `${nonce}${wid} `;
+  if (typeof payload === "string") {
+    // Encoded straight into the frame: no flattened copy of the text, no second buffer.
+    const frame = new Uint8Array(head.length + payload.length + 1);
+    _encoder.encodeInto(head, frame);
+    const body = frame.subarray(head.length, frame.length - 1);
+    if (_encoder.encodeInto(payload, body).read === payload.length) {
+      frame[frame.length - 1] = NEWLINE;
+      return frame; // ASCII: one byte per character.
+    }
+    // Not ASCII: encoded whole, then copied in.
+    releaseBytes(frame);
+    const bytes = _encoder.encode(payload);
+    const framed = workerFrame(nonce, { wid, payload: bytes });
+    releaseBytes(bytes);
+    return framed;
+  }
   const frame = new Uint8Array(head.length + payload.length + 1);
-  frame.set(head);
+  _encoder.encodeInto(head, frame);
   frame.set(payload, head.length);
   frame[frame.length - 1] = NEWLINE;
   return frame;
@@ -235,8 +249,16 @@ export const READ_ROOTS_KEY = "retrovue.readRoots";
 /** The largest line either side accepts (a bigger message is refused, not parsed). */
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
-/** How many batches a worker may send ahead of the consumer. */
-export const STREAM_CREDIT = 4;
+/**
+ * How many batches a worker may send ahead of the consumer, handed back half
+ * at a time. Eight rather than four: with four the worker, the plugin host
+ * and the CLI waited on each other often enough that streaming 100k assets
+ * took ~12% longer and the plugin host's main thread ~40% more CPU; sixteen
+ * measured no better (`bench/transfer_bench.ts`). The price is what waits in
+ * flight: ~5 MiB more plugin-host RSS, and at most this many parsed batches
+ * queued in the CLI for a slow consumer.
+ */
+export const STREAM_CREDIT = 8;
 
 /** Items per batch when a plugin yields assets one at a time. */
 export const BATCH_SIZE = 1000;

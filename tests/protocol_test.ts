@@ -46,9 +46,15 @@ Deno.test("splitFrames: frames read from released chunks stay intact", () => {
 });
 
 Deno.test("workerFrame: a string payload frames as its UTF-8 bytes would", () => {
-  const text = '{"t":"batch","id":1,"items":[{"title":"Amélie 🎬"}]}';
-  const fromString = workerFrame("n0nce", { wid: 12, payload: text });
-  const fromBytes = workerFrame("n0nce", { wid: 12, payload: new TextEncoder().encode(text) });
-  assert.deepEqual(fromString, fromBytes);
-  assert.equal(new TextDecoder().decode(fromString), `n0nce12 ${text}\n`);
+  // ASCII is encoded straight into the frame; anything else takes the encode-then-copy path.
+  const texts = ['{"title":"Amelie"}', '{"title":"Amélie 🎬"}', "a lone \ud800 surrogate"];
+  for (const text of texts) {
+    const bytes = new TextEncoder().encode(text);
+    const fromString = workerFrame("n0nce", { wid: 12, payload: text });
+    assert.deepEqual(fromString, workerFrame("n0nce", { wid: 12, payload: bytes }), text);
+    assert.equal(
+      new TextDecoder().decode(fromString),
+      `n0nce12 ${new TextDecoder().decode(bytes)}\n`,
+    );
+  }
 });
