@@ -16,9 +16,10 @@
  * builds each asset as it streams, and once from an importer that built the
  * same batches at load, before the clock, as the floor's worker did (the
  * hand-off alone). For the latter, each side's CPU time per round is shown
- * too (Linux `/proc`, 10 ms ticks): the CLI's main thread, the plugin host's
- * main thread, the plugin's worker, and every other thread of the tree (V8's
- * GC helpers, I/O). Rounds interleave the candidates; each ratio is
+ * too (Linux `/proc`, 10 ms ticks; Deno lets only `-A` read it): the CLI's
+ * main thread, the plugin host's main thread, the plugin's worker, and every
+ * other thread of the tree (V8's GC helpers, I/O). Rounds interleave the
+ * candidates; each ratio is
  * candidate ÷ that round's floor, reported as median and min.
  *
  * Run: `deno task bench transfer`, or `deno run -A bench/transfer_bench.ts [ROUNDS]`.
@@ -214,6 +215,9 @@ export async function runTransferBench(rounds = 7): Promise<void> {
       "  its CPU per round (median ms): " +
         _SIDES.map((side) => `${_SIDE_LABELS[side]} ${median(cpu[side]).toFixed(0)}`).join(", "),
     );
+  } else {
+    // Deno lets only --allow-all read /proc.
+    console.log("  (its CPU per side: Linux, with `deno run -A bench/transfer_bench.ts`)");
   }
   const best = medianMin(ratios.json).median <= medianMin(ratios.buffer).median
     ? "one JSON string"
