@@ -20,7 +20,6 @@
  * @module
  */
 
-import { Buffer, isAscii } from "node:buffer";
 import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
@@ -297,28 +296,35 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     kill();
   };
 
+  const nonceBytes = new TextEncoder().encode(nonce);
   const onFrame = (frame: Uint8Array) => {
     if (tampered) return;
-    const line = _decode(frame);
-    if (!line.startsWith(nonce)) return corrupted("a plugin wrote into the protocol channel");
-    const space = line.indexOf(" ", nonce.length);
-    const tag = space < 0 ? "" : line.slice(nonce.length, space);
+    // Only the payload is decoded, once and whole, into an ordinary string: JSON.parse
+    // reads one faster than the external string an ASCII Buffer decode makes (100k
+    // synthetic assets: ~100 against ~145 ms, median of 15). The head is read as bytes.
+    if (!_startsWith(frame, nonceBytes)) {
+      return corrupted("a plugin wrote into the protocol channel");
+    }
+    const tag = _tag(frame, nonceBytes.length);
+    const payload = tag === undefined
+      ? ""
+      : _utf8.decode(frame.subarray(nonceBytes.length + tag.length + 1));
     if (tag === HOST_FRAME_TAG) {
       let message: ChildToHost;
       try {
-        message = JSON.parse(line.slice(space + 1));
+        message = JSON.parse(payload);
       } catch {
         return corrupted("a plugin corrupted the protocol channel");
       }
       return dispatch(message);
     }
-    const wid = /^[1-9][0-9]*$/.test(tag) ? Number(tag) : NaN;
+    const wid = tag !== undefined && /^[1-9][0-9]*$/.test(tag) ? Number(tag) : NaN;
     if (Number.isNaN(wid)) return corrupted("a plugin corrupted the protocol channel");
     const handlers = workers.get(wid);
     if (!handlers) return; // Killed: what it still sent is dropped unread.
     let message: FromWorker;
     try {
-      message = JSON.parse(line.slice(space + 1));
+      message = JSON.parse(payload);
     } catch {
       // The worker's own text, framed by the plugin host: its output, not the channel, is bad.
       workers.delete(wid);
@@ -453,15 +459,27 @@ function _childEnv(): Record<string, string> {
 
 const _utf8 = new TextDecoder();
 
+/** Whether `bytes` starts with `prefix`. */
+function _startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** The longest tag a frame may carry: `*` or a worker id. */
+const MAX_TAG = 16;
+
 /**
- * A frame as text. Most frames are ASCII (JSON escapes nothing else, but
- * titles often are), and ASCII bytes become a string several times faster
- * than a UTF-8 decode makes one (`bench/transfer_bench.ts`).
+ * The tag between the nonce and the first space (read as ASCII), or
+ * undefined when no space follows within {@link MAX_TAG} bytes: the rest of
+ * a frame is never searched for it.
  */
-function _decode(frame: Uint8Array): string {
-  return isAscii(frame)
-    ? Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("ascii")
-    : _utf8.decode(frame);
+function _tag(frame: Uint8Array, start: number): string | undefined {
+  const end = Math.min(frame.length, start + MAX_TAG + 1);
+  for (let i = start; i < end; i++) {
+    if (frame[i] === 0x20) return String.fromCharCode(...frame.subarray(start, i));
+  }
+  return undefined;
 }
 
 /** Reads a node stream as `\n`-terminated frames of bytes until it ends or fails. */

@@ -45,31 +45,43 @@ function _send(state: HostState, message: ChildToHost): void {
 }
 
 /**
- * Relays what worker `wid` posted. The worker runtime posts JSON text as
- * UTF-8 bytes, which are framed as they are, unparsed: only their length and
- * the absence of a line break are checked, so a plugin can neither exceed the
- * frame limit nor end its frame early. Anything else (a plugin posting
- * around the runtime) is serialised here first.
+ * Relays what worker `wid` posted. The worker runtime posts JSON text as a
+ * string, which is framed as it is, unparsed: only its length and the
+ * absence of a line break are checked, so a plugin can neither exceed the
+ * frame limit nor end its frame early. UTF-8 bytes (a plugin posting around
+ * the runtime) get the same checks; anything else is serialised here first.
  */
 function _relay(state: HostState, wid: number, data: unknown): void {
   const payload = data instanceof Uint8Array
     ? data
-    : _encoder.encode(typeof data === "string" ? data : _serialise(data));
-  if (payload.length > state.maxFrameBytes) {
-    _kill(state, wid);
-    _send(state, { t: "oversize", wid, bytes: payload.length });
-  } else if (payload.indexOf(NEWLINE) >= 0) {
+    : typeof data === "string"
+    ? data
+    : _serialise(data);
+  // A string's UTF-8 form is at least as long as the string: a longer one is refused unencoded.
+  if (payload.length > state.maxFrameBytes) return _oversize(state, wid, payload.length);
+  const breaks = typeof payload === "string"
+    ? payload.includes("\n")
+    : payload.indexOf(NEWLINE) >= 0;
+  if (breaks) {
     _kill(state, wid);
     _send(state, { t: "malformed", wid, reason: "sent a message with a line break in it" });
-  } else {
-    // Both buffers are spent once framed and written: free them now (see releaseBytes).
-    const frame = workerFrame(state.nonce, { wid, payload });
-    releaseBytes(payload);
-    state.channel.write(frame, () => releaseBytes(frame));
+    return;
   }
+  const frame = workerFrame(state.nonce, { wid, payload });
+  if (typeof payload !== "string") releaseBytes(payload);
+  const bytes = frame.length - state.nonce.length - String(wid).length - 2;
+  if (bytes > state.maxFrameBytes) {
+    releaseBytes(frame);
+    return _oversize(state, wid, bytes);
+  }
+  // Spent once written: freed then rather than whenever V8 collects (see releaseBytes).
+  state.channel.write(frame, () => releaseBytes(frame));
 }
 
-const _encoder = new TextEncoder();
+function _oversize(state: HostState, wid: number, bytes: number): void {
+  _kill(state, wid);
+  _send(state, { t: "oversize", wid, bytes });
+}
 
 /** A message a plugin posted around the runtime, as JSON text. */
 function _serialise(data: unknown): string {

@@ -39,13 +39,14 @@ const MAX_NOTICES = 10_000;
 
 /** Taken before the plugin's code runs, which could replace the global's. */
 const _stringify = JSON.stringify;
-const _encoder = new TextEncoder();
 
 /**
- * Posts a message as one JSON text in UTF-8, transferred, not copied: the
- * form the plugin host relays without parsing it (see `_protocol.ts`). A
- * value JSON cannot carry (a BigInt, a cycle) turns the call it answers into
- * `MALFORMED_RESPONSE`.
+ * Posts a message as one JSON text, the form the plugin host relays without
+ * parsing it (see `_protocol.ts`). The text goes as a string: Deno clones a
+ * string as one flat copy of its characters, where encoding it and
+ * transferring the buffer cost this thread about as much again as the
+ * `JSON.stringify` (`bench/transfer_bench.ts`). A value JSON cannot carry (a
+ * BigInt, a cycle) turns the call it answers into `MALFORMED_RESPONSE`.
  */
 function _post(message: FromWorker): void {
   let text: string;
@@ -59,8 +60,7 @@ function _post(message: FromWorker): void {
         : { t: "log", level: "warn", message: "unserialisable message" },
     );
   }
-  const bytes = _encoder.encode(text);
-  scope.postMessage(bytes, [bytes.buffer]);
+  scope.postMessage(text);
 }
 
 function _format(args: unknown[]): string {

@@ -1,12 +1,13 @@
 /**
- * The channel protocol's byte helpers: spent frames are freed at once, and
- * only when this process owns the whole buffer.
+ * The channel protocol's byte helpers: a frame carries what it relays byte
+ * for byte, and spent frames are freed at once, only when this process owns
+ * the whole buffer.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import { releaseBytes, splitFrames } from "../registry/_protocol.ts";
+import { releaseBytes, splitFrames, workerFrame } from "../registry/_protocol.ts";
 
 Deno.test("releaseBytes frees a buffer the bytes fill, and leaves views and shared memory alone", () => {
   const whole = new TextEncoder().encode('{"t":"end","id":1}');
@@ -42,4 +43,18 @@ Deno.test("splitFrames: frames read from released chunks stay intact", () => {
     assert.equal(chunk.byteLength, 0);
   }
   assert.deepEqual(frames, ["first", "second spans", "third"]);
+});
+
+Deno.test("workerFrame: a string payload frames as its UTF-8 bytes would", () => {
+  // ASCII is encoded straight into the frame; anything else takes the encode-then-copy path.
+  const texts = ['{"title":"Amelie"}', '{"title":"Amélie 🎬"}', "a lone \ud800 surrogate"];
+  for (const text of texts) {
+    const bytes = new TextEncoder().encode(text);
+    const fromString = workerFrame("n0nce", { wid: 12, payload: text });
+    assert.deepEqual(fromString, workerFrame("n0nce", { wid: 12, payload: bytes }), text);
+    assert.equal(
+      new TextDecoder().decode(fromString),
+      `n0nce12 ${new TextDecoder().decode(bytes)}\n`,
+    );
+  }
 });

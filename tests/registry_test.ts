@@ -24,6 +24,7 @@ import {
   probeIsolation,
 } from "../registry/mod.ts";
 import type { Registry } from "../registry/_types.ts";
+import { BATCH_SIZE, STREAM_CREDIT } from "../registry/_protocol.ts";
 
 const FIXTURES = fromFileUrl(new URL("./fixtures/", import.meta.url));
 const HOSTILE = join(FIXTURES, "hostile");
@@ -48,7 +49,8 @@ const LEVELS: IsolationLevel[] = ["deno", "os"];
 const TEST_LIMITS: Limits = {
   ...DEFAULT_LIMITS,
   maxMessageBytes: 4 * 1024 * 1024,
-  maxAssets: 5000,
+  // Room for what a consumer reads before it stops plus the credit the worker sent ahead.
+  maxAssets: (STREAM_CREDIT + 2) * BATCH_SIZE,
   maxStreamBytes: 12 * 1024 * 1024,
   maxLogLines: 50,
 };
@@ -260,6 +262,13 @@ for (const level of LEVELS) {
             /4 MiB per message.*RETROVUE_MAX_MESSAGE_MB/,
           );
         });
+        await t.step("the limit counts UTF-8 bytes, not characters", async () => {
+          await _rejects(
+            _attempt(world, "huge-message-multibyte"),
+            "LIMIT_EXCEEDED",
+            /4 MiB per message/,
+          );
+        });
         await t.step("a malformed result is MALFORMED_RESPONSE", async () => {
           await _rejects(_attempt(world, "malformed-result"), "MALFORMED_RESPONSE");
         });
@@ -361,6 +370,12 @@ for (const level of LEVELS) {
             await _rejects(drain("raw-newline"), "MALFORMED_RESPONSE");
           },
         );
+        await t.step(
+          "a raw string that would forge a second frame is MALFORMED_RESPONSE",
+          async () => {
+            await _rejects(drain("raw-newline-string"), "MALFORMED_RESPONSE", /line break/);
+          },
+        );
         await t.step("bytes that are not JSON are MALFORMED_RESPONSE", async () => {
           await _rejects(drain("not-json"), "MALFORMED_RESPONSE");
         });
@@ -382,7 +397,7 @@ for (const level of LEVELS) {
             let seen = 0;
             for await (const batch of endless.fetchAssets({ collection, filters: {} })) {
               seen += batch.length;
-              if (seen >= 2_000) break; // 2 batches + 4 of credit stay within the 5000-asset limit
+              if (seen >= 2_000) break; // 2 batches + the credit stay within the asset limit
             }
             assert.equal(seen, 2_000);
             // The worker is still usable: back-pressure and cancel kept it sane.
