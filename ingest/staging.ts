@@ -119,10 +119,11 @@ export function createStage(db: DatabaseSync): Stage {
   const insertSeen: StatementSync = db.prepare(
     `INSERT OR IGNORE INTO ${table} (external_id, fingerprint) VALUES (?, ?)`,
   );
+  // Parameters in the insert's order: ?1 is the external id.
   const update: StatementSync = db.prepare(
-    `UPDATE ${table} SET ${STAGED_COLUMNS.map((c) => `${c} = ?`).join(", ")},
-       quiet_fingerprint = ?, new_id = ?
-     WHERE external_id = ?`,
+    `UPDATE ${table} SET ${STAGED_COLUMNS.map((c, i) => `${c} = ?${i + 2}`).join(", ")},
+       quiet_fingerprint = ?${STAGED_COLUMNS.length + 2}, new_id = ?${STAGED_COLUMNS.length + 3}
+     WHERE external_id = ?1`,
   );
   const mark: StatementSync = db.prepare(`INSERT OR IGNORE INTO ${invalid} VALUES (?)`);
   let dropped = false;
@@ -130,58 +131,13 @@ export function createStage(db: DatabaseSync): Stage {
     table,
     invalid,
     put(a, extra) {
-      const done = insert.run(
-        a.externalId,
-        a.kind,
-        a.title,
-        a.seriesTitle,
-        a.season,
-        a.episode,
-        a.episodeEnd,
-        a.year,
-        a.airDate,
-        a.durationMs,
-        a.externalIds,
-        a.path,
-        a.parts,
-        a.localPath,
-        a.size,
-        a.modified,
-        a.fingerprint,
-        a.fileFingerprint,
-        a.tech,
-        extra.quietFingerprint,
-        extra.newId,
-      );
-      return Number(done.changes) === 1;
+      return Number(insert.run(..._row(a, extra)).changes) === 1;
     },
     putSeen(a) {
       return Number(insertSeen.run(a.externalId, a.fingerprint).changes) === 1;
     },
     fill(a, extra) {
-      update.run(
-        a.kind,
-        a.title,
-        a.seriesTitle,
-        a.season,
-        a.episode,
-        a.episodeEnd,
-        a.year,
-        a.airDate,
-        a.durationMs,
-        a.externalIds,
-        a.path,
-        a.parts,
-        a.localPath,
-        a.size,
-        a.modified,
-        a.fingerprint,
-        a.fileFingerprint,
-        a.tech,
-        extra.quietFingerprint,
-        extra.newId,
-        a.externalId,
-      );
+      update.run(..._row(a, extra));
     },
     markInvalid(externalId) {
       mark.run(externalId);
@@ -192,6 +148,36 @@ export function createStage(db: DatabaseSync): Stage {
       db.exec(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${invalid};`);
     },
   };
+}
+
+/** A staged row's values: the external id, {@link STAGED_COLUMNS} in order, then `extra`'s. */
+function _row(
+  a: NormalizedAsset,
+  extra: { quietFingerprint: string | null; newId: string | null },
+): (string | number | null)[] {
+  return [
+    a.externalId,
+    a.kind,
+    a.title,
+    a.seriesTitle,
+    a.season,
+    a.episode,
+    a.episodeEnd,
+    a.year,
+    a.airDate,
+    a.durationMs,
+    a.externalIds,
+    a.path,
+    a.parts,
+    a.localPath,
+    a.size,
+    a.modified,
+    a.fingerprint,
+    a.fileFingerprint,
+    a.tech,
+    extra.quietFingerprint,
+    extra.newId,
+  ];
 }
 
 /**
