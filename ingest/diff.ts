@@ -182,12 +182,11 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
   const stage = createStage(db);
   // Staged rows are matched against the catalog batch by batch, while the
   // importer fetches the next one, so that finishing is only the removals.
-  // A first import matches nothing: its rows are counted, not looked up. A
-  // re-ingest stages its assets as seen rows (see `staging.ts`) and fills in
-  // those that turn out not to be unchanged.
+  // A first import matches nothing: its rows are counted, not looked up.
   let matched = _NO_MATCHES;
-  // Assets staged as seen rows since the last match.
-  const pending = new Map<string, NormalizedAsset>();
+  // Assets staged since the last match whose marker carries file ids: their
+  // quiet fingerprint is computed only if their stored row differs.
+  const pendingQuiet = new Map<string, NormalizedAsset>();
   let inBatch = false;
   const matchNew = () => {
     if (firstImport) {
@@ -198,15 +197,15 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       collectionId: options.collectionId,
       afterSeq: matched.lastSeq,
     });
-    if (next.stale > 0) {
-      _fillStaged(db, stage, {
+    if (next.changed > 0 && pendingQuiet.size > 0) {
+      _settleQuiet(db, stage, {
         collectionId: options.collectionId,
         afterSeq: matched.lastSeq,
         next,
-        pending,
+        pending: pendingQuiet,
       });
     }
-    pending.clear();
+    pendingQuiet.clear();
     matched = _addMatches(matched, next);
   };
   const issues: IngestIssue[] = [];
@@ -236,13 +235,11 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       return;
     }
     discovered++;
-    const staged = firstImport
-      ? stage.put(asset, {
-        quietFingerprint: null,
-        newId: assetId(options.collectionId, asset.externalId),
-      })
-      : stage.putSeen(asset);
-    if (!staged) {
+    const extra = {
+      quietFingerprint: null,
+      newId: firstImport ? assetId(options.collectionId, asset.externalId) : null,
+    };
+    if (!stage.put(asset, extra)) {
       invalid++;
       issue({
         kind: "duplicate",
@@ -252,10 +249,10 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       return;
     }
     inScope++;
-    if (!firstImport) {
-      pending.set(asset.externalId, asset);
+    if (!firstImport && withoutFileIds(asset.modified) !== undefined) {
+      pendingQuiet.set(asset.externalId, asset);
       // Items added one by one are matched a batch's worth at a time.
-      if (!inBatch && pending.size >= _MATCH_EVERY) matchNew();
+      if (!inBatch && pendingQuiet.size >= _MATCH_EVERY) matchNew();
     }
   };
 
@@ -354,13 +351,6 @@ export interface StagedMatches {
   changed: number;
   /** Matched to a live row that differs only by added file ids. */
   quiet: number;
-  /**
-   * Seen rows (see `staging.ts`) that are not unchanged: no catalog row, a
-   * soft-deleted one, or another fingerprint. The classifier fills these in
-   * at once, so a plan has none; a re-count that finds some means the
-   * catalog moved under the plan.
-   */
-  stale: number;
   /** The newest `updated_at` of the matched rows (null: none). */
   latest: string | null;
   /** The last staged row (`seq`) these counts cover. */
@@ -373,7 +363,6 @@ const _NO_MATCHES: StagedMatches = {
   restored: 0,
   changed: 0,
   quiet: 0,
-  stale: 0,
   latest: null,
   lastSeq: 0,
 };
@@ -392,8 +381,6 @@ function _matchStaged(
          AND (s.quiet_fingerprint IS NULL OR s.quiet_fingerprint != a.fingerprint)), 0) AS changed,
        coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
          AND s.quiet_fingerprint = a.fingerprint), 0) AS quiet,
-       coalesce(sum(s.kind IS NULL AND (a.id IS NULL OR a.deleted_at IS NOT NULL
-         OR a.fingerprint != s.fingerprint)), 0) AS stale,
        max(a.updated_at) AS latest,
        coalesce(max(s.seq), ?) AS last_seq
      FROM ${stage.table} s
@@ -410,7 +397,6 @@ function _matchStaged(
     restored: Number(row.restored),
     changed: Number(row.changed),
     quiet: Number(row.quiet),
-    stale: Number(row.stale),
     latest: row.latest === null ? null : String(row.latest),
     lastSeq: Number(row.last_seq),
   };
@@ -423,7 +409,6 @@ function _addMatches(a: StagedMatches, b: StagedMatches): StagedMatches {
     restored: a.restored + b.restored,
     changed: a.changed + b.changed,
     quiet: a.quiet + b.quiet,
-    stale: a.stale + b.stale,
     latest: a.latest === null || (b.latest !== null && b.latest > a.latest) ? b.latest : a.latest,
     lastSeq: Math.max(a.lastSeq, b.lastSeq),
   };
@@ -468,7 +453,7 @@ export function classifyStaged(
   };
   return {
     ...counts,
-    signature: JSON.stringify([counts, row.stale, row.latest, goneLatest]),
+    signature: JSON.stringify([counts, row.latest, goneLatest]),
   };
 }
 
@@ -483,15 +468,15 @@ function _quietFingerprint(asset: NormalizedAsset): string | null {
 const _MATCH_EVERY = 1000;
 
 /**
- * Fills in the seen rows after `afterSeq` that are not unchanged (see
- * `staging.ts`), from the batch's normalised `pending` assets, and corrects
- * `next` in place: it then counts what {@link _matchStaged} would have, had
- * they been staged in full from the start. A live row that differs gets its
- * quiet fingerprint here, the only place it is needed; only one equal to the
- * stored fingerprint is kept (any other counts, and applies, as none), and
- * such a row is quiet, not changed.
+ * Computes the quiet fingerprints the staged rows after `afterSeq` need:
+ * those whose live catalog row differs. Staging all of them costs a second
+ * fingerprint per asset; a re-ingest rarely has a row that differs. Only a
+ * quiet fingerprint equal to the stored one is written (any other would
+ * count, and apply, as no quiet fingerprint at all), and `next` is corrected
+ * in place: such a row is quiet, not changed, as {@link _matchStaged} would
+ * have counted it had the fingerprint been staged from the start.
  */
-function _fillStaged(
+function _settleQuiet(
   db: DatabaseSync,
   stage: Stage,
   options: {
@@ -502,39 +487,33 @@ function _fillStaged(
   },
 ): void {
   const { next, pending } = options;
-  const rows = db.prepare(
-    `SELECT s.external_id, a.deleted_at IS NULL AND a.id IS NOT NULL AS live, a.fingerprint
-     FROM ${stage.table} s
-     LEFT JOIN main.assets a INDEXED BY assets_external
-       ON a.collection_id = ? AND a.external_id = s.external_id
-     WHERE s.seq > ? AND s.seq <= ? AND s.kind IS NULL
-       AND (a.id IS NULL OR a.deleted_at IS NOT NULL OR a.fingerprint != s.fingerprint)`,
-  ).all(options.collectionId, options.afterSeq, next.lastSeq) as {
+  const differing = db.prepare(
+    `SELECT s.seq, s.external_id, a.fingerprint FROM ${stage.table} s
+     CROSS JOIN main.assets a INDEXED BY assets_external
+     WHERE s.seq > ? AND s.seq <= ? AND a.collection_id = ? AND a.external_id = s.external_id
+       AND a.deleted_at IS NULL AND a.fingerprint != s.fingerprint`,
+  ).all(options.afterSeq, next.lastSeq, options.collectionId) as {
+    seq: number;
     external_id: string;
-    live: number;
-    fingerprint: string | null;
+    fingerprint: string;
   }[];
+  const setQuiet = db.prepare(`UPDATE ${stage.table} SET quiet_fingerprint = ? WHERE seq = ?`);
   db.exec("BEGIN");
   try {
-    for (const row of rows) {
+    for (const row of differing) {
       const asset = pending.get(row.external_id);
-      if (asset === undefined) {
-        throw new Error(`staged asset ${row.external_id} is not in the batch`);
-      }
-      const quiet = row.live ? _quietFingerprint(asset) : null;
-      const isQuiet = quiet !== null && quiet === row.fingerprint;
-      stage.fill(asset, { quietFingerprint: isQuiet ? quiet : null, newId: null });
-      if (isQuiet) {
-        next.changed--;
-        next.quiet++;
-      }
+      if (asset === undefined) continue;
+      const quiet = _quietFingerprint(asset);
+      if (quiet === null || quiet !== row.fingerprint) continue;
+      setQuiet.run(quiet, row.seq);
+      next.changed--;
+      next.quiet++;
     }
     db.exec("COMMIT");
   } catch (error) {
     if (db.isTransaction) db.exec("ROLLBACK");
     throw error;
   }
-  next.stale = 0;
 }
 
 function _cmp(a: string, b: string): number {

@@ -11,11 +11,7 @@
  * loses them with its connection.
  *
  * - `<stage>`: one row per accepted asset (its normalised fields and
- *   fingerprints), unique by external id, so a repeated id is seen at once.
- *   A re-ingest stages each asset first as a *seen* row (its external id and
- *   fingerprint only: `kind` is NULL) and fills in the rest only when the
- *   catalog's row differs or is missing, so an unchanged asset costs a
- *   narrow row;
+ *   fingerprints), unique by external id, so a repeated id is seen at once;
  *   `rekey_id` is set when the asset turned out to be an existing one under a
  *   new external id (`rekey.ts`); `new_id` is the id a new asset gets when
  *   it is known before the apply: derived while staging a first import
@@ -71,20 +67,6 @@ export interface Stage {
     asset: NormalizedAsset,
     extra: { quietFingerprint: string | null; newId: string | null },
   ): boolean;
-  /**
-   * Stages an asset as *seen*: its external id and fingerprint only (see the
-   * module doc). Returns false, staging nothing, when its external id is
-   * already staged.
-   */
-  putSeen(asset: NormalizedAsset): boolean;
-  /**
-   * Fills in every column of a row staged with {@link Stage.putSeen}; `extra`
-   * as for {@link Stage.put}.
-   */
-  fill(
-    asset: NormalizedAsset,
-    extra: { quietFingerprint: string | null; newId: string | null },
-  ): void;
   /** Records an external id that came as an invalid item. */
   markInvalid(externalId: string): void;
   /** Drops the tables. Safe to call more than once. */
@@ -116,28 +98,36 @@ export function createStage(db: DatabaseSync): Stage {
        quiet_fingerprint, new_id)
      VALUES (?${", ?".repeat(STAGED_COLUMNS.length + 2)})`,
   );
-  const insertSeen: StatementSync = db.prepare(
-    `INSERT OR IGNORE INTO ${table} (external_id, fingerprint) VALUES (?, ?)`,
-  );
-  // Parameters in the insert's order: ?1 is the external id.
-  const update: StatementSync = db.prepare(
-    `UPDATE ${table} SET ${STAGED_COLUMNS.map((c, i) => `${c} = ?${i + 2}`).join(", ")},
-       quiet_fingerprint = ?${STAGED_COLUMNS.length + 2}, new_id = ?${STAGED_COLUMNS.length + 3}
-     WHERE external_id = ?1`,
-  );
   const mark: StatementSync = db.prepare(`INSERT OR IGNORE INTO ${invalid} VALUES (?)`);
   let dropped = false;
   return {
     table,
     invalid,
     put(a, extra) {
-      return Number(insert.run(..._row(a, extra)).changes) === 1;
-    },
-    putSeen(a) {
-      return Number(insertSeen.run(a.externalId, a.fingerprint).changes) === 1;
-    },
-    fill(a, extra) {
-      update.run(..._row(a, extra));
+      const done = insert.run(
+        a.externalId,
+        a.kind,
+        a.title,
+        a.seriesTitle,
+        a.season,
+        a.episode,
+        a.episodeEnd,
+        a.year,
+        a.airDate,
+        a.durationMs,
+        a.externalIds,
+        a.path,
+        a.parts,
+        a.localPath,
+        a.size,
+        a.modified,
+        a.fingerprint,
+        a.fileFingerprint,
+        a.tech,
+        extra.quietFingerprint,
+        extra.newId,
+      );
+      return Number(done.changes) === 1;
     },
     markInvalid(externalId) {
       mark.run(externalId);
@@ -148,36 +138,6 @@ export function createStage(db: DatabaseSync): Stage {
       db.exec(`DROP TABLE IF EXISTS ${table}; DROP TABLE IF EXISTS ${invalid};`);
     },
   };
-}
-
-/** A staged row's values: the external id, {@link STAGED_COLUMNS} in order, then `extra`'s. */
-function _row(
-  a: NormalizedAsset,
-  extra: { quietFingerprint: string | null; newId: string | null },
-): (string | number | null)[] {
-  return [
-    a.externalId,
-    a.kind,
-    a.title,
-    a.seriesTitle,
-    a.season,
-    a.episode,
-    a.episodeEnd,
-    a.year,
-    a.airDate,
-    a.durationMs,
-    a.externalIds,
-    a.path,
-    a.parts,
-    a.localPath,
-    a.size,
-    a.modified,
-    a.fingerprint,
-    a.fileFingerprint,
-    a.tech,
-    extra.quietFingerprint,
-    extra.newId,
-  ];
 }
 
 /**

@@ -851,46 +851,6 @@ Deno.test("file database: a collection changed between the diff and the apply is
   }
 });
 
-Deno.test("file database: an asset staged as unchanged that changes before the apply is a CONFLICT, even when the counts stay", async () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    const path = `${dir}/catalog.db`;
-    const db = openDatabase(path);
-    setup(db);
-    const other = openDatabase(path);
-    await run(db, { tv: showUpstream() });
-    const up = showUpstream();
-    up[1] = ep("e2", "Alpha", 1, 2, { title: "Renamed" });
-    const mappings = [{ externalPrefix: "/data/tv", localPrefix: "/mnt/tv" }];
-    const classifier = createClassifier(db, { collectionId: TV, mappings, filters: {} });
-    try {
-      const version = dataVersion(db);
-      for (const raw of up) classifier.add(raw);
-      const plan = classifier.finish();
-      assert.deepEqual([plan.stats.changed, plan.stats.unchanged], [1, 4]);
-      // Another connection makes e1 (staged as unchanged) differ and e2
-      // (staged as changed) equal, leaving every count and time as it was.
-      const renamed = normalizeAsset(up[1], mappings);
-      assert.ok(renamed.ok);
-      other.exec("UPDATE assets SET fingerprint = 'zzz' WHERE external_id = 'e1'");
-      other.prepare("UPDATE assets SET fingerprint = ? WHERE external_id = 'e2'")
-        .run(renamed.asset.fingerprint);
-      const before = dump(other);
-      assert.throws(
-        () => applyPlan(db, plan, { dataVersion: version, now: "2030-01-01T00:00:00.000Z" }),
-        (e: unknown) => e instanceof RetrovueError && e.code === "CONFLICT",
-      );
-      assert.equal(dump(db), before);
-    } finally {
-      classifier.close();
-      other.close();
-      db.close();
-    }
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
-
 Deno.test("an asset carrying its source's secret in disguise is invalid and never stored", async () => {
   const token = "xyzAB12cd34EF56gh78i";
   const base64 = (text: string) => btoa(text);
