@@ -109,7 +109,7 @@ function _applyOnce(db: DatabaseSync, plan: IngestPlan, options: ApplyOptions): 
     const lastRowid = plan.stats.new > 0 ? _lastRowid(db) : 0;
     _write(db, plan, options.now);
     if (plan.stats.new > 0) {
-      recordNewAssets(db, run, { afterRowid: lastRowid });
+      recordNewAssets(db, run, { afterRowid: lastRowid, added: plan.stats.new });
     }
     const changed = db.prepare("UPDATE collections SET last_ingest_time = ? WHERE id = ?")
       .run(options.now, plan.collectionId);

@@ -144,3 +144,20 @@ Deno.test("a dry run lists the changes the real run then records", async () => {
     .filter((a) => a.externalId !== "d").map((a) => a.id).sort();
   assert.deepEqual(ids, stored);
 });
+
+Deno.test("new assets are recorded alike whether few or most of the catalog's rows are new", async () => {
+  const db = _db();
+  const many = Array.from(
+    { length: 30 },
+    (_, i) => movie(`m${String(i).padStart(2, "0")}`, `M${i}`),
+  );
+  // A first import: every row is new (read through the id index).
+  const first = await _ingest(db, many);
+  assert.equal(changeCounts(db, first.runId!).new, 30);
+  assert.deepEqual(_changed(db, first.runId!), many.map((m) => m.externalId));
+  // Two new among 32 rows (read by rowid): only those two, in this run.
+  const more = [...many, movie("x1", "X1"), movie("x2", "X2")];
+  const second = await _ingest(db, more);
+  assert.equal(changeCounts(db, second.runId!).new, 2);
+  assert.deepEqual(_changed(db, second.runId!), ["x1", "x2"]);
+});
