@@ -379,6 +379,10 @@ export async function ingestCollection(
   _checkIngestible(collection, full);
   const mappings = _loadMappings(db, collection.id);
 
+  // Counted from here on, before the classifier looks at the catalog (it
+  // tells a first import from the collection's rows): the apply step
+  // re-checks the plan against a catalog that moved since.
+  const version = dataVersion(db);
   const classifier = createClassifier(db, {
     collectionId: collection.id,
     mappings,
@@ -386,7 +390,7 @@ export async function ingestCollection(
     secrets: secretForms(options.secrets ?? []),
   });
   try {
-    return await _run(db, { options, collection, filters, full, classifier });
+    return await _run(db, { options, collection, filters, full, classifier, version });
   } finally {
     classifier.close();
   }
@@ -401,9 +405,11 @@ async function _run(
     filters: AssetFilters;
     full: boolean;
     classifier: Classifier;
+    /** `PRAGMA data_version` read before the classifier was created. */
+    version: number;
   },
 ): Promise<IngestResult> {
-  const { options, collection, filters, full, classifier } = run;
+  const { options, collection, filters, full, classifier, version } = run;
   const pushed = pushedFilters(options.client, collection.kind, filters);
   const hostFiltered = scopeOf(pushed) !== scopeOf(filters);
   const started = performance.now();
@@ -427,9 +433,6 @@ async function _run(
   const levels = { title: 0, season: 0 };
   const observe = hostFiltered && !full ? (raw: unknown) => _observe(raw, filters, levels) : null;
 
-  // Counted from here on: the classifier matches staged rows against the
-  // catalog while it streams, and the apply step refuses a catalog that moved since.
-  const version = dataVersion(db);
   try {
     const stream = options.client.fetchAssets(
       {

@@ -805,6 +805,44 @@ Deno.test("file database: a first import whose collection gains an asset mid-str
   }
 });
 
+Deno.test("file database: a first import whose collection gains an asset before the stream starts is a CONFLICT", async () => {
+  // The pipeline reads the manifest after it has told a first import from
+  // the catalog's rows: an asset committed then must still be noticed, as
+  // the apply inserts a first import's rows without looking each one up.
+  const dir = Deno.makeTempDirSync();
+  try {
+    const path = `${dir}/catalog.db`;
+    const db = openDatabase(path);
+    setup(db);
+    const other = openDatabase(path);
+    const inner = fakeClient({ upstream: { tv: showUpstream() } });
+    let before = "";
+    let committed = false;
+    const client: IngestClient = {
+      get manifest() {
+        if (!committed) {
+          committed = true;
+          other.prepare(
+            `INSERT INTO assets (id, collection_id, external_id, kind, title, fingerprint,
+               file_fingerprint, first_seen, last_seen, updated_at)
+             VALUES ('a-other', ?, 'e5', 'movie', 'X', 'f', 'f', 'x', 'x', 'x')`,
+          ).run(TV);
+          before = dump(other);
+        }
+        return inner.manifest;
+      },
+      fetchAssets: (request, options) => inner.fetchAssets(request, options),
+    };
+    await rejectsWith(run(db, {}, { client }), "CONFLICT");
+    assert.ok(committed);
+    assert.equal(dump(db), before);
+    other.close();
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("file database: a collection changed between the diff and the apply is a CONFLICT", async () => {
   const dir = Deno.makeTempDirSync();
   try {
