@@ -76,7 +76,7 @@ export function applyPlan(db: DatabaseSync, plan: IngestPlan, options: ApplyOpti
  * taken only while the apply runs, when the importer's plugin host has
  * already gone (see `onListed` in `pipeline.ts`), and given back after.
  */
-const APPLY_CACHE_KIB = 16 * 1024;
+export const APPLY_CACHE_KIB = 16 * 1024;
 
 /** Raises the catalog's page cache to {@link APPLY_CACHE_KIB} unless it is larger already. */
 function _widenCache(db: DatabaseSync): { restore(): void } {
