@@ -30,6 +30,7 @@
  */
 
 import { join } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../core/db.ts";
@@ -115,8 +116,11 @@ export async function runScaleBench(options: ScaleBenchOptions = {}): Promise<vo
  * The Plex rows: the real CLI ingesting a 100k-episode show library from the
  * Plex mock (its own process), against floors measured in the same rounds:
  * fetching and parsing the same pages with `fetch` + `res.json()` (the
- * fetch+parse floor) and the insert floor. Full ingest ÷ (fetch+parse +
- * insert), unchanged re-ingest ÷ fetch+parse.
+ * fetch+parse floor) and the insert floor of the very rows the round's full
+ * ingest stored (read back before the clock, see `_floorFromProcess`; until
+ * 2026-12 it inserted as many synthetic rows, which are smaller than Plex
+ * episodes' and had sequential ids). Full ingest ÷ (fetch+parse + insert),
+ * unchanged re-ingest ÷ fetch+parse.
  */
 export async function runPlexScale(rounds: number, episodes = 100_000): Promise<void> {
   const mock = await startPlexMock(episodes);
@@ -150,7 +154,6 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
     };
     for (let r = 0; r < rounds; r++) {
       const fetchMs = await fetchFloor();
-      const insertMs = (await _floor(episodes)).ms;
       const dir = Deno.makeTempDirSync({ prefix: "retrovue-plex-scale-" });
       try {
         Deno.writeTextFileSync(join(dir, "token"), mock.info.token);
@@ -179,6 +182,7 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
         await _cli(["collection", "update", show.id, "--sync-enable"], env);
         const first = await _cli(["collection", "ingest", show.id], env);
         const again = await _cli(["collection", "ingest", show.id], env);
+        const insertMs = (await _floorFrom(env.RETROVUE_DB, show.id)).ms;
         full.push(first.ms / (fetchMs + insertMs));
         unchanged.push(again.ms / fetchMs);
         rss.push(first.peakRssMb);
@@ -313,6 +317,20 @@ function _treeRssKb(pid: number): number {
   return total;
 }
 
+/** A fresh catalog in `dir` with one source and the collection `collectionId`, for a floor. */
+function _floorCatalog(dir: string, collectionId: string): DatabaseSync {
+  const db = openDatabase(join(dir, "floor.db"));
+  const now = "2024-01-01T00:00:00.000Z";
+  db.prepare(
+    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'x', '{}', ?, ?)",
+  ).run(now, now);
+  db.prepare(
+    `INSERT INTO collections (id, source_id, external_id, name, kind, created_at, updated_at)
+     VALUES (?, 's', 'all', 'All', 'shows', ?, ?)`,
+  ).run(collectionId, now, now);
+  return db;
+}
+
 /** The indices of N synthetic assets in the order of their external ids (SQLite's binary order). */
 function _externalIdOrder(n: number): number[] {
   const keys = Array.from({ length: n }, (_, i) => syntheticAsset(i).externalId);
@@ -325,15 +343,8 @@ function _externalIdOrder(n: number): number[] {
 function _floorProcess(n: number): void {
   const dir = Deno.makeTempDirSync({ prefix: "retrovue-floor-" });
   try {
-    const db = openDatabase(join(dir, "floor.db"));
+    const db = _floorCatalog(dir, "c");
     const now = "2024-01-01T00:00:00.000Z";
-    db.prepare(
-      "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) VALUES ('s', 'S', 'x', '{}', ?, ?)",
-    ).run(now, now);
-    db.prepare(
-      `INSERT INTO collections (id, source_id, external_id, name, kind, created_at, updated_at)
-       VALUES ('c', 's', 'all', 'All', 'shows', ?, ?)`,
-    ).run(now, now);
     const insert = db.prepare(
       `INSERT INTO assets (id, collection_id, external_id, kind, title, series_title, season,
         episode, episode_end, year, air_date, duration_ms, external_ids, path, parts, local_path,
@@ -379,6 +390,50 @@ function _floorProcess(n: number): void {
   }
 }
 
+/**
+ * The insert floor of rows an ingest stored, in its own process: the
+ * collection's asset rows are read from the catalog at `from` (before the
+ * clock), then inserted with prepared statements into a fresh catalog in one
+ * transaction, in external id order, with the apply's page cache.
+ */
+function _floorFromProcess(from: string, collectionId: string): void {
+  const source = new DatabaseSync(from, { readOnly: true });
+  const rows = source.prepare(
+    "SELECT * FROM assets WHERE collection_id = ? ORDER BY external_id",
+  ).all(collectionId) as Record<string, SQLInputValue>[];
+  source.close();
+  if (rows.length === 0) throw new Error(`no assets of ${collectionId} in ${from}`);
+  const columns = Object.keys(rows[0]);
+  const values = rows.map((row) => columns.map((c) => row[c]));
+  rows.length = 0;
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-floor-" });
+  try {
+    const db = _floorCatalog(dir, collectionId);
+    const insert = db.prepare(
+      `INSERT INTO assets (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`,
+    );
+    db.exec(`PRAGMA cache_size = -${APPLY_CACHE_KIB}`);
+    const started = performance.now();
+    db.exec("BEGIN IMMEDIATE");
+    for (const row of values) insert.run(...row);
+    db.exec("COMMIT");
+    console.log(`ms=${(performance.now() - started).toFixed(1)}`);
+    db.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+/** {@link _floorFromProcess} of the ingested catalog at `from`. */
+function _floorFrom(from: string, collectionId: string): Promise<_Run> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(import.meta.url), "--floor-from", from, collectionId],
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return _measure(command, "floor");
+}
+
 function _fmt(ms: number): string {
   return ms.toFixed(0);
 }
@@ -398,10 +453,12 @@ Options:
   --help         this text`;
 
 if (import.meta.main) {
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: Deno.args,
+    allowPositionals: true,
     options: {
       floor: { type: "string" },
+      "floor-from": { type: "string" },
       sizes: { type: "string" },
       million: { type: "boolean", default: false },
       "no-plex": { type: "boolean", default: false },
@@ -417,6 +474,8 @@ if (import.meta.main) {
     console.log(_USAGE);
   } else if (values.floor !== undefined) {
     _floorProcess(Number(values.floor));
+  } else if (values["floor-from"] !== undefined) {
+    _floorFromProcess(values["floor-from"], positionals[0]);
   } else if ([...sizes, rounds ?? 1].some((n) => !Number.isSafeInteger(n) || n < 1)) {
     console.error("Error: --sizes and --rounds take positive whole numbers (see --help)");
     Deno.exit(2);
