@@ -40,6 +40,7 @@ import { PLEX_PRODUCT } from "../importers/plex/mod.ts";
 import { DEFAULT_PAGE_SIZE } from "../importers/plex/mod.ts";
 import { startPlexMock } from "./plex_bench.ts";
 import { median } from "./_stats.ts";
+import { processTree } from "./_proc.ts";
 import { assetId } from "../ingest/normalize.ts";
 import { APPLY_CACHE_KIB } from "../ingest/apply.ts";
 
@@ -289,30 +290,14 @@ async function _measure(command: Deno.Command, label: string): Promise<_Run> {
 
 /** Sum of VmRSS (KiB) of `pid` and all its descendants, read from /proc. */
 function _treeRssKb(pid: number): number {
-  const children = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      const list = children.get(ppid) ?? [];
-      list.push(Number(entry.name));
-      children.set(ppid, list);
-    } catch {
-      // The process ended while we looked.
-    }
-  }
   let total = 0;
-  const queue = [pid];
-  while (queue.length) {
-    const p = queue.pop()!;
+  for (const p of processTree(pid)) {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${p}/status`));
       if (m) total += Number(m[1]);
     } catch {
       // Gone.
     }
-    queue.push(...(children.get(p) ?? []));
   }
   return total;
 }

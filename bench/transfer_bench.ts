@@ -32,6 +32,7 @@ import { fileURLToPath } from "node:url";
 import { loadRegistry } from "../registry/mod.ts";
 import { syntheticAsset } from "./plugins/synthetic.ts";
 import { median, medianMin } from "./_stats.ts";
+import { processTree, readStat, TICK_MS } from "./_proc.ts";
 
 const PLUGINS = fileURLToPath(new URL("./plugins/", import.meta.url));
 const SYNTHETIC = new URL("./plugins/synthetic.ts", import.meta.url).href;
@@ -236,9 +237,6 @@ const _SIDE_LABELS: Record<_Side, string> = {
   other: "other threads",
 };
 
-/** Milliseconds per clock tick of `/proc/…/stat` (USER_HZ, 100 on Linux). */
-const _TICK_MS = 10;
-
 /**
  * CPU time (user + system, ms) of this process and its descendants, by side:
  * this process's main thread, each descendant's main thread (the plugin
@@ -247,42 +245,28 @@ const _TICK_MS = 10;
  */
 function _treeCpu(): Record<_Side, number> | undefined {
   const out: Record<_Side, number> = { cli: 0, host: 0, worker: 0, other: 0 };
+  let tree: number[];
   try {
-    const parents = new Map<number, number>();
-    for (const entry of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(entry.name)) continue;
-      const stat = _readStat(`/proc/${entry.name}/stat`);
-      if (stat) parents.set(Number(entry.name), stat.ppid);
-    }
-    const tree = new Set([Deno.pid]);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const [pid, ppid] of parents) {
-        if (tree.has(ppid) && !tree.has(pid)) {
-          tree.add(pid);
-          grew = true;
-        }
-      }
-    }
-    for (const pid of tree) {
-      for (const task of _tasks(pid)) {
-        const stat = _readStat(`/proc/${pid}/task/${task.name}/stat`);
-        if (!stat) continue;
-        const main = Number(task.name) === pid;
-        const side: _Side = pid === Deno.pid
-          ? main ? "cli" : "other"
-          : main
-          ? "host"
-          : stat.name.startsWith("worker-")
-          ? "worker"
-          : "other";
-        out[side] += stat.ticks * _TICK_MS;
-      }
-    }
-    return out;
+    tree = processTree(Deno.pid);
   } catch {
     return undefined;
   }
+  for (const pid of tree) {
+    for (const task of _tasks(pid)) {
+      const stat = readStat(`/proc/${pid}/task/${task.name}/stat`);
+      if (!stat) continue;
+      const main = Number(task.name) === pid;
+      const side: _Side = pid === Deno.pid
+        ? main ? "cli" : "other"
+        : main
+        ? "host"
+        : stat.name.startsWith("worker-")
+        ? "worker"
+        : "other";
+      out[side] += stat.ticks * TICK_MS;
+    }
+  }
+  return out;
 }
 
 function _tasks(pid: number): Deno.DirEntry[] {
@@ -290,21 +274,6 @@ function _tasks(pid: number): Deno.DirEntry[] {
     return [...Deno.readDirSync(`/proc/${pid}/task`)];
   } catch {
     return []; // Gone meanwhile.
-  }
-}
-
-function _readStat(path: string): { name: string; ppid: number; ticks: number } | undefined {
-  try {
-    const text = Deno.readTextFileSync(path);
-    const close = text.lastIndexOf(")");
-    const fields = text.slice(close + 2).split(" ");
-    return {
-      name: text.slice(text.indexOf("(") + 1, close),
-      ppid: Number(fields[1]),
-      ticks: Number(fields[11]) + Number(fields[12]),
-    };
-  } catch {
-    return undefined; // Gone meanwhile.
   }
 }
 
