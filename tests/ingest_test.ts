@@ -777,6 +777,18 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
   }
 });
 
+/**
+ * Commits, from another connection, an asset of TV under an external id the
+ * show upstream lists (`e5`): what a concurrent ingest would do.
+ */
+function addRivalAsset(other: DatabaseSync): void {
+  other.prepare(
+    `INSERT INTO assets (id, collection_id, external_id, kind, title, fingerprint,
+       file_fingerprint, first_seen, last_seen, updated_at)
+     VALUES ('a-other', ?, 'e5', 'movie', 'X', 'f', 'f', 'x', 'x', 'x')`,
+  ).run(TV);
+}
+
 Deno.test("file database: a first import whose collection gains an asset mid-stream is a CONFLICT", async () => {
   const dir = Deno.makeTempDirSync();
   try {
@@ -788,11 +800,7 @@ Deno.test("file database: a first import whose collection gains an asset mid-str
     const client = fakeClient({
       upstream: { tv: showUpstream() },
       afterFirstBatch: () => {
-        other.prepare(
-          `INSERT INTO assets (id, collection_id, external_id, kind, title, fingerprint,
-             file_fingerprint, first_seen, last_seen, updated_at)
-           VALUES ('a-other', ?, 'e5', 'movie', 'X', 'f', 'f', 'x', 'x', 'x')`,
-        ).run(TV);
+        addRivalAsset(other);
         before = dump(other);
       },
     });
@@ -822,11 +830,7 @@ Deno.test("file database: a first import whose collection gains an asset before 
       get manifest() {
         if (!committed) {
           committed = true;
-          other.prepare(
-            `INSERT INTO assets (id, collection_id, external_id, kind, title, fingerprint,
-               file_fingerprint, first_seen, last_seen, updated_at)
-             VALUES ('a-other', ?, 'e5', 'movie', 'X', 'f', 'f', 'x', 'x', 'x')`,
-          ).run(TV);
+          addRivalAsset(other);
           before = dump(other);
         }
         return inner.manifest;
