@@ -25,8 +25,10 @@ export interface LazyCommand {
   /** Imports the command's module and returns the command. */
   load(): Promise<Command>;
   /**
-   * Whether every run of the command (but `--help`) asks for the isolation:
-   * `main.ts` then starts the probe (a process) while the module loads.
+   * Whether the command's runs (but `--help`) ask for the isolation, save
+   * those that fail first: `main.ts` then starts the probe (a process, a few
+   * tens of milliseconds) while the module loads, and a run that never asks
+   * waits for it before exiting.
    */
   readonly probesIsolation?: boolean;
 }
@@ -98,8 +100,14 @@ export const COMMANDS: readonly CommandEntry[] = [
     "collection ingest",
     "Ingest a collection's assets (whole, or one title/season/episode)",
     _ingest,
+    { probesIsolation: true },
   ),
-  _lazy("source ingest", "Ingest every sync-enabled, ingestible collection of a source", _ingest),
+  _lazy(
+    "source ingest",
+    "Ingest every sync-enabled, ingestible collection of a source",
+    _ingest,
+    { probesIsolation: true },
+  ),
   _lazy(
     "collection enrich",
     "Probe a collection's local files with its enrichers (durations, streams)",

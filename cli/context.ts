@@ -297,8 +297,11 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       // Async so that a bad RETROVUE_ISOLATION rejects like every other failure here.
       isolation ??= (async () => {
         const mode = isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
+        // The probe is another process: it runs while logging is set up (a
+        // module to load), which is still done before any plugin host starts.
+        const probe = probeIsolation({ mode, executable: Deno.execPath() });
         await before();
-        return await probeIsolation({ mode, executable: Deno.execPath() });
+        return await probe;
       })();
       return isolation;
     },
