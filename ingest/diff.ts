@@ -26,6 +26,7 @@ import {
 } from "./normalize.ts";
 import type { PathMapping } from "../core/path_mapping.ts";
 import { createStage, type Stage, unseenLiveSql } from "./staging.ts";
+import { isFullScope } from "./scope.ts";
 
 /** Something the operator should see about the run: an invalid item, a duplicate id… */
 export interface IngestIssue {
@@ -131,12 +132,6 @@ export interface Classifier {
   finish(): IngestPlan;
   /** Drops the staging tables. Safe to call more than once. */
   close(): void;
-}
-
-/** Whether a filter set is empty (a full ingest). */
-export function isFullScope(filters: AssetFilters): boolean {
-  return filters.title === undefined && filters.season === undefined &&
-    filters.episode === undefined;
 }
 
 /**

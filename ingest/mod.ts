@@ -49,21 +49,18 @@
  */
 
 export {
-  checkIngestAllowed,
   type IngestClient,
   ingestCollection,
   type IngestNotices,
   type IngestOptions,
   type IngestProgress,
   type IngestResult,
-  type IngestScope,
   ingestSource,
-  scopeOf,
   type SourceCollectionOutcome,
   type SourceIngestOptions,
   type SourceIngestResult,
-  validateFilters,
 } from "./pipeline.ts";
+export { checkIngestAllowed, type IngestScope, scopeOf, validateFilters } from "./scope.ts";
 export type { IngestIssue, IngestStats } from "./diff.ts";
 export {
   formatPercent,

@@ -25,6 +25,9 @@ import {
   type ValidTechnicalMetadata,
 } from "../core/schemas.ts";
 import { checkImportedAsset } from "./asset_check.ts";
+import { normalizeText } from "./text.ts";
+
+export { normalizeText };
 
 /**
  * A validated, normalised asset, ready to be compared with the catalog and
@@ -65,8 +68,6 @@ export interface NormalizeOptions {
 
 /** The reason given for an item that carries one of its source's secrets. */
 export const CARRIES_CREDENTIAL = "carries a credential of its source (not stored)";
-
-const _NEEDS_WORK = /[^\x21-\x7e ]| {2}|^ | $/;
 
 /** Longest reported external id in issues; longer ids are cut with `…`. */
 const MAX_REPORTED_ID = 200;
@@ -254,27 +255,6 @@ function _label(text: string | null | undefined): string | null {
   if (text == null) return null;
   const t = normalizeText(text);
   return t === "" ? null : t;
-}
-
-/**
- * Normalises display text: Unicode NFC, control characters removed, runs of
- * whitespace collapsed to one space, trimmed. Used for titles and for the
- * title a targeted scope asks for, so both compare alike.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { normalizeText } from "./mod.ts";
- *
- * assert.equal(normalizeText("  Alpha\t\u0000 Beta "), "Alpha Beta");
- * assert.equal(normalizeText("Cafe\u0301"), "Caf\u00e9");
- * ```
- */
-export function normalizeText(text: string): string {
-  if (!_NEEDS_WORK.test(text)) return text; // plain ASCII, single spaces: already normal
-  // deno-lint-ignore no-control-regex
-  return text.normalize("NFC").replace(/[\u0000-\u001f\u007f]/g, " ").replace(/\s+/g, " ")
-    .trim();
 }
 
 /** The `externalId` of a raw item when it has a usable one, for reports (cut to 200 chars). */

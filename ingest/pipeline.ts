@@ -33,9 +33,18 @@ import {
   type IngestIssue,
   type IngestPlan,
   type IngestStats,
-  isFullScope,
 } from "./diff.ts";
-import { normalizeText } from "./normalize.ts";
+import {
+  checkIngestible,
+  cleanFilters,
+  type IngestCollectionRow,
+  type IngestScope,
+  isFullScope,
+  loadIngestCollection,
+  scopeOf,
+  validateFilters,
+} from "./scope.ts";
+import { normalizeText } from "./text.ts";
 import type { PathMapping } from "../core/path_mapping.ts";
 import { rekeyPlan } from "./rekey.ts";
 import {
@@ -43,9 +52,6 @@ import {
   MAX_GUARD_WARNINGS,
   type RemovalGuardVerdict,
 } from "./removal_guard.ts";
-
-/** How wide an ingest is. */
-export type IngestScope = "collection" | "title" | "season" | "episode";
 
 /** A progress report, sent when the importer starts, after every batch, and at the end. */
 export interface IngestProgress {
@@ -226,69 +232,6 @@ function _clip(text: string, max: number): string {
   return text.length <= max ? text : text.slice(0, max - 1) + "…";
 }
 
-interface _CollectionRow {
-  id: string;
-  name: string;
-  kind: CollectionKind;
-  external_id: string;
-  sync_enabled: number;
-  ingestible: number;
-  ingestible_reason: string | null;
-  last_ingest_time: string | null;
-  max_removal_pct: number | null;
-}
-
-/**
- * Checks a targeted scope: `season` needs `title`, `episode` needs `season`,
- * numbers are non-negative integers, a title is not blank. Throws `USAGE`
- * naming the problem.
- *
- * @example A season needs its title
- * ```ts
- * import assert from "node:assert/strict";
- * import { validateFilters } from "./mod.ts";
- *
- * validateFilters({ title: "Alpha", season: 2 });
- * assert.throws(() => validateFilters({ season: 2 }), /--season needs --title/);
- * ```
- */
-export function validateFilters(filters: AssetFilters): void {
-  if (filters.title !== undefined && normalizeText(filters.title) === "") {
-    throw new RetrovueError("USAGE", "--title needs a non-empty title");
-  }
-  if (filters.season !== undefined && filters.title === undefined) {
-    throw new RetrovueError("USAGE", "--season needs --title");
-  }
-  if (filters.episode !== undefined && filters.season === undefined) {
-    throw new RetrovueError("USAGE", "--episode needs --season");
-  }
-  for (const name of ["season", "episode"] as const) {
-    const value = filters[name];
-    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) {
-      throw new RetrovueError("USAGE", `--${name} must be a non-negative integer`);
-    }
-  }
-}
-
-/**
- * The scope a set of filters describes.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { scopeOf } from "./mod.ts";
- *
- * assert.equal(scopeOf({}), "collection");
- * assert.equal(scopeOf({ title: "Alpha", season: 2 }), "season");
- * ```
- */
-export function scopeOf(filters: AssetFilters): IngestScope {
-  if (filters.episode !== undefined) return "episode";
-  if (filters.season !== undefined) return "season";
-  if (filters.title !== undefined) return "title";
-  return "collection";
-}
-
 /**
  * The filters to push down to an importer: the longest prefix of
  * title → season → episode that its manifest declares for this kind of
@@ -308,32 +251,6 @@ export function pushedFilters(
   if (filters.episode === undefined || !declared.has("episode")) return out;
   out.episode = filters.episode;
   return out;
-}
-
-/**
- * The checks {@link ingestCollection} makes before it streams anything, for
- * callers that want to fail before starting an importer: filters are valid,
- * the collection exists and is ingestible, and a full ingest needs it
- * sync-enabled. Throws `USAGE`, `NOT_FOUND` or `NOT_INGESTIBLE`.
- *
- * @example Refuse before starting an importer
- * ```ts
- * import assert from "node:assert/strict";
- * import { openMemoryDatabase } from "../core/db.ts";
- * import { checkIngestAllowed } from "./mod.ts";
- *
- * const db = openMemoryDatabase();
- * assert.throws(() => checkIngestAllowed(db, "c-0123456789"), { code: "NOT_FOUND" });
- * ```
- */
-export function checkIngestAllowed(
-  db: DatabaseSync,
-  collectionId: string,
-  filters: AssetFilters = {},
-): void {
-  const clean = _cleanFilters(filters);
-  validateFilters(clean);
-  _checkIngestible(_loadCollection(db, collectionId), isFullScope(clean));
 }
 
 /**
@@ -372,11 +289,11 @@ export async function ingestCollection(
   db: DatabaseSync,
   options: IngestOptions,
 ): Promise<IngestResult> {
-  const filters = _cleanFilters(options.filters ?? {});
+  const filters = cleanFilters(options.filters ?? {});
   validateFilters(filters);
   const full = isFullScope(filters);
-  const collection = _loadCollection(db, options.collection);
-  _checkIngestible(collection, full);
+  const collection = loadIngestCollection(db, options.collection);
+  checkIngestible(collection, full);
   const mappings = _loadMappings(db, collection.id);
 
   // Counted from here on, before the classifier looks at the catalog (it
@@ -401,7 +318,7 @@ async function _run(
   db: DatabaseSync,
   run: {
     options: IngestOptions;
-    collection: _CollectionRow;
+    collection: IngestCollectionRow;
     filters: AssetFilters;
     full: boolean;
     classifier: Classifier;
@@ -619,38 +536,6 @@ export async function ingestSource(
   };
 }
 
-function _cleanFilters(filters: AssetFilters): AssetFilters {
-  const out: AssetFilters = {};
-  if (filters.title !== undefined) out.title = filters.title;
-  if (filters.season !== undefined) out.season = filters.season;
-  if (filters.episode !== undefined) out.episode = filters.episode;
-  return out;
-}
-
-function _loadCollection(db: DatabaseSync, id: string): _CollectionRow {
-  const row = db.prepare(
-    `SELECT id, name, kind, external_id, sync_enabled, ingestible, ingestible_reason,
-            last_ingest_time, max_removal_pct
-     FROM collections WHERE id = ?`,
-  ).get(id) as _CollectionRow | undefined;
-  if (!row) throw new RetrovueError("NOT_FOUND", `no collection with id '${id}'`);
-  return row;
-}
-
-function _checkIngestible(c: _CollectionRow, full: boolean): void {
-  if (!c.ingestible) {
-    const why = c.ingestible_reason ? `: ${c.ingestible_reason}` : "";
-    throw new RetrovueError("NOT_INGESTIBLE", `collection '${c.name}' is not ingestible${why}`);
-  }
-  if (full && !c.sync_enabled) {
-    throw new RetrovueError(
-      "NOT_INGESTIBLE",
-      `collection '${c.name}' is not sync-enabled; run 'collection update ${c.id} ` +
-        "--sync-enable', or target part of it with --title",
-    );
-  }
-}
-
 function _loadMappings(db: DatabaseSync, collectionId: string): PathMapping[] {
   const rows = db.prepare(
     `SELECT external_prefix, local_prefix FROM path_mappings WHERE collection_id = ?
@@ -720,7 +605,7 @@ function _dbError(error: unknown): RetrovueError {
 }
 
 function _result(
-  c: _CollectionRow,
+  c: IngestCollectionRow,
   o: {
     filters: AssetFilters;
     plan: IngestPlan;

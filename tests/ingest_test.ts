@@ -20,8 +20,8 @@ import {
   ingestCollection,
   type IngestOptions,
   ingestSource,
-  validateFilters,
 } from "../ingest/pipeline.ts";
+import { validateFilters } from "../ingest/scope.ts";
 import { listAssets } from "../ingest/assets_query.ts";
 
 const SOURCE = "fake-00000001";
