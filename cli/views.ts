@@ -141,6 +141,8 @@ export interface ClientTarget {
   info: AvailableType;
   /** The source's validated config. */
   config: ImporterConfig;
+  /** See `OpenOptions.onStarted`: runs once the plugin host has been started. */
+  onStarted?: () => void;
 }
 
 /**
@@ -158,7 +160,9 @@ export async function withClient<T>(
     typeId: target.info.typeId,
     builtin: target.registry.isBuiltin(target.info.file),
   });
-  const client = await target.registry.open(target.info.typeId, target.config);
+  const client = await target.registry.open(target.info.typeId, target.config, {
+    onStarted: target.onStarted,
+  });
   try {
     return await fn(client);
   } finally {

@@ -14,14 +14,7 @@ import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
 import { redact, secretForms } from "../core/config.ts";
 import { ENRICHER_ERROR_CODES, IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
 import type { ErrorCode } from "../core/errors.ts";
-import {
-  collectionListSchema,
-  connectionInfoSchema,
-  describeZodError,
-  type EnricherManifest,
-  enrichResultSchema,
-  type Manifest,
-} from "../core/schemas.ts";
+import type { EnricherManifest, Manifest } from "../core/schemas.ts";
 import { denialInOurTerms } from "./_harden.ts";
 import type { HostProcess } from "./_host_process.ts";
 import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./_limits.ts";
@@ -82,8 +75,20 @@ interface Pending {
   onNotice?: (notice: PluginNotice) => void;
 }
 
+/**
+ * The schemas that check what a plugin returns, loaded once a plugin host has
+ * been started rather than with this module: they (and zod) take tens of
+ * milliseconds to load, which the plugin host's own start-up then hides.
+ */
+function _schemas(): Promise<typeof import("../core/schemas.ts")> {
+  const loading = import("../core/schemas.ts");
+  loading.catch(() => {}); // Awaited by the first call that needs it; a client may make none.
+  return loading;
+}
+
 /** Starts a worker for one source and resolves once its module has loaded. */
 export async function openClient(options: OpenClientOptions): Promise<ImporterClient> {
+  const schemas = _schemas();
   const core = await _open(options);
   const { manifest, label, scrub } = core;
   return {
@@ -91,6 +96,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     isolation: options.process.isolation,
     async validateConnection(callOptions) {
       const value = await core.unary("validateConnection", callOptions);
+      const { connectionInfoSchema, describeZodError } = await schemas;
       const parsed = connectionInfoSchema.safeParse(value ?? {});
       if (!parsed.success) {
         throw _malformed(label, `validateConnection: ${describeZodError(parsed.error)}`);
@@ -99,6 +105,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
     },
     async listCollections(callOptions) {
       const value = await core.unary("listCollections", callOptions);
+      const { collectionListSchema, describeZodError } = await schemas;
       const parsed = collectionListSchema.safeParse(value);
       if (!parsed.success) {
         throw _malformed(label, `listCollections: ${scrub(describeZodError(parsed.error))}`);
@@ -126,6 +133,7 @@ export type OpenEnricherWorkerOptions = Omit<OpenClientOptions, "manifest" | "ki
 export async function openEnricherWorker(
   options: OpenEnricherWorkerOptions,
 ): Promise<EnricherClient> {
+  const schemas = _schemas();
   const core = await _open({
     ...options,
     manifest: options.manifest as unknown as Manifest,
@@ -140,6 +148,7 @@ export async function openEnricherWorker(
     },
     async enrich(target, callOptions) {
       const value = await core.unary("enrich", callOptions, target);
+      const { describeZodError, enrichResultSchema } = await schemas;
       const parsed = enrichResultSchema.safeParse(value);
       if (!parsed.success) {
         throw _malformed(label, `enrich: ${scrub(describeZodError(parsed.error))}`);

@@ -47,6 +47,8 @@ export interface OpenImporterClientOptions {
    * or contains one is refused with `CONFIG_INVALID`.
    */
   protectedPaths?: readonly string[];
+  /** Called once the plugin-host process has been started (`OpenOptions.onStarted`). */
+  onStarted?: () => void;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function openImporterClient(
     );
   }
   const process = startSandboxedHost(info.file, sandbox, options);
+  options.onStarted?.();
   try {
     return await openClient({
       process,

@@ -95,6 +95,11 @@ export interface ImporterClient {
 export interface OpenOptions {
   /** Default per-call deadline in milliseconds. */
   timeoutMs?: number;
+  /**
+   * Called once the plugin-host process has been started, before its worker
+   * is ready (~0.2 s later): the caller can load what it needs next meanwhile.
+   */
+  onStarted?: () => void;
 }
 
 /** The set of importer types found at start-up. */

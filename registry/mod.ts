@@ -393,6 +393,7 @@ function _registry(
         limits: options.limits ?? DEFAULT_LIMITS,
         compileCache: isBuiltin(info.file) ? _compileCache(options.cacheDir) : undefined,
         protectedPaths: options.protectedPaths,
+        onStarted: openOptions.onStarted,
       });
       const close = client.close.bind(client);
       const tracked: ImporterClient = {

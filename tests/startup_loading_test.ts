@@ -1,0 +1,115 @@
+/**
+ * What an ingest loads before its plugin host starts. The host takes ~0.2 s
+ * to start, with the CLI idle meanwhile, so the ingest pipeline (validation
+ * schemas, zod, hashing) loads then, not before: `Registry.open` tells its
+ * caller when the host has been started (`onStarted`), and neither the
+ * ingest command nor the plugin client imports that code statically.
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { loadRegistry } from "../registry/mod.ts";
+import type { Isolation } from "../registry/mod.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const NO_OS_ISOLATION: Isolation = { level: "deno", mode: "auto" };
+
+/** Command lines of this process's children that run the plugin host (`ps`, procps). */
+function _pluginHosts(): string[] {
+  const out = new Deno.Command("ps", {
+    args: ["-o", "args=", "--ppid", String(Deno.pid)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).outputSync();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) =>
+    l.includes("_plugin_host.ts")
+  );
+}
+
+Deno.test("registry: open() calls onStarted once, with its plugin host running, before it resolves", async () => {
+  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+  const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
+  try {
+    const calls: string[][] = [];
+    let opened = false;
+    const client = await registry.open("filesystem", { root: [media] }, {
+      onStarted: () => {
+        assert.equal(opened, false, "called before open() resolves");
+        calls.push(_pluginHosts());
+      },
+    });
+    opened = true;
+    try {
+      assert.equal(calls.length, 1, "called once");
+      assert.equal(calls[0].length, 1, "the plugin host process was running when it was called");
+      assert.equal(client.manifest.typeId, "filesystem");
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await registry.close();
+    Deno.removeSync(media, { recursive: true });
+  }
+});
+
+Deno.test("registry: an open() refused before any host starts never calls onStarted", async () => {
+  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+  const registry = await loadRegistry({
+    isolation: NO_OS_ISOLATION,
+    protectedPaths: [media],
+  });
+  try {
+    let called = false;
+    await assert.rejects(
+      registry.open("filesystem", { root: [media] }, { onStarted: () => called = true }),
+      { code: "CONFIG_INVALID" },
+    );
+    assert.equal(called, false);
+  } finally {
+    await registry.close();
+    Deno.removeSync(media, { recursive: true });
+  }
+});
+
+/** The modules `entry` imports statically, transitively (dynamic imports excluded). */
+async function _staticGraph(entry: string): Promise<Set<string>> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    roots: string[];
+    modules: Array<{
+      specifier: string;
+      dependencies?: Array<{ isDynamic?: boolean; code?: { specifier?: string } }>;
+    }>;
+  };
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const todo = [...info.roots];
+  while (todo.length > 0) {
+    const specifier = todo.pop()!;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      // Type-only imports carry no `code`: they load nothing.
+      if (!dep.isDynamic && dep.code?.specifier) todo.push(dep.code.specifier);
+    }
+  }
+  return seen;
+}
+
+for (const entry of ["cli/ingest_commands.ts", "registry/_client.ts"]) {
+  Deno.test(`start-up: ${entry} imports no validation schema, zod or node:crypto statically`, async () => {
+    const graph = await _staticGraph(entry);
+    assert.ok(graph.size > 5, `the graph was read (${graph.size} modules)`);
+    const heavy = [...graph].filter((s) =>
+      s.endsWith("/core/schemas.ts") || s.endsWith("/ingest/normalize.ts") ||
+      s.endsWith("/ingest/pipeline.ts") || s === "node:crypto" || s.includes("zod")
+    );
+    assert.deepEqual(heavy, [], `loaded before the plugin host starts: ${heavy.join(", ")}`);
+  });
+}
