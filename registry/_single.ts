@@ -72,8 +72,8 @@ export async function openImporterClient(
     );
   }
   const process = startSandboxedHost(info.file, sandbox, options);
-  options.onStarted?.();
   try {
+    options.onStarted?.(); // Inside: should it throw, the process is killed below.
     return await openClient({
       process,
       moduleUrl: pathToFileURL(info.file).href,

@@ -71,6 +71,32 @@ Deno.test("registry: an open() refused before any host starts never calls onStar
   }
 });
 
+Deno.test("registry: an onStarted that throws fails open() and stops the plugin host", async () => {
+  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+  const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
+  try {
+    let running: string[] = [];
+    await assert.rejects(
+      registry.open("filesystem", { root: [media] }, {
+        onStarted: () => {
+          running = _pluginHosts();
+          throw new Error("caller failed");
+        },
+      }),
+      /caller failed/,
+    );
+    assert.equal(running.length, 1, "the host was running when onStarted threw");
+    // Killed at once; gone once the kernel has reaped it.
+    for (let i = 0; i < 100 && _pluginHosts().length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(_pluginHosts(), [], "no plugin host left running");
+  } finally {
+    await registry.close();
+    Deno.removeSync(media, { recursive: true });
+  }
+});
+
 /** The modules `entry` imports statically, transitively (dynamic imports excluded). */
 async function _staticGraph(entry: string): Promise<Set<string>> {
   const out = await new Deno.Command(Deno.execPath(), {
