@@ -14,15 +14,19 @@ import type { Isolation } from "../registry/mod.ts";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const NO_OS_ISOLATION: Isolation = { level: "deno", mode: "auto" };
 
-/** Command lines of this process's children that run the plugin host (`ps`, procps). */
-function _pluginHosts(): string[] {
+/**
+ * Command lines of this process's children that run a plugin host granted
+ * `root` (`ps`, procps): a unique folder tells this test's host from those
+ * that tests running alongside it start.
+ */
+function _pluginHosts(root: string): string[] {
   const out = new Deno.Command("ps", {
-    args: ["-o", "args=", "--ppid", String(Deno.pid)],
+    args: ["-ww", "-o", "args=", "--ppid", String(Deno.pid)],
     stdout: "piped",
     stderr: "inherit",
   }).outputSync();
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) =>
-    l.includes("_plugin_host.ts")
+    l.includes("_plugin_host.ts") && l.includes(root)
   );
 }
 
@@ -35,7 +39,7 @@ Deno.test("registry: open() calls onStarted once, with its plugin host running, 
     const client = await registry.open("filesystem", { root: [media] }, {
       onStarted: () => {
         assert.equal(opened, false, "called before open() resolves");
-        calls.push(_pluginHosts());
+        calls.push(_pluginHosts(media));
       },
     });
     opened = true;
@@ -79,7 +83,7 @@ Deno.test("registry: an onStarted that throws fails open() and stops the plugin 
     await assert.rejects(
       registry.open("filesystem", { root: [media] }, {
         onStarted: () => {
-          running = _pluginHosts();
+          running = _pluginHosts(media);
           throw new Error("caller failed");
         },
       }),
@@ -87,10 +91,10 @@ Deno.test("registry: an onStarted that throws fails open() and stops the plugin 
     );
     assert.equal(running.length, 1, "the host was running when onStarted threw");
     // Killed at once; gone once the kernel has reaped it.
-    for (let i = 0; i < 100 && _pluginHosts().length > 0; i++) {
+    for (let i = 0; i < 100 && _pluginHosts(media).length > 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    assert.deepEqual(_pluginHosts(), [], "no plugin host left running");
+    assert.deepEqual(_pluginHosts(media), [], "no plugin host left running");
   } finally {
     await registry.close();
     Deno.removeSync(media, { recursive: true });
