@@ -14,6 +14,26 @@ import type { Isolation } from "../registry/mod.ts";
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const NO_OS_ISOLATION: Isolation = { level: "deno", mode: "auto" };
 
+/** Whether `ps` (procps), which these tests look for the plugin host with, runs here. */
+function _hasPs(): boolean {
+  try {
+    return new Deno.Command("ps", {
+      args: ["-p", String(Deno.pid)],
+      stdout: "null",
+      stderr: "null",
+    })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const PS = _hasPs();
+if (!PS) {
+  console.log("startup_loading_test: `ps` (procps) is not installed: the tests that look for");
+  console.log("  the plugin host process with it are skipped");
+}
+
 /**
  * Command lines of this process's children that run a plugin host granted
  * `root` (`ps`, procps): a unique folder tells this test's host from those
@@ -30,30 +50,34 @@ function _pluginHosts(root: string): string[] {
   );
 }
 
-Deno.test("registry: open() calls onStarted once, with its plugin host running, before it resolves", async () => {
-  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
-  const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
-  try {
-    const calls: string[][] = [];
-    let opened = false;
-    const client = await registry.open("filesystem", { root: [media] }, {
-      onStarted: () => {
-        assert.equal(opened, false, "called before open() resolves");
-        calls.push(_pluginHosts(media));
-      },
-    });
-    opened = true;
+Deno.test({
+  name: "registry: open() calls onStarted once, with its plugin host running, before it resolves",
+  ignore: !PS,
+  async fn() {
+    const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+    const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
     try {
-      assert.equal(calls.length, 1, "called once");
-      assert.equal(calls[0].length, 1, "the plugin host process was running when it was called");
-      assert.equal(client.manifest.typeId, "filesystem");
+      const calls: string[][] = [];
+      let opened = false;
+      const client = await registry.open("filesystem", { root: [media] }, {
+        onStarted: () => {
+          assert.equal(opened, false, "called before open() resolves");
+          calls.push(_pluginHosts(media));
+        },
+      });
+      opened = true;
+      try {
+        assert.equal(calls.length, 1, "called once");
+        assert.equal(calls[0].length, 1, "the plugin host process was running when it was called");
+        assert.equal(client.manifest.typeId, "filesystem");
+      } finally {
+        await client.close();
+      }
     } finally {
-      await client.close();
+      await registry.close();
+      Deno.removeSync(media, { recursive: true });
     }
-  } finally {
-    await registry.close();
-    Deno.removeSync(media, { recursive: true });
-  }
+  },
 });
 
 Deno.test("registry: an open() refused before any host starts never calls onStarted", async () => {
@@ -75,30 +99,34 @@ Deno.test("registry: an open() refused before any host starts never calls onStar
   }
 });
 
-Deno.test("registry: an onStarted that throws fails open() and stops the plugin host", async () => {
-  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
-  const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
-  try {
-    let running: string[] = [];
-    await assert.rejects(
-      registry.open("filesystem", { root: [media] }, {
-        onStarted: () => {
-          running = _pluginHosts(media);
-          throw new Error("caller failed");
-        },
-      }),
-      /caller failed/,
-    );
-    assert.equal(running.length, 1, "the host was running when onStarted threw");
-    // Killed at once; gone once the kernel has reaped it.
-    for (let i = 0; i < 100 && _pluginHosts(media).length > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+Deno.test({
+  name: "registry: an onStarted that throws fails open() and stops the plugin host",
+  ignore: !PS,
+  async fn() {
+    const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+    const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
+    try {
+      let running: string[] = [];
+      await assert.rejects(
+        registry.open("filesystem", { root: [media] }, {
+          onStarted: () => {
+            running = _pluginHosts(media);
+            throw new Error("caller failed");
+          },
+        }),
+        /caller failed/,
+      );
+      assert.equal(running.length, 1, "the host was running when onStarted threw");
+      // Killed at once; gone once the kernel has reaped it.
+      for (let i = 0; i < 100 && _pluginHosts(media).length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.deepEqual(_pluginHosts(media), [], "no plugin host left running");
+    } finally {
+      await registry.close();
+      Deno.removeSync(media, { recursive: true });
     }
-    assert.deepEqual(_pluginHosts(media), [], "no plugin host left running");
-  } finally {
-    await registry.close();
-    Deno.removeSync(media, { recursive: true });
-  }
+  },
 });
 
 /** The modules `entry` imports statically, transitively (dynamic imports excluded). */
