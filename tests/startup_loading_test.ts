@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { loadRegistry } from "../registry/mod.ts";
-import type { Isolation } from "../registry/mod.ts";
+import type { Isolation, Registry } from "../registry/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const NO_OS_ISOLATION: Isolation = { level: "deno", mode: "auto" };
@@ -50,13 +50,33 @@ function _pluginHosts(root: string): string[] {
   );
 }
 
+/**
+ * Runs `fn` with a fresh media folder and a registry of the built-in
+ * importers (no OS isolation), `protect`ing the folder from sources when
+ * asked; removes both afterwards.
+ */
+async function _withRegistry(
+  options: { protect?: boolean },
+  fn: (media: string, registry: Registry) => Promise<void>,
+): Promise<void> {
+  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
+  const registry = await loadRegistry({
+    isolation: NO_OS_ISOLATION,
+    ...(options.protect ? { protectedPaths: [media] } : {}),
+  });
+  try {
+    await fn(media, registry);
+  } finally {
+    await registry.close();
+    Deno.removeSync(media, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "registry: open() calls onStarted once, with its plugin host running, before it resolves",
   ignore: !PS,
   async fn() {
-    const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
-    const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
-    try {
+    await _withRegistry({}, async (media, registry) => {
       const calls: string[][] = [];
       let opened = false;
       const client = await registry.open("filesystem", { root: [media] }, {
@@ -73,39 +93,26 @@ Deno.test({
       } finally {
         await client.close();
       }
-    } finally {
-      await registry.close();
-      Deno.removeSync(media, { recursive: true });
-    }
+    });
   },
 });
 
 Deno.test("registry: an open() refused before any host starts never calls onStarted", async () => {
-  const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
-  const registry = await loadRegistry({
-    isolation: NO_OS_ISOLATION,
-    protectedPaths: [media],
-  });
-  try {
+  await _withRegistry({ protect: true }, async (media, registry) => {
     let called = false;
     await assert.rejects(
       registry.open("filesystem", { root: [media] }, { onStarted: () => called = true }),
       { code: "CONFIG_INVALID" },
     );
     assert.equal(called, false);
-  } finally {
-    await registry.close();
-    Deno.removeSync(media, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
   name: "registry: an onStarted that throws fails open() and stops the plugin host",
   ignore: !PS,
   async fn() {
-    const media = Deno.makeTempDirSync({ prefix: "retrovue-startup-" });
-    const registry = await loadRegistry({ isolation: NO_OS_ISOLATION });
-    try {
+    await _withRegistry({}, async (media, registry) => {
       let running: string[] = [];
       await assert.rejects(
         registry.open("filesystem", { root: [media] }, {
@@ -122,10 +129,7 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       assert.deepEqual(_pluginHosts(media), [], "no plugin host left running");
-    } finally {
-      await registry.close();
-      Deno.removeSync(media, { recursive: true });
-    }
+    });
   },
 });
 
