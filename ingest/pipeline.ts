@@ -34,16 +34,7 @@ import {
   type IngestPlan,
   type IngestStats,
 } from "./diff.ts";
-import {
-  checkIngestible,
-  cleanFilters,
-  type IngestCollectionRow,
-  type IngestScope,
-  isFullScope,
-  loadIngestCollection,
-  scopeOf,
-  validateFilters,
-} from "./scope.ts";
+import { type IngestCollectionRow, type IngestScope, ingestTarget, scopeOf } from "./scope.ts";
 import { normalizeText } from "./text.ts";
 import type { PathMapping } from "../core/path_mapping.ts";
 import { rekeyPlan } from "./rekey.ts";
@@ -289,11 +280,7 @@ export async function ingestCollection(
   db: DatabaseSync,
   options: IngestOptions,
 ): Promise<IngestResult> {
-  const filters = cleanFilters(options.filters ?? {});
-  validateFilters(filters);
-  const full = isFullScope(filters);
-  const collection = loadIngestCollection(db, options.collection);
-  checkIngestible(collection, full);
+  const { collection, filters, full } = ingestTarget(db, options.collection, options.filters ?? {});
   const mappings = _loadMappings(db, collection.id);
 
   // Counted from here on, before the classifier looks at the catalog (it

@@ -107,13 +107,39 @@ export function checkIngestAllowed(
   collectionId: string,
   filters: AssetFilters = {},
 ): void {
-  const clean = cleanFilters(filters);
-  validateFilters(clean);
-  checkIngestible(loadIngestCollection(db, collectionId), isFullScope(clean));
+  ingestTarget(db, collectionId, filters);
 }
 
-/** `filters` with only the keys that are set (a key present but undefined is dropped). */
-export function cleanFilters(filters: AssetFilters): AssetFilters {
+/** What an ingest of a collection covers, once {@link ingestTarget} has checked it. */
+export interface IngestTarget {
+  /** The collection's row. */
+  collection: IngestCollectionRow;
+  /** The filters, with only the keys that are set. */
+  filters: AssetFilters;
+  /** Whether no filter is set: a full ingest. */
+  full: boolean;
+}
+
+/**
+ * Checks an ingest of collection `collectionId` narrowed by `filters`, as
+ * {@link checkIngestAllowed} does, and returns what it covers. The one
+ * place those checks are made, before an importer starts and again when the
+ * ingest runs.
+ */
+export function ingestTarget(
+  db: DatabaseSync,
+  collectionId: string,
+  filters: AssetFilters,
+): IngestTarget {
+  const clean = _cleanFilters(filters);
+  validateFilters(clean);
+  const full = isFullScope(clean);
+  const collection = _loadCollection(db, collectionId);
+  _checkIngestible(collection, full);
+  return { collection, filters: clean, full };
+}
+
+function _cleanFilters(filters: AssetFilters): AssetFilters {
   const out: AssetFilters = {};
   if (filters.title !== undefined) out.title = filters.title;
   if (filters.season !== undefined) out.season = filters.season;
@@ -121,8 +147,7 @@ export function cleanFilters(filters: AssetFilters): AssetFilters {
   return out;
 }
 
-/** Reads collection `id`'s row; throws `NOT_FOUND` when there is none. */
-export function loadIngestCollection(db: DatabaseSync, id: string): IngestCollectionRow {
+function _loadCollection(db: DatabaseSync, id: string): IngestCollectionRow {
   const row = db.prepare(
     `SELECT id, name, kind, external_id, sync_enabled, ingestible, ingestible_reason,
             last_ingest_time, max_removal_pct
@@ -132,11 +157,7 @@ export function loadIngestCollection(db: DatabaseSync, id: string): IngestCollec
   return row;
 }
 
-/**
- * Throws `NOT_INGESTIBLE` when the collection may not be ingested, or, for a
- * full ingest (`full`), is not sync-enabled.
- */
-export function checkIngestible(c: IngestCollectionRow, full: boolean): void {
+function _checkIngestible(c: IngestCollectionRow, full: boolean): void {
   if (!c.ingestible) {
     const why = c.ingestible_reason ? `: ${c.ingestible_reason}` : "";
     throw new RetrovueError("NOT_INGESTIBLE", `collection '${c.name}' is not ingestible${why}`);
