@@ -702,13 +702,32 @@ Deno.test("source ingest: each collection in its own transaction; partial on fai
   assert.equal(all.status, "error");
 });
 
-Deno.test("file database: a held write lock makes the ingest DB_BUSY and changes nothing", async () => {
+/**
+ * Runs `fn` with a set-up catalog in a file (`db`, opened with `busyTimeoutMs`
+ * when given) and a second connection to it (`other`, another process's),
+ * closing both and removing the file afterwards.
+ */
+async function withFileCatalog(
+  options: { busyTimeoutMs?: number },
+  fn: (db: DatabaseSync, other: DatabaseSync) => Promise<void>,
+): Promise<void> {
   const dir = Deno.makeTempDirSync();
+  const path = `${dir}/catalog.db`;
+  const db = openDatabase(path, options);
+  let other: DatabaseSync | undefined;
   try {
-    const path = `${dir}/catalog.db`;
-    const db = openDatabase(path, { busyTimeoutMs: 50 });
     setup(db);
-    const other = openDatabase(path);
+    other = openDatabase(path);
+    await fn(db, other);
+  } finally {
+    other?.close();
+    db.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+Deno.test("file database: a held write lock makes the ingest DB_BUSY and changes nothing", async () => {
+  await withFileCatalog({ busyTimeoutMs: 50 }, async (db, other) => {
     other.exec("BEGIN IMMEDIATE");
     try {
       await rejectsWith(run(db, { tv: showUpstream() }), "DB_BUSY", /locked/);
@@ -721,21 +740,12 @@ Deno.test("file database: a held write lock makes the ingest DB_BUSY and changes
       other.exec("ROLLBACK");
     }
     assert.equal(asset(db, "e1"), undefined);
-    other.close();
-    db.close();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("file database: a collection changed by another ingest mid-stream is a CONFLICT", async () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    const path = `${dir}/catalog.db`;
-    const db = openDatabase(path);
-    setup(db);
+  await withFileCatalog({}, async (db, other) => {
     await run(db, { tv: showUpstream() });
-    const other = openDatabase(path);
     const changedUp = showUpstream().map((a) => ({ ...(a as object), title: "Other" }));
     // Another process ingests a different collection mid-stream: fine.
     const client1 = fakeClient({
@@ -770,11 +780,7 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
     });
     await rejectsWith(run(db, {}, { client: client3 }), "CONFLICT");
     assert.equal(dump(db), before);
-    other.close();
-    db.close();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 /**
@@ -790,12 +796,7 @@ function addRivalAsset(other: DatabaseSync): void {
 }
 
 Deno.test("file database: a first import whose collection gains an asset mid-stream is a CONFLICT", async () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    const path = `${dir}/catalog.db`;
-    const db = openDatabase(path);
-    setup(db);
-    const other = openDatabase(path);
+  await withFileCatalog({}, async (db, other) => {
     let before = "";
     const client = fakeClient({
       upstream: { tv: showUpstream() },
@@ -806,23 +807,11 @@ Deno.test("file database: a first import whose collection gains an asset mid-str
     });
     await rejectsWith(run(db, {}, { client }), "CONFLICT");
     assert.equal(dump(db), before);
-    other.close();
-    db.close();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("file database: a first import whose collection gains an asset before the stream starts is a CONFLICT", async () => {
-  // The pipeline reads the manifest after it has told a first import from
-  // the catalog's rows: an asset committed then must still be noticed, as
-  // the apply inserts a first import's rows without looking each one up.
-  const dir = Deno.makeTempDirSync();
-  try {
-    const path = `${dir}/catalog.db`;
-    const db = openDatabase(path);
-    setup(db);
-    const other = openDatabase(path);
+  await withFileCatalog({}, async (db, other) => {
     const inner = fakeClient({ upstream: { tv: showUpstream() } });
     let before = "";
     let committed = false;
@@ -840,21 +829,12 @@ Deno.test("file database: a first import whose collection gains an asset before 
     await rejectsWith(run(db, {}, { client }), "CONFLICT");
     assert.ok(committed);
     assert.equal(dump(db), before);
-    other.close();
-    db.close();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("file database: a collection changed between the diff and the apply is a CONFLICT", async () => {
-  const dir = Deno.makeTempDirSync();
-  try {
-    const path = `${dir}/catalog.db`;
-    const db = openDatabase(path);
-    setup(db);
+  await withFileCatalog({}, async (db, other) => {
     await run(db, { tv: showUpstream() });
-    const other = openDatabase(path);
     const classifier = createClassifier(db, { collectionId: TV, mappings: [], filters: {} });
     try {
       for (const raw of showUpstream()) classifier.add({ ...(raw as object), title: "Other" });
@@ -886,11 +866,7 @@ Deno.test("file database: a collection changed between the diff and the apply is
     } finally {
       classifier.close();
     }
-    other.close();
-    db.close();
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("an asset carrying its source's secret in disguise is invalid and never stored", async () => {
