@@ -110,6 +110,15 @@ interface _Hash {
   b: number;
 }
 
+/**
+ * The lanes' multipliers. The step that feeds one code unit (lane a:
+ * multiply; lane b: multiply, then fold its high bits down) is written out in
+ * `_unit`, `_decimal` and `_feed` alike, as a call per code unit would cost
+ * more than the step.
+ */
+const _MUL_A = 0x01000193;
+const _MUL_B = 0x5bd1e995;
+
 const _N = 0x6e; // "n": null
 const _S = 0x73; // "s": text
 const _D = 0x64; // "d": number
@@ -159,8 +168,8 @@ function _number(h: _Hash, n: number | null): void {
 
 /** Feeds one UTF-16 code unit. */
 function _unit(h: _Hash, c: number): void {
-  h.a = Math.imul(h.a ^ c, 0x01000193);
-  const b = Math.imul(h.b ^ c, 0x5bd1e995);
+  h.a = Math.imul(h.a ^ c, _MUL_A);
+  const b = Math.imul(h.b ^ c, _MUL_B);
   h.b = b ^ (b >>> 15);
 }
 
@@ -179,8 +188,8 @@ function _decimal(h: _Hash, v: number): void {
     const q = Math.floor(v / _POW10[j]);
     const c = _ZERO + q - upper * 10;
     upper = q;
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
+    a = Math.imul(a ^ c, _MUL_A);
+    b = Math.imul(b ^ c, _MUL_B);
     b ^= b >>> 15;
   }
   h.a = a;
@@ -193,8 +202,8 @@ function _feed(h: _Hash, s: string): void {
   let b = h.b;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
+    a = Math.imul(a ^ c, _MUL_A);
+    b = Math.imul(b ^ c, _MUL_B);
     b ^= b >>> 15;
   }
   h.a = a;
