@@ -7,6 +7,9 @@
  *
  * Commands run against a fresh catalog, with `HOME` in a temporary folder
  * whose manifest cache is warmed first (the state after any first command).
+ * The last row is a command that starts a plugin host: `collection ingest`
+ * of a filesystem collection of 3 files, every one unchanged since the
+ * warm-up's first ingest (its enrichers detached, as probing is not ingest).
  *
  * Run: `deno task bench startup`, or `deno run -A bench/startup_bench.ts [ROUNDS [MAIN]]`
  * (`MAIN`: another checkout's `main.ts`, to compare before and after).
@@ -31,7 +34,30 @@ const COMMANDS: readonly string[][] = [
   ["collection", "list"],
   ["asset", "list"],
   ["source", "list-types"],
+  ["collection", "ingest", "Library"],
 ];
+
+/** The library the ingest row reads: one season of 3 episodes. */
+const EPISODES = [1, 2, 3].map((e) => `Show (2000)/Season 01/Show - S01E0${e}.mkv`);
+
+/**
+ * The `collection update` that enables the ingest row's collection for full
+ * ingests and detaches the enrichers discovery attached to it.
+ */
+async function _detachEnrichers(main: string, env: Record<string, string>): Promise<string[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...FLAGS, main, "collection", "show", "Library", "--json"],
+    env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const shown = JSON.parse(new TextDecoder().decode(out.stdout));
+  const enrichers = (shown.collection?.enrichers ?? []) as Array<{ typeId: string }>;
+  return [
+    ...["collection", "update", "Library", "--sync-enable"],
+    ...enrichers.flatMap((e) => ["--remove-enricher", e.typeId]),
+  ];
+}
 
 async function _run(args: string[], env: Record<string, string>): Promise<number> {
   const t0 = performance.now();
@@ -57,9 +83,14 @@ export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void
     // Warm: create the catalog (reading commands never create one), fill the
     // manifest cache and Deno's compile cache.
     const library = join(dir, "library");
-    Deno.mkdirSync(library);
-    const add = ["source", "add", "--type", "filesystem", "--name", "Warm", "--root", library];
+    Deno.mkdirSync(join(library, "Show (2000)", "Season 01"), { recursive: true });
+    for (const episode of EPISODES) Deno.writeFileSync(join(library, episode), new Uint8Array());
+    const add = [
+      ...["source", "add", "--type", "filesystem", "--name", "Warm"],
+      ...["--root", `Library=${library}`, "--discover"],
+    ];
     await _run([...FLAGS, main, ...add], env);
+    await _run([...FLAGS, main, ...await _detachEnrichers(main, env)], env);
     for (const command of COMMANDS) await _run([...FLAGS, main, ...command], env);
     await _run([...FLAGS, empty], env);
     const floor: number[] = [];
@@ -78,10 +109,11 @@ export async function runStartupBench(rounds = 15, main = MAIN_TS): Promise<void
       } ms ` +
         `(${rounds} rounds)`,
     );
+    const width = Math.max(...COMMANDS.map((c) => c.join(" ").length));
     for (const [i, command] of COMMANDS.entries()) {
       const r = medianMin(ratios[i]);
       console.log(
-        `${command.join(" ").padEnd(18)} ÷ floor: median ${r.median.toFixed(2)}x, ` +
+        `${command.join(" ").padEnd(width)} ÷ floor: median ${r.median.toFixed(2)}x, ` +
           `min ${r.min.toFixed(2)}x`,
       );
     }
