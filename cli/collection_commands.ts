@@ -5,7 +5,6 @@
  */
 
 import {
-  activeAssetCounts,
   type CollectionRecord,
   getCollection,
   getPathMappings,
@@ -18,6 +17,7 @@ import {
   setPathMapping,
   setSyncEnabled,
 } from "../core/catalog.ts";
+import { liveAssetCount } from "../core/db_assets.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { PathMapping } from "../core/path_mapping.ts";
 import {
@@ -109,7 +109,7 @@ name to one source's collections.
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const c = findCollection(db, positionals[0], { sourceId: scope?.id });
     const source = getSource(db, c.sourceId)!;
-    const assets = activeAssetCounts(db, source.id).get(c.id) ?? 0;
+    const assets = liveAssetCount(db, c.id);
     const states = countReadiness(db, c.id);
     const enrichers = listAttachedEnrichers(db, c.id);
     const every = intervalsOf(db, c.id);

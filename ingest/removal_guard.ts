@@ -31,6 +31,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
+import { liveAssetCount } from "../core/db_assets.ts";
 import type { IngestPlan } from "./diff.ts";
 import { unseenLiveSql } from "./staging.ts";
 
@@ -142,7 +143,7 @@ export function checkRemovalGuard(
   options: RemovalGuardOptions,
 ): RemovalGuardVerdict | null {
   if (!plan.full || plan.stats.removed === 0) return null;
-  const active = _activeCount(db, plan.collectionId);
+  const active = liveAssetCount(db, plan.collectionId);
   const max = options.maxRemovalPercent ?? DEFAULT_MAX_REMOVAL_PERCENT;
   const counts = { removals: plan.stats.removed, active, listed: plan.inScope };
   const reason = removalGuardReason(counts, max);
@@ -176,14 +177,6 @@ export function checkRemovalGuard(
 export function formatPercent(part: number, whole: number): string {
   const value = whole === 0 ? 0 : (part * 100) / whole;
   return Number.isInteger(value) ? String(value) : value.toFixed(1);
-}
-
-function _activeCount(db: DatabaseSync, collectionId: string): number {
-  const row = db.prepare(
-    `SELECT count(*) AS n FROM assets INDEXED BY assets_external
-     WHERE collection_id = ? AND deleted_at IS NULL`,
-  ).get(collectionId) as { n: number };
-  return Number(row.n);
 }
 
 /** The first assets that would go, in external id order. */

@@ -47,6 +47,7 @@ Deno.test("openDatabase creates an owner-only file, in WAL mode, migrated, with 
         { version: 6, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 7, applied_at: "2030-01-02T03:04:05.000Z" },
         { version: 8, applied_at: "2030-01-02T03:04:05.000Z" },
+        { version: 9, applied_at: "2030-01-02T03:04:05.000Z" },
       ],
     );
   } finally {
