@@ -206,8 +206,9 @@ export function formatAsset(a: AssetRecord): string {
 }
 
 /**
- * Opens an existing catalog read-only (no migration step, so it never
- * competes for the write lock); a missing one is `DB_NOT_FOUND`.
+ * Opens an existing catalog read-only, so that it never competes for the
+ * write lock (except to upgrade a catalog from an older RetroVue, once); a
+ * missing one is `DB_NOT_FOUND`.
  */
 function _openForReading(ctx: CommandContext): DatabaseSync {
   return ctx.openDb({ readOnly: true });

@@ -57,7 +57,10 @@ export type CliEnv = Readonly<Record<string, string | undefined>>;
 
 /** Options for {@link CommandContext.openDb}. */
 export interface OpenDbOptions {
-  /** Open without writing anything (no file creation, no migrations). */
+  /**
+   * Open read-only, never creating the file. A catalog from an older
+   * RetroVue is upgraded first (see `openDatabase`); nothing else is written.
+   */
   readOnly?: boolean;
   /**
    * Create the catalog when it does not exist (only `source add` does).

@@ -202,7 +202,12 @@ export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1].version;
 export interface OpenDatabaseOptions {
   /** How long a write waits for another process's lock, in milliseconds (default 5000). */
   busyTimeoutMs?: number;
-  /** Open an existing database without writing (no creation, no migrations). */
+  /**
+   * Open an existing database read-only (never created). A catalog from an
+   * older RetroVue is upgraded first, as any writing command would upgrade
+   * it, so that reading commands never run this version's SQL on an older
+   * schema; `DB_BUSY` or `DB_ERROR` (naming both versions) when it cannot be.
+   */
   readOnly?: boolean;
   /**
    * Create the file (and its folder) when missing (default true). False:
@@ -229,6 +234,25 @@ export const APPLICATION_ID = 0x52567565;
  * the file cannot be opened.
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): DatabaseSync {
+  const opened = _open(path, options);
+  if (opened instanceof DatabaseSync) return opened;
+  _upgrade(path, { ...options, version: opened.version });
+  const db = _open(path, options);
+  if (db instanceof DatabaseSync) return db;
+  throw new RetrovueError(
+    "DB_ERROR",
+    `database '${path}' still has schema version ${db.version} after its upgrade`,
+  );
+}
+
+/**
+ * Opens `path` as {@link openDatabase} does, except that a read-only open of
+ * an older catalog is closed again and only its version returned.
+ */
+function _open(
+  path: string,
+  options: OpenDatabaseOptions,
+): DatabaseSync | { version: number } {
   const create = !options.readOnly && (options.create ?? true);
   if (create) _createOwnerOnly(path);
   else _assertExists(path);
@@ -248,6 +272,11 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     const stamp = _assertOurs(db, path);
     if (options.readOnly) {
       _assertKnownVersion(db, path);
+      const version = schemaVersion(db);
+      if (version < SCHEMA_VERSION) {
+        db.close();
+        return { version };
+      }
     } else {
       db.exec("PRAGMA journal_mode = WAL");
       migrate(db, { now: options.now, label: path });
@@ -258,6 +287,33 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): D
     throw toDbError(error);
   }
   return db;
+}
+
+/**
+ * Upgrades the older catalog at `path` (schema `options.version`) through a
+ * writing open, for a command that reads it. Fails as a writing command
+ * would, saying which versions and why.
+ */
+function _upgrade(
+  path: string,
+  options: OpenDatabaseOptions & { version: number },
+): void {
+  try {
+    openDatabase(path, {
+      busyTimeoutMs: options.busyTimeoutMs,
+      create: false,
+      now: options.now,
+    }).close();
+  } catch (error) {
+    if (error instanceof RetrovueError && error.code === "DB_BUSY") throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RetrovueError(
+      "DB_ERROR",
+      `database '${path}' is from an older RetroVue (schema version ${options.version}, ` +
+        `this one needs ${SCHEMA_VERSION}) and upgrading it failed: ${reason}`,
+      { cause: error, details: { version: options.version, needed: SCHEMA_VERSION } },
+    );
+  }
 }
 
 /** An in-memory, migrated database for tests. */

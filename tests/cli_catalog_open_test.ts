@@ -5,7 +5,8 @@
  * folder; only `source add` creates a catalog, marked with
  * `PRAGMA application_id`; another application's SQLite file, or a file that
  * is not SQLite, is refused byte for byte untouched; a catalog from before
- * the mark is accepted and marked.
+ * the mark is accepted and marked; one from an older RetroVue is upgraded
+ * before a reading command reads it.
  *
  * Needs `--allow-read --allow-write --allow-run --allow-env`.
  */
@@ -13,7 +14,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { APPLICATION_ID } from "../core/db.ts";
+import { APPLICATION_ID, migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../core/db.ts";
 import { FAKE_PLUGINS, runCli, tempWorld } from "./_cli.ts";
 
 function _applicationId(path: string): number {
@@ -123,4 +124,34 @@ Deno.test("a catalog from before the mark is accepted and marked", async () => {
   assert.equal(list.code, 0, list.stderr);
   assert.equal(JSON.parse(list.stdout).sources.length, 1);
   assert.equal(_applicationId(world.db), APPLICATION_ID);
+});
+
+Deno.test("reading commands upgrade a catalog from an older RetroVue before they read it", async () => {
+  using world = tempWorld();
+  // Schema 7: before the path check's index (8) and the live count's (9).
+  const raw = new DatabaseSync(world.db);
+  raw.exec("PRAGMA journal_mode = WAL");
+  migrate(raw, { migrations: MIGRATIONS.filter((m) => m.version <= 7) });
+  const t = "2024-01-01T00:00:00.000Z";
+  raw.exec(
+    `INSERT INTO sources (id, name, type_id, config, created_at, updated_at)
+     VALUES ('fake-00000001', 'Home', 'fake', '{}', '${t}', '${t}');
+     INSERT INTO collections (id, source_id, external_id, name, kind, sync_enabled, created_at, updated_at)
+     VALUES ('c-0000000001', 'fake-00000001', 'tv', 'TV', 'shows', 1, '${t}', '${t}');
+     INSERT INTO assets (id, collection_id, external_id, kind, title, path, fingerprint,
+       file_fingerprint, first_seen, last_seen, updated_at)
+     VALUES ('a-000000000001', 'c-0000000001', 'e1', 'movie', 'M', '${world.dir}/m.mkv', 'f', 'f',
+       '${t}', '${t}', '${t}');`,
+  );
+  raw.close();
+  const check = await runCli(["collection", "check-paths", "TV", "--json"], { db: world.db });
+  assert.equal(check.code, 2, check.stderr); // Partial: the one asset's file does not exist.
+  assert.equal(check.stderr, "");
+  assert.equal(JSON.parse(check.stdout).missing.length, 1);
+  const reader = new DatabaseSync(world.db, { readOnly: true });
+  assert.equal(schemaVersion(reader), SCHEMA_VERSION);
+  reader.close();
+  const list = await runCli(["asset", "list", "--json"], { db: world.db });
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(JSON.parse(list.stdout).assets.length, 1);
 });

@@ -191,3 +191,67 @@ Deno.test("a second writer waits, then fails with DB_BUSY instead of hanging", (
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+/** A catalog file at schema `version`, as an older RetroVue left it, with one source. */
+function _olderCatalog(path: string, version: number): void {
+  const raw = new DatabaseSync(path);
+  raw.exec("PRAGMA journal_mode = WAL");
+  migrate(raw, { migrations: MIGRATIONS.filter((m) => m.version <= version) });
+  raw.exec(
+    "INSERT INTO sources (id, name, type_id, config, created_at, updated_at) " +
+      "VALUES ('fake-00000001', 'x', 'fake', '{}', '2020-01-01', '2020-01-01')",
+  );
+  raw.close();
+}
+
+Deno.test("a read-only open of an older catalog upgrades it first, then reads it read-only", () => {
+  const dir = _tmp();
+  const path = join(dir, "old.db");
+  try {
+    _olderCatalog(path, 7);
+    const db = openDatabase(path, { readOnly: true, now: FIXED });
+    try {
+      assert.equal(schemaVersion(db), SCHEMA_VERSION);
+      assert.equal(db.prepare("SELECT COUNT(*) AS n FROM sources").get()?.n, 1);
+      assert.ok(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'assets_live'").get());
+      assert.throws(() => db.exec("DELETE FROM sources"), /readonly/);
+    } finally {
+      db.close();
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("an older catalog that cannot be upgraded for reading is DB_BUSY or DB_ERROR, left as it was", () => {
+  const dir = _tmp();
+  const path = join(dir, "old.db");
+  try {
+    _olderCatalog(path, 7);
+    // Another process holds the write lock: the upgrade waits, then gives up.
+    const other = new DatabaseSync(path);
+    other.exec("BEGIN IMMEDIATE");
+    assert.throws(
+      () => openDatabase(path, { readOnly: true, busyTimeoutMs: 50 }),
+      (e) => e instanceof RetrovueError && e.code === "DB_BUSY",
+    );
+    other.exec("ROLLBACK");
+    // A migration fails (here: a name it needs is taken): both versions are named.
+    other.exec("CREATE TABLE assets_live (x)");
+    other.close();
+    assert.throws(
+      () => openDatabase(path, { readOnly: true }),
+      (e) =>
+        e instanceof RetrovueError && e.code === "DB_ERROR" &&
+        e.message.includes(
+          `is from an older RetroVue (schema version 7, this one needs ${SCHEMA_VERSION}) ` +
+            "and upgrading it failed:",
+        ) && /assets_live/.test(e.message),
+    );
+    const raw = new DatabaseSync(path, { readOnly: true });
+    assert.equal(schemaVersion(raw), 8, "the migrations before the failing one stay applied");
+    raw.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -409,7 +409,7 @@ Deno.test("migration 2 adds the removal limit to an old catalog and keeps its da
     ).run(t, t);
     v1.close();
 
-    // Read-only (no migration): the limit reads as the default.
+    // A reading open upgrades it first: the limit reads as the default.
     const ro = openDatabase(path, { readOnly: true });
     try {
       assert.equal(getCollection(ro, "c-1")!.maxRemovalPercent, null);
