@@ -11,13 +11,13 @@ import {
   getSource,
   listCollections,
   listSources,
+  liveAssetCount,
   parsePathMapping,
   removePathMapping,
   setMaxRemovalPercent,
   setPathMapping,
   setSyncEnabled,
 } from "../core/catalog.ts";
-import { liveAssetCount } from "../core/db_assets.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { PathMapping } from "../core/path_mapping.ts";
 import {

@@ -8,7 +8,6 @@ import type { DatabaseSync } from "node:sqlite";
 import { validateConfig } from "../core/config.ts";
 import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
 import {
-  activeAssetCounts,
   checkSourceName,
   collectionCounts,
   deleteSource,
@@ -17,6 +16,7 @@ import {
   insertSource,
   listCollections,
   listSources,
+  liveAssetCounts,
   type SourceRecord,
   updateSource,
   upsertDiscoveredCollections,
@@ -730,7 +730,7 @@ Asks for confirmation on a terminal; elsewhere --yes is required.
     }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <source> (id or name)" });
     const db = ctx.openDb();
     const source = findSource(db, positionals[0]);
-    const assets = activeAssetCounts(db, source.id);
+    const assets = liveAssetCounts(db, source.id);
     const assetTotal = [...assets.values()].reduce((a, b) => a + b, 0);
     const collectionTotal = collectionCounts(db).get(source.id)?.total ?? 0;
     if (assetTotal > 0 && !values.force) {

@@ -184,7 +184,7 @@ CREATE INDEX assets_live_paths ON assets (collection_id, local_path IS NULL OR l
   },
   {
     // How many live assets a collection has (see liveAssetCount in
-    // db_assets.ts), read from this narrow index in milliseconds instead of
+    // catalog.ts), read from this narrow index in milliseconds instead of
     // from the collection's rows: every full ingest compares it with what it
     // saw, so that "nothing went" needs no per-row query, and the removal
     // guard, `collection show` and `source remove` count with it.

@@ -1,14 +1,11 @@
 /**
- * DDL for the asset catalog, part of schema version 1 (see `db.ts`), and the
- * SQL that reads assets the way the catalog stores them.
+ * DDL for the asset catalog, part of schema version 1 (see `db.ts`).
  *
  * Assets are keyed by (collection, the importer's stable external id) and are
  * never hard-deleted by ingest: a removed asset gets `deleted_at`.
  *
  * @module
  */
-
-import type { DatabaseSync } from "node:sqlite";
 
 /**
  * Statements creating the `assets` table and its indexes.
@@ -50,28 +47,6 @@ CREATE UNIQUE INDEX assets_external ON assets (collection_id, external_id);
 CREATE INDEX assets_series ON assets (collection_id, series_title COLLATE NOCASE, season, episode);
 CREATE INDEX assets_title ON assets (collection_id, title COLLATE NOCASE);
 `;
-
-/**
- * How many live (not soft-deleted) assets a collection has. Reads only the
- * `assets_live` index (migration 9), a few bytes an asset, so it takes
- * milliseconds at 100k assets where counting the rows took ~80 ms.
- *
- * @example
- * ```ts
- * import { openMemoryDatabase } from "./db.ts";
- * import { liveAssetCount } from "./db_assets.ts";
- *
- * const db = openMemoryDatabase();
- * console.log(liveAssetCount(db, "c-0123456789")); // 0
- * ```
- */
-export function liveAssetCount(db: DatabaseSync, collectionId: string): number {
-  const row = db.prepare(
-    `SELECT count(*) AS n FROM main.assets INDEXED BY assets_live
-     WHERE collection_id = ? AND deleted_at IS NULL`,
-  ).get(collectionId) as { n: number | bigint };
-  return Number(row.n);
-}
 
 /**
  * When an asset was last seen, as an SQL expression over an `assets` row

@@ -24,7 +24,7 @@ import {
   normalizeText,
   withoutFileIds,
 } from "./normalize.ts";
-import { liveAssetCount } from "../core/db_assets.ts";
+import { liveAssetCount } from "../core/catalog.ts";
 import type { PathMapping } from "../core/path_mapping.ts";
 import { createStage, type Stage, unseenLiveSql } from "./staging.ts";
 import { isFullScope } from "./scope.ts";

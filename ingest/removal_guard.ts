@@ -31,7 +31,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { liveAssetCount } from "../core/db_assets.ts";
+import { liveAssetCount } from "../core/catalog.ts";
 import type { IngestPlan } from "./diff.ts";
 import { unseenLiveSql } from "./staging.ts";
 

@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import {
-  activeAssetCounts,
   collectionCounts,
   collectionIdFor,
   deleteSource,
@@ -10,6 +9,7 @@ import {
   insertSource,
   listCollections,
   listSources,
+  liveAssetCounts,
   newSourceId,
   parsePathMapping,
   removePathMapping,
@@ -258,7 +258,7 @@ Deno.test("deleting a source cascades; active asset counts ignore deleted assets
   );
   insert.run("a-1", tv, "1", null);
   insert.run("a-2", tv, "2", "2030-01-01");
-  assert.deepEqual([...activeAssetCounts(db, s.id)], [[tv, 1]]);
+  assert.deepEqual([...liveAssetCounts(db, s.id)], [[tv, 1]]);
   assert.equal(deleteSource(db, s.id), true);
   for (const table of ["collections", "path_mappings", "assets"]) {
     assert.equal(db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get()?.n, 0, table);

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { migrate, MIGRATIONS } from "../core/db.ts";
-import { liveAssetCount } from "../core/db_assets.ts";
+import { liveAssetCount } from "../core/catalog.ts";
 import { classifyStaged } from "../ingest/diff.ts";
 import { createStage, type Stage, unseenLiveSql } from "../ingest/staging.ts";
 import { seedCatalog, SEEDED_COLLECTION, seededCatalog } from "./_catalog.ts";
