@@ -34,6 +34,13 @@
 import type { ConfigValue, Grant, ParamSpec } from "./contract.ts";
 
 /**
+ * The parameter shapes an enricher's {@link EnricherParamSpec} and
+ * {@link EnricherConfig} build on, shared with importers; defined in
+ * `contract.ts` and re-exported here so an enricher author reads one file.
+ */
+export type { ConfigValue, Grant, ParamKind, ParamSpec } from "./contract.ts";
+
+/**
  * What an enricher parameter lets the sandbox reach: an importer's
  * {@link Grant} (`net`, `read`), or `run`: the real (absolute,
  * symlink-resolved) path of the one executable this `path` param names

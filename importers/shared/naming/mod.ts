@@ -21,9 +21,12 @@
 
 export {
   cleanTitle,
+  type CleanTitleOptions,
+  type DiscKind,
   type ExtraType,
   type FolderTitle,
   type MovieName,
+  type ParsedKind,
   type ParsedMedia,
   parseMediaPath,
   parseMovieName,
@@ -32,8 +35,14 @@ export {
   parseSeriesFolder,
   seriesTitleFromPath,
 } from "./_parse.ts";
+export type { SeasonFolderOptions } from "./_folders.ts";
 export { parseFolderFiles } from "./_siblings.ts";
-export { describeFolder, type FolderContents, type FolderDescription } from "./_layout.ts";
+export {
+  describeFolder,
+  type FolderContents,
+  type FolderDescription,
+  type FolderRole,
+} from "./_layout.ts";
 export {
   EXTRA_FOLDERS,
   humanizeTitle,
