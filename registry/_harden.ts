@@ -62,6 +62,14 @@ export const DENIED_DENO_FUNCTIONS: Readonly<Record<string, string>> = {
   cron: "Deno.cron",
 };
 
+/**
+ * The host every `file:` import from outside a plugin's folder resolves to
+ * (see `_import_map.ts`): reserved (`.invalid` never resolves), and plugin
+ * hosts run with `--no-remote`, so it is never fetched; Deno reports the
+ * attempt as a denial of import access to it.
+ */
+export const DENIED_IMPORT_HOST = "import-denied.retrovue.invalid";
+
 /** Who a denial is about: the plugin's kind, as operators and authors know it. */
 export type DenialSubject = "importer" | "enricher" | "plugin";
 
@@ -106,6 +114,9 @@ function _denialAdvice(kind: string, subject: DenialSubject): string {
  */
 export function denialInOurTerms(text: string, subject: DenialSubject = "importer"): string {
   return text.replace(_DENO_DENIAL, (_all, kind: string, target?: string) => {
+    if (kind === "import" && target?.startsWith(`${DENIED_IMPORT_HOST}:`)) {
+      return outsideImportDenial(subject);
+    }
     const what = target === undefined ? `${kind} access` : `${kind} access to "${target}"`;
     const grant = kind === "net" || kind === "read" || (kind === "run" && subject !== "importer")
       ? `the ${subject} has no ${kind} grant for it`
@@ -114,6 +125,27 @@ export function denialInOurTerms(text: string, subject: DenialSubject = "importe
       _denialAdvice(kind, subject)
     }; this is a plugin bug`;
   });
+}
+
+/**
+ * The denial of an import from outside the plugin's own folder (see
+ * {@link DENIED_IMPORT_HOST}); `url` is what Deno reported it as, when it
+ * did, and gives the path the plugin asked for.
+ */
+export function outsideImportDenial(subject: DenialSubject, url?: string): string {
+  const prefix = `https://${DENIED_IMPORT_HOST}/`;
+  let path = "";
+  if (url?.startsWith(prefix)) {
+    const rest = url.slice(prefix.length, prefix.length + 500);
+    try {
+      path = ` ('/${decodeURI(rest)}')`;
+    } catch {
+      path = ` ('/${rest}')`; // Not percent-encoded as a URL would be: shown as it came.
+    }
+  }
+  return `sandbox denied an import from outside the ${subject}'s own folder${path}: a plugin ` +
+    "imports modules only from its folder — bundle code into it, and read data under a " +
+    "granted path with Deno.readTextFile, not import; this is a plugin bug";
 }
 
 /** The hardening every plugin worker gets, for a source with `guard`. */

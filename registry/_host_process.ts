@@ -24,6 +24,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import type { Readable, Writable } from "node:stream";
+import { hostImportMapUrl } from "./_import_map.ts";
 import { type Bind, bwrapArgs, type IsolationLevel } from "./_isolation.ts";
 import type {
   ChildToHost,
@@ -79,6 +80,12 @@ export interface WorkerHandlers {
 export interface HostProcessOptions {
   /** Paths the subprocess may read (plugin module folders and granted paths, real and as written). */
   read: string[];
+  /**
+   * The plugin folders among `read`: the only ones besides the host's own
+   * code that modules may be imported from (`_import_map.ts`); an import of
+   * anything else, a granted data path included, is a denial.
+   */
+  moduleRoots: string[];
   /**
    * What OS isolation shows read-only (real path → where the plugin sees it);
    * defaults to each `read` path at itself.
@@ -140,7 +147,6 @@ export const DEFAULT_MAX_OUTPUT_LINES = 1000;
 const MAX_OUTPUT_LINE = 2000;
 const RUNTIME_URL = new URL("./_worker_runtime.ts", import.meta.url).href;
 const HOST_URL = new URL("./_plugin_host.ts", import.meta.url);
-const IMPORT_MAP_URL = new URL("./_host_import_map.json", import.meta.url);
 
 interface ChildCommand {
   cmd: string;
@@ -151,13 +157,16 @@ interface ChildCommand {
 
 function _hostCommand(options: HostProcessOptions): ChildCommand {
   if (Deno.build.standalone) {
+    // A compiled binary takes no flags per host, the import map included: its
+    // plugins rely on OS isolation to keep imports out of the granted paths.
     return { cmd: _spelledApart(Deno.execPath()), args: [PLUGIN_HOST_COMMAND] };
   }
   const args = [
     "run",
     ...HOST_RUN_FLAGS,
-    // Node.js modules that would get around the worker hardening resolve to a denial.
-    `--import-map=${fromFileUrl(IMPORT_MAP_URL)}`,
+    // Modules load from the plugin folders and this code only; Node.js modules
+    // that would get around the worker hardening resolve to a denial.
+    `--import-map=${hostImportMapUrl([dirname(fromFileUrl(HOST_URL)), ...options.moduleRoots])}`,
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${
       options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB

@@ -110,6 +110,7 @@ export function startSandboxedHost(
   const pluginDir = pluginReadRoot(file);
   return startHostProcess({
     read: [pluginDir, ...(sandbox.permissions.read || [])],
+    moduleRoots: [pluginDir],
     binds: [{ source: pluginDir, target: pluginDir }, ...sandbox.binds],
     net: sandbox.permissions.net || [],
     run: sandbox.permissions.run || [],

@@ -20,8 +20,10 @@ import type { ReadGuard } from "./_protocol.ts";
 import {
   denialInOurTerms,
   type DenialSubject,
+  DENIED_IMPORT_HOST,
   hardenOptions,
   hardenScope,
+  outsideImportDenial,
   REMOVED_GLOBALS,
 } from "./_harden.ts";
 
@@ -165,6 +167,10 @@ export function toWireError(error: unknown, subject: DenialSubject = "plugin"): 
     };
   }
   if (error instanceof Error && /--no-npm|--no-remote/.test(error.message)) {
+    const outside = new RegExp(`https://${DENIED_IMPORT_HOST}/[^\\s"'\`]*`).exec(error.message);
+    if (outside) {
+      return { code: "PERMISSION_DENIED", message: outsideImportDenial(subject, outside[0]) };
+    }
     return {
       code: "PERMISSION_DENIED",
       message: `sandbox denied: plugins may not import npm packages or remote modules${

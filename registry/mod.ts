@@ -513,8 +513,10 @@ async function _loadBatch(
   const { timeoutMs } = options;
   const result: BatchResult = new Map();
   const { startHostProcess } = await import("./_host_process.ts");
+  const roots = [...new Set(files.map(pluginReadRoot))];
   const process: HostProcess = startHostProcess({
-    read: [...new Set(files.map(pluginReadRoot))],
+    read: roots,
+    moduleRoots: roots,
     net: [],
     isolation: options.isolation,
   });

@@ -75,6 +75,11 @@ async function _world(level: IsolationLevel): Promise<World> {
   Deno.writeTextFileSync(join(base, "outside.txt"), "outside");
   Deno.symlinkSync(join(base, "outside.txt"), join(root, "link-to-outside.txt"));
   Deno.symlinkSync(base, join(root, "link-to-base"));
+  Deno.writeTextFileSync(join(root, "inside.json"), '{"inside":true}');
+  Deno.writeTextFileSync(join(base, "outside.json"), '{"outside":true}');
+  Deno.writeTextFileSync(join(base, "outside.js"), 'export const secret = "outside";\n');
+  Deno.symlinkSync(join(base, "outside.json"), join(root, "link-to-outside.json"));
+  Deno.symlinkSync(join(base, "outside.js"), join(root, "link-to-outside.js"));
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/redirect") {
@@ -167,7 +172,11 @@ for (const level of LEVELS) {
           ["run", /run access/],
           ["write", /write access/],
           ["dlopen", /ffi access/],
-          ["import", /read access|import access/],
+          ["import", /an import from outside the importer's own folder \('\/etc\/hostname\.js'\)/],
+          ["import-json-link", /an import from outside the importer's own folder/],
+          ["import-js-link", /an import from outside the importer's own folder/],
+          ["import-data", /read data under a granted path with Deno\.readTextFile, not import/],
+          ["import-data-spelled", /an import from outside the importer's own folder/],
           ["remote-import", /remote modules|import access/],
           ["cache-api", /caches is not available to plugins/],
           ["local-storage", /localStorage is not available/],
@@ -184,6 +193,9 @@ for (const level of LEVELS) {
             await _rejects(_attempt(world, attempt), "PERMISSION_DENIED", pattern);
           });
         }
+        await t.step("its own folder's modules still import on demand", async () => {
+          assert.deepEqual(await _attempt(world, "import-own"), { serverName: "object" });
+        });
         await t.step("denied: import('npm:…'), and deno.lock is left alone", async () => {
           const before = _sha(LOCKFILE);
           await _rejects(_attempt(world, "npm-import"), "PERMISSION_DENIED", /npm packages/);

@@ -1,0 +1,71 @@
+/**
+ * The import map every plugin host runs with: where a module may be
+ * imported from.
+ *
+ * A worker's read grants cover a source's data (media folders, a catalog
+ * file), and Deno checks a module's path as written, so without this map a
+ * plugin could `import()` a symlink inside a granted folder as JSON or code
+ * and read whatever it points at, even where no OS isolation hides it. The
+ * map is an allow-list instead: files import from the plugin folders and the
+ * host's own code only; every other `file:` URL, whatever its spelling,
+ * resolves to a reserved host the plugin host never fetches (it runs with
+ * `--no-remote`), which Deno reports as a denial and
+ * {@link denialInOurTerms} words as one. Node.js modules that would get
+ * around the worker hardening resolve to a module that throws a denial.
+ *
+ * The map travels as a `data:` URL on the host's command line, so no file is
+ * written for it and OS isolation needs no extra mount.
+ *
+ * @module
+ */
+
+import { pathToFileURL } from "node:url";
+import { DENIED_IMPORT_HOST } from "./_harden.ts";
+
+/** Node.js modules a plugin may not import: they start or load unhardened workers. */
+const _DENIED_NODE_MODULES: readonly string[] = [
+  "node:worker_threads",
+  "worker_threads",
+  "node:module",
+  "module",
+];
+
+const _DENIED_NODE_MODULE_URL = new URL("./_denied_module.js", import.meta.url).href;
+
+/**
+ * The import map for a plugin host whose modules come from `moduleRoots`
+ * (absolute folders: the host's own code and the plugin folders), as the
+ * JSON object Deno reads.
+ *
+ * @example
+ * ```ts
+ * import { hostImportMap } from "./_import_map.ts";
+ *
+ * const map = hostImportMap(["/opt/retrovue/registry", "/srv/plugins/acme"]);
+ * map.imports["file:///srv/plugins/acme/"]; // "file:///srv/plugins/acme/": its own modules load
+ * map.imports["file:///"]; // "https://import-denied.retrovue.invalid/": nothing else does
+ * ```
+ */
+export function hostImportMap(moduleRoots: readonly string[]): { imports: Record<string, string> } {
+  const imports: Record<string, string> = {};
+  for (const name of _DENIED_NODE_MODULES) imports[name] = _DENIED_NODE_MODULE_URL;
+  // The longest matching prefix wins, so the folders below override the catch-all.
+  imports["file:///"] = `https://${DENIED_IMPORT_HOST}/`;
+  for (const root of moduleRoots) {
+    const href = pathToFileURL(root).href;
+    const prefix = href.endsWith("/") ? href : `${href}/`;
+    imports[prefix] = prefix;
+  }
+  return { imports };
+}
+
+/**
+ * {@link hostImportMap} as the value of `deno run --import-map=`: a base64
+ * `data:` URL, which holds any path (commas, `#`, `%`, quotes) unescaped.
+ */
+export function hostImportMapUrl(moduleRoots: readonly string[]): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(hostImportMap(moduleRoots)));
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `data:application/json;base64,${btoa(binary)}`;
+}
