@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { validateConfig } from "../core/config.ts";
@@ -80,6 +81,10 @@ async function _world(level: IsolationLevel): Promise<World> {
   Deno.writeTextFileSync(join(base, "outside.js"), 'export const secret = "outside";\n');
   Deno.symlinkSync(join(base, "outside.json"), join(root, "link-to-outside.json"));
   Deno.symlinkSync(join(base, "outside.js"), join(root, "link-to-outside.js"));
+  const db = new DatabaseSync(join(base, "outside.db"));
+  db.exec("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('outside')");
+  db.close();
+  Deno.symlinkSync(join(base, "outside.db"), join(root, "link-to-outside.db"));
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/redirect") {
@@ -228,9 +233,14 @@ for (const level of LEVELS) {
             assert.ok(result instanceof RetrovueError, `read through the link: ${result}`);
             assert.match(result.message, /no such file/i);
           });
+          await t.step("nor can node:sqlite open a database through one", async () => {
+            const result = await _attempt(world, "symlink-node-sqlite").catch((e) => e);
+            assert.ok(result instanceof RetrovueError, `read through the link: ${result}`);
+            assert.match(result.message, /unable to open/i);
+          });
         } else {
           console.log(
-            "  (Deno permissions alone: node:fs still follows a link out of a granted folder; " +
+            "  (Deno permissions alone: node:fs and node:sqlite still follow a link out of a granted folder; " +
               "OS isolation closes that, see docs/importers.md)",
           );
         }
