@@ -165,8 +165,13 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
     "run",
     ...HOST_RUN_FLAGS,
     // Modules load from the plugin folders and this code only; Node.js modules
-    // that would get around the worker hardening resolve to a denial.
-    `--import-map=${hostImportMapUrl([dirname(fromFileUrl(HOST_URL)), ...options.moduleRoots])}`,
+    // that would get around the worker hardening (or, without OS isolation,
+    // open files by path) resolve to a denial.
+    `--import-map=${
+      hostImportMapUrl([dirname(fromFileUrl(HOST_URL)), ...options.moduleRoots], {
+        osIsolation: options.isolation === "os",
+      })
+    }`,
     "--unstable-worker-options",
     `--v8-flags=--max-old-space-size=${
       options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB

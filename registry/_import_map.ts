@@ -11,7 +11,9 @@
  * resolves to a reserved host the plugin host never fetches (it runs with
  * `--no-remote`), which Deno reports as a denial and
  * {@link denialInOurTerms} words as one. Node.js modules that would get
- * around the worker hardening resolve to a module that throws a denial.
+ * around the worker hardening resolve to a module that throws a denial: the
+ * ones that start or load workers always, and, where no OS isolation hides
+ * what lies outside the grants, the ones that open files by path.
  *
  * The map travels as a `data:` URL on the host's command line, so no file is
  * written for it and OS isolation needs no extra mount.
@@ -33,6 +35,31 @@ const _DENIED_NODE_MODULES: readonly string[] = [
 const _DENIED_NODE_MODULE_URL = new URL("./_denied_module.js", import.meta.url).href;
 
 /**
+ * Node.js modules that open files by path, beneath Deno's file APIs and so
+ * beyond the worker's read guard: without OS isolation a symlink in a
+ * granted folder would take them anywhere.
+ */
+const _FILE_NODE_MODULES: readonly string[] = [
+  "node:fs",
+  "fs",
+  "node:fs/promises",
+  "fs/promises",
+  "node:sqlite",
+];
+
+const _DENIED_FILE_MODULE_URL = new URL("./_denied_file_module.js", import.meta.url).href;
+
+/** Options for {@link hostImportMap}. */
+export interface HostImportMapOptions {
+  /**
+   * Whether the host runs under OS isolation, which hides every path
+   * outside the grants. Without it, the Node.js modules that open files by
+   * path resolve to a denial too. Default false.
+   */
+  osIsolation?: boolean;
+}
+
+/**
  * The import map for a plugin host whose modules come from `moduleRoots`
  * (absolute folders: the host's own code and the plugin folders), as the
  * JSON object Deno reads.
@@ -41,14 +68,22 @@ const _DENIED_NODE_MODULE_URL = new URL("./_denied_module.js", import.meta.url).
  * ```ts
  * import { hostImportMap } from "./_import_map.ts";
  *
- * const map = hostImportMap(["/opt/retrovue/registry", "/srv/plugins/acme"]);
+ * const map = hostImportMap(["/opt/retrovue/registry", "/srv/plugins/acme"], {
+ *   osIsolation: true,
+ * });
  * map.imports["file:///srv/plugins/acme/"]; // "file:///srv/plugins/acme/": its own modules load
  * map.imports["file:///"]; // "https://import-denied.retrovue.invalid/": nothing else does
  * ```
  */
-export function hostImportMap(moduleRoots: readonly string[]): { imports: Record<string, string> } {
+export function hostImportMap(
+  moduleRoots: readonly string[],
+  options: HostImportMapOptions = {},
+): { imports: Record<string, string> } {
   const imports: Record<string, string> = {};
   for (const name of _DENIED_NODE_MODULES) imports[name] = _DENIED_NODE_MODULE_URL;
+  if (!options.osIsolation) {
+    for (const name of _FILE_NODE_MODULES) imports[name] = _DENIED_FILE_MODULE_URL;
+  }
   // The longest matching prefix wins, so the folders below override the catch-all.
   imports["file:///"] = `https://${DENIED_IMPORT_HOST}/`;
   for (const root of moduleRoots) {
@@ -63,8 +98,11 @@ export function hostImportMap(moduleRoots: readonly string[]): { imports: Record
  * {@link hostImportMap} as the value of `deno run --import-map=`: a base64
  * `data:` URL, which holds any path (commas, `#`, `%`, quotes) unescaped.
  */
-export function hostImportMapUrl(moduleRoots: readonly string[]): string {
-  const bytes = new TextEncoder().encode(JSON.stringify(hostImportMap(moduleRoots)));
+export function hostImportMapUrl(
+  moduleRoots: readonly string[],
+  options: HostImportMapOptions = {},
+): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(hostImportMap(moduleRoots, options)));
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return `data:application/json;base64,${btoa(binary)}`;

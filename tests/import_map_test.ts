@@ -26,6 +26,17 @@ Deno.test("import map: the given folders map to themselves, everything else to t
   for (const name of ["node:worker_threads", "worker_threads", "node:module", "module"]) {
     assert.match(imports[name], /\/registry\/_denied_module\.js$/, name);
   }
+  const files = ["node:fs", "fs", "node:fs/promises", "fs/promises", "node:sqlite"];
+  for (const name of files) {
+    assert.match(
+      imports[name],
+      /\/registry\/_denied_file_module\.js$/,
+      `${name} without OS isolation`,
+    );
+  }
+  const isolated = hostImportMap([root], { osIsolation: true }).imports;
+  for (const name of files) assert.equal(isolated[name], undefined, `${name} under OS isolation`);
+  assert.equal(isolated["node:module"], imports["node:module"], "workers stay denied either way");
 });
 
 Deno.test("import map: the data: URL decodes to the same map", async () => {
