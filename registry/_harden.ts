@@ -165,6 +165,9 @@ export function hardenOptions(guard: ReadGuard | null): HardenOptions {
       "readDir",
       "readDirSync",
       "watchFs",
+      // Reads no content, but would name where a link out leads.
+      "realPath",
+      "realPathSync",
     ],
     nonFollowingReads: ["lstat", "lstatSync", "readLink", "readLinkSync"],
     guard,

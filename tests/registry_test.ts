@@ -170,6 +170,7 @@ for (const level of LEVELS) {
           ["symlink-inside", /link-to-outside\.txt" leads outside the paths this source grants/],
           ["symlink-dir", /link-to-base\/outside\.txt" leads outside/],
           ["stat-outside", /leads outside/],
+          ["realpath-outside", /link-to-outside\.txt" leads outside/],
           ["fetch-other-port", /net access/],
           ["fetch-other-host", /localhost/],
           ["fetch-redirect", /localhost/],
