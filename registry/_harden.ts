@@ -236,10 +236,23 @@ export function hardenScope(options: HardenOptions): void {
     const inside = (p: string) => prefixes.some((r) => p === r.slice(0, -1) || p.startsWith(r));
     const denied = (p: string) =>
       new Deno.errors.NotCapable(`"${p}" leads outside the paths this source grants`);
+    // The internal state of a URL or a Request, whatever a subclass's getters say.
+    const hrefOf = Object.getOwnPropertyDescriptor(URL.prototype, "href")!.get!;
+    const requestUrlOf = Object.getOwnPropertyDescriptor(Request.prototype, "url")!.get!;
+    // What a call will read, fixed once, so that what is checked is what is read:
+    // a string (Deno would turn any other object into one only when it reads, and a
+    // toString may answer differently then), a genuine URL, or an array of those.
+    const snapshot = (path: unknown): unknown => {
+      if (Array.isArray(path)) return Array.from(path, snapshot);
+      if (path instanceof URL) return new URL(hrefOf.call(path));
+      if (path === null || path === undefined || typeof path === "string") return path;
+      return String(path);
+    };
     const pathOf = (path: unknown): string | undefined => {
       if (typeof path === "string") return path;
       if (path instanceof URL && path.protocol === "file:") {
-        return decodeURIComponent(path.pathname);
+        // As Deno reads a file URL: a `%` that starts no escape stands for itself.
+        return decodeURIComponent(path.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
       }
       return undefined;
     };
@@ -280,7 +293,8 @@ export function hardenScope(options: HardenOptions): void {
         Object.defineProperty(
           deno,
           name,
-          fixed((path: unknown, ...rest: unknown[]) => {
+          fixed((given: unknown, ...rest: unknown[]) => {
+            const path = snapshot(given);
             check(path, follow);
             if (sync) {
               try {
@@ -304,9 +318,22 @@ export function hardenScope(options: HardenOptions): void {
       globalThis,
       "fetch",
       fixed((input: RequestInfo | URL, init?: RequestInit) => {
-        const url = input instanceof Request ? input.url : String(input);
-        if (url.startsWith("file:")) check(new URL(url), true);
-        return fetch(input, init);
+        // Parsed once, as fetch would (any letter case, relative to the worker's
+        // location), and that very URL is what fetch gets.
+        let target: RequestInfo | URL = input;
+        let url: URL | undefined;
+        if (input instanceof Request) url = new URL(requestUrlOf.call(input));
+        else {
+          const text = input instanceof URL ? hrefOf.call(input) : String(input);
+          try {
+            url = new URL(text, (globalThis as { location?: { href: string } }).location?.href);
+          } catch {
+            url = undefined; // fetch reports the bad URL itself
+          }
+          target = url ?? text;
+        }
+        if (url?.protocol === "file:") check(url, true);
+        return fetch(target, init);
       }),
     );
   }

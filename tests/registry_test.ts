@@ -171,6 +171,7 @@ for (const level of LEVELS) {
           ["symlink-dir", /link-to-base\/outside\.txt" leads outside/],
           ["stat-outside", /leads outside/],
           ["realpath-outside", /link-to-outside\.txt" leads outside/],
+          ["path-object", /link-to-outside\.txt" leads outside/],
           ["fetch-other-port", /net access/],
           ["fetch-other-host", /localhost/],
           ["fetch-redirect", /localhost/],
@@ -220,13 +221,28 @@ for (const level of LEVELS) {
         await t.step("the runtime's internals are gone from the worker", async () => {
           assert.deepEqual(await _attempt(world, "internals"), { serverName: "undefined/0" });
         });
-        await t.step("fetch('file:…') cannot follow a link out", async () => {
-          const result = await _attempt(world, "fetch-file-link").catch((e) => e);
-          assert.ok(
-            result instanceof RetrovueError,
-            `read through the link: ${JSON.stringify(result)}`,
-          );
-          if (level === "deno") assert.equal(result.code, "PERMISSION_DENIED", result.message);
+        await t.step("fetch('file:…') cannot follow a link out, however it is asked", async () => {
+          // Upper-case scheme; a Request whose url getter names another file; relative.
+          for (
+            const attempt of [
+              "fetch-file-link",
+              "fetch-upper-scheme",
+              "request-getter-swap",
+              "fetch-relative",
+            ]
+          ) {
+            const result = await _attempt(world, attempt).catch((e) => e);
+            assert.ok(
+              result instanceof RetrovueError,
+              `${attempt} read through the link: ${JSON.stringify(result)}`,
+            );
+            if (level === "deno" && attempt !== "fetch-relative") {
+              assert.equal(result.code, "PERMISSION_DENIED", `${attempt}: ${result.message}`);
+            }
+          }
+        });
+        await t.step("a URL is read as it is, whatever its subclass's getters say", async () => {
+          assert.deepEqual(await _attempt(world, "url-getter-swap"), { serverName: "inside" });
         });
         if (level === "os") {
           await t.step("node:fs cannot follow a link out either (it sees nothing)", async () => {
