@@ -130,3 +130,21 @@ Deno.test("import map: a refused import reads as one denial in our terms, naming
     assert.doesNotMatch(text, /--allow|--no-remote|invalid/, text);
   }
 });
+
+Deno.test("import map: each denial module exports every name of the modules it stands for", async () => {
+  // Else `import { existsSync } from "node:fs"` fails to link, and the plugin sees a
+  // missing-export SyntaxError instead of the denial.
+  const stands: Array<[string, string[]]> = [
+    ["_denied_module.js", ["node:worker_threads", "node:module"]],
+    ["_denied_file_module.js", ["node:fs", "node:fs/promises", "node:sqlite"]],
+  ];
+  for (const [file, modules] of stands) {
+    const text = Deno.readTextFileSync(new URL(`../registry/${file}`, import.meta.url));
+    const exported = new Set([...text.matchAll(/denied as (\w+)/g)].map((m) => m[1]));
+    assert.ok(exported.has("default"), `${file} has a default export`);
+    for (const specifier of modules) {
+      const missing = Object.keys(await import(specifier)).filter((k) => !exported.has(k));
+      assert.deepEqual(missing, [], `${file} lacks names of ${specifier}`);
+    }
+  }
+});
