@@ -65,6 +65,9 @@ export interface ManifestCache {
 const RUNTIME_FILES = [
   "./_worker_runtime.ts",
   "./_harden.ts",
+  "./_import_map.ts",
+  "./_denied_module.js",
+  "./_denied_file_module.js",
   "./_plugin_host.ts",
   "./_protocol.ts",
   "./mod.ts",

@@ -477,7 +477,7 @@ async function _loadRaw(
     const failure = result.failure ?? "did not load";
     out.set(
       file,
-      load ? { ...load, cacheable: true, timedOut: false } : {
+      load ? { ...load, cacheable: !_deniedForIsolation(load), timedOut: false } : {
         broken: failure,
         cacheable: !/^plugin host/.test(failure),
         timedOut: /^did not load within/.test(failure),
@@ -494,6 +494,15 @@ async function _loadRaw(
     retried.forEach((result, i) => settle(unresolved[i], result));
   }
   return out;
+}
+
+/**
+ * Whether a module failed only because its host ran without OS isolation
+ * (it imports `node:fs` or `node:sqlite`, see `_denied_file_module.js`):
+ * not cached, so it loads once bubblewrap is there.
+ */
+function _deniedForIsolation(load: RawLoad): boolean {
+  return "broken" in load && /not available to plugins without OS isolation/.test(load.broken);
 }
 
 function _fromCached(file: string, load: CachedLoad): ImporterTypeInfo {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadRegistry } from "../registry/mod.ts";
+import { loadRegistry, probeIsolation } from "../registry/mod.ts";
 import type { Registry } from "../registry/_types.ts";
 
 const PERMS: Deno.PermissionOptions = {
@@ -171,6 +171,60 @@ Deno.test({
       const [aStatus, bStatus] = await status();
       assert.equal(aStatus, "status available");
       assert.match(bStatus, /b was loaded again/);
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+const OS_PROBE = await probeIsolation({ mode: "auto", executable: Deno.execPath() });
+
+Deno.test({
+  name:
+    "manifest cache: a module denied node:fs for want of OS isolation is not cached, so it loads once isolation is there",
+  permissions: PERMS,
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "retrovue-cache-" });
+    const plugins = join(dir, "plugins");
+    Deno.mkdirSync(plugins);
+    Deno.writeTextFileSync(
+      join(plugins, "uses_fs.ts"),
+      `import { existsSync } from "node:fs";
+export default {
+  typeId: "uses-fs",
+  displayName: "Uses node:fs",
+  params: [],
+  capabilities: { filters: {} },
+  validateConnection: () => Promise.resolve({ serverName: String(typeof existsSync) }),
+  listCollections: () => Promise.resolve([]),
+  async *fetchAssets() {},
+};
+`,
+    );
+    const cache = join(dir, "manifests.json");
+    const load = async (level: "deno" | "os") => {
+      const registry = await loadRegistry({
+        builtinDir: plugins,
+        manifestCache: cache,
+        isolation: { level, mode: "auto" },
+      });
+      await registry.close();
+      return _reason(registry, "uses_fs.ts");
+    };
+    try {
+      assert.match(await load("deno"), /node:fs and node:sqlite are not available to plugins/);
+      let cached = "";
+      try {
+        cached = Deno.readTextFileSync(cache);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e; // nothing worth saving: no file
+      }
+      assert.ok(!cached.includes("uses_fs.ts"), `not cached: ${cached}`);
+      if (OS_PROBE.level !== "os") {
+        console.log(`  (the OS-isolation half is skipped: ${OS_PROBE.reason})`);
+        return;
+      }
+      assert.equal(await load("os"), "status available", "loads where bubblewrap runs it");
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
