@@ -269,9 +269,13 @@ export function hardenScope(options: HardenOptions): void {
       if (!inside(real)) throw denied(p);
     };
     // A link out of the granted paths shows as missing under OS isolation; say why.
-    const explain = (path: unknown, error: unknown): unknown => {
+    const explain = (
+      path: unknown,
+      error: unknown,
+      missing = error instanceof Deno.errors.NotFound,
+    ): unknown => {
       const p = pathOf(path);
-      if (p === undefined || !(error instanceof Deno.errors.NotFound)) return error;
+      if (p === undefined || !missing) return error;
       for (let at = p; at !== "/" && at !== ""; at = parent(at)) {
         try {
           if (!lstat(at).isSymlink) return error;
@@ -332,8 +336,12 @@ export function hardenScope(options: HardenOptions): void {
           }
           target = url ?? text;
         }
-        if (url?.protocol === "file:") check(url, true);
-        return fetch(target, init);
+        if (url?.protocol !== "file:") return fetch(target, init);
+        check(url, true);
+        // fetch reports a missing file as a TypeError; a link out is named as one all the same.
+        return fetch(target, init).catch((error) =>
+          Promise.reject(explain(url, error, /no such file/i.test(String(error?.message))))
+        );
       }),
     );
   }

@@ -236,8 +236,9 @@ for (const level of LEVELS) {
               result instanceof RetrovueError,
               `${attempt} read through the link: ${JSON.stringify(result)}`,
             );
-            if (level === "deno" && attempt !== "fetch-relative") {
+            if (attempt !== "fetch-relative") {
               assert.equal(result.code, "PERMISSION_DENIED", `${attempt}: ${result.message}`);
+              assert.match(result.message, /link-to-outside\.txt" leads outside/, attempt);
             }
           }
         });
