@@ -1,6 +1,9 @@
 /**
  * Runs every benchmark in turn: `deno task bench`. Each prints its figures
  * next to a floor measured in the same run, as ratios; nothing is asserted.
+ * The task runs with `-A`: the scale and transfer benchmarks read Linux
+ * `/proc` for the process tree's memory and CPU, which Deno lets only
+ * `--allow-all` read (without it they print `n/a` for those columns).
  *
  * @module
  */

@@ -96,12 +96,15 @@ export async function runScaleBench(options: ScaleBenchOptions = {}): Promise<vo
         String(n).padStart(8) + `  ${name}`.padEnd(12) + _fmt(median(ms)).padStart(11) +
           _fmt(Math.min(...ms)).padStart(9) +
           `  ${median(ratios).toFixed(2)} / ${Math.min(...ratios).toFixed(2)}`.padEnd(20) +
-          rss.toFixed(0).padStart(18),
+          _fmtMb(rss).padStart(18),
       );
     }
   }
+  if ([...peaks.values()].some(Number.isNaN)) {
+    console.log("  (peak RSS n/a: /proc cannot be read here; Deno lets only -A read it)");
+  }
   const small = peaks.get(sizes[0])!;
-  for (const n of sizes.slice(1)) {
+  for (const n of Number.isNaN(small) ? [] : sizes.slice(1)) {
     console.log(
       `peak RSS of a full ingest at ${n} / at ${sizes[0]}: ${(peaks.get(n)! / small).toFixed(2)}`,
     );
@@ -200,7 +203,7 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
         `${median(full).toFixed(2)} min ${Math.min(...full).toFixed(2)}; ` +
         `unchanged re-ingest ÷ fetch+parse floor median ${median(unchanged).toFixed(2)} ` +
         `min ${Math.min(...unchanged).toFixed(2)}; full ingest peak tree RSS ` +
-        `${median(rss).toFixed(0)} MB (${rounds} rounds)`,
+        `${_fmtMb(median(rss))} MB (${rounds} rounds)`,
     );
     console.log(
       `  medians: fetch+parse floor ${_fmt(median(ms.fetch))} ms, insert floor ` +
@@ -288,10 +291,24 @@ async function _measure(command: Deno.Command, label: string): Promise<_Run> {
   return { ms: printed ? Number(printed[1]) : wall, peakRssMb: peak / 1024 };
 }
 
-/** Sum of VmRSS (KiB) of `pid` and all its descendants, read from /proc. */
+/** Megabytes as a table cell: `n/a` when they could not be sampled. */
+function _fmtMb(mb: number): string {
+  return Number.isNaN(mb) ? "n/a" : mb.toFixed(0);
+}
+
+/**
+ * Sum of VmRSS (KiB) of `pid` and all its descendants, read from /proc; NaN
+ * where /proc cannot be listed (not Linux, or run without `-A`).
+ */
 function _treeRssKb(pid: number): number {
+  let tree: number[];
+  try {
+    tree = processTree(pid);
+  } catch {
+    return NaN;
+  }
   let total = 0;
-  for (const p of processTree(pid)) {
+  for (const p of tree) {
     try {
       const m = /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${p}/status`));
       if (m) total += Number(m[1]);
