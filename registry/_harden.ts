@@ -129,14 +129,15 @@ export function denialInOurTerms(text: string, subject: DenialSubject = "importe
 
 /**
  * The denial of an import from outside the plugin's own folder (see
- * {@link DENIED_IMPORT_HOST}); `url` is what Deno reported it as, when it
- * did, and gives the path the plugin asked for.
+ * {@link DENIED_IMPORT_HOST}). `reported` is what Deno said; where it names
+ * the URL the import became, that gives the path the plugin asked for.
  */
-export function outsideImportDenial(subject: DenialSubject, url?: string): string {
+export function outsideImportDenial(subject: DenialSubject, reported = ""): string {
   const prefix = `https://${DENIED_IMPORT_HOST}/`;
+  const at = reported.indexOf(prefix);
   let path = "";
-  if (url?.startsWith(prefix)) {
-    const rest = url.slice(prefix.length, prefix.length + 500);
+  if (at >= 0) {
+    const rest = reported.slice(at + prefix.length).split(/[\s"'`]/, 1)[0].slice(0, 500);
     try {
       path = ` ('/${decodeURI(rest)}')`;
     } catch {

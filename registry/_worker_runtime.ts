@@ -167,9 +167,8 @@ export function toWireError(error: unknown, subject: DenialSubject = "plugin"): 
     };
   }
   if (error instanceof Error && /--no-npm|--no-remote/.test(error.message)) {
-    const outside = new RegExp(`https://${DENIED_IMPORT_HOST}/[^\\s"'\`]*`).exec(error.message);
-    if (outside) {
-      return { code: "PERMISSION_DENIED", message: outsideImportDenial(subject, outside[0]) };
+    if (error.message.includes(DENIED_IMPORT_HOST)) {
+      return { code: "PERMISSION_DENIED", message: outsideImportDenial(subject, error.message) };
     }
     return {
       code: "PERMISSION_DENIED",

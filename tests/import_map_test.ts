@@ -123,6 +123,14 @@ Deno.test("import map: a refused import reads as one denial in our terms, naming
     named("srv/media/%C3%BC%20x.json"),
     /^sandbox denied an import from outside the importer's own folder \('\/srv\/media\/ü x\.json'\): /,
   );
+  // As the worker runtime passes it: Deno's whole --no-remote message.
+  assert.match(
+    outsideImportDenial(
+      "importer",
+      `A remote specifier was requested: "https://${DENIED_IMPORT_HOST}/srv/x.json", but --no-remote is specified.`,
+    ),
+    /own folder \('\/srv\/x\.json'\): /,
+  );
   // Not valid percent-encoding: shown as it came, never a URIError.
   assert.match(named("srv/100%/x.json"), /\('\/srv\/100%\/x\.json'\)/);
   assert.equal(outsideImportDenial("plugin", "https://elsewhere/x"), outsideImportDenial("plugin"));
