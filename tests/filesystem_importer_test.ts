@@ -15,10 +15,15 @@ const empty = `${base}/empty`;
 const missing = `${base}/missing`;
 const office = "The Office (2005) {tvdb-73244}";
 
-function file(rel: string, content = ""): void {
-  const path = `${lib}/${rel}`;
+/** Writes `content` to `rel` under `root`, making its folders. */
+function fileIn(root: string, rel: string, content = ""): void {
+  const path = `${root}/${rel}`;
   Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   Deno.writeTextFileSync(path, content);
+}
+
+function file(rel: string, content = ""): void {
+  fileIn(lib, rel, content);
 }
 
 file(`${office}/Season 01/The Office - S01E01 - Pilot.mkv`, "12345");
@@ -373,10 +378,7 @@ for (
     ["Show/Show - S02E13/BDMV/STREAM/00001.m2ts", "4444"],
     ["Show/Show - S02E13/BDMV/STREAM/00002.m2ts", "55555"],
   ]
-) {
-  Deno.mkdirSync(`${discs}/${rel.slice(0, rel.lastIndexOf("/"))}`, { recursive: true });
-  Deno.writeTextFileSync(`${discs}/${rel}`, content);
-}
+) fileIn(discs, rel, content);
 
 Deno.test({
   name: "kind auto: 45 movie folders sorted before 3 show folders; every episode stays one",
@@ -452,6 +454,45 @@ Deno.test({
       ["Show", 2, 13],
     );
     equal(byKind.episode.size, 9);
+  },
+});
+
+const split = `${base}/split`;
+for (
+  const [rel, content] of [
+    // Plex's split episode: `- pt1`, `- pt2` (stacked like a movie's parts), named out of order.
+    ["Show (2010)/Season 01/Show (2010) - S01E01 - Pilot - pt2.mkv", "22"],
+    ["Show (2010)/Season 01/Show (2010) - S01E01 - Pilot - pt1.mkv", "1"],
+    // Jellyfin's two-part episode: `S02E03 Part 1`, `Part 2`.
+    ["Show (2010)/Season 02/Show S02E03 Part 1.mkv", "333"],
+    ["Show (2010)/Season 02/Show S02E03 Part 2.mkv", "4444"],
+    // A lone part, and a next episode whose title says Part 2: each an episode of its own.
+    ["Show (2010)/Season 02/Show S02E04 - The Return Part 1.mkv", ""],
+    ["Show (2010)/Season 02/Show S02E05 - The Return Part 2.mkv", ""],
+  ] as const
+) fileIn(split, rel, content);
+
+Deno.test({
+  name: "split episodes: an episode's parts (- pt1, Part 1) are one asset, parts in order",
+  permissions: { read: [split] },
+  async fn() {
+    const run = await fetchAll({ root: [split], kind: "auto" }, { root: split });
+    const season1 = `${split}/Show (2010)/Season 01`;
+    const season2 = `${split}/Show (2010)/Season 02`;
+    deepStrictEqual(
+      run.assets.map((a) => [a.season, a.episode, a.title, a.parts ?? null, a.size]),
+      [
+        [1, 1, "Pilot", [
+          `${season1}/Show (2010) - S01E01 - Pilot - pt1.mkv`,
+          `${season1}/Show (2010) - S01E01 - Pilot - pt2.mkv`,
+        ], 3],
+        [2, 3, "", [`${season2}/Show S02E03 Part 1.mkv`, `${season2}/Show S02E03 Part 2.mkv`], 7],
+        [2, 4, "The Return", null, 0],
+        [2, 5, "The Return", null, 0],
+      ],
+    );
+    // The asset is named by its first part, whatever order the folder listed them in.
+    equal(run.assets[0].externalId, "Show (2010)/Season 01/Show (2010) - S01E01 - Pilot - pt1.mkv");
   },
 });
 

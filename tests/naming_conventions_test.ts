@@ -225,6 +225,11 @@ Deno.test("series prefixes: season words, bare years, articles, absolute ranges"
     episodeEnd: 5,
   });
   check("Show - S02E03 Part 2.mkv", { season: 2, episode: 3, part: 2, episodeTitle: null });
+  // Plex's split episodes end like a stacked movie: `- pt1`, `.cd2`, `- disc2`, `- part1`.
+  check("Show - S01E01 - Pilot - pt1.mkv", { episode: 1, part: 1, episodeTitle: "Pilot" });
+  check("show.s01e01.cd2.avi", { season: 1, episode: 1, part: 2, episodeTitle: null });
+  check("Show - S01E01-E02 - disc2.mkv", { episode: 1, episodeEnd: 2, part: 2 });
+  check("Show - S01E05 - Apollo 13.mkv", { episode: 5, part: null, episodeTitle: "Apollo 13" });
   check("Show - S01E01 - Pilot [2011-09-19].mkv", { episode: 1, airDate: "2011-09-19" });
   check("Rick and Morty Season 1 [1080p].mkv", { kind: "episode", season: 1, episode: null });
 });

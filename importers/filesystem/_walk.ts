@@ -448,6 +448,22 @@ export function isoTime(ms: number, days: Map<number, string>): string | null {
   }${milli}Z`;
 }
 
+/**
+ * What the parts of one stacked item share in a folder (they become one
+ * asset), or null: a disc's files, whatever their names; a movie's parts
+ * (`Movie (2001) - part1`, `- part2`) by title and year; a split episode's
+ * (`Show - S01E01 - pt1`, `- pt2`, as Plex stacks them) by show, season and
+ * episode or air date. A lone part stays an asset of its own.
+ */
+function _stackKey(draft: _Draft): string | null {
+  const a = draft.asset;
+  if (draft.disc) return "\u0000disc";
+  if (a.kind === "movie") return `m\u0000${a.title.toLowerCase()}\u0000${a.year ?? ""}`;
+  if (a.episode == null && a.airDate == null) return null;
+  return `e\u0000${(a.seriesTitle ?? "").toLowerCase()}\u0000${a.season ?? ""}\u0000` +
+    `${a.episode ?? ""}\u0000${a.episodeEnd ?? ""}\u0000${a.airDate ?? ""}`;
+}
+
 function _statAndGroup(
   drafts: _Draft[],
   scanned: ScannedFolder,
@@ -460,11 +476,8 @@ function _statAndGroup(
   for (const draft of drafts) {
     const info = _stat(draft, scanned, options);
     if (!info) continue;
-    if ((draft.asset.kind === "movie" || draft.disc) && draft.part !== null) {
-      // A disc's files are all in one folder: they are one item whatever their names.
-      const key = draft.disc
-        ? "\u0000disc"
-        : `${draft.asset.title.toLowerCase()}\u0000${draft.asset.year ?? ""}`;
+    const key = draft.part === null ? null : _stackKey(draft);
+    if (key !== null) {
       const group = groups.get(key);
       if (group) {
         group.parts.push({ draft, info });

@@ -113,6 +113,17 @@ function _endsWithDigit(text: string): boolean {
 }
 
 const _PART_RE = /(?:[ ._\-]+|\s-\s)(?:cd|dvd|part|pt|disc|disk)[ ._\-]?(\d{1,2})$/i;
+
+/**
+ * The stacking suffix that ends `text`, if any: ` - part1`, `.cd2`, ` - pt1`,
+ * `-disc1` (Plex and Kodi split a movie, and Plex an episode, into files
+ * named so). `index` is where the suffix starts (its separators included).
+ */
+export function stackSuffix(text: string): { part: number; index: number } | null {
+  // The part number ends the name: skip the regex (tried at every position) when no digit does.
+  const m = _endsWithDigit(text) ? _PART_RE.exec(text) : null;
+  return m ? { part: Number(m[1]), index: m.index } : null;
+}
 const _BARE_YEAR_RE = /(^|[ ._\-])((?:19|20)\d{2})(?=$|[ ._\-\[\(])/g;
 
 /**
@@ -124,11 +135,10 @@ export function parseMovieName(name: string): MovieName {
   const { text: noIds, ids } = extractIds(name);
   let text = noIds.trim();
   let part: number | null = null;
-  // The part number ends the name: skip the regex (tried at every position) when no digit does.
-  const partMatch = _endsWithDigit(text) ? _PART_RE.exec(text) : null;
-  if (partMatch && partMatch.index > 0) {
-    part = Number(partMatch[1]);
-    text = text.slice(0, partMatch.index);
+  const stacked = stackSuffix(text);
+  if (stacked && stacked.index > 0) {
+    part = stacked.part;
+    text = text.slice(0, stacked.index);
   }
   let year: number | null = null;
   let titleText = text;

@@ -40,6 +40,7 @@ import {
   parseMovieName,
   parseSeasonFolder,
   parseSeriesFolder,
+  stackSuffix,
 } from "./_folders.ts";
 
 export type { ExtraType } from "./_tokens.ts";
@@ -73,7 +74,7 @@ export interface ParsedMedia {
   ids: Record<string, string>;
   /** Provider ids written in the show folder of an episode. */
   seriesIds: Record<string, string>;
-  /** Part number of a multi-part movie (`-part2` → 2). */
+  /** Part number of a movie or episode split into files (`- part2`, `.cd2`, `S02E03 Part 2` → 2). */
   part: number | null;
   /** The kind of extra (trailer, featurette…), or null for main content. */
   extraType: ExtraType | null;
@@ -589,9 +590,16 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       episode = match.episode;
       episodeEnd = match.episodeEnd;
       airDate = match.airDate;
-      const rest = text.slice(match.end);
+      let rest = text.slice(match.end);
+      // `S01E01 - Pilot - pt1`, `s01e01.cd2`: one episode split into files (Plex's split
+      // episodes, stacked like a movie's parts).
+      const stacked = stackSuffix(rest);
+      if (stacked) {
+        part = stacked.part;
+        rest = rest.slice(0, stacked.index);
+      }
       // `Title Part 2`, `Title.PART1`, `(Part III)`: a two-part episode's part.
-      const p = _mayHavePart(rest) ? _EPISODE_PART_RE.exec(rest) : null;
+      const p = part === null && _mayHavePart(rest) ? _EPISODE_PART_RE.exec(rest) : null;
       const n = p ? _partNumber(p[1]) : null;
       if (p && n !== null) part = n;
       episodeTitle = _cleanEpisodeTitle(p && n !== null ? rest.slice(0, p.index) : rest);
