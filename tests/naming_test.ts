@@ -66,6 +66,24 @@ Deno.test("movies: folder layout, release names, dates are not years, parts", ()
   check("2001 A Space Odyssey (1968).mkv", { title: "2001 A Space Odyssey", year: 1968 });
 });
 
+Deno.test("movies: a scene file in its release folder takes the folder's title", () => {
+  const folder = "How.To.Be.Single.2016.1080p.BluRay.x264-BLOW";
+  // The group's `blow-` before the title, and a lower-case file name.
+  check(`${folder}/blow-how.to.be.single.2016.1080p.bluray.x264.mkv`, {
+    title: "How To Be Single",
+    year: 2016,
+  });
+  check("Avatar.2009.1080p.BluRay.x264-GRP/avatar.2009.1080p.bluray.x264-grp.mkv", {
+    title: "Avatar",
+  });
+  // A file that names more than its folder keeps its own title, as does another year's.
+  check("Resurrection.1997.1080p.BluRay-GRP/Alien.Resurrection.1997.1080p.mkv", {
+    title: "Alien Resurrection",
+  });
+  check("X-Men.2000.1080p.BluRay-GRP/x-men.2000.1080p.mkv", { title: "X-Men" });
+  check("Heat.1995.1080p.BluRay-GRP/grp-heat.1986.1080p.mkv", { title: "grp-heat", year: 1986 });
+});
+
 Deno.test("provider ids from file and folder names", () => {
   check("Heat (1995) {imdb-tt0113277}/Heat (1995) [tmdbid-949].mkv", {
     ids: { imdb: "tt0113277", tmdb: "949" },

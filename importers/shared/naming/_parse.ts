@@ -580,6 +580,8 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       } else if (year === null && context.parentRelease && title !== "") {
         // `Movie.2010.DVDRip-GRP/grp-mv.avi`: a release folder names the movie better than the file.
         title = folder.title;
+      } else if (context.parentRelease && year !== null && year === folder.year) {
+        title = _releaseFileTitle(title, folder.title);
       }
       mediaIds = { ...folder.ids, ...ids };
     }
@@ -716,6 +718,21 @@ function _namedAfterFolder(context: _FolderContext, prefix: string): boolean {
 function _endsWithDigit(text: string): boolean {
   const last = text.charCodeAt(text.length - 1);
   return last >= 48 && last <= 57;
+}
+
+/**
+ * The title of a movie file in a release folder of the same year: the
+ * folder's when the file's is the same words in lower case
+ * (`Avatar.2009.…-GRP/avatar.2009.….mkv`) or starts with a release group's
+ * `grp-` (`How.To.Be.Single.2016.…-BLOW/blow-how.to.be.single.2016.….mkv`);
+ * else the file's own.
+ */
+function _releaseFileTitle(title: string, folderTitle: string): string {
+  const folderKey = titleKey(folderTitle);
+  if (folderKey === "") return title;
+  if (title === title.toLowerCase() && titleKey(title) === folderKey) return folderTitle;
+  const group = /^[a-z0-9]+-(?=\S)/i.exec(title);
+  return group && titleKey(title.slice(group[0].length)) === folderKey ? folderTitle : title;
 }
 
 /** Whether `text` can hold a part word (a cheap test before the part regexes). */
