@@ -225,6 +225,21 @@ Deno.test("series prefixes: season words, bare years, articles, absolute ranges"
     episodeEnd: 5,
   });
   check("Show - S02E03 Part 2.mkv", { season: 2, episode: 3, part: 2, episodeTitle: null });
+  // Sonarr's anime format writes the absolute number after the episode's: not the title.
+  check("Show (2010) - S01E05 - 005 - Title [HDTV-720p v2][JA]-Grp.mkv", {
+    season: 1,
+    episode: 5,
+    episodeTitle: "Title",
+  });
+  check("Show - S02E01 - 013 [HDTV-720p].mkv", { episode: 1, episodeTitle: null });
+  check("Show - S03E05 - 24 - Hours.mkv", { episode: 5, episodeTitle: "24 - Hours" });
+  check("Show - S03E12 - 005 - Title.mkv", { episode: 12, episodeTitle: "005 - Title" });
+  // The dot that closes an initialism stays.
+  check("House M.D. (2004)/Season 01/House M.D. (2004) - S01E01 - Pilot.mkv", {
+    title: "House M.D.",
+  });
+  check("Show - S01E01 - The A.B.C. Murders.mkv", { episodeTitle: "The A.B.C. Murders" });
+  check("Mr. Robot (2015)/Season 1/Mr. Robot - S01E01.mkv", { title: "Mr. Robot" });
   // Plex's split episodes end like a stacked movie: `- pt1`, `.cd2`, `- disc2`, `- part1`.
   check("Show - S01E01 - Pilot - pt1.mkv", { episode: 1, part: 1, episodeTitle: "Pilot" });
   check("show.s01e01.cd2.avi", { season: 1, episode: 1, part: 2, episodeTitle: null });

@@ -600,6 +600,7 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
         part = stacked.part;
         rest = rest.slice(0, stacked.index);
       }
+      if (match.level === 2 && match.episode !== null) rest = _withoutAbsolute(rest, match.episode);
       // `Title Part 2`, `Title.PART1`, `(Part III)`: a two-part episode's part.
       const p = part === null && _mayHavePart(rest) ? _EPISODE_PART_RE.exec(rest) : null;
       const n = p ? _partNumber(p[1]) : null;
@@ -733,6 +734,19 @@ function _releaseFileTitle(title: string, folderTitle: string): string {
   if (title === title.toLowerCase() && titleKey(title) === folderKey) return folderTitle;
   const group = /^[a-z0-9]+-(?=\S)/i.exec(title);
   return group && titleKey(title.slice(group[0].length)) === folderKey ? folderTitle : title;
+}
+
+/**
+ * What follows `S01E05` without the absolute number Sonarr's anime format
+ * writes next (`S01E05 - 005 - Title`, `S02E01 - 013 [HDTV]`): three or four
+ * digits (it writes `{absolute:000}`), set off by ` - `, no smaller than the
+ * episode's own number. A year alone stays (`S03E05 - 1984` names the episode).
+ */
+function _withoutAbsolute(rest: string, episode: number): string {
+  const m = /^\s+-\s+(\d{3,4})(\s+-\s+(?=\S)|\s*(?=\[|$))/.exec(rest);
+  if (!m || Number(m[1]) < episode) return rest;
+  const alone = m[2].trim() === "";
+  return alone && /^(?:19|20)\d{2}$/.test(m[1]) ? rest : rest.slice(m[0].length);
 }
 
 /** Whether `text` can hold a part word (a cheap test before the part regexes). */

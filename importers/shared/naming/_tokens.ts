@@ -345,8 +345,22 @@ export function trimSeparators(text: string): string {
   let start = 0;
   let end = text.length;
   while (start < end && _SEPARATORS.has(text[start])) start++;
-  while (end > start && _SEPARATORS.has(text[end - 1])) end--;
+  while (end > start && _SEPARATORS.has(text[end - 1])) {
+    // `House M.D.`, `Magnum P.I.`: the dot that closes an initialism is part of it.
+    if (text[end - 1] === "." && _closesInitialism(text, end - 1, start)) break;
+    end--;
+  }
   return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** Whether the dot at `dot` ends single letters joined by dots (`M.D.`), not a word (`Dr.`). */
+function _closesInitialism(text: string, dot: number, start: number): boolean {
+  return dot - 3 >= start && _isLetter(text[dot - 1]) && text[dot - 2] === "." &&
+    _isLetter(text[dot - 3]) && (dot - 4 < start || !_isLetter(text[dot - 4]));
+}
+
+function _isLetter(c: string): boolean {
+  return c.toLowerCase() !== c.toUpperCase();
 }
 
 const _SEPARATORS = new Set([" ", "\t", "\n", "\r", ".", "_", "-", "–", ",", "\u00a0", "\u3000"]);
