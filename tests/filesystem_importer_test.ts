@@ -496,6 +496,34 @@ Deno.test({
   },
 });
 
+const oddNfo = `${base}/odd_nfo`;
+fileIn(oddNfo, "Big (2001)/Big (2001).mkv", "m");
+fileIn(
+  oddNfo,
+  "Big (2001)/Big (2001).nfo",
+  "<movie><title>Not read</title></movie>".padEnd(2 << 20),
+);
+fileIn(oddNfo, "Pipe (2002)/Pipe (2002).mkv", "m");
+// A FIFO named like a sidecar: opening it would block until something writes to it.
+const fifo = new Deno.Command("mkfifo", { args: [`${oddNfo}/Pipe (2002)/Pipe (2002).nfo`] })
+  .outputSync().success;
+
+Deno.test({
+  name: "an .nfo over 1 MiB is skipped with a warning; a FIFO named .nfo is never opened",
+  permissions: { read: [oddNfo] },
+  async fn() {
+    if (!fifo) console.log("mkfifo is not available here: only the oversized .nfo is tried");
+    // With the FIFO opened, this would not return.
+    const run = await fetchAll({ root: [oddNfo], kind: "auto" }, { root: oddNfo });
+    deepStrictEqual(run.assets.map((a) => [a.title, a.year]), [["Big", 2001], ["Pipe", 2002]]);
+    equal(run.warnings.length, 1, run.warnings.join("\n"));
+    match(
+      run.warnings[0],
+      /^'Big \(2001\)\/Big \(2001\)\.nfo' not read: 2097152 bytes, over the 1 MiB/,
+    );
+  },
+});
+
 Deno.test({
   name: "cleanup: remove the fixture tree",
   permissions: { read: true, write: true },

@@ -144,6 +144,27 @@ Deno.test("nfo sidecars: tags, entities, unique ids, bare IMDb URLs", () => {
   });
   assertEquals(parseNfo("https://www.imdb.com/title/tt0113277/").ids, { imdb: "tt0113277" });
   assertEquals(parseNfo("<movie><title></title></movie>").title, undefined);
+  assertEquals(
+    parseNfo("<movie><title><![CDATA[Tom & Jerry]]></title></movie>").title,
+    "Tom & Jerry",
+  );
+  assertEquals(parseNfo("<movie><title>A <![CDATA[B</title>").title, "A <![CDATA[B");
+});
+
+Deno.test("nfo sidecars: hostile text is read in one pass", () => {
+  // Opening tags without closing ones, and without `>`: the regex extractor this replaced
+  // rescanned the rest of the text from each one (seconds at 200 KB; this is 2 MB, cut to 1 MB).
+  for (const filler of ["<title>", "<title ", "<uniqueid>", "</title><title>", "<![CDATA["]) {
+    const info = parseNfo(filler.repeat(2_000_000 / filler.length));
+    assertEquals(info.ids, {});
+  }
+  const late = "<title>".repeat(50_000) + "</title><year>1999</year>";
+  const info = parseNfo(late);
+  assertEquals([info.title?.length, info.title?.startsWith("<title><title>"), info.year], [
+    1000,
+    true,
+    1999,
+  ]);
 });
 
 Deno.test("parse command: text and --json output", async () => {

@@ -35,8 +35,7 @@ const _ENTITIES: Record<string, string> = {
 };
 
 function _decode(text: string): string {
-  return text
-    .replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, "$1")
+  return _unwrapCdata(text)
     .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
       if (e[0] === "#") {
         const code = e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : Number(e.slice(1));
@@ -49,10 +48,55 @@ function _decode(text: string): string {
     .trim();
 }
 
+/** `text` with each `<![CDATA[…]]>` replaced by its content, in one pass. */
+function _unwrapCdata(text: string): string {
+  let at = text.indexOf("<![CDATA[");
+  if (at < 0) return text;
+  let out = "";
+  let from = 0;
+  while (at >= 0) {
+    const end = text.indexOf("]]>", at + 9);
+    if (end < 0) break;
+    out += text.slice(from, at) + text.slice(at + 9, end);
+    from = end + 3;
+    at = text.indexOf("<![CDATA[", from);
+  }
+  return out + text.slice(from);
+}
+
+/**
+ * The first `<name …>…</name>` element at or after `from`. Linear in the
+ * text, whatever it holds: the opening tag is found, then its `>`, then the
+ * first closing tag after it (a regex with a lazy body would rescan the rest
+ * of the text from every opening tag that has no closing one: seconds for a
+ * hostile 200 KB file).
+ */
+function _element(
+  xml: string,
+  name: string,
+  from = 0,
+): { attributes: string; body: string; end: number } | undefined {
+  const open = new RegExp(`<${name}(?=[\\s>])`, "gi");
+  open.lastIndex = from;
+  const o = open.exec(xml);
+  if (!o) return undefined;
+  const gt = xml.indexOf(">", o.index);
+  if (gt < 0) return undefined;
+  const close = new RegExp(`</${name}\\s*>`, "gi");
+  close.lastIndex = gt + 1;
+  const c = close.exec(xml);
+  if (!c) return undefined;
+  return {
+    attributes: xml.slice(o.index + name.length + 1, gt),
+    body: xml.slice(gt + 1, c.index),
+    end: c.index + c[0].length,
+  };
+}
+
 function _tag(xml: string, name: string): string | undefined {
-  const m = new RegExp(`<${name}(?:\\s[^>]*)?>([\\s\\S]*?)</${name}\\s*>`, "i").exec(xml);
-  if (!m) return undefined;
-  const value = _decode(m[1]);
+  const element = _element(xml, name);
+  if (!element) return undefined;
+  const value = _decode(element.body);
   return value === "" ? undefined : value;
 }
 
@@ -71,9 +115,9 @@ function _safeId(value: string): string | undefined {
 export function parseNfo(text: string): NfoInfo {
   const xml = text.slice(0, 1_000_000);
   const ids: Record<string, string> = {};
-  for (const m of xml.matchAll(/<uniqueid\b([^>]*)>([\s\S]*?)<\/uniqueid\s*>/gi)) {
-    const type = /\btype\s*=\s*["']([A-Za-z0-9_]+)["']/.exec(m[1])?.[1]?.toLowerCase();
-    const value = _safeId(_decode(m[2]));
+  for (let u = _element(xml, "uniqueid"); u; u = _element(xml, "uniqueid", u.end)) {
+    const type = /\btype\s*=\s*["']([A-Za-z0-9_]+)["']/.exec(u.attributes)?.[1]?.toLowerCase();
+    const value = _safeId(_decode(u.body));
     if (type && value && /^[a-z0-9_]{1,40}$/.test(type) && ids[type] === undefined) {
       ids[type] = value;
     }

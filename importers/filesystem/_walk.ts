@@ -114,8 +114,23 @@ function _same(a: string, b: string): boolean {
   return a.normalize("NFC").trim().toLowerCase() === b.normalize("NFC").trim().toLowerCase();
 }
 
+/**
+ * The largest `.nfo` read (1 MiB). Kodi's sidecars are a few KiB; a larger
+ * file of that name is something else, and a regular-file check first keeps
+ * a FIFO of that name from blocking the walk on its open.
+ */
+const _MAX_NFO_BYTES = 1 << 20;
+
 function _readNfo(abs: string, warn: (m: string) => void, rel: string): NfoInfo | undefined {
   try {
+    const info = Deno.statSync(abs);
+    if (!info.isFile || info.size > _MAX_NFO_BYTES) {
+      warn(
+        `'${rel}' not read: ` +
+          (info.isFile ? `${info.size} bytes, over the 1 MiB an .nfo may have` : "not a file"),
+      );
+      return undefined;
+    }
     return parseNfo(Deno.readTextFileSync(abs));
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) warn(`cannot read '${rel}': ${_errorMessage(e)}`);
