@@ -781,3 +781,48 @@ Deno.test("jellyfin: odd stream values become unknown; too many streams are cut 
   assert.ok(!isJellyfinSkip(bare));
   assert.equal(bare.tech, undefined, "nothing known: no tech");
 });
+
+for (const flavor of ["jellyfin", "emby"] as const) {
+  Deno.test(`${flavor}: a movie split into files has every part, and their size and duration`, async () => {
+    const libraries: JfLibrarySpec[] = [{
+      name: "Movies",
+      collectionType: "movies",
+      movies: [
+        { name: "Kill Bill", year: 2003, parts: 3 },
+        { name: "Plain", year: 1999 },
+        { name: "Orphan", year: 2009 },
+      ],
+    }];
+    await withMock({ flavor, libraries }, async (mock) => {
+      // A PartCount the server cannot back up: its parts route lists nothing for it.
+      const orphan = mock.nodes.find((n) => n.name === "Orphan")!;
+      orphan.dtoPatch = { PartCount: 2 };
+      const { assets, context } = await fetchAll(mock, {
+        externalId: libraryId(mock, "Movies"),
+        kind: "movies",
+      });
+      const bill = assets.find((a) => a.title === "Kill Bill")!;
+      const node = mock.nodes.find((n) => n.name === "Kill Bill")!;
+      const others = node.additionalParts!;
+      assert.equal(others.length, 2);
+      assert.deepEqual(bill.parts, [node.path, ...others.map((p) => p.path)]);
+      assert.match(bill.parts![2], /Kill Bill \(2003\) - cd3\.mkv$/);
+      assert.equal(bill.path, node.path, "the first part is the asset's path");
+      const ticks = [node.ticks!, ...others.map((p) => p.ticks!)];
+      assert.equal(bill.durationMs, ticks.reduce((a, b) => a + b) / 10_000);
+      assert.equal(bill.size, node.size! + others.reduce((sum, p) => sum + p.size!, 0));
+      const plain = assets.find((a) => a.title === "Plain")!;
+      assert.equal(plain.parts, undefined);
+      const partRequests = mock.requests.filter((r) => /\/additionalparts$/i.test(r.path));
+      assert.equal(partRequests.length, 2, "one request per stacked item, none for the others");
+      const kept = assets.find((a) => a.title === "Orphan")!;
+      assert.equal(kept.parts, undefined);
+      assert.equal(kept.durationMs, orphan.ticks! / 10_000);
+      assert.equal(context.warnings.length, 1);
+      assert.match(
+        context.warnings[0],
+        /^'Orphan' \(id .+\) is split into 2 files, but the server listed 0 readable additional part\(s\) of the 1 expected; only its first file is imported$/,
+      );
+    });
+  });
+}

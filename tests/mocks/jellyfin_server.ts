@@ -83,6 +83,12 @@ export interface JfMovieSpec {
   noEtag?: boolean;
   /** Leave out `Path` (only `MediaSources[].Path` carries it). */
   noPath?: boolean;
+  /**
+   * Files the movie is stacked into (`… - cd1.mkv`, `… - cd2.mkv`); default 1.
+   * The listing gives the first, with `PartCount`; `/Videos/{id}/AdditionalParts`
+   * the others.
+   */
+  parts?: number;
 }
 
 /** A series to generate: episodes per season number (0 = Specials). */
@@ -181,6 +187,8 @@ export interface JfNode {
    * it.
    */
   dtoPatch?: Record<string, unknown>;
+  /** A stacked video's other files, in order (`/Videos/{id}/AdditionalParts`). */
+  additionalParts?: JfNode[];
 }
 
 /** A user of the mock server. */
@@ -372,10 +380,28 @@ function addMovie(add: _Add, ids: _Ids, lib: JfNode, m: JfMovieSpec): JfNode {
   const year = m.year ?? 1950 + (n % 70);
   const folder = `${lib.locations![0]}/${m.name} (${year})`;
   const versions = m.versions ?? 1;
+  const stacked = m.parts ?? 1;
   const paths = Array.from(
     { length: versions },
-    (_, v) => `${folder}/${m.name} (${year}) - ${v === 0 ? "1080p" : "720p"}.mkv`,
+    (_, v) =>
+      `${folder}/${m.name} (${year}) - ${stacked > 1 ? "cd1" : v === 0 ? "1080p" : "720p"}.mkv`,
   );
+  const ticks = (5_400_000 + (n % 100) * 1000) * TICKS_PER_MS;
+  const additionalParts = Array.from({ length: stacked - 1 }, (_, k): JfNode => ({
+    id: `${id.slice(0, -2)}${String(50 + k).padStart(2, "0")}`,
+    type: "Movie",
+    name: m.name,
+    libraryId: lib.id,
+    parentId: lib.id,
+    order: 0,
+    year,
+    ticks: ticks + (k + 1) * 1000 * TICKS_PER_MS,
+    path: `${folder}/${m.name} (${year}) - cd${k + 2}.mkv`,
+    size: 600_000_000 + k,
+    providerIds: {},
+    created: _iso(BASE_DATE + n * 1000),
+    locationType: "FileSystem",
+  }));
   return add({
     id,
     type: "Movie",
@@ -383,9 +409,10 @@ function addMovie(add: _Add, ids: _Ids, lib: JfNode, m: JfMovieSpec): JfNode {
     libraryId: lib.id,
     parentId: lib.id,
     year,
-    ticks: (5_400_000 + (n % 100) * 1000) * TICKS_PER_MS,
+    ticks,
     path: paths[0],
     versions: paths.slice(1),
+    ...(additionalParts.length ? { additionalParts } : {}),
     size: 700_000_000 + (n % 1000),
     providerIds: { Imdb: `tt${String(n % 10_000_000).padStart(7, "0")}`, Tmdb: String(n % 1e6) },
     created: _iso(BASE_DATE + n * 1000),
@@ -618,6 +645,8 @@ function _render(state: _State, node: JfNode, fields: Set<string>, user?: JfUser
   if (node.type === "Movie" || node.type === "Episode") {
     out.MediaType = "Video";
     out.VideoType = "VideoFile";
+    // As Jellyfin's DtoService: only a stacked video carries it, whatever the Fields.
+    if (node.additionalParts?.length) out.PartCount = node.additionalParts.length + 1;
   }
   out.ImageTags = {};
   out.BackdropImageTags = [];
@@ -1014,6 +1043,7 @@ function _known(lower: string, modern: boolean, flavor: JellyfinMockFlavor): boo
     /^\/library\/virtualfolders$/,
     /^\/items$/,
     /^\/shows\/[^/]+\/(seasons|episodes)$/,
+    /^\/videos\/[^/]+\/additionalparts$/,
   ];
   if (always.some((r) => r.test(lower))) return true;
   if (flavor === "jellyfin" && lower === "/users/me") return true;
@@ -1116,6 +1146,15 @@ function _route(state: _State, req: Request, url: URL, q: _Query): _Answer {
   if (lower === "/items") return items(q.get("userId"));
   if (lp[0] === "users" && lp.length === 3 && lp[2] === "items" && !modern) {
     return items(parts[1]);
+  }
+  if (lp[0] === "videos" && lp[2] === "additionalparts") {
+    // Jellyfin answers with every field (`new DtoOptions()`), and no parts for another item.
+    const video = state.byId.get(parts[1]);
+    return userScoped(q.get("userId"), (u) => {
+      const all = new Set(["path", "mediasources", "providerids", "etag", "datecreated"]);
+      const found = (video?.additionalParts ?? []).map((p) => _render(state, p, all, u));
+      return { status: 200, json: _result(found, found.length, 0) };
+    });
   }
   if (lp[0] === "shows" && lp.length === 3 && (lp[2] === "seasons" || lp[2] === "episodes")) {
     const series = state.byId.get(parts[1]);

@@ -18,6 +18,8 @@
  *   case-insensitive match here); for shows, `/Shows/{id}/Episodes` of each
  *   matching series with `Season=` pushed down and the episode matched here
  *   (a double episode `IndexNumber`..`IndexNumberEnd` matches both numbers).
+ * - Stacked items (one movie or episode split into files, `PartCount` 2 or
+ *   more): their other files from `/Videos/{id}/AdditionalParts` (`_parts.ts`).
  * - Stable ids: the item `Id` (kept across rescans and metadata refreshes;
  *   it changes only when the file moves, which is a new item upstream too).
  * - Tolerant parsing: unknown fields are ignored, a missing optional field is
@@ -57,6 +59,7 @@ import {
   pageMapper,
   readListing,
 } from "../paged_listing.ts";
+import { addAdditionalParts, partCountOf } from "./_parts.ts";
 
 /** The auth headers Jellyfin and Emby requests carry; benchmarks send the importer's own. */
 export { type JellyfinAuth, jellyfinAuthHeaders } from "./_client.ts";
@@ -738,11 +741,33 @@ async function* _fetchAssets(
   const expected = collection.kind === "movies" ? "movie" : "episode";
   const itemType = expected === "movie" ? "Movie" : "Episode";
   const label = `${name} library '${collection.name}'`;
+  // Stacked items (`PartCount` 2 or more) get their other files after their page is mapped.
+  const stacked = new WeakMap<ImportedAsset, number>();
   const map = pageMapper({
-    mapItem: (raw) => mapJellyfinItem(raw, expected),
+    mapItem: (raw) => {
+      const mapped = mapJellyfinItem(raw, expected);
+      const count = isJellyfinSkip(mapped) ? undefined : partCountOf(raw);
+      if (count !== undefined) stacked.set(mapped as ImportedAsset, count);
+      return mapped;
+    },
     isSkip: isJellyfinSkip,
     skipped: (item, reason) => request.skipped(item, reason),
   });
+  const listing = async function* (o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
+    for await (const assets of _listing(o)) {
+      for (const asset of assets) {
+        const count = stacked.get(asset);
+        if (count === undefined) continue;
+        await addAdditionalParts(s.client, asset, {
+          userId,
+          count,
+          warn: (m) => request.warn(m),
+          signal: request.signal,
+        });
+      }
+      yield assets;
+    }
+  };
   const listQuery = (type: "Movie" | "Episode" | "Series", extra: _Json = {}): _Query => ({
     ...userQuery,
     ParentId: collection.externalId,
@@ -760,7 +785,7 @@ async function* _fetchAssets(
   const required = REQUIRED_FIELDS[expected];
   try {
     if (filters.title === undefined) {
-      yield* _listing({
+      yield* listing({
         s,
         path: itemsPath,
         query: listQuery(itemType),
@@ -773,7 +798,7 @@ async function* _fetchAssets(
     }
     const title = filters.title;
     if (expected === "movie") {
-      yield* _listing({
+      yield* listing({
         s,
         path: itemsPath,
         query: listQuery("Movie", { SearchTerm: title }),
@@ -798,7 +823,7 @@ async function* _fetchAssets(
         filters.episode <= (a.episodeEnd ?? a.episode));
     for (const one of series) {
       try {
-        yield* _listing({
+        yield* listing({
           s,
           path: `/Shows/${encodeURIComponent(one.id)}/Episodes`,
           query: {
