@@ -17,6 +17,7 @@ import plex, { createPlexImporter } from "../importers/plex/mod.ts";
 import { plexClientId } from "../importers/plex/_http.ts";
 import { isPlexSkip, mapPlexItem, mapPlexSection } from "../importers/plex/_map.ts";
 import { normalizeAsset } from "../ingest/normalize.ts";
+import { importedAssetSchema } from "../core/schemas.ts";
 import { type PlexMock, type SectionSpec, startPlexMock } from "./mocks/plex_server.ts";
 import { makeTestCertificates } from "./mocks/plex_tls.ts";
 
@@ -697,4 +698,174 @@ Deno.test("plex: mapping of real Plex captures (reference data)", async (t) => {
     assert.equal(tv?.kind, "shows");
     assert.ok((tv?.locations ?? []).length > 0);
   });
+});
+
+/** An array nested `depth` levels deep: `String()` or `JSON.stringify` of it overflows the stack. */
+function nested(depth = 10_000): unknown {
+  let value: unknown = [];
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
+/** Maps `raw` as `expected`, asserting it is a skip. */
+function skipOf(raw: unknown, expected: "movie" | "episode") {
+  const mapped = mapPlexItem(raw, expected);
+  assert.ok(isPlexSkip(mapped), `expected a skip, got ${JSON.stringify(mapped)}`);
+  return mapped;
+}
+
+/** Asserts the host's schema accepts a mapped asset, and returns it. */
+function accepted(mapped: ReturnType<typeof mapPlexItem>): ImportedAsset {
+  assert.ok(!isPlexSkip(mapped), `expected an asset, got ${JSON.stringify(mapped)}`);
+  const parsed = importedAssetSchema.safeParse(mapped);
+  assert.ok(parsed.success, parsed.success ? "" : parsed.error.message);
+  return mapped;
+}
+
+Deno.test("plex: a type nested 10000 arrays deep is skipped with a readable reason", () => {
+  for (const expected of ["movie", "episode"] as const) {
+    const skip = skipOf({ ratingKey: "41", type: nested(), title: "Deep" }, expected);
+    assert.equal(skip.reason, "malformed: type is an array");
+    assert.equal(skip.item, "Deep (ratingKey 41)");
+  }
+  assert.equal(
+    skipOf({ ratingKey: "42", type: { a: nested() } }, "movie").reason,
+    "malformed: type is an object",
+  );
+  // The rest of a listing is unaffected: each item is mapped on its own.
+  const page = [
+    { ratingKey: "1", type: nested(), title: "Bad" },
+    { ratingKey: "2", type: "movie", title: "Good" },
+  ].map((m) => mapPlexItem(m, "movie"));
+  assert.ok(isPlexSkip(page[0]));
+  assert.equal(accepted(page[1]).title, "Good");
+});
+
+Deno.test("plex: deep nesting in the other fields the mapper reads never throws", () => {
+  const deep = nested();
+  for (const [field, expected] of [["title", "movie"], ["ratingKey", "movie"]] as const) {
+    const skip = skipOf({ ratingKey: "5", type: expected, title: "T", [field]: deep }, expected);
+    assert.equal(skip.reason, `malformed: ${field} is an array`);
+  }
+  const episode = skipOf(
+    { ratingKey: "6", type: "episode", grandparentTitle: deep, title: { x: deep } },
+    "episode",
+  );
+  assert.equal(episode.reason, "malformed: title is an object; grandparentTitle is an array");
+  assert.equal(episode.item, "? S?E? (ratingKey 6)");
+  // Lists and numbers nested deep are unreadable, so unknown; the item is kept.
+  const base = { ratingKey: "7", type: "movie", title: "Kept", guid: deep, year: deep };
+  for (
+    const extra of [
+      { Guid: deep },
+      { Guid: [deep, { id: deep }] },
+      { Media: deep },
+      { Media: [deep] },
+      { Media: [{ id: deep, Part: deep, duration: deep, bitrate: deep, videoCodec: deep }] },
+      { Media: [{ Part: [deep, { id: deep, file: deep, size: deep, duration: deep }] }] },
+      { duration: deep, updatedAt: deep, addedAt: deep },
+    ]
+  ) {
+    const asset = accepted(mapPlexItem({ ...base, ...extra }, "movie"));
+    assert.deepEqual(
+      [asset.title, asset.year, asset.durationMs, asset.size, asset.path, asset.externalIds],
+      ["Kept", null, null, null, null, {}],
+    );
+  }
+});
+
+Deno.test("plex: a skip quotes at most 100 characters of upstream text", () => {
+  const long = "x".repeat(1_000_000);
+  const movie = skipOf({ ratingKey: long, type: long, title: long }, "movie");
+  const episode = skipOf({ ratingKey: "1", type: "episode", grandparentTitle: long }, "movie");
+  for (const skip of [movie, episode]) {
+    assert.ok(skip.item.length <= 250, `item ${skip.item.length} characters`);
+    assert.ok(skip.reason.length <= 250, `reason ${skip.reason.length} characters`);
+  }
+  assert.match(movie.reason, /^not a movie \(type "x{99}…"\)$/);
+  assert.match(episode.item, /^x{99}… S\?E\? \(ratingKey 1\)$/);
+  const section = mapPlexSection({ key: "9", type: long, title: "Odd" });
+  assert.ok((section?.reason ?? "").length <= 250);
+});
+
+Deno.test("plex: a 1e308 or negative duration or size is dropped (null), the item kept", () => {
+  const item = (duration: unknown, size: unknown, media: Record<string, unknown> = {}) => ({
+    ratingKey: "8",
+    type: "movie",
+    title: "Huge",
+    duration,
+    Media: [{ id: 1, ...media, Part: [{ id: 2, file: "/m/huge.mkv", size }] }],
+  });
+  for (const bad of [1e308, -1, -1e308, "1e308", "-5"]) {
+    const asset = accepted(mapPlexItem(item(bad, bad), "movie"));
+    assert.equal(asset.durationMs, null, `duration ${bad}`);
+    assert.equal(asset.size, null, `size ${bad}`);
+    assert.equal(asset.path, "/m/huge.mkv");
+  }
+  const fallback = accepted(mapPlexItem(item(1e308, 2 ** 53 + 2, { duration: 5000 }), "movie"));
+  assert.deepEqual([fallback.durationMs, fallback.size], [5000, null], "the version's duration");
+  const stacked = (parts: unknown[]) =>
+    accepted(
+      mapPlexItem(
+        { ratingKey: "9", type: "movie", title: "Parts", Media: [{ Part: parts }] },
+        "movie",
+      ),
+    );
+  const sums = stacked([{ duration: 6e11, size: 2 ** 52 + 2 }, { duration: 6e11, size: 2 ** 52 }]);
+  assert.deepEqual([sums.durationMs, sums.size], [null, null], "sums past the host's bounds");
+  const one = stacked([{ duration: 1e308, size: 1e308 }, { duration: 1000, size: 1000 }]);
+  assert.deepEqual([one.durationMs, one.size], [null, 1000], "an implausible part is unknown");
+  const past = accepted(mapPlexItem(item(1e12 + 1, 2 ** 53 + 2), "movie"));
+  assert.deepEqual([past.durationMs, past.size], [null, null], "just past the bounds");
+  const fine = accepted(mapPlexItem(item(1e12, 2 ** 53), "movie"));
+  assert.deepEqual([fine.durationMs, fine.size], [1e12, 2 ** 53], "the bounds themselves are kept");
+});
+
+Deno.test("plex: every number the mapper emits is within the host schema's bounds", () => {
+  const episode = (fields: Record<string, unknown>) =>
+    accepted(mapPlexItem({
+      ratingKey: "10",
+      type: "episode",
+      grandparentTitle: "Show",
+      title: "Ep",
+      ...fields,
+    }, "episode"));
+  for (const year of [0, 1799, 3001, 99_999, 1e308, -2000, 2000.5]) {
+    assert.equal(episode({ year }).year, null, `year ${year}`);
+  }
+  assert.equal(episode({ year: "1999" }).year, 1999);
+  for (const index of [1_000_000_001, 2 ** 53 - 1, 1e308, -1]) {
+    const asset = episode({ parentIndex: index, index });
+    assert.deepEqual([asset.season, asset.episode], [null, null], `index ${index}`);
+  }
+  assert.deepEqual(
+    [episode({ parentIndex: 1e9, index: 0 }).season, episode({ index: 1e9 }).episode],
+    [1e9, 1e9],
+  );
+  const tech = episode({
+    Media: [{
+      bitrate: 1e308,
+      videoCodec: "h264",
+      width: 1e308,
+      height: 100_001,
+      audioCodec: "aac",
+      audioChannels: 65,
+      videoFrameRate: "999p",
+    }],
+  }).tech;
+  assert.deepEqual(tech, {
+    container: null,
+    bitrate: null,
+    video: {
+      codec: "h264",
+      profile: null,
+      width: null,
+      height: null,
+      frameRate: 999,
+      scanType: "progressive",
+      hdr: null,
+    },
+    audio: [{ codec: "aac", channels: null, language: null, default: true }],
+  });
+  assert.equal(episode({ Media: [{ bitrate: 1e9 }] }).tech?.bitrate, 1e12);
 });

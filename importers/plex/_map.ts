@@ -58,6 +58,53 @@ function _num(v: unknown): number | null {
   return typeof n === "number" && Number.isFinite(n) && n >= 0 ? n : null;
 }
 
+// The host's bounds (`importedAssetSchema` and `technicalMetadataSchema` in
+// core/schemas.ts): a value past one makes the host refuse the whole item, so
+// the mapper reports it as unknown (null) instead.
+const _MAX_DURATION_MS = 1e12;
+const _MAX_SIZE = 2 ** 53;
+const _MAX_INDEX = 1_000_000_000;
+const _MIN_YEAR = 1800;
+const _MAX_YEAR = 3000;
+const _MAX_BITRATE = 1e12;
+const _MAX_DIMENSION = 100_000;
+const _MAX_CHANNELS = 64;
+
+/** A number (or numeric string) from 0 to `max`, else null. */
+function _amount(v: unknown, max: number): number | null {
+  const n = _num(v);
+  return n !== null && n <= max ? n : null;
+}
+
+/** The sum of `values`, or null when it exceeds `max`. */
+function _total(values: number[], max: number): number | null {
+  const sum = values.reduce((a, b) => a + b, 0);
+  return sum <= max ? sum : null;
+}
+
+/** How much upstream text a skip's label or reason quotes. */
+const _QUOTED = 100;
+
+/** `s` cut to {@link _QUOTED} characters (marked `…`), never splitting a surrogate pair. */
+function _cut(s: string): string {
+  if (s.length <= _QUOTED) return s;
+  return `${s.slice(0, _QUOTED - 1).replace(/[\uD800-\uDBFF]$/, "")}…`;
+}
+
+/**
+ * An untrusted value made printable without walking into it: a string
+ * (quoted, cut) or a number as itself, anything else by its kind. `String()`,
+ * a template literal or `JSON.stringify` of a deeply nested array recurses and
+ * throws `RangeError` (a crash of the whole listing, not one skipped item).
+ */
+function _show(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(_cut(v));
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  if (v === undefined) return "missing";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
+}
+
 const _PROVIDERS: Record<string, string> = { imdb: "imdb", tmdb: "tmdb", tvdb: "tvdb" };
 
 /** Provider ids from `Guid[]` (`imdb://tt…`, `tmdb://…`, `tvdb://…`) plus the `plex://` guid. */
@@ -77,7 +124,8 @@ export function plexExternalIds(item: _Obj): Record<string, string> {
  * The files of an item: every part of its first version (`Media[0]`), in
  * order. Plex lists several `Part`s for a stacked multi-file item and several
  * `Media` for several versions of one item; the first version is the one
- * Plex plays by default.
+ * Plex plays by default. `size` sums the parts' sizes the host accepts (0 to
+ * 2^53 bytes), and is null when there is none or the sum is larger.
  */
 export function plexParts(item: _Obj): { files: string[]; size: number | null; versions: number } {
   const media = _arr(item.Media).map(_obj).filter((m): m is _Obj => m !== undefined);
@@ -88,10 +136,10 @@ export function plexParts(item: _Obj): { files: string[]; size: number | null; v
     const p = _obj(part);
     const file = _str(p?.file);
     if (file) files.push(file);
-    const s = _num(p?.size);
+    const s = _amount(p?.size, _MAX_SIZE);
     if (s !== null) size = (size ?? 0) + s;
   }
-  return { files, size, versions: media.length };
+  return { files, size: size !== null && size <= _MAX_SIZE ? size : null, versions: media.length };
 }
 
 /**
@@ -122,10 +170,10 @@ function _token(v: unknown): string | null {
   return s !== undefined && s !== "" && s.length <= 64 ? s : null;
 }
 
-/** A whole number no larger than `max`, else null (the host refuses larger ones). */
-function _bounded(v: unknown, max: number): number | null {
+/** A whole number from `min` to `max`, else null (the host refuses others). */
+function _bounded(v: unknown, max: number, min = 0): number | null {
   const n = _int(v);
-  return n !== null && n <= max ? n : null;
+  return n !== null && n >= min && n <= max ? n : null;
 }
 
 /**
@@ -157,8 +205,8 @@ export function plexTech(item: _Obj): TechnicalMetadata | null {
   if (!media) return null;
   const kbps = _num(media.bitrate);
   const codec = _token(media.videoCodec);
-  const width = _bounded(media.width, 100_000);
-  const height = _bounded(media.height, 100_000);
+  const width = _bounded(media.width, _MAX_DIMENSION);
+  const height = _bounded(media.height, _MAX_DIMENSION);
   const video = codec === null && width === null && height === null ? null : {
     codec,
     profile: _token(media.videoProfile),
@@ -168,9 +216,9 @@ export function plexTech(item: _Obj): TechnicalMetadata | null {
     hdr: null,
   };
   const audioCodec = _token(media.audioCodec);
-  const channels = _bounded(media.audioChannels, 64);
+  const channels = _bounded(media.audioChannels, _MAX_CHANNELS);
   const container = _token(media.container);
-  const bitrate = kbps === null || kbps > 1e9 ? null : kbps * 1000;
+  const bitrate = kbps === null || kbps * 1000 > _MAX_BITRATE ? null : kbps * 1000;
   const audio = audioCodec === null && channels === null
     ? []
     : [{ codec: audioCodec, channels, language: null, default: true }];
@@ -181,31 +229,64 @@ export function plexTech(item: _Obj): TechnicalMetadata | null {
 /**
  * An item's duration in milliseconds: the item's own, else its first
  * version's, else the sum of that version's parts when every part has one.
+ * A value (or sum) the host would refuse (negative, past 1e12 ms) counts as
+ * unknown.
  */
 export function plexDuration(item: _Obj): number | null {
   const media = _obj(_arr(item.Media)[0]);
-  const own = _num(item.duration) ?? _num(media?.duration);
+  const own = _amount(item.duration, _MAX_DURATION_MS) ??
+    _amount(media?.duration, _MAX_DURATION_MS);
   if (own !== null) return own;
-  const parts = _arr(media?.Part).map((p) => _num(_obj(p)?.duration));
+  const parts = _arr(media?.Part).map((p) => _amount(_obj(p)?.duration, _MAX_DURATION_MS));
   if (parts.length === 0 || parts.some((d) => d === null)) return null;
-  return parts.reduce((sum: number, d) => sum + d!, 0);
+  return _total(parts as number[], _MAX_DURATION_MS);
 }
 
+/** A printable name of an item: upstream text cut to {@link _QUOTED} characters. */
 function _label(item: _Obj): string {
-  const rk = _str(item.ratingKey) ?? "?";
-  const title = _str(item.title) ?? "";
+  const rk = _cut(_str(item.ratingKey) ?? "?");
+  const title = _cut(_str(item.title) ?? "");
   if (item.type === "episode") {
     const s = _int(item.parentIndex);
     const e = _int(item.index);
-    return `${_str(item.grandparentTitle) ?? "?"} S${s ?? "?"}E${e ?? "?"} (ratingKey ${rk})`;
+    const series = _cut(_str(item.grandparentTitle) ?? "?");
+    return `${series} S${s ?? "?"}E${e ?? "?"} (ratingKey ${rk})`;
   }
   return `${title || "?"} (ratingKey ${rk})`;
 }
 
+/** Why an item is not of the `expected` type, or undefined when it is. */
+function _typeProblem(item: _Obj, expected: "movie" | "episode"): string | undefined {
+  const type = item.type;
+  if (type === expected) return undefined;
+  if (type === undefined || type === null) return "malformed: no type";
+  if (typeof type !== "string") return `malformed: type is ${_show(type)}`;
+  return `not a ${expected} (type ${_show(type)})`;
+}
+
+/**
+ * The text fields that name an item (`ratingKey`, `title`, an episode's
+ * `grandparentTitle`) holding something other than text or a number (an
+ * array, an object): `malformed: title is an array`, or undefined. Guessing
+ * would file the item under the wrong name.
+ */
+function _nameProblem(item: _Obj, expected: "movie" | "episode"): string | undefined {
+  const fields = expected === "episode"
+    ? ["ratingKey", "title", "grandparentTitle"]
+    : ["ratingKey", "title"];
+  const bad = fields.filter((f) => item[f] != null && _str(item[f]) === undefined);
+  if (bad.length === 0) return undefined;
+  return `malformed: ${bad.map((f) => `${f} is ${_show(item[f])}`).join("; ")}`;
+}
+
 /**
  * Maps one movie or episode. Returns a {@link PlexSkip} for items that are
- * not of the expected type or have no `ratingKey`; everything else is left
- * to the host's validation.
+ * not of the expected type, have no `ratingKey`, or whose type, `ratingKey`
+ * or title is not text (`malformed: …`); everything else is left to the
+ * host's validation. Numeric fields outside the host's bounds are null, and
+ * nothing of the item is stringified beyond 100 characters, so a hostile
+ * item (a 1e308 duration, a `type` nested 10000 arrays deep) costs at most
+ * that item, never the listing.
  */
 export function mapPlexItem(
   raw: unknown,
@@ -213,10 +294,9 @@ export function mapPlexItem(
 ): ImportedAsset | PlexSkip {
   const item = _obj(raw);
   if (!item) return { item: "(not an object)", reason: "not a Plex item" };
+  const problem = _typeProblem(item, expected) ?? _nameProblem(item, expected);
+  if (problem) return { item: _label(item), reason: problem };
   const rk = _str(item.ratingKey);
-  if (item.type !== expected) {
-    return { item: _label(item), reason: `not a ${expected} (type ${String(item.type)})` };
-  }
   if (!rk) return { item: _label(item), reason: "no ratingKey" };
   const { files, size } = plexParts(item);
   const modified = plexFileMarker(item);
@@ -224,7 +304,7 @@ export function mapPlexItem(
     externalId: rk,
     kind: expected,
     title: _str(item.title) ?? "",
-    year: _int(item.year),
+    year: _bounded(item.year, _MAX_YEAR, _MIN_YEAR),
     durationMs: plexDuration(item),
     externalIds: plexExternalIds(item),
     path: files[0] ?? null,
@@ -235,8 +315,8 @@ export function mapPlexItem(
   };
   if (expected === "episode") {
     asset.seriesTitle = _str(item.grandparentTitle) ?? null;
-    asset.season = _int(item.parentIndex);
-    asset.episode = _int(item.index);
+    asset.season = _bounded(item.parentIndex, _MAX_INDEX);
+    asset.episode = _bounded(item.index, _MAX_INDEX);
     const aired = _str(item.originallyAvailableAt);
     if (asset.episode === null && aired && /^\d{4}-\d{2}-\d{2}$/.test(aired)) {
       asset.airDate = aired;
@@ -269,6 +349,6 @@ export function mapPlexSection(raw: unknown): CollectionInfo | undefined {
     kind: "other",
     locations,
     ingestible: false,
-    reason: `Plex ${type} libraries are not imported (only movie and show libraries are)`,
+    reason: `Plex ${_cut(type)} libraries are not imported (only movie and show libraries are)`,
   };
 }
