@@ -30,13 +30,24 @@ function fetcher(
 
 const asset = (id: string): ImportedAsset => ({ externalId: id, kind: "movie", title: id });
 
+/** The error `fn` rejects with (fails when it does not). */
+async function rejects(
+  fn: () => Promise<unknown>,
+): Promise<Error & { code?: string; retryable?: boolean }> {
+  try {
+    await fn();
+  } catch (error) {
+    return error as Error & { code?: string; retryable?: boolean };
+  }
+  throw new Error("expected a rejection");
+}
+
 Deno.test("pagedItems: pages in order, the next one requested before the current is used", async () => {
   const calls: number[] = [];
   const stats = newListingStats();
   const seen: unknown[][] = [];
   for await (
     const page of pagedItems(fetcher(["a", "b", "c", "d", "e"], { calls }), {
-      pageSize: 2,
       stats,
     })
   ) {
@@ -51,6 +62,9 @@ Deno.test("pagedItems: pages in order, the next one requested before the current
     lastTotal: 5,
     changed: false,
     shortfall: false,
+    received: 5,
+    withoutId: 0,
+    repeated: 0,
   });
 });
 
@@ -59,7 +73,6 @@ Deno.test("pagedItems: no total means one page; running dry before the total is 
   const pages = [];
   for await (
     const p of pagedItems(fetcher(["a", "b", "c"], { total: () => undefined }), {
-      pageSize: 2,
       stats: once,
     })
   ) pages.push(p);
@@ -67,7 +80,6 @@ Deno.test("pagedItems: no total means one page; running dry before the total is 
   const dry = newListingStats();
   for await (
     const _ of pagedItems(fetcher(["a", "b"], { total: () => 10 }), {
-      pageSize: 2,
       stats: dry,
     })
   ) { /* drain */ }
@@ -80,13 +92,14 @@ Deno.test("pagedItems: leaving early aborts the page already requested", async (
     if (start > 0) seen = signal;
     return Promise.resolve({ items: ["x", "y"], total: 100 });
   };
-  for await (const _ of pagedItems(fetch, { pageSize: 2, stats: newListingStats() })) break;
+  for await (const _ of pagedItems(fetch, { stats: newListingStats() })) break;
   ok(seen?.aborted, "the prefetched page's request was aborted");
 });
 
 Deno.test("readListing: a listing that changed is read again; one that keeps changing is reported", async () => {
   const warnings: string[] = [];
-  const items = ["a", "b", "c", "d"];
+  // Items are added while a shifting pass reads: the total grows 4, 5, 6 from page to page.
+  const items = ["a", "b", "c", "d", "e", "f"];
   const given = new Set<string>();
   let passes = 0;
   const read = (changesOnPasses: number) =>
@@ -94,13 +107,15 @@ Deno.test("readListing: a listing that changed is read again; one that keeps cha
       server: "Plex",
       label: "TV Shows",
       maxExtraPasses: 2,
-      pass: (stats) => {
+      pass: (stats, ids) => {
         const shifting = passes++ < changesOnPasses;
         return pagedItems(
-          fetcher(items, { total: (call) => (shifting ? 4 + call : 4) }),
-          { pageSize: 2, stats },
+          fetcher(items, { total: (call) => (shifting ? 4 + call : 6) }),
+          { stats, ids },
         );
       },
+      idOf: (raw) => raw as string,
+      idName: "id",
       map: (page) =>
         (page as string[]).filter((id) => !given.has(id) && given.add(id)).map((id) => asset(id)),
       warn: (m) => warnings.push(m),
@@ -117,24 +132,130 @@ Deno.test("readListing: a listing that changed is read again; one that keeps cha
   given.clear();
   for await (const _ of read(99)) { /* drain */ }
   equal(passes, 3, "the first pass and two extra passes");
-  match(warnings.at(-1)!, /^TV Shows kept changing while it was read; some items may be missing/);
+  match(warnings.at(-1)!, /^TV Shows kept changing while it was read; the items listed are taken/);
 });
 
-Deno.test("readListing: a server that ran dry is reported by name", async () => {
+Deno.test("readListing: a listing short of its total is read again, then refused", async () => {
+  const warnings: string[] = [];
+  let passes = 0;
+  const error = await rejects(async () => {
+    for await (
+      const _ of readListing({
+        server: "Den",
+        label: "Movies",
+        maxExtraPasses: 2,
+        pass: (stats, ids) => {
+          passes++;
+          return pagedItems(fetcher(["a"], { total: () => 10 }), { stats, ids });
+        },
+        idOf: (raw) => raw as string,
+        idName: "id",
+        map: (page) => (page as string[]).map(asset),
+        warn: (m) => warnings.push(m),
+      })
+    ) { /* drain */ }
+  });
+  equal(passes, 3);
+  deepStrictEqual(warnings, [
+    "Den listed 1 of the 10 items of Movies; reading it again to pick up items that moved between pages",
+    "Den listed 1 of the 10 items of Movies; reading it again to pick up items that moved between pages",
+  ]);
+  equal(error.code, "MALFORMED_RESPONSE");
+  equal(error.retryable, true);
+  match(
+    error.message,
+    /^Den listed 1 of the 10 items of Movies, in 3 reads; stopping so that the missing items are not taken as removed/,
+  );
+});
+
+Deno.test("readListing: a short read completed by a later pass is whole", async () => {
+  // The first pass misses "c" (the server answers a short page); the second gives it.
+  let passes = 0;
+  const got: string[] = [];
   const warnings: string[] = [];
   for await (
-    const _ of readListing({
+    const batch of readListing({
       server: "Den",
       label: "Movies",
       maxExtraPasses: 2,
-      pass: (stats) => pagedItems(fetcher(["a"], { total: () => 10 }), { pageSize: 2, stats }),
-      map: (page) => (page as string[]).map(asset),
+      pass: (stats, ids) => {
+        const list = passes++ === 0 ? ["a", "b"] : ["a", "b", "c"];
+        return pagedItems(fetcher(list, { total: () => 3 }), { stats, ids });
+      },
+      idOf: (raw) => raw as string,
+      idName: "id",
+      map: (page) => (page as string[]).filter((id) => !got.includes(id)).map(asset),
       warn: (m) => warnings.push(m),
     })
-  ) { /* drain */ }
-  deepStrictEqual(warnings, [
-    "Den stopped listing Movies before its total of 10 items; run the ingest again if items are missing",
-  ]);
+  ) got.push(...batch.map((a) => a.externalId));
+  deepStrictEqual(got, ["a", "b", "c"]);
+  equal(passes, 2);
+  equal(warnings.length, 1);
+});
+
+/** A fetcher answering `answer(start, call)`. */
+function scripted(answer: (start: number, call: number) => ListingPage) {
+  let call = 0;
+  return (start: number, _signal: AbortSignal) => Promise.resolve(answer(start, call++));
+}
+
+/** Drains `pagedItems` over `fetch`, with ids; returns the pages or throws. */
+async function drainPages(
+  fetch: (start: number, signal: AbortSignal) => Promise<ListingPage>,
+): Promise<unknown[][]> {
+  const pages: unknown[][] = [];
+  const ids = {
+    idOf: (raw: unknown) => (raw as { id?: string }).id,
+    name: "id",
+    seen: new Map(),
+    pass: 0,
+  };
+  const stats = newListingStats();
+  for await (const page of pagedItems(fetch, { stats, ids, describe: "Den" })) {
+    pages.push(page);
+  }
+  return pages;
+}
+
+const items = (from: number, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ id: `i${from + i}` }));
+
+Deno.test("pagedItems: a server that caps its pages below the size asked is read whole", async () => {
+  // Asked for 10, it answers at most 4: the next page starts after what came.
+  const starts: number[] = [];
+  const pages = await drainPages(
+    scripted((start) => {
+      starts.push(start);
+      return { items: items(start, Math.min(4, 10 - start)), total: 10 };
+    }),
+  );
+  deepStrictEqual(starts, [0, 4, 8]);
+  equal(pages.flat().length, 10);
+});
+
+Deno.test("pagedItems: a server that stops paging properly is MALFORMED_RESPONSE", async () => {
+  const cases: [string, (start: number, call: number) => ListingPage, RegExp][] = [
+    [
+      "its total vanishes mid-way",
+      (start, call) => ({ items: items(start, 2), total: call < 2 ? 10 : undefined }),
+      /^Den stopped reporting its total after 2 page\(s\) \(it had reported 10 items\)$/,
+    ],
+    [
+      "it ignores the start and repeats the first page",
+      () => ({ items: items(0, 2), total: 10 }),
+      /^Den answered the items from index 2 with 2 item\(s\) it had already listed/,
+    ],
+    [
+      "its items carry no id",
+      (start) => ({ items: [{ name: "x" }, { name: "y" }].slice(0, 2 - (start % 2)), total: 4 }),
+      /^Den answered 2 item\(s\) from index 0, none of them with a id$/,
+    ],
+  ];
+  for (const [what, answer, message] of cases) {
+    const error = await rejects(() => drainPages(scripted(answer)));
+    equal(error.code, "MALFORMED_RESPONSE", what);
+    match(error.message, message, what);
+  }
 });
 
 Deno.test("pageMapper: reports skips, applies keep, never gives an id twice", () => {

@@ -869,3 +869,20 @@ Deno.test("plex: every number the mapper emits is within the host schema's bound
   });
   assert.equal(episode({ Media: [{ bitrate: 1e9 }] }).tech?.bitrate, 1e12);
 });
+
+Deno.test("plex: a page none of whose items has a ratingKey is MALFORMED_RESPONSE, not skipped items", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    // From the second page on, the server names the key otherwise: taken as skipped items,
+    // a full ingest would remove every one of them.
+    for (const movie of mock.sections[0].movies.slice(4)) movie.ratingKey = "";
+    const e = await rejectsWith(
+      fetchAll(mock, { externalId: "1", kind: "movies", name: "Movies" }),
+      "MALFORMED_RESPONSE",
+      mock,
+    );
+    assert.match(
+      e.message,
+      /^Plex library 'Movies' answered 4 item\(s\) from index 4, none of them with a ratingKey$/,
+    );
+  });
+});

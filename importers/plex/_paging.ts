@@ -6,7 +6,12 @@
  */
 
 import type { PlexContainer, PlexSession } from "./_http.ts";
-import { type ListingStats, newListingStats, pagedItems } from "../shared/paged_listing.ts";
+import {
+  type ListingIds,
+  type ListingStats,
+  newListingStats,
+  pagedItems,
+} from "../shared/paged_listing.ts";
 
 /** Options for {@link pagedListing}. */
 export interface PagedListingOptions {
@@ -18,6 +23,17 @@ export interface PagedListingOptions {
   stats?: ListingStats;
   /** Told the listing's `totalSize` once (a progress hint; see `pagedItems`). */
   onTotal?: (total: number) => void;
+  /** Item ids, to check that the server really pages (see `pagedItems`). */
+  ids?: ListingIds;
+  /** What is listed, for messages ("library 'TV Shows'"). */
+  label?: string;
+}
+
+/** An item's `ratingKey` (a string, or a number some servers send), or undefined. */
+export function plexItemId(raw: unknown): string | undefined {
+  const key = (raw as { ratingKey?: unknown } | null)?.ratingKey;
+  if (typeof key === "string") return key === "" ? undefined : key;
+  return typeof key === "number" && Number.isFinite(key) ? String(key) : undefined;
 }
 
 /**
@@ -39,5 +55,10 @@ export function pagedListing(
       items: Array.isArray(container.Metadata) ? container.Metadata : [],
       total: typeof container.totalSize === "number" ? container.totalSize : undefined,
     };
-  }, { pageSize: size, stats: options.stats ?? newListingStats(), onTotal: options.onTotal });
+  }, {
+    stats: options.stats ?? newListingStats(),
+    onTotal: options.onTotal,
+    ids: options.ids,
+    describe: options.label?.startsWith("Plex ") ? options.label : `Plex ${options.label ?? path}`,
+  });
 }

@@ -35,7 +35,7 @@ import {
   type PlexSession,
 } from "./_http.ts";
 import { isPlexSkip, mapPlexItem, mapPlexSection } from "./_map.ts";
-import { pagedListing } from "./_paging.ts";
+import { pagedListing, plexItemId } from "./_paging.ts";
 import { pageMapper, readListing } from "../shared/paged_listing.ts";
 
 /** The product name Plex requests carry; benchmarks send the importer's own headers. */
@@ -211,13 +211,17 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
     server: "Plex",
     label: o.label,
     maxExtraPasses: MAX_EXTRA_PASSES,
-    pass: (stats) =>
+    pass: (stats, ids) =>
       pagedListing(o.session, o.path, {
         query: o.query,
         pageSize: o.pageSize,
         stats,
+        ids,
+        label: o.label,
         onTotal: (n) => o.request.total?.(n),
       }),
+    idOf: plexItemId,
+    idName: "ratingKey",
     map: o.map,
     warn: (m) => o.request.warn(m),
   });

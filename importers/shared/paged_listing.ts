@@ -9,7 +9,7 @@
  */
 
 import type { ImportedAsset } from "../../core/contract.ts";
-import { type DebugLog, workerDebug } from "./http.ts";
+import { type DebugLog, httpImporterError, workerDebug } from "./http.ts";
 
 /** What one pass over a listing observed, filled in while it runs. */
 export interface ListingStats {
@@ -23,11 +23,17 @@ export interface ListingStats {
   changed: boolean;
   /** Whether the server stopped giving items before the total was reached. */
   shortfall: boolean;
+  /** Items received in this pass, repeats included. */
+  received: number;
+  /** Items received in this pass whose id could not be read (each counts as distinct). */
+  withoutId: number;
+  /** Items received in this pass whose id an earlier page of the pass already gave. */
+  repeated: number;
 }
 
 /** A fresh {@link ListingStats}. */
 export function newListingStats(): ListingStats {
-  return { pages: 0, changed: false, shortfall: false };
+  return { pages: 0, changed: false, shortfall: false, received: 0, withoutId: 0, repeated: 0 };
 }
 
 /** One page as the server answered it. */
@@ -41,24 +47,57 @@ export interface ListingPage {
 /** Fetches the page starting at item `start`; `signal` aborts it when the listing is left. */
 export type PageFetcher = (start: number, signal: AbortSignal) => Promise<ListingPage>;
 
+/** How {@link pagedItems} tells items apart (see {@link PagedItemsOptions.ids}). */
+export interface ListingIds {
+  /** An item's id (Plex `ratingKey`, Jellyfin `Id`), or undefined when it has none. */
+  idOf(raw: unknown): string | undefined;
+  /** The id's name in the server's API, for messages. */
+  name: string;
+  /**
+   * Every id given so far, with the number of the pass that gave it last
+   * (a listing read again shares one map across its passes).
+   */
+  seen: Map<string, number>;
+  /** This pass's number. */
+  pass: number;
+}
+
+/** Options for {@link pagedItems}. */
+export interface PagedItemsOptions {
+  /** Filled in as pages arrive. */
+  stats: ListingStats;
+  /** Where the paging decisions go (default: the plugin host's log at debug level). */
+  debug?: DebugLog;
+  /** Told the server's total once, from the first page that has one (a progress hint). */
+  onTotal?: (total: number) => void;
+  /**
+   * Item ids, to check that the server really pages: a page none of whose
+   * items has an id, or that only repeats ids this pass already gave, is
+   * `MALFORMED_RESPONSE`. Without it only totals are checked.
+   */
+  ids?: ListingIds;
+  /** Who answers and what, for messages ("Plex", "library 'TV Shows'"). */
+  describe?: string;
+}
+
 /**
  * Yields the items of each page, in order, with the next page already on its
- * way. A server that ignores paging (no total) is taken to have answered
- * everything at once; one that runs dry before its total sets `shortfall`.
- * Each page's paging decision goes to `debug` (default: the plugin host's
- * log at debug level).
+ * way. The next page starts after the items received (a server that caps its
+ * pages below the size asked for is still read whole). A server that ignores
+ * paging (no total on its first page) is taken to have answered everything at
+ * once; one that runs dry before its total sets `shortfall`. A server that
+ * stops reporting its total mid-way, or repeats a page instead of moving on,
+ * is `MALFORMED_RESPONSE` (retryable): taken at its word, either would leave
+ * items out of the listing (or ask for the same page until the deadline),
+ * and a full ingest would remove the items left out. Each page's paging
+ * decision goes to `debug`.
  */
 export async function* pagedItems(
   fetchPage: PageFetcher,
-  options: {
-    pageSize: number;
-    stats: ListingStats;
-    debug?: DebugLog;
-    /** Told the server's total once, from the first page that has one (a progress hint). */
-    onTotal?: (total: number) => void;
-  },
+  options: PagedItemsOptions,
 ): AsyncGenerator<unknown[]> {
-  const { pageSize, stats } = options;
+  const { stats, ids } = options;
+  const what = options.describe ?? "the server";
   const debug = options.debug ?? workerDebug;
   const local = new AbortController();
   const request = (start: number) => {
@@ -78,8 +117,17 @@ export async function* pagedItems(
         stats.firstTotal ??= total;
         if (stats.lastTotal !== undefined && total !== stats.lastTotal) stats.changed = true;
         stats.lastTotal = total;
+      } else if (stats.lastTotal !== undefined) {
+        throw _malformed(
+          `${what} stopped reporting its total after ${stats.pages - 1} page(s) ` +
+            `(it had reported ${stats.lastTotal} items)`,
+        );
       }
-      const next = start + pageSize;
+      stats.received += items.length;
+      if (ids && items.length) {
+        _checkIds(items, { ids, stats, what, start, changed: stats.changed });
+      }
+      const next = start + items.length;
       if (total !== undefined && next < total) {
         if (items.length === 0) stats.shortfall = true;
         else pending = request(next);
@@ -91,6 +139,49 @@ export async function* pagedItems(
   } finally {
     local.abort();
   }
+}
+
+/** Counts a page's ids into `stats`; throws when the page shows the server is not paging. */
+function _checkIds(
+  items: readonly unknown[],
+  c: { ids: ListingIds; stats: ListingStats; what: string; start: number; changed: boolean },
+): void {
+  const { ids, stats } = c;
+  let withId = 0;
+  let fresh = 0;
+  for (const raw of items) {
+    const id = ids.idOf(raw);
+    if (id === undefined) {
+      stats.withoutId++;
+      continue;
+    }
+    withId++;
+    if (ids.seen.get(id) === ids.pass) {
+      stats.repeated++;
+      continue;
+    }
+    ids.seen.set(id, ids.pass);
+    fresh++;
+  }
+  if (withId === 0) {
+    throw _malformed(
+      `${c.what} answered ${items.length} item(s) from index ${c.start}, none of them ` +
+        `with a ${ids.name}`,
+      false,
+    );
+  }
+  // A whole page of ids already given, while the listing did not change: the server ignores
+  // the start asked for (read on, it would be asked for the same page until the deadline).
+  if (fresh === 0 && !c.changed) {
+    throw _malformed(
+      `${c.what} answered the items from index ${c.start} with ${withId} item(s) it had ` +
+        `already listed: it does not page as asked`,
+    );
+  }
+}
+
+function _malformed(message: string, retryable = true): Error {
+  return httpImporterError("MALFORMED_RESPONSE", message, { retryable });
 }
 
 function _pagingLine(
@@ -114,10 +205,14 @@ export interface ReadListingOptions {
   server: string;
   /** What is listed, for warnings ("TV Shows", "season 2 of Columbo"). */
   label: string;
-  /** Extra passes when the listing keeps changing. */
+  /** Extra passes when the listing keeps changing or comes back short. */
   maxExtraPasses: number;
-  /** One pass over the listing, filling in `stats`. */
-  pass(stats: ListingStats): AsyncIterable<unknown[]>;
+  /** One pass over the listing, filling in `stats`; `ids` go to {@link pagedItems}. */
+  pass(stats: ListingStats, ids: ListingIds): AsyncIterable<unknown[]>;
+  /** An item's id (see {@link ListingIds.idOf}). */
+  idOf(raw: unknown): string | undefined;
+  /** The id's name in the server's API ("ratingKey", "Id"). */
+  idName: string;
   /** Maps one page to assets; it must drop what an earlier pass already gave. */
   map(items: unknown[]): ImportedAsset[];
   /** Reports what the operator should know. */
@@ -127,37 +222,55 @@ export interface ReadListingOptions {
 }
 
 /**
- * Reads a listing to the end. When its total changed between pages, reads it
- * again (up to `maxExtraPasses` times), so that no item that still exists is
- * missed; `map` keeps items from being yielded twice.
+ * Reads a listing to the end. When its total changed between pages, or the
+ * distinct items listed (over every pass) fall short of the server's total,
+ * reads it again (up to `maxExtraPasses` times), so that no item that still
+ * exists is missed; `map` keeps items from being yielded twice. A listing
+ * still short of its total after the last pass is `MALFORMED_RESPONSE`
+ * (retryable): a full ingest would take the missing items as removed. One
+ * that kept changing but came out whole is only warned about.
  */
 export async function* readListing(o: ReadListingOptions): AsyncGenerator<ImportedAsset[]> {
   const debug = o.debug ?? workerDebug;
+  const seen = new Map<string, number>();
   for (let pass = 0; pass <= o.maxExtraPasses; pass++) {
     const stats = newListingStats();
     debug(`listing ${o.label}: pass ${pass + 1} of at most ${o.maxExtraPasses + 1}`);
-    for await (const page of o.pass(stats)) {
+    const ids: ListingIds = { idOf: o.idOf, name: o.idName, seen, pass };
+    for await (const page of o.pass(stats, ids)) {
       const assets = o.map(page);
       if (assets.length) yield assets;
     }
+    const listed = seen.size + stats.withoutId;
     debug(
-      `listing ${o.label}: pass ${pass + 1} read ${stats.pages} page(s)` +
+      `listing ${o.label}: pass ${pass + 1} read ${stats.pages} page(s), ${stats.received} ` +
+        `item(s), ${listed} distinct so far` +
         (stats.lastTotal === undefined ? "" : `, total ${stats.lastTotal}`) +
         (stats.changed ? `, changed from ${stats.firstTotal} while read` : ""),
     );
-    if (stats.shortfall) {
+    const short = stats.lastTotal !== undefined && listed < stats.lastTotal;
+    if (!stats.changed && !short) return;
+    const shortBy = `${o.server} listed ${listed} of the ${stats.lastTotal} items of ${o.label}` +
+      (stats.repeated ? ` (${stats.repeated} repeated)` : "");
+    if (pass < o.maxExtraPasses) {
       o.warn(
-        `${o.server} stopped listing ${o.label} before its total of ${stats.lastTotal} items; ` +
-          `run the ingest again if items are missing`,
+        (stats.changed
+          ? `${o.label} changed while it was read (${stats.firstTotal} → ${stats.lastTotal} items)`
+          : shortBy) + "; reading it again to pick up items that moved between pages",
+      );
+      continue;
+    }
+    if (short) {
+      throw httpImporterError(
+        "MALFORMED_RESPONSE",
+        `${shortBy}, in ${pass + 1} reads; stopping so that the missing items are not taken as ` +
+          `removed: run the ingest again (once a library scan has finished)`,
+        { retryable: true },
       );
     }
-    if (!stats.changed) return;
     o.warn(
-      pass < o.maxExtraPasses
-        ? `${o.label} changed while it was read (${stats.firstTotal} → ${stats.lastTotal} ` +
-          `items); reading it again to pick up items that moved between pages`
-        : `${o.label} kept changing while it was read; some items may be missing, ` +
-          `run the ingest again once the server has finished scanning`,
+      `${o.label} kept changing while it was read; the items listed are taken as they are, ` +
+        `run the ingest again once the server has finished scanning`,
     );
   }
 }

@@ -53,6 +53,7 @@ import {
 } from "./_client.ts";
 import { jellyfinTech } from "./_tech.ts";
 import {
+  type ListingIds,
   type ListingStats,
   newListingStats,
   pagedItems,
@@ -649,6 +650,10 @@ interface _PagesOptions {
   path: string;
   query: _Query;
   stats: ListingStats;
+  /** Item ids, to check that the server really pages (see `pagedItems`). */
+  ids?: ListingIds;
+  /** What is listed, for messages. */
+  label?: string;
   /** Fields some item of every page must carry (see {@link missingRequiredField}). */
   required: readonly JellyfinRequiredField[];
   /** Told the listing's `TotalRecordCount` once (a progress hint). */
@@ -686,7 +691,12 @@ function _pages(s: _Session, o: _PagesOptions): AsyncGenerator<unknown[]> {
       );
     }
     return { items, total: _int(body.TotalRecordCount) ?? undefined };
-  }, { pageSize: size, stats, onTotal: o.onTotal });
+  }, {
+    stats,
+    onTotal: o.onTotal,
+    ids: o.ids,
+    describe: o.label?.startsWith(`${s.name} `) ? o.label : `${s.name} ${o.label ?? path}`,
+  });
 }
 
 interface _ListOptions {
@@ -705,14 +715,18 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
     server: o.s.name,
     label: o.label,
     maxExtraPasses: MAX_EXTRA_PASSES,
-    pass: (stats) =>
+    pass: (stats, ids) =>
       _pages(o.s, {
         path: o.path,
         query: o.query,
         stats,
+        ids,
+        label: o.label,
         required: o.required,
         onTotal: (n) => o.request.total?.(n),
       }),
+    idOf: (raw) => _idOf(_obj(raw)?.Id),
+    idName: "Id",
     map: o.map,
     warn: (m) => o.request.warn(m),
   });
