@@ -174,10 +174,12 @@ function _idOf(value: unknown): string | undefined {
 function _show(value: unknown): string {
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    text = typeof value === "string" ? JSON.stringify(value.slice(0, 41)) : JSON.stringify(value);
   } catch {
-    text = String(value);
+    // Nested past what JSON.stringify walks: String() would recurse and throw too.
+    text = Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : "?";
   }
+  text ??= String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
