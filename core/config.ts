@@ -120,26 +120,9 @@ function _parseScalar(param: ParamSpec, raw: string, cwd: string): string | numb
       parsed = n;
       break;
     }
-    case "url": {
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        throw _invalid(param, `expects an http(s) URL, got '${shown}'`);
-      }
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        throw _invalid(param, `expects an http(s) URL, got '${shown}'`);
-      }
-      if (url.username || url.password) {
-        throw _invalid(param, "must not carry credentials; use the importer's secret option");
-      }
-      if (url.hostname.length > MAX_HOST_LENGTH) {
-        throw _invalid(param, `has a host name longer than ${MAX_HOST_LENGTH} characters`);
-      }
-      url.hash = "";
-      parsed = url.href.replace(/\/+$/, "");
+    case "url":
+      parsed = _parseUrl(param, value);
       break;
-    }
     case "path": {
       if (value === "") throw _invalid(param, "must not be empty");
       parsed = isAbsolute(value) ? resolve(value) : resolve(cwd, value);
@@ -147,6 +130,56 @@ function _parseScalar(param: ParamSpec, raw: string, cwd: string): string | numb
     }
   }
   return name === undefined ? parsed : `${name}=${parsed}`;
+}
+
+/**
+ * A URL param's value: an http(s) URL without a trailing slash. A query
+ * string, a fragment or `user:password@` credentials are refused (a server's
+ * key in `?api_key=…` would be printed with the URL and break every request
+ * URL the importer builds on it); no message repeats what is refused.
+ */
+function _parseUrl(param: ParamSpec, value: string): string {
+  const url = URL.parse(value);
+  if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    const shown = param.secret ? MASK : _urlShown(value);
+    throw _invalid(param, `expects an http(s) URL, got '${shown}'`);
+  }
+  if (url.username || url.password) {
+    throw _invalid(
+      param,
+      "must not carry credentials (user:password@): remove them and give the key or token " +
+        "through the importer's secret option",
+    );
+  }
+  const [beforeFragment] = url.href.split("#", 1);
+  if (beforeFragment.includes("?")) {
+    throw _invalid(
+      param,
+      "must not carry a query string (?…): remove it and give the server's base URL only " +
+        "(a key or token goes through the importer's secret option)",
+    );
+  }
+  if (beforeFragment !== url.href) {
+    throw _invalid(param, "must not carry a fragment (#…): remove it");
+  }
+  if (url.hostname.length > MAX_HOST_LENGTH) {
+    throw _invalid(param, `has a host name longer than ${MAX_HOST_LENGTH} characters`);
+  }
+  return url.href.replace(/\/+$/, "");
+}
+
+/**
+ * What an error may show of a URL it refuses: the text before any `?` or
+ * `#`, without `user:password@`, followed by `…` when something was left out.
+ */
+function _urlShown(raw: string): string {
+  const head = raw.split(/[?#]/, 1)[0];
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(head)?.[0] ?? "";
+  const rest = head.slice(scheme.length);
+  const end = rest.search(/[/\\]/);
+  const at = (end === -1 ? rest : rest.slice(0, end)).lastIndexOf("@");
+  const shown = at === -1 ? head : scheme + rest.slice(at + 1);
+  return shown === raw ? shown : `${shown}…`;
 }
 
 /** The longest value a param of each kind takes (a secret: 64 KiB; other strings: 1024). */

@@ -11,7 +11,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
-import { redact, secretForms } from "../core/config.ts";
+import { redact, type SecretForms, secretForms } from "../core/config.ts";
 import { ENRICHER_ERROR_CODES, IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import type { EnricherManifest, Manifest } from "../core/schemas.ts";
@@ -90,7 +90,7 @@ function _schemas(): Promise<typeof import("../core/schemas.ts")> {
 export async function openClient(options: OpenClientOptions): Promise<ImporterClient> {
   const schemas = _schemas();
   const core = await _open(options);
-  const { manifest, label, scrub } = core;
+  const { manifest, label, scrub, forms } = core;
   return {
     manifest,
     isolation: options.process.isolation,
@@ -110,7 +110,7 @@ export async function openClient(options: OpenClientOptions): Promise<ImporterCl
       if (!parsed.success) {
         throw _malformed(label, `listCollections: ${scrub(describeZodError(parsed.error))}`);
       }
-      return parsed.data as ValidCollectionInfo[];
+      return _withoutSecrets(parsed.data as ValidCollectionInfo[], forms, callOptions?.onNotice);
     },
     fetchAssets: core.fetchAssets,
     close: core.close,
@@ -450,6 +450,7 @@ async function _open(options: OpenClientOptions) {
     manifest,
     label,
     scrub,
+    forms,
     unary,
     fetchAssets,
     get alive() {
@@ -462,6 +463,50 @@ async function _open(options: OpenClientOptions) {
       return process.exited.then(() => {});
     },
   };
+}
+
+/** Why a collection whose external id carries a secret is left out of discovery. */
+export const COLLECTION_ID_CARRIES_CREDENTIAL =
+  "its id carries a credential of its source (not listed, not stored)";
+
+/**
+ * Collections as the host may show and store them: every form of the
+ * source's secrets (see `secretForms`) in a name, reason or location becomes
+ * `***`. A collection whose external id carries one is left out, with a
+ * warning: the id is its key in the catalog and what `fetchAssets` is asked
+ * for, so it can be neither stored as is nor masked.
+ */
+function _withoutSecrets(
+  collections: ValidCollectionInfo[],
+  forms: SecretForms,
+  onNotice: ((notice: PluginNotice) => void) | undefined,
+): ValidCollectionInfo[] {
+  if (forms.size === 0) return collections;
+  const kept: ValidCollectionInfo[] = [];
+  for (const c of collections) {
+    const masked = _maskCollection(c, forms);
+    if (!forms.test(c.externalId)) kept.push(masked);
+    else {
+      onNotice?.({
+        kind: "warn",
+        message: `collection '${masked.name}' (id '${masked.externalId}') skipped: ` +
+          COLLECTION_ID_CARRIES_CREDENTIAL,
+      });
+    }
+  }
+  return kept;
+}
+
+/** `c` with every form of the secrets in each of its texts replaced by `***`. */
+function _maskCollection(c: ValidCollectionInfo, forms: SecretForms): ValidCollectionInfo {
+  const out: ValidCollectionInfo = {
+    ...c,
+    externalId: forms.mask(c.externalId),
+    name: forms.mask(c.name),
+  };
+  if (c.locations !== undefined) out.locations = c.locations.map((l) => forms.mask(l));
+  if (c.reason !== undefined) out.reason = forms.mask(c.reason);
+  return out;
 }
 
 function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | undefined {
