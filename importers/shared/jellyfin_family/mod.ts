@@ -144,8 +144,12 @@ function _int(value: unknown, min = 0): number | null {
 }
 
 function _sameName(a: unknown, wanted: string): boolean {
-  return typeof a === "string" &&
-    a.normalize("NFC").trim().toLowerCase() === wanted.normalize("NFC").trim().toLowerCase();
+  return typeof a === "string" && _nameKey(a) === _nameKey(wanted);
+}
+
+/** A name as {@link _sameName} compares it. */
+function _nameKey(name: string): string {
+  return name.normalize("NFC").trim().toLowerCase();
 }
 
 /** An upstream item deliberately not imported. */
@@ -576,10 +580,18 @@ async function _listCollections(
   const s = await _open(flavor, config, context.signal, tuning);
   const userId = await _userId(s, false);
   const folders = await _virtualFolders(s, context);
+  // Looked up by id, else by name, in maps built once (a find per view was quadratic).
+  const byId = new Map<string, _Json>();
+  const byName = new Map<string, _Json>();
+  for (const f of folders ?? []) {
+    const id = _str(f.ItemId);
+    if (id !== undefined && !byId.has(id)) byId.set(id, f);
+    const key = typeof f.Name === "string" ? _nameKey(f.Name) : undefined;
+    if (key !== undefined && !byName.has(key)) byName.set(key, f);
+  }
   const locationsOf = (id: string, name: string): string[] | undefined => {
     if (!folders) return undefined;
-    const f = folders.find((x) => _str(x.ItemId) === id) ??
-      folders.find((x) => _sameName(x.Name, name));
+    const f = byId.get(id) ?? byName.get(_nameKey(name));
     const locs = Array.isArray(f?.Locations) ? f.Locations.filter(_str) as string[] : undefined;
     return locs;
   };
@@ -884,6 +896,7 @@ async function _findSeries(
   const { itemsPath, listQuery, title } = options;
   const collect = async (extra: _Json) => {
     const found: { id: string; name: string }[] = [];
+    const ids = new Set<string>();
     const stats = newListingStats();
     const query = listQuery("Series", extra);
     const pages = _pages(s, { path: itemsPath, query, stats, required: REQUIRED_FIELDS.series });
@@ -892,7 +905,10 @@ async function _findSeries(
         const o = _obj(raw);
         const id = o ? _idOf(o.Id) : undefined;
         if (o && id && o.Type === "Series" && _sameName(o.Name, title)) {
-          if (!found.some((f) => f.id === id)) found.push({ id, name: String(o.Name) });
+          if (!ids.has(id)) {
+            ids.add(id);
+            found.push({ id, name: String(o.Name) });
+          }
         }
       }
     }
