@@ -66,7 +66,10 @@ Deno.test("RETROVUE_LOG=debug shows Plex requests and paging, never the token", 
     );
     assert.ok(lines.some((l) => /page at 4: 2 item\(s\), total 6; last page$/.test(l)));
     assert.ok(
-      lines.some((l) => /listing Plex library 'TV': pass 1 read 2 page\(s\), total 6$/.test(l)),
+      lines.some((l) =>
+        /listing Plex library 'TV': pass 1 read 2 page\(s\), 6 item\(s\), 6 distinct so far, total 6$/
+          .test(l)
+      ),
     );
     assert.ok(!r.stderr.includes(mock.token) && !r.stdout.includes(mock.token));
     assert.doesNotMatch(r.stderr, /X-Plex-Token|127\.0\.0\.1:\d+\/library/);
