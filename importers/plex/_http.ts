@@ -1,5 +1,7 @@
 /**
- * HTTP for the Plex importer: headers, per-request timeouts, bounded retries
+ * HTTP for the Plex importer: headers, per-request timeouts (shorter than the
+ * plugin host's deadline, covering the body), bounded retries, redirects
+ * followed only within the server's origin, a cap on the bytes of one answer,
  * and the mapping of every failure to a typed importer error.
  *
  * The token travels only in the `X-Plex-Token` header, never in a URL (URLs
@@ -14,11 +16,16 @@ import {
   attemptOutcome,
   type DebugLog,
   describeFetchError as _describe,
+  fetchSameOrigin,
   type HttpImporterError,
   httpImporterError,
+  isHttpImporterError as _isTyped,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
+  readCappedText,
   requestLine,
+  resolveRetryTuning,
+  type RetryTuning,
   scrubSecret as _scrub,
   workerDebug,
 } from "../shared/http.ts";
@@ -45,14 +52,12 @@ export interface PlexContainer {
   [key: string]: unknown;
 }
 
-/** Tunables of the HTTP layer (operators never see these; tests shorten them). */
-export interface PlexHttpTuning {
-  /** Per-request deadline in milliseconds, covering the body. Default 60 000. */
-  timeoutMs?: number;
-  /** Retries after the first attempt for 5xx, timeouts and dropped connections. Default 2. */
-  retries?: number;
-  /** First backoff in milliseconds; doubles each retry. Default 500. */
-  backoffMs?: number;
+/**
+ * Tunables of the HTTP layer (operators never see these; tests shorten them).
+ * The default per-request deadline is fitted with its retries inside the
+ * plugin host's deadline (17 s; see `requestTimeoutWithin`).
+ */
+export interface PlexHttpTuning extends RetryTuning {
   /**
    * Where each request's debug line goes (method, path without secrets,
    * status, time, retries). Default: the plugin host's log, at debug level.
@@ -116,9 +121,7 @@ type _Attempt = { ok: PlexContainer } | { error: PlexHttpError };
 
 /** Opens a session. Cheap; the HTTP client (with the CA file, if any) lives until `close`. */
 export async function openPlexSession(options: PlexSessionOptions): Promise<PlexSession> {
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const retries = options.retries ?? 2;
-  const backoffMs = options.backoffMs ?? 500;
+  const { timeoutMs, retries, backoffMs } = resolveRetryTuning(options);
   const client = options.caPem ? Deno.createHttpClient({ caCerts: [options.caPem] }) : undefined;
   const headers = {
     "Accept": "application/json",
@@ -129,6 +132,7 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
     "X-Plex-Device-Name": "RetroVue importer",
   };
   const host = new URL(options.baseUrl).host;
+  const peer = { server: "Plex", baseUrl: options.baseUrl };
   const debug = options.debug ?? workerDebug;
   let requests = 0;
 
@@ -136,8 +140,11 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = AbortSignal.any([signal, timeout]);
     requests++;
+    let answered = false;
     try {
-      const res = await fetch(url, { headers, signal: combined, ...(client ? { client } : {}) });
+      const init = { headers, signal: combined, ...(client ? { client } : {}) };
+      const res = await fetchSameOrigin(url, { init, peer });
+      answered = true;
       if (res.status === 401 || res.status === 403) {
         await res.body?.cancel();
         return {
@@ -179,7 +186,7 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
           ),
         };
       }
-      const text = await res.text();
+      const text = await readCappedText(res, { peer, path });
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -207,12 +214,16 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
     } catch (error) {
       if (_isSandboxDenial(error)) throw error;
       if (signal.aborted) throw signal.reason;
+      if (_isTyped(error)) return { error };
       if (timeout.aborted) {
         return {
           error: plexError(
             "UNREACHABLE",
-            `Plex at ${options.baseUrl} did not answer ${path} within ${timeoutMs / 1000} s; ` +
-              `check the server is up and --base-url is right`,
+            answered
+              ? `Plex at ${options.baseUrl} did not finish sending ${path} within ` +
+                `${timeoutMs / 1000} s; check the server's load and the network to it`
+              : `Plex at ${options.baseUrl} did not answer ${path} within ${timeoutMs / 1000} s; ` +
+                `check the server is up and --base-url is right`,
             { retryable: true },
           ),
         };

@@ -1,7 +1,9 @@
 /**
  * The HTTP client shared by the `jellyfin` and `emby` importers: auth
  * headers, server detection, the routes each server version has, per-request
- * timeouts, bounded retries, and the mapping of every failure to a typed
+ * timeouts (shorter than the plugin host's deadline, covering the body),
+ * bounded retries, redirects followed only within the server's origin, a cap
+ * on the bytes of one answer, and the mapping of every failure to a typed
  * importer error.
  *
  * The key travels only in a header, never in a URL (URLs end up in server
@@ -22,11 +24,16 @@ import {
   attemptOutcome,
   type DebugLog,
   describeFetchError as _describe,
+  fetchSameOrigin,
   type HttpImporterError,
   httpImporterError,
+  isHttpImporterError as _isTyped,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
+  readCappedText,
   requestLine,
+  resolveRetryTuning,
+  type RetryTuning,
   scrubSecret as _scrub,
   workerDebug,
 } from "../http.ts";
@@ -46,14 +53,12 @@ export const FLAVOR_NAMES: Record<JellyfinFlavor, string> = {
   emby: "Emby",
 };
 
-/** Tunables of the HTTP layer (operators never see these; tests shorten them). */
-export interface JellyfinTuning {
-  /** Per-request deadline in milliseconds, covering the body. Default 60 000. */
-  timeoutMs?: number;
-  /** Retries after the first attempt for 5xx, timeouts and dropped connections. Default 2. */
-  retries?: number;
-  /** First backoff in milliseconds; doubles each retry. Default 500. */
-  backoffMs?: number;
+/**
+ * Tunables of the HTTP layer (operators never see these; tests shorten them).
+ * The default per-request deadline is fitted with its retries inside the
+ * plugin host's deadline (17 s; see `requestTimeoutWithin`).
+ */
+export interface JellyfinTuning extends RetryTuning {
   /**
    * Where each request's debug line goes (method, path without secrets,
    * status, time, retries). Default: the plugin host's log, at debug level.
@@ -194,9 +199,7 @@ function _apiRoot(flavor: JellyfinFlavor, baseUrl: string): string {
 export async function openJellyfinClient(options: JellyfinClientOptions): Promise<JellyfinClient> {
   const { flavor, baseUrl, apiKey } = options;
   const name = FLAVOR_NAMES[flavor];
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const retries = options.retries ?? 2;
-  const backoffMs = options.backoffMs ?? 500;
+  const { timeoutMs, retries, backoffMs } = resolveRetryTuning(options);
   const root = _apiRoot(flavor, baseUrl);
   const deviceId = await jellyfinDeviceId(flavor, baseUrl);
   const authHeaders = {
@@ -205,6 +208,7 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
   };
   const anonHeaders = { "Accept": "application/json" };
   const host = new URL(baseUrl).host;
+  const peer = { server: name, baseUrl };
   const debug = options.debug ?? workerDebug;
   let requests = 0;
   let info: Promise<ServerInfo> | undefined;
@@ -218,8 +222,10 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = AbortSignal.any([signal, timeout]);
     requests++;
+    let answered = false;
     try {
-      const res = await fetch(url, { headers, signal: combined });
+      const res = await fetchSameOrigin(url, { init: { headers, signal: combined }, peer });
+      answered = true;
       const status = res.status;
       if (status === 401) {
         await res.body?.cancel();
@@ -266,7 +272,7 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
           ),
         };
       }
-      const text = await res.text();
+      const text = await readCappedText(res, { peer, path });
       try {
         return { ok: JSON.parse(text) };
       } catch {
@@ -282,12 +288,16 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
     } catch (error) {
       if (_isSandboxDenial(error)) throw error;
       if (signal.aborted) throw signal.reason;
+      if (_isTyped(error)) return { error };
       if (timeout.aborted) {
         return {
           error: jellyfinError(
             "UNREACHABLE",
-            `${name} at ${baseUrl} did not answer ${path} within ${timeoutMs / 1000} s; ` +
-              `check the server is up and --base-url is right`,
+            answered
+              ? `${name} at ${baseUrl} did not finish sending ${path} within ` +
+                `${timeoutMs / 1000} s; check the server's load and the network to it`
+              : `${name} at ${baseUrl} did not answer ${path} within ${timeoutMs / 1000} s; ` +
+                `check the server is up and --base-url is right`,
             { retryable: true },
           ),
         };
