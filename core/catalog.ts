@@ -777,7 +777,9 @@ function _matchRekeyed(
   const byKey = new Map<string, CollectionRecord[]>();
   for (const c of gone) {
     const key = keyOf(c.kind, c.name, c.locations);
-    byKey.set(key, [...(byKey.get(key) ?? []), c]);
+    const list = byKey.get(key);
+    if (list) list.push(c);
+    else byKey.set(key, [c]);
   }
   const freshCount = new Map<string, number>();
   const freshKey = (f: DiscoveredCollection) => keyOf(f.kind, f.name, f.locations ?? []);

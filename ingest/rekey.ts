@@ -23,7 +23,10 @@
  * episode disagree is never made. A pair is made only when each side is the
  * other's only candidate at that level; otherwise both stay as they were
  * (removed + new), a weaker level may still tell them apart, and a new item
- * left ambiguous is reported (`ambiguous_identity`). Indexes are built only
+ * left ambiguous is reported (`ambiguous_identity`, naming at most ten of its
+ * candidates). No candidate list is kept: a side's second candidate is enough
+ * to know it is not alone, so memory stays linear however many sides share a
+ * key, and time too while they are compatible. Indexes are built only
  * over the two sets, and only when both are non-empty, so a run without new
  * items costs nothing.
  *
@@ -99,29 +102,10 @@ export function rekeyPlan(db: DatabaseSync, plan: IngestPlan, options: RekeyOpti
   const news = _loadNewItems(db, plan, _keySet(olds, levels), levels);
   if (news.length === 0) return plan;
 
-  const oldMatch = new Int32Array(olds.length).fill(-1);
-  const newMatch = new Int32Array(news.length).fill(-1);
-  const ambiguous = new Map<number, { level: _Level; olds: Set<number> }>();
-  for (const level of levels) _matchLevel(level, { olds, news, oldMatch, newMatch, ambiguous });
-
-  const mark = db.prepare(`UPDATE ${plan.stage.table} SET rekey_id = ? WHERE seq = ?`);
-  let rekeyed = 0;
-  for (let n = 0; n < news.length; n++) {
-    const o = newMatch[n];
-    if (o < 0) continue;
-    mark.run(olds[o].id, news[n].seq);
-    rekeyed++;
-  }
-  for (const [n, { level, olds: candidates }] of ambiguous) {
-    if (newMatch[n] >= 0 || plan.issues.length >= MAX_ISSUES) continue;
-    const ids = [...candidates].map((o) => olds[o].id).sort();
-    plan.issues.push({
-      kind: "ambiguous_identity",
-      externalId: news[n].externalId,
-      message: `may be the same media as ${ids.join(", ")} (same ${level}), but not alone; ` +
-        "added as a new asset, and no asset took its identity",
-    });
-  }
+  const s = _state(olds, news);
+  levels.forEach((level, l) => _matchLevel(level, l, s));
+  const rekeyed = _markPairs(db, plan, s);
+  _reportAmbiguous(plan, levels, s);
   _sortIssues(plan);
   if (rekeyed === 0) return plan;
   if (plan.full) plan.stats.removed -= rekeyed;
@@ -135,59 +119,209 @@ export function rekeyPlan(db: DatabaseSync, plan: IngestPlan, options: RekeyOpti
   return plan;
 }
 
+/** At most this many candidates are named in an `ambiguous_identity` message. */
+const _LISTED = 10;
+
+/**
+ * The matching's state: one number per side, never a list of candidates, so
+ * that memory stays linear however many sides share a key.
+ */
 interface _State {
   olds: _Side[];
   news: _Side[];
+  /** For each gone asset, the new item it is paired with, or -1. */
   oldMatch: Int32Array;
+  /** For each new item, the gone asset it is paired with, or -1. */
   newMatch: Int32Array;
-  ambiguous: Map<number, { level: _Level; olds: Set<number> }>;
+  /** For each paired gone asset, the level (its index in the levels in use) it was paired at. */
+  oldLevel: Int8Array;
+  /** For each new item, the first level at which it was left ambiguous, or -1. */
+  ambiguousAt: Int8Array;
 }
 
-/** Pairs, at one level, every unmatched new item and gone asset that are each other's only candidate. */
-function _matchLevel(level: _Level, s: _State): void {
-  const index = new Map<string, number[]>();
-  for (let o = 0; o < s.olds.length; o++) {
-    if (s.oldMatch[o] >= 0) continue;
-    for (const key of _keys(level, s.olds[o])) {
-      const list = index.get(key);
-      if (list) list.push(o);
-      else index.set(key, [o]);
-    }
-  }
+/** The state before any level: nothing paired, nothing ambiguous. */
+function _state(olds: _Side[], news: _Side[]): _State {
+  return {
+    olds,
+    news,
+    oldMatch: new Int32Array(olds.length).fill(-1),
+    newMatch: new Int32Array(news.length).fill(-1),
+    oldLevel: new Int8Array(olds.length).fill(-1),
+    ambiguousAt: new Int8Array(news.length).fill(-1),
+  };
+}
+
+/**
+ * Pairs, at one level (`l`, its index), every unmatched new item and gone
+ * asset that are each other's only candidate; marks the other new items with
+ * a candidate as ambiguous (from their first such level).
+ */
+function _matchLevel(level: _Level, l: number, s: _State): void {
+  const index = _index(level, s.olds, (o) => s.oldMatch[o] < 0);
   if (index.size === 0) return;
-  // For each gone asset, the new items that point at it at this level.
-  const claims = new Map<number, number[]>();
-  const found: Set<number>[] = [];
+  const sole = _soleCandidates(level, index, s);
+  for (const n of _pairsAt(level, l, s, sole)) {
+    const o = sole[n];
+    s.newMatch[n] = o;
+    s.oldMatch[o] = n;
+    s.oldLevel[o] = l;
+  }
+}
+
+/**
+ * Each unmatched new item's only candidate in `index`: -2 when it has
+ * several, -1 when none. Looks at no more than two candidates per item.
+ */
+function _soleCandidates(
+  level: _Level,
+  index: ReadonlyMap<string, readonly number[]>,
+  s: _State,
+): Int32Array {
+  const sole = new Int32Array(s.news.length).fill(-1);
   for (let n = 0; n < s.news.length; n++) {
     if (s.newMatch[n] >= 0) continue;
-    let candidates: Set<number> | undefined;
-    for (const key of _keys(level, s.news[n])) {
-      for (const o of index.get(key) ?? []) {
-        if (!_compatible(s.olds[o], s.news[n])) continue;
-        (candidates ??= new Set()).add(o);
+    const found = _candidates(level, index, s.olds, s.news[n], 2);
+    if (found.length > 0) sole[n] = found.length === 1 ? found[0] : -2;
+  }
+  return sole;
+}
+
+/**
+ * The new items whose only candidate (`sole`) is claimed by no other new
+ * item, in order; marks the others that have a candidate as ambiguous at `l`.
+ * A gone asset is also another's when it is among the candidates of an item
+ * with several; that is looked up only for a gone asset that is exactly one
+ * item's only candidate.
+ */
+function _pairsAt(level: _Level, l: number, s: _State, sole: Int32Array): number[] {
+  // Each gone asset's one new item that has it as only candidate; -2 when several do.
+  const soleOf = new Int32Array(s.olds.length).fill(-1);
+  for (let n = 0; n < sole.length; n++) {
+    const o = sole[n];
+    if (o >= 0) soleOf[o] = soleOf[o] === -1 ? n : -2;
+  }
+  const pairs: number[] = [];
+  let several: Map<string, number[]> | undefined; // new items with several candidates, by key
+  for (let n = 0; n < s.news.length; n++) {
+    const o = sole[n];
+    if (o === -1) continue;
+    if (o >= 0 && soleOf[o] === n) {
+      several ??= _index(level, s.news, (x) => sole[x] === -2);
+      if (!_claimedByAnother(level, several, s, o)) {
+        pairs.push(n);
+        continue;
       }
     }
-    if (!candidates) continue;
-    found[n] = candidates;
-    for (const o of candidates) {
-      const list = claims.get(o);
-      if (list) list.push(n);
-      else claims.set(o, [n]);
+    if (s.ambiguousAt[n] < 0) s.ambiguousAt[n] = l;
+  }
+  return pairs;
+}
+
+/**
+ * Whether a new item with several candidates (indexed in `several`) has the
+ * gone asset `o` among them: then `o` is not one new item's alone.
+ */
+function _claimedByAnother(
+  level: _Level,
+  several: ReadonlyMap<string, readonly number[]>,
+  s: _State,
+  o: number,
+): boolean {
+  for (const key of _keys(level, s.olds[o])) {
+    for (const n of several.get(key) ?? []) {
+      if (_compatible(s.olds[o], s.news[n])) return true;
     }
   }
+  return false;
+}
+
+/** The sides that `keep` accepts, by their keys at one level, in order. */
+function _index(
+  level: _Level,
+  sides: readonly _Side[],
+  keep: (i: number) => boolean,
+): Map<string, number[]> {
+  const index = new Map<string, number[]>();
+  for (let i = 0; i < sides.length; i++) {
+    if (!keep(i)) continue;
+    for (const key of _keys(level, sides[i])) {
+      const list = index.get(key);
+      if (list) list.push(i);
+      else index.set(key, [i]);
+    }
+  }
+  return index;
+}
+
+/**
+ * The first `limit` distinct gone assets in `index` that share a key with a
+ * new item and are compatible with it; stops there, however many there are.
+ */
+function _candidates(
+  level: _Level,
+  index: ReadonlyMap<string, readonly number[]>,
+  olds: readonly _Side[],
+  side: _Side,
+  limit: number,
+): number[] {
+  const out: number[] = [];
+  for (const key of _keys(level, side)) {
+    for (const o of index.get(key) ?? []) {
+      if (out.includes(o) || !_compatible(olds[o], side)) continue;
+      out.push(o);
+      if (out.length === limit) return out;
+    }
+  }
+  return out;
+}
+
+/** Marks each pair in the stage (`rekey_id`); returns how many there are. */
+function _markPairs(db: DatabaseSync, plan: IngestPlan, s: _State): number {
+  const mark = db.prepare(`UPDATE ${plan.stage.table} SET rekey_id = ? WHERE seq = ?`);
+  let rekeyed = 0;
   for (let n = 0; n < s.news.length; n++) {
-    const candidates = found[n];
-    if (!candidates) continue;
-    const [o] = candidates;
-    if (candidates.size === 1 && claims.get(o)!.length === 1) {
-      s.newMatch[n] = o;
-      s.oldMatch[o] = n;
-      continue;
-    }
-    const olds = new Set(candidates);
-    // Two new items for one gone asset: name it for each of them.
-    if (!s.ambiguous.has(n)) s.ambiguous.set(n, { level, olds });
+    const o = s.newMatch[n];
+    if (o < 0) continue;
+    mark.run(s.olds[o].id, s.news[n].seq);
+    rekeyed++;
   }
+  return rekeyed;
+}
+
+/**
+ * Reports the new items left ambiguous and unpaired, by level then in order,
+ * while the issues have room. Each names the candidates it had at its level
+ * (those then unpaired), at most {@link _LISTED} of them: they are looked up
+ * again here, for the reported items only, one level's index at a time.
+ */
+function _reportAmbiguous(plan: IngestPlan, levels: readonly _Level[], s: _State): void {
+  let room = MAX_ISSUES - plan.issues.length;
+  for (let l = 0; l < levels.length && room > 0; l++) {
+    const reported: number[] = [];
+    for (let n = 0; n < s.news.length && room > 0; n++) {
+      if (s.ambiguousAt[n] !== l || s.newMatch[n] >= 0) continue;
+      reported.push(n);
+      room--;
+    }
+    if (reported.length === 0) continue;
+    const index = _index(levels[l], s.olds, (o) => s.oldMatch[o] < 0 || s.oldLevel[o] >= l);
+    for (const n of reported) {
+      const found = _candidates(levels[l], index, s.olds, s.news[n], _LISTED + 1);
+      const ids = found.slice(0, _LISTED).map((o) => s.olds[o].id).sort();
+      plan.issues.push({
+        kind: "ambiguous_identity",
+        externalId: s.news[n].externalId,
+        message: _ambiguityMessage(ids, found.length > _LISTED, levels[l]),
+      });
+    }
+  }
+}
+
+/** An `ambiguous_identity` message; `more` when there were more candidates than `ids`. */
+function _ambiguityMessage(ids: readonly string[], more: boolean, level: _Level): string {
+  const names = more ? `${ids.join(", ")} and others` : ids.join(", ");
+  return `may be the same media as ${names} (same ${level}), but not alone; ` +
+    "added as a new asset, and no asset took its identity";
 }
 
 /** The keys a side is indexed under at one level; equal keys mean "maybe the same media". */

@@ -320,3 +320,42 @@ Deno.test("discovery: two libraries that could be the one that went are never me
   assert.equal(again.added.length, 2);
   assert.equal(again.missing.length, 1);
 });
+
+Deno.test("discovery: thousands of gone libraries with one name are candidates of one new library, not merged", () => {
+  // Grouping the gone libraries by name copied the group on every addition: quadratic (30000
+  // gone: ~7 s in this call, ~3.5 s now, most of it reading back the missing ones).
+  const db = openMemoryDatabase();
+  const source = insertSource(db, { name: "plex", typeId: "plex", config: {} });
+  const tv = { name: "TV Shows", kind: "shows" as const, locations: ["/data/tv"] };
+  const home = { name: "Home Videos", kind: "movies" as const };
+  const first = upsertDiscoveredCollections(db, source.id, {
+    found: [{ externalId: "3", ...tv }, { externalId: "4", name: "Kids", kind: "movies" }],
+  });
+  const idOf = (name: string) => first.added.find((c) => c.name === name)!.id;
+  // Libraries that went earlier (already missing), added directly: quicker than discovering them.
+  const n = 20000;
+  const insert = db.prepare(
+    `INSERT INTO collections (id, source_id, external_id, name, kind, locations, sync_enabled,
+       ingestible, missing_upstream, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, '[]', 0, 1, 1, '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z')`,
+  );
+  db.exec("BEGIN");
+  for (let i = 0; i < n; i++) {
+    insert.run(collectionIdFor(source.id, `old-${i}`), source.id, `old-${i}`, home.name, home.kind);
+  }
+  db.exec("COMMIT");
+  const again = upsertDiscoveredCollections(db, source.id, {
+    found: [
+      { externalId: "7", ...tv },
+      { externalId: "8", name: "Kids", kind: "movies" },
+      { externalId: "new-0", ...home },
+    ],
+  });
+  assert.deepEqual(
+    again.rekeyed.map((c) => [c.id, c.externalId]).sort(),
+    [[idOf("Kids"), "8"], [idOf("TV Shows"), "7"]].sort(),
+  );
+  assert.deepEqual(again.added.map((c) => c.externalId), ["new-0"]);
+  assert.equal(again.missing.length, n);
+  assert.ok(again.missing.every((c) => c.name === home.name));
+});
