@@ -15,7 +15,7 @@ import { redact, type SecretForms, secretForms } from "../core/config.ts";
 import { ENRICHER_ERROR_CODES, IMPORTER_ERROR_CODES, RetrovueError } from "../core/errors.ts";
 import type { ErrorCode } from "../core/errors.ts";
 import type { EnricherManifest, Manifest } from "../core/schemas.ts";
-import { denialInOurTerms } from "./_harden.ts";
+import { denialInOurTerms, type DenialSubject } from "./_harden.ts";
 import type { HostProcess } from "./_host_process.ts";
 import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./_limits.ts";
 import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./_protocol.ts";
@@ -168,11 +168,7 @@ async function _open(options: OpenClientOptions) {
   let nextId = 1;
   let dead: RetrovueError | undefined;
   const forms = secretForms(secrets);
-  const subject = options.kind ?? "importer";
-  // Every text from the plugin: scrubbed of secrets, and any denial left in
-  // Deno's words (a crash, a log line) told in ours.
-  const scrub = (text: string) =>
-    redact(denialInOurTerms(text, subject), forms).replace(/\s+/g, " ").trim().slice(0, 1000);
+  const scrub = pluginTextScrubber(secrets, options.kind ?? "importer", forms);
   const limits = options.limits ?? DEFAULT_LIMITS;
   let logLines = 0;
   const logLine = (level: "debug" | "info" | "warn" | "error", text: string) => {
@@ -213,8 +209,9 @@ async function _open(options: OpenClientOptions) {
         const level = ["debug", "info", "warn", "error"].includes(message.level)
           ? message.level
           : "info";
-        logLine(level, String(message.message));
-        _reportLoggedDenial(String(message.message), { pending, scrub });
+        const text = String(message.message);
+        logLine(level, text);
+        _reportLoggedDenial(text, { pending, scrub });
         return;
       }
       if (message.t === "closed") {
@@ -465,6 +462,87 @@ async function _open(options: OpenClientOptions) {
   };
 }
 
+/** The longest a text from a plugin is shown: an error message, a notice, a log line. */
+export const MAX_SHOWN = 1000;
+
+/**
+ * The most characters of a plugin's text that are read before it is shown: a
+ * few times {@link MAX_SHOWN}, as rewording a denial and collapsing white
+ * space change a text's length, yet little enough for any text to cost
+ * microseconds. A plugin may send a 32 MiB text, as often as it likes; read
+ * whole, the denial rewording alone would make it some 190 MiB, and the
+ * host's event loop (call deadlines included) would stall for seconds. At
+ * most `MAX_DENIAL_TEXT` (see `_harden.ts`), which must not cut it again.
+ */
+export const MAX_READ = 4096;
+
+/**
+ * How the host shows a text a plugin sent: cut to {@link MAX_READ}
+ * characters before anything else reads it, every form of `secrets` masked
+ * (and no part left of one that cut halves), any sandbox denial left in
+ * Deno's words told in ours (for `subject`'s author), runs of white space
+ * made one space, and at most {@link MAX_SHOWN} characters. Pass `forms`
+ * when they are compiled already.
+ *
+ * @example
+ * ```ts
+ * const scrub = pluginTextScrubber(["s3cr3t-t0ken"], "importer");
+ * scrub("login failed:\n  token s3cr3t-t0ken refused"); // "login failed: token *** refused"
+ * ```
+ */
+export function pluginTextScrubber(
+  secrets: readonly string[],
+  subject: DenialSubject,
+  forms: SecretForms = secretForms(secrets),
+): (text: string) => string {
+  const margin = _longestFormBound(secrets);
+  return (text) => {
+    const read = _clip(text, forms, margin);
+    return _oneLine(redact(denialInOurTerms(read, subject), forms)).slice(0, MAX_SHOWN);
+  };
+}
+
+/**
+ * At most {@link MAX_READ} characters from the start of `text`, with no part
+ * of a secret left where the text was cut. A text cut short is read
+ * `margin` characters further (at least the longest form of a secret) and
+ * masked before the last `margin` characters of that are dropped: a secret
+ * that starts before the cut is masked whole, and the part of one that the
+ * cut halved lies within those last characters, as masking never makes a
+ * text longer.
+ */
+function _clip(text: string, forms: SecretForms, margin: number): string {
+  if (text.length <= MAX_READ) return text;
+  const read = text.slice(0, MAX_READ + margin);
+  const masked = redact(read, forms);
+  const kept = read.length < text.length ? masked.length - margin : masked.length;
+  return masked.slice(0, Math.max(0, Math.min(MAX_READ, kept)));
+}
+
+/**
+ * Characters in the longest form `secretForms` derives from any of
+ * `secrets`, or more: URL-encoding makes each UTF-8 byte at most 3
+ * characters, hex 2, and base64 (at any alignment, with padding) 4 per 3
+ * bytes plus up to 4; the secret and its reverse are no longer than its bytes.
+ */
+function _longestFormBound(secrets: readonly string[]): number {
+  const encoder = new TextEncoder();
+  let longest = 0;
+  for (const secret of secrets) {
+    longest = Math.max(longest, 3 * encoder.encode(secret).length + 4);
+  }
+  return longest;
+}
+
+/**
+ * `text` on one line, trimmed: every run of white space becomes one space.
+ * Only runs of two or more, and single white space other than a space, are
+ * replaced, so ordinary prose costs no replacement per word.
+ */
+function _oneLine(text: string): string {
+  return text.replace(/\s{2,}|[^\S ]/g, " ").trim();
+}
+
 /** Why a collection whose external id carries a secret is left out of discovery. */
 export const COLLECTION_ID_CARRIES_CREDENTIAL =
   "its id carries a credential of its source (not listed, not stored)";
@@ -532,7 +610,8 @@ function _reportLoggedDenial(
   line: string,
   options: { pending: ReadonlyMap<number, Pending>; scrub: (s: string) => string },
 ): void {
-  if (!_LOGGED_DENIAL.test(line)) return;
+  // Only what a scrub reads: a denial past it would not be shown anyway.
+  if (!_LOGGED_DENIAL.test(line.slice(0, MAX_READ))) return;
   const message = `logged: ${options.scrub(line)}`;
   for (const call of options.pending.values()) call.onNotice?.({ kind: "warn", message });
 }

@@ -101,9 +101,20 @@ function _denialAdvice(kind: string, subject: DenialSubject): string {
 }
 
 /**
+ * The most characters of a text {@link denialInOurTerms} reads; the rest is
+ * left off. Its rewording of a short denial is several times as long (an
+ * 18-character `Requires a access ` becomes some 100), and a plugin can send
+ * megabytes of them: this bounds the work and the answer. Callers that mask
+ * secrets cut a text to less than this themselves first (see `_client.ts`),
+ * so that no secret is halved here.
+ */
+export const MAX_DENIAL_TEXT = 16 * 1024;
+
+/**
  * Rewrites every Deno permission denial in `text` in RetroVue's terms: what
  * was denied, which grant is missing and what the author declares instead —
- * never a `--allow-…` flag, which operators cannot pass to a plugin.
+ * never a `--allow-…` flag, which operators cannot pass to a plugin. Reads
+ * at most {@link MAX_DENIAL_TEXT} characters of `text`.
  * Dependency-free, like the rest of this module (the worker runtime uses it).
  *
  * @example
@@ -113,7 +124,8 @@ function _denialAdvice(kind: string, subject: DenialSubject): string {
  * ```
  */
 export function denialInOurTerms(text: string, subject: DenialSubject = "importer"): string {
-  return text.replace(_DENO_DENIAL, (_all, kind: string, target?: string) => {
+  const read = text.slice(0, MAX_DENIAL_TEXT);
+  return read.replace(_DENO_DENIAL, (_all, kind: string, target?: string) => {
     if (kind === "import" && target?.startsWith(`${DENIED_IMPORT_HOST}:`)) {
       return outsideImportDenial(subject);
     }
@@ -127,6 +139,9 @@ export function denialInOurTerms(text: string, subject: DenialSubject = "importe
   });
 }
 
+/** The most characters of an import's path {@link outsideImportDenial} shows. */
+const _MAX_IMPORT_PATH = 500;
+
 /**
  * The denial of an import from outside the plugin's own folder (see
  * {@link DENIED_IMPORT_HOST}). `reported` is what Deno said; where it names
@@ -137,7 +152,8 @@ export function outsideImportDenial(subject: DenialSubject, reported = ""): stri
   const at = reported.indexOf(prefix);
   let path = "";
   if (at >= 0) {
-    const rest = reported.slice(at + prefix.length).split(/[\s"'`]/, 1)[0].slice(0, 500);
+    const from = at + prefix.length;
+    const rest = reported.slice(from, from + _MAX_IMPORT_PATH).split(/[\s"'`]/, 1)[0];
     try {
       path = ` ('/${decodeURI(rest)}')`;
     } catch {

@@ -23,6 +23,7 @@ import {
   DENIED_IMPORT_HOST,
   hardenOptions,
   hardenScope,
+  MAX_DENIAL_TEXT,
   outsideImportDenial,
   REMOVED_GLOBALS,
 } from "./_harden.ts";
@@ -36,6 +37,7 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
+/** The longest log line, warning or error message (bar a denial's) the runtime sends. */
 const MAX_LOG = 2000;
 const MAX_NOTICES = 10_000;
 
@@ -139,10 +141,17 @@ hardenScope(hardenOptions(_takeGuard()));
 
 const _REMOVED = new RegExp(`^(${REMOVED_GLOBALS.join("|")}) is not defined`);
 
-/** A denial's message, in RetroVue's terms (see {@link denialInOurTerms}) and marked as one. */
-function _denied(message: string, subject: DenialSubject): string {
-  const text = denialInOurTerms(message, subject);
-  return text.startsWith("sandbox denied") ? text : `sandbox denied: ${text}`;
+/**
+ * A denial's message, in RetroVue's terms (see {@link denialInOurTerms}) and
+ * marked as one. A plugin may throw a denial of its own, megabytes long:
+ * only the start of it is read, and the answer is at most
+ * {@link MAX_DENIAL_TEXT} characters, more than any denial of Deno's takes
+ * (a path is at most 4096), so the host still sees a secret in one whole.
+ */
+function _denied(message: unknown, subject: DenialSubject): string {
+  const text = denialInOurTerms(String(message), subject);
+  return (text.startsWith("sandbox denied") ? text : `sandbox denied: ${text}`)
+    .slice(0, MAX_DENIAL_TEXT);
 }
 
 /** The module specifier a refused npm or remote import names, if the message quotes one. */
