@@ -173,7 +173,9 @@ function _spawn(
 }
 
 function _describe(event: ErrorEvent): string {
-  const message = String(event.message ?? "uncaught error").replace(/\s+/g, " ").trim();
+  // Cut before collapsing (a plugin's message can be tens of MB); the host redacts what it gets.
+  const message = String(event.message ?? "uncaught error").slice(0, 4096).replace(/\s+/g, " ")
+    .trim();
   return message.replace(/^Uncaught \(in promise\) /, "").replace(/^Uncaught /, "").slice(0, 500);
 }
 
