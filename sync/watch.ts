@@ -97,17 +97,27 @@ export function planBurst(
     c.relPath !== "" && !c.relPath.split("/").some((s) => s.startsWith("."))
   );
   if (relevant.length === 0) return { scopes: [], fullBecause: null };
+  // A scope depends only on a path's first two folders: each is looked up once per burst (a
+  // season pack copied in is thousands of changes under one title folder, whose rows each
+  // lookup reads).
+  const known = new Map<string, AssetFilters | null>();
   const scoped: { filters: AssetFilters; change: PathChange }[] = [];
   for (const change of relevant) {
-    const filters = scopeOfPath(db, { collectionId, relPath: change.relPath });
+    const key = _scopeKey(change.relPath);
+    let filters = known.get(key);
+    if (filters === undefined) {
+      filters = scopeOfPath(db, { collectionId, relPath: change.relPath });
+      known.set(key, filters);
+    }
     if (filters === null) {
       return { scopes: [{}], fullBecause: `'${change.relPath}' is in no folder the catalog knows` };
     }
     scoped.push({ filters, change });
   }
+  const present = _distinct(scoped.filter((o) => o.change.exists).map((o) => o.filters));
   for (const { filters, change } of scoped) {
     if (change.exists || !_hasLiveAssets(db, { collectionId, prefix: change.relPath })) continue;
-    const replaced = scoped.some((o) => o.change.exists && scopeCovers(filters, o.filters));
+    const replaced = present.some((other) => scopeCovers(filters, other));
     if (!replaced) {
       return {
         scopes: [{}],
@@ -116,7 +126,7 @@ export function planBurst(
     }
   }
   const scopes: AssetFilters[] = [];
-  for (const { filters } of scoped) {
+  for (const filters of _distinct(scoped.map((o) => o.filters))) {
     if (scopes.some((s) => scopeCovers(s, filters))) continue;
     for (let i = scopes.length - 1; i >= 0; i--) {
       if (scopeCovers(filters, scopes[i])) scopes.splice(i, 1);
@@ -127,6 +137,22 @@ export function planBurst(
     return { scopes: [{}], fullBecause: `${scopes.length} titles or seasons changed` };
   }
   return { scopes, fullBecause: null };
+}
+
+/** What {@link scopeOfPath} reads of a path: its first folder, and its second if it has one. */
+function _scopeKey(relPath: string): string {
+  const [first, second] = relPath.split("/", 2);
+  return second === undefined ? `1\0${first}` : `2\0${first}\0${second}`;
+}
+
+/** `list` without repeats (same title, season and episode), in first-seen order. */
+function _distinct(list: readonly AssetFilters[]): AssetFilters[] {
+  const seen = new Map<string, AssetFilters>();
+  for (const f of list) {
+    const key = JSON.stringify([f.title ?? null, f.season ?? null, f.episode ?? null]);
+    if (!seen.has(key)) seen.set(key, f);
+  }
+  return [...seen.values()];
 }
 
 /**

@@ -121,3 +121,30 @@ Deno.test("planBurst: unknown folders and removals need a full ingest; a rename 
     { title: "Alpha", season: 1 },
   ]);
 });
+
+Deno.test("planBurst: a season pack copied in reads each folder's rows once, not once per file", async () => {
+  const db = await _catalog();
+  // Count the catalog reads: each scopeOfPath reads every row under the title folder, so
+  // reading per file made a burst of N files in a show of M episodes cost N × M rows.
+  let reads = 0;
+  const counting = new Proxy(db, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key !== "prepare") return typeof value === "function" ? value.bind(target) : value;
+      return (sql: string) => {
+        reads++;
+        return target.prepare(sql);
+      };
+    },
+  });
+  const changes = Array.from({ length: 3000 }, (_, i) => ({
+    relPath: `Alpha (2001)/Season 0${1 + (i % 2)}/Alpha - new ${i}.mkv`,
+    exists: true,
+  }));
+  const plan = planBurst(counting, { collectionId: SEEDED_COLLECTION, changes });
+  assert.deepEqual(plan, {
+    scopes: [{ title: "Alpha", season: 1 }, { title: "Alpha", season: 2 }],
+    fullBecause: null,
+  });
+  assert.ok(reads <= 8, `${reads} catalog reads for 3000 changes in 2 folders`);
+});
