@@ -524,6 +524,38 @@ Deno.test({
   },
 });
 
+const badNames = `${base}/bad_names`;
+fileIn(badNames, "Good (2001)/Good (2001).mkv", "m");
+// Names that are not UTF-8 (made by the shell: a Deno path is always UTF-8).
+const madeBadNames = new Deno.Command("sh", {
+  args: [
+    "-c",
+    `mkdir -p "$1/Bad $(printf '\\377') Show/Season 01" && ` +
+    `: > "$1/Bad $(printf '\\377') Show/Season 01/Bad - S01E01.mkv" && ` +
+    `: > "$1/Good (2001)/Good $(printf '\\376') (2001) - cd2.mkv"`,
+    "sh",
+    badNames,
+  ],
+}).outputSync().success;
+
+Deno.test({
+  name: "a file or folder whose name is not UTF-8 is skipped by that reason, not a missing file",
+  permissions: { read: [badNames] },
+  async fn() {
+    if (!madeBadNames) {
+      console.log("the shell could not make non-UTF-8 names here: test not run");
+      return;
+    }
+    const run = await fetchAll({ root: [badNames], kind: "auto" }, { root: badNames });
+    deepStrictEqual(run.assets.map((a) => a.externalId), ["Good (2001)/Good (2001).mkv"]);
+    deepStrictEqual(run.warnings, []);
+    deepStrictEqual(run.skipped, [
+      ["Bad \uFFFD Show/", "name not valid UTF-8"],
+      ["Good (2001)/Good \uFFFD (2001) - cd2.mkv", "name not valid UTF-8"],
+    ]);
+  },
+});
+
 Deno.test({
   name: "cleanup: remove the fixture tree",
   permissions: { read: true, write: true },

@@ -74,6 +74,22 @@ export interface FolderToScan {
   chain: string[];
 }
 
+/**
+ * Why an entry whose name is not valid UTF-8 is skipped: Deno gives the name
+ * with the bad bytes replaced, and cannot open it by that name.
+ */
+export const UNOPENABLE_NAME = "name not valid UTF-8";
+
+/** Whether nothing answers to `path` as Deno spelled it (a lossily decoded name). */
+function _unopenable(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return false;
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound;
+  }
+}
+
 /** Reads one folder with the scan's rules. */
 export function scanFolder(folder: FolderToScan, options: ScanOptions): ScannedFolder {
   const { abs, rel, chain } = folder;
@@ -100,6 +116,13 @@ export function scanFolder(folder: FolderToScan, options: ScanOptions): ScannedF
       if (isDir || entry.isSymlink || options.extensions.has(ext)) {
         skip(rel === "" ? name : `${rel}/${name}`, "hidden");
       }
+      continue;
+    }
+    if (name.includes("\uFFFD") && _unopenable(`${abs}/${name}`)) {
+      // Deno hands over a name that is not UTF-8 with its bad bytes replaced by U+FFFD, and
+      // cannot open the file by that name: it would show as a missing file otherwise.
+      const childRel = rel === "" ? name : `${rel}/${name}`;
+      skip(isDir ? `${childRel}/` : childRel, UNOPENABLE_NAME);
       continue;
     }
     if (entry.isSymlink) {
