@@ -169,7 +169,7 @@ Deno.test("readListing: a listing short of its total is read again, then refused
 });
 
 Deno.test("readListing: a short read completed by a later pass is whole", async () => {
-  // The first pass misses "c" (the server answers a short page); the second gives it.
+  // The first pass misses "c" and "d" (more than the 1 item tolerated); the second gives them.
   let passes = 0;
   const got: string[] = [];
   const warnings: string[] = [];
@@ -179,8 +179,8 @@ Deno.test("readListing: a short read completed by a later pass is whole", async 
       label: "Movies",
       maxExtraPasses: 2,
       pass: (stats, ids) => {
-        const list = passes++ === 0 ? ["a", "b"] : ["a", "b", "c"];
-        return pagedItems(fetcher(list, { total: () => 3 }), { stats, ids });
+        const list = passes++ === 0 ? ["a", "b"] : ["a", "b", "c", "d"];
+        return pagedItems(fetcher(list, { total: () => 4 }), { stats, ids });
       },
       idOf: (raw) => raw as string,
       idName: "id",
@@ -188,7 +188,7 @@ Deno.test("readListing: a short read completed by a later pass is whole", async 
       warn: (m) => warnings.push(m),
     })
   ) got.push(...batch.map((a) => a.externalId));
-  deepStrictEqual(got, ["a", "b", "c"]);
+  deepStrictEqual(got, ["a", "b", "c", "d"]);
   equal(passes, 2);
   equal(warnings.length, 1);
 });
@@ -256,6 +256,52 @@ Deno.test("pagedItems: a server that stops paging properly is MALFORMED_RESPONSE
     equal(error.code, "MALFORMED_RESPONSE", what);
     match(error.message, message, what);
   }
+});
+
+Deno.test("readListing: a stable listing short by at most 1% of its total is taken, with a warning", async () => {
+  // jellyfin/jellyfin#15186: Jellyfin 10.11 counted 1074 items and listed 1071.
+  const read = async (listed: number, total: number) => {
+    const warnings: string[] = [];
+    let passes = 0;
+    const all = Array.from({ length: listed }, (_, i) => `i${i}`);
+    let count = 0;
+    const error = await (async () => {
+      try {
+        for await (
+          const batch of readListing({
+            server: "Jellyfin",
+            label: "library 'Movies'",
+            maxExtraPasses: 2,
+            pass: (stats, ids) => {
+              passes++;
+              return pagedItems(fetcher(all, { total: () => total }), { stats, ids });
+            },
+            idOf: (raw) => raw as string,
+            idName: "Id",
+            map: (page) => (page as string[]).map(asset),
+            warn: (m) => warnings.push(m),
+          })
+        ) count += batch.length;
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+    })();
+    return { warnings, passes, count, error };
+  };
+  const within = await read(297, 300);
+  equal(within.error, undefined);
+  equal(within.passes, 1, "a tolerated shortfall is not read again");
+  equal(within.count, 297);
+  deepStrictEqual(within.warnings, [
+    "Jellyfin listed 297 of the 300 items it counts in library 'Movies'; the 3 it did not list " +
+    "are taken as not there (a server's count can be off: Jellyfin 10.11 counts a few items it " +
+    "never lists); run the ingest again if items are missing",
+  ]);
+  const beyond = await read(296, 300);
+  equal(beyond.error?.code, "MALFORMED_RESPONSE");
+  equal(beyond.passes, 3);
+  equal((await read(9, 10)).error, undefined, "one item at least is tolerated");
+  equal((await read(8, 10)).error?.code, "MALFORMED_RESPONSE");
 });
 
 Deno.test("pageMapper: reports skips, applies keep, never gives an id twice", () => {

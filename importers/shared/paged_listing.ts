@@ -199,6 +199,19 @@ function _pagingLine(
   return `${head}; ${decision}`;
 }
 
+/**
+ * How many items a stable listing may fall short of its server's total and
+ * still be taken as whole: 1% of the total, at least one. Real servers count
+ * a few items they never list (Jellyfin 10.11: 1071 listed of a
+ * `TotalRecordCount` of 1074, jellyfin/jellyfin#15186), so refusing every
+ * shortfall would refuse every ingest from them; a larger one is refused, so
+ * that at most this many assets can be taken as removed by a listing that
+ * lost them.
+ */
+export function shortfallTolerance(total: number): number {
+  return Math.max(1, Math.floor(total / 100));
+}
+
 /** Options for {@link readListing}. */
 export interface ReadListingOptions {
   /** Who is listing, for warnings ("Plex", a Jellyfin server's name). */
@@ -223,12 +236,13 @@ export interface ReadListingOptions {
 
 /**
  * Reads a listing to the end. When its total changed between pages, or the
- * distinct items listed (over every pass) fall short of the server's total,
- * reads it again (up to `maxExtraPasses` times), so that no item that still
- * exists is missed; `map` keeps items from being yielded twice. A listing
- * still short of its total after the last pass is `MALFORMED_RESPONSE`
- * (retryable): a full ingest would take the missing items as removed. One
- * that kept changing but came out whole is only warned about.
+ * distinct items listed (over every pass) fall short of the server's total
+ * by more than {@link shortfallTolerance}, reads it again (up to
+ * `maxExtraPasses` times), so that no item that still exists is missed; `map`
+ * keeps items from being yielded twice. A listing still that short after the
+ * last pass is `MALFORMED_RESPONSE` (retryable): a full ingest would take the
+ * missing items as removed. A stable listing short by no more than the
+ * tolerance, or one that kept changing but came out whole, is warned about.
  */
 export async function* readListing(o: ReadListingOptions): AsyncGenerator<ImportedAsset[]> {
   const debug = o.debug ?? workerDebug;
@@ -248,8 +262,18 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
         (stats.lastTotal === undefined ? "" : `, total ${stats.lastTotal}`) +
         (stats.changed ? `, changed from ${stats.firstTotal} while read` : ""),
     );
-    const short = stats.lastTotal !== undefined && listed < stats.lastTotal;
+    const missing = stats.lastTotal === undefined ? 0 : stats.lastTotal - listed;
+    const short = missing > 0;
     if (!stats.changed && !short) return;
+    if (!stats.changed && stats.repeated === 0 && missing <= shortfallTolerance(stats.lastTotal!)) {
+      o.warn(
+        `${o.server} listed ${listed} of the ${stats.lastTotal} items it counts in ${o.label}; ` +
+          `the ${missing} it did not list are taken as not there (a server's count can be off: ` +
+          `Jellyfin 10.11 counts a few items it never lists); run the ingest again if items ` +
+          `are missing`,
+      );
+      return;
+    }
     const shortBy = `${o.server} listed ${listed} of the ${stats.lastTotal} items of ${o.label}` +
       (stats.repeated ? ` (${stats.repeated} repeated)` : "");
     if (pass < o.maxExtraPasses) {
