@@ -301,7 +301,8 @@ async function _contact(
       ? await client.listCollections({
         signal: ctx.signal,
         onNotice: (n) => {
-          if (n.kind === "total") return; // a progress hint; discovery shows no progress
+          // Progress hints and unlisted prefixes are for ingests; discovery shows neither.
+          if (n.kind === "total" || n.kind === "unlisted") return;
           ctx.stderr.write(`warning: ${n.kind === "warn" ? n.message : n.item}\n`);
         },
       })

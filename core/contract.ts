@@ -307,6 +307,17 @@ export interface CallContext {
    * here so a context built by hand (in a plugin's own tests) may leave it out.
    */
   total?(count: number): void;
+  /**
+   * Says the listing could not read everything under `prefix` (an
+   * external-id prefix: a folder's `Show/Season 02/`, or one whole external
+   * id), so the host keeps the collection's stored assets under it as they
+   * are: a full ingest neither removes nor updates them, as for an asset
+   * named by an invalid item. Call it for what exists but could not be read
+   * (an unreadable folder, an I/O error), never for what is gone; also
+   * `warn` the operator why. Optional: a host that predates it, or a context
+   * built by hand, may leave it out (call it as `request.unlisted?.(…)`).
+   */
+  unlisted?(prefix: string): void;
 }
 
 /**

@@ -122,6 +122,12 @@ export interface Classifier {
   /** Validates, normalises and stages one raw item. */
   add(raw: unknown): void;
   /**
+   * Keeps the collection's live assets under an external-id prefix the
+   * importer could not list (`CallContext.unlisted`) as they are, like
+   * assets named by invalid items. Returns how many it holds.
+   */
+  holdUnlisted(prefix: string): number;
+  /**
    * {@link Classifier.add} for every item of a batch, staged in one
    * transaction of the temp schema (the catalog itself is not locked).
    * `each` is called with every item after it was added.
@@ -257,6 +263,9 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       return seen;
     },
     add,
+    holdUnlisted(prefix) {
+      return stage.markUnlisted(options.collectionId, prefix);
+    },
     addBatch(batch, each) {
       db.exec("BEGIN");
       inBatch = true;

@@ -330,7 +330,17 @@ async function _run(
   const collector = _noticeCollector();
   const onNotice = (notice: PluginNotice) => {
     if (notice.kind === "total") total = notice.count;
-    else collector.add(notice);
+    else if (notice.kind === "unlisted") {
+      const held = classifier.holdUnlisted(notice.prefix);
+      if (held > 0) {
+        collector.add({
+          kind: "warn",
+          // The prefix itself is plugin text that no scrubber saw: the importer's warning names it.
+          message: `kept ${held} stored asset(s) as they were, under what the importer could ` +
+            `not list`,
+        });
+      }
+    } else collector.add(notice);
   };
 
   // Track how far a host-filtered scope got, to name what was not found.

@@ -69,6 +69,12 @@ export interface Stage {
   ): boolean;
   /** Records an external id that came as an invalid item. */
   markInvalid(externalId: string): void;
+  /**
+   * Records, like invalid items, every live asset of `collectionId` whose
+   * external id starts with `prefix` (what the importer could not list:
+   * `CallContext.unlisted`). Returns how many.
+   */
+  markUnlisted(collectionId: string, prefix: string): number;
   /** Drops the tables. Safe to call more than once. */
   drop(): void;
 }
@@ -131,6 +137,16 @@ export function createStage(db: DatabaseSync): Stage {
     },
     markInvalid(externalId) {
       mark.run(externalId);
+    },
+    markUnlisted(collectionId, prefix) {
+      // The range lets the index find the rows; substr keeps only true prefixes.
+      const done = db.prepare(
+        `INSERT OR IGNORE INTO ${invalid}
+         SELECT external_id FROM main.assets INDEXED BY assets_external
+         WHERE collection_id = ? AND external_id >= ? AND external_id < ?
+           AND substr(external_id, 1, length(?)) = ? AND deleted_at IS NULL`,
+      ).run(collectionId, prefix, prefix + "\u{10FFFF}", prefix, prefix);
+      return Number(done.changes);
     },
     drop() {
       if (dropped) return;

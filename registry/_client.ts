@@ -593,6 +593,10 @@ function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | un
   if (n.kind === "skipped") {
     return { kind: "skipped", item: scrub(String(n.item)), reason: scrub(String(n.reason)) };
   }
+  // Matched against stored external ids, never shown: passed as sent (bounded like a path).
+  if (n.kind === "unlisted" && typeof n.prefix === "string" && n.prefix.length <= 4096) {
+    return { kind: "unlisted", prefix: n.prefix };
+  }
   // A progress hint only: anything but a plain count is dropped.
   if (n.kind === "total" && Number.isSafeInteger(n.count) && n.count >= 0) {
     return { kind: "total", count: n.count };

@@ -95,7 +95,8 @@ export interface WireError {
 export type WireNotice =
   | { kind: "warn"; message: string }
   | { kind: "skipped"; item: string; reason: string }
-  | { kind: "total"; count: number };
+  | { kind: "total"; count: number }
+  | { kind: "unlisted"; prefix: string };
 
 /** Messages the plugin host sends into a worker. */
 export type ToWorker =

@@ -46,7 +46,9 @@ export type ImporterTypeInfo =
 export type PluginNotice =
   | { kind: "warn"; message: string }
   | { kind: "skipped"; item: string; reason: string }
-  | { kind: "total"; count: number };
+  | { kind: "total"; count: number }
+  /** An external-id prefix the listing could not read (see `CallContext.unlisted`); not scrubbed. */
+  | { kind: "unlisted"; prefix: string };
 
 /** Per-call options. */
 export interface CallOptions {

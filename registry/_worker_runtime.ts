@@ -41,6 +41,9 @@ const scope = globalThis as unknown as WorkerScope;
 const MAX_LOG = 2000;
 const MAX_NOTICES = 10_000;
 
+/** The most `unlisted` prefixes one call may report (a listing that unreadable is failed). */
+const MAX_UNLISTED = 10_000;
+
 /** Taken before the plugin's code runs, which could replace the global's. */
 const _stringify = JSON.stringify;
 
@@ -234,6 +237,8 @@ function _subject(plugin: AnyImporter): DenialSubject {
 interface Call {
   controller: AbortController;
   notices: WireNotice[];
+  /** `unlisted` notices sent (they do not count against {@link MAX_NOTICES}). */
+  unlisted: number;
   credit: number;
   wake?: () => void;
 }
@@ -252,6 +257,14 @@ function _context(call: Call) {
         reason: String(reason).slice(0, 200),
       }),
     total: (count: number) => push({ kind: "total", count: Number(count) }),
+    // Never dropped with the other notices past their cap: a lost one would let a full ingest
+    // remove what was only unreadable. Past its own cap the call fails instead.
+    unlisted: (prefix: string) => {
+      if (++call.unlisted > MAX_UNLISTED) {
+        throw new Error(`more than ${MAX_UNLISTED} unlisted prefixes in one call`);
+      }
+      call.notices.push({ kind: "unlisted", prefix: String(prefix).slice(0, 4096) });
+    },
   };
 }
 
@@ -307,7 +320,7 @@ async function _unary(
   msg: Extract<ToWorker, { t: "call" }>,
   calls: Map<number, Call>,
 ): Promise<void> {
-  const call: Call = { controller: new AbortController(), notices: [], credit: 0 };
+  const call: Call = { controller: new AbortController(), notices: [], unlisted: 0, credit: 0 };
   calls.set(msg.id, call);
   try {
     if (typeof plugin[msg.op] !== "function") {
@@ -339,7 +352,12 @@ async function _stream(
   msg: Extract<ToWorker, { t: "stream" }>,
   calls: Map<number, Call>,
 ): Promise<void> {
-  const call: Call = { controller: new AbortController(), notices: [], credit: msg.credit };
+  const call: Call = {
+    controller: new AbortController(),
+    notices: [],
+    unlisted: 0,
+    credit: msg.credit,
+  };
   calls.set(msg.id, call);
   const signal = call.controller.signal;
   let pending: unknown[] = [];

@@ -59,6 +59,8 @@ export interface ScannedFolder {
   skipped?: Array<[string, string]>;
   /** Problems the operator should see (an unreadable symlink target…). */
   warnings?: string[];
+  /** Paths below the root of entries that exist but could not be read (see `unlisted`). */
+  unreadable?: string[];
 }
 
 /** The folder {@link scanFolder} reads: where it is and how the walk got there. */
@@ -144,6 +146,8 @@ export function scanFolder(folder: FolderToScan, options: ScanOptions): ScannedF
         isFile = info.isFile;
       } catch (e) {
         (out.warnings ??= []).push(`cannot read '${childRel}': ${message(e)}`);
+        // A file or a folder: whatever is stored under its path is kept as it is.
+        (out.unreadable ??= []).push(childRel);
         continue;
       }
       const target = real;

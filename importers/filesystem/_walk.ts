@@ -56,6 +56,12 @@ export interface WalkOptions {
   warn(message: string): void;
   /** Reports an item deliberately not imported. */
   skipped(item: string, reason: string): void;
+  /**
+   * Reports an external-id prefix that exists but could not be read (an
+   * unreadable folder `Show/Season 02/`, a file whose size could not be
+   * read): the host keeps the stored assets under it (`CallContext.unlisted`).
+   */
+  unlisted?(prefix: string): void;
   /** Largest batch yielded at once. Default 500. */
   batchSize?: number;
 }
@@ -253,10 +259,13 @@ function _visitDir(
 ): _Dir[] {
   if (scanned.error !== undefined) {
     options.warn(`cannot read folder '${dir.relPath || "."}': ${scanned.error}`);
+    // Its assets are not gone: the host keeps them as they are (the root's: every one).
+    options.unlisted?.(dir.relPath === "" ? "" : `${dir.relPath}/`.normalize("NFC"));
     return [];
   }
   for (const [item, reason] of scanned.skipped ?? []) options.skipped(item, reason);
   for (const warning of scanned.warnings ?? []) options.warn(warning);
+  for (const rel of scanned.unreadable ?? []) options.unlisted?.(rel.normalize("NFC"));
   const nfos: ReadonlySet<string> = scanned.nfos ? new Set(scanned.nfos) : _NO_NAMES;
   if (dir.titleFolderName !== undefined) {
     dir.title = _titleFolder(dir, dir.titleFolderName, nfos, options);
@@ -432,6 +441,7 @@ function _stat(
     return { size: info.size, mtime: info.mtime ? info.mtime.getTime() : NaN };
   } catch (e) {
     options.warn(`cannot read '${draft.rel}': ${_errorMessage(e)}`);
+    if (!(e instanceof Deno.errors.NotFound)) options.unlisted?.(draft.rel.normalize("NFC"));
     return null;
   }
 }

@@ -267,6 +267,7 @@ const importer: Importer = {
         signal: request.signal,
         warn: (m) => request.warn(m),
         skipped: (item, reason) => request.skipped(item, reason),
+        unlisted: (prefix) => request.unlisted?.(prefix),
       })
     ) {
       found += batch.length;

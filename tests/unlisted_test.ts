@@ -1,0 +1,196 @@
+/**
+ * What an importer could not list is not gone: `CallContext.unlisted(prefix)`
+ * keeps the stored assets under an external-id prefix as they are on a full
+ * ingest, and the filesystem importer reports an unreadable folder so.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { DatabaseSync } from "node:sqlite";
+import type { IngestClient } from "../ingest/pipeline.ts";
+import { ingestCollection } from "../ingest/pipeline.ts";
+import { itemsClient, SEEDED_COLLECTION, seededCatalog } from "./_catalog.ts";
+import { loadRegistry, type PluginNotice } from "../registry/mod.ts";
+
+const movie = (id: string) => ({
+  externalId: id,
+  kind: "movie",
+  title: id,
+  path: `/media/${id}`,
+  size: 1,
+  modified: "m",
+});
+
+/** A client that lists `items` and reports `prefixes` as unlisted, as a plugin host relays them. */
+function unlistingClient(items: unknown[], prefixes: string[]): IngestClient {
+  return {
+    manifest: itemsClient([]).manifest,
+    async *fetchAssets(_request, options) {
+      await Promise.resolve();
+      for (const prefix of prefixes) options?.onNotice?.({ kind: "unlisted", prefix });
+      yield items;
+    },
+  };
+}
+
+function live(db: DatabaseSync): string[] {
+  return (db.prepare(
+    "SELECT external_id FROM assets WHERE deleted_at IS NULL ORDER BY external_id",
+  ).all() as { external_id: string }[]).map((r) => r.external_id);
+}
+
+Deno.test("unlisted: a full ingest keeps the assets under an unlisted prefix, and only those", async () => {
+  const all = ["A/1.mkv", "A/2.mkv", "AB/1.mkv", "B/1.mkv", "Ω/1.mkv"];
+  const run = async (prefixes: string[]) => {
+    const db = seededCatalog({ kind: "movies" });
+    await ingestCollection(db, {
+      client: itemsClient(all.map(movie)),
+      collection: SEEDED_COLLECTION,
+    });
+    const result = await ingestCollection(db, {
+      client: unlistingClient([movie("B/1.mkv")], prefixes),
+      collection: SEEDED_COLLECTION,
+      allowRemoval: true,
+    });
+    return { result, live: live(db) };
+  };
+  // Without the notice, what the listing lacked is removed.
+  const plain = await run([]);
+  assert.equal(plain.result.stats.removed, 4);
+  assert.deepEqual(plain.live, ["B/1.mkv"]);
+  // With it, the folder's assets stay; a name that merely starts alike (AB/) does not.
+  const held = await run(["A/", "Ω/"]);
+  assert.equal(held.result.stats.removed, 1);
+  assert.deepEqual(held.live, ["A/1.mkv", "A/2.mkv", "B/1.mkv", "Ω/1.mkv"]);
+  assert.ok(
+    held.result.notices.warnings.includes(
+      "kept 2 stored asset(s) as they were, under what the importer could not list",
+    ),
+    held.result.notices.warnings.join("\n"),
+  );
+  // The root itself unreadable ("" is every id): nothing is removed.
+  const root = await run([""]);
+  assert.equal(root.result.stats.removed, 0);
+  assert.equal(root.live.length, all.length);
+});
+
+/**
+ * Runs `script` as an unprivileged user when this is root (chmod 000 does not
+ * stop root), else as this user; null, having said why, when it cannot run.
+ */
+async function asUnprivileged(script: string, args: string[]): Promise<string | null> {
+  const root = Deno.uid() === 0;
+  const denoDir = Deno.makeTempDirSync({ prefix: "retrovue-nobody-deno-" });
+  if (root) Deno.chownSync(denoDir, 65534, 65534);
+  const deno = ["run", "--no-prompt", "--no-config", "--allow-read", script, ...args];
+  const command = root
+    ? new Deno.Command("setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", "--", Deno.execPath(), ...deno],
+      env: { DENO_DIR: denoDir },
+      stdout: "piped",
+      stderr: "piped",
+    })
+    : new Deno.Command(Deno.execPath(), { args: deno, stdout: "piped", stderr: "piped" });
+  try {
+    const out = await command.output();
+    if (!out.success) {
+      console.log(`could not run the walk unprivileged: ${new TextDecoder().decode(out.stderr)}`);
+      return null;
+    }
+    return new TextDecoder().decode(out.stdout);
+  } catch (error) {
+    console.log(`could not run the walk unprivileged (${(error as Error).message})`);
+    return null;
+  } finally {
+    Deno.removeSync(denoDir, { recursive: true });
+  }
+}
+
+Deno.test("filesystem: an unreadable folder is reported as unlisted, with its warning", async () => {
+  const lib = Deno.makeTempDirSync({ prefix: "retrovue-unlisted-" });
+  Deno.chmodSync(lib, 0o755);
+  for (const rel of ["Open (2001)/Open (2001).mkv", "Locked (2002)/Locked (2002).mkv"]) {
+    Deno.mkdirSync(join(lib, rel, ".."), { recursive: true, mode: 0o755 });
+    Deno.writeTextFileSync(join(lib, rel), "x");
+  }
+  Deno.chmodSync(join(lib, "Locked (2002)"), 0o000);
+  const script = join(lib, "..", `${lib.split("/").pop()}-walk.ts`);
+  const importer = new URL("../importers/filesystem/mod.ts", import.meta.url).href;
+  Deno.writeTextFileSync(
+    script,
+    `import fs from ${JSON.stringify(importer)};
+const unlisted = [], warnings = [], ids = [];
+const request = {
+  signal: new AbortController().signal,
+  warn: (m) => warnings.push(m), skipped: () => {}, unlisted: (p) => unlisted.push(p),
+  collection: { externalId: Deno.args[0], kind: "movies", name: "lib" }, filters: {},
+};
+for await (const batch of fs.fetchAssets({ root: [Deno.args[0]], kind: "auto" }, request)) {
+  for (const a of [batch].flat()) ids.push(a.externalId);
+}
+console.log(JSON.stringify({ ids, unlisted, warnings }));
+`,
+  );
+  Deno.chmodSync(script, 0o644);
+  try {
+    const out = await asUnprivileged(script, [lib]);
+    if (out === null) return; // Said why above.
+    const run = JSON.parse(out);
+    assert.deepEqual(run.ids, ["Open (2001)/Open (2001).mkv"]);
+    assert.deepEqual(run.unlisted, ["Locked (2002)/"]);
+    assert.equal(run.warnings.length, 1);
+    assert.match(run.warnings[0], /^cannot read folder 'Locked \(2002\)': /);
+  } finally {
+    Deno.chmodSync(join(lib, "Locked (2002)"), 0o755);
+    Deno.removeSync(lib, { recursive: true });
+    Deno.removeSync(script);
+  }
+});
+
+const UNLISTING_PLUGIN = `
+export default {
+  typeId: "unlisting",
+  displayName: "Unlisting",
+  params: [],
+  capabilities: { filters: {} },
+  validateConnection() { return {}; },
+  listCollections() { return [{ externalId: "c", name: "C", kind: "movies" }]; },
+  async *fetchAssets(_config, request) {
+    request.warn("cannot read folder 'A'");
+    request.unlisted("A/  two spaces\\nand a line/");
+    yield [{ externalId: "B/1.mkv", kind: "movie", title: "B" }];
+  },
+};
+`;
+
+Deno.test("unlisted: the prefix crosses the sandbox as sent (never reworded like shown text)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-unlisted-plugin-" });
+  Deno.writeTextFileSync(join(dir, "unlisting.js"), UNLISTING_PLUGIN);
+  const registry = await loadRegistry({
+    builtinDir: dir,
+    timeoutMs: 60_000,
+    isolation: { level: "deno", mode: "auto" },
+  });
+  try {
+    const client = await registry.open("unlisting", {});
+    const notices: PluginNotice[] = [];
+    try {
+      const batches = [];
+      const stream = client.fetchAssets(
+        { collection: { externalId: "c", kind: "movies", name: "C" }, filters: {} },
+        { onNotice: (n) => notices.push(n) },
+      );
+      for await (const batch of stream) batches.push(batch);
+      assert.equal(batches.flat().length, 1);
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(notices, [
+      { kind: "warn", message: "cannot read folder 'A'" },
+      { kind: "unlisted", prefix: "A/  two spaces\nand a line/" },
+    ]);
+  } finally {
+    await registry.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
