@@ -10,12 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { carriesSecret, redact, type SecretForms, secretForms } from "../core/config.ts";
 import { validateConfig } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { loadRegistry } from "../registry/mod.ts";
+import { withPluginFolder } from "./_plugin_folder.ts";
 import type { PluginNotice, Registry } from "../registry/_types.ts";
 import { MAX_READ, MAX_SHOWN, pluginTextScrubber } from "../registry/_client.ts";
 import { denialInOurTerms, MAX_DENIAL_TEXT } from "../registry/_harden.ts";
@@ -302,15 +301,8 @@ function _assertShown(shown: string, prefix: string, context: string): void {
 Deno.test({
   name: "plugin host: 30M-character texts are shown bounded, without a halved token",
   async fn(t) {
-    const dir = Deno.makeTempDirSync({ prefix: "retrovue-scrub-bounds-" });
-    Deno.writeTextFileSync(join(dir, "boundary.js"), BOUNDARY_PLUGIN);
-    const registry = await loadRegistry({
-      builtinDir: dir,
-      timeoutMs: 60_000,
-      isolation: { level: "deno", mode: "auto" },
-    });
     const label = "importer 'boundary' ";
-    try {
+    await withPluginFolder({ "boundary.js": BOUNDARY_PLUGIN }, async (registry) => {
       await t.step("an error message", async () => {
         const { error } = await _send(registry, "error");
         assert.ok(error);
@@ -354,9 +346,6 @@ Deno.test({
         assert.equal(error.code, "PERMISSION_DENIED", error.message.slice(0, 200));
         _assertShown(error.message, "", "denial");
       });
-    } finally {
-      await registry.close();
-      Deno.removeSync(dir, { recursive: true });
-    }
+    });
   },
 });

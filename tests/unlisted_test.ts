@@ -10,7 +10,8 @@ import type { DatabaseSync } from "node:sqlite";
 import type { IngestClient } from "../ingest/pipeline.ts";
 import { ingestCollection } from "../ingest/pipeline.ts";
 import { itemsClient, SEEDED_COLLECTION, seededCatalog } from "./_catalog.ts";
-import { loadRegistry, type PluginNotice } from "../registry/mod.ts";
+import type { PluginNotice } from "../registry/mod.ts";
+import { withPluginFolder } from "./_plugin_folder.ts";
 
 const movie = (id: string) => ({
   externalId: id,
@@ -164,14 +165,7 @@ export default {
 `;
 
 Deno.test("unlisted: the prefix crosses the sandbox as sent (never reworded like shown text)", async () => {
-  const dir = Deno.makeTempDirSync({ prefix: "retrovue-unlisted-plugin-" });
-  Deno.writeTextFileSync(join(dir, "unlisting.js"), UNLISTING_PLUGIN);
-  const registry = await loadRegistry({
-    builtinDir: dir,
-    timeoutMs: 60_000,
-    isolation: { level: "deno", mode: "auto" },
-  });
-  try {
+  await withPluginFolder({ "unlisting.js": UNLISTING_PLUGIN }, async (registry) => {
     const client = await registry.open("unlisting", {});
     const notices: PluginNotice[] = [];
     try {
@@ -189,8 +183,5 @@ Deno.test("unlisted: the prefix crosses the sandbox as sent (never reworded like
       { kind: "warn", message: "cannot read folder 'A'" },
       { kind: "unlisted", prefix: "A/  two spaces\nand a line/" },
     ]);
-  } finally {
-    await registry.close();
-    Deno.removeSync(dir, { recursive: true });
-  }
+  });
 });
