@@ -826,3 +826,29 @@ for (const flavor of ["jellyfin", "emby"] as const) {
     });
   });
 }
+
+Deno.test("jellyfin: stacked parts that repeat a file, or more than 100, keep the first file with a warning", async () => {
+  const libraries: JfLibrarySpec[] = [{
+    name: "Movies",
+    collectionType: "movies",
+    movies: [{ name: "Twice", year: 2001, parts: 2 }, { name: "Many", year: 2002 }],
+  }];
+  await withMock({ libraries }, async (mock) => {
+    const twice = mock.nodes.find((n) => n.name === "Twice")!;
+    // The server lists the first file again as the second part.
+    twice.additionalParts![0].path = twice.path;
+    mock.nodes.find((n) => n.name === "Many")!.dtoPatch = { PartCount: 101 };
+    const { assets, context } = await fetchAll(mock, {
+      externalId: libraryId(mock, "Movies"),
+      kind: "movies",
+    });
+    for (const a of assets) {
+      assert.equal(a.parts, undefined, `${a.title} keeps its first file only`);
+    }
+    assert.equal(assets.find((a) => a.title === "Twice")!.size, twice.size);
+    assert.deepEqual(context.warnings.map((w) => w.replace(/ \(id [^)]+\)/, "")).sort(), [
+      "'Many' is split into 101 files, more than the 100 an asset may have; only its first file is imported",
+      "'Twice' is split into 2 files, but the server listed a file twice among them; only its first file is imported",
+    ]);
+  });
+});

@@ -15,10 +15,11 @@ import { type JellyfinClient, statusOf } from "./_client.ts";
 /** `PartCount` of a listed item when it is 2 or more, else undefined. */
 export function partCountOf(raw: unknown): number | undefined {
   const count = (raw as { PartCount?: unknown } | null)?.PartCount;
-  return typeof count === "number" && Number.isSafeInteger(count) && count >= 2 && count <= 100
-    ? count
-    : undefined;
+  return typeof count === "number" && Number.isSafeInteger(count) && count >= 2 ? count : undefined;
 }
+
+/** The most files an asset may have (the host's limit on `parts`). */
+export const MAX_PARTS = 100;
 
 /** Options for {@link addAdditionalParts}. */
 export interface AdditionalPartsOptions {
@@ -46,6 +47,13 @@ export async function addAdditionalParts(
   options: AdditionalPartsOptions,
 ): Promise<void> {
   const label = `'${asset.title}' (id ${asset.externalId})`;
+  if (options.count > MAX_PARTS) {
+    options.warn(
+      `${label} is split into ${options.count} files, more than the ${MAX_PARTS} an ` +
+        `asset may have; only its first file is imported`,
+    );
+    return;
+  }
   let body: unknown;
   try {
     body = await client.get(`/Videos/${encodeURIComponent(asset.externalId)}/AdditionalParts`, {
@@ -71,7 +79,16 @@ export async function addAdditionalParts(
     );
     return;
   }
-  asset.parts = [asset.path, ...usable.map((p) => p.path)];
+  const paths = [asset.path, ...usable.map((p) => p.path)];
+  if (new Set(paths).size !== paths.length) {
+    // A part that is the first file again (or another part) would be played twice.
+    options.warn(
+      `${label} is split into ${options.count} files, but the server listed a file twice ` +
+        `among them; only its first file is imported`,
+    );
+    return;
+  }
+  asset.parts = paths;
   const sizes = [asset.size, ...usable.map((p) => p.size)];
   asset.size = sizes.every((s) => typeof s === "number") ? _sum(sizes as number[]) : null;
   const durations = [asset.durationMs, ...usable.map((p) => p.durationMs)];
