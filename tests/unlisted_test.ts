@@ -122,14 +122,23 @@ async function asUnprivileged(script: string, args: string[]): Promise<string | 
   }
 }
 
-Deno.test("filesystem: an unreadable folder is reported as unlisted, with its warning", async () => {
+Deno.test("filesystem: an unreadable folder, or a link to one, is reported as unlisted, with a warning", async () => {
   const lib = Deno.makeTempDirSync({ prefix: "retrovue-unlisted-" });
   Deno.chmodSync(lib, 0o755);
-  for (const rel of ["Open (2001)/Open (2001).mkv", "Locked (2002)/Locked (2002).mkv"]) {
+  for (
+    const rel of [
+      "Open (2001)/Open (2001).mkv",
+      "Locked (2002)/Locked (2002).mkv",
+      ".store/Linked (2003)/Linked (2003).mkv",
+    ]
+  ) {
     Deno.mkdirSync(join(lib, rel, ".."), { recursive: true, mode: 0o755 });
     Deno.writeTextFileSync(join(lib, rel), "x");
   }
+  // A folder linked in from elsewhere in the root, whose target loses its read access.
+  Deno.symlinkSync(".store/Linked (2003)", join(lib, "Linked (2003)"));
   Deno.chmodSync(join(lib, "Locked (2002)"), 0o000);
+  Deno.chmodSync(join(lib, ".store"), 0o000);
   const script = join(lib, "..", `${lib.split("/").pop()}-walk.ts`);
   const importer = new URL("../importers/filesystem/mod.ts", import.meta.url).href;
   Deno.writeTextFileSync(
@@ -153,11 +162,13 @@ console.log(JSON.stringify({ ids, unlisted, warnings }));
     if (out === null) return; // Said why above.
     const run = JSON.parse(out);
     assert.deepEqual(run.ids, ["Open (2001)/Open (2001).mkv"]);
-    assert.deepEqual(run.unlisted, ["Locked (2002)/"]);
-    assert.equal(run.warnings.length, 1);
-    assert.match(run.warnings[0], /^cannot read folder 'Locked \(2002\)': /);
+    assert.deepEqual(run.unlisted.sort(), ["Linked (2003)", "Locked (2002)/"]);
+    assert.equal(run.warnings.length, 2, run.warnings.join("\n"));
+    assert.ok(run.warnings.some((w: string) => /^cannot read 'Linked \(2003\)': /.test(w)));
+    assert.ok(run.warnings.some((w: string) => /^cannot read folder 'Locked \(2002\)': /.test(w)));
   } finally {
     Deno.chmodSync(join(lib, "Locked (2002)"), 0o755);
+    Deno.chmodSync(join(lib, ".store"), 0o755);
     Deno.removeSync(lib, { recursive: true });
     Deno.removeSync(script);
   }

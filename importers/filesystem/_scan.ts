@@ -132,8 +132,15 @@ export function scanFolder(folder: FolderToScan, options: ScanOptions): ScannedF
       try {
         real = Deno.realPathSync(`${abs}/${name}`);
       } catch (e) {
-        const broken = e instanceof Deno.errors.NotFound;
-        skip(childRel, broken ? "broken symlink" : "symlink leaves the root");
+        if (e instanceof Deno.errors.NotCapable) skip(childRel, "symlink leaves the root");
+        else if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.FilesystemLoop) {
+          skip(childRel, "broken symlink");
+        } else {
+          // It exists but cannot be resolved now (a target folder without read access): whatever
+          // is stored under it is kept as it is, not taken as gone.
+          (out.warnings ??= []).push(`cannot read '${childRel}': ${message(e)}`);
+          (out.unreadable ??= []).push(childRel);
+        }
         continue;
       }
       if (real !== options.rootReal && !real.startsWith(root)) {
