@@ -41,10 +41,14 @@ export interface Ctx {
   warnings: string[];
   /** Every `skipped(item, reason)`. */
   skips: [string, string][];
+  /** Every `unlisted(prefix)`. */
+  unlistedPrefixes: string[];
   /** Records a warning. */
   warn(message: string): void;
   /** Records a skip. */
   skipped(item: string, reason: string): void;
+  /** Records an unlisted prefix. */
+  unlisted(prefix: string): void;
 }
 
 /** A fresh recording context. */
@@ -53,8 +57,10 @@ export function ctx(signal: AbortSignal = new AbortController().signal): Ctx {
     signal,
     warnings: [],
     skips: [],
+    unlistedPrefixes: [],
     warn: (m) => c.warnings.push(m),
     skipped: (i, r) => c.skips.push([i, r]),
+    unlisted: (p) => c.unlistedPrefixes.push(p),
   };
   return c;
 }

@@ -852,3 +852,27 @@ Deno.test("jellyfin: stacked parts that repeat a file, or more than 100, keep th
     ]);
   });
 });
+
+Deno.test("jellyfin: an item listed without an Id keeps every stored asset this run (unlisted '')", async () => {
+  const libraries: JfLibrarySpec[] = [{ name: "Movies", collectionType: "movies", movies: 6 }];
+  await withMock({ libraries }, async (mock) => {
+    const lib = libraryId(mock, "Movies");
+    const whole = await fetchAll(mock, { externalId: lib, kind: "movies" });
+    assert.deepEqual(whole.context.unlistedPrefixes, []);
+    // The server leaves one item's Id out: skipped as malformed, and its stored asset, which
+    // cannot be told apart, must not be taken as removed.
+    mock.nodes.find((n) => n.name === "Movie 000005")!.dtoPatch = { Id: undefined };
+    const { assets, context } = await fetchAll(mock, { externalId: lib, kind: "movies" });
+    assert.equal(assets.length, 5);
+    assert.deepEqual(context.unlistedPrefixes, [""]);
+    assert.ok(
+      context.warnings.some((w) =>
+        w.endsWith(
+          " listed 1 item(s) of Jellyfin library 'Library' without an Id; as their stored " +
+            "assets cannot be told apart, none is removed in this ingest",
+        )
+      ),
+      context.warnings.join("\n"),
+    );
+  });
+});

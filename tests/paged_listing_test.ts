@@ -248,7 +248,7 @@ Deno.test("pagedItems: a server that stops paging properly is MALFORMED_RESPONSE
     [
       "its items carry no id",
       (start) => ({ items: [{ name: "x" }, { name: "y" }].slice(0, 2 - (start % 2)), total: 4 }),
-      /^Den answered 2 item\(s\) from index 0, none of them with a id$/,
+      /^Den answered 2 item\(s\) from index 0, none of them with an id$/,
     ],
   ];
   for (const [what, answer, message] of cases) {
@@ -302,6 +302,36 @@ Deno.test("readListing: a stable listing short by at most 1% of its total is tak
   equal(beyond.passes, 3);
   equal((await read(9, 10)).error, undefined, "one item at least is tolerated");
   equal((await read(8, 10)).error?.code, "MALFORMED_RESPONSE");
+});
+
+Deno.test("readListing: items without an id keep every stored asset (holdAll), once, with a warning", async () => {
+  const run = async (items: unknown[]) => {
+    const warnings: string[] = [];
+    let held = 0;
+    for await (
+      const _ of readListing({
+        server: "Den",
+        label: "Movies",
+        maxExtraPasses: 2,
+        pass: (stats, ids) =>
+          pagedItems(fetcher(items as string[], { total: () => items.length }), { stats, ids }),
+        idOf: (raw) => (raw as { id?: string }).id,
+        idName: "Id",
+        map: () => [],
+        warn: (m) => warnings.push(m),
+        holdAll: () => held++,
+      })
+    ) { /* drain */ }
+    return { warnings, held };
+  };
+  deepStrictEqual(await run([{ id: "a" }, { id: "b" }, { id: "c" }]), { warnings: [], held: 0 });
+  deepStrictEqual(await run([{ id: "a" }, { name: "no id" }, { id: "c" }]), {
+    warnings: [
+      "Den listed 1 item(s) of Movies without an Id; as their stored assets cannot be told " +
+      "apart, none is removed in this ingest",
+    ],
+    held: 1,
+  });
 });
 
 Deno.test("pageMapper: reports skips, applies keep, never gives an id twice", () => {

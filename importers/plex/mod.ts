@@ -222,6 +222,7 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
       }),
     idOf: plexItemId,
     idName: "ratingKey",
+    holdAll: () => o.request.unlisted?.(""),
     map: o.map,
     warn: (m) => o.request.warn(m),
   });

@@ -166,7 +166,7 @@ function _checkIds(
   if (withId === 0) {
     throw _malformed(
       `${c.what} answered ${items.length} item(s) from index ${c.start}, none of them ` +
-        `with a ${ids.name}`,
+        `with ${_an(ids.name)}`,
       false,
     );
   }
@@ -230,6 +230,13 @@ export interface ReadListingOptions {
   map(items: unknown[]): ImportedAsset[];
   /** Reports what the operator should know. */
   warn(message: string): void;
+  /**
+   * Keeps every stored asset of the collection this run
+   * (`request.unlisted?.("")`): called, with a warning, when the listing
+   * held items without an id, whose stored assets cannot be told apart from
+   * the others (a full ingest would take them as removed).
+   */
+  holdAll?(): void;
   /** Where the passes' debug lines go (default: the plugin host's log at debug level). */
   debug?: DebugLog;
 }
@@ -264,7 +271,7 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
     );
     const missing = stats.lastTotal === undefined ? 0 : stats.lastTotal - listed;
     const short = missing > 0;
-    if (!stats.changed && !short) return;
+    if (!stats.changed && !short) return _done(o, stats);
     if (!stats.changed && stats.repeated === 0 && missing <= shortfallTolerance(stats.lastTotal!)) {
       o.warn(
         `${o.server} listed ${listed} of the ${stats.lastTotal} items it counts in ${o.label}; ` +
@@ -272,14 +279,18 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
           `Jellyfin 10.11 counts a few items it never lists); run the ingest again if items ` +
           `are missing`,
       );
-      return;
+      return _done(o, stats);
     }
     const shortBy = `${o.server} listed ${listed} of the ${stats.lastTotal} items of ${o.label}` +
       (stats.repeated ? ` (${stats.repeated} repeated)` : "");
     if (pass < o.maxExtraPasses) {
       o.warn(
         (stats.changed
-          ? `${o.label} changed while it was read (${stats.firstTotal} → ${stats.lastTotal} items)`
+          ? `${o.label} changed while it was read (${
+            stats.firstTotal === stats.lastTotal
+              ? `its total moved and came back to ${stats.lastTotal}`
+              : `${stats.firstTotal} → ${stats.lastTotal} items`
+          })`
           : shortBy) + "; reading it again to pick up items that moved between pages",
       );
       continue;
@@ -296,7 +307,18 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
       `${o.label} kept changing while it was read; the items listed are taken as they are, ` +
         `run the ingest again once the server has finished scanning`,
     );
+    return _done(o, stats);
   }
+}
+
+/** The end of a listing taken whole: items without an id hold every stored asset. */
+function _done(o: ReadListingOptions, stats: ListingStats): void {
+  if (stats.withoutId === 0 || !o.holdAll) return;
+  o.warn(
+    `${o.server} listed ${stats.withoutId} item(s) of ${o.label} without ${_an(o.idName)}; ` +
+      `as their stored assets cannot be told apart, none is removed in this ingest`,
+  );
+  o.holdAll();
 }
 
 /** An item an importer leaves out, with what to call it and why. */
@@ -341,4 +363,9 @@ export function pageMapper<S extends ListingSkip>(
     }
     return out;
   };
+}
+
+/** `name` after its indefinite article: "an Id", "a ratingKey". */
+function _an(name: string): string {
+  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
 }

@@ -741,6 +741,7 @@ function _listing(o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
       }),
     idOf: (raw) => _idOf(_obj(raw)?.Id),
     idName: "Id",
+    holdAll: () => o.request.unlisted?.(""),
     map: o.map,
     warn: (m) => o.request.warn(m),
   });
