@@ -27,6 +27,7 @@ import {
   resolveRetryTuning,
   type RetryTuning,
   scrubSecret as _scrub,
+  timedOutError,
   workerDebug,
 } from "../shared/http.ts";
 
@@ -217,15 +218,7 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
       if (_isTyped(error)) return { error };
       if (timeout.aborted) {
         return {
-          error: plexError(
-            "UNREACHABLE",
-            answered
-              ? `Plex at ${options.baseUrl} did not finish sending ${path} within ` +
-                `${timeoutMs / 1000} s; check the server's load and the network to it`
-              : `Plex at ${options.baseUrl} did not answer ${path} within ${timeoutMs / 1000} s; ` +
-                `check the server is up and --base-url is right`,
-            { retryable: true },
-          ),
+          error: timedOutError(peer, { path, timeoutMs, answered }),
         };
       }
       const detail = _scrub(_describe(error), options.token);

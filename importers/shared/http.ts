@@ -244,6 +244,28 @@ function _originOf(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
+/**
+ * The `UNREACHABLE` error (retryable) of a request that ran out of time:
+ * before the server answered, or while its body was still arriving
+ * (`answered`), which calls for a different check.
+ */
+export function timedOutError(
+  peer: HttpPeer,
+  request: { path: string; timeoutMs: number; answered: boolean },
+): HttpImporterError {
+  const { server, baseUrl } = peer;
+  const within = `within ${request.timeoutMs / 1000} s`;
+  return httpImporterError(
+    "UNREACHABLE",
+    request.answered
+      ? `${server} at ${baseUrl} did not finish sending ${request.path} ${within}; ` +
+        `check the server's load and the network to it`
+      : `${server} at ${baseUrl} did not answer ${request.path} ${within}; ` +
+        `check the server is up and --base-url is right`,
+    { retryable: true },
+  );
+}
+
 /** Options of {@link readCappedText}. */
 export interface CappedReadOptions {
   /** Who answers, for the message. */

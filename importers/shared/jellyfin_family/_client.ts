@@ -35,6 +35,7 @@ import {
   resolveRetryTuning,
   type RetryTuning,
   scrubSecret as _scrub,
+  timedOutError,
   workerDebug,
 } from "../http.ts";
 
@@ -291,15 +292,7 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
       if (_isTyped(error)) return { error };
       if (timeout.aborted) {
         return {
-          error: jellyfinError(
-            "UNREACHABLE",
-            answered
-              ? `${name} at ${baseUrl} did not finish sending ${path} within ` +
-                `${timeoutMs / 1000} s; check the server's load and the network to it`
-              : `${name} at ${baseUrl} did not answer ${path} within ${timeoutMs / 1000} s; ` +
-                `check the server is up and --base-url is right`,
-            { retryable: true },
-          ),
+          error: timedOutError(peer, { path, timeoutMs, answered }),
         };
       }
       const detail = _scrub(_describe(error), apiKey);
