@@ -8,6 +8,7 @@
 import type { PlexContainer, PlexSession } from "./_http.ts";
 import {
   type ListingIds,
+  listingName,
   type ListingStats,
   newListingStats,
   pagedItems,
@@ -59,6 +60,6 @@ export function pagedListing(
     stats: options.stats ?? newListingStats(),
     onTotal: options.onTotal,
     ids: options.ids,
-    describe: options.label?.startsWith("Plex ") ? options.label : `Plex ${options.label ?? path}`,
+    describe: listingName("Plex", { label: options.label, path }),
   });
 }

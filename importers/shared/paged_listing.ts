@@ -62,6 +62,19 @@ export interface ListingIds {
   pass: number;
 }
 
+/**
+ * How a listing is named in {@link pagedItems}' messages: its label when that
+ * names the server already (`Plex library 'TV Shows'`), else the server's
+ * name before the label (`Jellyfin series 'Columbo'`), or before the path.
+ */
+export function listingName(
+  server: string,
+  listing: { label?: string; path: string },
+): string {
+  const { label, path } = listing;
+  return label?.startsWith(`${server} `) ? label : `${server} ${label ?? path}`;
+}
+
 /** Options for {@link pagedItems}. */
 export interface PagedItemsOptions {
   /** Filled in as pages arrive. */

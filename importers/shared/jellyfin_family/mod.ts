@@ -54,6 +54,7 @@ import {
 import { jellyfinTech } from "./_tech.ts";
 import {
   type ListingIds,
+  listingName,
   type ListingStats,
   newListingStats,
   pagedItems,
@@ -709,7 +710,7 @@ function _pages(s: _Session, o: _PagesOptions): AsyncGenerator<unknown[]> {
     stats,
     onTotal: o.onTotal,
     ids: o.ids,
-    describe: o.label?.startsWith(`${s.name} `) ? o.label : `${s.name} ${o.label ?? path}`,
+    describe: listingName(s.name, { label: o.label, path }),
   });
 }
 
