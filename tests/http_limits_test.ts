@@ -240,7 +240,9 @@ for (const target of TARGETS) {
   });
 
   Deno.test(`${server}: a body that trickles times out as UNREACHABLE and is retried`, async () => {
-    const importer = target.make({ timeoutMs: 300, retries: 1, backoffMs: 1 });
+    // Long enough that the headers always arrive first on a loaded machine (the message
+    // differs when they do not), short enough to keep the test quick.
+    const importer = target.make({ timeoutMs: 1500, retries: 1, backoffMs: 1 });
     for (const framing of [{}, { "content-length": "1000000" }] as Record<string, string>[]) {
       const probe = _serve(_trickle, framing);
       try {
