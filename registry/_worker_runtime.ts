@@ -41,7 +41,7 @@ const scope = globalThis as unknown as WorkerScope;
 const MAX_LOG = 2000;
 const MAX_NOTICES = 10_000;
 
-/** The most `unlisted` prefixes one call may report (a listing that unreadable is failed). */
+/** The most `unlisted` prefixes one call may report; past it the call fails. */
 const MAX_UNLISTED = 10_000;
 
 /** Taken before the plugin's code runs, which could replace the global's. */
