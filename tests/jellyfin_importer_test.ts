@@ -417,7 +417,19 @@ Deno.test("jellyfin: pagination edges: empty library, exact multiple, page size 
     mock.resetRequests();
     const eight = await fetchAll(mock, { externalId: libraryId(mock, "Eight"), kind: "movies" });
     assert.equal(eight.assets.length, 8);
-    assert.equal(itemRequests(mock).length, 2, "no request past TotalRecordCount");
+    // A full page reaching TotalRecordCount may hide a low count: one request past it, empty.
+    assert.deepEqual(itemRequests(mock).map((u) => u.searchParams.get("StartIndex")), [
+      "0",
+      "4",
+      "8",
+    ]);
+    assert.deepEqual(eight.context.warnings, []);
+    mock.resetRequests();
+    const seven = await fetchAll(mock, { externalId: libraryId(mock, "Eight"), kind: "movies" }, {
+      config: { page_size: 5 },
+    });
+    assert.equal(seven.assets.length, 8);
+    assert.equal(itemRequests(mock).length, 2, "a short last page: no request past the total");
     mock.resetRequests();
     const ones = await fetchAll(mock, {
       externalId: libraryId(mock, "Eight"),
@@ -425,6 +437,26 @@ Deno.test("jellyfin: pagination edges: empty library, exact multiple, page size 
     }, { config: { page_size: 1 } });
     assert.equal(ones.pages.length, 8);
     assert.equal(new Set(ones.assets.map((a) => a.externalId)).size, 8);
+  });
+});
+
+Deno.test("jellyfin: a TotalRecordCount below what the library lists (jellyfin#2116): every item read", async () => {
+  const libraries: JfLibrarySpec[] = [{ name: "M", collectionType: "movies", movies: 8 }];
+  await withMock({ libraries }, async (mock) => {
+    for (const low of [1, 4, 5]) {
+      mock.setFault({ kind: "low-total", count: low, path: "/Items" });
+      const { assets, context } = await fetchAll(mock, {
+        externalId: libraryId(mock, "M"),
+        kind: "movies",
+      });
+      const all = mock.nodes.filter((n) => n.type === "Movie").map((n) => n.id);
+      assert.deepEqual(assets.map((a) => a.externalId).sort(), all.sort(), `low by ${low}`);
+      assert.equal(context.warnings.length, 1, `low by ${low}`);
+      assert.match(
+        context.warnings[0],
+        new RegExp(`listed 8 items of .*, more than the ${8 - low}`),
+      );
+    }
   });
 });
 
@@ -550,8 +582,12 @@ for (const version of ["10.8.13", "10.11.11"]) {
         season.assets.map((a) => `${a.season}:${a.episode}-${a.episodeEnd ?? ""}`),
         ["1:1-", "1:2-3", "1:4-", "1:5-6"],
       );
+      // Four episodes fill the page of four: one more request past the total, answered empty.
       const eps = mock.requests.filter((r) => r.path.endsWith("/Episodes"));
-      assert.equal(eps.length, 1);
+      assert.deepEqual(
+        eps.map((r) => new URL(r.url, mock.url).searchParams.get("StartIndex")),
+        ["0", "4"],
+      );
       const q = new URL(eps[0].url, mock.url).searchParams;
       assert.equal(eps[0].path, `/Shows/${series.id}/Episodes`);
       assert.equal(q.get("Season"), "1");

@@ -65,6 +65,7 @@ Deno.test("pagedItems: pages in order, the next one requested before the current
     received: 5,
     withoutId: 0,
     repeated: 0,
+    beyondTotal: 0,
   });
 });
 
@@ -98,7 +99,8 @@ Deno.test("pagedItems: leaving early aborts the page already requested", async (
 
 Deno.test("readListing: a listing that changed is read again; one that keeps changing is reported", async () => {
   const warnings: string[] = [];
-  // Items are added while a shifting pass reads: the total grows 4, 5, 6 from page to page.
+  // Items are added while a shifting pass reads: the total grows 4, 5, 6 from page to page
+  // (and stays 6 on the empty page asked for past it, as the third page was full).
   const items = ["a", "b", "c", "d", "e", "f"];
   const given = new Set<string>();
   let passes = 0;
@@ -110,7 +112,7 @@ Deno.test("readListing: a listing that changed is read again; one that keeps cha
       pass: (stats, ids) => {
         const shifting = passes++ < changesOnPasses;
         return pagedItems(
-          fetcher(items, { total: (call) => (shifting ? 4 + call : 6) }),
+          fetcher(items, { total: (call) => (shifting ? Math.min(4 + call, 6) : 6) }),
           { stats, ids },
         );
       },
@@ -199,9 +201,10 @@ function scripted(answer: (start: number, call: number) => ListingPage) {
   return (start: number, _signal: AbortSignal) => Promise.resolve(answer(start, call++));
 }
 
-/** Drains `pagedItems` over `fetch`, with ids; returns the pages or throws. */
+/** Drains `pagedItems` over `fetch`, with ids, into `stats`; returns the pages or throws. */
 async function drainPages(
   fetch: (start: number, signal: AbortSignal) => Promise<ListingPage>,
+  stats = newListingStats(),
 ): Promise<unknown[][]> {
   const pages: unknown[][] = [];
   const ids = {
@@ -210,7 +213,6 @@ async function drainPages(
     seen: new Map(),
     pass: 0,
   };
-  const stats = newListingStats();
   for await (const page of pagedItems(fetch, { stats, ids, describe: "Den" })) {
     pages.push(page);
   }
@@ -231,6 +233,72 @@ Deno.test("pagedItems: a server that caps its pages below the size asked is read
   );
   deepStrictEqual(starts, [0, 4, 8]);
   equal(pages.flat().length, 10);
+});
+
+Deno.test("pagedItems: a full page reaching a total that is too low: read on past it", async () => {
+  // 7 items, counted as 4 (jellyfin/jellyfin#2116, #8069): the page asked for past the total
+  // brings new items, so the listing is read on until a page brings nothing.
+  const starts: number[] = [];
+  const stats = newListingStats();
+  const fetch = scripted((start) => {
+    starts.push(start);
+    return { items: items(start, Math.max(0, Math.min(2, 7 - start))), total: 4, limit: 2 };
+  });
+  const pages = await drainPages(fetch, stats);
+  deepStrictEqual(starts, [0, 2, 4, 6, 7]);
+  deepStrictEqual(pages.flat(), items(0, 7));
+  equal(stats.beyondTotal, 3);
+  equal(stats.shortfall, false);
+});
+
+Deno.test("pagedItems: past a right total, one request only, and no error for odd answers to it", async () => {
+  const cases: [string, (start: number) => ListingPage, number[], number][] = [
+    [
+      "an empty page past it",
+      (start) => ({ items: items(start, start < 4 ? 2 : 0), total: 4, limit: 2 }),
+      [0, 2, 4],
+      4,
+    ],
+    [
+      "an empty page without a total",
+      (start) => (start < 4 ? { items: items(start, 2), total: 4, limit: 2 } : { items: [] }),
+      [0, 2, 4],
+      4,
+    ],
+    [
+      "its last page again (a start clamped)",
+      (start) => ({ items: items(Math.min(start, 2), 2), total: 4, limit: 2 }),
+      [0, 2, 4],
+      4,
+    ],
+    ["everything again (paging ignored)", () => ({ items: items(0, 5), total: 5, limit: 2 }), [
+      0,
+      5,
+    ], 5],
+    [
+      "a last page shorter than asked: no request past it",
+      (start) => ({ items: items(start, Math.min(2, 5 - start)), total: 5, limit: 2 }),
+      [0, 2, 4],
+      5,
+    ],
+  ];
+  for (const [what, answer, expected, count] of cases) {
+    const starts: number[] = [];
+    const pages = await drainPages(scripted((start) => {
+      starts.push(start);
+      return answer(start);
+    }));
+    deepStrictEqual(starts, expected, what);
+    equal(pages.flat().length, count, what);
+  }
+  // Without ids, new items cannot be told from repeats: no request past the total.
+  const starts: number[] = [];
+  const fetch = scripted((start) => {
+    starts.push(start);
+    return { items: items(start, 2), total: 4, limit: 2 };
+  });
+  for await (const _ of pagedItems(fetch, { stats: newListingStats() })) { /* drain */ }
+  deepStrictEqual(starts, [0, 2]);
 });
 
 Deno.test("pagedItems: a server that stops paging properly is MALFORMED_RESPONSE", async () => {

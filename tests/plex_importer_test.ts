@@ -327,11 +327,46 @@ Deno.test("plex: pagination edges: empty library, exact multiple of the page siz
     assert.equal(empty.assets.length, 0);
     assert.equal(mock.requestCount(), 1);
     mock.resetRequests();
+    const short = await fetchAll(mock, { externalId: "1", kind: "movies" }, {
+      config: { page_size: 4 },
+    });
+    assert.deepEqual(short.pages.map((p) => p.length), [4, 4, 2]);
+    assert.equal(mock.requestCount(), 3, "a short last page: no request past totalSize");
+    mock.resetRequests();
     const exact = await fetchAll(mock, { externalId: "1", kind: "movies" }, {
       config: { page_size: 5 },
     });
     assert.deepEqual(exact.pages.map((p) => p.length), [5, 5]);
-    assert.equal(mock.requestCount(), 2, "no extra request past totalSize");
+    // A full page reaching totalSize may hide a low total: one request past it, answered empty.
+    const starts = mock.requests.map((r) =>
+      new URL(r.url, mock.url).searchParams.get("X-Plex-Container-Start")
+    );
+    assert.deepEqual(starts, ["0", "5", "10"]);
+    assert.deepEqual(exact.context.warnings, []);
+  });
+});
+
+Deno.test("plex: a totalSize below what the library lists: the items past it are read, not removed", async () => {
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    // Low by 1: the last page (full) brings the item past the total, then one more is asked
+    // for; low by 5 or 6: only the page asked for past the total finds the rest.
+    for (const low of [1, 5, 6]) {
+      mock.resetRequests();
+      mock.setFault({ kind: "low-total", count: low, path: "/library/sections/1" });
+      const { assets, context } = await fetchAll(mock, { externalId: "1", kind: "movies" }, {
+        config: { page_size: 5 },
+      });
+      mock.setFault();
+      const all = mock.sections[0].movies.map((m) => m.ratingKey);
+      assert.deepEqual(assets.map((a) => a.externalId).sort(), [...all].sort(), `low by ${low}`);
+      assert.equal(context.warnings.length, 1, `low by ${low}`);
+      assert.match(
+        context.warnings[0],
+        new RegExp(
+          `^Plex listed 10 items of Plex library 'Library', more than the ${10 - low} it counts`,
+        ),
+      );
+    }
   });
 });
 

@@ -55,6 +55,7 @@ export function pagedListing(
     return {
       items: Array.isArray(container.Metadata) ? container.Metadata : [],
       total: typeof container.totalSize === "number" ? container.totalSize : undefined,
+      limit: size,
     };
   }, {
     stats: options.stats ?? newListingStats(),

@@ -29,11 +29,24 @@ export interface ListingStats {
   withoutId: number;
   /** Items received in this pass whose id an earlier page of the pass already gave. */
   repeated: number;
+  /**
+   * New items found past the server's total (its count was too low): read
+   * on, since a full ingest would take them as removed.
+   */
+  beyondTotal: number;
 }
 
 /** A fresh {@link ListingStats}. */
 export function newListingStats(): ListingStats {
-  return { pages: 0, changed: false, shortfall: false, received: 0, withoutId: 0, repeated: 0 };
+  return {
+    pages: 0,
+    changed: false,
+    shortfall: false,
+    received: 0,
+    withoutId: 0,
+    repeated: 0,
+    beyondTotal: 0,
+  };
 }
 
 /** One page as the server answered it. */
@@ -42,6 +55,12 @@ export interface ListingPage {
   items: unknown[];
   /** The total number of items the server reported, if it did. */
   total?: number;
+  /**
+   * How many items were asked for. A page that reaches the total while as
+   * full as asked (or as full as the server's pages have been) may not be
+   * the last: see {@link pagedItems}.
+   */
+  limit?: number;
 }
 
 /** Fetches the page starting at item `start`; `signal` aborts it when the listing is left. */
@@ -102,7 +121,15 @@ export interface PagedItemsOptions {
  * stops reporting its total mid-way, or repeats a page instead of moving on,
  * is `MALFORMED_RESPONSE` (retryable): taken at its word, either would leave
  * items out of the listing (or ask for the same page until the deadline),
- * and a full ingest would remove the items left out. Each page's paging
+ * and a full ingest would remove the items left out.
+ *
+ * A total can also be too low (Jellyfin has counted one item short,
+ * jellyfin/jellyfin#2116, and as many as a page when filtered,
+ * jellyfin/jellyfin#8069). So when the page that reaches the total is full
+ * (as many items as asked, or as the fullest page before it), and `ids` can
+ * tell new items from repeats, one more page is asked for: it is normally
+ * empty; new items in it are yielded (counted in `beyondTotal`) and the
+ * listing is read on until a page brings nothing new. Each page's paging
  * decision goes to `debug`.
  */
 export async function* pagedItems(
@@ -119,10 +146,12 @@ export async function* pagedItems(
     return page;
   };
   let start = 0;
+  let fullest = 0;
+  let beyond = false;
   let pending: Promise<ListingPage> | undefined = request(0);
   try {
     while (pending) {
-      const { items, total } = await pending;
+      const { items, total, limit } = await pending;
       pending = undefined;
       stats.pages++;
       if (total !== undefined) {
@@ -130,35 +159,68 @@ export async function* pagedItems(
         stats.firstTotal ??= total;
         if (stats.lastTotal !== undefined && total !== stats.lastTotal) stats.changed = true;
         stats.lastTotal = total;
-      } else if (stats.lastTotal !== undefined) {
+      } else if (stats.lastTotal !== undefined && !(beyond && items.length === 0)) {
         throw _malformed(
           `${what} stopped reporting its total after ${stats.pages - 1} page(s) ` +
             `(it had reported ${stats.lastTotal} items)`,
         );
       }
       stats.received += items.length;
-      if (ids && items.length) {
-        _checkIds(items, { ids, stats, what, start, changed: stats.changed });
-      }
       const next = start + items.length;
-      if (total !== undefined && next < total) {
-        if (items.length === 0) stats.shortfall = true;
-        else pending = request(next);
+      let decision: string;
+      let give = items.length > 0;
+      if (beyond) {
+        const fresh = ids && items.length ? _checkIds(items, { ids, stats, what, start }) : 0;
+        stats.beyondTotal += fresh;
+        give = fresh > 0; // a page of repeats past the total (a start clamped) brings nothing
+        if (fresh > 0) pending = request(next);
+        decision = fresh > 0
+          ? `${fresh} new item(s) past the total: next page at ${next}`
+          : "nothing new past the total: last page";
+      } else {
+        if (ids && items.length) {
+          _checkIds(items, { ids, stats, what, start, changed: stats.changed });
+        }
+        const full = items.length > 0 &&
+          items.length >= Math.min(limit ?? Infinity, fullest || Infinity);
+        fullest = Math.max(fullest, items.length);
+        if (total === undefined) {
+          decision = "the server ignores paging: taken as the whole listing";
+        } else if (next < total) {
+          if (items.length === 0) stats.shortfall = true;
+          else pending = request(next);
+          decision = stats.shortfall
+            ? "no items before the total: stopping (the server ran dry)"
+            : `next page at ${next}, fetched ahead`;
+        } else if (full && ids) {
+          beyond = true;
+          pending = request(next);
+          decision = `a full page reaches the total: asking from ${next} in case the total is low`;
+        } else {
+          decision = "last page";
+        }
       }
-      debug(_pagingLine({ start, count: items.length, total, next, shortfall: stats.shortfall }));
+      debug(
+        `page at ${start}: ${items.length} item(s), ` +
+          `${total === undefined ? "no total" : `total ${total}`}; ${decision}`,
+      );
       start = next;
-      if (items.length) yield items;
+      if (give) yield items;
     }
   } finally {
     local.abort();
   }
 }
 
-/** Counts a page's ids into `stats`; throws when the page shows the server is not paging. */
+/**
+ * Counts a page's ids into `stats` and returns how many are new. Throws when
+ * no item has an id, or, when `changed` is given and false, when the page
+ * only repeats ids: the server is not paging.
+ */
 function _checkIds(
   items: readonly unknown[],
-  c: { ids: ListingIds; stats: ListingStats; what: string; start: number; changed: boolean },
-): void {
+  c: { ids: ListingIds; stats: ListingStats; what: string; start: number; changed?: boolean },
+): number {
   const { ids, stats } = c;
   let withId = 0;
   let fresh = 0;
@@ -185,31 +247,17 @@ function _checkIds(
   }
   // A whole page of ids already given, while the listing did not change: the server ignores
   // the start asked for (read on, it would be asked for the same page until the deadline).
-  if (fresh === 0 && !c.changed) {
+  if (fresh === 0 && c.changed === false) {
     throw _malformed(
       `${c.what} answered the items from index ${c.start} with ${withId} item(s) it had ` +
         `already listed: it does not page as asked`,
     );
   }
+  return fresh;
 }
 
 function _malformed(message: string, retryable = true): Error {
   return httpImporterError("MALFORMED_RESPONSE", message, { retryable });
-}
-
-function _pagingLine(
-  p: { start: number; count: number; total?: number; next: number; shortfall: boolean },
-): string {
-  const head = `page at ${p.start}: ${p.count} item(s), ` +
-    (p.total === undefined ? "no total" : `total ${p.total}`);
-  const decision = p.total === undefined
-    ? "the server ignores paging: taken as the whole listing"
-    : p.shortfall
-    ? "no items before the total: stopping (the server ran dry)"
-    : p.next < p.total
-    ? `next page at ${p.next}, fetched ahead`
-    : "last page";
-  return `${head}; ${decision}`;
 }
 
 /**
@@ -324,8 +372,18 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
   }
 }
 
-/** The end of a listing taken whole: items without an id hold every stored asset. */
+/**
+ * The end of a listing taken whole: a total below the items listed is told
+ * of, and items without an id hold every stored asset.
+ */
 function _done(o: ReadListingOptions, stats: ListingStats): void {
+  const listed = stats.received - stats.repeated;
+  if (stats.lastTotal !== undefined && listed > stats.lastTotal) {
+    o.warn(
+      `${o.server} listed ${listed} items of ${o.label}, more than the ${stats.lastTotal} it ` +
+        `counts; all were read (a server's count can be low)`,
+    );
+  }
   if (stats.withoutId === 0 || !o.holdAll) return;
   o.warn(
     `${o.server} listed ${stats.withoutId} item(s) of ${o.label} without ${_an(o.idName)}; ` +

@@ -26,7 +26,9 @@ export type CommonFault =
   | { kind: "html" }
   | { kind: "redirect"; location: string }
   | { kind: "grow"; count: number }
-  | { kind: "shrink"; count: number };
+  | { kind: "shrink"; count: number }
+  /** Reports a total `count` below what the listing has (jellyfin/jellyfin#2116). */
+  | { kind: "low-total"; count: number };
 
 /** One logged request. */
 export interface MockRequest {

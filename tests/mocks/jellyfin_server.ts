@@ -1279,6 +1279,10 @@ async function _handle(state: _State, req: Request): Promise<Response> {
     if (answer.text) headers.set("content-type", "text/plain; charset=utf-8");
     return new Response(answer.text || null, { status: answer.status, headers });
   }
+  const json = answer.json as Record<string, unknown>;
+  if (fault?.kind === "low-total" && typeof json.TotalRecordCount === "number") {
+    json.TotalRecordCount = Math.max(0, json.TotalRecordCount - fault.count);
+  }
   let body = JSON.stringify(answer.json);
   headers.set(
     "content-type",

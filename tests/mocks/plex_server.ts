@@ -929,6 +929,10 @@ async function _handle(state: _State, req: Request): Promise<Response> {
     headers.set("content-type", "text/html");
     return new Response(answer.html, { status: answer.status, headers });
   }
+  const container = answer.container;
+  if (fault?.kind === "low-total" && typeof container?.totalSize === "number") {
+    container.totalSize = Math.max(0, container.totalSize - fault.count);
+  }
   const wantsJson = (req.headers.get("accept") ?? "").includes("application/json");
   let body: string;
   if (fault?.kind === "no-container") {

@@ -705,7 +705,7 @@ function _pages(s: _Session, o: _PagesOptions): AsyncGenerator<unknown[]> {
           `RetroVue knows (server version ${s.info.version})`,
       );
     }
-    return { items, total: _int(body.TotalRecordCount) ?? undefined };
+    return { items, total: _int(body.TotalRecordCount) ?? undefined, limit: size };
   }, {
     stats,
     onTotal: o.onTotal,
