@@ -309,15 +309,24 @@ export interface CallContext {
   total?(count: number): void;
   /**
    * Says the listing could not read everything under `prefix` (an
-   * external-id prefix: a folder's `Show/Season 02/`, or one whole external
-   * id), so the host keeps the collection's stored assets under it as they
-   * are: a full ingest neither removes nor updates them, as for an asset
-   * named by an invalid item. Call it for what exists but could not be read
-   * (an unreadable folder, an I/O error), never for what is gone; also
-   * `warn` the operator why. Optional: a host that predates it, or a context
+   * external-id prefix: a folder's `Show/Season 02/`), so the host keeps the
+   * collection's stored assets under it as they are: a full ingest neither
+   * removes nor updates them, as for an asset named by an invalid item. With
+   * `{ exact: true }`, `prefix` is one whole external id and only its asset is
+   * kept (an item listed with its id but unreadable otherwise; as a prefix,
+   * Plex's `ratingKey` "12" would also keep "123"). Call it for what exists
+   * but could not be read (an unreadable folder, an I/O error, a malformed
+   * item), never for what is gone; also `warn` (or report it `skipped`) so
+   * the operator sees why. Optional: a host that predates it, or a context
    * built by hand, may leave it out (call it as `request.unlisted?.(…)`).
    */
-  unlisted?(prefix: string): void;
+  unlisted?(prefix: string, options?: UnlistedOptions): void;
+}
+
+/** Options for {@link CallContext.unlisted}. */
+export interface UnlistedOptions {
+  /** `prefix` is one whole external id, not a prefix. Default false. */
+  exact?: boolean;
 }
 
 /**

@@ -123,10 +123,11 @@ export interface Classifier {
   add(raw: unknown): void;
   /**
    * Keeps the collection's live assets under an external-id prefix the
-   * importer could not list (`CallContext.unlisted`) as they are, like
-   * assets named by invalid items. Returns how many it holds.
+   * importer could not list (`CallContext.unlisted`; with `exact`, the one
+   * asset of that external id) as they are, like assets named by invalid
+   * items. Returns how many it holds.
    */
-  holdUnlisted(prefix: string): number;
+  holdUnlisted(prefix: string, options?: { exact?: boolean }): number;
   /**
    * {@link Classifier.add} for every item of a batch, staged in one
    * transaction of the temp schema (the catalog itself is not locked).
@@ -263,8 +264,8 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       return seen;
     },
     add,
-    holdUnlisted(prefix) {
-      return stage.markUnlisted(options.collectionId, prefix);
+    holdUnlisted(prefix, hold) {
+      return stage.markUnlisted(options.collectionId, prefix, hold);
     },
     addBatch(batch, each) {
       db.exec("BEGIN");

@@ -331,7 +331,7 @@ async function _run(
   const onNotice = (notice: PluginNotice) => {
     if (notice.kind === "total") total = notice.count;
     else if (notice.kind === "unlisted") {
-      const held = classifier.holdUnlisted(notice.prefix);
+      const held = classifier.holdUnlisted(notice.prefix, { exact: notice.exact });
       if (held > 0) {
         collector.add({
           kind: "warn",

@@ -72,9 +72,10 @@ export interface Stage {
   /**
    * Records, like invalid items, every live asset of `collectionId` whose
    * external id starts with `prefix` (what the importer could not list:
-   * `CallContext.unlisted`). Returns how many.
+   * `CallContext.unlisted`), or with `exact` the one whose external id is
+   * `prefix`. Returns how many.
    */
-  markUnlisted(collectionId: string, prefix: string): number;
+  markUnlisted(collectionId: string, prefix: string, options?: { exact?: boolean }): number;
   /** Drops the tables. Safe to call more than once. */
   drop(): void;
 }
@@ -138,7 +139,16 @@ export function createStage(db: DatabaseSync): Stage {
     markInvalid(externalId) {
       mark.run(externalId);
     },
-    markUnlisted(collectionId, prefix) {
+    markUnlisted(collectionId, prefix, options) {
+      if (options?.exact) {
+        return Number(
+          db.prepare(
+            `INSERT OR IGNORE INTO ${invalid}
+             SELECT external_id FROM main.assets INDEXED BY assets_external
+             WHERE collection_id = ? AND external_id = ? AND deleted_at IS NULL`,
+          ).run(collectionId, prefix).changes,
+        );
+      }
       // The range lets the index find the rows; substr keeps only true prefixes.
       const done = db.prepare(
         `INSERT OR IGNORE INTO ${invalid}

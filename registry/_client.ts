@@ -595,7 +595,7 @@ function _notice(n: WireNotice, scrub: (s: string) => string): PluginNotice | un
   }
   // Matched against stored external ids, never shown: passed as sent (bounded like a path).
   if (n.kind === "unlisted" && typeof n.prefix === "string" && n.prefix.length <= 4096) {
-    return { kind: "unlisted", prefix: n.prefix };
+    return { kind: "unlisted", prefix: n.prefix, exact: n.exact === true };
   }
   // A progress hint only: anything but a plain count is dropped.
   if (n.kind === "total" && Number.isSafeInteger(n.count) && n.count >= 0) {

@@ -96,7 +96,7 @@ export type WireNotice =
   | { kind: "warn"; message: string }
   | { kind: "skipped"; item: string; reason: string }
   | { kind: "total"; count: number }
-  | { kind: "unlisted"; prefix: string };
+  | { kind: "unlisted"; prefix: string; exact?: boolean };
 
 /** Messages the plugin host sends into a worker. */
 export type ToWorker =

@@ -47,8 +47,11 @@ export type PluginNotice =
   | { kind: "warn"; message: string }
   | { kind: "skipped"; item: string; reason: string }
   | { kind: "total"; count: number }
-  /** An external-id prefix the listing could not read (see `CallContext.unlisted`); not scrubbed. */
-  | { kind: "unlisted"; prefix: string };
+  /**
+   * An external-id prefix the listing could not read, or with `exact` one
+   * whole external id (see `CallContext.unlisted`); not scrubbed.
+   */
+  | { kind: "unlisted"; prefix: string; exact: boolean };
 
 /** Per-call options. */
 export interface CallOptions {

@@ -259,11 +259,12 @@ function _context(call: Call) {
     total: (count: number) => push({ kind: "total", count: Number(count) }),
     // Never dropped with the other notices past their cap: a lost one would let a full ingest
     // remove what was only unreadable. Past its own cap the call fails instead.
-    unlisted: (prefix: string) => {
+    unlisted: (prefix: string, options?: { exact?: boolean }) => {
       if (++call.unlisted > MAX_UNLISTED) {
         throw new Error(`more than ${MAX_UNLISTED} unlisted prefixes in one call`);
       }
-      call.notices.push({ kind: "unlisted", prefix: String(prefix).slice(0, 4096) });
+      const exact = options?.exact === true;
+      call.notices.push({ kind: "unlisted", prefix: String(prefix).slice(0, 4096), exact });
     },
   };
 }

@@ -43,12 +43,14 @@ export interface Ctx {
   skips: [string, string][];
   /** Every `unlisted(prefix)`. */
   unlistedPrefixes: string[];
+  /** Every `unlisted(id, { exact: true })`. */
+  unlistedIds: string[];
   /** Records a warning. */
   warn(message: string): void;
   /** Records a skip. */
   skipped(item: string, reason: string): void;
-  /** Records an unlisted prefix. */
-  unlisted(prefix: string): void;
+  /** Records an unlisted prefix, or with `exact` an id. */
+  unlisted(prefix: string, options?: { exact?: boolean }): void;
 }
 
 /** A fresh recording context. */
@@ -58,9 +60,10 @@ export function ctx(signal: AbortSignal = new AbortController().signal): Ctx {
     warnings: [],
     skips: [],
     unlistedPrefixes: [],
+    unlistedIds: [],
     warn: (m) => c.warnings.push(m),
     skipped: (i, r) => c.skips.push([i, r]),
-    unlisted: (p) => c.unlistedPrefixes.push(p),
+    unlisted: (p, o) => (o?.exact ? c.unlistedIds : c.unlistedPrefixes).push(p),
   };
   return c;
 }

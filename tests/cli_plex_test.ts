@@ -89,6 +89,23 @@ Deno.test("cli plex: add with discovery, full and targeted ingest, token never p
     );
     assert.equal(films.stats.new, 6);
 
+    // One film comes back malformed (a title that is not text) with its ratingKey: it is
+    // skipped, and its stored asset is kept, not removed; the others are unchanged.
+    const film = mock.sections[0].movies[0];
+    const title = film.title;
+    film.title = ["not", "text"] as unknown as string;
+    const again = JSON.parse(
+      ok(await cli(["collection", "ingest", "Films", "--json"]), "ingest films again").stdout,
+    );
+    film.title = title;
+    assert.deepEqual([again.stats.removed, again.stats.unchanged], [0, 5]);
+    assert.ok(
+      again.warnings.includes(
+        "kept 1 stored asset(s) as they were, under what the importer could not list",
+      ),
+      JSON.stringify(again),
+    );
+
     mock.resetRequests();
     const targeted = ok(
       await cli([

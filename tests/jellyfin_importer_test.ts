@@ -889,6 +889,27 @@ Deno.test("jellyfin: stacked parts that repeat a file, or more than 100, keep th
   });
 });
 
+Deno.test("jellyfin: an item listed with its Id but malformed keeps that stored asset only", async () => {
+  const libraries: JfLibrarySpec[] = [{ name: "Movies", collectionType: "movies", movies: 6 }];
+  await withMock({ libraries }, async (mock) => {
+    const lib = libraryId(mock, "Movies");
+    const whole = await fetchAll(mock, { externalId: lib, kind: "movies" });
+    assert.deepEqual(whole.context.unlistedIds, []);
+    const bad = mock.nodes.find((n) => n.name === "Movie 000002")!;
+    const nameless = mock.nodes.find((n) => n.name === "Movie 000004")!;
+    const virtual = mock.nodes.find((n) => n.name === "Movie 000005")!;
+    bad.dtoPatch = { Name: ["not", "text"] };
+    nameless.dtoPatch = { Name: "" };
+    // A missing-item placeholder is not unreadable: it is gone, and its asset may go.
+    virtual.dtoPatch = { LocationType: "Virtual" };
+    const { assets, context } = await fetchAll(mock, { externalId: lib, kind: "movies" });
+    assert.equal(assets.length, 3);
+    assert.deepEqual(context.unlistedIds.sort(), [bad.id, nameless.id].sort());
+    assert.deepEqual(context.unlistedPrefixes, []);
+    assert.equal(context.skips.length, 3);
+  });
+});
+
 Deno.test("jellyfin: an item listed without an Id keeps every stored asset this run (unlisted '')", async () => {
   const libraries: JfLibrarySpec[] = [{ name: "Movies", collectionType: "movies", movies: 6 }];
   await withMock({ libraries }, async (mock) => {

@@ -212,10 +212,12 @@ Deno.test("jellyfin 12.0 sandbox: a malformed item is a skipped notice; an unkno
           )
         ) count += batch.length;
         assert.equal(count, 13, "every other episode of the page and the library");
-        // The listing's total crosses the sandbox as a progress hint, then the skipped item.
-        assert.deepEqual(notices.map((n) => n.kind), ["total", "skipped"]);
+        // The listing's total crosses the sandbox as a progress hint, then the skipped item,
+        // whose stored asset is kept by its exact id.
+        assert.deepEqual(notices.map((n) => n.kind), ["total", "skipped", "unlisted"]);
         assert.ok(notices[0].kind === "total" && notices[0].count >= count, "a plain count");
         assert.match(JSON.stringify(notices[1]), /IndexNumber is not a whole number/);
+        assert.deepEqual(notices[2], { kind: "unlisted", prefix: episodes[2].id, exact: true });
         const e = await rejectsWith(
           (async () => {
             for await (

@@ -8,6 +8,7 @@ import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import {
   type ListingPage,
   type ListingSkip,
+  MAX_HELD,
   newListingStats,
   pagedItems,
   pageMapper,
@@ -417,4 +418,30 @@ Deno.test("pageMapper: reports skips, applies keep, never gives an id twice", ()
   deepStrictEqual(map(["b", "c", "d"], (a) => a.externalId !== "d").map((a) => a.externalId), [
     "c",
   ]);
+});
+
+Deno.test("pageMapper: a malformed item's id is held once; past MAX_HELD, everything is held", () => {
+  const held: string[] = [];
+  let holdAll = 0;
+  const map = pageMapper<ListingSkip & { skip: true }>({
+    mapItem: (raw) => {
+      const n = raw as number;
+      return {
+        skip: true,
+        item: `#${n}`,
+        reason: "malformed",
+        ...(n >= 0 ? { heldId: `i${n}` } : {}),
+      };
+    },
+    isSkip: (v): v is ListingSkip & { skip: true } => "skip" in v,
+    skipped: () => {},
+    hold: (id) => held.push(id),
+    holdAll: () => holdAll++,
+  });
+  // A skip without an id holds nothing; the same id twice (a listing read again) holds once.
+  map([-1, 0, 0, 1]);
+  deepStrictEqual(held, ["i0", "i1"]);
+  map(Array.from({ length: MAX_HELD + 10 }, (_, i) => i));
+  equal(held.length, MAX_HELD);
+  equal(holdAll, 1, "held all once, past the cap");
 });

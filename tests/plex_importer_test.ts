@@ -921,3 +921,32 @@ Deno.test("plex: a page none of whose items has a ratingKey is MALFORMED_RESPONS
     );
   });
 });
+
+Deno.test("plex: a malformed item with its ratingKey keeps its stored asset; one of another type does not", async () => {
+  // The mapper names the held id only for malformed items that carry their ratingKey.
+  assert.equal(skipOf({ ratingKey: "12", type: "movie", title: ["x"] }, "movie").heldId, "12");
+  assert.equal(skipOf({ ratingKey: 13, type: { a: 1 } }, "movie").heldId, "13");
+  assert.equal(
+    skipOf({ ratingKey: "14", type: "clip", title: "Trailer" }, "movie").heldId,
+    undefined,
+  );
+  assert.equal(skipOf({ ratingKey: ["15"], type: "movie", title: "T" }, "movie").heldId, undefined);
+  // Through the importer: the id is held exactly (Plex's "12" must not hold "123").
+  await withMock(MOVIES_AND_SHOWS, async (mock) => {
+    const film = mock.sections[0].movies[1];
+    film.title = { not: "text" } as unknown as string;
+    const held: [string, boolean][] = [];
+    const context = ctx();
+    const iterable = fast.fetchAssets(configOf(mock), {
+      ...context,
+      unlisted: (prefix, options) => held.push([prefix, options?.exact === true]),
+      collection: { name: "Library", externalId: "1", kind: "movies" },
+      filters: {},
+    });
+    let count = 0;
+    for await (const page of iterable) count += Array.isArray(page) ? page.length : 1;
+    assert.equal(count, mock.sections[0].movies.length - 1);
+    assert.deepEqual(held, [[film.ratingKey, true]]);
+    assert.match(context.skips[0][1], /^malformed: title is an object/);
+  });
+});

@@ -22,13 +22,22 @@ const movie = (id: string) => ({
   modified: "m",
 });
 
-/** A client that lists `items` and reports `prefixes` as unlisted, as a plugin host relays them. */
-function unlistingClient(items: unknown[], prefixes: string[]): IngestClient {
+/**
+ * A client that lists `items` and reports `prefixes` as unlisted (an
+ * `{ exact }` entry as one whole id), as a plugin host relays them.
+ */
+function unlistingClient(items: unknown[], prefixes: (string | { exact: string })[]): IngestClient {
   return {
     manifest: itemsClient([]).manifest,
     async *fetchAssets(_request, options) {
       await Promise.resolve();
-      for (const prefix of prefixes) options?.onNotice?.({ kind: "unlisted", prefix });
+      for (const p of prefixes) {
+        options?.onNotice?.(
+          typeof p === "string"
+            ? { kind: "unlisted", prefix: p, exact: false }
+            : { kind: "unlisted", prefix: p.exact, exact: true },
+        );
+      }
       yield items;
     },
   };
@@ -42,7 +51,7 @@ function live(db: DatabaseSync): string[] {
 
 Deno.test("unlisted: a full ingest keeps the assets under an unlisted prefix, and only those", async () => {
   const all = ["A/1.mkv", "A/2.mkv", "AB/1.mkv", "B/1.mkv", "Ω/1.mkv"];
-  const run = async (prefixes: string[]) => {
+  const run = async (prefixes: (string | { exact: string })[]) => {
     const db = seededCatalog({ kind: "movies" });
     await ingestCollection(db, {
       client: itemsClient(all.map(movie)),
@@ -73,6 +82,16 @@ Deno.test("unlisted: a full ingest keeps the assets under an unlisted prefix, an
   const root = await run([""]);
   assert.equal(root.result.stats.removed, 0);
   assert.equal(root.live.length, all.length);
+  // One whole id: only that asset, not the ids it begins (A/1.mkv is not A/1.mkv.part).
+  const exact = await run([{ exact: "A/1.mkv" }, { exact: "A/" }]);
+  assert.equal(exact.result.stats.removed, 3);
+  assert.deepEqual(exact.live, ["A/1.mkv", "B/1.mkv"]);
+  assert.ok(
+    exact.result.notices.warnings.includes(
+      "kept 1 stored asset(s) as they were, under what the importer could not list",
+    ),
+    exact.result.notices.warnings.join("\n"),
+  );
 });
 
 /** Whether chmod 000 fails to stop reads here (as root), without asking for `sys` access. */
@@ -185,6 +204,8 @@ export default {
   async *fetchAssets(_config, request) {
     request.warn("cannot read folder 'A'");
     request.unlisted("A/  two spaces\\nand a line/");
+    request.unlisted("12", { exact: true });
+    request.unlisted("C/", { exact: "yes" });
     yield [{ externalId: "B/1.mkv", kind: "movie", title: "B" }];
   },
 };
@@ -207,7 +228,10 @@ Deno.test("unlisted: the prefix crosses the sandbox as sent (never reworded like
     }
     assert.deepEqual(notices, [
       { kind: "warn", message: "cannot read folder 'A'" },
-      { kind: "unlisted", prefix: "A/  two spaces\nand a line/" },
+      { kind: "unlisted", prefix: "A/  two spaces\nand a line/", exact: false },
+      { kind: "unlisted", prefix: "12", exact: true },
+      // Only `true` is exact: anything else is the (wider) prefix, never less kept.
+      { kind: "unlisted", prefix: "C/", exact: false },
     ]);
   });
 });

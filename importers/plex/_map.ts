@@ -30,6 +30,8 @@ export interface PlexSkip {
   item: string;
   /** Why it was skipped. */
   reason: string;
+  /** Its `ratingKey`, when it has one but is malformed: its stored asset is kept. */
+  heldId?: string;
 }
 
 type _Obj = Record<string, unknown>;
@@ -295,7 +297,11 @@ export function mapPlexItem(
   const item = _obj(raw);
   if (!item) return { item: "(not an object)", reason: "not a Plex item" };
   const problem = _typeProblem(item, expected) ?? _nameProblem(item, expected);
-  if (problem) return { item: _label(item), reason: problem };
+  if (problem) {
+    // Listed with its ratingKey but unreadable: its stored asset stays (not of this type: goes).
+    const id = problem.startsWith("malformed:") ? _str(item.ratingKey) : undefined;
+    return { item: _label(item), reason: problem, ...(id ? { heldId: id } : {}) };
+  }
   const rk = _str(item.ratingKey);
   if (!rk) return { item: _label(item), reason: "no ratingKey" };
   const { files, size } = plexParts(item);

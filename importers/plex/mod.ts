@@ -36,7 +36,7 @@ import {
 } from "./_http.ts";
 import { isPlexSkip, mapPlexItem, mapPlexSection } from "./_map.ts";
 import { pagedListing, plexItemId } from "./_paging.ts";
-import { pageMapper, readListing } from "../shared/paged_listing.ts";
+import { heldSkips, pageMapper, readListing } from "../shared/paged_listing.ts";
 
 /** The product name Plex requests carry; benchmarks send the importer's own headers. */
 export { PLEX_PRODUCT } from "./_http.ts";
@@ -247,6 +247,7 @@ async function* _fetchAssets(
     mapItem: (raw) => mapPlexItem(raw, expected),
     isSkip: isPlexSkip,
     skipped: (item, reason) => request.skipped(item, reason),
+    ...heldSkips(request, `Plex library '${collection.name}'`),
   });
   const sectionPath = `/library/sections/${encodeURIComponent(collection.externalId)}/all`;
   const label = `Plex library '${collection.name}'`;

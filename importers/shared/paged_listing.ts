@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { ImportedAsset } from "../../core/contract.ts";
+import type { FetchRequest, ImportedAsset } from "../../core/contract.ts";
 import { type DebugLog, httpImporterError, workerDebug } from "./http.ts";
 
 /** What one pass over a listing observed, filled in while it runs. */
@@ -398,7 +398,18 @@ export interface ListingSkip {
   item: string;
   /** Why it was left out. */
   reason: string;
+  /**
+   * The item's id (its external id), when it was listed with one but could
+   * not be read (a malformed item): its stored asset is kept, not removed.
+   */
+  heldId?: string;
 }
+
+/**
+ * How many malformed items with an id one listing keeps the stored assets of,
+ * one by one, before it keeps them all ({@link PageMapperOptions.holdAll}).
+ */
+export const MAX_HELD = 1000;
 
 /** Options for {@link pageMapper}. */
 export interface PageMapperOptions<S extends ListingSkip> {
@@ -408,23 +419,41 @@ export interface PageMapperOptions<S extends ListingSkip> {
   isSkip(value: ImportedAsset | S): value is S;
   /** Reports a skip (`FetchRequest.skipped`). */
   skipped(item: string, reason: string): void;
+  /**
+   * Keeps the stored asset of a skip's `heldId`
+   * (`request.unlisted?.(id, { exact: true })`).
+   */
+  hold?(externalId: string): void;
+  /**
+   * Keeps every stored asset (`request.unlisted?.("")`, and a warning), once
+   * more than {@link MAX_HELD} skips named theirs.
+   */
+  holdAll?(): void;
 }
 
 /**
- * A page mapper for {@link readListing}: maps each raw item, reports skips,
- * keeps what `keep` accepts, and drops external ids it already gave (a
- * listing read again repeats the items it had yielded).
+ * A page mapper for {@link readListing}: maps each raw item, reports skips
+ * (keeping the stored asset of one that names a `heldId`), keeps what `keep`
+ * accepts, and drops external ids it already gave (a listing read again
+ * repeats the items it had yielded).
  */
 export function pageMapper<S extends ListingSkip>(
   options: PageMapperOptions<S>,
 ): (items: unknown[], keep?: (asset: ImportedAsset) => boolean) => ImportedAsset[] {
   const seen = new Set<string>();
+  const held = new Set<string>();
   return (items, keep) => {
     const out: ImportedAsset[] = [];
     for (const raw of items) {
       const mapped = options.mapItem(raw);
       if (options.isSkip(mapped)) {
         options.skipped(mapped.item, mapped.reason);
+        const id = mapped.heldId;
+        if (id !== undefined && held.size <= MAX_HELD && !held.has(id)) {
+          held.add(id);
+          if (held.size <= MAX_HELD) options.hold?.(id);
+          else options.holdAll?.();
+        }
         continue;
       }
       if (keep && !keep(mapped)) continue;
@@ -439,4 +468,25 @@ export function pageMapper<S extends ListingSkip>(
 /** `name` after its indefinite article: "an Id", "a ratingKey". */
 function _an(name: string): string {
   return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
+}
+
+/**
+ * The `hold` and `holdAll` of {@link pageMapper} for `request`: a malformed
+ * item's stored asset is kept by its exact id; past {@link MAX_HELD} of them,
+ * every stored asset of `label` is, with a warning.
+ */
+export function heldSkips(
+  request: Pick<FetchRequest, "unlisted" | "warn">,
+  label: string,
+): Pick<PageMapperOptions<ListingSkip>, "hold" | "holdAll"> {
+  return {
+    hold: (id) => request.unlisted?.(id, { exact: true }),
+    holdAll: () => {
+      request.warn(
+        `more than ${MAX_HELD} items of ${label} could not be read; as they may be any of its ` +
+          `stored assets, none is removed in this ingest`,
+      );
+      request.unlisted?.("");
+    },
+  };
 }

@@ -53,6 +53,7 @@ import {
 } from "./_client.ts";
 import { jellyfinTech } from "./_tech.ts";
 import {
+  heldSkips,
   type ListingIds,
   listingName,
   type ListingStats,
@@ -161,6 +162,8 @@ export interface JellyfinSkip {
   item: string;
   /** Why. */
   reason: string;
+  /** Its `Id`, when it has one but could not be read: its stored asset is kept. */
+  heldId?: string;
 }
 
 /** Whether a mapping result is a skip. */
@@ -314,7 +317,7 @@ export function mapJellyfinItem(
     };
   }
   if (typeof o.Type !== "string" || o.Type === "") {
-    return { skip: true, item: _malformedLabel(o, id), reason: "malformed: no Type" };
+    return { skip: true, item: _malformedLabel(o, id), reason: "malformed: no Type", heldId: id };
   }
   const want = expected === "movie" ? "Movie" : "Episode";
   if (o.Type !== want) {
@@ -329,7 +332,12 @@ export function mapJellyfinItem(
   }
   const { title, series, season, episode, end, bad } = _placement(o, expected);
   if (bad.length) {
-    return { skip: true, item: _malformedLabel(o, id), reason: `malformed: ${bad.join("; ")}` };
+    return {
+      skip: true,
+      item: _malformedLabel(o, id),
+      reason: `malformed: ${bad.join("; ")}`,
+      heldId: id,
+    };
   }
   const sources = Array.isArray(o.MediaSources) ? o.MediaSources.map(_obj) : [];
   const first = sources[0];
@@ -351,11 +359,13 @@ export function mapJellyfinItem(
   const tech = jellyfinTech(o);
   if (tech) asset.tech = tech;
   if (expected === "movie") {
-    if (title === "") return { skip: true, item: id, reason: "movie without a Name" };
+    if (title === "") {
+      return { skip: true, item: id, reason: "movie without a Name", heldId: id };
+    }
     return asset;
   }
   if (series === null) {
-    return { skip: true, item: _label(o), reason: "episode without a SeriesName" };
+    return { skip: true, item: _label(o), reason: "episode without a SeriesName", heldId: id };
   }
   asset.seriesTitle = series;
   asset.season = season;
@@ -782,6 +792,7 @@ async function* _fetchAssets(
     },
     isSkip: isJellyfinSkip,
     skipped: (item, reason) => request.skipped(item, reason),
+    ...heldSkips(request, label),
   });
   const listing = async function* (o: _ListOptions): AsyncGenerator<ImportedAsset[]> {
     for await (const assets of _listing(o)) {
