@@ -19,7 +19,7 @@ import { denialInOurTerms, type DenialSubject } from "./_harden.ts";
 import type { HostProcess } from "./_host_process.ts";
 import { DEFAULT_LIMITS, limitExceeded, type Limits } from "./_limits.ts";
 import type { FromWorker, UnaryOp, WireError, WireNotice, WorkerPermissions } from "./_protocol.ts";
-import { STREAM_CREDIT } from "./_protocol.ts";
+import { CUT_MARK, STREAM_CREDIT } from "./_protocol.ts";
 import type {
   CallOptions,
   EnricherClient,
@@ -509,14 +509,18 @@ export function pluginTextScrubber(
  * masked before the last `margin` characters of that are dropped: a secret
  * that starts before the cut is masked whole, and the part of one that the
  * cut halved lies within those last characters, as masking never makes a
- * text longer.
+ * text longer. A text the worker runtime or the plugin host cut already
+ * (ending in `CUT_MARK`) is treated so at that cut, and ends in "…".
  */
 function _clip(text: string, forms: SecretForms, margin: number): string {
-  if (text.length <= MAX_READ) return text;
-  const read = text.slice(0, MAX_READ + margin);
+  const cutBefore = text.endsWith(CUT_MARK);
+  if (!cutBefore && text.length <= MAX_READ) return text;
+  const body = cutBefore ? text.slice(0, -CUT_MARK.length) : text;
+  const read = body.slice(0, MAX_READ + margin);
   const masked = redact(read, forms);
-  const kept = read.length < text.length ? masked.length - margin : masked.length;
-  return masked.slice(0, Math.max(0, Math.min(MAX_READ, kept)));
+  const cut = cutBefore || read.length < body.length;
+  const kept = cut ? masked.length - margin : masked.length;
+  return masked.slice(0, Math.max(0, Math.min(MAX_READ, kept))) + (cutBefore ? "…" : "");
 }
 
 /**

@@ -18,6 +18,7 @@
 import { Socket } from "node:net";
 import type { ChildToHost, HostToChild, ReadGuard, WorkerPermissions } from "./_protocol.ts";
 import {
+  CUT_MARK,
   DEFAULT_MAX_FRAME_BYTES,
   hostFrame,
   NEWLINE,
@@ -173,10 +174,12 @@ function _spawn(
 }
 
 function _describe(event: ErrorEvent): string {
-  // Cut before collapsing (a plugin's message can be tens of MB); the host redacts what it gets.
-  const message = String(event.message ?? "uncaught error").slice(0, 4096).replace(/\s+/g, " ")
-    .trim();
-  return message.replace(/^Uncaught \(in promise\) /, "").replace(/^Uncaught /, "").slice(0, 500);
+  // Cut before collapsing (a plugin's message can be tens of MB). The host redacts what it gets;
+  // a cut is marked, so that it also drops a secret the cut halved.
+  const raw = String(event.message ?? "uncaught error");
+  const message = raw.slice(0, 4096).replace(/\s+/g, " ").trim()
+    .replace(/^Uncaught \(in promise\) /, "").replace(/^Uncaught /, "");
+  return raw.length > 4096 || message.length > 500 ? message.slice(0, 500) + CUT_MARK : message;
 }
 
 /**

@@ -267,6 +267,25 @@ export const BATCH_SIZE = 1000;
 /** Largest batch forwarded as one message; bigger yielded arrays are split. */
 export const MAX_BATCH_SIZE = 5000;
 
+/**
+ * The longest text the worker runtime sends of a log line, a warning, a
+ * skipped item or an error message (a skip's reason: 200; a denial: more).
+ */
+export const MAX_PLUGIN_TEXT = 2000;
+
+/**
+ * What ends a text that was cut before it reached the host (see
+ * {@link cutText}). The host then knows a secret may end halved there, where
+ * it could no longer be recognised, and drops as much of the end as the
+ * longest form of a secret before showing the text (`pluginTextScrubber`).
+ */
+export const CUT_MARK = "…[cut]";
+
+/** `text` cut to `max` characters and marked with {@link CUT_MARK}, or `text` if not longer. */
+export function cutText(text: string, max: number = MAX_PLUGIN_TEXT): string {
+  return text.length > max ? text.slice(0, max) + CUT_MARK : text;
+}
+
 /** A push-based line splitter: feed it chunks, get complete lines back. */
 export interface LineSplitter {
   /** Adds a chunk; returns the lines it completed (without the `\n`). */

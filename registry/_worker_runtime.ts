@@ -15,7 +15,7 @@
  */
 
 import type { FromWorker, ToWorker, WireError, WireNotice } from "./_protocol.ts";
-import { BATCH_SIZE, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./_protocol.ts";
+import { BATCH_SIZE, cutText, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./_protocol.ts";
 import type { ReadGuard } from "./_protocol.ts";
 import {
   denialInOurTerms,
@@ -37,8 +37,6 @@ interface WorkerScope {
 }
 
 const scope = globalThis as unknown as WorkerScope;
-/** The longest log line, warning or error message (bar a denial's) the runtime sends. */
-const MAX_LOG = 2000;
 const MAX_NOTICES = 10_000;
 
 /** The most `unlisted` prefixes one call may report; past it the call fails. */
@@ -80,7 +78,7 @@ function _format(args: unknown[]): string {
       return String(a);
     }
   }).join(" ");
-  return text.length > MAX_LOG ? text.slice(0, MAX_LOG) + "…" : text;
+  return cutText(text);
 }
 
 function _redirectConsole(): void {
@@ -153,14 +151,17 @@ const _REMOVED = new RegExp(`^(${REMOVED_GLOBALS.join("|")}) is not defined`);
  */
 function _denied(message: unknown, subject: DenialSubject): string {
   const text = denialInOurTerms(String(message), subject);
-  return (text.startsWith("sandbox denied") ? text : `sandbox denied: ${text}`)
-    .slice(0, MAX_DENIAL_TEXT);
+  return cutText(
+    text.startsWith("sandbox denied") ? text : `sandbox denied: ${text}`,
+    MAX_DENIAL_TEXT,
+  );
 }
 
 /** The module specifier a refused npm or remote import names, if the message quotes one. */
 function _specifier(message: string): string {
   const found = /(npm:|jsr:|https?:\/\/)[^\s"'`]+/.exec(message);
-  return found ? ` ('${found[0].slice(0, 200)}')` : "";
+  // Cut, it could end in half a secret (a token in a URL), which the host could not mask.
+  return found && found[0].length <= 200 ? ` ('${found[0]}')` : "";
 }
 
 /**
@@ -199,11 +200,11 @@ export function toWireError(error: unknown, subject: DenialSubject = "plugin"): 
       ? e.message
       : `plugin threw ${String(e.name ?? "an error")}`;
     const code = typeof e.code === "string" ? e.code : "PLUGIN_ERROR";
-    return { code, message: message.slice(0, MAX_LOG), retryable: e.retryable === true };
+    return { code, message: cutText(message), retryable: e.retryable === true };
   }
   return {
     code: "PLUGIN_ERROR",
-    message: `plugin threw a non-Error value: ${_format([error]).slice(0, 200)}`,
+    message: cutText(`plugin threw a non-Error value: ${_format([error])}`),
   };
 }
 
@@ -249,12 +250,12 @@ function _context(call: Call) {
   };
   return {
     signal: call.controller.signal,
-    warn: (message: string) => push({ kind: "warn", message: String(message).slice(0, MAX_LOG) }),
+    warn: (message: string) => push({ kind: "warn", message: cutText(String(message)) }),
     skipped: (item: string, reason: string) =>
       push({
         kind: "skipped",
-        item: String(item).slice(0, MAX_LOG),
-        reason: String(reason).slice(0, 200),
+        item: cutText(String(item)),
+        reason: cutText(String(reason), 200),
       }),
     total: (count: number) => push({ kind: "total", count: Number(count) }),
     // Never dropped with the other notices past their cap: a lost one would let a full ingest

@@ -18,6 +18,7 @@ import { withPluginFolder } from "./_plugin_folder.ts";
 import type { PluginNotice, Registry } from "../registry/_types.ts";
 import { MAX_READ, MAX_SHOWN, pluginTextScrubber } from "../registry/_client.ts";
 import { denialInOurTerms, MAX_DENIAL_TEXT } from "../registry/_harden.ts";
+import { MAX_PLUGIN_TEXT } from "../registry/_protocol.ts";
 
 /** A denial in Deno's words that the host rewords some six times longer. */
 const UNIT = "Requires a access ";
@@ -348,4 +349,90 @@ Deno.test({
       });
     });
   },
+});
+
+/**
+ * A plugin that puts its token across every place the worker runtime or the
+ * plugin host cuts a text: a warning, a skipped item, a skip's reason, a log
+ * line, a thrown error (cut at `MAX_PLUGIN_TEXT`, or 200 for a reason), and an
+ * uncaught error (cut at 500 by the plugin host). White space before it
+ * collapses when shown, which would bring what a cut leaves of it into view.
+ */
+const HALVES_PLUGIN = `
+const CUT = ${MAX_PLUGIN_TEXT};
+export default {
+  typeId: "halves",
+  displayName: "Halves",
+  params: [
+    { name: "mode", flag: "--mode", kind: "string", required: true, description: "What to do" },
+    { name: "token", flag: "--token", kind: "string", required: true, secret: true, description: "A token" },
+  ],
+  capabilities: { filters: {} },
+  validateConnection(config, context) {
+    const token = String(config.token);
+    const around = (cut) => {
+      const texts = [];
+      for (let at = cut - token.length + 1; at < cut; at++) texts.push(" ".repeat(at) + token + " end");
+      return texts;
+    };
+    if (config.mode === "uncaught") {
+      setTimeout(() => { throw new Error("-".repeat(480) + token); });
+      return new Promise(() => {});
+    }
+    for (const text of around(CUT)) {
+      context.warn(text);
+      context.skipped(text, "why");
+      console.error(text);
+    }
+    for (const text of around(200)) context.skipped("item", text);
+    throw new Error(around(CUT)[3]);
+  },
+  listCollections() { return []; },
+  async *fetchAssets() {},
+};
+`;
+
+Deno.test("plugin host: a token the worker runtime or the plugin host cut in half is not shown", async () => {
+  await withPluginFolder({ "halves.js": HALVES_PLUGIN }, async (registry) => {
+    const info = registry.get("halves");
+    assert.ok(info, "the halves plugin loads");
+    const run = async (mode: string) => {
+      const config = validateConfig(info.manifest.params, { mode, token: TOKEN }, { cwd: "/" });
+      const shown: string[] = [];
+      configureSync({
+        sinks: { memory: (r: LogRecord) => shown.push(r.message.join("")) },
+        loggers: [
+          { category: ["retrovue", "plugin"], lowestLevel: "debug", sinks: ["memory"] },
+          { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+        ],
+      });
+      const client = await registry.open("halves", config, { timeoutMs: 60_000 });
+      try {
+        await client.validateConnection({
+          onNotice: (n) => {
+            if (n.kind === "warn") shown.push(n.message);
+            if (n.kind === "skipped") shown.push(n.item, n.reason);
+          },
+        });
+        assert.fail("the plugin throws");
+      } catch (error) {
+        assert.ok(error instanceof RetrovueError, `expected a RetrovueError, got ${error}`);
+        shown.push(error.message);
+      } finally {
+        resetSync();
+        await client.close();
+      }
+      return shown;
+    };
+    const all = await run("cut");
+    const halves = TOKEN.length - 1;
+    // Each kind of text, once per place of the token across the cut, and the thrown error.
+    assert.ok(all.length >= 4 * halves + 1, `${all.length} texts`);
+    const uncaught = await run("uncaught");
+    assert.ok(uncaught.some((s) => s.includes("crashed")), uncaught.join("\n"));
+    for (const text of [...all, ...uncaught]) {
+      assert.ok(!text.includes(TOKEN.slice(0, 3)), `part of the token shown: ${text}`);
+    }
+    assert.ok(all.some((s) => s.endsWith("…")), "a cut text says it was cut");
+  });
 });
