@@ -496,6 +496,49 @@ Deno.test({
   },
 });
 
+const versions = `${base}/versions`;
+for (
+  const [rel, content] of [
+    // Versions as Jellyfin names them: the folder's name, then " - " or a bracketed label.
+    ["Heat (1995)/Heat (1995) - 720p.mkv", "7"],
+    ["Heat (1995)/Heat (1995) - 1080p.mkv", "10"],
+    ["Heat (1995)/Heat (1995) [Director's Cut].mkv", "dc"],
+    // The file named after the folder alone is the one imported.
+    ["Alien (1979)/Alien (1979) - 4K.mkv", "4k"],
+    ["Alien (1979)/Alien (1979).mkv", "a"],
+    // Named after the folder, but different movies: each imported.
+    ["Star Wars/Star Wars - A New Hope.mkv", "4"],
+    ["Star Wars/Star Wars - The Empire Strikes Back.mkv", "5"],
+    // A movie's parts are one asset, not versions.
+    ["Up (2009)/Up (2009) - part1.mkv", "1"],
+    ["Up (2009)/Up (2009) - part2.mkv", "2"],
+  ] as const
+) fileIn(versions, rel, content);
+
+Deno.test({
+  name: "versions: a movie's versions in its folder are one asset, the others skipped",
+  permissions: { read: [versions] },
+  async fn() {
+    const run = await fetchAll({ root: [versions], kind: "auto" }, { root: versions });
+    deepStrictEqual(run.assets.map((a) => [a.externalId, a.title, a.size]), [
+      ["Alien (1979)/Alien (1979).mkv", "Alien", 1],
+      ["Heat (1995)/Heat (1995) - 1080p.mkv", "Heat", 2],
+      ["Star Wars/Star Wars - A New Hope.mkv", "Star Wars - A New Hope", 1],
+      [
+        "Star Wars/Star Wars - The Empire Strikes Back.mkv",
+        "Star Wars - The Empire Strikes Back",
+        1,
+      ],
+      ["Up (2009)/Up (2009) - part1.mkv", "Up", 2],
+    ]);
+    deepStrictEqual(run.skipped.sort(), [
+      ["Alien (1979)/Alien (1979) - 4K.mkv", "another version of a movie"],
+      ["Heat (1995)/Heat (1995) - 720p.mkv", "another version of a movie"],
+      ["Heat (1995)/Heat (1995) [Director's Cut].mkv", "another version of a movie"],
+    ]);
+  },
+});
+
 const oddNfo = `${base}/odd_nfo`;
 fileIn(oddNfo, "Big (2001)/Big (2001).mkv", "m");
 fileIn(

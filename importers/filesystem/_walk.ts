@@ -14,6 +14,8 @@
  * - every symlink's real path must stay under the root's real path, or it is
  *   skipped and reported (Deno follows symlinks inside a granted folder, so
  *   this check is ours); a link back to a folder on the way down is a loop;
+ * - the versions of one movie in its folder (`Heat (1995) - 1080p.mkv`,
+ *   `- 720p.mkv`) are one asset, the others reported skipped (`_versions.ts`);
  * - an unreadable folder is reported with `warn` and the walk goes on;
  * - a file is stat-ed only once it passed the filters.
  *
@@ -33,6 +35,7 @@ import {
 import { parseFolderFiles } from "../shared/naming/mod.ts";
 import { type NfoInfo, parseNfo } from "./_nfo.ts";
 import { scanFolder, type ScannedFolder, type ScanOptions, subfolderChain } from "./_scan.ts";
+import { pickVersion } from "./_versions.ts";
 
 /** Everything one walk needs. */
 export interface WalkOptions {
@@ -372,7 +375,29 @@ function _collectFiles(
     if (!matchesFilters(asset, options.filters)) continue;
     drafts.push({ rel, index: i, asset, part: parsed.part, disc: parsed.disc !== null });
   }
-  for (const asset of _statAndGroup(drafts, scanned, options, state)) state.batch.push(asset);
+  const kept = dir.rel.length ? _oneVersion(drafts, dir.rel[dir.rel.length - 1], options) : drafts;
+  for (const asset of _statAndGroup(kept, scanned, options, state)) state.batch.push(asset);
+}
+
+/**
+ * The drafts of a folder with only one of its movie's versions, the others
+ * reported skipped (see `_versions.ts`); `drafts` itself when the folder holds
+ * anything else (an episode, a stacked part, a disc) or is not one movie.
+ */
+function _oneVersion(drafts: _Draft[], folder: string, options: WalkOptions): _Draft[] {
+  if (drafts.length < 2) return drafts;
+  if (drafts.some((d) => d.asset.kind !== "movie" || d.part !== null || d.disc)) return drafts;
+  const choice = pickVersion(
+    folder,
+    drafts.map((d) => ({
+      stem: splitExtension(d.rel.slice(d.rel.lastIndexOf("/") + 1)).stem,
+      title: d.asset.title,
+      year: d.asset.year ?? null,
+    })),
+  );
+  if (!choice) return drafts;
+  for (const i of choice.others) options.skipped(drafts[i].rel, "another version of a movie");
+  return [drafts[choice.primary]];
 }
 
 function _episode(
