@@ -328,18 +328,12 @@ async function _run(
 
   // Shown after the run; the warnings also explain a listing the removal guard holds back.
   const collector = _noticeCollector();
+  // Stored assets kept as they were (`unlisted`): told once, after the listing.
+  let held = 0;
   const onNotice = (notice: PluginNotice) => {
     if (notice.kind === "total") total = notice.count;
     else if (notice.kind === "unlisted") {
-      const held = classifier.holdUnlisted(notice.prefix, { exact: notice.exact });
-      if (held > 0) {
-        collector.add({
-          kind: "warn",
-          // The prefix itself is plugin text that no scrubber saw: the importer's warning names it.
-          message: `kept ${held} stored asset(s) as they were, under what the importer could ` +
-            `not list`,
-        });
-      }
+      held += classifier.holdUnlisted(notice.prefix, { exact: notice.exact });
     } else collector.add(notice);
   };
 
@@ -374,6 +368,14 @@ async function _run(
     options.signal?.throwIfAborted();
   } catch (error) {
     throw _streamError(error, options.signal);
+  }
+  if (held > 0) {
+    collector.add({
+      kind: "warn",
+      // The prefixes are plugin text that no scrubber saw: the importer's own warnings name them.
+      message:
+        `kept ${held} stored asset(s) as they were: the importer could not list or read them`,
+    });
   }
   progress("saving");
   await options.onListed?.();

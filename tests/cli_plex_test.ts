@@ -101,7 +101,7 @@ Deno.test("cli plex: add with discovery, full and targeted ingest, token never p
     assert.deepEqual([again.stats.removed, again.stats.unchanged], [0, 5]);
     assert.ok(
       again.warnings.includes(
-        "kept 1 stored asset(s) as they were, under what the importer could not list",
+        "kept 1 stored asset(s) as they were: the importer could not list or read them",
       ),
       JSON.stringify(again),
     );

@@ -74,7 +74,7 @@ Deno.test("unlisted: a full ingest keeps the assets under an unlisted prefix, an
   assert.deepEqual(held.live, ["A/1.mkv", "A/2.mkv", "B/1.mkv", "Ω/1.mkv"]);
   assert.ok(
     held.result.notices.warnings.includes(
-      "kept 2 stored asset(s) as they were, under what the importer could not list",
+      "kept 3 stored asset(s) as they were: the importer could not list or read them",
     ),
     held.result.notices.warnings.join("\n"),
   );
@@ -88,7 +88,7 @@ Deno.test("unlisted: a full ingest keeps the assets under an unlisted prefix, an
   assert.deepEqual(exact.live, ["A/1.mkv", "B/1.mkv"]);
   assert.ok(
     exact.result.notices.warnings.includes(
-      "kept 1 stored asset(s) as they were, under what the importer could not list",
+      "kept 1 stored asset(s) as they were: the importer could not list or read them",
     ),
     exact.result.notices.warnings.join("\n"),
   );
