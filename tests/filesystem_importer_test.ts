@@ -512,17 +512,30 @@ for (
     // A movie's parts are one asset, not versions.
     ["Up (2009)/Up (2009) - part1.mkv", "1"],
     ["Up (2009)/Up (2009) - part2.mkv", "2"],
+    // One episode twice in a season folder (as Plex and Jellyfin 12 show it: one item).
+    ["Lost/Season 01/Lost - S01E01 - Pilot - 720p.mkv", "7"],
+    ["Lost/Season 01/Lost.S01E01.1080p.WEB-DL.mkv", "10"],
+    // Not the same: a double episode starting there, the next episode, a split episode's parts.
+    ["Lost/Season 01/Lost - S01E01-E02 - Pilot.mkv", "12"],
+    ["Lost/Season 01/Lost - S01E02 - Walkabout.mkv", "2"],
+    ["Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt1.mkv", "3"],
+    ["Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt2.mkv", "3"],
   ] as const
 ) fileIn(versions, rel, content);
 
 Deno.test({
-  name: "versions: a movie's versions in its folder are one asset, the others skipped",
+  name:
+    "versions: a movie's versions in its folder, or an episode's, are one asset, the others skipped",
   permissions: { read: [versions] },
   async fn() {
     const run = await fetchAll({ root: [versions], kind: "auto" }, { root: versions });
     deepStrictEqual(run.assets.map((a) => [a.externalId, a.title, a.size]), [
       ["Alien (1979)/Alien (1979).mkv", "Alien", 1],
       ["Heat (1995)/Heat (1995) - 1080p.mkv", "Heat", 2],
+      ["Lost/Season 01/Lost - S01E01-E02 - Pilot.mkv", "Pilot", 2],
+      ["Lost/Season 01/Lost - S01E02 - Walkabout.mkv", "Walkabout", 1],
+      ["Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt1.mkv", "Tabula Rasa", 2],
+      ["Lost/Season 01/Lost.S01E01.1080p.WEB-DL.mkv", "", 2],
       ["Star Wars/Star Wars - A New Hope.mkv", "Star Wars - A New Hope", 1],
       [
         "Star Wars/Star Wars - The Empire Strikes Back.mkv",
@@ -535,6 +548,7 @@ Deno.test({
       ["Alien (1979)/Alien (1979) - 4K.mkv", "another version of a movie"],
       ["Heat (1995)/Heat (1995) - 720p.mkv", "another version of a movie"],
       ["Heat (1995)/Heat (1995) [Director's Cut].mkv", "another version of a movie"],
+      ["Lost/Season 01/Lost - S01E01 - Pilot - 720p.mkv", "another version of an episode"],
     ]);
   },
 });

@@ -5,7 +5,7 @@
  * order the files were listed in.
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
-import { pickVersion, type VersionFile } from "../importers/filesystem/_versions.ts";
+import { bestVersion, pickVersion, type VersionFile } from "../importers/filesystem/_versions.ts";
 
 const heat = (stem: string, title = "Heat", year: number | null = 1995): VersionFile => ({
   stem,
@@ -83,4 +83,12 @@ Deno.test("pickVersion: not versions unless every file is named after the folder
     primary: 1,
     others: [0],
   });
+});
+
+Deno.test("bestVersion: an episode's files by the highest resolution named, then by name", () => {
+  const names = ["Lost.S01E01.720p.HDTV", "Lost - S01E01 - Pilot", "Lost.S01E01.1080p.WEB-DL"];
+  equal(bestVersion(names), 2);
+  equal(bestVersion([...names].reverse()), 0);
+  equal(bestVersion(["b S01E01", "A S01E01"]), 1, "by name, case aside");
+  equal(bestVersion(["x"]), 0);
 });

@@ -12,6 +12,10 @@
  * label names (`2160p`, `4K`, `1080p`, …), else the first label in
  * alphabetical order.
  *
+ * Episodes: Plex shows the files of one episode in a season folder as one
+ * item with versions, and Jellyfin (from 12.0) too; {@link bestVersion}
+ * picks among their names the same way.
+ *
  * @module
  */
 
@@ -51,8 +55,19 @@ export function pickVersion(folder: string, files: readonly VersionFile[]): Vers
   const first = files[0];
   const title = first.title.toLowerCase();
   if (!files.every((f) => f.title.toLowerCase() === title && f.year === first.year)) return null;
-  const order = files.map((_, i) => i).sort((a, b) => _compare(labels[a], labels[b]));
-  return { primary: order[0], others: order.slice(1).sort((a, b) => a - b) };
+  const primary = bestVersion(labels);
+  return { primary, others: files.map((_, i) => i).filter((i) => i !== primary) };
+}
+
+/**
+ * Which of several versions' labels (or whole names) to import, by index:
+ * an empty label first, then the highest resolution named, then the first
+ * in (lower-cased) code-unit order.
+ */
+export function bestVersion(labels: readonly string[]): number {
+  let best = 0;
+  for (let i = 1; i < labels.length; i++) if (_compare(labels[i], labels[best]) < 0) best = i;
+  return best;
 }
 
 /** The label after `head` in `stem` (`""` for none), or null when `stem` is not named so. */
@@ -72,7 +87,9 @@ function _compare(a: string, b: string): number {
   const ra = _resolution(a);
   const rb = _resolution(b);
   if (ra !== rb) return rb - ra;
-  return a < b ? -1 : a > b ? 1 : 0;
+  const la = a.toLowerCase();
+  const lb = b.toLowerCase();
+  return la < lb ? -1 : la > lb ? 1 : a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The vertical resolution a label names (`1080p`, `4K`, `UHD`), or 0. */

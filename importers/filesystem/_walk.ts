@@ -15,7 +15,8 @@
  *   skipped and reported (Deno follows symlinks inside a granted folder, so
  *   this check is ours); a link back to a folder on the way down is a loop;
  * - the versions of one movie in its folder (`Heat (1995) - 1080p.mkv`,
- *   `- 720p.mkv`) are one asset, the others reported skipped (`_versions.ts`);
+ *   `- 720p.mkv`), or of one episode in a folder (two `S01E01` files), are one
+ *   asset, the others reported skipped (`_versions.ts`);
  * - an unreadable folder is reported with `warn` and the walk goes on;
  * - a file is stat-ed only once it passed the filters.
  *
@@ -35,7 +36,7 @@ import {
 import { parseFolderFiles } from "../shared/naming/mod.ts";
 import { type NfoInfo, parseNfo } from "./_nfo.ts";
 import { scanFolder, type ScannedFolder, type ScanOptions, subfolderChain } from "./_scan.ts";
-import { pickVersion } from "./_versions.ts";
+import { bestVersion, pickVersion } from "./_versions.ts";
 
 /** Everything one walk needs. */
 export interface WalkOptions {
@@ -375,29 +376,56 @@ function _collectFiles(
     if (!matchesFilters(asset, options.filters)) continue;
     drafts.push({ rel, index: i, asset, part: parsed.part, disc: parsed.disc !== null });
   }
-  const kept = dir.rel.length ? _oneVersion(drafts, dir.rel[dir.rel.length - 1], options) : drafts;
+  const folder = dir.rel.length ? dir.rel[dir.rel.length - 1] : null;
+  const kept = drafts.length < 2 ? drafts : _oneVersionEach(drafts, folder, options);
   for (const asset of _statAndGroup(kept, scanned, options, state)) state.batch.push(asset);
 }
 
+/** A draft's file name without its extension. */
+function _stem(draft: _Draft): string {
+  return splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1)).stem;
+}
+
 /**
- * The drafts of a folder with only one of its movie's versions, the others
- * reported skipped (see `_versions.ts`); `drafts` itself when the folder holds
- * anything else (an episode, a stacked part, a disc) or is not one movie.
+ * The drafts of a folder with one version of each movie or episode, the
+ * others reported skipped (see `_versions.ts`): a movie's when every file of
+ * its folder (`folder`, null at the root) is a version of it; an episode's
+ * when files in the folder are the same episode of the same show (season and
+ * episode both known, the same last episode too; stacked parts and discs
+ * apart).
  */
-function _oneVersion(drafts: _Draft[], folder: string, options: WalkOptions): _Draft[] {
-  if (drafts.length < 2) return drafts;
-  if (drafts.some((d) => d.asset.kind !== "movie" || d.part !== null || d.disc)) return drafts;
-  const choice = pickVersion(
-    folder,
-    drafts.map((d) => ({
-      stem: splitExtension(d.rel.slice(d.rel.lastIndexOf("/") + 1)).stem,
-      title: d.asset.title,
-      year: d.asset.year ?? null,
-    })),
-  );
-  if (!choice) return drafts;
-  for (const i of choice.others) options.skipped(drafts[i].rel, "another version of a movie");
-  return [drafts[choice.primary]];
+function _oneVersionEach(drafts: _Draft[], folder: string | null, options: WalkOptions): _Draft[] {
+  const loose = (d: _Draft) => d.part === null && !d.disc;
+  if (folder !== null && drafts.every((d) => d.asset.kind === "movie" && loose(d))) {
+    const choice = pickVersion(
+      folder,
+      drafts.map((d) => ({ stem: _stem(d), title: d.asset.title, year: d.asset.year ?? null })),
+    );
+    if (!choice) return drafts;
+    for (const i of choice.others) options.skipped(drafts[i].rel, "another version of a movie");
+    return [drafts[choice.primary]];
+  }
+  const episodes = new Map<string, number[]>();
+  drafts.forEach((d, i) => {
+    const a = d.asset;
+    if (a.kind !== "episode" || !loose(d) || a.season == null || a.episode == null) return;
+    const key = `${(a.seriesTitle ?? "").toLowerCase()}\u0000${a.season}\u0000${a.episode}\u0000` +
+      `${a.episodeEnd ?? ""}`;
+    const group = episodes.get(key);
+    if (group) group.push(i);
+    else episodes.set(key, [i]);
+  });
+  const skip = new Set<number>();
+  for (const group of episodes.values()) {
+    if (group.length < 2) continue;
+    const best = group[bestVersion(group.map((i) => _stem(drafts[i])))];
+    for (const i of group) {
+      if (i === best) continue;
+      skip.add(i);
+      options.skipped(drafts[i].rel, "another version of an episode");
+    }
+  }
+  return skip.size ? drafts.filter((_, i) => !skip.has(i)) : drafts;
 }
 
 function _episode(
