@@ -252,6 +252,30 @@ Deno.test("pagedItems: a full page reaching a total that is too low: read on pas
   equal(stats.shortfall, false);
 });
 
+Deno.test("pagedItems: a full first page without a total is read on until nothing new comes", async () => {
+  // A server that pages but does not count: read to its end, not taken as one page.
+  const starts: number[] = [];
+  const stats = newListingStats();
+  const pages = await drainPages(
+    scripted((start) => {
+      starts.push(start);
+      return { items: items(start, Math.max(0, Math.min(2, 5 - start))), limit: 2 };
+    }),
+    stats,
+  );
+  deepStrictEqual(starts, [0, 2, 4, 5]);
+  deepStrictEqual(pages.flat(), items(0, 5));
+  equal(stats.lastTotal, undefined);
+  // One that ignores paging (everything, whatever was asked): one request more, then done.
+  const again: number[] = [];
+  const whole = await drainPages(scripted((start) => {
+    again.push(start);
+    return { items: items(0, 5), limit: 2 };
+  }));
+  deepStrictEqual(again, [0, 5]);
+  deepStrictEqual(whole.flat(), items(0, 5));
+});
+
 Deno.test("pagedItems: past a right total, one request only, and no error for odd answers to it", async () => {
   const cases: [string, (start: number) => ListingPage, number[], number][] = [
     [

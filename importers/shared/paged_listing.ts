@@ -117,7 +117,8 @@ export interface PagedItemsOptions {
  * way. The next page starts after the items received (a server that caps its
  * pages below the size asked for is still read whole). A server that ignores
  * paging (no total on its first page) is taken to have answered everything at
- * once; one that runs dry before its total sets `shortfall`. A server that
+ * once, unless that page is full (see below); one that runs dry before its
+ * total sets `shortfall`. A server that
  * stops reporting its total mid-way, or repeats a page instead of moving on,
  * is `MALFORMED_RESPONSE` (retryable): taken at its word, either would leave
  * items out of the listing (or ask for the same page until the deadline),
@@ -125,11 +126,12 @@ export interface PagedItemsOptions {
  *
  * A total can also be too low (Jellyfin has counted one item short,
  * jellyfin/jellyfin#2116, and as many as a page when filtered,
- * jellyfin/jellyfin#8069). So when the page that reaches the total is full
- * (as many items as asked, or as the fullest page before it), and `ids` can
- * tell new items from repeats, one more page is asked for: it is normally
- * empty; new items in it are yielded (counted in `beyondTotal`) and the
- * listing is read on until a page brings nothing new. Each page's paging
+ * jellyfin/jellyfin#8069), or missing from a server that pages all the same.
+ * So when the page that reaches the total (or a first page without one) is
+ * full (as many items as asked, or as the fullest page before it), and `ids`
+ * can tell new items from repeats, one more page is asked for: it is normally
+ * empty, or repeats what came; new items in it are yielded (counted in
+ * `beyondTotal`) and the listing is read on until a page brings nothing new. Each page's paging
  * decision goes to `debug`.
  */
 export async function* pagedItems(
@@ -184,7 +186,12 @@ export async function* pagedItems(
         const full = items.length > 0 &&
           items.length >= Math.min(limit ?? Infinity, fullest || Infinity);
         fullest = Math.max(fullest, items.length);
-        if (total === undefined) {
+        if (total === undefined && full && ids) {
+          // A full first page without a total: a server that pages but does not count.
+          beyond = true;
+          pending = request(next);
+          decision = `no total, but a full page: asking from ${next} in case there are more`;
+        } else if (total === undefined) {
           decision = "the server ignores paging: taken as the whole listing";
         } else if (next < total) {
           if (items.length === 0) stats.shortfall = true;
