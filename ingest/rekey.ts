@@ -123,16 +123,6 @@ export function rekeyPlan(db: DatabaseSync, plan: IngestPlan, options: RekeyOpti
 const _LISTED = 10;
 
 /**
- * At most this many sides sharing a key are checked for one side, per level:
- * past it, a new item that found no compatible candidate yet has none, and
- * one that found one is taken as not alone (never paired). Sides that share a
- * key but cannot be the same media (8000 movies with one path, each with its
- * own imdb id) would otherwise be checked pairwise: 4.3 s at 8000, growing
- * with the square.
- */
-const _MAX_CHECKS = 256;
-
-/**
  * The matching's state: one number per side, never a list of candidates, so
  * that memory stays linear however many sides share a key.
  */
@@ -190,8 +180,8 @@ function _soleCandidates(
   const sole = new Int32Array(s.news.length).fill(-1);
   for (let n = 0; n < s.news.length; n++) {
     if (s.newMatch[n] >= 0) continue;
-    const { found, cut } = _candidates(level, index, s.olds, s.news[n], 2);
-    if (found.length > 0) sole[n] = found.length === 1 && !cut ? found[0] : -2;
+    const found = _candidates(level, index, s.olds, s.news[n], 2);
+    if (found.length > 0) sole[n] = found.length === 1 ? found[0] : -2;
   }
   return sole;
 }
@@ -229,8 +219,7 @@ function _pairsAt(level: _Level, l: number, s: _State, sole: Int32Array): number
 
 /**
  * Whether a new item with several candidates (indexed in `several`) has the
- * gone asset `o` among them: then `o` is not one new item's alone. Past
- * {@link _MAX_CHECKS} checks, taken as so.
+ * gone asset `o` among them: then `o` is not one new item's alone.
  */
 function _claimedByAnother(
   level: _Level,
@@ -238,10 +227,9 @@ function _claimedByAnother(
   s: _State,
   o: number,
 ): boolean {
-  let checks = 0;
   for (const key of _keys(level, s.olds[o])) {
     for (const n of several.get(key) ?? []) {
-      if (++checks > _MAX_CHECKS || _compatible(s.olds[o], s.news[n])) return true;
+      if (_compatible(s.olds[o], s.news[n])) return true;
     }
   }
   return false;
@@ -267,8 +255,7 @@ function _index(
 
 /**
  * The first `limit` distinct gone assets in `index` that share a key with a
- * new item and are compatible with it; stops there, however many there are,
- * or after {@link _MAX_CHECKS} checks (`cut`: there may be more).
+ * new item and are compatible with it; stops there, however many there are.
  */
 function _candidates(
   level: _Level,
@@ -276,18 +263,16 @@ function _candidates(
   olds: readonly _Side[],
   side: _Side,
   limit: number,
-): { found: number[]; cut: boolean } {
-  const found: number[] = [];
-  let checks = 0;
+): number[] {
+  const out: number[] = [];
   for (const key of _keys(level, side)) {
     for (const o of index.get(key) ?? []) {
-      if (++checks > _MAX_CHECKS) return { found, cut: true };
-      if (found.includes(o) || !_compatible(olds[o], side)) continue;
-      found.push(o);
-      if (found.length === limit) return { found, cut: false };
+      if (out.includes(o) || !_compatible(olds[o], side)) continue;
+      out.push(o);
+      if (out.length === limit) return out;
     }
   }
-  return { found, cut: false };
+  return out;
 }
 
 /** Marks each pair in the stage (`rekey_id`); returns how many there are. */
@@ -321,12 +306,12 @@ function _reportAmbiguous(plan: IngestPlan, levels: readonly _Level[], s: _State
     if (reported.length === 0) continue;
     const index = _index(levels[l], s.olds, (o) => s.oldMatch[o] < 0 || s.oldLevel[o] >= l);
     for (const n of reported) {
-      const { found, cut } = _candidates(levels[l], index, s.olds, s.news[n], _LISTED + 1);
+      const found = _candidates(levels[l], index, s.olds, s.news[n], _LISTED + 1);
       const ids = found.slice(0, _LISTED).map((o) => s.olds[o].id).sort();
       plan.issues.push({
         kind: "ambiguous_identity",
         externalId: s.news[n].externalId,
-        message: _ambiguityMessage(ids, cut || found.length > _LISTED, levels[l]),
+        message: _ambiguityMessage(ids, found.length > _LISTED, levels[l]),
       });
     }
   }
