@@ -393,6 +393,38 @@ Deno.test("filesystem: a renamed file (same size and time) keeps its id; one rep
   }
 });
 
+Deno.test("filesystem: 300 episodes of one size and time in a renamed folder all keep their ids", async () => {
+  // Unpacked from one archive, they share the "file size and time" key; each has one compatible
+  // candidate (its own episode), found only by looking past the others on that key.
+  const root = await Deno.makeTempDir({ prefix: "rv-rekey-" });
+  try {
+    const season = join(root, "Alpha", "Season 01");
+    await Deno.mkdir(season, { recursive: true });
+    const when = new Date("2024-01-01T00:00:00Z");
+    for (let e = 1; e <= 300; e++) {
+      const file = join(season, `Alpha - S01E${String(e).padStart(3, "0")}.mkv`);
+      await Deno.writeFile(file, new Uint8Array(100));
+      await Deno.utime(file, when, when);
+    }
+    const db = memoryDb();
+    const tv = addCollection(db, "c-00000000f6", { externalId: root, kind: "shows" });
+    const client = importerClient(filesystem, { root: [root], kind: "shows" });
+    assert.equal((await ingest(db, client, tv)).stats.new, 300);
+    const before = idsBy(db, tv, (r) => r.external_id.slice(r.external_id.lastIndexOf("/")));
+    await Deno.rename(season, join(root, "Alpha", "Season 1"));
+    const renamed = await ingest(db, client, tv, { allowRemoval: true });
+    assert.deepEqual([renamed.stats.rekeyed, renamed.stats.new, renamed.stats.removed], [
+      300,
+      0,
+      0,
+    ]);
+    const after = idsBy(db, tv, (r) => r.external_id.slice(r.external_id.lastIndexOf("/")));
+    assert.deepEqual([...after].sort(), [...before].sort());
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 // --------------------------------------------------------- edge cases
 
 const MOVIES = "c-00000000bb";
