@@ -252,28 +252,57 @@ Deno.test("pagedItems: a full page reaching a total that is too low: read on pas
   equal(stats.shortfall, false);
 });
 
-Deno.test("pagedItems: a full first page without a total is read on until nothing new comes", async () => {
+Deno.test("pagedItems: without a total, pages are read on until nothing new comes", async () => {
+  const run = async (answer: (start: number) => ListingPage) => {
+    const starts: number[] = [];
+    const pages = await drainPages(scripted((start) => {
+      starts.push(start);
+      return answer(start);
+    }));
+    return { starts, got: pages.flat().length };
+  };
   // A server that pages but does not count: read to its end, not taken as one page.
+  deepStrictEqual(
+    await run((start) => ({ items: items(start, Math.max(0, Math.min(2, 5 - start))), limit: 2 })),
+    { starts: [0, 2, 4, 5], got: 5 },
+  );
+  // One that also caps its pages below the size asked (4 of 10).
+  deepStrictEqual(
+    await run((start) => ({
+      items: items(start, Math.max(0, Math.min(4, 10 - start))),
+      limit: 10,
+    })),
+    { starts: [0, 4, 8, 10], got: 10 },
+  );
+  // One that ignores paging (more than asked): that was everything.
+  deepStrictEqual(await run(() => ({ items: items(0, 5), limit: 2 })), { starts: [0], got: 5 });
+  // A short page answered again (a small library, the start ignored): that was everything.
+  deepStrictEqual(await run(() => ({ items: items(0, 3), limit: 10 })), { starts: [0, 3], got: 3 });
+  // A full page answered again: the start is ignored, the rest cannot be read.
+  const error = await rejects(() => run(() => ({ items: items(0, 2), limit: 2 })));
+  equal(error.code, "MALFORMED_RESPONSE");
+  match(
+    error.message,
+    /^Den gives no total and answered the items from index 2 with 2 item\(s\) it had/,
+  );
+});
+
+Deno.test("pagedItems: past the total, a page that also repeats is the last", async () => {
+  // One new item a page past a right total, for ever: read once, then stopped.
   const starts: number[] = [];
   const stats = newListingStats();
   const pages = await drainPages(
     scripted((start) => {
       starts.push(start);
-      return { items: items(start, Math.max(0, Math.min(2, 5 - start))), limit: 2 };
+      return start < 4
+        ? { items: items(start, 2), total: 4, limit: 2 }
+        : { items: [...items(start, 1), ...items(0, 1)], total: 4, limit: 2 };
     }),
     stats,
   );
-  deepStrictEqual(starts, [0, 2, 4, 5]);
-  deepStrictEqual(pages.flat(), items(0, 5));
-  equal(stats.lastTotal, undefined);
-  // One that ignores paging (everything, whatever was asked): one request more, then done.
-  const again: number[] = [];
-  const whole = await drainPages(scripted((start) => {
-    again.push(start);
-    return { items: items(0, 5), limit: 2 };
-  }));
-  deepStrictEqual(again, [0, 5]);
-  deepStrictEqual(whole.flat(), items(0, 5));
+  deepStrictEqual(starts, [0, 2, 4]);
+  equal(pages.flat().length, 6);
+  equal(stats.beyondTotal, 1);
 });
 
 Deno.test("pagedItems: past a right total, one request only, and no error for odd answers to it", async () => {

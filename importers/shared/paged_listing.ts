@@ -116,9 +116,9 @@ export interface PagedItemsOptions {
  * Yields the items of each page, in order, with the next page already on its
  * way. The next page starts after the items received (a server that caps its
  * pages below the size asked for is still read whole). A server that ignores
- * paging (no total on its first page) is taken to have answered everything at
- * once, unless that page is full (see below); one that runs dry before its
- * total sets `shortfall`. A server that
+ * paging (no total on its first page, and more items than asked) is taken
+ * to have answered everything at once (see below for fewer); one that runs
+ * dry before its total sets `shortfall`. A server that
  * stops reporting its total mid-way, or repeats a page instead of moving on,
  * is `MALFORMED_RESPONSE` (retryable): taken at its word, either would leave
  * items out of the listing (or ask for the same page until the deadline),
@@ -127,11 +127,14 @@ export interface PagedItemsOptions {
  * A total can also be too low (Jellyfin has counted one item short,
  * jellyfin/jellyfin#2116, and as many as a page when filtered,
  * jellyfin/jellyfin#8069), or missing from a server that pages all the same.
- * So when the page that reaches the total (or a first page without one) is
- * full (as many items as asked, or as the fullest page before it), and `ids`
- * can tell new items from repeats, one more page is asked for: it is normally
- * empty, or repeats what came; new items in it are yielded (counted in
- * `beyondTotal`) and the listing is read on until a page brings nothing new. Each page's paging
+ * So when `ids` can tell new items from repeats, and the page that reaches
+ * the total is full (as many items as asked, or as the fullest page before
+ * it), or a first page without a total holds no more than asked, one more
+ * page is asked for. It is normally empty, or repeats what came (a start
+ * clamped to the end); new items in it are yielded (counted in
+ * `beyondTotal`), and the listing is read on while pages bring only new
+ * items. Without a total, a full first page answered again is
+ * `MALFORMED_RESPONSE`: the server ignores the start asked for. Each page's paging
  * decision goes to `debug`.
  */
 export async function* pagedItems(
@@ -149,7 +152,10 @@ export async function* pagedItems(
   };
   let start = 0;
   let fullest = 0;
+  /** Reading past the total, or without one: see the function's comment. */
   let beyond = false;
+  /** Without a total, the first page was as full as asked: a repeat of it is not paging. */
+  let uncountedFull = false;
   let pending: Promise<ListingPage> | undefined = request(0);
   try {
     while (pending) {
@@ -173,12 +179,21 @@ export async function* pagedItems(
       let give = items.length > 0;
       if (beyond) {
         const fresh = ids && items.length ? _checkIds(items, { ids, stats, what, start }) : 0;
+        if (fresh === 0 && items.length > 0 && uncountedFull) {
+          throw _malformed(
+            `${what} gives no total and answered the items from index ${start} with ${items.length} ` +
+              `item(s) it had already listed: it does not page as asked`,
+          );
+        }
+        uncountedFull = false;
         stats.beyondTotal += fresh;
-        give = fresh > 0; // a page of repeats past the total (a start clamped) brings nothing
-        if (fresh > 0) pending = request(next);
-        decision = fresh > 0
+        give = fresh > 0; // a page of repeats past the end (a start clamped) brings nothing
+        // Read on only after a page wholly new: one that also repeats is the end (a start
+        // clamped), and a server giving one new item a page would otherwise never be done.
+        if (fresh > 0 && fresh === items.length) pending = request(next);
+        decision = pending
           ? `${fresh} new item(s) past the total: next page at ${next}`
-          : "nothing new past the total: last page";
+          : `${fresh} new item(s) past the total: last page`;
       } else {
         if (ids && items.length) {
           _checkIds(items, { ids, stats, what, start, changed: stats.changed });
@@ -186,11 +201,16 @@ export async function* pagedItems(
         const full = items.length > 0 &&
           items.length >= Math.min(limit ?? Infinity, fullest || Infinity);
         fullest = Math.max(fullest, items.length);
-        if (total === undefined && full && ids) {
-          // A full first page without a total: a server that pages but does not count.
+        if (
+          total === undefined && ids && limit !== undefined && items.length > 0 &&
+          items.length <= limit
+        ) {
+          // No total, and no more than asked (a page of a server that pages but does not count,
+          // perhaps capped below the size asked): ask on. More than asked is the whole listing.
           beyond = true;
+          uncountedFull = items.length >= limit;
           pending = request(next);
-          decision = `no total, but a full page: asking from ${next} in case there are more`;
+          decision = `no total: asking from ${next} in case there are more`;
         } else if (total === undefined) {
           decision = "the server ignores paging: taken as the whole listing";
         } else if (next < total) {
