@@ -294,6 +294,7 @@ Deno.test("pagedItems: past the total, a page that also repeats is the last", as
   const pages = await drainPages(
     scripted((start) => {
       starts.push(start);
+      if (starts.length > 10) throw new Error("asked for more than 10 pages");
       return start < 4
         ? { items: items(start, 2), total: 4, limit: 2 }
         : { items: [...items(start, 1), ...items(0, 1)], total: 4, limit: 2 };
