@@ -497,8 +497,8 @@ Deno.test({
 });
 
 const versions = `${base}/versions`;
-for (
-  const [rel, content] of [
+{
+  const files: [string, string][] = [
     // Versions as Jellyfin names them: the folder's name, then " - " or a bracketed label.
     ["Heat (1995)/Heat (1995) - 720p.mkv", "7"],
     ["Heat (1995)/Heat (1995) - 1080p.mkv", "10"],
@@ -506,12 +506,20 @@ for (
     // The file named after the folder alone is the one imported.
     ["Alien (1979)/Alien (1979) - 4K.mkv", "4k"],
     ["Alien (1979)/Alien (1979).mkv", "a"],
-    // Named after the folder, but different movies: each imported.
+    // The older file stays the one imported, whatever is added later (its time is set below).
+    ["Ran (1985)/Ran (1985) - 720p.mkv", "old"],
+    ["Ran (1985)/Ran (1985) - 4K.mkv", "new"],
+    // Named after the folder, but different movies: each imported, even with a movie.nfo
+    // that gives them one title.
     ["Star Wars/Star Wars - A New Hope.mkv", "4"],
     ["Star Wars/Star Wars - The Empire Strikes Back.mkv", "5"],
-    // A movie's parts are one asset, not versions.
+    ["Star Wars/movie.nfo", "<movie><title>Star Wars</title></movie>"],
+    // A movie's parts are one asset, not versions; lettered parts the parser does not stack
+    // are two movies, not versions.
     ["Up (2009)/Up (2009) - part1.mkv", "1"],
     ["Up (2009)/Up (2009) - part2.mkv", "2"],
+    ["Kill (2003)/Kill (2003) - Part A.mkv", "a"],
+    ["Kill (2003)/Kill (2003) - Part B.mkv", "b"],
     // One episode twice in a season folder (as Plex and Jellyfin 12 show it: one item).
     ["Lost/Season 01/Lost - S01E01 - Pilot - 720p.mkv", "7"],
     ["Lost/Season 01/Lost.S01E01.1080p.WEB-DL.mkv", "10"],
@@ -520,8 +528,20 @@ for (
     ["Lost/Season 01/Lost - S01E02 - Walkabout.mkv", "2"],
     ["Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt1.mkv", "3"],
     ["Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt2.mkv", "3"],
-  ] as const
-) fileIn(versions, rel, content);
+    // Nor two shows whose names differ by year, nor segments with titles of their own.
+    ["Mixed/Doctor Who (1963) S01E01.mkv", "63"],
+    ["Mixed/Doctor Who (2005) S01E01.mkv", "05"],
+    ["Mixed/Sponge S01E01 - Help Wanted.mkv", "h"],
+    ["Mixed/Sponge S01E01 - Reef Blower.mkv", "r"],
+  ];
+  const when = new Date("2024-01-01T00:00:00Z");
+  for (const [rel, content] of files) {
+    fileIn(versions, rel, content);
+    Deno.utimeSync(`${versions}/${rel}`, when, when);
+  }
+  const older = new Date("2023-01-01T00:00:00Z");
+  Deno.utimeSync(`${versions}/Ran (1985)/Ran (1985) - 720p.mkv`, older, older);
+}
 
 Deno.test({
   name:
@@ -529,26 +549,30 @@ Deno.test({
   permissions: { read: [versions] },
   async fn() {
     const run = await fetchAll({ root: [versions], kind: "auto" }, { root: versions });
-    deepStrictEqual(run.assets.map((a) => [a.externalId, a.title, a.size]), [
-      ["Alien (1979)/Alien (1979).mkv", "Alien", 1],
-      ["Heat (1995)/Heat (1995) - 1080p.mkv", "Heat", 2],
-      ["Lost/Season 01/Lost - S01E01-E02 - Pilot.mkv", "Pilot", 2],
-      ["Lost/Season 01/Lost - S01E02 - Walkabout.mkv", "Walkabout", 1],
-      ["Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt1.mkv", "Tabula Rasa", 2],
-      ["Lost/Season 01/Lost.S01E01.1080p.WEB-DL.mkv", "", 2],
-      ["Star Wars/Star Wars - A New Hope.mkv", "Star Wars - A New Hope", 1],
-      [
-        "Star Wars/Star Wars - The Empire Strikes Back.mkv",
-        "Star Wars - The Empire Strikes Back",
-        1,
-      ],
-      ["Up (2009)/Up (2009) - part1.mkv", "Up", 2],
+    deepStrictEqual(run.assets.map((a) => a.externalId), [
+      "Alien (1979)/Alien (1979).mkv",
+      "Heat (1995)/Heat (1995) - 1080p.mkv",
+      "Kill (2003)/Kill (2003) - Part A.mkv",
+      "Kill (2003)/Kill (2003) - Part B.mkv",
+      "Lost/Season 01/Lost - S01E01-E02 - Pilot.mkv",
+      "Lost/Season 01/Lost - S01E02 - Walkabout.mkv",
+      "Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt1.mkv",
+      "Lost/Season 01/Lost.S01E01.1080p.WEB-DL.mkv",
+      "Mixed/Doctor Who (1963) S01E01.mkv",
+      "Mixed/Doctor Who (2005) S01E01.mkv",
+      "Mixed/Sponge S01E01 - Help Wanted.mkv",
+      "Mixed/Sponge S01E01 - Reef Blower.mkv",
+      "Ran (1985)/Ran (1985) - 720p.mkv",
+      "Star Wars/Star Wars - A New Hope.mkv",
+      "Star Wars/Star Wars - The Empire Strikes Back.mkv",
+      "Up (2009)/Up (2009) - part1.mkv",
     ]);
     deepStrictEqual(run.skipped.sort(), [
       ["Alien (1979)/Alien (1979) - 4K.mkv", "another version of a movie"],
       ["Heat (1995)/Heat (1995) - 720p.mkv", "another version of a movie"],
       ["Heat (1995)/Heat (1995) [Director's Cut].mkv", "another version of a movie"],
       ["Lost/Season 01/Lost - S01E01 - Pilot - 720p.mkv", "another version of an episode"],
+      ["Ran (1985)/Ran (1985) - 4K.mkv", "another version of a movie"],
     ]);
   },
 });

@@ -1,17 +1,20 @@
 /**
  * Which of a movie's versions in its folder is imported (`pickVersion`):
  * Jellyfin's naming (the folder's name, then ` - label` or `[label]`), the
- * same title and year throughout, and a choice that does not depend on the
- * order the files were listed in.
+ * same title and year throughout, never a stacked part's label, and a choice
+ * that does not depend on the order the files were listed in: the oldest
+ * file, then by name.
  */
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { bestVersion, pickVersion, type VersionFile } from "../importers/filesystem/_versions.ts";
 
-const heat = (stem: string, title = "Heat", year: number | null = 1995): VersionFile => ({
-  stem,
-  title,
-  year,
-});
+const heat = (stem: string, o: { title?: string; year?: number | null; mtime?: number } = {}) =>
+  ({
+    stem,
+    title: o.title ?? "Heat",
+    year: o.year === undefined ? 1995 : o.year,
+    mtime: () => o.mtime ?? 1000,
+  }) satisfies VersionFile;
 
 /** The stem `pickVersion` imports from `files`, or null, in every order of the files. */
 function picked(folder: string, files: VersionFile[]): string | null {
@@ -28,8 +31,18 @@ function picked(folder: string, files: VersionFile[]): string | null {
   return [...answers][0];
 }
 
-Deno.test("pickVersion: the folder's name alone, else the highest resolution, else by label", () => {
+Deno.test("pickVersion: the oldest file; among files of one time, by name", () => {
   const f = "Heat (1995)";
+  // A 4K copy added later does not take over from the version imported so far.
+  equal(
+    picked(f, [heat("Heat (1995) - 720p", { mtime: 1 }), heat("Heat (1995) - 4K", { mtime: 2 })]),
+    "Heat (1995) - 720p",
+  );
+  equal(
+    picked(f, [heat("Heat (1995) - 720p", { mtime: NaN }), heat("Heat (1995) - 4K")]),
+    "Heat (1995) - 4K",
+  );
+  // The same time: the folder's name alone, else the highest resolution, else by label.
   equal(picked(f, [heat("Heat (1995) - 720p"), heat("Heat (1995)"), heat("Heat (1995) - 4K")]), f);
   equal(
     picked(f, [
@@ -45,11 +58,15 @@ Deno.test("pickVersion: the folder's name alone, else the highest resolution, el
     picked(f, [heat("Heat (1995) - Theatrical"), heat("Heat (1995) - Director's Cut")]),
     "Heat (1995) - Director's Cut",
   );
-  // A resolution label wins over one without.
   equal(
     picked(f, [heat("Heat (1995) - Extended"), heat("Heat (1995) - 480p")]),
     "Heat (1995) - 480p",
   );
+  // Folder and file names in different Unicode forms still match.
+  const nfc = "Amélie (2001)".normalize("NFC");
+  const nfd = "Amélie (2001)".normalize("NFD");
+  const amelie = (stem: string) => heat(stem, { title: "Amélie".normalize("NFD"), year: 2001 });
+  equal(picked(nfc, [amelie(`${nfd} - 1080p`), amelie(`${nfd} - 720p`)]), `${nfd} - 1080p`);
 });
 
 Deno.test("pickVersion: not versions unless every file is named after the folder, alike", () => {
@@ -68,27 +85,47 @@ Deno.test("pickVersion: not versions unless every file is named after the folder
   );
   equal(
     pickVersion("Star Wars", [
-      heat("Star Wars - A New Hope", "Star Wars - A New Hope", null),
-      heat("Star Wars - Empire", "Star Wars - Empire", null),
+      heat("Star Wars - A New Hope", { title: "Star Wars - A New Hope", year: null }),
+      heat("Star Wars - Empire", { title: "Star Wars - Empire", year: null }),
     ]),
     null,
     "different titles",
   );
   equal(
-    pickVersion("Dune", [heat("Dune - 1984", "Dune", 1984), heat("Dune - 2021", "Dune", 2021)]),
+    pickVersion("Dune", [
+      heat("Dune - 1984", { title: "Dune", year: 1984 }),
+      heat("Dune - 2021", { title: "Dune", year: 2021 }),
+    ]),
     null,
     "different years",
+  );
+  // A stacked part's label, even one the name parser does not read as a part.
+  for (
+    const [a, b] of [["Part A", "Part B"], ["ptA", "ptB"], ["Disk A", "Disk B"], ["CD 1", "CD 2"]]
+  ) {
+    equal(pickVersion(f, [heat(`${f} - ${a}`), heat(`${f} - ${b}`)]), null, `${a} / ${b}`);
+  }
+  equal(
+    pickVersion(f, [heat(`${f} [Part 1]`), heat(`${f} [Part 2]`)]),
+    null,
+    "[Part 1] / [Part 2]",
   );
   deepStrictEqual(pickVersion(f, [heat("Heat (1995) - 720p"), heat("Heat (1995) [1080p]")]), {
     primary: 1,
     others: [0],
   });
+  // A label that merely starts like one is no part.
+  deepStrictEqual(
+    pickVersion(f, [heat("Heat (1995) - Director's Cut"), heat("Heat (1995) - Cdn Broadcast")]),
+    { primary: 1, others: [0] },
+  );
 });
 
-Deno.test("bestVersion: an episode's files by the highest resolution named, then by name", () => {
+Deno.test("bestVersion: the oldest, then the highest resolution named, then by name", () => {
   const names = ["Lost.S01E01.720p.HDTV", "Lost - S01E01 - Pilot", "Lost.S01E01.1080p.WEB-DL"];
-  equal(bestVersion(names), 2);
-  equal(bestVersion([...names].reverse()), 0);
-  equal(bestVersion(["b S01E01", "A S01E01"]), 1, "by name, case aside");
-  equal(bestVersion(["x"]), 0);
+  equal(bestVersion(names, [5, 5, 5]), 2);
+  equal(bestVersion([...names].reverse(), [5, 5, 5]), 0);
+  equal(bestVersion(names, [5, 4, 5]), 1, "the oldest first");
+  equal(bestVersion(["b S01E01", "A S01E01"], [NaN, NaN]), 1, "by name, case aside");
+  equal(bestVersion(["x"], [1]), 0);
 });

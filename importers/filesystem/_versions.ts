@@ -5,16 +5,15 @@
  * `Heat (1995) [Director's Cut].mkv`, or `Heat (1995).mkv` itself). Plex and
  * Jellyfin show such files as one item; imported one by one, a channel would
  * play the movie once per version. So one version is imported and the others
- * are reported as skipped.
+ * are reported as skipped. Episodes: Plex shows the files of one episode in
+ * a season folder as one item with versions, and Jellyfin (from 12.0) too.
  *
- * Which one, so that the choice does not depend on the order of a listing:
- * the file named after the folder alone, else the highest resolution its
- * label names (`2160p`, `4K`, `1080p`, …), else the first label in
- * alphabetical order.
- *
- * Episodes: Plex shows the files of one episode in a season folder as one
- * item with versions, and Jellyfin (from 12.0) too; {@link bestVersion}
- * picks among their names the same way.
+ * Which one ({@link bestVersion}): the oldest file, so that a version added
+ * later (a 4K copy next to the 1080p one) changes nothing the catalog's
+ * schedules point at; among files of the same time, the one named after the
+ * folder alone, else the highest resolution its name gives (`2160p`, `4K`,
+ * `1080p`, …), else the first name in alphabetical order. The choice never
+ * depends on the order of a listing.
  *
  * @module
  */
@@ -23,10 +22,15 @@
 export interface VersionFile {
   /** The file's name without its extension. */
   stem: string;
-  /** The movie's title, as parsed (or from its `.nfo`). */
+  /** The movie's title as its file name gives it. */
   title: string;
   /** Its year, or null. */
   year: number | null;
+  /**
+   * Its modification time (ms since the epoch), NaN when unknown; asked for
+   * only once the files are known to be versions (it costs a stat).
+   */
+  mtime(): number;
 }
 
 /** The version imported, and the others (indexes into the files given). */
@@ -40,45 +44,67 @@ export interface VersionChoice {
 /**
  * Whether the movie files of a folder named `folder` are versions of one
  * movie, and which to import: null unless there are two or more, every one
- * is named after the folder (alone, or with a ` - ` or bracketed label), and
- * all have the same title and year. Names compare case-insensitively.
+ * is named after the folder (alone, or with a ` - ` or bracketed label that
+ * does not mark a stacked part: `Part B`, `[CD 2]`), and all have the same
+ * title and year. Names compare case-insensitively, in Unicode NFC.
  */
 export function pickVersion(folder: string, files: readonly VersionFile[]): VersionChoice | null {
   if (files.length < 2) return null;
-  const head = folder.toLowerCase();
+  const head = folder.normalize("NFC").toLowerCase();
   const labels: string[] = [];
   for (const file of files) {
     const label = _label(file.stem, head);
-    if (label === null) return null;
+    if (label === null || _PART.test(label)) return null;
     labels.push(label);
   }
   const first = files[0];
-  const title = first.title.toLowerCase();
-  if (!files.every((f) => f.title.toLowerCase() === title && f.year === first.year)) return null;
-  const primary = bestVersion(labels);
+  const title = first.title.normalize("NFC").toLowerCase();
+  const alike = (f: VersionFile) =>
+    f.title.normalize("NFC").toLowerCase() === title && f.year === first.year;
+  if (!files.every(alike)) return null;
+  const primary = bestVersion(labels, files.map((f) => f.mtime()));
   return { primary, others: files.map((_, i) => i).filter((i) => i !== primary) };
 }
 
 /**
- * Which of several versions' labels (or whole names) to import, by index:
- * an empty label first, then the highest resolution named, then the first
- * in (lower-cased) code-unit order.
+ * Which of several versions to import, by index: the oldest (`mtimes`, NaN
+ * counting as newest), then an empty label, then the highest resolution a
+ * label (or whole name) gives, then the first in (lower-cased) code-unit
+ * order.
  */
-export function bestVersion(labels: readonly string[]): number {
+export function bestVersion(labels: readonly string[], mtimes: readonly number[]): number {
   let best = 0;
-  for (let i = 1; i < labels.length; i++) if (_compare(labels[i], labels[best]) < 0) best = i;
+  for (let i = 1; i < labels.length; i++) {
+    const older = _older(mtimes[i], mtimes[best]);
+    if (older < 0 || (older === 0 && _compare(labels[i], labels[best]) < 0)) best = i;
+  }
   return best;
 }
 
+/**
+ * A label that names a stacked part (Jellyfin stacks `cd`, `dvd`, `part`,
+ * `pt`, `disc`, `disk` with a number or a letter a–d): such files are one
+ * movie's parts, not its versions, even where the name parser did not read
+ * them as parts (`Part B`, `[Part 1]`).
+ */
+const _PART = /^(?:cd|dvd|p(?:ar)?t|dis[ck])[ ._-]*(?:\d+|[a-d])(?![a-z0-9])/i;
+
 /** The label after `head` in `stem` (`""` for none), or null when `stem` is not named so. */
 function _label(stem: string, head: string): string | null {
-  const lower = stem.toLowerCase();
+  const lower = stem.normalize("NFC").toLowerCase();
   if (!lower.startsWith(head)) return null;
   const rest = lower.slice(head.length).trim();
   if (rest === "") return "";
   if (rest.startsWith("-")) return rest.slice(1).trim();
   const bracket = /^\[([^\]]*)\]/.exec(rest);
   return bracket ? bracket[1].trim() : null;
+}
+
+/** Negative when `a` is older than `b`, positive when newer, 0 when the same or both unknown. */
+function _older(a: number, b: number): number {
+  const ka = Number.isNaN(a) ? Infinity : a;
+  const kb = Number.isNaN(b) ? Infinity : b;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
 /** No label first, then the highest resolution named, then by label (lower-cased). */

@@ -101,6 +101,8 @@ interface _Draft {
   part: number | null;
   /** Files of one disc folder (`VIDEO_TS`, `BDMV/STREAM`) share a key and become one asset. */
   disc: boolean;
+  /** What the file's own name says (not its `.nfo`): versions are told by names. */
+  named: { title: string; year: number | null; episodeTitle: string | null };
 }
 
 interface _State {
@@ -374,10 +376,17 @@ function _collectFiles(
       asset = _movie(parsed, rel, nfo ?? dirMovieNfo, options);
     }
     if (!matchesFilters(asset, options.filters)) continue;
-    drafts.push({ rel, index: i, asset, part: parsed.part, disc: parsed.disc !== null });
+    drafts.push({
+      rel,
+      index: i,
+      asset,
+      part: parsed.part,
+      disc: parsed.disc !== null,
+      named: { title: parsed.title, year: parsed.year, episodeTitle: parsed.episodeTitle },
+    });
   }
   const folder = dir.rel.length ? dir.rel[dir.rel.length - 1] : null;
-  const kept = drafts.length < 2 ? drafts : _oneVersionEach(drafts, folder, options);
+  const kept = drafts.length < 2 ? drafts : _oneVersionEach(drafts, { folder, scanned, options });
   for (const asset of _statAndGroup(kept, scanned, options, state)) state.batch.push(asset);
 }
 
@@ -390,16 +399,26 @@ function _stem(draft: _Draft): string {
  * The drafts of a folder with one version of each movie or episode, the
  * others reported skipped (see `_versions.ts`): a movie's when every file of
  * its folder (`folder`, null at the root) is a version of it; an episode's
- * when files in the folder are the same episode of the same show (season and
- * episode both known, the same last episode too; stacked parts and discs
- * apart).
+ * when files in the folder are the same episode of the same show by their
+ * names (show, year, season and episode both known, the same last episode,
+ * and no two different episode titles; stacked parts and discs apart).
  */
-function _oneVersionEach(drafts: _Draft[], folder: string | null, options: WalkOptions): _Draft[] {
+function _oneVersionEach(
+  drafts: _Draft[],
+  at: { folder: string | null; scanned: ScannedFolder; options: WalkOptions },
+): _Draft[] {
+  const { folder, scanned, options } = at;
+  const mtime = (d: _Draft) => _mtime(scanned, d.index);
   const loose = (d: _Draft) => d.part === null && !d.disc;
   if (folder !== null && drafts.every((d) => d.asset.kind === "movie" && loose(d))) {
     const choice = pickVersion(
       folder,
-      drafts.map((d) => ({ stem: _stem(d), title: d.asset.title, year: d.asset.year ?? null })),
+      drafts.map((d) => ({
+        stem: _stem(d),
+        title: d.named.title,
+        year: d.named.year,
+        mtime: () => mtime(d),
+      })),
     );
     if (!choice) return drafts;
     for (const i of choice.others) options.skipped(drafts[i].rel, "another version of a movie");
@@ -409,8 +428,14 @@ function _oneVersionEach(drafts: _Draft[], folder: string | null, options: WalkO
   drafts.forEach((d, i) => {
     const a = d.asset;
     if (a.kind !== "episode" || !loose(d) || a.season == null || a.episode == null) return;
-    const key = `${(a.seriesTitle ?? "").toLowerCase()}\u0000${a.season}\u0000${a.episode}\u0000` +
-      `${a.episodeEnd ?? ""}`;
+    const key = [
+      (a.seriesTitle ?? "").normalize("NFC").toLowerCase(),
+      d.named.title.normalize("NFC").toLowerCase(),
+      d.named.year ?? "",
+      a.season,
+      a.episode,
+      a.episodeEnd ?? "",
+    ].join("\u0000");
     const group = episodes.get(key);
     if (group) group.push(i);
     else episodes.set(key, [i]);
@@ -418,7 +443,18 @@ function _oneVersionEach(drafts: _Draft[], folder: string | null, options: WalkO
   const skip = new Set<number>();
   for (const group of episodes.values()) {
     if (group.length < 2) continue;
-    const best = group[bestVersion(group.map((i) => _stem(drafts[i])))];
+    // Two titles that differ (`S01E01a - Help Wanted`, `S01E01b - Reef Blower`, or specials
+    // sharing a number) are two episodes, whatever their numbers say.
+    const titles = new Set(
+      group.map((i) => (drafts[i].named.episodeTitle ?? "").toLowerCase()).filter((t) => t),
+    );
+    if (titles.size > 1) continue;
+    const best = group[
+      bestVersion(
+        group.map((i) => _stem(drafts[i])),
+        group.map((i) => mtime(drafts[i])),
+      )
+    ];
     for (const i of group) {
       if (i === best) continue;
       skip.add(i);
@@ -426,6 +462,15 @@ function _oneVersionEach(drafts: _Draft[], folder: string | null, options: WalkO
     }
   }
   return skip.size ? drafts.filter((_, i) => !skip.has(i)) : drafts;
+}
+
+/** A file's modification time (ms), NaN when it cannot be read (its stat reports why later). */
+function _mtime(scanned: ScannedFolder, index: number): number {
+  try {
+    return Deno.statSync(`${scanned.abs}/${scanned.files[index]}`).mtime?.getTime() ?? NaN;
+  } catch {
+    return NaN;
+  }
 }
 
 function _episode(
