@@ -287,6 +287,37 @@ Deno.test("pagedItems: without a total, pages are read on until nothing new come
   );
 });
 
+Deno.test("readListing: without a total, an item added while pages are read makes it read again", async () => {
+  // The server counts nothing; after two pages an item is added at the front, so the next page
+  // repeats one: the listing shifted (an item removed would have been skipped unseen).
+  const list = ["i0", "i1", "i2", "i3", "i4", "i5"];
+  let calls = 0;
+  const warnings: string[] = [];
+  const got: string[] = [];
+  for await (
+    const batch of readListing({
+      server: "Den",
+      label: "Movies",
+      maxExtraPasses: 2,
+      pass: (stats, ids) =>
+        pagedItems((start) => {
+          if (++calls === 3) list.unshift("x");
+          return Promise.resolve({ items: list.slice(start, start + 2), limit: 2 });
+        }, { stats, ids }),
+      idOf: (raw) => raw as string,
+      idName: "id",
+      map: (page) => (page as string[]).filter((id) => !got.includes(id)).map(asset),
+      warn: (m) => warnings.push(m),
+    })
+  ) got.push(...batch.map((a) => a.externalId));
+  deepStrictEqual([...got].sort(), ["i0", "i1", "i2", "i3", "i4", "i5", "x"]);
+  equal(warnings.length, 1);
+  match(
+    warnings[0],
+    /^Movies changed while it was read \(a page repeated items already listed; the server gives no total\); reading it again/,
+  );
+});
+
 Deno.test("pagedItems: past the total, a page that also repeats is the last", async () => {
   // One new item a page past a right total, for ever: read once, then stopped.
   const starts: number[] = [];

@@ -132,9 +132,11 @@ export interface PagedItemsOptions {
  * it), or a first page without a total holds no more than asked, one more
  * page is asked for. It is normally empty, or repeats what came (a start
  * clamped to the end); new items in it are yielded (counted in
- * `beyondTotal`), and the listing is read on while pages bring only new
- * items. Without a total, a full first page answered again is
- * `MALFORMED_RESPONSE`: the server ignores the start asked for. Each page's paging
+ * `beyondTotal`), and the listing is read on while pages bring more new
+ * items than repeats. Without a total, a full first page answered again is
+ * `MALFORMED_RESPONSE` (the server ignores the start asked for), and a page
+ * mixing repeats with new items marks the listing `changed` (it shifted
+ * while it was read, so it is read again). Each page's paging
  * decision goes to `debug`.
  */
 export async function* pagedItems(
@@ -178,7 +180,9 @@ export async function* pagedItems(
       let decision: string;
       let give = items.length > 0;
       if (beyond) {
+        const repeatedBefore = stats.repeated;
         const fresh = ids && items.length ? _checkIds(items, { ids, stats, what, start }) : 0;
+        const repeats = stats.repeated - repeatedBefore;
         if (fresh === 0 && items.length > 0 && uncountedFull) {
           throw _malformed(
             `${what} gives no total and answered the items from index ${start} with ${items.length} ` +
@@ -188,9 +192,12 @@ export async function* pagedItems(
         uncountedFull = false;
         stats.beyondTotal += fresh;
         give = fresh > 0; // a page of repeats past the end (a start clamped) brings nothing
-        // Read on only after a page wholly new: one that also repeats is the end (a start
+        // Without any total, a repeat among new items is a listing that shifted while it was
+        // read (an item added before this page): it is read again, like a total that moved.
+        if (stats.lastTotal === undefined && repeats > 0 && fresh > 0) stats.changed = true;
+        // Read on after a page of mostly new items: one mostly of repeats is the end (a start
         // clamped), and a server giving one new item a page would otherwise never be done.
-        if (fresh > 0 && fresh === items.length) pending = request(next);
+        if (fresh > repeats) pending = request(next);
         decision = pending
           ? `${fresh} new item(s) past the total: next page at ${next}`
           : `${fresh} new item(s) past the total: last page`;
@@ -375,7 +382,9 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
       o.warn(
         (stats.changed
           ? `${o.label} changed while it was read (${
-            stats.firstTotal === stats.lastTotal
+            stats.lastTotal === undefined
+              ? "a page repeated items already listed; the server gives no total"
+              : stats.firstTotal === stats.lastTotal
               ? `its total moved and came back to ${stats.lastTotal}`
               : `${stats.firstTotal} → ${stats.lastTotal} items`
           })`
