@@ -101,7 +101,18 @@ Deno.test("pickVersion: not versions unless every file is named after the folder
   );
   // A stacked part's label, even one the name parser does not read as a part.
   for (
-    const [a, b] of [["Part A", "Part B"], ["ptA", "ptB"], ["Disk A", "Disk B"], ["CD 1", "CD 2"]]
+    const [a, b] of [
+      ["Part A", "Part B"],
+      ["ptA", "ptB"],
+      ["Disk A", "Disk B"],
+      ["CD 1", "CD 2"],
+      ["Part I", "Part II"],
+      ["Part One", "Part Two"],
+      ["Vol. I", "Vol. II"],
+      ["Extended Disc One", "Extended Disc Two"],
+      ["Side 1", "Side 2"],
+      ["1of2", "2of2"],
+    ]
   ) {
     equal(pickVersion(f, [heat(`${f} - ${a}`), heat(`${f} - ${b}`)]), null, `${a} / ${b}`);
   }
@@ -109,6 +120,16 @@ Deno.test("pickVersion: not versions unless every file is named after the folder
     pickVersion(f, [heat(`${f} [Part 1]`), heat(`${f} [Part 2]`)]),
     null,
     "[Part 1] / [Part 2]",
+  );
+  equal(
+    pickVersion(f, [heat(`${f} [Movie 1]`), heat(`${f} [Movie 2]`)]),
+    null,
+    "[Movie 1] / [Movie 2]",
+  );
+  // Words that merely start alike are labels like any other.
+  deepStrictEqual(
+    pickVersion(f, [heat(`${f} - Partial Restoration`), heat(`${f} - Disc Art Edition`)]),
+    { primary: 1, others: [0] },
   );
   deepStrictEqual(pickVersion(f, [heat("Heat (1995) - 720p"), heat("Heat (1995) [1080p]")]), {
     primary: 1,

@@ -82,12 +82,19 @@ export function bestVersion(labels: readonly string[], mtimes: readonly number[]
 }
 
 /**
- * A label that names a stacked part (Jellyfin stacks `cd`, `dvd`, `part`,
- * `pt`, `disc`, `disk` with a number or a letter a–d): such files are one
- * movie's parts, not its versions, even where the name parser did not read
- * them as parts (`Part B`, `[Part 1]`).
+ * A label that names one of a sequence: a stacked part (Jellyfin stacks `cd`,
+ * `dvd`, `part`, `pt`, `disc`, `disk` with a number or a letter a–d), a
+ * volume, side, chapter or numbered movie, with a number, a letter a–d, a
+ * Roman numeral or a number word (`Part II`, `Vol. I`, `Disc One`,
+ * `[Movie 2]`), or `1of2`. Such files are parts or sequels, not versions,
+ * even where the name parser did not read them as parts.
  */
-const _PART = /^(?:cd|dvd|p(?:ar)?t|dis[ck])[ ._-]*(?:\d+|[a-d])(?![a-z0-9])/i;
+const _PART = new RegExp(
+  "(?:^|[^a-z0-9])(?:(?:cd|dvd|p(?:ar)?t|dis[ck]|vol(?:ume)?|side|chapter|movie|episode|book)" +
+    "[ ._-]*(?:\\d+|[a-d]|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten)" +
+    "|\\d+[ ._-]*of[ ._-]*\\d+)(?![a-z0-9])",
+  "i",
+);
 
 /** The label after `head` in `stem` (`""` for none), or null when `stem` is not named so. */
 function _label(stem: string, head: string): string | null {
