@@ -8,12 +8,12 @@
 import { deepStrictEqual, equal } from "node:assert/strict";
 import { bestVersion, pickVersion, type VersionFile } from "../importers/filesystem/_versions.ts";
 
-const heat = (stem: string, o: { title?: string; year?: number | null; mtime?: number } = {}) =>
+const heat = (stem: string, o: { title?: string; year?: number | null; since?: number } = {}) =>
   ({
     stem,
     title: o.title ?? "Heat",
     year: o.year === undefined ? 1995 : o.year,
-    mtime: () => o.mtime ?? 1000,
+    since: () => o.since ?? 1000,
   }) satisfies VersionFile;
 
 /** The stem `pickVersion` imports from `files`, or null, in every order of the files. */
@@ -35,11 +35,11 @@ Deno.test("pickVersion: the oldest file; among files of one time, by name", () =
   const f = "Heat (1995)";
   // A 4K copy added later does not take over from the version imported so far.
   equal(
-    picked(f, [heat("Heat (1995) - 720p", { mtime: 1 }), heat("Heat (1995) - 4K", { mtime: 2 })]),
+    picked(f, [heat("Heat (1995) - 720p", { since: 1 }), heat("Heat (1995) - 4K", { since: 2 })]),
     "Heat (1995) - 720p",
   );
   equal(
-    picked(f, [heat("Heat (1995) - 720p", { mtime: NaN }), heat("Heat (1995) - 4K")]),
+    picked(f, [heat("Heat (1995) - 720p", { since: NaN }), heat("Heat (1995) - 4K")]),
     "Heat (1995) - 4K",
   );
   // The same time: the folder's name alone, else the highest resolution, else by label.

@@ -8,9 +8,11 @@
  * are reported as skipped. Episodes: Plex shows the files of one episode in
  * a season folder as one item with versions, and Jellyfin (from 12.0) too.
  *
- * Which one ({@link bestVersion}): the oldest file, so that a version added
- * later (a 4K copy next to the 1080p one) changes nothing the catalog's
- * schedules point at; among files of the same time, the one named after the
+ * Which one ({@link bestVersion}): the file that came first (its creation
+ * time where the filesystem keeps one, else its modification time), so that
+ * a version added later (a 4K copy next to the 1080p one) changes nothing
+ * the catalog's schedules point at, nor does editing a file in place (a tag
+ * written into it); among files of the same time, the one named after the
  * folder alone, else the highest resolution its name gives (`2160p`, `4K`,
  * `1080p`, …), else the first name in alphabetical order. The choice never
  * depends on the order of a listing.
@@ -27,10 +29,11 @@ export interface VersionFile {
   /** Its year, or null. */
   year: number | null;
   /**
-   * Its modification time (ms since the epoch), NaN when unknown; asked for
-   * only once the files are known to be versions (it costs a stat).
+   * When it came (ms since the epoch): its creation time, else its
+   * modification time, NaN when unknown; asked for only once the files are
+   * known to be versions (it costs a stat).
    */
-  mtime(): number;
+  since(): number;
 }
 
 /** The version imported, and the others (indexes into the files given). */
@@ -62,20 +65,20 @@ export function pickVersion(folder: string, files: readonly VersionFile[]): Vers
   const alike = (f: VersionFile) =>
     f.title.normalize("NFC").toLowerCase() === title && f.year === first.year;
   if (!files.every(alike)) return null;
-  const primary = bestVersion(labels, files.map((f) => f.mtime()));
+  const primary = bestVersion(labels, files.map((f) => f.since()));
   return { primary, others: files.map((_, i) => i).filter((i) => i !== primary) };
 }
 
 /**
- * Which of several versions to import, by index: the oldest (`mtimes`, NaN
- * counting as newest), then an empty label, then the highest resolution a
- * label (or whole name) gives, then the first in (lower-cased) code-unit
- * order.
+ * Which of several versions to import, by index: the one that came first
+ * (`since`, NaN counting as last), then an empty label, then the highest
+ * resolution a label (or whole name) gives, then the first in (lower-cased)
+ * code-unit order.
  */
-export function bestVersion(labels: readonly string[], mtimes: readonly number[]): number {
+export function bestVersion(labels: readonly string[], since: readonly number[]): number {
   let best = 0;
   for (let i = 1; i < labels.length; i++) {
-    const older = _older(mtimes[i], mtimes[best]);
+    const older = _older(since[i], since[best]);
     if (older < 0 || (older === 0 && _compare(labels[i], labels[best]) < 0)) best = i;
   }
   return best;

@@ -408,7 +408,7 @@ function _oneVersionEach(
   at: { folder: string | null; scanned: ScannedFolder; options: WalkOptions },
 ): _Draft[] {
   const { folder, scanned, options } = at;
-  const mtime = (d: _Draft) => _mtime(scanned, d.index);
+  const since = (d: _Draft) => _since(scanned, d.index);
   const loose = (d: _Draft) => d.part === null && !d.disc;
   if (folder !== null && drafts.every((d) => d.asset.kind === "movie" && loose(d))) {
     const choice = pickVersion(
@@ -417,7 +417,7 @@ function _oneVersionEach(
         stem: _stem(d),
         title: d.named.title,
         year: d.named.year,
-        mtime: () => mtime(d),
+        since: () => since(d),
       })),
     );
     if (!choice) return drafts;
@@ -452,7 +452,7 @@ function _oneVersionEach(
     const best = group[
       bestVersion(
         group.map((i) => _stem(drafts[i])),
-        group.map((i) => mtime(drafts[i])),
+        group.map((i) => since(drafts[i])),
       )
     ];
     for (const i of group) {
@@ -464,10 +464,15 @@ function _oneVersionEach(
   return skip.size ? drafts.filter((_, i) => !skip.has(i)) : drafts;
 }
 
-/** A file's modification time (ms), NaN when it cannot be read (its stat reports why later). */
-function _mtime(scanned: ScannedFolder, index: number): number {
+/**
+ * When a file came (ms): its creation time where the filesystem keeps one,
+ * which editing the file in place leaves as it was, else its modification
+ * time; NaN when it cannot be read (its stat reports why later).
+ */
+function _since(scanned: ScannedFolder, index: number): number {
   try {
-    return Deno.statSync(`${scanned.abs}/${scanned.files[index]}`).mtime?.getTime() ?? NaN;
+    const info = Deno.statSync(`${scanned.abs}/${scanned.files[index]}`);
+    return (info.birthtime ?? info.mtime)?.getTime() ?? NaN;
   } catch {
     return NaN;
   }
