@@ -598,6 +598,29 @@ Deno.test({
   },
 });
 
+const twoStacks = `${base}/two_stacks`;
+for (
+  const rel of [
+    "Heat (1995)/Heat (1995) - 1080p - part1.mkv",
+    "Heat (1995)/Heat (1995) - 1080p - part2.mkv",
+    "Heat (1995)/Heat (1995) - 720p - part1.mkv",
+    "Heat (1995)/Heat (1995) - 720p - part2.mkv",
+  ]
+) fileIn(twoStacks, rel, "x");
+
+Deno.test({
+  name: "versions: two stacks of one movie are two stacks, not one of four parts interleaved",
+  permissions: { read: [twoStacks] },
+  async fn() {
+    const run = await fetchAll({ root: [twoStacks], kind: "auto" }, { root: twoStacks });
+    const folder = `${twoStacks}/Heat (1995)`;
+    deepStrictEqual(run.assets.map((a) => a.parts), [
+      [`${folder}/Heat (1995) - 1080p - part1.mkv`, `${folder}/Heat (1995) - 1080p - part2.mkv`],
+      [`${folder}/Heat (1995) - 720p - part1.mkv`, `${folder}/Heat (1995) - 720p - part2.mkv`],
+    ]);
+  },
+});
+
 const oddNfo = `${base}/odd_nfo`;
 fileIn(oddNfo, "Big (2001)/Big (2001).mkv", "m");
 fileIn(

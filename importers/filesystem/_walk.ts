@@ -390,6 +390,9 @@ function _collectFiles(
   for (const asset of _statAndGroup(kept, scanned, options, state)) state.batch.push(asset);
 }
 
+/** A stacked part's marker in a name (`- part1`, `.cd2`, ` pt 3`), wherever it stands. */
+const _PART_TOKEN = /(?:^|[ ._-]+)(?:cd|dvd|part|pt|disc|disk)[ ._-]?\d{1,2}(?![0-9])/gi;
+
 /** A draft's file name without its extension. */
 function _stem(draft: _Draft): string {
   return splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1)).stem;
@@ -579,14 +582,19 @@ export function isoTime(ms: number, days: Map<number, string>): string | null {
 /**
  * What the parts of one stacked item share in a folder (they become one
  * asset), or null: a disc's files, whatever their names; a movie's parts
- * (`Movie (2001) - part1`, `- part2`) by title and year; a split episode's
+ * (`Movie (2001) - part1`, `- part2`) by title and year, and by the rest of
+ * their names (`Movie (2001) - 1080p - part1` and `- 720p - part1` are two
+ * stacks, two versions, not one stack of four); a split episode's
  * (`Show - S01E01 - pt1`, `- pt2`, as Plex stacks them) by show, season and
  * episode or air date. A lone part stays an asset of its own.
  */
 function _stackKey(draft: _Draft): string | null {
   const a = draft.asset;
   if (draft.disc) return "\u0000disc";
-  if (a.kind === "movie") return `m\u0000${a.title.toLowerCase()}\u0000${a.year ?? ""}`;
+  if (a.kind === "movie") {
+    const rest = _stem(draft).replace(_PART_TOKEN, "").toLowerCase();
+    return `m\u0000${a.title.toLowerCase()}\u0000${a.year ?? ""}\u0000${rest}`;
+  }
   if (a.episode == null && a.airDate == null) return null;
   return `e\u0000${(a.seriesTitle ?? "").toLowerCase()}\u0000${a.season ?? ""}\u0000` +
     `${a.episode ?? ""}\u0000${a.episodeEnd ?? ""}\u0000${a.airDate ?? ""}`;
