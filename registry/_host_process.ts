@@ -39,7 +39,6 @@ import {
   HEAP_GROWING_FLAG,
   HOST_FRAME_TAG,
   HOST_RUN_FLAGS,
-  MAX_PLUGIN_TEXT,
   PLUGIN_HOST_COMMAND,
   releaseBytes,
   SEMI_SPACE_FLAG,
@@ -146,7 +145,6 @@ export const DEFAULT_MAX_HEAP_MB = 512;
 /** Default number of output lines a plugin host may print before the rest is dropped. */
 export const DEFAULT_MAX_OUTPUT_LINES = 1000;
 
-const MAX_OUTPUT_LINE = MAX_PLUGIN_TEXT;
 const RUNTIME_URL = new URL("./_worker_runtime.ts", import.meta.url).href;
 const HOST_URL = new URL("./_plugin_host.ts", import.meta.url);
 
@@ -353,7 +351,7 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
 
   const onOutputLine = (line: string) => {
     outputLines++;
-    if (outputLines <= maxOutputLines) outputHandler?.(cutText(line, MAX_OUTPUT_LINE));
+    if (outputLines <= maxOutputLines) outputHandler?.(cutText(line));
     else if (outputLines === maxOutputLines + 1) {
       outputHandler?.(
         `(further output of this plugin host is dropped: more than ${maxOutputLines} lines)`,

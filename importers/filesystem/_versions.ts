@@ -20,6 +20,8 @@
  * @module
  */
 
+import { STACK_PART_WORDS } from "../shared/naming/mod.ts";
+
 /** One movie file of a folder, as {@link pickVersion} reads it. */
 export interface VersionFile {
   /** The file's name without its extension. */
@@ -93,7 +95,7 @@ export function bestVersion(labels: readonly string[], since: readonly number[])
  * even where the name parser did not read them as parts.
  */
 const _PART = new RegExp(
-  "(?:^|[^a-z0-9])(?:(?:cd|dvd|p(?:ar)?t|dis[ck]|vol(?:ume)?|side|chapter|movie|episode|book)" +
+  `(?:^|[^a-z0-9])(?:(?:${STACK_PART_WORDS}|vol(?:ume)?|side|chapter|movie|episode|book)` +
     "[ ._-]*(?:\\d+|[a-d]|[ivx]+|one|two|three|four|five|six|seven|eight|nine|ten)" +
     "|\\d+[ ._-]*of[ ._-]*\\d+)(?![a-z0-9])",
   "i",

@@ -24,7 +24,12 @@
  */
 
 import type { AssetFilters, ImportedAsset } from "../../core/contract.ts";
-import { humanizeTitle, splitExtension, trimSeparators } from "../shared/naming/mod.ts";
+import {
+  humanizeTitle,
+  splitExtension,
+  trimSeparators,
+  withoutStackParts,
+} from "../shared/naming/mod.ts";
 import {
   type FolderTitle,
   type MovieName,
@@ -390,9 +395,6 @@ function _collectFiles(
   for (const asset of _statAndGroup(kept, scanned, options, state)) state.batch.push(asset);
 }
 
-/** A stacked part's marker in a name (`- part1`, `.cd2`, ` pt 3`), wherever it stands. */
-const _PART_TOKEN = /(?:^|[ ._-]+)(?:cd|dvd|part|pt|disc|disk)[ ._-]?\d{1,2}(?![0-9])/gi;
-
 /** A draft's file name without its extension. */
 function _stem(draft: _Draft): string {
   return splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1)).stem;
@@ -592,7 +594,7 @@ function _stackKey(draft: _Draft): string | null {
   const a = draft.asset;
   if (draft.disc) return "\u0000disc";
   if (a.kind === "movie") {
-    const rest = _stem(draft).replace(_PART_TOKEN, "").toLowerCase();
+    const rest = withoutStackParts(_stem(draft)).toLowerCase();
     return `m\u0000${a.title.toLowerCase()}\u0000${a.year ?? ""}\u0000${rest}`;
   }
   if (a.episode == null && a.airDate == null) return null;

@@ -112,7 +112,27 @@ function _endsWithDigit(text: string): boolean {
   return last >= 48 && last <= 57;
 }
 
-const _PART_RE = /(?:[ ._\-]+|\s-\s)(?:cd|dvd|part|pt|disc|disk)[ ._\-]?(\d{1,2})$/i;
+/** The words that mark a stacked part, before its number (`part1`, `cd2`, `- pt 3`). */
+export const STACK_PART_WORDS = "cd|dvd|part|pt|disc|disk";
+
+const _PART_RE = new RegExp(
+  `(?:[ ._\\-]+|\\s-\\s)(?:${STACK_PART_WORDS})[ ._\\-]?(\\d{1,2})$`,
+  "i",
+);
+
+const _PART_ANYWHERE = new RegExp(
+  `(?:^|[ ._-]+)(?:${STACK_PART_WORDS})[ ._-]?\\d{1,2}(?![0-9])`,
+  "gi",
+);
+
+/**
+ * `text` without its stacked-part markers, wherever they stand
+ * (`Movie (2001) - 1080p - part1` → `Movie (2001) - 1080p`): what the parts
+ * of one stack share, and two stacks of one movie do not.
+ */
+export function withoutStackParts(text: string): string {
+  return text.replace(_PART_ANYWHERE, "");
+}
 
 /**
  * The stacking suffix that ends `text`, if any: ` - part1`, `.cd2`, ` - pt1`,
