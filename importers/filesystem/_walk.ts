@@ -429,10 +429,22 @@ function _oneVersionEach(
     for (const i of choice.others) options.skipped(drafts[i].rel, "another version of a movie");
     return [drafts[choice.primary]];
   }
+  // Most folders number each episode once: the names are compared only where a number repeats.
+  const numbered = new Map<number, number>();
+  const numberOf = (d: _Draft): number | null => {
+    const a = d.asset;
+    if (a.kind !== "episode" || !loose(d) || a.season == null || a.episode == null) return null;
+    return (a.season * 100_000 + a.episode) * 100_000 + (a.episodeEnd ?? 0);
+  };
+  for (const d of drafts) {
+    const n = numberOf(d);
+    if (n !== null) numbered.set(n, (numbered.get(n) ?? 0) + 1);
+  }
   const episodes = new Map<string, number[]>();
   drafts.forEach((d, i) => {
+    const n = numberOf(d);
+    if (n === null || numbered.get(n)! < 2) return;
     const a = d.asset;
-    if (a.kind !== "episode" || !loose(d) || a.season == null || a.episode == null) return;
     const key = [
       (a.seriesTitle ?? "").normalize("NFC").toLowerCase(),
       d.named.title.normalize("NFC").toLowerCase(),
