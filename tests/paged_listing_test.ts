@@ -206,6 +206,7 @@ function scripted(answer: (start: number, call: number) => ListingPage) {
 async function drainPages(
   fetch: (start: number, signal: AbortSignal) => Promise<ListingPage>,
   stats = newListingStats(),
+  options: { onTotal?: (total: number) => void } = {},
 ): Promise<unknown[][]> {
   const pages: unknown[][] = [];
   const ids = {
@@ -214,7 +215,7 @@ async function drainPages(
     seen: new Map(),
     pass: 0,
   };
-  for await (const page of pagedItems(fetch, { stats, ids, describe: "Den" })) {
+  for await (const page of pagedItems(fetch, { stats, ids, describe: "Den", ...options })) {
     pages.push(page);
   }
   return pages;
@@ -529,4 +530,25 @@ Deno.test("pageMapper: a malformed item's id is held once; past MAX_HELD, everyt
   map(Array.from({ length: MAX_HELD + 10 }, (_, i) => i));
   equal(held.length, MAX_HELD);
   equal(holdAll, 1, "held all once, past the cap");
+});
+
+Deno.test("pagedItems: a total below zero or not whole is read as no total", async () => {
+  for (const total of [-5, 2.5, Number.NaN]) {
+    const starts: number[] = [];
+    const stats = newListingStats();
+    const counted: number[] = [];
+    const pages = await drainPages(
+      scripted((start) => {
+        starts.push(start);
+        return { items: items(start, Math.max(0, Math.min(2, 5 - start))), total, limit: 2 };
+      }),
+      stats,
+      { onTotal: (n) => counted.push(n) },
+    );
+    // Read to the end as a server that gives no count, and no count told to progress.
+    deepStrictEqual(starts, [0, 2, 4, 5], `total ${total}`);
+    deepStrictEqual(pages.flat(), items(0, 5));
+    equal(stats.firstTotal, undefined);
+    deepStrictEqual(counted, []);
+  }
 });

@@ -53,7 +53,10 @@ export function newListingStats(): ListingStats {
 export interface ListingPage {
   /** The page's items. */
   items: unknown[];
-  /** The total number of items the server reported, if it did. */
+  /**
+   * The total number of items the server reported, if it did. A negative or
+   * fractional one is taken as none (see {@link pagedItems}).
+   */
   total?: number;
   /**
    * How many items were asked for. A page that reaches the total while as
@@ -126,7 +129,8 @@ export interface PagedItemsOptions {
  *
  * A total can also be too low (Jellyfin has counted one item short,
  * jellyfin/jellyfin#2116, and as many as a page when filtered,
- * jellyfin/jellyfin#8069), or missing from a server that pages all the same.
+ * jellyfin/jellyfin#8069), or missing from a server that pages all the same
+(a total below zero, or not whole, counts as missing).
  * So when `ids` can tell new items from repeats, and the page that reaches
  * the total is full (as many items as asked, or as the fullest page before
  * it), or a first page without a total holds no more than asked, one more
@@ -161,7 +165,10 @@ export async function* pagedItems(
   let pending: Promise<ListingPage> | undefined = request(0);
   try {
     while (pending) {
-      const { items, total, limit } = await pending;
+      const page = await pending;
+      const { items, limit } = page;
+      // A count below zero or not whole counts nothing: the listing is read as without one.
+      const total = Number.isSafeInteger(page.total) && page.total! >= 0 ? page.total : undefined;
       pending = undefined;
       stats.pages++;
       if (total !== undefined) {
