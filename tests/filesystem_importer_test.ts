@@ -681,6 +681,47 @@ Deno.test({
   },
 });
 
+const unreadableVersion = `${base}/unreadable_version`;
+fileIn(unreadableVersion, "Heat (1995)/Heat (1995) - 720p.mkv", "old");
+fileIn(unreadableVersion, "Heat (1995)/Heat (1995) - 1080p.mkv", "new");
+
+Deno.test({
+  name: "versions: a version that is there but cannot be read keeps its stored asset",
+  permissions: { read: [unreadableVersion] },
+  async fn() {
+    // The 720p, perhaps the version imported so far, fails its stat (an I/O error, a permission
+    // root does not feel): it is not taken for the newest and dropped, its asset is kept.
+    const failing = `${unreadableVersion}/Heat (1995)/Heat (1995) - 720p.mkv`;
+    const statSync = Deno.statSync;
+    const unlisted: string[] = [];
+    const { warnings, skipped, ctx } = context();
+    const assets: string[] = [];
+    Deno.statSync = (path: string | URL) => {
+      if (path === failing) throw new Deno.errors.PermissionDenied("stat refused");
+      return statSync.call(Deno, path);
+    };
+    try {
+      for await (
+        const batch of importer.fetchAssets({ root: [unreadableVersion], kind: "auto" }, {
+          ...ctx,
+          unlisted: (prefix: string) => unlisted.push(prefix),
+          collection: { externalId: unreadableVersion, kind: "mixed", name: "lib" },
+          filters: {},
+        })
+      ) assets.push(...[batch].flat().map((a) => a.externalId));
+    } finally {
+      Deno.statSync = statSync;
+    }
+    deepStrictEqual(assets, ["Heat (1995)/Heat (1995) - 1080p.mkv"]);
+    deepStrictEqual(unlisted, ["Heat (1995)/Heat (1995) - 720p.mkv"]);
+    deepStrictEqual(skipped, [[
+      "Heat (1995)/Heat (1995) - 720p.mkv",
+      "another version of a movie",
+    ]]);
+    ok(warnings.some((w) => w.startsWith("cannot read 'Heat (1995)/Heat (1995) - 720p.mkv'")));
+  },
+});
+
 Deno.test({
   name: "cleanup: remove the fixture tree",
   permissions: { read: true, write: true },

@@ -413,7 +413,7 @@ function _oneVersionEach(
   at: { folder: string | null; scanned: ScannedFolder; options: WalkOptions },
 ): _Draft[] {
   const { folder, scanned, options } = at;
-  const since = (d: _Draft) => _since(scanned, d.index);
+  const since = (d: _Draft) => _since(d, { scanned, options });
   const loose = (d: _Draft) => d.part === null && !d.disc;
   if (folder !== null && drafts.every((d) => d.asset.kind === "movie" && loose(d))) {
     const choice = pickVersion(
@@ -484,13 +484,20 @@ function _oneVersionEach(
 /**
  * When a file came (ms): its creation time where the filesystem keeps one,
  * which editing the file in place leaves as it was, else its modification
- * time; NaN when it cannot be read (its stat reports why later).
+ * time; NaN when it cannot be read. A file that is there but cannot be read
+ * may be the version imported so far: its stored asset is kept as it was
+ * (`unlisted`, as `_stat` does), with a warning, rather than removed for the
+ * version chosen in its place.
  */
-function _since(scanned: ScannedFolder, index: number): number {
+function _since(draft: _Draft, at: { scanned: ScannedFolder; options: WalkOptions }): number {
   try {
-    const info = Deno.statSync(`${scanned.abs}/${scanned.files[index]}`);
+    const info = Deno.statSync(`${at.scanned.abs}/${at.scanned.files[draft.index]}`);
     return (info.birthtime ?? info.mtime)?.getTime() ?? NaN;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      at.options.warn(`cannot read '${draft.rel}': ${_errorMessage(e)}`);
+      at.options.unlisted?.(draft.rel.normalize("NFC"));
+    }
     return NaN;
   }
 }
