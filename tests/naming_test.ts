@@ -106,6 +106,26 @@ Deno.test("extras and samples are flagged, look-alike titles are not", () => {
   check("Show/__proto__/Show S01E01.mkv", { extraType: null });
 });
 
+Deno.test("an episode titled with an extras word is an episode; a joined suffix or a sample is not", () => {
+  const office = "The Office (2001)/Series 2/The Office (2001) - S02E06 - Interview.mkv";
+  check(office, { kind: "episode", extraType: null, episode: 6, episodeTitle: "Interview" });
+  check("Show (2010)/Season 01/Show.S01E05.The.Interview.mkv", {
+    extraType: null,
+    episodeTitle: "The Interview",
+  });
+  check("Show (2010)/Season 01/Show - S01E03 - Trailer.mkv", { extraType: null, episode: 3 });
+  check("Show (2010)/Season 01/1x04 - Other.mkv", { extraType: null, episode: 4 });
+  check("Show (2010)/Season 2011/Show (2010) - 2011-11-15 - Interview.mkv", {
+    extraType: null,
+    airDate: "2011-11-15",
+  });
+  // Plex's inline extras (a word joined by `-`) and samples stay extras.
+  check("Show (2010)/Season 01/Show - S01E01-trailer.mkv", { extraType: "trailer" });
+  check("Show (2010)/Season 01/show.s01e01.720p.hdtv-grp-sample.mkv", { extraType: "sample" });
+  // Without an episode's numbers, ` - Interview` is still an extra (Jellyfin's rule).
+  check("Movie (2010)/Movie (2010) - Interview.mkv", { extraType: "interview" });
+});
+
 Deno.test("season folders in several forms", () => {
   assertEquals(parseSeasonFolder("Season 02"), 2);
   assertEquals(parseSeasonFolder("Staffel 3"), 3);

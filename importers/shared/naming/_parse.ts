@@ -508,13 +508,6 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
   const { stem, ext } = options.isDirectory ? { stem: name, ext: null } : splitExtension(name);
   const { text, ids } = extractIds(stem);
   const trimmed = trimSeparators(text);
-  // The folder's answer for files that are not audio is kept in the context; audio files
-  // (theme songs, rare in a video walk) ask again.
-  const extraType = extraFromFileName(trimmed, ext) ??
-    (isAudioExtension(ext) && context.parent !== undefined
-      ? extraFromFolder(context.parent, ext)
-      : context.parentExtra);
-
   const parentSeason = context.parentSeason;
   const inSeasonFolder = parentSeason !== null;
   const match = trimmed === "" ? null : _matchEpisode(text, {
@@ -525,6 +518,16 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
     inFolder: context.parent !== undefined,
     folderSeason: parentSeason,
   });
+  // An episode's title may be an extras word (`S02E06 - Interview`): with its season and
+  // episode, or its date, written out, only a joined `-trailer` or a sample is an extra.
+  const episodeMarked = match !== null && match.level === 2 &&
+    ((match.season !== null && match.episode !== null) || match.airDate !== null);
+  // The folder's answer for files that are not audio is kept in the context; audio files
+  // (theme songs, rare in a video walk) ask again.
+  const extraType = extraFromFileName(trimmed, ext, { episodeMarked }) ??
+    (isAudioExtension(ext) && context.parent !== undefined
+      ? extraFromFolder(context.parent, ext)
+      : context.parentExtra);
   if (
     (match === null || match.level === 0) && !inSeasonFolder && hint !== "movie" &&
     context.parent !== undefined && extraType === null

@@ -393,8 +393,23 @@ export function titleKey(title: string): string {
   return title.normalize("NFC").toLowerCase().replace(/[\s._\-–:,'’!?]+/g, " ").trim();
 }
 
+/** Options for {@link extraFromFileName}. */
+export interface ExtraNameOptions {
+  /**
+   * The name also numbers an episode (`S02E06`, `1x02`, a date): a word after
+   * ` - `, `.` or `_` is then its title (`S02E06 - Interview`,
+   * `Show.S01E05.The.Interview`), and only a word joined by `-`
+   * (`S01E01-trailer`, Plex's inline extras) or a sample marks an extra.
+   */
+  episodeMarked?: boolean;
+}
+
 /** The extra type a file name says it is, if any (`300-trailer.mkv`, `sample.mp4`, `theme.mp3`). */
-export function extraFromFileName(stem: string, ext: string | null): ExtraType | null {
+export function extraFromFileName(
+  stem: string,
+  ext: string | null,
+  options: ExtraNameOptions = {},
+): ExtraType | null {
   const lower = stem.toLowerCase();
   const audio = isAudioExtension(ext);
   if (lower === "theme") return audio ? "theme_song" : null;
@@ -414,6 +429,10 @@ export function extraFromFileName(stem: string, ext: string | null): ExtraType |
   else return null;
   // A name that is only the word (and its separator) is an extra for trailers and samples alone.
   if (lead === 0 && type !== "trailer" && type !== "sample") return null;
+  if (
+    options.episodeMarked && type !== "sample" &&
+    !(lead === start - 1 && lower[lead] === "-" && lead > 0 && lower[lead - 1] !== " ")
+  ) return null;
   return type;
 }
 
