@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { cleanTitle, parseMediaPath, parseSeasonFolder } from "../importers/shared/naming/mod.ts";
+import {
+  cleanTitle,
+  parseMediaPath,
+  parseSeasonFolder,
+  seriesTitleFromPath,
+} from "../importers/shared/naming/mod.ts";
 import { parseNfo } from "../importers/filesystem/_nfo.ts";
 
 type Expect = Partial<ReturnType<typeof parseMediaPath>>;
@@ -256,4 +261,25 @@ Deno.test("parse command: folders say what they are in a layout", async () => {
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("a country in parentheses tells remakes apart; other trailing groups go", () => {
+  check("The Office (US)/Season 1/The Office (US) - S01E01 - Pilot.mkv", {
+    title: "The Office (US)",
+    season: 1,
+    episode: 1,
+  });
+  check("The Office (UK)/Series 1/The Office - S01E01 - Downsize.mkv", {
+    title: "The Office (UK)",
+  });
+  check("Being Human (US) S01E01.mkv", { title: "Being Human (US)" });
+  assertEquals(seriesTitleFromPath("The Office (US) (2005) {tvdb-73244}/Season 1"), {
+    title: "The Office (US)",
+    year: 2005,
+    ids: { tvdb: "73244" },
+  });
+  // Not a country of the list, or not written so: dropped as before.
+  check("Show (HD)/Season 1/Show S01E01.mkv", { title: "Show" });
+  check("Show (us)/Season 1/Show S01E01.mkv", { title: "Show" });
+  check("Heat [UK] (1995).mkv", { title: "Heat", year: 1995 });
 });

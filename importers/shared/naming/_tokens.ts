@@ -335,9 +335,22 @@ export function stripTrailingTags(text: string): string {
     // The group must close the text: skip the regex (which tries every position) when it cannot.
     if (!out.endsWith(")") && !out.endsWith("]")) return out;
     const m = /\s*[\[(]([^\])[(]*)[\])]$/.exec(out);
-    if (!m || m.index === 0 || /^\d{4}$/.test(m[1])) return out;
+    if (!m || m.index === 0 || /^\d{4}$/.test(m[1]) || _isCountryTag(m[0])) return out;
     out = out.slice(0, m.index).trimEnd();
   }
+}
+
+/**
+ * The countries that tell remakes apart in show names (`The Office (US)`,
+ * `The Office (UK)`, `Wilfred (AU)`): Kodi's naming guide and TheTVDB write
+ * them so. Kept in titles, or the two shows would be read as one.
+ */
+const _COUNTRY_TAGS: ReadonlySet<string> = new Set(["US", "UK", "AU", "NZ", "CA", "IE"]);
+
+/** Whether a trailing group is `(US)`-like: one of {@link _COUNTRY_TAGS}, upper case, in parentheses. */
+function _isCountryTag(group: string): boolean {
+  const m = /\(([A-Z]{2})\)$/.exec(group);
+  return m !== null && _COUNTRY_TAGS.has(m[1]);
 }
 
 /** Trims separators (spaces, dots, underscores, dashes, commas) from both ends. */
