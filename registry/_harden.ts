@@ -379,17 +379,36 @@ export function hardenScope(options: HardenOptions): void {
         else revoke(url);
       }),
     );
-    class HardenedWorker extends OriginalWorker {
-      constructor(url: string | URL, workerOptions?: WorkerOptions) {
-        const target = new URL(String(url)).href;
-        if (target.startsWith("blob:")) pending.add(target);
-        const entry = `(${source})(${JSON.stringify(options)});\n` +
-          `await import(${JSON.stringify(target)});\n`;
-        const entryUrl = URL.createObjectURL(new Blob([entry], { type: "text/javascript" }));
-        super(entryUrl, { ...workerOptions, type: "module" });
-        setTimeout(() => revoke(entryUrl), 10_000);
+    // Not a subclass: a subclass's prototype chain leads back to the original
+    // (`Object.getPrototypeOf(Worker)`), which starts a worker without this
+    // hardening. A function that builds the original's instance, and takes its
+    // place as the prototype's `constructor`, leaves no path to it.
+    const HardenedWorker = function (
+      this: unknown,
+      url: string | URL,
+      workerOptions?: WorkerOptions,
+    ): Worker {
+      if (new.target === undefined) {
+        throw new TypeError("Failed to construct 'Worker': please use the 'new' operator");
       }
-    }
+      const target = new URL(String(url)).href;
+      if (target.startsWith("blob:")) pending.add(target);
+      const entry = `(${source})(${JSON.stringify(options)});\n` +
+        `await import(${JSON.stringify(target)});\n`;
+      const entryUrl = URL.createObjectURL(new Blob([entry], { type: "text/javascript" }));
+      const worker = new OriginalWorker(entryUrl, { ...workerOptions, type: "module" });
+      setTimeout(() => revoke(entryUrl), 10_000);
+      return worker;
+    };
+    Object.defineProperty(HardenedWorker, "name", { value: "Worker" });
+    Object.defineProperty(HardenedWorker, "prototype", {
+      value: OriginalWorker.prototype,
+      writable: false,
+    });
+    Object.defineProperty(OriginalWorker.prototype, "constructor", {
+      ...fixed(HardenedWorker),
+      enumerable: false,
+    });
     Object.defineProperty(globalThis, "Worker", fixed(HardenedWorker));
   }
 }

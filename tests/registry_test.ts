@@ -216,7 +216,19 @@ for (const level of LEVELS) {
           assert.equal(seen.BroadcastChannel, "undefined");
           assert.match(seen.listen, /listening for connections is not available to plugins/);
           assert.match(seen.symlink, /leads outside the paths this source grants/);
-          assert.equal(seen.worker, "HardenedWorker", "and so are its own helpers");
+          assert.equal(seen.worker, "Worker");
+          assert.equal(seen.original, "gone", "and so are its own helpers");
+        });
+        await t.step("no way back to the unhardened Worker constructor", async () => {
+          const result = await _attempt(world, "original-worker") as { serverName: string };
+          const seen = JSON.parse(result.serverName);
+          // Object.getPrototypeOf(Worker) was Deno's own Worker: a helper without any hardening.
+          assert.equal(seen.prototypeOf, "not a constructor");
+          for (const route of ["prototypeConstructor", "instanceConstructor"]) {
+            assert.match(seen[route].symlink, /leads outside the paths this source grants/, route);
+            assert.equal(seen[route].caches, "undefined", route);
+            assert.equal(seen[route].internal, "undefined", route);
+          }
         });
         await t.step("the runtime's internals are gone from the worker", async () => {
           assert.deepEqual(await _attempt(world, "internals"), { serverName: "undefined/0" });
