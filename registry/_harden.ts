@@ -306,11 +306,21 @@ export function hardenScope(options: HardenOptions): void {
       }
       return error;
     };
+    // A link's target names where it leads: one out of the granted paths is a denial, as
+    // following it is (else readLink would tell what realPath is kept from telling).
+    const ownTarget = (path: unknown, target: unknown): unknown => {
+      const p = pathOf(path);
+      if (p === undefined || typeof target !== "string") return target;
+      const at = target.startsWith("/") ? target : `${parent(p)}/${target}`;
+      if (!inside(normalize(at))) throw denied(p);
+      return target;
+    };
     const wrap = (names: readonly string[], follow: boolean) => {
       for (const name of names) {
         const original = deno[name] as ((...a: unknown[]) => unknown) | undefined;
         if (typeof original !== "function") continue;
         const sync = name.endsWith("Sync");
+        const link = name.startsWith("readLink");
         Object.defineProperty(
           deno,
           name,
@@ -318,15 +328,20 @@ export function hardenScope(options: HardenOptions): void {
             const path = snapshot(given);
             check(path, follow);
             if (sync) {
+              let target: unknown;
               try {
-                return original.call(Deno, path, ...rest);
+                target = original.call(Deno, path, ...rest);
               } catch (error) {
                 throw explain(path, error);
               }
+              return link ? ownTarget(path, target) : target;
             }
             const result = original.call(Deno, path, ...rest);
             return result instanceof Promise
-              ? result.catch((error) => Promise.reject(explain(path, error)))
+              ? result.then(
+                (target) => link ? ownTarget(path, target) : target,
+                (error) => Promise.reject(explain(path, error)),
+              )
               : result;
           }),
         );

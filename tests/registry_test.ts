@@ -76,6 +76,7 @@ async function _world(level: IsolationLevel): Promise<World> {
   Deno.writeTextFileSync(join(base, "outside.txt"), "outside");
   Deno.symlinkSync(join(base, "outside.txt"), join(root, "link-to-outside.txt"));
   Deno.symlinkSync(base, join(root, "link-to-base"));
+  Deno.symlinkSync("inside.txt", join(root, "link-to-inside.txt"));
   Deno.writeTextFileSync(join(root, "inside.json"), '{"inside":true}');
   Deno.writeTextFileSync(join(base, "outside.json"), '{"outside":true}');
   Deno.writeTextFileSync(join(base, "outside.js"), 'export const secret = "outside";\n');
@@ -159,6 +160,9 @@ for (const level of LEVELS) {
           "grants work: reading inside the root and fetching the granted server",
           async () => {
             assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
+            assert.deepEqual(await _attempt(world, "readlink-inside"), {
+              serverName: "inside.txt|inside.txt",
+            });
             assert.deepEqual(await _attempt(world, "fetch-own"), {
               serverName: "hello from the granted server",
             });
@@ -171,6 +175,10 @@ for (const level of LEVELS) {
           ["symlink-dir", /link-to-base\/outside\.txt" leads outside/],
           ["stat-outside", /leads outside/],
           ["realpath-outside", /link-to-outside\.txt" leads outside/],
+          // Where a link out points is not told either (the target names a path outside).
+          ["readlink-outside", /link-to-outside\.txt" leads outside/],
+          ["readlink-outside-async", /link-to-outside\.txt" leads outside/],
+          ["readlink-dir", /link-to-base" leads outside/],
           ["path-object", /link-to-outside\.txt" leads outside/],
           ["fetch-other-port", /net access/],
           ["fetch-other-host", /localhost/],
