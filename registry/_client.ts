@@ -365,6 +365,10 @@ async function _open(options: OpenClientOptions) {
     logLines = 0;
     let assets = 0;
     let streamBytes = 0;
+    // Batches the worker was given credit for, and batches it sent: its runtime never sends
+    // more, so a plugin posting around it (ignoring back-pressure to flood the CLI) is stopped.
+    let granted = STREAM_CREDIT;
+    let received = 0;
     const queue: RawAssetBatch[] = [];
     let done = false;
     let failure: RetrovueError | undefined;
@@ -389,6 +393,17 @@ async function _open(options: OpenClientOptions) {
         timer.reset();
         streamBytes += bytes;
         if (message.t === "batch") {
+          if (++received > granted) {
+            // Its output cannot be trusted any further: the process goes too, and what it
+            // still sent is dropped unread.
+            die(_malformed(
+              label,
+              `sent more batches than it was asked for (${granted}): it ignores the stream's ` +
+                "back-pressure",
+            ));
+            process.kill();
+            return;
+          }
           if (!Array.isArray(message.items)) {
             failure ??= _malformed(label, "a batch's items must be an array");
           } else {
@@ -426,6 +441,7 @@ async function _open(options: OpenClientOptions) {
         if (batch) {
           // Credit goes back in pairs: half the messages, and the worker still has batches in flight.
           if (++owed >= PULL_EVERY) {
+            granted += owed;
             process.send(wid, { t: "pull", id, n: owed });
             owed = 0;
           }

@@ -442,6 +442,9 @@ for (const level of LEVELS) {
             await _rejects(drain("raw-newline-string"), "MALFORMED_RESPONSE", /line break/);
           },
         );
+        await t.step("batches sent without credit are MALFORMED_RESPONSE at once", async () => {
+          await _rejects(drain("flood-batches"), "MALFORMED_RESPONSE", /back-pressure/);
+        });
         await t.step("bytes that are not JSON are MALFORMED_RESPONSE", async () => {
           await _rejects(drain("not-json"), "MALFORMED_RESPONSE");
         });
