@@ -39,6 +39,7 @@ import {
   HEAP_GROWING_FLAG,
   HOST_FRAME_TAG,
   HOST_RUN_FLAGS,
+  MAX_FRAME_CONTAINERS,
   PLUGIN_HOST_COMMAND,
   releaseBytes,
   SEMI_SPACE_FLAG,
@@ -336,6 +337,16 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     if (Number.isNaN(wid)) return corrupted("a plugin corrupted the protocol channel");
     const handlers = workers.get(wid);
     if (!handlers) return; // Killed: what it still sent is dropped unread.
+    // A frame no longer than the cap cannot exceed it: only bigger ones are scanned.
+    if (frame.length > MAX_FRAME_CONTAINERS && _exceeds(frame, MAX_FRAME_CONTAINERS)) {
+      workers.delete(wid);
+      write({ t: "kill", wid });
+      handlers.onExit(
+        `sent a message of more than ${MAX_FRAME_CONTAINERS} lists and objects`,
+        { malformed: true },
+      );
+      return;
+    }
     let message: FromWorker;
     try {
       message = JSON.parse(payload);
@@ -474,6 +485,20 @@ function _childEnv(): Record<string, string> {
 const _utf8 = new TextDecoder();
 
 /** Whether `bytes` starts with `prefix`. */
+/**
+ * Whether `frame` holds more than `max` bytes that open a JSON list or object
+ * (`[`, `{`, inside strings too: an upper bound), counted without decoding it.
+ */
+function _exceeds(frame: Uint8Array, max: number): boolean {
+  let count = 0;
+  for (const open of [0x5b, 0x7b]) {
+    for (let at = frame.indexOf(open); at >= 0; at = frame.indexOf(open, at + 1)) {
+      if (++count > max) return true;
+    }
+  }
+  return false;
+}
+
 function _startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;

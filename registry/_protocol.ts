@@ -251,6 +251,15 @@ export const READ_ROOTS_KEY = "retrovue.readRoots";
 export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
 
 /**
+ * The most `[` and `{` bytes a worker's message may hold (a bigger count is
+ * refused, not parsed). Parsing multiplies a message's size by what it
+ * holds: 30 MiB of empty lists took 2–8 s and 430 MB of heap, and a plugin
+ * posting around its runtime could make the CLI parse a string of them. A
+ * batch of 1000 assets holds a few tens of thousands, strings included.
+ */
+export const MAX_FRAME_CONTAINERS = 500_000;
+
+/**
  * How many batches a worker may send ahead of the consumer, handed back half
  * at a time. Eight rather than four: with four the worker, the plugin host
  * and the CLI waited on each other often enough that streaming 100k assets

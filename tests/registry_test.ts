@@ -442,8 +442,22 @@ for (const level of LEVELS) {
             await _rejects(drain("raw-newline-string"), "MALFORMED_RESPONSE", /line break/);
           },
         );
-        await t.step("batches sent without credit are MALFORMED_RESPONSE at once", async () => {
-          await _rejects(drain("flood-batches"), "MALFORMED_RESPONSE", /back-pressure/);
+        await t.step("batches sent without credit are MALFORMED_RESPONSE", async () => {
+          // A consumer that takes its time: a runtime would wait for credit, the flood does not.
+          const flood = await open("flood-batches");
+          try {
+            const slow = async () => {
+              for await (const _ of flood.fetchAssets({ collection, filters: {} })) {
+                await new Promise((resolve) => setTimeout(resolve, 300));
+              }
+            };
+            await _rejects(slow(), "MALFORMED_RESPONSE", /back-pressure/);
+          } finally {
+            await flood.close();
+          }
+        });
+        await t.step("a message of too many lists and objects is refused unparsed", async () => {
+          await _rejects(drain("dense-batch"), "MALFORMED_RESPONSE", /500000 lists and objects/);
         });
         await t.step("bytes that are not JSON are MALFORMED_RESPONSE", async () => {
           await _rejects(drain("not-json"), "MALFORMED_RESPONSE");
