@@ -470,6 +470,26 @@ async function _loadRaw(
   files: readonly string[],
   options: LoadManifestsOptions,
 ): Promise<Map<string, RawLoad & { cacheable: boolean; timedOut: boolean }>> {
+  // One plugin host per plugin folder: a host reads, and its import map lets modules import
+  // from, every folder it loads, so one folder's top-level code could read another's files.
+  const folders = new Map<string, string[]>();
+  for (const file of files) {
+    const root = pluginReadRoot(file);
+    const group = folders.get(root);
+    if (group) group.push(file);
+    else folders.set(root, [file]);
+  }
+  const loads = await Promise.all(
+    [...folders.values()].map((group) => _loadFolder(group, options)),
+  );
+  return new Map(loads.flatMap((load) => [...load]));
+}
+
+/** {@link _loadRaw} for the modules of one plugin folder, in one plugin host. */
+async function _loadFolder(
+  files: readonly string[],
+  options: LoadManifestsOptions,
+): Promise<Map<string, RawLoad & { cacheable: boolean; timedOut: boolean }>> {
   const out = new Map<string, RawLoad & { cacheable: boolean; timedOut: boolean }>();
   if (files.length === 0) return out;
   const settle = (file: string, result: BatchResult) => {

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { fileURLToPath as fromFileUrl } from "node:url";
+import { fileURLToPath as fromFileUrl, pathToFileURL } from "node:url";
 import { configureSync, type LogRecord, resetSync } from "@logtape/logtape";
 import { validateConfig } from "../core/config.ts";
 import { RetrovueError } from "../core/errors.ts";
@@ -544,6 +544,58 @@ for (const level of LEVELS) {
         assert.ok(seconds < 20, "the exit was reported at once, not at the deadline");
         assert.ok(registry.get("escape"), "other plugins still load");
         await registry.close();
+      } finally {
+        Deno.removeSync(dir, { recursive: true });
+      }
+    },
+  });
+
+  Deno.test({
+    name: `registry (${level}): a module cannot read another plugin folder's files while loading`,
+    ignore: level === "os" && PROBE.level !== "os",
+    permissions: PERMS,
+    async fn() {
+      const dir = Deno.makeTempDirSync({ prefix: "retrovue-plugins-" });
+      const nosy = join(dir, "nosy");
+      const other = join(dir, "other");
+      Deno.mkdirSync(join(dir, "builtin"));
+      Deno.mkdirSync(nosy);
+      Deno.mkdirSync(other);
+      Deno.writeTextFileSync(join(other, "_cfg.json"), '{"apiKey":"OTHER-FOLDER-SECRET"}');
+      Deno.copyFileSync(join(FIXTURES, "broken", "good.ts"), join(other, "good.ts"));
+      // Both folders load in one run (nothing cached): the nosy module's top level reaches over.
+      const secretUrl = JSON.stringify(pathToFileURL(join(other, "_cfg.json")).href);
+      Deno.writeTextFileSync(
+        join(nosy, "nosy.ts"),
+        `let seen = "denied";
+try {
+  seen = JSON.stringify((await import(${secretUrl}, { with: { type: "json" } })).default);
+} catch { /* denied */ }
+export default {
+  typeId: "nosy",
+  displayName: "nosy " + seen,
+  description: "test",
+  version: "1.0.0",
+  params: [],
+  capabilities: { kinds: ["movies"], filters: { movies: [], shows: [] } },
+  validateConnection() { return { serverName: "nosy" }; },
+  listCollections() { return []; },
+  async *fetchAssets() {},
+};
+`,
+      );
+      try {
+        const registry = await loadRegistry({
+          builtinDir: join(dir, "builtin"),
+          pluginDirs: [nosy, other],
+          isolation: { level, mode: "auto" },
+        });
+        try {
+          assert.equal(registry.get("nosy")?.manifest.displayName, "nosy denied");
+          assert.ok(registry.types.some((t) => t.file === join(other, "good.ts")));
+        } finally {
+          await registry.close();
+        }
       } finally {
         Deno.removeSync(dir, { recursive: true });
       }
