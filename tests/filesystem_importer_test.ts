@@ -722,6 +722,39 @@ Deno.test({
   },
 });
 
+const rootExtras = `${base}/root_extras`;
+for (
+  const rel of [
+    "Extras/Season 1/Extras - S01E01 - Ben Stiller.mkv",
+    "Trailers/Season 1/Trailers - S01E01.mkv",
+    "Samples/sample.mkv",
+    "Heat (1995)/Heat (1995).mkv",
+    "Heat (1995)/Extras/Making of.mkv",
+    "Lost/Season 1/Extras/Bloopers.mkv",
+    "Lost/Season 1/Lost - S01E01.mkv",
+  ]
+) fileIn(rootExtras, rel, "x");
+
+Deno.test({
+  name: "a show named like an extras folder, directly under the root, is a show",
+  permissions: { read: [rootExtras] },
+  async fn() {
+    const run = await fetchAll({ root: [rootExtras], kind: "auto" }, { root: rootExtras });
+    deepStrictEqual(run.assets.map((a) => [a.externalId, a.seriesTitle ?? null]), [
+      ["Extras/Season 1/Extras - S01E01 - Ben Stiller.mkv", "Extras"],
+      ["Heat (1995)/Heat (1995).mkv", null],
+      ["Lost/Season 1/Lost - S01E01.mkv", "Lost"],
+      ["Trailers/Season 1/Trailers - S01E01.mkv", "Trailers"],
+    ]);
+    // Inside a movie's or a show's folder they hold extras; samples are skipped anywhere.
+    deepStrictEqual(run.skipped.sort(), [
+      ["Heat (1995)/Extras/", "extras folder"],
+      ["Lost/Season 1/Extras/", "extras folder"],
+      ["Samples/", "sample folder"],
+    ]);
+  },
+});
+
 Deno.test({
   name: "cleanup: remove the fixture tree",
   permissions: { read: true, write: true },

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { EXTRA_FOLDERS } from "../shared/naming/mod.ts";
+import { EXTRA_FOLDERS, type ExtraType } from "../shared/naming/mod.ts";
 
 /** What {@link scanFolder} keeps. */
 export interface ScanOptions {
@@ -28,10 +28,16 @@ export interface ScanOptions {
 }
 
 /**
- * Extras folder names that are ordinary category folders when directly under
- * the root (`Shorts/Some Short (2010)/…`); deeper down they hold extras.
+ * Directly under the root, a folder named like an extras folder is walked as
+ * any other: a category (`Shorts/Some Short (2010)/…`) or a show or movie of
+ * that name (`Extras/Season 1/…`, the 2005 series). Plex and Jellyfin look
+ * for extras inside a movie's or a show's folder (a show called `Extras`
+ * went missing in Jellyfin for this: jellyfin/jellyfin#8641). Sample folders
+ * alone are skipped at any depth.
  */
-const _TOP_LEVEL_CATEGORIES = new Set(["other", "others", "shorts", "clips", "scenes"]);
+function _extrasFolderHere(extra: ExtraType, rel: string): boolean {
+  return rel !== "" || extra === "sample";
+}
 
 /**
  * One folder as read from disk, before any naming rule. Optional fields are
@@ -167,7 +173,7 @@ export function scanFolder(folder: FolderToScan, options: ScanOptions): ScannedF
       const lower = name.toLowerCase();
       // Own keys only: a folder named `constructor` is not an extras folder.
       const extra = Object.hasOwn(EXTRA_FOLDERS, lower) ? EXTRA_FOLDERS[lower] : undefined;
-      if (extra !== undefined && !(rel === "" && _TOP_LEVEL_CATEGORIES.has(lower))) {
+      if (extra !== undefined && _extrasFolderHere(extra, rel)) {
         const reason = extra === "sample" ? "sample folder" : "extras folder";
         skip(rel === "" ? `${name}/` : `${rel}/${name}/`, reason);
       } else {
