@@ -516,8 +516,7 @@ const versions = `${base}/versions`;
     ["Star Wars/Star Wars - A New Hope.mkv", "4"],
     ["Star Wars/Star Wars - The Empire Strikes Back.mkv", "5"],
     ["Star Wars/movie.nfo", "<movie><title>Star Wars</title></movie>"],
-    // A movie's parts are one asset, not versions; lettered parts the parser does not stack
-    // are two movies, not versions.
+    // A movie's parts are one asset, not versions; so are lettered parts (Kodi stacks them).
     ["Up (2009)/Up (2009) - part1.mkv", "1"],
     ["Up (2009)/Up (2009) - part2.mkv", "2"],
     ["Kill (2003)/Kill (2003) - Part A.mkv", "a"],
@@ -574,7 +573,6 @@ Deno.test({
       "Alien (1979)/Alien (1979).mkv",
       "Heat (1995)/Heat (1995) - 1080p.mkv",
       "Kill (2003)/Kill (2003) - Part A.mkv",
-      "Kill (2003)/Kill (2003) - Part B.mkv",
       "Lost/Season 01/Lost - S01E01-E02 - Pilot.mkv",
       "Lost/Season 01/Lost - S01E02 - Walkabout.mkv",
       "Lost/Season 01/Lost - S01E03 - Tabula Rasa - pt1.mkv",
@@ -752,6 +750,52 @@ Deno.test({
       ["Lost/Season 1/Extras/", "extras folder"],
       ["Samples/", "sample folder"],
     ]);
+  },
+});
+
+const kodiStacks = `${base}/kodi_stacks`;
+for (
+  const rel of [
+    "Heat.1995.DVDRip.XviD-GRP/Heat.1995.DVDRip.XviD.CD2-GRP.avi",
+    "Heat.1995.DVDRip.XviD-GRP/Heat.1995.DVDRip.XviD.CD1-GRP.avi",
+    "Alien (1979)/alien-cd1-xvid.avi",
+    "Alien (1979)/alien-cd2-xvid.avi",
+    "Ran (1985)/Ran (1985)-partB.avi",
+    "Ran (1985)/Ran (1985)-partA.avi",
+    "Potter/Harry Potter Part 1 (2010).mkv",
+    "Potter/Harry Potter Part 2 (2011).mkv",
+    "Solo (2018)/Solo.2018.CD1.x264.avi",
+    "Solo (2018)/Solo.2018.CD2.x264.mkv",
+  ]
+) fileIn(kodiStacks, rel, "xx");
+
+Deno.test({
+  name: "Kodi's stacking: names that differ only in a part, anywhere, are one movie in parts",
+  permissions: { read: [kodiStacks] },
+  async fn() {
+    const run = await fetchAll({ root: [kodiStacks], kind: "auto" }, { root: kodiStacks });
+    const file = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+    deepStrictEqual(
+      run.assets.map((a) => [a.externalId, a.title, (a.parts ?? []).map(file)]),
+      [
+        ["Alien (1979)/alien-cd1-xvid.avi", "Alien", ["alien-cd1-xvid.avi", "alien-cd2-xvid.avi"]],
+        [
+          "Heat.1995.DVDRip.XviD-GRP/Heat.1995.DVDRip.XviD.CD1-GRP.avi",
+          "Heat",
+          ["Heat.1995.DVDRip.XviD.CD1-GRP.avi", "Heat.1995.DVDRip.XviD.CD2-GRP.avi"],
+        ],
+        // Different after the part: two movies. Different extensions: no stack.
+        ["Potter/Harry Potter Part 1 (2010).mkv", "Harry Potter Part 1", []],
+        ["Potter/Harry Potter Part 2 (2011).mkv", "Harry Potter Part 2", []],
+        ["Ran (1985)/Ran (1985)-partA.avi", "Ran", [
+          "Ran (1985)-partA.avi",
+          "Ran (1985)-partB.avi",
+        ]],
+        ["Solo (2018)/Solo.2018.CD1.x264.avi", "Solo", []],
+        ["Solo (2018)/Solo.2018.CD2.x264.mkv", "Solo", []],
+      ],
+    );
+    equal(run.assets.find((a) => a.externalId.startsWith("Alien"))?.size, 4);
   },
 });
 

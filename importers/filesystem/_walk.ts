@@ -27,6 +27,7 @@ import type { AssetFilters, ImportedAsset } from "../../core/contract.ts";
 import {
   humanizeTitle,
   splitExtension,
+  STACK_PART_WORDS,
   trimSeparators,
   withoutStackParts,
 } from "../shared/naming/mod.ts";
@@ -108,6 +109,8 @@ interface _Draft {
   disc: boolean;
   /** What the file's own name says (not its `.nfo`): versions are told by names. */
   named: { title: string; year: number | null; episodeTitle: string | null };
+  /** The key of a stack found across the folder's names (see `_namedStacks`), if any. */
+  stack?: string;
 }
 
 interface _State {
@@ -391,8 +394,54 @@ function _collectFiles(
     });
   }
   const folder = dir.rel.length ? dir.rel[dir.rel.length - 1] : null;
+  if (drafts.length > 1) _namedStacks(drafts);
   const kept = drafts.length < 2 ? drafts : _oneVersionEach(drafts, { folder, scanned, options });
   for (const asset of _statAndGroup(kept, scanned, options, state)) state.batch.push(asset);
+}
+
+/**
+ * A part word and number anywhere in a movie file's name, as Kodi stacks
+ * them: the text before (ending in a separator), the number (1–99, or a
+ * letter `a`–`d`), and the text after (`Heat.1995.DVDRip.CD1-GRP`,
+ * `heat-cd1-xvid`, `Heat (1995)-partA`).
+ */
+const _NAMED_PART_RE = new RegExp(
+  `^(.*?[ ._-])(?:${STACK_PART_WORDS})[ ._-]?(\\d{1,2}|[a-d])(?![0-9a-z])(.*)$`,
+  "i",
+);
+
+/**
+ * Marks as one stack the movie files of a folder that the name parser did
+ * not read as parts, but whose names differ only in a part's number, the
+ * way Kodi stacks them: the same text before and after `cd1`/`cd2` (or
+ * `partA`/`partB`), and the same extension. Two or more files, each number
+ * once; a name alone (`Part 1 (2010)` next to `Part 2 (2011)`) is no stack.
+ */
+function _namedStacks(drafts: _Draft[]): void {
+  const groups = new Map<string, Array<{ draft: _Draft; part: number }>>();
+  for (const draft of drafts) {
+    if (draft.asset.kind !== "movie" || draft.part !== null || draft.disc) continue;
+    const name = draft.rel.slice(draft.rel.lastIndexOf("/") + 1);
+    const { stem, ext } = splitExtension(name);
+    const m = _NAMED_PART_RE.exec(stem.normalize("NFC"));
+    if (!m) continue;
+    const letter = /^[a-d]$/i.test(m[2]);
+    const part = letter ? m[2].toLowerCase().charCodeAt(0) - 96 : Number(m[2]);
+    if (part < 1) continue;
+    const key = `m\u0000named\u0000${m[1].toLowerCase()}\u0000${
+      m[3].toLowerCase()
+    }\u0000${ext}\u0000${letter}`;
+    const group = groups.get(key);
+    if (group) group.push({ draft, part });
+    else groups.set(key, [{ draft, part }]);
+  }
+  for (const [key, group] of groups) {
+    if (group.length < 2 || new Set(group.map((g) => g.part)).size !== group.length) continue;
+    for (const { draft, part } of group) {
+      draft.part = part;
+      draft.stack = key;
+    }
+  }
 }
 
 /** A draft's file name without its extension. */
@@ -610,6 +659,7 @@ export function isoTime(ms: number, days: Map<number, string>): string | null {
  * episode or air date. A lone part stays an asset of its own.
  */
 function _stackKey(draft: _Draft): string | null {
+  if (draft.stack !== undefined) return draft.stack;
   const a = draft.asset;
   if (draft.disc) return "\u0000disc";
   if (a.kind === "movie") {
