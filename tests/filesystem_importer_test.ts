@@ -377,6 +377,14 @@ for (
     ["Movie (1999)/VIDEO_TS/VTS_01_2.VOB", "333"],
     ["Show/Show - S02E13/BDMV/STREAM/00001.m2ts", "4444"],
     ["Show/Show - S02E13/BDMV/STREAM/00002.m2ts", "55555"],
+    ["Show/Show - S02E13/BDMV/STREAM/00003.m2ts", "666"],
+    // Menus, a title set of extras, and the feature in title set 2.
+    ["Alien (1979)/VIDEO_TS/VIDEO_TS.VOB", "m"],
+    ["Alien (1979)/VIDEO_TS/VTS_01_0.VOB", "menu"],
+    ["Alien (1979)/VIDEO_TS/VTS_01_1.VOB", "extra"],
+    ["Alien (1979)/VIDEO_TS/VTS_02_0.VOB", "mm"],
+    ["Alien (1979)/VIDEO_TS/VTS_02_1.VOB", "feature-1"],
+    ["Alien (1979)/VIDEO_TS/VTS_02_2.VOB", "feature-2"],
   ]
 ) fileIn(discs, rel, content);
 
@@ -445,15 +453,29 @@ Deno.test({
   permissions: { read: [base] },
   async fn() {
     const run = await fetchAll({ root: [discs], kind: "auto" }, { root: discs });
-    const byKind = Object.fromEntries(run.assets.map((a) => [a.kind, a]));
-    equal(run.assets.length, 2);
-    deepStrictEqual([byKind.movie.title, byKind.movie.year, byKind.movie.size], ["Movie", 1999, 6]);
-    equal(byKind.movie.parts?.length, 3);
+    const byTitle = Object.fromEntries(run.assets.map((a) => [a.title, a]));
+    const file = (p: string) => p.slice(p.lastIndexOf("/") + 1);
+    equal(run.assets.length, 3);
+    // One asset each, named by its first file as before, holding the main title's files only:
+    // the menus (VIDEO_TS.VOB, VTS_xx_0.VOB) and a title set of extras would play inside it.
+    const movie = byTitle["Movie"];
+    deepStrictEqual([movie.year, movie.externalId, movie.size], [
+      1999,
+      "Movie (1999)/VIDEO_TS/VIDEO_TS.VOB",
+      5,
+    ]);
+    deepStrictEqual(movie.parts?.map(file), ["VTS_01_1.VOB", "VTS_01_2.VOB"]);
+    equal(file(movie.path ?? ""), "VTS_01_1.VOB");
+    const alien = byTitle["Alien"];
+    deepStrictEqual(alien.parts?.map(file), ["VTS_02_1.VOB", "VTS_02_2.VOB"]);
+    equal(alien.size, 18);
+    // A Blu-ray's largest stream file is its feature.
+    const episode = run.assets.find((a) => a.kind === "episode")!;
     deepStrictEqual(
-      [byKind.episode.seriesTitle, byKind.episode.season, byKind.episode.episode],
-      ["Show", 2, 13],
+      [episode.seriesTitle, episode.season, episode.episode, episode.externalId],
+      ["Show", 2, 13, "Show/Show - S02E13/BDMV/STREAM/00001.m2ts"],
     );
-    equal(byKind.episode.size, 9);
+    deepStrictEqual([episode.parts?.map(file), episode.size], [["00002.m2ts"], 5]);
   },
 });
 

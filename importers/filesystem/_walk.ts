@@ -105,8 +105,11 @@ interface _Draft {
   index: number;
   asset: ImportedAsset;
   part: number | null;
-  /** Files of one disc folder (`VIDEO_TS`, `BDMV/STREAM`) share a key and become one asset. */
-  disc: boolean;
+  /**
+   * Files of one disc folder (`VIDEO_TS`, `BDMV/STREAM`) share a key and become one asset (of
+   * its main title's files, see `_mainTitle`): the disc's kind, or null.
+   */
+  disc: "dvd" | "bluray" | null;
   /** What the file's own name says (not its `.nfo`): versions are told by names. */
   named: { title: string; year: number | null; episodeTitle: string | null };
   /** The key of a stack found across the folder's names (see `_namedStacks`), if any. */
@@ -389,7 +392,7 @@ function _collectFiles(
       index: i,
       asset,
       part: parsed.part,
-      disc: parsed.disc !== null,
+      disc: parsed.disc,
       named: { title: parsed.title, year: parsed.year, episodeTitle: parsed.episodeTitle },
     });
   }
@@ -696,18 +699,57 @@ function _statAndGroup(
     draft.asset.modified = isoTime(info.mtime, state.days);
     out.push(draft.asset);
   }
-  for (const { at, parts } of groups.values()) {
-    if (parts.length < 2) continue;
-    parts.sort((a, b) => (a.draft.part ?? 0) - (b.draft.part ?? 0));
+  for (const { at, parts: all } of groups.values()) {
+    if (all.length < 2) continue;
+    all.sort((a, b) => (a.draft.part ?? 0) - (b.draft.part ?? 0));
+    const disc = all[0].draft.disc;
+    const parts = disc ? _mainTitle(all, disc) : all;
     const mtimes = parts.map((p) => p.info.mtime).filter((m) => !Number.isNaN(m));
-    // The first part was emitted (and given its own size) before the others were seen.
-    const { size: _size, modified: _modified, ...first } = parts[0].draft.asset;
+    // The first part was emitted (and given its own size) before the others were seen. It
+    // names the asset, as it always has, even where a disc's main title starts later.
+    const { size: _size, modified: _modified, ...first } = all[0].draft.asset;
     out[at] = {
       ...first,
+      path: parts[0].draft.asset.path,
       parts: parts.map((p) => p.draft.asset.path ?? ""),
       size: parts.reduce((sum, p) => sum + p.info.size, 0),
       modified: mtimes.length ? isoTime(Math.max(...mtimes), state.days) : null,
     };
   }
   return out;
+}
+
+/** A file of a stack or disc, with its size and modification time. */
+interface _Part {
+  draft: _Draft;
+  info: { size: number; mtime: number };
+}
+
+/**
+ * The files of a disc folder (sorted by `part`) that hold its main title:
+ * a DVD's title set with the most bytes (`VTS_02_1.VOB`, `VTS_02_2.VOB`…),
+ * without the menus (`VIDEO_TS.VOB`, `VTS_xx_0.VOB`) and the other title
+ * sets (extras, trailers); a Blu-ray's largest stream file, without the
+ * warnings, menus and extras beside it. Played whole, a disc would show its
+ * menu loop and extras inside the programme.
+ * Every file when none qualifies.
+ */
+function _mainTitle(parts: _Part[], disc: "dvd" | "bluray"): _Part[] {
+  if (disc === "bluray") {
+    let best = parts[0];
+    for (const p of parts) if (p.info.size > best.info.size) best = p;
+    return [best];
+  }
+  const sets = new Map<number, { bytes: number; parts: _Part[] }>();
+  for (const p of parts) {
+    const n = p.draft.part ?? 0;
+    if (n < 100 || n % 100 === 0) continue; // VIDEO_TS.VOB, VTS_xx_0.VOB: menus
+    const set = sets.get(Math.floor(n / 100)) ?? { bytes: 0, parts: [] };
+    set.bytes += p.info.size;
+    set.parts.push(p);
+    sets.set(Math.floor(n / 100), set);
+  }
+  let main: { bytes: number; parts: _Part[] } | undefined;
+  for (const set of sets.values()) if (!main || set.bytes > main.bytes) main = set;
+  return main ? main.parts : parts;
 }
