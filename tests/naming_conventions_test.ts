@@ -248,3 +248,22 @@ Deno.test("series prefixes: season words, bare years, articles, absolute ranges"
   check("Show - S01E01 - Pilot [2011-09-19].mkv", { episode: 1, airDate: "2011-09-19" });
   check("Rick and Morty Season 1 [1080p].mkv", { kind: "episode", season: 1, episode: null });
 });
+
+Deno.test("Sonarr's anime multi-episode files: a range, or the numbers written in turn", () => {
+  const two = { kind: "episode", season: null, episode: 100, episodeEnd: 101 } as const;
+  check("South Park/South Park - 100-101 - City Sushi.mkv", { ...two, episodeTitle: "City Sushi" });
+  check("Naruto/[Group] Naruto - 100-101 [1080p].mkv", { ...two, title: "Naruto" });
+  check("South Park/South Park - 100 - 101 - 102 - City Sushi.mkv", {
+    ...two,
+    episodeEnd: 102,
+    episodeTitle: "City Sushi",
+  });
+  // Not a range: numbers that do not go up, or a next number that is a title's word.
+  check("Show/Show - 12-10 - Title.mkv", { episodeEnd: null });
+  check("Show/Show - 100 - 101 Dalmatians.mkv", {
+    episode: 100,
+    episodeEnd: null,
+    episodeTitle: "101 Dalmatians",
+  });
+  check("Show/Show - 100 - 102 - Title.mkv", { episode: 100, episodeEnd: null });
+});

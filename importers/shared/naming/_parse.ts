@@ -202,6 +202,23 @@ interface _MarkerFields {
   level: _Level;
 }
 
+/**
+ * `- 100 - 101 - 102 - Title`: each next number written after the first, one
+ * more each time and followed by ` - ` or the end, extends `found` to the last.
+ */
+function _repeatedNumbers(text: string, found: _EpisodeMatch): void {
+  let at = found.end;
+  let last = found.episode ?? 0;
+  while (true) {
+    const next = /^ - (\d{1,4})(?= - |$)/.exec(text.slice(at));
+    if (!next || Number(next[1]) !== last + 1) return;
+    last = Number(next[1]);
+    at += next[0].length;
+    found.episodeEnd = last;
+    found.end = at;
+  }
+}
+
 function _found(m: RegExpExecArray, lead: string, fields: _MarkerFields): _EpisodeMatch {
   return {
     index: m.index + lead.length,
@@ -369,14 +386,24 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     // `Show S06 - Special`, `Show Season 1`: a season with no episode number (a special, a pack).
     return _found(m, m[1], { season: Number(m[2] ?? m[3]), level: 1 });
   }
-  m = text.includes("-") ? /([\s._])-[\s._]*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(text) : null;
+  m = text.includes("-")
+    ? /([\s._])-[\s._]*(\d{1,4})(?:v\d)?(?:-(\d{1,4})(?:v\d)?)?(?=$|[ ._\[(])/.exec(text)
+    : null;
+  // A range that does not go up (`- 12-10`) is no marker here.
+  if (m?.[3] !== undefined && !(Number(m[3]) > Number(m[2]) && Number(m[3]) - Number(m[2]) < 100)) {
+    m = null;
+  }
   if (m && !(isYear(Number(m[2])) && !loose)) {
     // `Show - 012`, `Show - 01 - Title`: anime and absolute numbering.
     const level: _Level = m[2].length >= 2 && !isYear(Number(m[2])) &&
         !_yearAfter(text, m.index)
       ? 1
       : 0;
-    return _found(m, m[1], { episode: Number(m[2]), level });
+    const found = _found(m, m[1], { episode: Number(m[2]), level });
+    // Sonarr's anime multi-episode styles: `- 100-101 -` (a range), `- 100 - 101 - 102 -`.
+    if (m[3] !== undefined) found.episodeEnd = Number(m[3]);
+    else _repeatedNumbers(text, found);
+    return found;
   }
   m = text.includes("[") ? /(\[)(\d{1,4})\]/.exec(text) : null;
   if (m && !isYear(Number(m[2]))) {
