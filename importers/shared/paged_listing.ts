@@ -138,9 +138,7 @@ export interface PagedItemsOptions {
  * clamped to the end); new items in it are yielded (counted in
  * `beyondTotal`), and the listing is read on while pages bring more new
  * items than repeats. Without a total, a full first page answered again is
- * `MALFORMED_RESPONSE` (the server ignores the start asked for), unless one
- * more request, from index 1, shows that the server honours the start (it
- * clamped a start past its end: the first page was all), and a page
+ * `MALFORMED_RESPONSE` (the server ignores the start asked for), and a page
  * mixing repeats with new items marks the listing `changed` (it shifted
  * while it was read, so it is read again). Each page's paging
  * decision goes to `debug`.
@@ -162,11 +160,8 @@ export async function* pagedItems(
   let fullest = 0;
   /** Reading past the total, or without one: see the function's comment. */
   let beyond = false;
-  /**
-   * Without a total, the first page was as full as asked: its ids in order, so that a
-   * repeat of it can be told apart (see {@link _startHonoured}).
-   */
-  let uncountedFull: (string | undefined)[] | undefined;
+  /** Without a total, the first page was as full as asked: a repeat of it is not paging. */
+  let uncountedFull = false;
   let pending: Promise<ListingPage> | undefined = request(0);
   try {
     while (pending) {
@@ -195,16 +190,13 @@ export async function* pagedItems(
         const repeatedBefore = stats.repeated;
         const fresh = ids && items.length ? _checkIds(items, { ids, stats, what, start }) : 0;
         const repeats = stats.repeated - repeatedBefore;
-        if (
-          fresh === 0 && items.length > 0 && uncountedFull &&
-          !(await _startHonoured(request, uncountedFull, ids!))
-        ) {
+        if (fresh === 0 && items.length > 0 && uncountedFull) {
           throw _malformed(
             `${what} gives no total and answered the items from index ${start} with ${items.length} ` +
               `item(s) it had already listed: it does not page as asked`,
           );
         }
-        uncountedFull = undefined;
+        uncountedFull = false;
         stats.beyondTotal += fresh;
         give = fresh > 0; // a page of repeats past the end (a start clamped) brings nothing
         // Without any total, a repeat among new items is a listing that shifted while it was
@@ -230,7 +222,7 @@ export async function* pagedItems(
           // No total, and no more than asked (a page of a server that pages but does not count,
           // perhaps capped below the size asked): ask on. More than asked is the whole listing.
           beyond = true;
-          uncountedFull = items.length >= limit ? items.map((raw) => ids.idOf(raw)) : undefined;
+          uncountedFull = items.length >= limit;
           pending = request(next);
           decision = `no total: asking from ${next} in case there are more`;
         } else if (total === undefined) {
@@ -303,26 +295,6 @@ function _checkIds(
     );
   }
   return fresh;
-}
-
-/**
- * Whether a server that gives no total, and answered a full first page
- * (`first`, its ids in order) again when asked past it, honours the start
- * asked for: asked from index 1, it answers from the first page's second
- * item. Such a server clamped a start past its last item to its last page,
- * so the first page was the whole listing; one that answers from the first
- * item again ignores the start, and what lies past its first page cannot
- * be read. One request, made only in this case.
- */
-async function _startHonoured(
-  request: (start: number) => Promise<ListingPage>,
-  first: readonly (string | undefined)[],
-  ids: ListingIds,
-): Promise<boolean> {
-  if (first.length < 2 || first[1] === undefined) return false;
-  const probe = await request(1);
-  const head = probe.items.length > 0 ? ids.idOf(probe.items[0]) : undefined;
-  return head === first[1];
 }
 
 function _malformed(message: string, retryable = true): Error {
