@@ -234,72 +234,151 @@ export function hardenScope(options: HardenOptions): void {
     );
   }
 
+  // Built-ins the guard and the Worker wrapper call, taken now, before any plugin code runs:
+  // a plugin may replace or patch any global or prototype later (`Array.prototype.some`,
+  // `JSON.stringify`, `Blob`, the URL getters, `Function.prototype.call`…), and what these
+  // checks call must not be its code. Strings are read with index checks, never past their end.
+  const apply = Reflect.apply;
+  const StringOf = String;
+  const UrlCtor = URL;
+  const TypeErrorCtor = TypeError;
+  const NotCapable = Deno.errors.NotCapable;
+  const notFoundProto = Deno.errors.NotFound.prototype;
+  const protoOf = Object.getPrototypeOf;
+  const isArray = Array.isArray;
+  const arrayFrom = Array.from;
+  const decode = decodeURIComponent;
+  const promiseThen = Promise.prototype.then;
+  const strSlice = String.prototype.slice;
+  const strStartsWith = String.prototype.startsWith;
+  const strLastIndexOf = String.prototype.lastIndexOf;
+  const urlGetter = (name: string) => Object.getOwnPropertyDescriptor(URL.prototype, name)!.get!;
+  // The internal state of a URL or a Request, whatever a subclass's (or a patched) getter says.
+  const hrefOf = urlGetter("href");
+  const protocolOf = urlGetter("protocol");
+  const pathnameOf = urlGetter("pathname");
+  const requestUrlOf = Object.getOwnPropertyDescriptor(Request.prototype, "url")!.get!;
+  const slice = (text: string, from: number, to: number): string =>
+    apply(strSlice, text, [from, to]);
+  const startsWith = (text: string, prefix: string): boolean =>
+    apply(strStartsWith, text, [prefix]);
+  const lastSlash = (text: string, from: number): number =>
+    apply(strLastIndexOf, text, ["/", from]);
+  /** Whether `value` is a genuine URL (a getter of URL's own throws for anything else). */
+  const isUrl = (value: unknown): value is URL => {
+    if (typeof value !== "object" || value === null) return false;
+    try {
+      apply(hrefOf, value, []);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const isRequest = (value: unknown): value is Request => {
+    if (typeof value !== "object" || value === null) return false;
+    try {
+      apply(requestUrlOf, value, []);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const isHex = (c: string) =>
+    (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
+  /** The path Deno reads for a file URL (a `%` that starts no escape stands for itself). */
+  const filePath = (url: URL): string => {
+    if (apply(protocolOf, url, []) !== "file:") throw new TypeErrorCtor("Must be a file URL.");
+    const raw: string = apply(pathnameOf, url, []);
+    let text = "";
+    for (let i = 0; i < raw.length; i++) {
+      const escape = raw[i] === "%" && i + 2 < raw.length && isHex(raw[i + 1]) &&
+        isHex(raw[i + 2]);
+      text += raw[i] === "%" && !escape ? "%25" : raw[i];
+    }
+    return decode(text);
+  };
+
   const guard = options.guard;
   if (guard && guard.roots.length > 0) {
-    const parent = (p: string) => p.replace(/\/+$/, "").replace(/\/[^/]*$/, "") || "/";
-    const normalize = (p: string) => {
-      const out: string[] = [];
-      for (const part of p.split("/")) {
-        if (part === "" || part === ".") continue;
-        if (part === "..") out.pop();
-        else out.push(part);
-      }
-      return "/" + out.join("/");
+    /** The folder of `p`, as written (`.` for a bare name). */
+    const parent = (p: string) => {
+      let end = p.length;
+      while (end > 1 && p[end - 1] === "/") end--;
+      const at = end > 0 ? lastSlash(p, end - 1) : -1;
+      return at < 0 ? "." : at === 0 ? "/" : slice(p, 0, at);
     };
-    const prefixes = guard.roots.map((r) => String(r).replace(/\/+$/, "") + "/");
+    /** `p` with `.` and `..` resolved as written (no link followed). */
+    const normalize = (p: string) => {
+      let out = "";
+      for (let from = 0; from <= p.length;) {
+        let to = from;
+        while (to < p.length && p[to] !== "/") to++;
+        const part = slice(p, from, to);
+        if (part === "..") {
+          const at = out.length > 0 ? lastSlash(out, out.length - 1) : -1;
+          out = at <= 0 ? "" : slice(out, 0, at);
+        } else if (part !== "" && part !== ".") out = out + "/" + part;
+        from = to + 1;
+      }
+      return out === "" ? "/" : out;
+    };
+    const roots: string[] = [];
+    const prefixes: string[] = [];
+    for (const root of guard.roots) {
+      const plain = StringOf(root).replace(/\/+$/, "");
+      roots.push(plain);
+      prefixes.push(plain + "/");
+    }
     const realPath = Deno.realPathSync.bind(Deno);
     const lstat = Deno.lstatSync.bind(Deno);
     const readLink = Deno.readLinkSync.bind(Deno);
-    const inside = (p: string) => prefixes.some((r) => p === r.slice(0, -1) || p.startsWith(r));
-    const denied = (p: string) =>
-      new Deno.errors.NotCapable(`"${p}" leads outside the paths this source grants`);
-    // The internal state of a URL or a Request, whatever a subclass's getters say.
-    const hrefOf = Object.getOwnPropertyDescriptor(URL.prototype, "href")!.get!;
-    const requestUrlOf = Object.getOwnPropertyDescriptor(Request.prototype, "url")!.get!;
-    // What a call will read, fixed once, so that what is checked is what is read:
-    // a string (Deno would turn any other object into one only when it reads, and a
-    // toString may answer differently then), a genuine URL, or an array of those.
-    const snapshot = (path: unknown): unknown => {
-      if (Array.isArray(path)) return Array.from(path, snapshot);
-      if (path instanceof URL) return new URL(hrefOf.call(path));
-      if (path === null || path === undefined || typeof path === "string") return path;
-      return String(path);
-    };
-    const pathOf = (path: unknown): string | undefined => {
-      if (typeof path === "string") return path;
-      if (path instanceof URL && path.protocol === "file:") {
-        // As Deno reads a file URL: a `%` that starts no escape stands for itself.
-        return decodeURIComponent(path.pathname.replace(/%(?![0-9A-Fa-f]{2})/g, "%25"));
+    const inside = (p: string) => {
+      for (let i = 0; i < prefixes.length; i++) {
+        if (p === roots[i] || startsWith(p, prefixes[i])) return true;
       }
-      return undefined;
+      return false;
+    };
+    const denied = (p: string) =>
+      new NotCapable(`"${p}" leads outside the paths this source grants`);
+    const isNotFound = (error: unknown) => {
+      if (typeof error !== "object" || error === null) return false;
+      for (let o = protoOf(error); o !== null; o = protoOf(o)) if (o === notFoundProto) return true;
+      return false;
+    };
+    // What a call will read, fixed once, so that what is checked is what is read: a
+    // string (Deno would turn an object into one only when it reads, and a toString may
+    // answer differently then; a file URL becomes the path Deno would read), or an array
+    // of those.
+    const snapshot = (path: unknown): unknown => {
+      if (isArray(path)) return apply(arrayFrom, undefined, [path, snapshot]);
+      if (path === null || path === undefined || typeof path === "string") return path;
+      if (isUrl(path)) return filePath(path);
+      return StringOf(path);
     };
     const check = (path: unknown, follow: boolean): void => {
-      if (Array.isArray(path)) return path.forEach((one) => check(one, follow));
-      const p = pathOf(path);
-      if (p === undefined || !guard.check) return;
+      if (isArray(path)) {
+        for (let i = 0; i < path.length; i++) check(path[i], follow);
+        return;
+      }
+      if (typeof path !== "string" || !guard.check) return;
       let real: string;
       try {
-        real = realPath(follow ? p : parent(p));
+        real = realPath(follow ? path : parent(path));
       } catch {
         return; // Missing or not granted: the call itself reports it.
       }
-      if (!inside(real)) throw denied(p);
+      if (!inside(real)) throw denied(path);
     };
     // A link out of the granted paths shows as missing under OS isolation; say why.
-    const explain = (
-      path: unknown,
-      error: unknown,
-      missing = error instanceof Deno.errors.NotFound,
-    ): unknown => {
-      const p = pathOf(path);
-      if (p === undefined || !missing) return error;
-      for (let at = p; at !== "/" && at !== ""; at = parent(at)) {
+    const explain = (path: unknown, error: unknown, missing = isNotFound(error)): unknown => {
+      if (typeof path !== "string" || !missing) return error;
+      for (let at = path; at !== "/" && at !== "" && at !== "."; at = parent(at)) {
         try {
           if (!lstat(at).isSymlink) return error;
           const target = readLink(at);
-          return inside(normalize(target.startsWith("/") ? target : `${parent(at)}/${target}`))
+          return inside(normalize(startsWith(target, "/") ? target : `${parent(at)}/${target}`))
             ? error
-            : denied(p);
+            : denied(path);
         } catch {
           // Not there either: look one level up.
         }
@@ -307,42 +386,53 @@ export function hardenScope(options: HardenOptions): void {
       return error;
     };
     // A link's target names where it leads: one out of the granted paths is a denial, as
-    // following it is (else readLink would tell what realPath is kept from telling).
+    // following it is (else readLink would tell what realPath is kept from telling). Where
+    // it leads is found by following it, or, for a link to nothing, from its real folder:
+    // the folder as written may itself pass through a link (`sub/up -> ..`).
     const ownTarget = (path: unknown, target: unknown): unknown => {
-      const p = pathOf(path);
-      if (p === undefined || typeof target !== "string") return target;
-      const at = target.startsWith("/") ? target : `${parent(p)}/${target}`;
-      if (!inside(normalize(at))) throw denied(p);
+      if (typeof path !== "string" || typeof target !== "string") return target;
+      let real: string;
+      try {
+        real = realPath(path);
+      } catch {
+        let folder: string;
+        try {
+          folder = realPath(parent(path));
+        } catch {
+          folder = parent(path);
+        }
+        real = normalize(startsWith(target, "/") ? target : `${folder}/${target}`);
+      }
+      if (!inside(real)) throw denied(path);
       return target;
     };
     const wrap = (names: readonly string[], follow: boolean) => {
       for (const name of names) {
         const original = deno[name] as ((...a: unknown[]) => unknown) | undefined;
         if (typeof original !== "function") continue;
-        const sync = name.endsWith("Sync");
+        // Called as they return: a value (`…Sync`, `watchFs`, `readDir`'s async iterable) or a
+        // promise.
+        const sync = name.endsWith("Sync") || name === "watchFs" || name === "readDir";
         const link = name.startsWith("readLink");
         Object.defineProperty(
           deno,
           name,
-          fixed((given: unknown, ...rest: unknown[]) => {
+          fixed((given: unknown, second?: unknown, third?: unknown) => {
             const path = snapshot(given);
             check(path, follow);
-            if (sync) {
-              let target: unknown;
-              try {
-                target = original.call(Deno, path, ...rest);
-              } catch (error) {
-                throw explain(path, error);
-              }
-              return link ? ownTarget(path, target) : target;
+            let result: unknown;
+            try {
+              result = apply(original, Deno, [path, second, third]);
+            } catch (error) {
+              throw explain(path, error);
             }
-            const result = original.call(Deno, path, ...rest);
-            return result instanceof Promise
-              ? result.then(
-                (target) => link ? ownTarget(path, target) : target,
-                (error) => Promise.reject(explain(path, error)),
-              )
-              : result;
+            if (sync) return link ? ownTarget(path, result) : result;
+            return apply(promiseThen, result, [
+              (value: unknown) => link ? ownTarget(path, value) : value,
+              (error: unknown) => {
+                throw explain(path, error);
+              },
+            ]);
           }),
         );
       }
@@ -354,26 +444,32 @@ export function hardenScope(options: HardenOptions): void {
       globalThis,
       "fetch",
       fixed((input: RequestInfo | URL, init?: RequestInit) => {
-        // Parsed once, as fetch would (any letter case, relative to the worker's
-        // location), and that very URL is what fetch gets.
+        // Parsed once, as fetch would (any letter case, relative to the worker's location),
+        // and that very URL, as a string, is what fetch gets.
         let target: RequestInfo | URL = input;
-        let url: URL | undefined;
-        if (input instanceof Request) url = new URL(requestUrlOf.call(input));
+        let href: string | undefined;
+        if (isRequest(input)) href = apply(requestUrlOf, input, []);
         else {
-          const text = input instanceof URL ? hrefOf.call(input) : String(input);
+          const text = isUrl(input) ? apply(hrefOf, input, []) as string : StringOf(input);
           try {
-            url = new URL(text, (globalThis as { location?: { href: string } }).location?.href);
+            const base = (globalThis as { location?: { href: string } }).location?.href;
+            href = apply(hrefOf, new UrlCtor(text, base), []);
           } catch {
-            url = undefined; // fetch reports the bad URL itself
+            href = undefined; // fetch reports the bad URL itself
           }
-          target = url ?? text;
+          target = href ?? text;
         }
-        if (url?.protocol !== "file:") return fetch(target, init);
-        check(url, true);
+        if (href === undefined || !startsWith(href, "file:")) return fetch(target, init);
+        const path = filePath(new UrlCtor(href));
+        check(path, true);
         // fetch reports a missing file as a TypeError; a link out is named as one all the same.
-        return fetch(target, init).catch((error) =>
-          Promise.reject(explain(url, error, /no such file/i.test(String(error?.message))))
-        );
+        return apply(promiseThen, fetch(target, init), [
+          undefined,
+          (error: unknown) => {
+            const message = StringOf((error as { message?: unknown } | null)?.message);
+            throw explain(path, error, /no such file/i.test(message));
+          },
+        ]);
       }),
     );
   }
@@ -382,15 +478,24 @@ export function hardenScope(options: HardenOptions): void {
   // function from its source text, then imports what the plugin asked for.
   const OriginalWorker = g.Worker as typeof Worker | undefined;
   if (typeof OriginalWorker === "function") {
-    const source = hardenScope.toString();
-    const revoke = URL.revokeObjectURL.bind(URL);
+    // The entry's head is written now, from this function's source and options: nothing a
+    // plugin patches later (JSON.stringify, Blob, URL.createObjectURL) takes part in it.
+    const head = `(${hardenScope.toString()})(${JSON.stringify(options)});\n`;
+    const quote = JSON.stringify;
+    const BlobCtor = Blob;
+    const createObjectURL = URL.createObjectURL;
+    const revokeObjectURL = URL.revokeObjectURL;
+    const later = setTimeout;
+    const setAdd = Set.prototype.add;
+    const setHas = Set.prototype.has;
+    const revoke = (url: string) => apply(revokeObjectURL, UrlCtor, [url]);
     const pending = new Set<string>();
     Object.defineProperty(
       URL,
       "revokeObjectURL",
       fixed((url: string) => {
         // A helper's entry imports its URL a moment later: revoke after that.
-        if (pending.has(url)) setTimeout(() => revoke(url), 10_000);
+        if (apply(setHas, pending, [url])) later(() => revoke(url), 10_000);
         else revoke(url);
       }),
     );
@@ -404,15 +509,18 @@ export function hardenScope(options: HardenOptions): void {
       workerOptions?: WorkerOptions,
     ): Worker {
       if (new.target === undefined) {
-        throw new TypeError("Failed to construct 'Worker': please use the 'new' operator");
+        throw new TypeErrorCtor("Failed to construct 'Worker': please use the 'new' operator");
       }
-      const target = new URL(String(url)).href;
-      if (target.startsWith("blob:")) pending.add(target);
-      const entry = `(${source})(${JSON.stringify(options)});\n` +
-        `await import(${JSON.stringify(target)});\n`;
-      const entryUrl = URL.createObjectURL(new Blob([entry], { type: "text/javascript" }));
+      const target: string = apply(hrefOf, new UrlCtor(StringOf(url)), []);
+      if (startsWith(target, "blob:")) apply(setAdd, pending, [target]);
+      // `quote` of a string is the string's JSON literal: a plugin's patch cannot reach it
+      // (JSON.stringify was taken above), so the import is the only code after the head.
+      const entry = head + `await import(${apply(quote, JSON, [target])});\n`;
+      const entryUrl: string = apply(createObjectURL, UrlCtor, [
+        new BlobCtor([entry], { type: "text/javascript" }),
+      ]);
       const worker = new OriginalWorker(entryUrl, { ...workerOptions, type: "module" });
-      setTimeout(() => revoke(entryUrl), 10_000);
+      later(() => revoke(entryUrl), 10_000);
       return worker;
     };
     Object.defineProperty(HardenedWorker, "name", { value: "Worker" });

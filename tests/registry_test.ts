@@ -77,6 +77,9 @@ async function _world(level: IsolationLevel): Promise<World> {
   Deno.symlinkSync(join(base, "outside.txt"), join(root, "link-to-outside.txt"));
   Deno.symlinkSync(base, join(root, "link-to-base"));
   Deno.symlinkSync("inside.txt", join(root, "link-to-inside.txt"));
+  Deno.symlinkSync("../outside.txt", join(root, "rel-to-outside.txt"));
+  Deno.mkdirSync(join(root, "sub"));
+  Deno.symlinkSync("..", join(root, "sub", "up"));
   Deno.writeTextFileSync(join(root, "inside.json"), '{"inside":true}');
   Deno.writeTextFileSync(join(base, "outside.json"), '{"outside":true}');
   Deno.writeTextFileSync(join(base, "outside.js"), 'export const secret = "outside";\n');
@@ -160,6 +163,7 @@ for (const level of LEVELS) {
           "grants work: reading inside the root and fetching the granted server",
           async () => {
             assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
+            assert.deepEqual(await _attempt(world, "readdir-inside"), { serverName: "listed" });
             assert.deepEqual(await _attempt(world, "readlink-inside"), {
               serverName: "inside.txt|inside.txt",
             });
@@ -179,6 +183,7 @@ for (const level of LEVELS) {
           ["readlink-outside", /link-to-outside\.txt" leads outside/],
           ["readlink-outside-async", /link-to-outside\.txt" leads outside/],
           ["readlink-dir", /link-to-base" leads outside/],
+          ["readlink-via-link", /rel-to-outside\.txt" leads outside/],
           ["path-object", /link-to-outside\.txt" leads outside/],
           ["fetch-other-port", /net access/],
           ["fetch-other-host", /localhost/],
@@ -237,6 +242,23 @@ for (const level of LEVELS) {
             assert.equal(seen[route].caches, "undefined", route);
             assert.equal(seen[route].internal, "undefined", route);
           }
+        });
+        await t.step("a helper is hardened whatever the plugin patched first", async () => {
+          const result = await _attempt(world, "worker-patched-builtins") as { serverName: string };
+          const seen = JSON.parse(result.serverName);
+          for (const route of ["createObjectURL", "Blob", "stringify"]) {
+            assert.deepEqual(seen[route], { read: "denied", caches: "undefined" }, route);
+          }
+        });
+        await t.step("the read guard holds whatever the plugin patched", async () => {
+          const result = await _attempt(world, "patched-builtins") as { serverName: string };
+          const seen = JSON.parse(result.serverName);
+          assert.deepEqual(seen, {
+            read: "denied",
+            readLink: "denied",
+            readLinkAsync: "denied",
+            stolen: "object", // what .call saw: never one of Deno's own functions
+          });
         });
         await t.step("the runtime's internals are gone from the worker", async () => {
           assert.deepEqual(await _attempt(world, "internals"), { serverName: "undefined/0" });
