@@ -264,25 +264,19 @@ export function hardenScope(options: HardenOptions): void {
     apply(strStartsWith, text, [prefix]);
   const lastSlash = (text: string, from: number): number =>
     apply(strLastIndexOf, text, ["/", from]);
-  /** Whether `value` is a genuine URL (a getter of URL's own throws for anything else). */
-  const isUrl = (value: unknown): value is URL => {
+  /** Whether `value` has the internal state `getter` reads (it throws for anything else). */
+  const branded = <T>(getter: () => unknown) => (value: unknown): value is T => {
     if (typeof value !== "object" || value === null) return false;
     try {
-      apply(hrefOf, value, []);
+      apply(getter, value, []);
       return true;
     } catch {
       return false;
     }
   };
-  const isRequest = (value: unknown): value is Request => {
-    if (typeof value !== "object" || value === null) return false;
-    try {
-      apply(requestUrlOf, value, []);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  /** A genuine URL, or Request, whatever its class or prototype says. */
+  const isUrl = branded<URL>(hrefOf);
+  const isRequest = branded<Request>(requestUrlOf);
   const isHex = (c: string) =>
     (c >= "0" && c <= "9") || (c >= "a" && c <= "f") || (c >= "A" && c <= "F");
   /** The path Deno reads for a file URL (a `%` that starts no escape stands for itself). */
