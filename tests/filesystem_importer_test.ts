@@ -788,6 +788,13 @@ for (
     "Potter/Harry Potter Part 2 (2011).mkv",
     "Solo (2018)/Solo.2018.CD1.x264.avi",
     "Solo (2018)/Solo.2018.CD2.x264.mkv",
+    // Not parts: a title's `Part.1` inside a release name, disc sizes, letters inside a title.
+    "HP/Harry.Potter.and.the.Deathly.Hallows.Part.1.1080p.BluRay.x264-GRP.mkv",
+    "HP/Harry.Potter.and.the.Deathly.Hallows.Part.2.1080p.BluRay.x264-GRP.mkv",
+    "Amelie (2001)/Amelie.2001.PAL.DVD5.x264-GRP.mkv",
+    "Amelie (2001)/Amelie.2001.PAL.DVD9.x264-GRP.mkv",
+    "Days/Take Part A Day.mkv",
+    "Days/Take Part B Day.mkv",
   ]
 ) fileIn(kodiStacks, rel, "xx");
 
@@ -801,6 +808,20 @@ Deno.test({
       run.assets.map((a) => [a.externalId, a.title, (a.parts ?? []).map(file)]),
       [
         ["Alien (1979)/alien-cd1-xvid.avi", "Alien", ["alien-cd1-xvid.avi", "alien-cd2-xvid.avi"]],
+        ["Amelie (2001)/Amelie.2001.PAL.DVD5.x264-GRP.mkv", "Amelie", []],
+        ["Amelie (2001)/Amelie.2001.PAL.DVD9.x264-GRP.mkv", "Amelie", []],
+        ["Days/Take Part A Day.mkv", "Take Part A Day", []],
+        ["Days/Take Part B Day.mkv", "Take Part B Day", []],
+        [
+          "HP/Harry.Potter.and.the.Deathly.Hallows.Part.1.1080p.BluRay.x264-GRP.mkv",
+          "Harry Potter and the Deathly Hallows Part 1",
+          [],
+        ],
+        [
+          "HP/Harry.Potter.and.the.Deathly.Hallows.Part.2.1080p.BluRay.x264-GRP.mkv",
+          "Harry Potter and the Deathly Hallows Part 2",
+          [],
+        ],
         [
           "Heat.1995.DVDRip.XviD-GRP/Heat.1995.DVDRip.XviD.CD1-GRP.avi",
           "Heat",
@@ -818,6 +839,41 @@ Deno.test({
       ],
     );
     equal(run.assets.find((a) => a.externalId.startsWith("Alien"))?.size, 4);
+  },
+});
+
+const episodeExtras = `${base}/episode_extras`;
+for (
+  const rel of [
+    "Firefly (2002)/Season 01/Firefly - S01E01 - Serenity.mkv",
+    "Firefly (2002)/Season 01/Firefly - S01E01 - Deleted Scenes.mkv",
+    "Firefly (2002)/Season 01/Firefly.S01E03.Bushwhacked.mkv",
+    "Firefly (2002)/Season 01/Firefly.S01E03.Featurette.mkv",
+    // Alone, an extras word is the episode's title.
+    "Firefly (2002)/Season 01/Firefly - S01E04 - Interview.mkv",
+    // A scene sample written first, without its folder.
+    "Firefly (2002)/Season 01/sample-firefly.s01e05.720p.hdtv-grp.mkv",
+    "Firefly (2002)/Season 01/Firefly.S01E05.720p.HDTV-GRP.mkv",
+  ]
+) fileIn(episodeExtras, rel, "x");
+
+Deno.test({
+  name: "an extras word beside the episode itself is its extra; alone, the episode's title",
+  permissions: { read: [episodeExtras] },
+  async fn() {
+    const run = await fetchAll({ root: [episodeExtras], kind: "auto" }, { root: episodeExtras });
+    const folder = "Firefly (2002)/Season 01/";
+    deepStrictEqual(run.assets.map((a) => [a.externalId.slice(folder.length), a.episode]), [
+      ["Firefly - S01E01 - Serenity.mkv", 1],
+      ["Firefly - S01E04 - Interview.mkv", 4],
+      ["Firefly.S01E03.Bushwhacked.mkv", 3],
+      ["Firefly.S01E05.720p.HDTV-GRP.mkv", 5],
+    ]);
+    deepStrictEqual(run.skipped.sort(), [
+      [`${folder}Firefly - S01E01 - Deleted Scenes.mkv`, "extra (deleted scene)"],
+      [`${folder}Firefly.S01E03.Featurette.mkv`, "extra (featurette)"],
+      [`${folder}sample-firefly.s01e05.720p.hdtv-grp.mkv`, "sample"],
+    ]);
   },
 });
 

@@ -25,6 +25,9 @@
 
 import type { AssetFilters, ImportedAsset } from "../../core/contract.ts";
 import {
+  EXTRA_FOLDERS,
+  extraFromFileName,
+  type ExtraType,
   humanizeTitle,
   splitExtension,
   STACK_PART_WORDS,
@@ -403,22 +406,24 @@ function _collectFiles(
 }
 
 /**
- * A part word and number anywhere in a movie file's name, as Kodi stacks
- * them: the text before (ending in a separator), the number (1–99, or a
+ * A part word and number in a movie file's name, as Kodi stacks them: the
+ * text before (ending in a separator), the word, the number (1–99, or a
  * letter `a`–`d`), and the text after (`Heat.1995.DVDRip.CD1-GRP`,
  * `heat-cd1-xvid`, `Heat (1995)-partA`).
  */
 const _NAMED_PART_RE = new RegExp(
-  `^(.*?[ ._-])(?:${STACK_PART_WORDS})[ ._-]?(\\d{1,2}|[a-d])(?![0-9a-z])(.*)$`,
+  `^(.*?[ ._-])(${STACK_PART_WORDS})[ ._-]?(\\d{1,2}|[a-d])(?![0-9a-z])(.*)$`,
   "i",
 );
 
 /**
  * Marks as one stack the movie files of a folder that the name parser did
  * not read as parts, but whose names differ only in a part's number, the
- * way Kodi stacks them: the same text before and after `cd1`/`cd2` (or
- * `partA`/`partB`), and the same extension. Two or more files, each number
- * once; a name alone (`Part 1 (2010)` next to `Part 2 (2011)`) is no stack.
+ * way Kodi stacks them: the same text before and after, the same extension,
+ * and numbers 1 to n (or letters from `a`), each once. Inside a name (text
+ * after it) only a disc's word counts (`CD1`, `Disc2`, `DVD1`): `Part.1`
+ * there is a title's (`Deathly.Hallows.Part.1.1080p`), and `DVD5`/`DVD9` a
+ * disc's size, not its number. Letters count at the end only (`-partA`).
  */
 function _namedStacks(drafts: _Draft[]): void {
   const groups = new Map<string, Array<{ draft: _Draft; part: number }>>();
@@ -428,23 +433,39 @@ function _namedStacks(drafts: _Draft[]): void {
     const { stem, ext } = splitExtension(name);
     const m = _NAMED_PART_RE.exec(stem.normalize("NFC"));
     if (!m) continue;
-    const letter = /^[a-d]$/i.test(m[2]);
-    const part = letter ? m[2].toLowerCase().charCodeAt(0) - 96 : Number(m[2]);
-    if (part < 1) continue;
-    const key = `m\u0000named\u0000${m[1].toLowerCase()}\u0000${
-      m[3].toLowerCase()
-    }\u0000${ext}\u0000${letter}`;
+    const [, before, word, number, after] = m;
+    const letter = /^[a-d]$/i.test(number);
+    const inside = after !== "";
+    if (inside && (letter || /^p(?:ar)?t$/i.test(word))) continue;
+    const part = letter ? number.toLowerCase().charCodeAt(0) - 96 : Number(number);
+    const key =
+      `m\u0000named\u0000${before.toLowerCase()}\u0000${after.toLowerCase()}\u0000${ext}\u0000${letter}`;
     const group = groups.get(key);
     if (group) group.push({ draft, part });
     else groups.set(key, [{ draft, part }]);
   }
   for (const [key, group] of groups) {
-    if (group.length < 2 || new Set(group.map((g) => g.part)).size !== group.length) continue;
+    if (group.length < 2) continue;
+    const parts = new Set(group.map((g) => g.part));
+    // 1 to n, each once: `DVD5` and `DVD9` are two versions, not parts 5 and 9.
+    if (parts.size !== group.length || [...parts].some((p) => p < 1 || p > group.length)) continue;
     for (const { draft, part } of group) {
       draft.part = part;
       draft.stack = key;
     }
   }
+}
+
+/**
+ * The extra a draft's name says it is when read without its episode's
+ * numbers: a last extras word (`- Featurette`, `.Interview`), or an episode
+ * title that names an extras folder (`- Deleted Scenes`); else null.
+ */
+function _extraWord(draft: _Draft): ExtraType | null {
+  const { stem, ext } = splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1));
+  const title = (draft.named.episodeTitle ?? "").toLowerCase();
+  return extraFromFileName(stem, ext) ??
+    (Object.hasOwn(EXTRA_FOLDERS, title) ? EXTRA_FOLDERS[title] : null);
 }
 
 /** A draft's file name without its extension. */
@@ -510,8 +531,22 @@ function _oneVersionEach(
     else episodes.set(key, [i]);
   });
   const skip = new Set<number>();
-  for (const group of episodes.values()) {
+  for (let group of episodes.values()) {
     if (group.length < 2) continue;
+    // Named by an extras word beside the episode itself (`S01E03.Featurette` next to
+    // `S01E03.Bushwhacked`): that episode's extra, as Jellyfin reads the word. Alone, such a
+    // name is the episode (`S02E06 - Interview`, see the name parser).
+    const extras = group.map((i) => _extraWord(drafts[i]));
+    if (extras.some((e) => e === null) && extras.some((e) => e !== null)) {
+      group.forEach((i, at) => {
+        const extra = extras[at];
+        if (extra === null) return;
+        skip.add(i);
+        options.skipped(drafts[i].rel, `extra (${extra.replaceAll("_", " ")})`);
+      });
+      group = group.filter((_, at) => extras[at] === null);
+      if (group.length < 2) continue;
+    }
     // Two titles that differ (`S01E01a - Help Wanted`, `S01E01b - Reef Blower`, or specials
     // sharing a number) are two episodes, whatever their numbers say.
     const titles = new Set(

@@ -427,6 +427,8 @@ export function extraFromFileName(
   const audio = isAudioExtension(ext);
   if (lower === "theme") return audio ? "theme_song" : null;
   if (audio) return null;
+  // A scene release's sample written first (`sample-show.s01e01.720p-grp`).
+  if (lower.startsWith("sample-") && lower.length > 7) return "sample";
   // The trailing word is `(?:^|[-._]| - )([a-z]+)\d*$`, found by scanning back from the end
   // (a regex anchored at the end is tried at every position of the name).
   let end = lower.length;

@@ -46,6 +46,8 @@ export {
 } from "./_layout.ts";
 export {
   EXTRA_FOLDERS,
+  extraFromFileName,
+  type ExtraNameOptions,
   humanizeTitle,
   splitExtension,
   trimSeparators,
