@@ -29,10 +29,11 @@ export interface ScanOptions {
 
 /**
  * Directly under the root, a folder named like an extras folder is walked as
- * any other: a category (`Shorts/Some Short (2010)/…`) or a show or movie of
- * that name (`Extras/Season 1/…`, the 2005 series). Plex and Jellyfin look
- * for extras inside a movie's or a show's folder (a show called `Extras`
- * went missing in Jellyfin for this: jellyfin/jellyfin#8641). Sample folders
+ * any other: a category (`Shorts/Some Short (2010)/…`) or a show of that
+ * name (`Extras/Season 1/…`, the 2005 series); the name parser still reads
+ * video files lying directly in it as extras. Plex and Jellyfin look for
+ * extras inside a movie's or a show's folder (a show called `Extras` went
+ * missing in Jellyfin for this: jellyfin/jellyfin#8641). Sample folders
  * alone are skipped at any depth.
  */
 function _extrasFolderHere(extra: ExtraType, rel: string): boolean {
