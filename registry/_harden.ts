@@ -60,6 +60,9 @@ export const DENIED_DENO_FUNCTIONS: Readonly<Record<string, string>> = {
   serveHttp: "serving HTTP",
   openKv: "Deno KV (persistent storage)",
   cron: "Deno.cron",
+  // The working folder is the whole plugin host's: a helper changing it between the read
+  // guard's check of a relative path and the read would swap what is read.
+  chdir: "changing the working folder",
 };
 
 /**
@@ -224,14 +227,16 @@ export function hardenScope(options: HardenOptions): void {
   // Node's way to any built-in module, node:worker_threads included (the host's
   // import map denies importing those).
   const proc = g.process as Record<string, unknown> | undefined;
-  if (proc && typeof proc.getBuiltinModule === "function") {
-    Object.defineProperty(
-      proc,
-      "getBuiltinModule",
-      fixed(() => {
-        throw new Deno.errors.NotCapable("process.getBuiltinModule is not available to plugins");
-      }),
-    );
+  for (const name of ["getBuiltinModule", "chdir"]) {
+    if (proc && typeof proc[name] === "function") {
+      Object.defineProperty(
+        proc,
+        name,
+        fixed(() => {
+          throw new Deno.errors.NotCapable(`process.${name} is not available to plugins`);
+        }),
+      );
+    }
   }
 
   // Built-ins the guard and the Worker wrapper call, taken now, before any plugin code runs:
@@ -249,6 +254,7 @@ export function hardenScope(options: HardenOptions): void {
   const arrayFrom = Array.from;
   const decode = decodeURIComponent;
   const promiseThen = Promise.prototype.then;
+  const reject = Promise.reject.bind(Promise);
   const strSlice = String.prototype.slice;
   const strStartsWith = String.prototype.startsWith;
   const strLastIndexOf = String.prototype.lastIndexOf;
@@ -434,6 +440,14 @@ export function hardenScope(options: HardenOptions): void {
     wrap(options.followingReads, true);
     wrap(options.nonFollowingReads, false);
     const fetch = globalThis.fetch;
+    // What a relative URL resolves against, as fetch resolves it: this worker's location,
+    // read now (a plugin may redefine `location` later, or make it throw).
+    let base: string | undefined;
+    try {
+      base = (globalThis as { location?: { href: string } }).location?.href;
+    } catch {
+      base = undefined;
+    }
     Object.defineProperty(
       globalThis,
       "fetch",
@@ -441,19 +455,19 @@ export function hardenScope(options: HardenOptions): void {
         // Parsed once, as fetch would (any letter case, relative to the worker's location),
         // and that very URL, as a string, is what fetch gets.
         let target: RequestInfo | URL = input;
-        let href: string | undefined;
+        let href: string;
         if (isRequest(input)) href = apply(requestUrlOf, input, []);
         else {
           const text = isUrl(input) ? apply(hrefOf, input, []) as string : StringOf(input);
           try {
-            const base = (globalThis as { location?: { href: string } }).location?.href;
             href = apply(hrefOf, new UrlCtor(text, base), []);
-          } catch {
-            href = undefined; // fetch reports the bad URL itself
+          } catch (error) {
+            // Not handed on unchecked: fetch rejects a URL that does not parse too.
+            return reject(error);
           }
-          target = href ?? text;
+          target = href;
         }
-        if (href === undefined || !startsWith(href, "file:")) return fetch(target, init);
+        if (!startsWith(href, "file:")) return fetch(target, init);
         const path = filePath(new UrlCtor(href));
         check(path, true);
         // fetch reports a missing file as a TypeError; a link out is named as one all the same.

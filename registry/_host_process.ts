@@ -171,6 +171,7 @@ function _hostCommand(options: HostProcessOptions): ChildCommand {
     `--import-map=${
       hostImportMapUrl([dirname(fromFileUrl(HOST_URL)), ...options.moduleRoots], {
         osIsolation: options.isolation === "os",
+        hostRoot: dirname(fromFileUrl(HOST_URL)),
       })
     }`,
     "--unstable-worker-options",

@@ -12,8 +12,10 @@
  * `--no-remote`), which Deno reports as a denial and
  * {@link denialInOurTerms} words as one. Node.js modules that would get
  * around the worker hardening resolve to a module that throws a denial: the
- * ones that start or load workers always, and, where no OS isolation hides
- * what lies outside the grants, the ones that open files by path.
+ * ones that start or load workers, serve or open raw sockets, or hand out
+ * other built-ins (`node:process`'s `getBuiltinModule`) always, and, where no
+ * OS isolation hides what lies outside the grants, the ones that open files
+ * by path. The plugin host's own folder keeps `node:net` through a scope.
  *
  * The map travels as a `data:` URL on the host's command line, so no file is
  * written for it and OS isolation needs no extra mount.
@@ -33,6 +35,38 @@ const _DENIED_NODE_MODULES: readonly string[] = [
 ];
 
 const _DENIED_NODE_MODULE_URL = new URL("./_denied_module.js", import.meta.url).href;
+
+/**
+ * Node.js modules that serve or open raw sockets beneath `Deno.listen` and
+ * `Deno.serve`, which plugin workers are denied: a `net` grant names the
+ * upstream to fetch, not a port to serve on. The plugin host's own code
+ * keeps `node:net` (it opens the protocol's descriptor) through a scope.
+ */
+const _NET_NODE_MODULES: readonly string[] = [
+  "node:net",
+  "net",
+  "node:http",
+  "http",
+  "node:https",
+  "https",
+  "node:http2",
+  "http2",
+  "node:dgram",
+  "dgram",
+  "node:tls",
+  "tls",
+];
+
+const _DENIED_NET_MODULE_URL = new URL("./_denied_net_module.js", import.meta.url).href;
+
+/**
+ * `node:process`: its named `getBuiltinModule` is the original, past the
+ * hardening of the global `process` (the same object otherwise), and hands
+ * out any built-in module past this map.
+ */
+const _PROCESS_NODE_MODULES: readonly string[] = ["node:process", "process"];
+
+const _DENIED_PROCESS_MODULE_URL = new URL("./_denied_process_module.js", import.meta.url).href;
 
 /**
  * Node.js modules that open files by path, beneath Deno's file APIs and so
@@ -57,6 +91,11 @@ export interface HostImportMapOptions {
    * path resolve to a denial too. Default false.
    */
   osIsolation?: boolean;
+  /**
+   * The plugin host's own folder (one of the module roots), whose modules
+   * keep `node:net`: the host opens its protocol descriptor with it.
+   */
+  hostRoot?: string;
 }
 
 /**
@@ -78,20 +117,28 @@ export interface HostImportMapOptions {
 export function hostImportMap(
   moduleRoots: readonly string[],
   options: HostImportMapOptions = {},
-): { imports: Record<string, string> } {
+): { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> } {
   const imports: Record<string, string> = {};
   for (const name of _DENIED_NODE_MODULES) imports[name] = _DENIED_NODE_MODULE_URL;
+  for (const name of _NET_NODE_MODULES) imports[name] = _DENIED_NET_MODULE_URL;
+  for (const name of _PROCESS_NODE_MODULES) imports[name] = _DENIED_PROCESS_MODULE_URL;
   if (!options.osIsolation) {
     for (const name of _FILE_NODE_MODULES) imports[name] = _DENIED_FILE_MODULE_URL;
   }
   // The longest matching prefix wins, so the folders below override the catch-all.
   imports["file:///"] = `https://${DENIED_IMPORT_HOST}/`;
   for (const root of moduleRoots) {
-    const href = pathToFileURL(root).href;
-    const prefix = href.endsWith("/") ? href : `${href}/`;
+    const prefix = _folderUrl(root);
     imports[prefix] = prefix;
   }
-  return { imports };
+  if (options.hostRoot === undefined) return { imports };
+  return { imports, scopes: { [_folderUrl(options.hostRoot)]: { "node:net": "node:net" } } };
+}
+
+/** `root`'s `file:` URL, ending in `/`. */
+function _folderUrl(root: string): string {
+  const href = pathToFileURL(root).href;
+  return href.endsWith("/") ? href : `${href}/`;
 }
 
 /**

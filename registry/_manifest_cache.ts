@@ -68,6 +68,8 @@ const RUNTIME_FILES = [
   "./_import_map.ts",
   "./_denied_module.js",
   "./_denied_file_module.js",
+  "./_denied_net_module.js",
+  "./_denied_process_module.js",
   "./_plugin_host.ts",
   "./_protocol.ts",
   "./mod.ts",

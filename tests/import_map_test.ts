@@ -145,6 +145,11 @@ Deno.test("import map: each denial module exports every name of the modules it s
   const stands: Array<[string, string[]]> = [
     ["_denied_module.js", ["node:worker_threads", "node:module"]],
     ["_denied_file_module.js", ["node:fs", "node:fs/promises", "node:sqlite"]],
+    [
+      "_denied_net_module.js",
+      ["node:net", "node:http", "node:https", "node:http2", "node:dgram", "node:tls"],
+    ],
+    ["_denied_process_module.js", ["node:process"]],
   ];
   for (const [file, modules] of stands) {
     const text = Deno.readTextFileSync(new URL(`../registry/${file}`, import.meta.url));

@@ -1,0 +1,83 @@
+// What the plugin host's import map puts in place of the Node.js modules that
+// serve or open raw sockets (node:net, node:http, node:https, node:http2,
+// node:dgram, node:tls): they reach the listening and connecting operations
+// beneath Deno.listen and Deno.serve, which are a denial in plugin workers (a
+// net grant names the upstream to fetch, not a port to serve on). The plugin
+// host's own code keeps node:net through a scope of the map. Importing it is a
+// sandbox denial; plugins talk to their server with fetch.
+// It exports every name of the modules it stands for (tests/import_map_test.ts
+// keeps the list whole), so that a named import links and the plugin gets the
+// denial below, not a missing-export SyntaxError.
+const denied = undefined;
+export {
+  denied as _connectionListener,
+  denied as _createServerHandle,
+  denied as _normalizeArgs,
+  denied as addAbortListener,
+  denied as Agent,
+  denied as BlockList,
+  denied as checkServerIdentity,
+  denied as CLIENT_RENEG_LIMIT,
+  denied as CLIENT_RENEG_WINDOW,
+  denied as ClientHttp2Session,
+  denied as ClientRequest,
+  denied as connect,
+  denied as constants,
+  denied as convertALPNProtocols,
+  denied as createConnection,
+  denied as createSecureContext,
+  denied as createSecurePair,
+  denied as createSecureServer,
+  denied as createServer,
+  denied as createSocket,
+  denied as CryptoStream,
+  denied as default,
+  denied as DEFAULT_CIPHERS,
+  denied as DEFAULT_ECDH_CURVE,
+  denied as DEFAULT_MAX_VERSION,
+  denied as DEFAULT_MIN_VERSION,
+  denied as get,
+  denied as getCACertificates,
+  denied as getCiphers,
+  denied as getDefaultAutoSelectFamily,
+  denied as getDefaultAutoSelectFamilyAttemptTimeout,
+  denied as getDefaultSettings,
+  denied as getPackedSettings,
+  denied as getUnpackedSettings,
+  denied as globalAgent,
+  denied as Http2ServerRequest,
+  denied as Http2ServerResponse,
+  denied as Http2Session,
+  denied as Http2Stream,
+  denied as IncomingMessage,
+  denied as isIP,
+  denied as isIPv4,
+  denied as isIPv6,
+  denied as maxHeaderSize,
+  denied as METHODS,
+  denied as OutgoingMessage,
+  denied as performServerHandshake,
+  denied as request,
+  denied as rootCertificates,
+  denied as SecurePair,
+  denied as sensitiveHeaders,
+  denied as Server,
+  denied as ServerHttp2Session,
+  denied as ServerImpl,
+  denied as ServerResponse,
+  denied as setDefaultAutoSelectFamily,
+  denied as setDefaultAutoSelectFamilyAttemptTimeout,
+  denied as setDefaultCACertificates,
+  denied as setMaxIdleHTTPParsers,
+  denied as Socket,
+  denied as SocketAddress,
+  denied as STATUS_CODES,
+  denied as Stream,
+  denied as TLSSocket,
+  denied as validateHeaderName,
+  denied as validateHeaderValue,
+};
+throw new Deno.errors.NotCapable(
+  "this Node.js module is not available to plugins (it serves or opens raw sockets; " +
+    "talk to your server with fetch)",
+);
