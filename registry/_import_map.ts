@@ -55,6 +55,19 @@ const _NET_NODE_MODULES: readonly string[] = [
   "dgram",
   "node:tls",
   "tls",
+  // What they are made of: each serves or connects on its own.
+  "node:_http_agent",
+  "_http_agent",
+  "node:_http_common",
+  "_http_common",
+  "node:_http_outgoing",
+  "_http_outgoing",
+  "node:_http_server",
+  "_http_server",
+  "node:_tls_common",
+  "_tls_common",
+  "node:_tls_wrap",
+  "_tls_wrap",
 ];
 
 const _DENIED_NET_MODULE_URL = new URL("./_denied_net_module.js", import.meta.url).href;

@@ -209,6 +209,8 @@ for (const level of LEVELS) {
           ["get-builtin", /getBuiltinModule is not available/],
           ["process-builtin", /node:process is not available to plugins/],
           ["node-listen", /serves or opens raw sockets/],
+          ["node-internal-listen", /serves or opens raw sockets/],
+          ["binding-listen", /process\.binding is not available/],
           ["chdir", /changing the working folder is not available/],
           ["process-chdir", /process\.chdir is not available/],
           ["fetch-location-throws", /link-to-outside\.txt" leads outside/],
