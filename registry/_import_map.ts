@@ -23,6 +23,7 @@
  * @module
  */
 
+import { builtinModules } from "node:module";
 import { pathToFileURL } from "node:url";
 import { DENIED_IMPORT_HOST } from "./_harden.ts";
 
@@ -96,6 +97,64 @@ const _FILE_NODE_MODULES: readonly string[] = [
 
 const _DENIED_FILE_MODULE_URL = new URL("./_denied_file_module.js", import.meta.url).href;
 
+/**
+ * The Node.js built-ins a plugin may import: ones that compute, and reach
+ * no file, socket, process, worker or other built-in of their own (the file
+ * modules above are added under OS isolation). Every other built-in resolves
+ * to a denial: a deny-list kept missing one (`node:repl`'s `require` ignores
+ * the map; `node:tty`'s streams are sockets that listen).
+ */
+const _ALLOWED_NODE_MODULES: ReadonlySet<string> = new Set([
+  "assert",
+  "assert/strict",
+  "async_hooks",
+  "buffer",
+  "console",
+  "constants",
+  "crypto",
+  "diagnostics_channel",
+  "domain",
+  "events",
+  "os",
+  "path",
+  "path/posix",
+  "path/win32",
+  "perf_hooks",
+  "punycode",
+  "querystring",
+  "stream",
+  "stream/consumers",
+  "stream/promises",
+  "stream/web",
+  "string_decoder",
+  "sys",
+  "timers",
+  "timers/promises",
+  "url",
+  "util",
+  "util/types",
+  "zlib",
+  "_stream_duplex",
+  "_stream_passthrough",
+  "_stream_readable",
+  "_stream_transform",
+  "_stream_writable",
+]);
+
+const _DENIED_BUILTIN_MODULE_URL = new URL("./_denied_builtin_module.js", import.meta.url).href;
+
+/** Every Node.js built-in of this Deno that is not allowed, as `node:` and bare specifiers. */
+function _deniedBuiltins(): string[] {
+  const out: string[] = [];
+  for (const module of builtinModules) {
+    const bare = module.startsWith("node:") ? module.slice(5) : module;
+    if (_ALLOWED_NODE_MODULES.has(bare)) continue;
+    out.push(`node:${bare}`);
+    if (!module.startsWith("node:")) out.push(bare);
+  }
+  return out;
+}
+
 /** Options for {@link hostImportMap}. */
 export interface HostImportMapOptions {
   /**
@@ -132,10 +191,15 @@ export function hostImportMap(
   options: HostImportMapOptions = {},
 ): { imports: Record<string, string>; scopes?: Record<string, Record<string, string>> } {
   const imports: Record<string, string> = {};
+  // The general denial first; the modules with a denial of their own override it below.
+  for (const name of _deniedBuiltins()) imports[name] = _DENIED_BUILTIN_MODULE_URL;
   for (const name of _DENIED_NODE_MODULES) imports[name] = _DENIED_NODE_MODULE_URL;
   for (const name of _NET_NODE_MODULES) imports[name] = _DENIED_NET_MODULE_URL;
   for (const name of _PROCESS_NODE_MODULES) imports[name] = _DENIED_PROCESS_MODULE_URL;
-  if (!options.osIsolation) {
+  if (options.osIsolation) {
+    // Under OS isolation the file modules load (bwrap hides what lies outside the grants).
+    for (const name of _FILE_NODE_MODULES) delete imports[name];
+  } else {
     for (const name of _FILE_NODE_MODULES) imports[name] = _DENIED_FILE_MODULE_URL;
   }
   // The longest matching prefix wins, so the folders below override the catch-all.

@@ -70,6 +70,7 @@ const RUNTIME_FILES = [
   "./_denied_file_module.js",
   "./_denied_net_module.js",
   "./_denied_process_module.js",
+  "./_denied_builtin_module.js",
   "./_plugin_host.ts",
   "./_protocol.ts",
   "./mod.ts",

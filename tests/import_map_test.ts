@@ -174,3 +174,26 @@ Deno.test("import map: each denial module exports every name of the modules it s
     }
   }
 });
+
+Deno.test("import map: Node.js built-ins are an allow-list; every other one is a denial", async () => {
+  const { builtinModules } = await import("node:module");
+  for (const osIsolation of [false, true]) {
+    const { imports } = hostImportMap(["/srv/plugins/acme"], { osIsolation });
+    for (const module of builtinModules) {
+      const name = module.startsWith("node:") ? module : `node:${module}`;
+      const target = imports[name];
+      if (target === undefined) {
+        // Allowed: a module that computes, or a file module under OS isolation.
+        assert.ok(
+          /^node:(path|url|util|buffer|events|stream|crypto|zlib|assert|string_decoder|timers|querystring|punycode|perf_hooks|async_hooks|diagnostics_channel|domain|console|constants|os|sys|_stream_)/
+            .test(name) ||
+            (osIsolation && /^node:(fs|fs\/promises|sqlite)$/.test(name)),
+          `${name} is allowed`,
+        );
+      } else assert.match(target, /\/_denied_[a-z_]*module\.js$/, name);
+    }
+    for (const name of ["node:repl", "repl", "node:tty", "node:vm", "node:child_process"]) {
+      assert.match(imports[name] ?? "", /_denied_builtin_module\.js$/, name);
+    }
+  }
+});

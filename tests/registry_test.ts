@@ -164,6 +164,7 @@ for (const level of LEVELS) {
           async () => {
             assert.deepEqual(await _attempt(world, "read-inside"), { serverName: "inside" });
             assert.deepEqual(await _attempt(world, "readdir-inside"), { serverName: "listed" });
+            assert.deepEqual(await _attempt(world, "node-allowed"), { serverName: "loaded 6" });
             assert.deepEqual(await _attempt(world, "readlink-inside"), {
               serverName: "inside.txt|inside.txt",
             });
@@ -211,6 +212,8 @@ for (const level of LEVELS) {
           ["node-listen", /serves or opens raw sockets/],
           ["node-internal-listen", /serves or opens raw sockets/],
           ["binding-listen", /process\.binding is not available/],
+          ["node-repl", /Node\.js module is not available to plugins \(they may import/],
+          ["node-tty", /Node\.js module is not available to plugins \(they may import/],
           ["chdir", /changing the working folder is not available/],
           ["process-chdir", /process\.chdir is not available/],
           ["fetch-location-throws", /link-to-outside\.txt" leads outside/],
