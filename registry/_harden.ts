@@ -224,10 +224,10 @@ export function hardenScope(options: HardenOptions): void {
   }
   for (const key of Object.getOwnPropertySymbols(deno)) Reflect.deleteProperty(deno, key);
   Reflect.deleteProperty(deno, "internal");
-  // Node's way to any built-in module, node:worker_threads included (the host's
-  // import map denies importing those).
-  // `binding` hands out Node's native layer (tcp_wrap, udp_wrap: listening past every
-  // denial above); `chdir` moves the working folder every worker of the host shares.
+  // `getBuiltinModule` is Node's way to any built-in module, node:worker_threads included
+  // (the host's import map denies importing those); `binding` hands out Node's native layer
+  // (tcp_wrap, udp_wrap: listening past every denial above); `chdir` moves the working
+  // folder every worker of the host shares.
   const proc = g.process as Record<string, unknown> | undefined;
   for (const name of ["getBuiltinModule", "binding", "_linkedBinding", "chdir"]) {
     if (proc && typeof proc[name] === "function") {

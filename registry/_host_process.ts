@@ -485,7 +485,6 @@ function _childEnv(): Record<string, string> {
 
 const _utf8 = new TextDecoder();
 
-/** Whether `bytes` starts with `prefix`. */
 /**
  * Whether `frame` holds more than `max` bytes that open a JSON list or object
  * (`[`, `{`, inside strings too: an upper bound), counted without decoding it.
@@ -500,6 +499,7 @@ function _exceeds(frame: Uint8Array, max: number): boolean {
   return false;
 }
 
+/** Whether `bytes` starts with `prefix`. */
 function _startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;

@@ -25,8 +25,8 @@
 
 import type { AssetFilters, ImportedAsset } from "../../core/contract.ts";
 import {
-  EXTRA_FOLDERS,
   extraFromFileName,
+  extraFromFolder,
   type ExtraType,
   humanizeTitle,
   splitExtension,
@@ -429,8 +429,7 @@ function _namedStacks(drafts: _Draft[]): void {
   const groups = new Map<string, Array<{ draft: _Draft; part: number }>>();
   for (const draft of drafts) {
     if (draft.asset.kind !== "movie" || draft.part !== null || draft.disc) continue;
-    const name = draft.rel.slice(draft.rel.lastIndexOf("/") + 1);
-    const { stem, ext } = splitExtension(name);
+    const { stem, ext } = _nameOf(draft);
     const m = _NAMED_PART_RE.exec(stem.normalize("NFC"));
     if (!m) continue;
     const [, before, word, number, after] = m;
@@ -462,15 +461,18 @@ function _namedStacks(drafts: _Draft[]): void {
  * title that names an extras folder (`- Deleted Scenes`); else null.
  */
 function _extraWord(draft: _Draft): ExtraType | null {
-  const { stem, ext } = splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1));
-  const title = (draft.named.episodeTitle ?? "").toLowerCase();
-  return extraFromFileName(stem, ext) ??
-    (Object.hasOwn(EXTRA_FOLDERS, title) ? EXTRA_FOLDERS[title] : null);
+  const { stem, ext } = _nameOf(draft);
+  return extraFromFileName(stem, ext) ?? extraFromFolder(draft.named.episodeTitle ?? "", ext);
+}
+
+/** A draft's file name, split into stem and extension. */
+function _nameOf(draft: _Draft): { stem: string; ext: string | null } {
+  return splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1));
 }
 
 /** A draft's file name without its extension. */
 function _stem(draft: _Draft): string {
-  return splitExtension(draft.rel.slice(draft.rel.lastIndexOf("/") + 1)).stem;
+  return _nameOf(draft).stem;
 }
 
 /**
@@ -716,8 +718,7 @@ function _statAndGroup(
   state: _State,
 ): ImportedAsset[] {
   const out: ImportedAsset[] = [];
-  type Info = { size: number; mtime: number };
-  const groups = new Map<string, { at: number; parts: Array<{ draft: _Draft; info: Info }> }>();
+  const groups = new Map<string, { at: number; parts: _Part[] }>();
   for (const draft of drafts) {
     const info = _stat(draft, scanned, options);
     if (!info) continue;

@@ -130,7 +130,7 @@ export interface PagedItemsOptions {
  * A total can also be too low (Jellyfin has counted one item short,
  * jellyfin/jellyfin#2116, and as many as a page when filtered,
  * jellyfin/jellyfin#8069), or missing from a server that pages all the same
-(a total below zero, or not whole, counts as missing).
+ * (a total below zero, or not whole, counts as missing).
  * So when `ids` can tell new items from repeats, and the page that reaches
  * the total is full (as many items as asked, or as the fullest page before
  * it), or a first page without a total holds no more than asked, one more

@@ -47,6 +47,7 @@ export {
 export {
   EXTRA_FOLDERS,
   extraFromFileName,
+  extraFromFolder,
   type ExtraNameOptions,
   humanizeTitle,
   splitExtension,
