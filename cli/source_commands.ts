@@ -40,20 +40,19 @@ import {
   collectionJson,
   collectionState,
   displayConfig,
-  grantsText,
   importerStatus,
   isolationJson,
   paramHelp,
   parseTypeArgs,
   readSecretInputs,
   requireImporter,
-  sourceGrants,
   sourceJson,
   statusText,
   withClient,
   writeOrDryRun,
 } from "./views.ts";
 import { findSource } from "./lookup.ts";
+import { grantsText, sourceGrants } from "./grants.ts";
 import {
   formatInterval,
   hasWebhookSecret,
