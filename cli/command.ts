@@ -36,7 +36,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { RetrovueError } from "../core/errors.ts";
-import type { Isolation, Limits } from "../registry/mod.ts";
+import type { Isolation } from "../registry/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import { inertLine } from "./inert.ts";
 import { didYouMean } from "./suggest.ts";
@@ -98,13 +98,6 @@ export interface CommandContext {
    * with `USAGE` when the setting is not `auto`, `required` or `off`.
    */
   isolation(): Promise<Isolation>;
-  /**
-   * The limits on what plugins may send, from `RETROVUE_MAX_ASSETS`,
-   * `RETROVUE_MAX_STREAM_MB`, `RETROVUE_MAX_MESSAGE_MB` and
-   * `RETROVUE_MAX_LOG_LINES`. Throws `USAGE` for a value that is not a
-   * positive whole number.
-   */
-  limits(): Limits;
   /**
    * Says on stderr that plugins run with Deno permissions only, when
    * `isolation` is at level `deno`: one line, the first time it is called in

@@ -9,16 +9,7 @@ import type { DatabaseSync } from "node:sqlite";
 import { redact, secretForms } from "../core/config.ts";
 import { openDatabase } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
-import {
-  type Isolation,
-  isolationModeFromEnv,
-  type Limits,
-  limitsFromEnv,
-  loadRegistry,
-  pluginDirsFromEnv,
-  probeIsolation,
-} from "../registry/mod.ts";
-import type { Registry } from "../registry/mod.ts";
+import type { Isolation, Registry } from "../registry/mod.ts";
 import type { CliEnv, CommandContext, OpenDbOptions, Writer } from "./command.ts";
 import { inertJson, inertLine, inertText } from "./inert.ts";
 import { inertWriter, redactingWriter } from "./output.ts";
@@ -66,6 +57,15 @@ export const CLI_ENV_NAMES: readonly string[] = [
  */
 export function registryCacheDir(env: CliEnv): string | undefined {
   return env.HOME ? join(env.HOME, ".cache", "retrovue") : undefined;
+}
+
+/**
+ * The registry's module, loaded when a command first reaches for plugins or
+ * the isolation: commands that need neither (`asset …`, `collection list`)
+ * do not pay for it at start-up.
+ */
+function _registryModule(): Promise<typeof import("../registry/mod.ts")> {
+  return import("../registry/mod.ts");
 }
 
 /** The catalog's folder (no source may read it), when the catalog has a location. */
@@ -278,6 +278,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
     },
     loadRegistry() {
       registry ??= (async () => {
+        const { isolationModeFromEnv, limitsFromEnv, loadRegistry, pluginDirsFromEnv } =
+          await _registryModule();
         // A bad RETROVUE_ISOLATION fails here, as before, though the probe waits.
         isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
         // No `before()`: a registry whose manifests are cached runs no plugin, and
@@ -296,6 +298,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
     isolation() {
       // Async so that a bad RETROVUE_ISOLATION rejects like every other failure here.
       isolation ??= (async () => {
+        const { isolationModeFromEnv, probeIsolation } = await _registryModule();
         const mode = isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
         // The probe is another process: it runs while logging is set up (a
         // module to load), which is still done before any plugin host starts.
@@ -304,9 +307,6 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
         return await probe;
       })();
       return isolation;
-    },
-    limits(): Limits {
-      return limitsFromEnv(io.env);
     },
     warnIsolation(current: Isolation) {
       if (warned || current.level !== "deno") return;

@@ -17,7 +17,12 @@ import { basename, relative, resolve } from "node:path";
 import { secretValues, validateConfig } from "../core/config.ts";
 import type { CollectionKind } from "../core/contract.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { describeIsolation, isPluginFileName, loadManifests } from "../registry/mod.ts";
+import {
+  describeIsolation,
+  isPluginFileName,
+  limitsFromEnv,
+  loadManifests,
+} from "../registry/mod.ts";
 import {
   type CheckReport,
   checkTypeId,
@@ -226,7 +231,7 @@ const checkCommand: Command = {
   async run(ctx) {
     const file = _resolveModule(ctx, ctx.args[0]);
     const isolation = await ctx.isolation();
-    const limits = ctx.limits();
+    const limits = limitsFromEnv(ctx.env);
     const { info, others } = await loadForCheck(file, { env: ctx.env, isolation });
     if (info.status === "broken") {
       // The options cannot be checked without a manifest: report why it did not load.

@@ -14,8 +14,7 @@ import { MASK, maskConfig, type RawValue, secretValues } from "../core/config.ts
 import type { CollectionRecord, SourceRecord } from "../core/catalog.ts";
 import { transaction } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
-import { type Isolation, refuseUnisolated } from "../registry/mod.ts";
-import type { ImporterClient, ImporterTypeInfo, Registry } from "../registry/mod.ts";
+import type { ImporterClient, ImporterTypeInfo, Isolation, Registry } from "../registry/mod.ts";
 import { type CommandContext, parseCommandArgs, type ParseCommandArgsOptions } from "./command.ts";
 import { inertLine } from "./inert.ts";
 
@@ -128,6 +127,9 @@ export async function startingPlugin(
   plugin: StartingPlugin,
 ): Promise<Isolation> {
   const isolation = await ctx.isolation();
+  // Loaded here (the isolation above has loaded it already): commands that
+  // start no plugin, such as `collection list`, do not load the registry.
+  const { refuseUnisolated } = await import("../registry/mod.ts");
   refuseUnisolated(isolation, plugin);
   ctx.warnIsolation(isolation);
   return isolation;

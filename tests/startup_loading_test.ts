@@ -3,7 +3,9 @@
  * to start, with the CLI idle meanwhile, so the ingest pipeline (validation
  * schemas, zod, hashing) loads then, not before: `Registry.open` tells its
  * caller when the host has been started (`onStarted`), and neither the
- * ingest command nor the plugin client imports that code statically.
+ * ingest command nor the plugin client imports that code statically. And
+ * commands that need no importer (`asset …`, `collection list`) do not load
+ * the registry at all.
  */
 
 import assert from "node:assert/strict";
@@ -173,5 +175,17 @@ for (const entry of ["cli/ingest_commands.ts", "registry/_client.ts"]) {
       s.endsWith("/ingest/pipeline.ts") || s === "node:crypto" || s.includes("zod")
     );
     assert.deepEqual(heavy, [], `loaded before the plugin host starts: ${heavy.join(", ")}`);
+  });
+}
+
+for (const entry of ["main.ts", "cli/asset_commands.ts", "cli/collection_commands.ts"]) {
+  Deno.test(`start-up: ${entry} imports no registry code statically`, async () => {
+    // `asset …` and `collection list` need no importer: the registry (plugin
+    // discovery, the manifest cache, the isolation probe) loads only for the
+    // commands that reach for plugins.
+    const graph = await _staticGraph(entry);
+    assert.ok(graph.size > 5, `the graph was read (${graph.size} modules)`);
+    const registry = [...graph].filter((s) => s.includes("/registry/"));
+    assert.deepEqual(registry, [], `loaded at start-up: ${registry.join(", ")}`);
   });
 }
