@@ -84,9 +84,13 @@ export async function main(
     if (!("load" in entry)) logging = _configureLogging(io.env, stderr());
     // The probe runs in another process while the command's module loads; the
     // command awaits the same probe (and sees its failure, if it fails).
-    const probe = "probesIsolation" in entry && entry.probesIsolation && !_wantsHelp(commandArgs)
-      ? handle.context.isolation().catch(() => {})
+    const probes = "probesIsolation" in entry && !_wantsHelp(commandArgs)
+      ? entry.probesIsolation
       : undefined;
+    const probe = probes === undefined
+      ? undefined
+      : (probes === "plugins" ? handle.context.isolation() : handle.context.probedIsolation())
+        .catch(() => {});
     try {
       const found = await resolveCommand(entry);
       await logging;

@@ -94,10 +94,18 @@ export interface CommandContext {
   loadRegistry(): Promise<Registry>;
   /**
    * The isolation plugin hosts get on this machine under `RETROVUE_ISOLATION`,
-   * probed once per invocation (the registry uses the same answer). Rejects
-   * with `USAGE` when the setting is not `auto`, `required` or `off`.
+   * probed once per invocation (the registry uses the same answer), once the
+   * process is ready to start plugins (logging set up, so that nothing they
+   * log is lost). Rejects with `USAGE` when the setting is not `auto`,
+   * `required` or `off`.
    */
   isolation(): Promise<Isolation>;
+  /**
+   * The same answer as {@link CommandContext.isolation}, from the same probe,
+   * without making ready for plugins: for commands that only report it
+   * (`source list-types`), so they do not load what only running plugins need.
+   */
+  probedIsolation(): Promise<Isolation>;
   /**
    * Says on stderr that plugins run with Deno permissions only, when
    * `isolation` is at level `deno`: one line, the first time it is called in

@@ -28,9 +28,11 @@ export interface LazyCommand {
    * Whether the command's runs (but `--help`) ask for the isolation, save
    * those that fail first: `main.ts` then starts the probe (a process, a few
    * tens of milliseconds) while the module loads, and a run that never asks
-   * waits for it before exiting.
+   * waits for it before exiting. `"plugins"`: the command starts plugins, so
+   * what they need (logging) is set up meanwhile too; `"report"`: it only
+   * shows the isolation (`source list-types`).
    */
-  readonly probesIsolation?: boolean;
+  readonly probesIsolation?: "plugins" | "report";
 }
 
 /** A table entry: a command, or one loaded on demand. */
@@ -58,7 +60,7 @@ function _lazy(
   path: string,
   summary: string,
   module: _Module,
-  options: { probesIsolation?: boolean } = {},
+  options: { probesIsolation?: LazyCommand["probesIsolation"] } = {},
 ): LazyCommand {
   const words = path.split(" ");
   return {
@@ -76,7 +78,7 @@ function _lazy(
 /** Every CLI command. */
 export const COMMANDS: readonly CommandEntry[] = [
   _lazy("source list-types", "List importer types: status, capabilities and options", _source, {
-    probesIsolation: true,
+    probesIsolation: "report",
   }),
   _lazy("source add", "Add a source (validates its options and connection first)", _source),
   _lazy("source list", "List sources with their importer status and collections", _source),
@@ -100,13 +102,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     "collection ingest",
     "Ingest a collection's assets (whole, or one title/season/episode)",
     _ingest,
-    { probesIsolation: true },
+    { probesIsolation: "plugins" },
   ),
   _lazy(
     "source ingest",
     "Ingest every sync-enabled, ingestible collection of a source",
     _ingest,
-    { probesIsolation: true },
+    { probesIsolation: "plugins" },
   ),
   _lazy(
     "collection enrich",

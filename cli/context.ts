@@ -252,6 +252,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
   let db: DatabaseSync | undefined;
   let registry: Promise<Registry> | undefined;
   let isolation: Promise<Isolation> | undefined;
+  let probed: Promise<Isolation> | undefined;
   let warned = false;
   let prepared: Promise<void> | undefined;
   const before = () => prepared ??= options.beforePlugins?.() ?? Promise.resolve();
@@ -296,17 +297,23 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       return registry;
     },
     isolation() {
-      // Async so that a bad RETROVUE_ISOLATION rejects like every other failure here.
       isolation ??= (async () => {
-        const { isolationModeFromEnv, probeIsolation } = await _registryModule();
-        const mode = isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
         // The probe is another process: it runs while logging is set up (a
         // module to load), which is still done before any plugin host starts.
-        const probe = probeIsolation({ mode, executable: Deno.execPath() });
+        const probe = context.probedIsolation();
         await before();
         return await probe;
       })();
       return isolation;
+    },
+    probedIsolation() {
+      // Async so that a bad RETROVUE_ISOLATION rejects like every other failure here.
+      probed ??= (async () => {
+        const { isolationModeFromEnv, probeIsolation } = await _registryModule();
+        const mode = isolationModeFromEnv(io.env.RETROVUE_ISOLATION);
+        return await probeIsolation({ mode, executable: Deno.execPath() });
+      })();
+      return probed;
     },
     warnIsolation(current: Isolation) {
       if (warned || current.level !== "deno") return;

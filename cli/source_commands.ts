@@ -81,7 +81,8 @@ first line says how plugin hosts are isolated on this machine: OS isolation
   async run(ctx) {
     parseCommandArgs(ctx, {});
     const registry = await ctx.loadRegistry();
-    const isolation = await registry.isolation();
+    // Only reported: the registry starts no plugin host when every manifest is cached.
+    const isolation = await ctx.probedIsolation();
     const types = registry.types.map((t) => {
       if (t.status === "broken") {
         return {

@@ -200,19 +200,31 @@ Deno.test("importer check: isolation in its header and --json; one warning for t
   assert.equal(_warnings(auto.fullStderr), PROBE.level === "deno" ? 1 : 0, auto.fullStderr);
 });
 
-Deno.test("the context warns once per invocation, and only at level deno", () => {
-  let err = "";
-  const handle = createContext({
-    env: {},
+/** The I/O of an in-process context: no terminal, stdout dropped, stderr to `stderr`. */
+function _io(
+  env: Record<string, string>,
+  stderr: (text: string) => void = () => {},
+): Parameters<typeof createContext>[0] {
+  return {
+    env,
     stdout: { write() {} },
-    stderr: { write: (t) => void (err += t) },
+    stderr: { write: stderr },
     isTerminal: false,
     stdinIsTerminal: false,
     cwd: "/",
     now: () => new Date(0),
     readLine: () => Promise.resolve(null),
     signal: new AbortController().signal,
-  }, { args: [], path: ["x"], globals: { testDb: false, json: true } });
+  };
+}
+
+Deno.test("the context warns once per invocation, and only at level deno", () => {
+  let err = "";
+  const handle = createContext(_io({}, (t) => void (err += t)), {
+    args: [],
+    path: ["x"],
+    globals: { testDb: false, json: true },
+  });
   const ctx = handle.context;
   ctx.warnIsolation({ level: "os", mode: "auto" });
   assert.equal(err, "");
@@ -222,6 +234,24 @@ Deno.test("the context warns once per invocation, and only at level deno", () =>
     err,
     'Warning: plugins run with Deno permissions only: bwrap is not installed; see docs/importers.md "Isolation"\n',
   );
+});
+
+Deno.test("the context's probed isolation prepares nothing; isolation() makes ready for plugins once", async () => {
+  let prepared = 0;
+  const handle = createContext(_io({ RETROVUE_ISOLATION: "off" }), {
+    args: [],
+    path: ["x"],
+    globals: { testDb: false, json: true },
+    beforePlugins: () => Promise.resolve(void prepared++),
+  });
+  const ctx = handle.context;
+  const reported = await ctx.probedIsolation();
+  assert.equal(reported.level, "deno");
+  assert.equal(prepared, 0, "only reporting the isolation sets up nothing for plugins");
+  assert.deepEqual(await ctx.isolation(), reported, "the same answer");
+  await ctx.isolation();
+  assert.equal(prepared, 1, "made ready for plugins once");
+  await handle.close();
 });
 
 // --------------------------------------------------------------- required
