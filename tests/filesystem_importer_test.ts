@@ -842,6 +842,66 @@ Deno.test({
   },
 });
 
+const partFolders = `${base}/part_folders`;
+for (
+  const [rel, content] of [
+    ["Alien (1979)/CD2/alien.avi", "xxx"],
+    ["Alien (1979)/CD1/alien.avi", "xx"],
+    ["Alien (1979)/CD1/alien.srt", "s"], // a sidecar beside a part is no second video file
+    ["Ran (1985)/Part 1/ran.mkv", "x"],
+    ["Ran (1985)/Part 2/ran.mkv", "x"],
+    ["Ran (1985)/Part 3/ran.mkv", "x"],
+    // Not a stack: a show's discs of episodes, disc sizes, a gap in the numbers, two files.
+    ["Firefly (2002)/Season 01/Disc 1/Firefly - S01E01.mkv", "x"],
+    ["Firefly (2002)/Season 01/Disc 2/Firefly - S01E05.mkv", "x"],
+    ["Amelie (2001)/DVD5/amelie.mkv", "x"],
+    ["Amelie (2001)/DVD9/amelie.mkv", "x"],
+    ["Heat (1995)/CD1/heat.avi", "x"],
+    ["Heat (1995)/CD3/heat.avi", "x"],
+    ["Solo (2018)/CD1/solo.avi", "x"],
+    ["Solo (2018)/CD2/solo.avi", "x"],
+    ["Solo (2018)/CD2/solo.extended.avi", "x"],
+  ]
+) fileIn(partFolders, rel, content);
+
+Deno.test({
+  name: "Kodi's folder stacking: CD1, CD2 folders of one movie file each are one movie in parts",
+  permissions: { read: [partFolders] },
+  async fn() {
+    const run = await fetchAll({ root: [partFolders], kind: "auto" }, { root: partFolders });
+    const rows = run.assets.map((a) => [
+      a.externalId,
+      a.kind,
+      a.title,
+      a.year,
+      a.season ?? null,
+      (a.parts ?? []).map((p) => p.slice(partFolders.length + 1)),
+    ]);
+    deepStrictEqual(rows, [
+      ["Alien (1979)/CD1/alien.avi", "movie", "Alien", 1979, null, [
+        "Alien (1979)/CD1/alien.avi",
+        "Alien (1979)/CD2/alien.avi",
+      ]],
+      ["Amelie (2001)/DVD5/amelie.mkv", "movie", "Amelie", 2001, null, []],
+      ["Amelie (2001)/DVD9/amelie.mkv", "movie", "Amelie", 2001, null, []],
+      ["Firefly (2002)/Season 01/Disc 1/Firefly - S01E01.mkv", "episode", "", 2002, 1, []],
+      ["Firefly (2002)/Season 01/Disc 2/Firefly - S01E05.mkv", "episode", "", 2002, 1, []],
+      ["Heat (1995)/CD1/heat.avi", "movie", "Heat", 1995, null, []],
+      ["Heat (1995)/CD3/heat.avi", "movie", "Heat", 1995, null, []],
+      ["Ran (1985)/Part 1/ran.mkv", "movie", "Ran", 1985, null, [
+        "Ran (1985)/Part 1/ran.mkv",
+        "Ran (1985)/Part 2/ran.mkv",
+        "Ran (1985)/Part 3/ran.mkv",
+      ]],
+      ["Solo (2018)/CD1/solo.avi", "movie", "Solo", 2018, null, []],
+      ["Solo (2018)/CD2/solo.avi", "movie", "Solo", 2018, null, []],
+      ["Solo (2018)/CD2/solo.extended.avi", "movie", "Solo", 2018, null, []],
+    ]);
+    const alien = run.assets.find((a) => a.externalId.startsWith("Alien"));
+    equal(alien?.size, 5, "the parts' sizes add up");
+  },
+});
+
 const episodeExtras = `${base}/episode_extras`;
 for (
   const rel of [

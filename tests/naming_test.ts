@@ -66,7 +66,8 @@ Deno.test("movies: folder layout, release names, dates are not years, parts", ()
   });
   check("My Movie 2013-12-09.mkv", { kind: "movie", year: null }, { hint: "movie" });
   check("Kill Bill (2003)/Kill Bill (2003) - part2.mkv", { title: "Kill Bill", part: 2 });
-  check("Movie (2001)/movie.cd1.avi", { title: "movie", year: 2001, part: 1 });
+  // The same title in lower case reads as its folder writes it.
+  check("Movie (2001)/movie.cd1.avi", { title: "Movie", year: 2001, part: 1 });
   check("Fear (1998)/Fear.720p.x264.mkv", { title: "Fear", year: 1998 });
   check("2001 A Space Odyssey (1968).mkv", { title: "2001 A Space Odyssey", year: 1968 });
 });
@@ -282,4 +283,27 @@ Deno.test("a country in parentheses tells remakes apart; other trailing groups g
   check("Show (HD)/Season 1/Show S01E01.mkv", { title: "Show" });
   check("Show (us)/Season 1/Show S01E01.mkv", { title: "Show" });
   check("Heat [UK] (1995).mkv", { title: "Heat", year: 1995 });
+});
+
+Deno.test("a part folder (CD1, Disc 2, Part 3) stands for the folder above it", () => {
+  // Kodi's folder stacking: the movie is named by its own folder, the part by the part folder's.
+  check("Movies/Alien (1979)/CD2/alien.avi", {
+    kind: "movie",
+    title: "Alien",
+    year: 1979,
+    part: 2,
+  });
+  check("Movies/Ran (1985)/Part 3/ran-xvid.mkv", { kind: "movie", title: "Ran", part: 3 });
+  // A part the name gives wins over the folder's.
+  check("Movies/Heat (1995)/CD1/Heat (1995) - part2.avi", { title: "Heat", part: 2 });
+  // A show's disc: its season folder is read through it; no part for an episode.
+  check("Firefly/Season 01/Disc 2/Firefly - 05 - Safe.mkv", {
+    kind: "episode",
+    title: "Firefly",
+    season: 1,
+    episode: 5,
+    part: null,
+  });
+  // Only a part's word and number make a part folder.
+  check("Movies/CD Collection/track.avi", { title: "track", part: null });
 });

@@ -29,6 +29,7 @@ import {
   extraFromFolder,
   type ExtraType,
   humanizeTitle,
+  partFolder,
   splitExtension,
   STACK_PART_WORDS,
   trimSeparators,
@@ -117,6 +118,8 @@ interface _Draft {
   named: { title: string; year: number | null; episodeTitle: string | null };
   /** The key of a stack found across the folder's names (see `_namedStacks`), if any. */
   stack?: string;
+  /** The scanned folder the file is in, when not the one it is grouped in (a part folder's). */
+  folder?: ScannedFolder;
 }
 
 interface _State {
@@ -291,10 +294,14 @@ function _visitDir(
     dir.title = _titleFolder(dir, dir.titleFolderName, nfos, options);
   }
   _collectFiles(dir, scanned, nfos, options, state);
+  const taken = scanned.folders.length > 1 && dir.rel.length > 0
+    ? _partFolders(dir, { scanned, nfos }, options, state)
+    : _NO_INDICES;
 
   const out: _Dir[] = [];
   const f = options.filters;
   for (let index = 0; index < scanned.folders.length; index++) {
+    if (taken.has(index)) continue;
     const name = scanned.folders[index];
     const abs = `${dir.abs}/${name}`;
     const rel = [...dir.rel, name];
@@ -312,6 +319,109 @@ function _visitDir(
     out.push({ abs, relPath, rel, index, title: dir.title });
   }
   return out;
+}
+
+const _NO_INDICES: ReadonlySet<number> = new Set();
+
+/**
+ * Kodi's folder stacking: a movie split into part folders
+ * (`Movie (1999)/CD1/movie.avi`, `CD2/movie.avi`), numbered 1 to n after
+ * one word, each holding one video file and no folder, is one stacked movie,
+ * named by the folder above them (see the name parser's `partFolder`). Adds
+ * it to the batch and returns the indices of the folders it took, which the
+ * walk does not enter. Part folders that do not all qualify are walked like
+ * any other (a show's `Disc 1` of several episodes, a `CD1/VIDEO_TS`).
+ */
+function _partFolders(
+  dir: _Dir,
+  here: { scanned: ScannedFolder; nfos: ReadonlySet<string> },
+  options: WalkOptions,
+  state: _State,
+): ReadonlySet<number> {
+  const { scanned } = here;
+  const groups = new Map<string, Array<{ index: number; part: number }>>();
+  for (let index = 0; index < scanned.folders.length; index++) {
+    const found = partFolder(scanned.folders[index]);
+    if (found === null) continue;
+    const group = groups.get(found.word);
+    if (group) group.push({ index, part: found.part });
+    else groups.set(found.word, [{ index, part: found.part }]);
+  }
+  let taken: Set<number> | undefined;
+  for (const [word, group] of groups) {
+    if (group.length < 2) continue;
+    const parts = new Set(group.map((g) => g.part));
+    if (parts.size !== group.length || [...parts].some((p) => p < 1 || p > group.length)) continue;
+    const drafts = _partFolderDrafts(dir, { ...here, group, word }, options, state);
+    if (drafts === null) continue;
+    taken ??= new Set();
+    for (const { index } of group) taken.add(index);
+    for (const asset of _statAndGroup(drafts, scanned, options, state)) state.batch.push(asset);
+  }
+  return taken ?? _NO_INDICES;
+}
+
+/**
+ * The drafts of one group of part folders (see {@link _partFolders}), one
+ * per folder, stacked under one key; null when a folder does not hold just
+ * one movie file (or cannot be read whole). Empty when the movie does not
+ * match the filters.
+ */
+function _partFolderDrafts(
+  dir: _Dir,
+  at: {
+    scanned: ScannedFolder;
+    nfos: ReadonlySet<string>;
+    group: Array<{ index: number; part: number }>;
+    word: string;
+  },
+  options: WalkOptions,
+  state: _State,
+): _Draft[] | null {
+  const { scanned, group } = at;
+  const drafts: _Draft[] = [];
+  const stack = `m\u0000folders\u0000${at.word}`;
+  const subs: ScannedFolder[] = [];
+  for (const { index, part } of group) {
+    const name = scanned.folders[index];
+    const relPath = dir.relPath === "" ? name : `${dir.relPath}/${name}`;
+    const sub = scanFolder(
+      { abs: `${dir.abs}/${name}`, rel: relPath, chain: subfolderChain(scanned, index) },
+      _scanOptions(options),
+    );
+    if (
+      sub.error !== undefined || sub.folders.length > 0 || sub.files.length !== 1 ||
+      sub.warnings?.length || sub.unreadable?.length
+    ) return null;
+    const [parsed] = parseFolderFiles(relPath, sub.files, {
+      hint: options.hint,
+      cache: state.cache,
+    });
+    if (
+      parsed.kind !== "movie" || parsed.extraType !== null || parsed.sample || parsed.disc !== null
+    ) return null;
+    const rel = `${relPath}/${sub.files[0]}`;
+    const nfo = dir.rel.length === 1
+      ? dir.title?.movieNfo
+      : at.nfos.has("movie.nfo")
+      ? _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${dir.relPath}/movie.nfo`)
+      : undefined;
+    drafts.push({
+      rel,
+      index: 0,
+      asset: _movie(parsed, rel, nfo, options),
+      part,
+      disc: null,
+      named: { title: parsed.title, year: parsed.year, episodeTitle: parsed.episodeTitle },
+      stack,
+      folder: sub,
+    });
+    subs.push(sub);
+  }
+  for (const sub of subs) {
+    for (const [item, reason] of sub.skipped ?? []) options.skipped(item, reason);
+  }
+  return matchesFilters(drafts[0].asset, options.filters) ? drafts : [];
 }
 
 function _titleFolder(
@@ -720,7 +830,7 @@ function _statAndGroup(
   const out: ImportedAsset[] = [];
   const groups = new Map<string, { at: number; parts: _Part[] }>();
   for (const draft of drafts) {
-    const info = _stat(draft, scanned, options);
+    const info = _stat(draft, draft.folder ?? scanned, options);
     if (!info) continue;
     const key = draft.part === null ? null : _stackKey(draft);
     if (key !== null) {

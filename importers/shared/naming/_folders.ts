@@ -115,6 +115,27 @@ function _endsWithDigit(text: string): boolean {
 /** The words that mark a stacked part, before its number (`part1`, `cd2`, `- pt 3`). */
 export const STACK_PART_WORDS = "cd|dvd|part|pt|disc|disk";
 
+const _PART_FOLDER_RE = new RegExp(`^(${STACK_PART_WORDS})[ ._-]?(\\d{1,2})$`, "i");
+
+/**
+ * What a folder named only by a part (`CD1`, `Disc 2`, `part3`) says: the
+ * part's word (lower case) and number; null for any other name. Kodi stacks
+ * a movie split into such folders (`Movie (1999)/CD1/movie.avi`,
+ * `CD2/movie.avi`); the movie is named by the folder above them.
+ *
+ * @example
+ * ```ts
+ * import { partFolder } from "./mod.ts";
+ *
+ * console.log(partFolder("CD2")); // { word: "cd", part: 2 }
+ * console.log(partFolder("Season 2")); // null
+ * ```
+ */
+export function partFolder(name: string): { word: string; part: number } | null {
+  const m = _endsWithDigit(name) ? _PART_FOLDER_RE.exec(name) : null;
+  return m ? { word: m[1].toLowerCase(), part: Number(m[2]) } : null;
+}
+
 const _PART_RE = new RegExp(
   `(?:[ ._\\-]+|\\s-\\s)(?:${STACK_PART_WORDS})[ ._\\-]?(\\d{1,2})$`,
   "i",

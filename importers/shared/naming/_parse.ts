@@ -40,6 +40,7 @@ import {
   parseMovieName,
   parseSeasonFolder,
   parseSeriesFolder,
+  partFolder,
   stackSuffix,
 } from "./_folders.ts";
 
@@ -598,14 +599,18 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
     }
     title = movie.title;
     year = movie.year;
-    part = movie.part;
+    part = movie.part ?? context.partFolder;
     const folder = _parentMovie(context);
     if (folder) {
       if (title === "") title = folder.title;
       if (year === null && folder.year !== null) {
         // `Movie (1999)/release.name.mkv`: a file without a year in a `Title (Year)` folder (the
         // Plex and Radarr movie folder) is that movie, whatever the file is called.
-        if (titleKey(folder.title) !== titleKey(movie.title)) title = folder.title;
+        // The same title in lower case (`Alien (1979)/alien.avi`) reads better as the folder has it.
+        if (
+          titleKey(folder.title) !== titleKey(movie.title) ||
+          (title === title.toLowerCase() && folder.title !== folder.title.toLowerCase())
+        ) title = folder.title;
         year = folder.year;
       } else if (year === null && context.parentRelease && title !== "") {
         // `Movie.2010.DVDRip-GRP/grp-mv.avi`: a release folder names the movie better than the file.
@@ -869,8 +874,10 @@ function _discFile(name: string, disc: _Disc, hint: "auto" | "movie" | "episode"
  * folder's rarely the second.
  */
 interface _FolderContext {
-  /** The folders below the library root. */
+  /** The folders below the library root (without a last part folder, see `partFolder`). */
   folders: string[];
+  /** The part number of the part folder the files sit in (`Movie (1999)/CD2/`), if any. */
+  partFolder: number | null;
   parent: string | undefined;
   parentSeason: number | null;
   /** What {@link extraFromFolder} says of the parent for a file that is not audio. */
@@ -935,9 +942,14 @@ function _folderContext(
   let folders = splitPath(folderPath);
   const rootLength = libraryRoot ? splitPath(libraryRoot.normalize("NFC")).length : 0;
   if (rootLength > 0 && folders.length >= rootLength) folders = folders.slice(rootLength);
+  // `Movie (1999)/CD1/movie.avi`: a part folder (Kodi stacks `CD1`, `CD2`… folders) stands
+  // for the folder above it, which names the movie (or the season of a show's disc).
+  const partOf = folders.length > 1 ? partFolder(folders[folders.length - 1]) : null;
+  if (partOf) folders = folders.slice(0, -1);
   const parent = folders.at(-1);
   return {
     folders,
+    partFolder: partOf?.part ?? null,
     parent,
     parentSeason: parent !== undefined ? _seasonOf(folders, folders.length - 1) : null,
     parentExtra: parent !== undefined ? extraFromFolder(parent, null) : null,

@@ -36,7 +36,7 @@ export {
   seriesTitleFromPath,
 } from "./_parse.ts";
 export type { SeasonFolderOptions } from "./_folders.ts";
-export { STACK_PART_WORDS, withoutStackParts } from "./_folders.ts";
+export { partFolder, STACK_PART_WORDS, withoutStackParts } from "./_folders.ts";
 export { parseFolderFiles } from "./_siblings.ts";
 export {
   describeFolder,
