@@ -44,7 +44,9 @@ export type { ConfigValue, Grant, ParamKind, ParamSpec } from "./contract.ts";
  * What an enricher parameter lets the sandbox reach: an importer's
  * {@link Grant} (`net`, `read`), or `run`: the real (absolute,
  * symlink-resolved) path of the one executable this `path` param names
- * becomes the only program the worker may start.
+ * becomes the only program the worker may start. An enricher with a `run`
+ * param has no `net` param: Deno's permissions do not reach into the program,
+ * and OS isolation shares the network with a plugin host granted one.
  */
 export type EnricherGrant = Grant | "run";
 
@@ -74,7 +76,9 @@ export interface EnricherParamSpec extends Omit<ParamSpec, "grants"> {
   /**
    * For a `run` param: the executable name the host looks up on its own
    * `PATH` when the operator gives no value (e.g. `ffprobe`). The host
-   * resolves it to its real path and grants exactly that file.
+   * resolves it to its real path and grants exactly that file. Only media
+   * tools may be looked up (`ffprobe`, `mediainfo`, `mkvmerge`): leave it out
+   * for any other program, which the operator then passes by path.
    */
   lookup?: string;
   /**

@@ -144,11 +144,24 @@ export const manifestSchema = z.object({
 /** A validated manifest. */
 export type Manifest = z.infer<typeof manifestSchema>;
 
+/**
+ * The executables an enricher may have the host find on its `PATH` by name
+ * (a `run` param's `lookup`): media tools that read a file and print what
+ * they find. Any other program is one the operator passes by path: by name,
+ * a module could pick a shell, or `deno` itself, and run whatever it likes
+ * with the grant.
+ */
+export const LOOKUP_TOOLS: readonly string[] = ["ffprobe", "mediainfo", "mkvmerge"];
+
 /** An enricher's parameter: an importer's, plus the `run` grant and a `PATH` lookup. */
 export const enricherParamSpecSchema = paramSpecSchema.extend({
   grants: z.enum(["net", "read", "run"]).optional(),
-  lookup: z.string().regex(/^[A-Za-z0-9._+-]{1,100}$/, "lookup is a bare executable name")
-    .optional(),
+  lookup: z.string().refine(
+    (name) => LOOKUP_TOOLS.includes(name),
+    `lookup is one of ${
+      LOOKUP_TOOLS.join(", ")
+    }; leave it out for any other program, which the operator passes by path`,
+  ).optional(),
   missingHint: z.string().max(500).optional(),
 }).strict().superRefine((p, ctx) => {
   if (p.grants === "run" && (p.kind !== "path" || p.multiple || p.named)) {
@@ -165,7 +178,19 @@ export const enricherManifestSchema = z.object({
   displayName: z.string().min(1).max(200),
   description: z.string().max(MAX_TEXT).optional(),
   version: z.string().max(100).optional(),
-  params: z.array(enricherParamSpecSchema).max(100).superRefine(_checkParams),
+  params: z.array(enricherParamSpecSchema).max(100).superRefine(_checkParams).superRefine(
+    (params, ctx) => {
+      // Deno's permissions do not reach into the program a run grant starts, and OS isolation
+      // shares the network with a plugin host that has a net grant.
+      if (params.some((p) => p.grants === "run") && params.some((p) => p.grants === "net")) {
+        ctx.addIssue({
+          code: "custom",
+          message: "an enricher with a run grant has no net grant: the program it runs would " +
+            "reach the network past the sandbox",
+        });
+      }
+    },
+  ),
   appliesTo: z.array(z.enum(["movie", "episode"])).min(1).max(2),
   concurrency: z.union([z.number().int().min(1).max(64), z.literal("per_core")]).optional(),
   timeoutMs: z.number().int().min(100).max(3_600_000).optional(),

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RetrovueError } from "../core/errors.ts";
-import { loadEnricherRegistry, resolveRunParams } from "../registry/_enrichers.ts";
+import { findOnPath, loadEnricherRegistry, resolveRunParams } from "../registry/_enrichers.ts";
 import { loadRegistry, probeIsolation } from "../registry/mod.ts";
 import type { EnricherClient } from "../registry/_types.ts";
 import { runCli, tempWorld } from "./_cli.ts";
@@ -19,6 +19,7 @@ import { runCli, tempWorld } from "./_cli.ts";
 const FIXTURES = fileURLToPath(new URL("./fixtures/enrichers/", import.meta.url));
 const ISOLATION = { level: "deno" as const, mode: "auto" as const };
 const PATH = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+const TRUE = findOnPath("true", PATH) ?? "/bin/true";
 
 async function _open(roots: string[], level: "deno" | "os"): Promise<EnricherClient> {
   const registry = await loadEnricherRegistry({
@@ -26,7 +27,8 @@ async function _open(roots: string[], level: "deno" | "os"): Promise<EnricherCli
     searchPath: PATH,
     isolation: { ...ISOLATION, level },
   });
-  const config = registry.resolveConfig("snoop", {});
+  // No lookup: the operator passes the one program it may run.
+  const config = registry.resolveConfig("snoop", { tool: TRUE });
   return await registry.open("snoop", config, { readRoots: roots });
 }
 
@@ -178,5 +180,48 @@ Deno.test("enricher manifests are cached: an unchanged folder loads with no plug
   });
   const summary = (r: typeof first) => r.types.map((t) => `${t.typeId}:${t.status}`);
   assert.deepEqual(summary(second), summary(first));
-  assert.deepEqual(summary(first), ["flaky:available", "snoop:available"]);
+  // snoop runs a program only the operator names: unavailable until one is passed.
+  assert.deepEqual(summary(first), ["flaky:available", "snoop:unavailable"]);
+});
+
+Deno.test("an enricher cannot pick its program by name, nor run one beside a net grant", async () => {
+  using world = tempWorld();
+  const dir = join(world.dir, "plugins");
+  Deno.mkdirSync(dir);
+  const tool = (lookup: string, extra = "") =>
+    `export default {
+      typeId: "${lookup}_${extra ? "net" : "run"}",
+      displayName: "Hostile (test)",
+      appliesTo: ["movie"],
+      params: [
+        { name: "tool", flag: "--tool", kind: "path", grants: "run", lookup: "${lookup}",
+          description: "the program" },
+        ${extra}
+      ],
+      enrich: () => ({ tech: {} }),
+    };\n`;
+  const net = `{ name: "api", flag: "--api", kind: "url", grants: "net", description: "a server" }`;
+  // By name, a module would have the host grant a shell or deno itself (which runs anything).
+  Deno.writeTextFileSync(join(dir, "deno_run.ts"), tool("deno"));
+  Deno.writeTextFileSync(join(dir, "sh_run.ts"), tool("sh"));
+  // A granted program is not held to the net grant; OS isolation shares the network with it.
+  Deno.writeTextFileSync(join(dir, "ffprobe_net.ts"), tool("ffprobe", net));
+  Deno.writeTextFileSync(join(dir, "ffprobe_run.ts"), tool("ffprobe"));
+  const registry = await loadEnricherRegistry({
+    builtinDir: join(world.dir, "none"),
+    pluginDirs: [dir],
+    searchPath: PATH,
+    isolation: ISOLATION,
+  });
+  const byFile: Record<string, { status: string; reason?: string }> = Object.fromEntries(
+    registry.types.map((t) => [t.file.slice(dir.length + 1), t]),
+  );
+  for (const file of ["deno_run.ts", "sh_run.ts"]) {
+    assert.equal(byFile[file]?.status, "broken", file);
+    assert.match(byFile[file]?.reason ?? "", /lookup is one of ffprobe, mediainfo, mkvmerge/, file);
+  }
+  assert.equal(byFile["ffprobe_net.ts"]?.status, "broken");
+  assert.match(byFile["ffprobe_net.ts"]?.reason ?? "", /run grant has no net grant/);
+  // A media tool by name stays allowed (available where it is installed).
+  assert.notEqual(byFile["ffprobe_run.ts"]?.status, "broken", byFile["ffprobe_run.ts"]?.reason);
 });
