@@ -292,8 +292,12 @@ export const commands: Command[] = [enrich, listTypes];
 
 /** What `collection update` was asked to change about enrichers, checked. */
 export interface EnricherChangePlan {
-  /** Enrichers to attach (or update), with their config. */
-  add: { typeId: string; priority?: number; config?: EnricherConfig }[];
+  /**
+   * Enrichers to attach (or update), with their config and the programs
+   * their `run` grants start here (real paths), shown so the operator sees
+   * what an enricher may run.
+   */
+  add: { typeId: string; priority?: number; config?: EnricherConfig; runs?: string[] }[];
   /** Type ids to detach. */
   remove: string[];
   /** Warnings to print (an enricher that cannot run here yet). */
@@ -348,8 +352,12 @@ export async function planEnricherChanges(
       cwd: ctx.cwd,
       applyDefaults: false,
     });
+    let runs: string[] | undefined;
     try {
-      registry.resolveConfig(typeId, config);
+      const resolved = registry.resolveConfig(typeId, config);
+      runs = info.manifest.params.filter((p) => p.grants === "run").map((p) =>
+        String(resolved[p.name])
+      );
     } catch (error) {
       // A path the operator typed must work now; only a failed PATH lookup may wait.
       const typedRun = info.manifest.params.some((p) => p.grants === "run" && p.name in values.raw);
@@ -358,7 +366,12 @@ export async function planEnricherChanges(
       }
       plan.warnings.push(`enricher '${typeId}' cannot run here yet: ${error.message}`);
     }
-    plan.add.push({ typeId, priority, ...(given ? { config } : {}) });
+    plan.add.push({
+      typeId,
+      priority,
+      ...(given ? { config } : {}),
+      ...(runs?.length ? { runs } : {}),
+    });
   }
   return plan;
 }
@@ -403,7 +416,8 @@ export function applyEnricherChanges(
     });
     changes.push(
       `${added ? "added" : "updated"} enricher ${a.typeId}` +
-        (a.priority === undefined ? "" : ` (priority ${a.priority})`),
+        (a.priority === undefined ? "" : ` (priority ${a.priority})`) +
+        (a.runs ? `, which runs ${a.runs.map(inertLine).join(", ")}` : ""),
     );
   }
   return changes;

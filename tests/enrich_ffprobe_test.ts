@@ -170,6 +170,13 @@ Deno.test({
       noFfprobe,
     );
     assert.equal(given.code, 0, given.stderr);
+    // The operator sees the program the enricher may run, as granted (its real path).
+    assert.match(
+      given.stdout,
+      new RegExp(
+        `updated enricher ffprobe, which runs ${RegExp.escape(Deno.realPathSync(findFfprobe()!))}`,
+      ),
+    );
     const probed = await cli(["collection", "enrich", "movies", "--force", "--json"], noFfprobe);
     assert.equal(probed.code, 2, probed.stderr); // Empty and Cut still fail.
     assert.equal(JSON.parse(probed.stdout).enriched, 3);
