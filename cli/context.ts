@@ -301,6 +301,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
         // The probe is another process: it runs while logging is set up (a
         // module to load), which is still done before any plugin host starts.
         const probe = context.probedIsolation();
+        // Its failure (a bad RETROVUE_ISOLATION) is this promise's, below; not unhandled meanwhile.
+        probe.catch(() => {});
         await before();
         return await probe;
       })();

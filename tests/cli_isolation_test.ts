@@ -378,6 +378,11 @@ Deno.test("a bad RETROVUE_ISOLATION or limit value is a one-line error, exit 1",
     await _run(world, ["source", "list-types"], { RETROVUE_ISOLATION: "maybe" }),
     /RETROVUE_ISOLATION must be one of auto, required, off; got 'maybe'/,
   );
+  // An ingest probes while its module loads: the probe's failure is never left unhandled.
+  _oneLineError(
+    await _run(world, ["collection", "ingest", "NoSuch"], { RETROVUE_ISOLATION: "maybe" }),
+    /^Error: (?!.*Uncaught)/,
+  );
   _oneLineError(
     await _run(world, ["source", "list-types"], { RETROVUE_MAX_ASSETS: "lots" }),
     /RETROVUE_MAX_ASSETS must be a positive whole number/,
