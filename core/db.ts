@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { ASSETS_DDL } from "./db_assets.ts";
 import { fingerprintsOf } from "./fingerprint.ts";
-import { RetrovueError } from "./errors.ts";
+import { RetrovueError, sqliteError } from "./errors.ts";
 
 /** One forward-only schema step. */
 export interface Migration {
@@ -270,6 +270,15 @@ function _open(
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.exec("PRAGMA foreign_keys = ON");
     const stamp = _assertOurs(db, path);
+    if (!create && _isEmpty(db)) {
+      // An empty file (`touch catalog.db`) is no catalog yet: only `source add` makes one.
+      throw new RetrovueError(
+        "DB_NOT_FOUND",
+        `the catalog '${path}' is an empty file, not a catalog yet; check --db and RETROVUE_DB, ` +
+          `or create it by adding a source ('source add')`,
+        { details: { path } },
+      );
+    }
     if (options.readOnly) {
       _assertKnownVersion(db, path);
       const version = schemaVersion(db);
@@ -287,6 +296,11 @@ function _open(
     throw toDbError(error);
   }
   return db;
+}
+
+/** Whether the database holds nothing at all (no table, index or view). */
+function _isEmpty(db: DatabaseSync): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get() === undefined;
 }
 
 /**
@@ -475,16 +489,9 @@ export function transaction<T>(
  */
 export function toDbError(error: unknown): unknown {
   if (error instanceof RetrovueError) return error;
-  const message = error instanceof Error ? error.message : String(error);
   if ((error as { code?: string })?.code !== "ERR_SQLITE_ERROR") return error;
-  if (/database is locked|SQLITE_BUSY/i.test(message)) {
-    return new RetrovueError(
-      "DB_BUSY",
-      "the database is busy (another RetroVue command is writing); try again",
-      { retryable: true, cause: error },
-    );
-  }
-  return new RetrovueError("DB_ERROR", `database error: ${message}`, { cause: error });
+  return sqliteError(error) ??
+    new RetrovueError("DB_ERROR", `database error: ${(error as Error).message}`, { cause: error });
 }
 
 function _assertKnownVersion(
@@ -572,7 +579,11 @@ function _createOwnerOnly(path: string): void {
     file.close();
     Deno.chmodSync(path, 0o600);
   } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) return;
+    if (error instanceof Deno.errors.AlreadyExists) {
+      // An empty file given as the catalog becomes one: owner-only, as it will hold credentials.
+      if (Deno.statSync(path).size === 0) Deno.chmodSync(path, 0o600);
+      return;
+    }
     throw new RetrovueError(
       "DB_ERROR",
       `cannot create database '${path}': ${(error as Error).message}`,

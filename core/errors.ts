@@ -122,11 +122,46 @@ export function exitCodeFor(error: unknown): number {
 }
 
 /**
- * Wraps anything thrown into a {@link RetrovueError}. Unknown errors become
- * `INTERNAL`, keeping the original as `cause` for debugging.
+ * Wraps anything thrown into a {@link RetrovueError}. An error of the
+ * catalog's SQLite that the operator can act on is `DB_BUSY` or `DB_ERROR`
+ * (see {@link sqliteError}); other unknown errors (a bug of ours among them)
+ * become `INTERNAL`, keeping the original as `cause` for debugging.
  */
 export function toRetrovueError(error: unknown): RetrovueError {
   if (error instanceof RetrovueError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  const known = sqliteError(error);
+  if (known) return known;
   return new RetrovueError("INTERNAL", message, { cause: error });
+}
+
+/**
+ * What a `node:sqlite` error means to an operator, when it is a condition of
+ * the catalog rather than of our code: `DB_BUSY` (another command is
+ * writing; worth a retry), or `DB_ERROR` saying the file is damaged (corrupt,
+ * or not a database any more) and what to do, or that the disk failed, is
+ * full or is read-only. Undefined for anything else.
+ */
+export function sqliteError(error: unknown): RetrovueError | undefined {
+  if ((error as { code?: unknown } | null)?.code !== "ERR_SQLITE_ERROR") return undefined;
+  const message = (error as Error).message ?? "";
+  if (/database is locked|SQLITE_BUSY/i.test(message)) {
+    return new RetrovueError(
+      "DB_BUSY",
+      "the database is busy (another RetroVue command is writing); try again",
+      { retryable: true, cause: error },
+    );
+  }
+  if (/malformed|not a database|file is encrypted/i.test(message)) {
+    return new RetrovueError(
+      "DB_ERROR",
+      `the catalog file is damaged (${message}); restore it from a backup ` +
+        `(sqlite3 FILE 'PRAGMA integrity_check' shows what is wrong)`,
+      { cause: error },
+    );
+  }
+  if (/disk I\/O error|disk is full|readonly database|unable to open database/i.test(message)) {
+    return new RetrovueError("DB_ERROR", `database error: ${message}`, { cause: error });
+  }
+  return undefined;
 }

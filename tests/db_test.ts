@@ -12,7 +12,7 @@ import {
   schemaVersion,
   transaction,
 } from "../core/db.ts";
-import { RetrovueError } from "../core/errors.ts";
+import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 
 const FIXED = () => new Date("2030-01-02T03:04:05.000Z");
 
@@ -251,6 +251,61 @@ Deno.test("an older catalog that cannot be upgraded for reading is DB_BUSY or DB
     const raw = new DatabaseSync(path, { readOnly: true });
     assert.equal(schemaVersion(raw), 8, "the migrations before the failing one stay applied");
     raw.close();
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("an empty file is no catalog to read or update; a creating open makes it owner-only", () => {
+  const dir = _tmp();
+  const path = join(dir, "empty.db");
+  try {
+    Deno.writeFileSync(path, new Uint8Array(), { mode: 0o644 });
+    Deno.chmodSync(path, 0o644);
+    for (const options of [{ readOnly: true }, { create: false }]) {
+      assert.throws(
+        () => openDatabase(path, options),
+        (e: RetrovueError) => e.code === "DB_NOT_FOUND" && /is an empty file/.test(e.message),
+      );
+      assert.equal(Deno.statSync(path).size, 0, "nothing was written");
+    }
+    // `source add` (a creating open) makes it a catalog, which will hold credentials.
+    openDatabase(path, { now: FIXED }).close();
+    if (Deno.build.os !== "windows") assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("a damaged catalog is DB_ERROR saying so; our own SQL mistakes stay INTERNAL", () => {
+  const dir = _tmp();
+  const path = join(dir, "damaged.db");
+  try {
+    const db = openDatabase(path, { now: FIXED });
+    db.exec("PRAGMA journal_mode = DELETE");
+    db.close();
+    const bytes = Deno.readFileSync(path);
+    bytes.fill(0x5a, 4096); // every page after the first
+    Deno.writeFileSync(path, bytes);
+    const damaged = (() => {
+      try {
+        const again = openDatabase(path, { readOnly: true });
+        again.prepare("SELECT count(*) FROM assets").get();
+        again.close();
+      } catch (error) {
+        return toRetrovueError(error);
+      }
+    })();
+    assert.equal(damaged?.code, "DB_ERROR", damaged?.message);
+    assert.match(damaged.message, /the catalog file is damaged .*restore it from a backup/);
+    const mistake = (() => {
+      try {
+        openMemoryDatabase().exec("SELEC 1");
+      } catch (error) {
+        return toRetrovueError(error);
+      }
+    })();
+    assert.equal(mistake?.code, "INTERNAL");
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
