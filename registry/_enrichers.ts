@@ -43,8 +43,8 @@ import {
 } from "./mod.ts";
 import { type CachedLoad, readManifestCache, runtimeStamp } from "./_manifest_cache.ts";
 import { moduleKind } from "./_module_kind.ts";
-import { deriveSandbox } from "./_permissions.ts";
-import { refuseProtected, startSandboxedHost } from "./_single.ts";
+import { deriveSandbox, refuseProtected } from "./_permissions.ts";
+import { startSandboxedHost } from "./_single.ts";
 import type { EnricherClient, EnricherTypeInfo } from "./_types.ts";
 
 /** Where the built-in enrichers live (next to this code, also inside a compiled binary). */

@@ -17,6 +17,7 @@ import { isAbsolute } from "node:path";
 import type { ImporterConfig, ParamSpec } from "../core/contract.ts";
 import type { EnricherParamSpec } from "../core/enricher_contract.ts";
 import { splitNamedValue } from "../core/config.ts";
+import { RetrovueError } from "../core/errors.ts";
 import type { Bind } from "./_isolation.ts";
 import type { WorkerPermissions } from "./_protocol.ts";
 
@@ -148,4 +149,32 @@ function _withoutNested(binds: Bind[]): Bind[] {
   return binds.filter((b) =>
     b.source === b.target || !reals.some((r) => b.target.startsWith(r.endsWith("/") ? r : r + "/"))
   );
+}
+
+/**
+ * Throws `CONFIG_INVALID` when a granted path is, or contains, a protected
+ * one (shared with the enricher registry): a source granted the folder holding the catalog could read every
+ * other source's credentials, whatever the isolation.
+ */
+export function refuseProtected(read: readonly string[], protectedPaths: readonly string[]): void {
+  for (const path of protectedPaths) {
+    let real = path;
+    try {
+      real = Deno.realPathSync(path);
+    } catch {
+      // Not there (yet): compare as given.
+    }
+    const hit = read.find((r) => {
+      const root = r.endsWith("/") ? r : r + "/";
+      return real === r || real.startsWith(root) || path === r || path.startsWith(root);
+    });
+    if (hit) {
+      throw new RetrovueError(
+        "CONFIG_INVALID",
+        `the granted path ${hit} contains RetroVue's catalog (${path}); a source may not ` +
+          "read it: give a narrower folder",
+        { details: { path: hit } },
+      );
+    }
+  }
 }

@@ -24,7 +24,7 @@ import { type HostProcess, startHostProcess } from "./_host_process.ts";
 import { assertMounted } from "./_mounts.ts";
 import type { IsolationLevel } from "./_isolation.ts";
 import type { Limits } from "./_limits.ts";
-import { deriveSandbox, type Sandbox } from "./_permissions.ts";
+import { deriveSandbox, refuseProtected, type Sandbox } from "./_permissions.ts";
 import { pluginReadRoot } from "./_discovery.ts";
 import type { ImporterClient, ImporterTypeInfo } from "./_types.ts";
 
@@ -120,32 +120,4 @@ export function startSandboxedHost(
     isolation: options.isolation,
     compileCache: options.compileCache,
   });
-}
-
-/**
- * Throws `CONFIG_INVALID` when a granted path is, or contains, a protected
- * one (shared with the enricher registry): a source granted the folder holding the catalog could read every
- * other source's credentials, whatever the isolation.
- */
-export function refuseProtected(read: readonly string[], protectedPaths: readonly string[]): void {
-  for (const path of protectedPaths) {
-    let real = path;
-    try {
-      real = Deno.realPathSync(path);
-    } catch {
-      // Not there (yet): compare as given.
-    }
-    const hit = read.find((r) => {
-      const root = r.endsWith("/") ? r : r + "/";
-      return real === r || real.startsWith(root) || path === r || path.startsWith(root);
-    });
-    if (hit) {
-      throw new RetrovueError(
-        "CONFIG_INVALID",
-        `the granted path ${hit} contains RetroVue's catalog (${path}); a source may not ` +
-          "read it: give a narrower folder",
-        { details: { path: hit } },
-      );
-    }
-  }
 }

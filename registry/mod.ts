@@ -73,7 +73,7 @@ export {
   refuseUnisolated,
 } from "./_isolation.ts";
 export { DEFAULT_LIMITS, LIMIT_ENV_NAMES, type Limits, limitsFromEnv } from "./_limits.ts";
-export { deriveSandbox, type Sandbox } from "./_permissions.ts";
+export { deriveSandbox, refuseProtected, type Sandbox } from "./_permissions.ts";
 export type * from "./_types.ts";
 
 /**
