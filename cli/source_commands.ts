@@ -4,9 +4,11 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { validateConfig } from "../core/config.ts";
-import type { ConnectionInfo, ImporterConfig } from "../core/contract.ts";
+import { openMemoryDatabase } from "../core/db.ts";
+import type { ConnectionInfo, ImporterConfig, ParamSpec } from "../core/contract.ts";
 import {
   checkSourceName,
   collectionCounts,
@@ -25,8 +27,10 @@ import { RetrovueError } from "../core/errors.ts";
 import { attachDefaultEnrichers } from "../ingest/records.ts";
 import {
   DEFAULT_SEARCH_PATH,
+  deriveSandbox,
   describeIsolation,
   findOnPath,
+  refuseProtected,
   type Registry,
   type ValidCollectionInfo,
 } from "../registry/mod.ts";
@@ -340,10 +344,34 @@ function _discoveryText(result: DiscoveryResult, width: number | null): string {
     : summary;
 }
 
+/**
+ * Throws `CONFIG_INVALID` when `config` grants a path holding the catalog:
+ * a source may never read it, whether its connection is checked or not
+ * (`--no-validate`), as opening it would refuse later.
+ */
+function _refuseCatalogGrant(
+  ctx: CommandContext,
+  params: readonly ParamSpec[],
+  config: ImporterConfig,
+): void {
+  refuseProtected(deriveSandbox(params, config).permissions.read || [], [dirname(ctx.dbPath)]);
+}
+
+/** The catalog when it exists, else undefined (a DB_NOT_FOUND is no error here). */
+function _existingCatalog(ctx: CommandContext): DatabaseSync | undefined {
+  try {
+    return ctx.openDb();
+  } catch (error) {
+    if (error instanceof RetrovueError && error.code === "DB_NOT_FOUND") return undefined;
+    throw error;
+  }
+}
+
 function _connectionText(connection: ConnectionInfo | null): string {
   if (!connection) return "";
+  // The server's words, on our line: one line, inert.
   const parts = [connection.serverName, connection.version && `version ${connection.version}`]
-    .filter(Boolean);
+    .filter(Boolean).map((part) => inertLine(String(part)));
   return `Connection OK${parts.length ? ` (${parts.join(", ")})` : ""}.\n`;
 }
 
@@ -369,9 +397,13 @@ const add: Command = {
     const name = checkSourceName(values.name);
     const raw = await readSecretInputs(ctx, { params: info.manifest.params, ...parsed });
     const config = validateConfig(info.manifest.params, raw, { cwd: ctx.cwd });
-    const db = ctx.openDb({ create: true });
+    _refuseCatalogGrant(ctx, info.manifest.params, config);
+    // Only a source added makes the catalog: a dry run, or an add whose checks fail, leaves
+    // no file where there was none.
+    const existing = _existingCatalog(ctx);
     // Fail on a taken name before contacting anything.
-    const taken = listSources(db).find((s) => s.name.toLowerCase() === name.toLowerCase());
+    const taken = existing &&
+      listSources(existing).find((s) => s.name.toLowerCase() === name.toLowerCase());
     if (taken) {
       throw new RetrovueError(
         "CONFLICT",
@@ -383,6 +415,8 @@ const add: Command = {
       discover: values.discover ?? false,
     });
     const dryRun = values["dry-run"] ?? false;
+    const db = existing ??
+      (dryRun ? openMemoryDatabase({ now: ctx.now }) : ctx.openDb({ create: true }));
     const { source, discovery } = writeOrDryRun(db, () => {
       const source = insertSource(db, { name, typeId: info.typeId, config }, { now: ctx.now });
       const discovery = discovered
@@ -639,6 +673,7 @@ Options not given keep their current values.
           changed.push(p.flag);
         }
       }
+      _refuseCatalogGrant(ctx, available.manifest.params, config);
       if (changed.length && !values["no-validate"]) {
         await _contact(ctx, { registry, info: available, config }, {
           validate: true,

@@ -330,7 +330,10 @@ function _upgrade(
   }
 }
 
-/** An in-memory, migrated database for tests. */
+/**
+ * An in-memory, migrated database: for tests, and for a dry run with no
+ * catalog yet (`source add --dry-run`), which computes on it and writes no file.
+ */
 export function openMemoryDatabase(options: { now?: () => Date } = {}): DatabaseSync {
   const db = new DatabaseSync(":memory:");
   db.exec("PRAGMA foreign_keys = ON");

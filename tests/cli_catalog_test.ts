@@ -682,3 +682,51 @@ Deno.test("source remove asks on a terminal: 'n' keeps the source, 'y' removes i
   assert.match(yes.out, /^Removed source 'Home'/);
   assert.doesNotMatch(dumpDb(world.db), /"name":"Home"/);
 });
+
+Deno.test("source add makes the catalog only when it adds: not on a dry run, nor on a failure", async () => {
+  using world = tempWorld();
+  const cli = _cli(world);
+  const add = ["source", "add", "--type", "fake", "--name", "A", "--state-file", cli.state];
+  const dry = _ok(await cli.run([...add, "--discover", "--dry-run"]), "dry run");
+  assert.match(dry.stdout, /Nothing was written\./);
+  assert.match(dry.stdout, /added\s+TV/, "the dry run still shows what it would add");
+  assert.equal(dumpDb(world.db), "<no database>");
+  const refused = world.writeJson("refused.json", { connection: { fail: "AUTH_FAILED" } });
+  const failed = await cli.run([
+    ...["source", "add", "--type", "fake", "--name", "B", "--state-file", refused],
+  ]);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.equal(dumpDb(world.db), "<no database>");
+  _ok(await cli.run(add), "add");
+  assert.notEqual(dumpDb(world.db), "<no database>");
+});
+
+Deno.test("a source may not be granted the catalog's folder, even with --no-validate", async () => {
+  using world = tempWorld();
+  const cli = _cli(world);
+  _ok(await cli.run(["source", "add", "--type", "fake", "--name", "A", "--state-file", cli.state]));
+  const before = dumpDb(world.db);
+  const args = ["--type", "filesystem", "--root", `Disk=${world.dir}`, "--no-validate"];
+  _fails(
+    await cli.run(["source", "add", "--name", "Disk", ...args]),
+    1,
+    /contains RetroVue's catalog/,
+  );
+  assert.equal(dumpDb(world.db), before);
+});
+
+Deno.test("the server's name is shown on one line, made inert", async () => {
+  using world = tempWorld();
+  const cli = _cli(world);
+  const state = world.writeJson("evil.json", {
+    connection: { serverName: "Evil\nSecond line\u001b[31mRED" },
+  });
+  const r = _ok(
+    await cli.run(["source", "add", "--type", "fake", "--name", "E", "--state-file", state]),
+  );
+  const line = r.stdout.split("\n").find((l) => l.startsWith("Connection OK"));
+  assert.ok(line, r.stdout);
+  assert.match(line, /Evil.*Second line/, "both parts on the Connection OK line");
+  assert.ok(!r.stdout.includes("\u001b"), "no raw escape reaches the terminal");
+  assert.ok(!r.stdout.split("\n").some((l) => l.startsWith("Second line")));
+});
