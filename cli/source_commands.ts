@@ -6,7 +6,7 @@
 
 import { dirname } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { validateConfig } from "../core/config.ts";
+import { secretValues, validateConfig } from "../core/config.ts";
 import { openMemoryDatabase } from "../core/db.ts";
 import type { ConnectionInfo, ImporterConfig, ParamSpec } from "../core/contract.ts";
 import {
@@ -357,6 +357,22 @@ function _refuseCatalogGrant(
   refuseProtected(deriveSandbox(params, config).permissions.read || [], [dirname(ctx.dbPath)]);
 }
 
+/**
+ * Has the context scrub the secrets of `sources` from all it prints: a
+ * secret param is shown masked, but the same text may sit inside another
+ * value (a token in the path of a base URL).
+ */
+function _hideSecrets(
+  ctx: CommandContext,
+  registry: Registry,
+  sources: readonly SourceRecord[],
+): void {
+  for (const source of sources) {
+    const params = registry.get(source.typeId)?.manifest.params;
+    if (params) ctx.addSecrets(secretValues(params, source.config));
+  }
+}
+
 /** The catalog when it exists, else undefined (a DB_NOT_FOUND is no error here). */
 function _existingCatalog(ctx: CommandContext): DatabaseSync | undefined {
   try {
@@ -464,6 +480,7 @@ their enabled/total collections. Never contacts an importer.
     const db = ctx.openDb();
     const sources = listSources(db, { typeId: values.type });
     const registry = await ctx.loadRegistry();
+    _hideSecrets(ctx, registry, sources);
     const counts = collectionCounts(db);
     const rows = sources.map((s) => ({
       source: s,
@@ -529,6 +546,7 @@ when the source's importer is not installed every config value is masked.
     const source = findSource(db, positionals[0]);
     const registry = await ctx.loadRegistry();
     const params = registry.get(source.typeId)?.manifest.params;
+    _hideSecrets(ctx, registry, [source]);
     const status = importerStatus(registry, source.typeId);
     const collections = listCollections(db, { sourceId: source.id });
     const grants = params ? sourceGrants(params, source.config) : null;

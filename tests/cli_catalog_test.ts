@@ -730,3 +730,27 @@ Deno.test("the server's name is shown on one line, made inert", async () => {
   assert.ok(!r.stdout.includes("\u001b"), "no raw escape reaches the terminal");
   assert.ok(!r.stdout.split("\n").some((l) => l.startsWith("Second line")));
 });
+
+Deno.test("a secret inside another value is hidden by source show and source list", async () => {
+  using world = tempWorld();
+  const cli = _cli(world);
+  // The token also sits in another param's value (as it can in a base URL's path).
+  const state = world.writeJson(`${TOKEN}.json`, STATE);
+  _ok(
+    await cli.run([
+      ...["source", "add", "--type", "fake", "--name", "A", "--state-file", state],
+      ...["--token", TOKEN],
+    ]),
+  );
+  for (
+    const args of [["source", "show", "A"], ["source", "show", "A", "--json"], [
+      "source",
+      "list",
+      "--json",
+    ]]
+  ) {
+    const r = _ok(await cli.run(args), args.join(" "));
+    assert.ok(!r.stdout.includes(TOKEN), `${args.join(" ")}: ${r.stdout}`);
+    assert.match(r.stdout, /\*\*\*\.json/, "the rest of the value is shown");
+  }
+});
