@@ -201,7 +201,8 @@ export function usage(commands: readonly CommandEntry[], prefix: readonly string
     "  --version    print the version of retrovue and of Deno",
     "",
     "Exit codes: 0 ok, 1 usage/validation/runtime error, 2 partial success, 3 upstream unreachable,",
-    '130 interrupted; with --json, "status" agrees (ok 0, partial 2, error 1/3/130).',
+    '130 interrupted (Ctrl-C), 143 terminated (SIGTERM); with --json, "status" agrees',
+    "(ok 0, partial 2, error 1/3/130/143).",
     "",
   ].join("\n");
 }
@@ -282,14 +283,19 @@ if (import.meta.main && Deno.build.standalone && await _isPluginHostCall(Deno.ar
   await (await import("./registry/mod.ts")).runPluginHost();
 } else if (import.meta.main) {
   const controller = new AbortController();
-  let interrupts = 0;
-  const onInterrupt = () => {
-    interrupts++;
-    controller.abort(new RetrovueError("CANCELLED", "interrupted"));
-    if (interrupts > 1) Deno.exit(130);
+  // Ctrl-C (SIGINT, exit 130) and SIGTERM (what timeout, systemd and docker stop send; exit
+  // 143) stop the command the same way: it is cancelled, writes nothing and says so (with
+  // --json, in its document). A second signal ends the process at once.
+  let stopped = 0;
+  let stopCode = 130;
+  const stopOn = (code: number, reason: string) => () => {
+    if (stopped++ === 0) stopCode = code;
+    controller.abort(new RetrovueError("CANCELLED", reason));
+    if (stopped > 1) Deno.exit(stopCode);
   };
   try {
-    Deno.addSignalListener("SIGINT", onInterrupt);
+    Deno.addSignalListener("SIGINT", stopOn(130, "interrupted"));
+    Deno.addSignalListener("SIGTERM", stopOn(143, "terminated (SIGTERM)"));
   } catch {
     // Signals are not available everywhere; Ctrl-C then just ends the process.
   }
@@ -304,5 +310,5 @@ if (import.meta.main && Deno.build.standalone && await _isPluginHostCall(Deno.ar
     readLine: _readLine,
     signal: controller.signal,
   });
-  Deno.exit(controller.signal.aborted && code !== 0 ? 130 : code);
+  Deno.exit(controller.signal.aborted && code !== 0 ? stopCode : code);
 }

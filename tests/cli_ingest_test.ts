@@ -358,8 +358,13 @@ Deno.test("source ingest: each collection on its own; partial failure exits 2", 
   assert.equal(listed.total, 6, "TV's new asset landed, Movies kept its asset");
 });
 
-Deno.test("readers never wait on a running ingest; Ctrl-C leaves the catalog as it was", async () => {
-  using world = tempWorld();
+/**
+ * A world whose TV collection was ingested once, and whose importer now hangs
+ * after two assets; with the catalog's dump before the next ingest.
+ */
+async function _hangingIngest(
+  world: TempWorld,
+): Promise<{ w: World; before: string }> {
   const w = makeWorld(world);
   await seed(w);
   ok(await w.run(["collection", "ingest", "TV"]), "first ingest");
@@ -367,7 +372,12 @@ Deno.test("readers never wait on a running ingest; Ctrl-C leaves the catalog as 
     assets: { tv: [...TV_ASSETS, ep("e5", "Gamma", 1, 1)] },
     hangAfter: { tv: 2 },
   }));
-  const before = dumpDb(world.db);
+  return { w, before: dumpDb(world.db) };
+}
+
+Deno.test("readers never wait on a running ingest; Ctrl-C leaves the catalog as it was", async () => {
+  using world = tempWorld();
+  const { w, before } = await _hangingIngest(world);
   const ingest = spawnCli(world, ["collection", "ingest", "TV"]);
   const result = collect(ingest);
   let exited = false;
@@ -386,6 +396,21 @@ Deno.test("readers never wait on a running ingest; Ctrl-C leaves the catalog as 
   }
   const r = await result;
   assert.equal(r.code, 130, r.stderr);
+  assert.equal(dumpDb(world.db), before);
+});
+
+Deno.test("SIGTERM cancels an ingest like Ctrl-C: exit 143, its --json document, nothing written", async () => {
+  using world = tempWorld();
+  const { before } = await _hangingIngest(world);
+  const ingest = spawnCli(world, ["collection", "ingest", "TV", "--json"]);
+  const result = collect(ingest);
+  await new Promise((r) => setTimeout(r, 1500));
+  ingest.kill("SIGTERM");
+  const r = await result;
+  assert.equal(r.code, 143, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.status, "error");
+  assert.equal(doc.error.code, "CANCELLED");
   assert.equal(dumpDb(world.db), before);
 });
 
