@@ -207,14 +207,23 @@ export const connectionInfoSchema = z.object({
   serverId: z.string().max(500).optional(),
 }).strip();
 
+/**
+ * A plugin's text, at most `max` characters and without a NUL: the catalog
+ * stores it as SQLite text, which reads back cut at the first NUL (two ids
+ * differing after it would collide, a path would name another file).
+ */
+function _text(max: number) {
+  return z.string().max(max).refine((v) => !v.includes("\0"), "contains a NUL character");
+}
+
 /** One collection from `listCollections`. */
 export const collectionInfoSchema = z.object({
-  externalId: z.string().min(1).max(2000),
-  name: z.string().min(1).max(500),
+  externalId: _text(2000).min(1),
+  name: _text(500).min(1),
   kind: z.enum(["movies", "shows", "mixed", "other"]),
-  locations: z.array(z.string().max(4096)).max(1000).optional(),
+  locations: z.array(_text(4096)).max(1000).optional(),
   ingestible: z.boolean().optional(),
-  reason: z.string().max(MAX_TEXT).optional(),
+  reason: _text(MAX_TEXT).optional(),
 });
 
 /** The whole `listCollections` answer; external ids must be unique. */
@@ -231,7 +240,7 @@ export const collectionListSchema = z.array(collectionInfoSchema).max(10_000).su
 );
 
 const nonNegInt = z.number().int().nonnegative().max(1_000_000_000);
-const optText = (max: number) => z.string().max(max).nullish();
+const optText = (max: number) => _text(max).nullish();
 
 /** A short technical token (codec, container, language): at most 64 characters. */
 const techText = z.string().max(64).nullish();
@@ -282,9 +291,9 @@ export type ValidEnrichResult = z.infer<typeof enrichResultSchema>;
 
 /** One asset from `fetchAssets`. */
 export const importedAssetSchema = z.object({
-  externalId: z.string().min(1).max(4096),
+  externalId: _text(4096).min(1),
   kind: z.enum(["movie", "episode"]),
-  title: z.string().max(1000),
+  title: _text(1000),
   seriesTitle: optText(1000),
   season: nonNegInt.nullish(),
   episode: nonNegInt.nullish(),
@@ -294,8 +303,9 @@ export const importedAssetSchema = z.object({
   durationMs: z.number().nonnegative().max(1e12).nullish(),
   externalIds: z.record(z.string().regex(/^[a-z0-9_]{1,40}$/), z.string().max(500)).optional(),
   path: optText(4096),
-  parts: z.array(z.string().max(4096)).max(100).optional(),
-  size: z.number().nonnegative().max(2 ** 53).nullish(),
+  parts: z.array(_text(4096)).max(100).optional(),
+  // A safe integer at most: a larger one cannot be read back as a number (`node:sqlite`).
+  size: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).nullish(),
   modified: optText(500),
   tech: technicalMetadataSchema.nullish(),
 }).superRefine((a, ctx) => {

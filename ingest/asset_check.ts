@@ -41,8 +41,9 @@ export function checkImportedAsset(raw: unknown): ValidImportedAsset | undefined
   const tech = r.tech;
   if (
     typeof externalId !== "string" || externalId.length < 1 || externalId.length > 4096 ||
+    externalId.includes("\0") ||
     (kind !== "movie" && kind !== "episode") ||
-    typeof title !== "string" || title.length > 1000 ||
+    typeof title !== "string" || title.length > 1000 || title.includes("\0") ||
     !_optText(seriesTitle, 1000) ||
     !_optInt(season, 0, 1_000_000_000) ||
     !_optInt(episode, 0, 1_000_000_000) ||
@@ -53,7 +54,7 @@ export function checkImportedAsset(raw: unknown): ValidImportedAsset | undefined
     !(externalIds === undefined || _isIdRecord(externalIds)) ||
     !_optText(path, 4096) ||
     !(parts === undefined || _isTextList(parts, 100, 4096)) ||
-    !_optNumber(size, 2 ** 53) ||
+    !_optNumber(size, Number.MAX_SAFE_INTEGER) ||
     !_optText(modified, 500) ||
     !(tech == null || _isTech(tech))
   ) return undefined;
@@ -88,9 +89,17 @@ function _isObject(v: unknown): v is object {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** `z.string().max(max).nullish()`. */
-function _optText(v: unknown, max: number): boolean {
+/**
+ * A technical field's `z.string().max(max).nullish()`: stored inside JSON,
+ * which keeps a NUL, so one is allowed here.
+ */
+function _optTechText(v: unknown, max: number): boolean {
   return v == null || (typeof v === "string" && v.length <= max);
+}
+
+/** `_text(max).nullish()`: at most `max` characters, no NUL. */
+function _optText(v: unknown, max: number): boolean {
+  return v == null || (typeof v === "string" && v.length <= max && !v.includes("\0"));
 }
 
 /** `z.number().int().min(min).max(max).nullish()`. */
@@ -131,12 +140,12 @@ function _optBoolean(v: unknown): boolean {
   return v === undefined || typeof v === "boolean";
 }
 
-/** `z.array(z.string().max(maxText)).max(maxItems)`, dense. */
+/** `z.array(_text(maxText)).max(maxItems)`, dense. */
 function _isTextList(v: unknown, maxItems: number, maxText: number): boolean {
   if (!Array.isArray(v) || v.length > maxItems) return false;
   for (let i = 0; i < v.length; i++) {
     const s = v[i];
-    if (typeof s !== "string" || s.length > maxText) return false;
+    if (typeof s !== "string" || s.length > maxText || s.includes("\0")) return false;
   }
   return true;
 }
@@ -164,14 +173,14 @@ function _isTech(v: unknown): boolean {
   const video = t.video;
   const audio = t.audio;
   const subtitles = t.subtitles;
-  if (!_optText(t.container, 64) || !_optNumber(t.bitrate, 1e12)) return false;
+  if (!_optTechText(t.container, 64) || !_optNumber(t.bitrate, 1e12)) return false;
   if (video != null) {
     if (!_isObject(video)) return false;
     const x = video as Record<string, unknown>;
     const scan = x.scanType;
     const hdr = x.hdr;
     if (
-      !_optText(x.codec, 64) || !_optText(x.profile, 100) ||
+      !_optTechText(x.codec, 64) || !_optTechText(x.profile, 100) ||
       !_optInt(x.width, 0, 100_000) || !_optInt(x.height, 0, 100_000) ||
       !_optNumber(x.frameRate, 1000) ||
       !(scan == null || scan === "progressive" || scan === "interlaced") ||
@@ -185,13 +194,13 @@ function _isTech(v: unknown): boolean {
 
 /** An audio stream of `technicalMetadataSchema`. */
 function _isAudioStream(s: Record<string, unknown>): boolean {
-  return _optText(s.codec, 64) && _optInt(s.channels, 0, 64) && _optText(s.language, 64) &&
+  return _optTechText(s.codec, 64) && _optInt(s.channels, 0, 64) && _optTechText(s.language, 64) &&
     _optBoolean(s.default);
 }
 
 /** A subtitle stream of `technicalMetadataSchema`. */
 function _isSubtitleStream(s: Record<string, unknown>): boolean {
-  return _optText(s.codec, 64) && _optText(s.language, 64) && _optBoolean(s.forced) &&
+  return _optTechText(s.codec, 64) && _optTechText(s.language, 64) && _optBoolean(s.forced) &&
     _optBoolean(s.external);
 }
 

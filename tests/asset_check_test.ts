@@ -81,8 +81,12 @@ const VALUES: unknown[] = [
   1e9 + 1,
   1e12,
   1e12 + 1,
+  Number.MAX_SAFE_INTEGER,
   2 ** 53,
   2 ** 53 + 2,
+  // Text SQLite would read back cut at the NUL.
+  "a\0b",
+  ["a", "b\0"],
   NaN,
   Infinity,
   true,
