@@ -86,12 +86,14 @@ export function normalizeAsset(
 ): NormalizeOutcome {
   const secrets = options.secrets?.size ? options.secrets : undefined;
   const outcome = _normalize(raw, mappings, secrets);
-  if (outcome.ok || !secrets) return outcome;
+  if (outcome.ok) return outcome;
+  // Masked whole, then cut: cut first, a secret's start would no longer read as the secret.
   const id = outcome.externalId;
+  const shown = id === null || !secrets ? id : redact(id, secrets);
   return {
     ok: false,
-    externalId: id === null ? null : redact(id, secrets),
-    reason: redact(outcome.reason, secrets),
+    externalId: shown === null ? null : _cutId(shown),
+    reason: secrets ? redact(outcome.reason, secrets) : outcome.reason,
   };
 }
 
@@ -257,11 +259,18 @@ function _label(text: string | null | undefined): string | null {
   return t === "" ? null : t;
 }
 
-/** The `externalId` of a raw item when it has a usable one, for reports (cut to 200 chars). */
+/**
+ * The `externalId` of a raw item when it has a usable one, whole: a report
+ * masks secrets in it first, then cuts it (see {@link normalizeAsset}).
+ */
 export function rawExternalId(raw: unknown): string | null {
   if (typeof raw !== "object" || raw === null) return null;
   const id = (raw as Record<string, unknown>).externalId;
-  if (typeof id !== "string" || id === "") return null;
+  return typeof id !== "string" || id === "" ? null : id;
+}
+
+/** An external id as reports show it: cut to 200 characters. */
+function _cutId(id: string): string {
   return id.length > MAX_REPORTED_ID ? id.slice(0, MAX_REPORTED_ID) + "…" : id;
 }
 

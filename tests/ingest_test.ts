@@ -881,10 +881,12 @@ Deno.test("an asset carrying its source's secret in disguise is invalid and neve
     ep("n2", "Alpha", 3, 2, { path: `/data/tv/Alpha/${reversed}.mkv` }),
     ep(`n3-${token}`, "Alpha", 3, 3),
     ep("n4", "Alpha", 3, 4, { externalIds: { tvdb: "12", [hex(token)]: "1" } }),
+    // A long id whose cut for the report would fall inside the token.
+    ep(`${"x".repeat(190)}?t=${token}`, "Alpha", 3, 5),
   ];
   const first = await run(db, { tv: up }, { secrets: [token] });
   assert.equal(first.stats.new, 5);
-  assert.equal(first.stats.invalid, 4);
+  assert.equal(first.stats.invalid, 5);
   assert.deepEqual(
     first.errors.map((e) => [e.kind, e.externalId, e.message]),
     [
@@ -892,6 +894,7 @@ Deno.test("an asset carrying its source's secret in disguise is invalid and neve
       ["invalid", "n2", reason],
       ["invalid", "n3-***", reason],
       ["invalid", "n4", reason],
+      ["invalid", `${"x".repeat(190)}?t=***`, reason],
     ],
   );
   for (const id of ["n1", "n2", "n4"]) assert.equal(asset(db, id), undefined);
@@ -923,7 +926,7 @@ Deno.test("an asset carrying its source's secret in disguise is invalid and neve
   // Without the source's secrets the same items would have landed (the check is what stopped them).
   const open = memoryDb();
   const unchecked = await run(open, { tv: up });
-  assert.equal(unchecked.stats.new, 9);
+  assert.equal(unchecked.stats.new, 10);
   assert.ok(dump(open).includes(token));
 });
 
