@@ -120,7 +120,10 @@ export async function enrichAfterIngest(
   try {
     return { report: await runEnrichment(ctx, db, { collection }) };
   } catch (error) {
-    if (error instanceof RetrovueError && error.code === "ENRICHER_UNAVAILABLE") {
+    // The ingest is written whatever happens here: an enrichment that cannot run (a missing
+    // tool, a refused grant, no OS isolation where it is required) is a warning beside the
+    // ingest's result, never the command's failure. Only a cancel (Ctrl-C) goes on.
+    if (error instanceof RetrovueError && error.code !== "CANCELLED") {
       return { report: null, unavailable: error.message };
     }
     throw error;

@@ -434,3 +434,29 @@ Deno.test("a second writer waits for the busy timeout, then exits 1 with a clear
   }
   assert.equal(dumpDb(world.db), before);
 });
+
+const HAS_FFPROBE = new Deno.Command("sh", { args: ["-c", "command -v ffprobe"], stdout: "null" })
+  .outputSync().success;
+if (!HAS_FFPROBE) {
+  console.log("cli_ingest_test: ffprobe is not installed: the enrichment test is skipped");
+}
+
+Deno.test({
+  name: "an enrichment that cannot run after an ingest is a warning; the ingest's result stands",
+  ignore: !HAS_FFPROBE,
+  async fn() {
+    using world = tempWorld();
+    const w = makeWorld(world);
+    // The collection's folder holds the catalog: the enricher may not be given it to read.
+    const media = `${world.dir}/tv`;
+    w.setState(state({
+      collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [world.dir] }],
+      assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${media}/a.mkv` }] },
+    }));
+    await seed(w);
+    ok(await w.run(["collection", "update", "TV", "--add-enricher", "ffprobe"]), "attach");
+    const r = ok(await w.run(["collection", "ingest", "TV", "--json"]), "ingest");
+    assert.equal(JSON.parse(r.stdout).stats.new, 1, "the ingest is reported");
+    assert.match(r.stderr, /Warning: enrichment skipped: .*contains RetroVue's catalog/);
+  },
+});
