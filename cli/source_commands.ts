@@ -277,9 +277,15 @@ anything is written. 'retrovue source add --type TYPE --help' lists TYPE's optio
     return `${head}\n${ADD_HELP_COMMON}\n${note}Available types: ${types.join(", ") || "none"}\n`;
   }
   const m = info.manifest;
+  // The plugin's words, on one line, inert.
+  const about = inertLine(
+    `${m.displayName}${m.version ? ` ${m.version}` : ""}${
+      m.description ? `: ${m.description}` : ""
+    }`,
+  );
   return `Usage: retrovue source add --type ${info.typeId} --name NAME [options]
 
-${m.displayName}${m.version ? ` ${m.version}` : ""}${m.description ? `: ${m.description}` : ""}
+${about}
 
 Options for type '${info.typeId}':
 ${paramHelp(m.params)}

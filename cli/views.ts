@@ -501,7 +501,8 @@ export function paramHelp(params: readonly ParamSpec[]): string {
       ? `${p.flag} ${p.kind.toUpperCase()}|-, ${p.flag}${SECRET_FILE_SUFFIX} PATH, ` +
         `${p.flag}${SECRET_ENV_SUFFIX} NAME`
       : `${p.flag} ${p.kind.toUpperCase()}`;
-    return [flag, p.description + (notes.length ? ` (${notes.join("; ")})` : "")];
+    // The plugin's words (description, default): one line each, inert.
+    return [flag, inertLine(p.description + (notes.length ? ` (${notes.join("; ")})` : ""))];
   });
   const width = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join("\n") + "\n";

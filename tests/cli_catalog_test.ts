@@ -754,3 +754,34 @@ Deno.test("a secret inside another value is hidden by source show and source lis
     assert.match(r.stdout, /\*\*\*\.json/, "the rest of the value is shown");
   }
 });
+
+Deno.test("a plugin's words in --help stay on their lines: no forged line", async () => {
+  using world = tempWorld();
+  const plugins = join(world.dir, "plugins");
+  Deno.mkdirSync(plugins);
+  const forged = "\\nFAKE: Connection OK\\nOptions:\\n  --fake-flag   injected";
+  Deno.writeTextFileSync(
+    join(plugins, "forge.ts"),
+    `export default {
+      typeId: "forge",
+      displayName: "Forge${forged}",
+      version: "1.0${forged}",
+      description: "desc${forged}",
+      params: [{ name: "root", flag: "--root", kind: "path", grants: "read", required: true,
+        description: "the folder${forged}" }],
+      capabilities: { filters: {} },
+      validateConnection: () => ({}),
+      listCollections: () => [],
+      async *fetchAssets() {},
+    };\n`,
+  );
+  const r = _ok(
+    await runCli(["source", "add", "--type", "forge", "--help"], {
+      db: world.db,
+      pluginPath: plugins,
+    }),
+  );
+  const lines = r.stdout.split("\n");
+  assert.ok(lines.some((l) => l.startsWith("Forge")), r.stdout);
+  assert.ok(!lines.some((l) => /^(FAKE|Options:| {2}--fake-flag)/.test(l)), r.stdout);
+});
