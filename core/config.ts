@@ -304,6 +304,7 @@ const _NO_FORMS: SecretForms = Object.freeze({
  * Compiles the forms in which a secret may leak, so that a hostile plugin
  * cannot pass its own credential off in disguise:
  *
+ * - a secret with blanks around it: also the same without them;
  * - a secret of 3 to 5 characters: itself and its URL-encoded form, exactly
  *   (as anything more would match ordinary text); shorter ones are ignored;
  * - a secret of 6 characters or more, case-insensitively (so its upper- and
@@ -324,7 +325,10 @@ export function secretForms(secrets: readonly string[]): SecretForms {
   const folded = new Set<string>();
   const exact = new Set<string>();
   const long = new Set<string>();
-  for (const secret of secrets) {
+  // A secret kept with blanks around it (`--token-env` keeps a value exactly) leaks as well
+  // without them: a plugin may trim what it was given.
+  const given = new Set(secrets.flatMap((s) => s.trim() === s ? [s] : [s, s.trim()]));
+  for (const secret of given) {
     if (secret.length < MIN_SECRET) continue;
     if (secret.length < MIN_DERIVED) {
       exact.add(secret);

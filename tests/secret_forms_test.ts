@@ -337,3 +337,10 @@ Deno.test("test's cheap screen never misses what the forms' RegExps find", () =>
     assert.ok(found > 500, `${secret}: the texts carry it often (${found})`);
   }
 });
+
+Deno.test("a secret kept with blanks around it is also masked without them", () => {
+  const forms = secretForms(["  EnvSecret4567 \t"]);
+  assert.equal(redact("trimmed=EnvSecret4567!", forms), "trimmed=***!");
+  assert.ok(carriesSecret("x EnvSecret4567 y", forms));
+  assert.equal(redact("ab", secretForms([" ab "])), "ab", "too short once trimmed: not a form");
+});
