@@ -176,7 +176,7 @@ function _topLevel(
       [...new Set(group.map((c) => c.path[words.length]))].join(", ")
     }`
     : `unknown command '${what}'${
-      didYouMean(what, commands.map((c) => c.path.join(" ")))
+      didYouMean(what, [...commands.map((c) => c.path.join(" ")), "--version", "--help"])
     }; run 'retrovue --help' to list the commands`;
   throw new RetrovueError("USAGE", hint);
 }

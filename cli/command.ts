@@ -250,6 +250,15 @@ function _negativeValues(args: readonly string[], options: ParseArgsOptionsConfi
   return out;
 }
 
+/** The options every command accepts (see `splitGlobalOptions`), for did-you-mean hints. */
+export const GLOBAL_OPTION_FLAGS: readonly string[] = [
+  "--json",
+  "--db",
+  "--test-db",
+  "--output",
+  "--help",
+];
+
 /** Options of {@link usageError}. */
 export interface UsageErrorOptions {
   /** The command's options (`--name`), for a did-you-mean hint. */
@@ -271,7 +280,10 @@ export function usageError(
   const option = /(--?[\w-]+)/.exec(message)?.[1] ?? "?";
   let text: string;
   if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-    text = `unknown option '${option}' for '${command}'${didYouMean(option, known)}`;
+    // A mistyped global option (`--jsno`) reaches the command's own parsing: offer those too.
+    text = `unknown option '${option}' for '${command}'${
+      didYouMean(option, [...known, ...GLOBAL_OPTION_FLAGS])
+    }`;
   } else if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
     text = /does not take/.test(message)
       ? `option '${option}' does not take a value`

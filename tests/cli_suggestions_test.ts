@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import { closestMatch, editDistance } from "../cli/suggest.ts";
 import { type CliResult, FAKE_PLUGINS, fakeEpisode, runCli, tempWorld } from "./_cli.ts";
 
 function _error(r: CliResult): string {
@@ -55,6 +56,12 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
       "'collection list --help'",
   );
   assert.doesNotMatch(_error(await run(["collection", "list", "--zzzzzz"])), /did you mean/);
+  // Global options mistyped after a command, and at the top.
+  assert.match(_error(await run(["source", "list", "--jsno"])), /did you mean '--json'\?/);
+  assert.match(_error(await run(["asset", "list", "--tset-db"])), /did you mean '--test-db'\?/);
+  assert.match(_error(await run(["--verison"])), /did you mean '--version'\?/);
+  // Two letters swapped is one slip, even in a short name.
+  assert.match(_error(await run(["collection", "show", "TV Shwos"])), /did you mean 'TV Shows'\?/);
   assert.match(
     _error(await run(["source", "add", "--type", "plx", "--name", "P"])),
     /^Error: unknown source type 'plx'; did you mean 'plex'\?; available types: /,
@@ -106,4 +113,11 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
   const removed = await run(["source", "remove", "Living room", "--force", "--yes"]);
   assert.equal(removed.code, 0, removed.stderr);
   assert.match(removed.stdout, /with 1 collections and 2 assets/);
+});
+
+Deno.test("a swap of two neighbours is one edit", () => {
+  assert.equal(editDistance("Moveis", "Movies"), 1);
+  assert.equal(editDistance("Tpaes", "Tapes"), 1);
+  assert.equal(editDistance("abc", "cba"), 2);
+  assert.equal(closestMatch("Moveis", ["Music", "Movies"]), "Movies");
 });
