@@ -22,7 +22,7 @@ import {
   type GlobalOptions,
   splitGlobalOptions,
 } from "./cli/context.ts";
-import { inertOutput, inertText } from "./cli/inert.ts";
+import { inertLine, inertOutput, inertText } from "./cli/inert.ts";
 import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
 import { didYouMean } from "./cli/suggest.ts";
 import { RetrovueError, toRetrovueError } from "./core/errors.ts";
@@ -218,8 +218,14 @@ async function _configureLogging(
   const { configureSync, resetSync } = await import("@logtape/logtape");
   const wanted = (env.RETROVUE_LOG ?? "warning").toLowerCase();
   const levels = ["trace", "debug", "info", "warning", "error", "fatal"] as const;
-  const level = levels.find((l) => l === wanted || (wanted === "warn" && l === "warning")) ??
-    "warning";
+  const found = levels.find((l) => l === wanted || (wanted === "warn" && l === "warning"));
+  if (found === undefined && env.RETROVUE_LOG !== undefined && env.RETROVUE_LOG !== "") {
+    stderr.write(
+      `Warning: RETROVUE_LOG '${inertLine(env.RETROVUE_LOG.slice(0, 40))}' is not a level ` +
+        `(${levels.join(", ")}); logging at warning\n`,
+    );
+  }
+  const level = found ?? "warning";
   configureSync({
     reset: true,
     sinks: {

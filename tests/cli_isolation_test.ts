@@ -393,6 +393,9 @@ Deno.test("a bad RETROVUE_ISOLATION or limit value is a one-line error, exit 1",
     }),
     /RETROVUE_MAX_STREAM_MB must be a positive whole number/,
   );
+  // A log level that is none is said, not silently ignored.
+  const log = await _run(world, ["collection", "ingest", "NoSuch"], { RETROVUE_LOG: "verbose" });
+  assert.match(log.fullStderr, /^Warning: RETROVUE_LOG 'verbose' is not a level \(trace, /m);
   const json = await _run(world, ["source", "list-types", "--json"], {
     RETROVUE_ISOLATION: "maybe",
   });
