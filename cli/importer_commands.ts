@@ -122,10 +122,13 @@ function _resolveModule(ctx: CommandContext, arg: string | undefined): string {
     throw new RetrovueError("NOT_FOUND", `no importer module '${arg}'`);
   }
   if (!isPluginFileName(basename(real))) {
+    const module = /\.(ts|js|mts|mjs)$/.test(real);
     throw new RetrovueError(
       "USAGE",
-      `'${arg}' is not a plugin module name: the registry skips files starting with '_' or '.' ` +
-        "and tests ('*_test.ts')",
+      module
+        ? `'${arg}' is not a plugin module name: the registry skips files starting with '_' or ` +
+          "'.' and tests ('*_test.ts')"
+        : `'${arg}' is not a plugin module: one is a .ts, .js, .mts or .mjs file`,
     );
   }
   return real;

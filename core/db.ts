@@ -260,11 +260,13 @@ function _open(
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
   } catch (error) {
-    throw new RetrovueError(
-      "DB_ERROR",
-      `cannot open database '${path}': ${(error as Error).message}`,
-      { cause: error },
-    );
+    // Deno's own wording (`run again with the --allow-all flag`) is no advice to an operator.
+    const why = error instanceof Deno.errors.NotCapable
+      ? "this process may not use that place (a system folder?); choose another --db"
+      : (error as Error).message;
+    throw new RetrovueError("DB_ERROR", `cannot open database '${path}': ${why}`, {
+      cause: error,
+    });
   }
   try {
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);

@@ -359,3 +359,15 @@ Deno.test("importer check: the jellyfin importer against its mock passes, auth_f
     await mock.close();
   }
 });
+
+Deno.test("importer check: a file that is no module, or a helper's name, says which", async () => {
+  const readme = await _run(["importer", "check", "README.md"]);
+  assert.equal(readme.code, 1);
+  assert.equal(
+    readme.stderr.trim(),
+    "Error: 'README.md' is not a plugin module: one is a .ts, .js, .mts or .mjs file",
+  );
+  const helper = await _run(["importer", "check", "importers/plex/_map.ts"]);
+  assert.equal(helper.code, 1);
+  assert.match(helper.stderr, /is not a plugin module name: the registry skips files starting/);
+});
