@@ -164,8 +164,11 @@ function _topLevel(
     if (a.startsWith("-")) break;
     words.push(a);
   }
+  // `retrovue help` and `retrovue help source`, as many tools take them: `--help`.
+  const asked = words[0] === "help" && !commands.some((c) => c.path[0] === "help");
+  if (asked) words.shift();
   const group = commands.filter((c) => words.every((w, i) => c.path[i] === w));
-  const help = _wantsHelp(rest) || rest.length === 0;
+  const help = asked || _wantsHelp(rest) || rest.length === 0;
   if (help && group.length > 0) {
     io.stdout.write(usage(group, words));
     return 0;

@@ -303,7 +303,7 @@ export function parseCount(flag: string, text: string): number {
   if (!/^\d{1,9}$/.test(text.trim())) {
     throw new RetrovueError(
       "USAGE",
-      `${flag} must be a whole number ≥ 0, not '${inertLine(text)}'`,
+      `${flag} must be a whole number from 0 to 999999999, not '${inertLine(text)}'`,
     );
   }
   return Number(text.trim());

@@ -26,6 +26,7 @@ import { DEFAULT_SEARCH_PATH } from "../registry/mod.ts";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
 import { registryCacheDir } from "./context.ts";
 import { inertLine } from "./inert.ts";
+import { didYouMean } from "./suggest.ts";
 import { formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./lookup.ts";
 
@@ -382,9 +383,12 @@ export async function planEnricherChanges(
 function _installed(registry: EnricherRegistry, typeId: string) {
   const info = registry.get(typeId);
   if (!info) {
+    const known = registry.types.flatMap((t) => t.typeId === undefined ? [] : [t.typeId]);
     throw new RetrovueError(
       "NOT_FOUND",
-      `no enricher type '${typeId}'; run 'enricher list-types' to see what is installed`,
+      `no enricher type '${inertLine(typeId)}'${
+        didYouMean(typeId, known)
+      }; run 'enricher list-types' to see what is installed`,
       { details: { typeId } },
     );
   }

@@ -60,6 +60,14 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
   assert.match(_error(await run(["source", "list", "--jsno"])), /did you mean '--json'\?/);
   assert.match(_error(await run(["asset", "list", "--tset-db"])), /did you mean '--test-db'\?/);
   assert.match(_error(await run(["--verison"])), /did you mean '--version'\?/);
+  assert.match(
+    _error(await run(["collection", "update", "TV Shows", "--add-enricher", "ffprob"])),
+    /no enricher type 'ffprob'; did you mean 'ffprobe'\?/,
+  );
+  // `help` is --help, as many tools take it.
+  const help = await run(["help", "source"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^Usage: retrovue source <command>/);
   // Two letters swapped is one slip, even in a short name.
   assert.match(_error(await run(["collection", "show", "TV Shwos"])), /did you mean 'TV Shows'\?/);
   assert.match(
