@@ -259,12 +259,13 @@ paths is stored, with a warning naming the closest upstream prefix.
     const target = findCollection(db, positionals[0], { sourceId: scope?.id });
     const dryRun = values["dry-run"] ?? false;
     const opts = { now: ctx.now };
+    const absent: string[] = [];
     const { changes, after } = writeOrDryRun(db, () => {
       const changes: string[] = [];
       for (const r of removals) {
         if (removePathMapping(db, target.id, { externalPrefix: r, ...opts })) {
           changes.push(`removed path mapping ${r}`);
-        }
+        } else absent.push(r);
       }
       for (const m of add) {
         if (setPathMapping(db, target.id, { ...m, ...opts })) {
@@ -299,6 +300,8 @@ paths is stored, with a warning naming the closest upstream prefix.
     }, { dryRun });
     const source = getSource(db, target.sourceId)!;
     const warnings = [
+      // Nothing to remove is no error (a script may remove twice), but worth a word.
+      ...absent.map((r) => `no path mapping of ${r} on this collection: nothing removed`),
       ...unmatchedMappingWarnings(db, after, { mappings: add }),
       ...(enrichers?.plan.warnings ?? []),
     ];

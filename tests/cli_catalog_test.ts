@@ -274,6 +274,16 @@ Deno.test("sources and collections: the whole operator workflow", async () => {
     ),
   ) as any;
   assert.deepEqual(removed.collection.pathMappings, []);
+  // Removing it again changes nothing, and says so.
+  const twice = _json(
+    _ok(
+      await cli.run(["collection", "update", "TV", "--remove-path-mapping", "/data/tv", "--json"]),
+    ),
+  ) as any;
+  assert.deepEqual(twice.changed, []);
+  assert.deepEqual(twice.warnings, [
+    "no path mapping of /data/tv on this collection: nothing removed",
+  ]);
   const colList = _json(_ok(await cli.run(["collection", "list", "--source", "home", "--json"])));
   assert.deepEqual((colList as any).collections.map((c: any) => [c.name, c.syncEnabled]), [
     ["Movies", false],
