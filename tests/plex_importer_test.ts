@@ -852,8 +852,14 @@ Deno.test("plex: a 1e308 or negative duration or size is dropped (null), the ite
   assert.deepEqual([one.durationMs, one.size], [null, 1000], "an implausible part is unknown");
   const past = accepted(mapPlexItem(item(1e12 + 1, 2 ** 53 + 2), "movie"));
   assert.deepEqual([past.durationMs, past.size], [null, null], "just past the bounds");
-  const fine = accepted(mapPlexItem(item(1e12, 2 ** 53), "movie"));
-  assert.deepEqual([fine.durationMs, fine.size], [1e12, 2 ** 53], "the bounds themselves are kept");
+  const fine = accepted(mapPlexItem(item(1e12, Number.MAX_SAFE_INTEGER), "movie"));
+  assert.deepEqual(
+    [fine.durationMs, fine.size],
+    [1e12, Number.MAX_SAFE_INTEGER],
+    "the bounds themselves are kept",
+  );
+  const unsafe = accepted(mapPlexItem(item(1000, 2 ** 53), "movie"));
+  assert.equal(unsafe.size, null, "2**53 is no safe integer: unknown");
 });
 
 Deno.test("plex: every number the mapper emits is within the host schema's bounds", () => {

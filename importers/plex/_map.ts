@@ -64,7 +64,7 @@ function _num(v: unknown): number | null {
 // core/schemas.ts): a value past one makes the host refuse the whole item, so
 // the mapper reports it as unknown (null) instead.
 const _MAX_DURATION_MS = 1e12;
-const _MAX_SIZE = 2 ** 53;
+const _MAX_SIZE = Number.MAX_SAFE_INTEGER;
 const _MAX_INDEX = 1_000_000_000;
 const _MIN_YEAR = 1800;
 const _MAX_YEAR = 3000;
