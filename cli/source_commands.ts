@@ -667,7 +667,8 @@ Options not given keep their current values.
       if (selectorSource && !info && error instanceof RetrovueError && error.code === "USAGE") {
         requireImporter(registry, selectorSource);
       }
-      throw error;
+      // Another type's option (`--api-key` for a Plex source) says whose it is, as in `add`.
+      throw info ? _foreignOption(error, registry, info) : error;
     }
     const { values, positionals } = parsed;
     const raw = await readSecretInputs(ctx, { params, ...parsed });

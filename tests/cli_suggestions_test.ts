@@ -64,6 +64,11 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
     _error(await run(["collection", "update", "TV Shows", "--add-enricher", "ffprob"])),
     /no enricher type 'ffprob'; did you mean 'ffprobe'\?/,
   );
+  // Another type's option to `source update` says whose it is, as `source add` does.
+  assert.match(
+    _error(await run(["source", "update", "Living room", "--base-url", "http://x"])),
+    /^Error: option '--base-url' belongs to type emby, jellyfin, plex, not 'fake'; 'fake' takes its secret as --token/,
+  );
   // `help` is --help, as many tools take it.
   const help = await run(["help", "source"]);
   assert.equal(help.code, 0, help.stderr);
