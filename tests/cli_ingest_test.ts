@@ -165,7 +165,10 @@ Deno.test("bad inputs exit 1 with a message saying which", async () => {
     [["source", "ingest", "Home", "--season", "1"], /takes no --season/],
     [["source", "ingest", "Nope"], /no source|Nope/],
     [["asset", "list", "--season", "one"], /--season must be a whole number from 0 to 999999999/],
-    [["asset", "list", "--limit", "-3"], /--limit must be a whole number from 0 to 999999999, not .-3./],
+    [
+      ["asset", "list", "--limit", "-3"],
+      /--limit must be a whole number from 0 to 999999999, not .-3./,
+    ],
     [["asset", "list", "--collection", "Nope"], /no collection 'Nope'/],
     [["asset", "show", "a-000000000000"], /no asset 'a-000000000000'/],
     [["asset", "show"], /needs an <asset>/],

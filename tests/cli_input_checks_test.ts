@@ -33,7 +33,10 @@ Deno.test("bad input is one clear line and writes nothing", async () => {
     await run(["collection", "ingest", "TV", "--title", "A", "--season", "-1"]),
     /^Error: --season must be a whole number from 0 to 999999999, not '-1'$/m,
   );
-  _fails(await run(["asset", "list", "--limit", "-5"]), /--limit must be a whole number from 0 to 999999999/);
+  _fails(
+    await run(["asset", "list", "--limit", "-5"]),
+    /--limit must be a whole number from 0 to 999999999/,
+  );
   _fails(
     await run(["source", "update", "Home", "--page-size", "-3"]),
     /^Error: --page-size must be at least 1, got -3$/m,
