@@ -238,6 +238,8 @@ function _subject(plugin: AnyImporter): DenialSubject {
 interface Call {
   controller: AbortController;
   notices: WireNotice[];
+  /** Warnings and skipped items not kept past {@link MAX_NOTICES}, said in one warning. */
+  dropped?: { warn: number; skipped: number };
   /** `unlisted` notices sent (they do not count against {@link MAX_NOTICES}). */
   unlisted: number;
   credit: number;
@@ -247,6 +249,10 @@ interface Call {
 function _context(call: Call) {
   const push = (n: WireNotice) => {
     if (call.notices.length < MAX_NOTICES) call.notices.push(n);
+    else if (n.kind === "warn" || n.kind === "skipped") {
+      const dropped = call.dropped ??= { warn: 0, skipped: 0 };
+      dropped[n.kind]++;
+    }
   };
   return {
     signal: call.controller.signal,
@@ -271,6 +277,17 @@ function _context(call: Call) {
 }
 
 function _take(call: Call): WireNotice[] | undefined {
+  const dropped = call.dropped;
+  if (dropped) {
+    // Past the cap the notices themselves go, but not without a word: the counts the operator
+    // sees would otherwise be short, silently.
+    call.dropped = undefined;
+    call.notices.push({
+      kind: "warn",
+      message: `${dropped.warn} more warning(s) and ${dropped.skipped} more skipped item(s) ` +
+        `were not reported (over ${MAX_NOTICES} between two batches)`,
+    });
+  }
   if (call.notices.length === 0) return undefined;
   return call.notices.splice(0);
 }

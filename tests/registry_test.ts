@@ -24,7 +24,7 @@ import {
   loadRegistry,
   probeIsolation,
 } from "../registry/mod.ts";
-import type { Registry } from "../registry/_types.ts";
+import type { PluginNotice, Registry } from "../registry/_types.ts";
 import { BATCH_SIZE, STREAM_CREDIT } from "../registry/_protocol.ts";
 
 const FIXTURES = fromFileUrl(new URL("./fixtures/", import.meta.url));
@@ -716,4 +716,53 @@ Deno.test({
       await _close(world);
     }
   },
+});
+
+Deno.test("notices past the cap between two batches are counted in one warning, not lost silently", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-notices-" });
+  try {
+    Deno.writeTextFileSync(
+      join(dir, "chatty.ts"),
+      `export default {
+        typeId: "chatty",
+        displayName: "Chatty (test)",
+        params: [],
+        capabilities: { filters: {} },
+        validateConnection: () => ({}),
+        listCollections: () => [],
+        async *fetchAssets(_config, context) {
+          for (let i = 0; i < 10_010; i++) context.skipped("item " + i, "sample");
+          for (let i = 0; i < 3; i++) context.warn("odd " + i);
+          yield [{ externalId: "a", kind: "movie", title: "A" }];
+        },
+      };\n`,
+    );
+    const registry = await loadRegistry({
+      builtinDir: join(dir, "none"),
+      pluginDirs: [dir],
+      isolation: { level: "deno", mode: "auto" },
+    });
+    const client = await registry.open("chatty", {});
+    const notices: PluginNotice[] = [];
+    try {
+      const collection = { externalId: "c", kind: "movies" as const, name: "C" };
+      for await (
+        const _ of client.fetchAssets({ collection, filters: {} }, {
+          onNotice: (n) => notices.push(n),
+        })
+      ) { /* drain */ }
+    } finally {
+      await client.close();
+      await registry.close();
+    }
+    const skipped = notices.filter((n) => n.kind === "skipped").length;
+    const warnings = notices.flatMap((n) => n.kind === "warn" ? [n.message] : []);
+    assert.equal(skipped, 10_000, "the cap");
+    assert.deepEqual(warnings, [
+      "3 more warning(s) and 10 more skipped item(s) were not reported (over 10000 between two " +
+      "batches)",
+    ]);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
