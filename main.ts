@@ -179,9 +179,19 @@ function _topLevel(
       [...new Set(group.map((c) => c.path[words.length]))].join(", ")
     }`
     : `unknown command '${what}'${
-      didYouMean(what, [...commands.map((c) => c.path.join(" ")), "--version", "--help"])
+      _endingWith(commands, what) ??
+        didYouMean(what, [...commands.map((c) => c.path.join(" ")), "--version", "--help"])
     }; run 'retrovue --help' to list the commands`;
   throw new RetrovueError("USAGE", hint);
+}
+
+/**
+ * `; did you mean 'ingest history'?` for a command given without its group
+ * (`history`), when exactly one command's path ends so; else undefined.
+ */
+function _endingWith(commands: readonly CommandEntry[], what: string): string | undefined {
+  const found = commands.filter((c) => c.path.length > 1 && c.path.at(-1) === what);
+  return found.length === 1 ? `; did you mean '${found[0].path.join(" ")}'?` : undefined;
 }
 
 /** The usage text listing `commands` (all of them, or one group). */
