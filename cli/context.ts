@@ -7,7 +7,7 @@
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { redact, secretForms } from "../core/config.ts";
-import { openDatabase } from "../core/db.ts";
+import { openDatabase, protectedCatalogPaths } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { Isolation, Registry } from "../registry/mod.ts";
 import type { CliEnv, CommandContext, OpenDbOptions, Writer } from "./command.ts";
@@ -68,13 +68,18 @@ function _registryModule(): Promise<typeof import("../registry/mod.ts")> {
   return import("../registry/mod.ts");
 }
 
-/** The catalog's folder (no source may read it), when the catalog has a location. */
-function _catalogFolder(dbPath: () => string): string[] {
+/**
+ * What no source may read of the catalog (see `protectedCatalogPaths`), when
+ * the catalog has a location.
+ */
+export function catalogPaths(dbPath: () => string): string[] {
+  let path: string;
   try {
-    return [dirname(dbPath())];
+    path = dbPath();
   } catch {
     return []; // No location (no HOME and no --db): nothing to protect yet.
   }
+  return protectedCatalogPaths(path);
 }
 
 /**
@@ -291,7 +296,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
           isolation: () => context.isolation(),
           limits: limitsFromEnv(io.env),
           cacheDir: registryCacheDir(io.env),
-          protectedPaths: _catalogFolder(getDbPath),
+          protectedPaths: catalogPaths(getDbPath),
         });
       })();
       return registry;

@@ -6,7 +6,6 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { dirname } from "node:path";
 import { type CollectionRecord, getCollection } from "../core/catalog.ts";
 import { RetrovueError } from "../core/errors.ts";
 import type { ParamSpec } from "../core/contract.ts";
@@ -27,6 +26,7 @@ import { type Command, type CommandContext, parseCommandArgs, parseCount } from 
 import { registryCacheDir } from "./context.ts";
 import { inertLine } from "./inert.ts";
 import { didYouMean } from "./suggest.ts";
+import { catalogPaths } from "./context.ts";
 import { formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./lookup.ts";
 
@@ -37,12 +37,7 @@ import { findCollection, findSource } from "./lookup.ts";
 export async function loadEnrichers(
   ctx: Pick<CommandContext, "env" | "isolation" | "dbPath">,
 ): Promise<EnricherRegistry> {
-  let protectedPaths: string[] = [];
-  try {
-    protectedPaths = [dirname(ctx.dbPath)];
-  } catch {
-    // No catalog location yet: nothing to protect.
-  }
+  const protectedPaths = catalogPaths(() => ctx.dbPath);
   return await loadEnricherRegistry({
     pluginDirs: pluginDirsFromEnv(ctx.env.RETROVUE_PLUGIN_PATH),
     searchPath: ctx.env.PATH ?? DEFAULT_SEARCH_PATH,

@@ -4,7 +4,6 @@
  * @module
  */
 
-import { dirname } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { secretValues, validateConfig } from "../core/config.ts";
 import { openMemoryDatabase } from "../core/db.ts";
@@ -35,6 +34,7 @@ import {
   type ValidCollectionInfo,
 } from "../registry/mod.ts";
 import { type Command, type CommandContext, parseCommandArgs } from "./command.ts";
+import { catalogPaths } from "./context.ts";
 import { inertLine } from "./inert.ts";
 import { formatFields, formatTable, style, writeJson } from "./output.ts";
 import { didYouMean } from "./suggest.ts";
@@ -360,7 +360,10 @@ function _refuseCatalogGrant(
   params: readonly ParamSpec[],
   config: ImporterConfig,
 ): void {
-  refuseProtected(deriveSandbox(params, config).permissions.read || [], [dirname(ctx.dbPath)]);
+  refuseProtected(
+    deriveSandbox(params, config).permissions.read || [],
+    catalogPaths(() => ctx.dbPath),
+  );
 }
 
 /**

@@ -333,6 +333,28 @@ function _upgrade(
 }
 
 /**
+ * What no source may be granted to read, for the catalog at `path`: its
+ * folder (and any folder holding it) and the catalog's own files (the
+ * database, its `-wal`, `-shm` and `-journal`), each as given and, when it
+ * differs, as its real path (a symlinked `--db`). A source granted any of
+ * them could read every other source's credentials.
+ */
+export function protectedCatalogPaths(path: string): string[] {
+  if (path === "" || path === ":memory:") return [];
+  const out = new Set<string>();
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) out.add(file);
+  out.add(dirname(path));
+  try {
+    const real = Deno.realPathSync(path);
+    out.add(real);
+    out.add(dirname(real));
+  } catch {
+    // No catalog yet, or a dangling link: the paths as given are all there is to protect.
+  }
+  return [...out];
+}
+
+/**
  * An in-memory, migrated database: for tests, and for a dry run with no
  * catalog yet (`source add --dry-run`), which computes on it and writes no file.
  */

@@ -171,8 +171,8 @@ export function refuseProtected(read: readonly string[], protectedPaths: readonl
     if (hit) {
       throw new RetrovueError(
         "CONFIG_INVALID",
-        `the granted path ${hit} contains RetroVue's catalog (${path}); a source may not ` +
-          "read it: give a narrower folder",
+        `the granted path ${hit} ${hit === path || hit === real ? "is" : "contains"} ` +
+          `RetroVue's catalog (${path}); a source may not read it: give a narrower folder`,
         { details: { path: hit } },
       );
     }

@@ -722,7 +722,29 @@ Deno.test("a source may not be granted the catalog's folder, even with --no-vali
     1,
     /contains RetroVue's catalog/,
   );
+  // The catalog file itself, or its write-ahead log, is no better.
+  for (const file of [world.db, `${world.db}-wal`]) {
+    Deno.writeTextFileSync(`${world.db}-wal`, "", { append: true });
+    _fails(
+      await cli.run(["source", "update", "A", "--state-file", file, "--no-validate"]),
+      1,
+      /is RetroVue's catalog/,
+    );
+  }
   assert.equal(dumpDb(world.db), before);
+  // Nor through a symlinked --db: the folder of the real catalog counts.
+  const links = Deno.makeTempDirSync({ prefix: "retrovue-links-" });
+  try {
+    Deno.symlinkSync(world.db, join(links, "cat.db"));
+    const viaLink = await runCli(
+      ["source", "add", "--type", "filesystem", "--name", "L", "--root", `M=${world.dir}`],
+      { db: join(links, "cat.db"), pluginPath: FAKE_PLUGINS },
+    );
+    _fails(viaLink, 1, /contains RetroVue's catalog/);
+    assert.equal(dumpDb(world.db), before);
+  } finally {
+    Deno.removeSync(links, { recursive: true });
+  }
 });
 
 Deno.test("the server's name is shown on one line, made inert", async () => {
