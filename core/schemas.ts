@@ -208,12 +208,16 @@ export const connectionInfoSchema = z.object({
 }).strip();
 
 /**
- * A plugin's text, at most `max` characters and without a NUL: the catalog
- * stores it as SQLite text, which reads back cut at the first NUL (two ids
- * differing after it would collide, a path would name another file).
+ * A plugin's text, at most `max` characters, well-formed and without a NUL:
+ * the catalog stores it as SQLite text, which reads back cut at the first
+ * NUL and with a lone surrogate half replaced (two ids differing there would
+ * collide, a path would name another file).
  */
 function _text(max: number) {
-  return z.string().max(max).refine((v) => !v.includes("\0"), "contains a NUL character");
+  return z.string().max(max).refine(
+    (v) => !v.includes("\0") && v.isWellFormed(),
+    "contains a NUL character or a lone surrogate",
+  );
 }
 
 /** One collection from `listCollections`. */
@@ -305,7 +309,7 @@ export const importedAssetSchema = z.object({
   path: optText(4096),
   parts: z.array(_text(4096)).max(100).optional(),
   // A safe integer at most: a larger one cannot be read back as a number (`node:sqlite`).
-  size: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).nullish(),
+  size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullish(),
   modified: optText(500),
   tech: technicalMetadataSchema.nullish(),
 }).superRefine((a, ctx) => {

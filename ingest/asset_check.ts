@@ -41,9 +41,9 @@ export function checkImportedAsset(raw: unknown): ValidImportedAsset | undefined
   const tech = r.tech;
   if (
     typeof externalId !== "string" || externalId.length < 1 || externalId.length > 4096 ||
-    externalId.includes("\0") ||
+    !_plain(externalId) ||
     (kind !== "movie" && kind !== "episode") ||
-    typeof title !== "string" || title.length > 1000 || title.includes("\0") ||
+    typeof title !== "string" || title.length > 1000 || !_plain(title) ||
     !_optText(seriesTitle, 1000) ||
     !_optInt(season, 0, 1_000_000_000) ||
     !_optInt(episode, 0, 1_000_000_000) ||
@@ -54,7 +54,7 @@ export function checkImportedAsset(raw: unknown): ValidImportedAsset | undefined
     !(externalIds === undefined || _isIdRecord(externalIds)) ||
     !_optText(path, 4096) ||
     !(parts === undefined || _isTextList(parts, 100, 4096)) ||
-    !_optNumber(size, Number.MAX_SAFE_INTEGER) ||
+    !_optInt(size, 0, Number.MAX_SAFE_INTEGER) ||
     !_optText(modified, 500) ||
     !(tech == null || _isTech(tech))
   ) return undefined;
@@ -97,9 +97,14 @@ function _optTechText(v: unknown, max: number): boolean {
   return v == null || (typeof v === "string" && v.length <= max);
 }
 
-/** `_text(max).nullish()`: at most `max` characters, no NUL. */
+/** `_text(max).nullish()`: at most `max` characters, well-formed, no NUL. */
 function _optText(v: unknown, max: number): boolean {
-  return v == null || (typeof v === "string" && v.length <= max && !v.includes("\0"));
+  return v == null || (typeof v === "string" && v.length <= max && _plain(v));
+}
+
+/** Text SQLite keeps as given: no NUL, no lone surrogate half. */
+function _plain(s: string): boolean {
+  return !s.includes("\0") && s.isWellFormed();
 }
 
 /** `z.number().int().min(min).max(max).nullish()`. */
@@ -145,7 +150,7 @@ function _isTextList(v: unknown, maxItems: number, maxText: number): boolean {
   if (!Array.isArray(v) || v.length > maxItems) return false;
   for (let i = 0; i < v.length; i++) {
     const s = v[i];
-    if (typeof s !== "string" || s.length > maxText || s.includes("\0")) return false;
+    if (typeof s !== "string" || s.length > maxText || !_plain(s)) return false;
   }
   return true;
 }

@@ -84,9 +84,12 @@ const VALUES: unknown[] = [
   Number.MAX_SAFE_INTEGER,
   2 ** 53,
   2 ** 53 + 2,
-  // Text SQLite would read back cut at the NUL.
+  // Text SQLite would read back cut at the NUL, or with a lone surrogate half replaced.
   "a\0b",
   ["a", "b\0"],
+  "c\ud800",
+  ["\udfffd"],
+  2 ** 40 + 0.5,
   NaN,
   Infinity,
   true,

@@ -860,6 +860,7 @@ Deno.test("plex: a 1e308 or negative duration or size is dropped (null), the ite
   );
   const unsafe = accepted(mapPlexItem(item(1000, 2 ** 53), "movie"));
   assert.equal(unsafe.size, null, "2**53 is no safe integer: unknown");
+  assert.equal(accepted(mapPlexItem(item(1000, 1.5), "movie")).size, null, "bytes are whole");
 });
 
 Deno.test("plex: every number the mapper emits is within the host schema's bounds", () => {

@@ -138,7 +138,8 @@ export function plexParts(item: _Obj): { files: string[]; size: number | null; v
     const p = _obj(part);
     const file = _str(p?.file);
     if (file) files.push(file);
-    const s = _amount(p?.size, _MAX_SIZE);
+    const amount = _amount(p?.size, _MAX_SIZE);
+    const s = amount !== null && Number.isInteger(amount) ? amount : null; // bytes are whole
     if (s !== null) size = (size ?? 0) + s;
   }
   return { files, size: size !== null && size <= _MAX_SIZE ? size : null, versions: media.length };
