@@ -117,11 +117,9 @@ export async function enrichAfterIngest(
     return { report: await runEnrichment(ctx, db, { collection }) };
   } catch (error) {
     // The ingest is written whatever happens here: an enrichment that cannot run (a missing
-    // tool, a refused grant, no OS isolation where it is required) is a warning beside the
-    // ingest's result, never the command's failure. Only a cancel (Ctrl-C) goes on.
-    if (error instanceof RetrovueError && error.code !== "CANCELLED") {
-      return { report: null, unavailable: error.message };
-    }
+    // tool, a refused grant, no OS isolation where it is required), or that is stopped (Ctrl-C,
+    // SIGTERM), is a warning beside the ingest's result, never the command's failure.
+    if (error instanceof RetrovueError) return { report: null, unavailable: error.message };
     throw error;
   }
 }

@@ -231,7 +231,7 @@ export async function enrichCollection(
     let firstError: RetrovueError | undefined;
     for (const worker of applicable) {
       try {
-        const result = await worker.enrich(target);
+        const result = await worker.enrich(target, options.signal);
         results.push({
           typeId: worker.plan.typeId,
           tech: result.tech,
@@ -243,6 +243,9 @@ export async function enrichCollection(
           : new RetrovueError("PLUGIN_ERROR", String(error));
       }
     }
+    // Stopped (Ctrl-C, SIGTERM) with no answer: the call was cut short, which says nothing
+    // of the asset. An answer that came is kept.
+    if (results.length === 0 && options.signal?.aborted) return;
     if (results.length === 0) {
       return fail(asset, firstError?.code ?? "PLUGIN_ERROR", firstError?.message ?? "failed");
     }
@@ -314,8 +317,10 @@ interface WorkerSlot {
   plan: { typeId: string; appliesTo: string[]; config: EnricherConfig };
   /** Opens the worker now, so that a sandbox refusal fails the run before any asset. */
   warm(): Promise<void>;
+  /** Enriches one asset; a `signal` aborted rejects the call at once with `CANCELLED`. */
   enrich(
     target: EnrichTarget,
+    signal?: AbortSignal,
   ): Promise<{ tech: ValidTechnicalMetadata; durationMs?: number | null }>;
   close(): Promise<void>;
 }
@@ -344,11 +349,11 @@ function _workerSlot(
     async warm() {
       await open();
     },
-    async enrich(target) {
+    async enrich(target, signal) {
       for (let attempt = 1;; attempt++) {
         const c = await current();
         try {
-          return await c.enrich(target);
+          return await c.enrich(target, { signal });
         } catch (error) {
           const own = error instanceof RetrovueError && error.details?.timeoutMs !== undefined;
           if (c.alive || own || attempt >= MAX_ATTEMPTS) throw error;

@@ -69,8 +69,8 @@ interface World {
 }
 
 /** Spawns the CLI; returns the child (for tests that interrupt it). */
-function spawnCli(world: TempWorld, args: string[]): Deno.ChildProcess {
-  const env = cliEnv({ pluginPath: FAKE_PLUGINS, dataHome: world.dir });
+function spawnCli(world: TempWorld, args: string[], pluginPath = FAKE_PLUGINS): Deno.ChildProcess {
+  const env = cliEnv({ pluginPath, dataHome: world.dir });
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...retrovueTaskFlags(), MAIN_TS, "--db", world.db, ...args],
     cwd: REPO_ROOT,
@@ -462,4 +462,59 @@ Deno.test({
     assert.equal(JSON.parse(r.stdout).stats.new, 1, "the ingest is reported");
     assert.match(r.stderr, /Warning: enrichment skipped: .*contains RetroVue's catalog/);
   },
+});
+
+Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is still reported", async () => {
+  using world = tempWorld();
+  const plugins = `${world.dir}/plugins`;
+  const media = `${world.dir}/media`;
+  Deno.mkdirSync(plugins);
+  Deno.mkdirSync(media);
+  Deno.writeTextFileSync(`${media}/a.mkv`, "x");
+  // An enricher that takes its time: the signal arrives while it runs.
+  Deno.writeTextFileSync(
+    `${plugins}/slow.ts`,
+    `export default {
+      typeId: "slow",
+      displayName: "Slow (test)",
+      appliesTo: ["episode"],
+      params: [],
+      async enrich() {
+        await new Promise((r) => setTimeout(r, 30_000));
+        return { tech: {} };
+      },
+    };\n`,
+  );
+  const w = makeWorld(world);
+  w.setState(state({
+    collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [media] }],
+    assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${media}/a.mkv` }] },
+  }));
+  const pluginPath = `${FAKE_PLUGINS}:${plugins}`;
+  const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
+  const add = "source add --type fake --name home --discover --state-file".split(" ");
+  ok(await run([...add, w.stateFile]), "add");
+  ok(
+    await run(["collection", "update", "TV", "--sync-enable", "--add-enricher", "slow"]),
+    "attach",
+  );
+  const ingest = spawnCli(world, ["collection", "ingest", "TV", "--json"], pluginPath);
+  const result = collect(ingest);
+  // Wait until the ingest is written (the enrichment then runs), then stop the command.
+  for (let i = 0; i < 200; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    const db = new DatabaseSync(world.db, { readOnly: true });
+    try {
+      const row = db.prepare("SELECT count(*) AS n FROM assets").get() as { n: number };
+      if (Number(row.n) > 0) break;
+    } finally {
+      db.close();
+    }
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  ingest.kill("SIGTERM");
+  const r = await result;
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.stats.new, 1, r.stdout);
+  assert.match(r.stderr, /Warning: enrichment skipped: .*/);
 });
