@@ -67,6 +67,11 @@ export async function main(
     const split = splitGlobalOptions(args);
     globals = split.globals;
     const rest = split.rest;
+    if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-V")) {
+      // Beside global options too (`--db x --version`).
+      io.stdout.write(`retrovue ${VERSION} (deno ${Deno.version.deno})\n`);
+      return 0;
+    }
     const entry = _findCommand(commands, rest);
     if (!entry) return _topLevel(commands, rest, io);
     const commandArgs = rest.slice(entry.path.length);

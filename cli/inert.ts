@@ -5,15 +5,17 @@
  * or an upstream server may hold characters that control the terminal that
  * shows them: C0 controls (ESC starts escape sequences that clear the screen
  * or set the window title, CR rewrites the line), DEL, C1 controls (U+009B is
- * a one-character CSI) and bidirectional formatting characters (U+202A–U+202E,
+ * a one-character CSI), bidirectional formatting characters (U+202A–U+202E,
  * U+2066–U+2069, and the marks U+200E, U+200F, U+061C) that reorder what is
- * shown. The functions here render every such character visible instead:
+ * shown, the line and paragraph separators (U+2028, U+2029) and invisible
+ * characters (U+200B, U+2060–U+2064, U+FEFF). The functions here
+ * render every such character visible instead:
  *
- * | character         | shown as                    |
- * | ----------------- | --------------------------- |
- * | tab, LF, CR       | `\t`, `\n`, `\r`            |
- * | other C0, DEL, C1 | `\xHH`, e.g. `\x1b`, `\x7f` |
- * | bidi formatting   | `\uHHHH`, e.g. `\u202e`     |
+ * | character                   | shown as                    |
+ * | --------------------------- | --------------------------- |
+ * | tab, LF, CR                 | `\t`, `\n`, `\r`            |
+ * | other C0, DEL, C1           | `\xHH`, e.g. `\x1b`, `\x7f` |
+ * | bidi, separators, invisible | `\uHHHH`, e.g. `\u202e`     |
  *
  * Backslashes are left alone (a title `a\b` stays `a\b`), so the visible
  * forms are for reading, not for reversing. Every function returns its input
@@ -29,8 +31,16 @@
  * @module
  */
 
-/** Bidirectional formatting characters: ALM, LRM, RLM, embeddings, overrides, isolates. */
-const _BIDI = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069";
+/**
+ * Bidirectional formatting characters (ALM, LRM, RLM, embeddings, overrides,
+ * isolates), the line and paragraph separators (U+2028, U+2029: a new line
+ * to some terminals and viewers) and the invisible ones (zero-width space,
+ * word joiner, BOM): each reorders, breaks or hides what is shown. The
+ * zero-width joiners (U+200C, U+200D) are left: Persian and Indic text and
+ * emoji sequences need them.
+ */
+const _BIDI =
+  "\\u061c\\u200b\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2060-\\u2064\\u2066-\\u2069\\ufeff";
 
 /** C0 controls except tab (U+0009) and newline (U+000A), DEL, C1 controls, bidi. */
 const _BUT_LAYOUT = `\\u0000-\\u0008\\u000b-\\u001f\\u007f-\\u009f${_BIDI}`;

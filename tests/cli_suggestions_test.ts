@@ -60,6 +60,10 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
   assert.match(_error(await run(["source", "list", "--jsno"])), /did you mean '--json'\?/);
   assert.match(_error(await run(["asset", "list", "--tset-db"])), /did you mean '--test-db'\?/);
   assert.match(_error(await run(["--verison"])), /did you mean '--version'\?/);
+  const version = await run(["--json", "--version"]);
+  assert.equal(version.code, 0, version.stderr);
+  assert.match(version.stdout, /^retrovue \d+\.\d+\.\d+ \(deno /);
+  assert.match(_error(await run(["history"])), /did you mean 'ingest history'\?/);
   assert.match(
     _error(await run(["collection", "update", "TV Shows", "--add-enricher", "ffprob"])),
     /no enricher type 'ffprob'; did you mean 'ffprobe'\?/,

@@ -100,6 +100,8 @@ Deno.test("inert functions: plain text, letters, emoji and backslashes pass unch
     "C:\\TV\\Show",
     "a\\x1b is not an escape",
     "Ａ\u00a0b", // full-width letter and no-break space
+    "👨\u200d👩\u200d👧", // an emoji sequence: zero-width joiners stay
+    "می\u200cخواهم", // Persian: the zero-width non-joiner stays
   ];
   for (const s of samples) {
     assert.equal(inertText(s), s);
@@ -116,7 +118,9 @@ Deno.test("inert functions: plain text, letters, emoji and backslashes pass unch
 Deno.test("inertLine: one visual line, the rest visible", () => {
   assert.equal(inertLine(ATTACK), ATTACK_LINE);
   assert.equal(inertLine("a\r\nb\n\nc\td"), "a b c d");
-  assert.equal(inertLine("a\u2028b\x0bc\x0cd"), "a\u2028b\\x0bc\\x0cd");
+  // U+2028, U+2029 start a line in some terminals and viewers; a zero-width space hides.
+  assert.equal(inertLine("a\u2028b\x0bc\x0cd"), "a\\u2028b\\x0bc\\x0cd");
+  assert.equal(inertLine("p\u2029q\u200br\ufeffs"), "p\\u2029q\\u200br\\ufeffs");
   assert.doesNotMatch(inertLine(`x${"\r\n\t\x1b\x7f\u009b\u202e".repeat(3)}y`), RAW);
 });
 
