@@ -607,8 +607,20 @@ function _createOwnerOnly(path: string): void {
     Deno.chmodSync(path, 0o600);
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) {
+      let size: number;
+      try {
+        size = Deno.statSync(path).size;
+      } catch (cause) {
+        throw new RetrovueError(
+          "DB_ERROR",
+          `cannot create database '${path}': it is a link to nothing (${
+            (cause as Error).message.split(":")[0]
+          }); give the real path with --db`,
+          { cause },
+        );
+      }
       // An empty file given as the catalog becomes one: owner-only, as it will hold credentials.
-      if (Deno.statSync(path).size === 0) Deno.chmodSync(path, 0o600);
+      if (size === 0) Deno.chmodSync(path, 0o600);
       return;
     }
     throw new RetrovueError(

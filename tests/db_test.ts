@@ -310,3 +310,17 @@ Deno.test("a damaged catalog is DB_ERROR saying so; our own SQL mistakes stay IN
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("a --db that is a link to nothing is one clear DB_ERROR", () => {
+  const dir = _tmp();
+  try {
+    const link = join(dir, "dangling.db");
+    Deno.symlinkSync(join(dir, "missing", "real.db"), link);
+    assert.throws(
+      () => openDatabase(link),
+      (e: RetrovueError) => e.code === "DB_ERROR" && /is a link to nothing/.test(e.message),
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
