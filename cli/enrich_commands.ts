@@ -18,7 +18,7 @@ import {
   type EnrichReport,
   listAttachedEnrichers,
 } from "../ingest/mod.ts";
-import { pluginDirsFromEnv } from "../registry/mod.ts";
+import { isolationModeFromEnv, pluginDirsFromEnv } from "../registry/mod.ts";
 import { type EnricherRegistry, loadEnricherRegistry } from "../registry/mod.ts";
 import { limitsFromEnv } from "../registry/mod.ts";
 import { DEFAULT_SEARCH_PATH } from "../registry/mod.ts";
@@ -38,6 +38,9 @@ export async function loadEnrichers(
   ctx: Pick<CommandContext, "env" | "isolation" | "dbPath">,
 ): Promise<EnricherRegistry> {
   const protectedPaths = catalogPaths(() => ctx.dbPath);
+  // A bad RETROVUE_ISOLATION fails here, as for importers, whether or not a plugin host starts
+  // (with every manifest cached, none does).
+  isolationModeFromEnv(ctx.env.RETROVUE_ISOLATION);
   return await loadEnricherRegistry({
     pluginDirs: pluginDirsFromEnv(ctx.env.RETROVUE_PLUGIN_PATH),
     searchPath: ctx.env.PATH ?? DEFAULT_SEARCH_PATH,

@@ -378,6 +378,14 @@ Deno.test("a bad RETROVUE_ISOLATION or limit value is a one-line error, exit 1",
     await _run(world, ["source", "list-types"], { RETROVUE_ISOLATION: "maybe" }),
     /RETROVUE_ISOLATION must be one of auto, required, off; got 'maybe'/,
   );
+  // Enrichers too, their manifests cached or not (the first run fills the cache).
+  for (let i = 0; i < 2; i++) {
+    _oneLineError(
+      await _run(world, ["enricher", "list-types"], { RETROVUE_ISOLATION: "maybe" }),
+      /RETROVUE_ISOLATION must be one of auto, required, off; got 'maybe'/,
+    );
+    _ok(await _run(world, ["enricher", "list-types"]), "fills the cache");
+  }
   // An ingest probes while its module loads: the probe's failure is never left unhandled.
   _oneLineError(
     await _run(world, ["collection", "ingest", "NoSuch"], { RETROVUE_ISOLATION: "maybe" }),
