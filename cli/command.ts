@@ -39,7 +39,7 @@ import { RetrovueError } from "../core/errors.ts";
 import type { Isolation } from "../registry/mod.ts";
 import type { Registry } from "../registry/mod.ts";
 import { inertLine } from "./inert.ts";
-import { didYouMean } from "./suggest.ts";
+import { closestMatch, didYouMean } from "./suggest.ts";
 
 export { exitCodeFor } from "../core/errors.ts";
 
@@ -190,6 +190,12 @@ export interface ParseCommandArgsOptions {
   maxPositionals?: number;
   /** What the positionals are, for error messages (e.g. `<source>`). */
   positionalName?: string;
+  /**
+   * The commands one word longer than this one (`sync status` beside
+   * `sync`): an unexpected argument close to one of them (`sync stat`)
+   * suggests it.
+   */
+  subcommands?: readonly string[];
 }
 
 /**
@@ -219,9 +225,12 @@ export function parseCommandArgs<T extends ParseArgsOptionsConfig>(
     throw new RetrovueError("USAGE", `'${command}' needs ${what}; see '${command} --help'`);
   }
   if (parsed.positionals.length > max) {
+    const word = parsed.positionals[max];
+    const sub = extra.subcommands ? closestMatch(word, extra.subcommands) : null;
     throw new RetrovueError(
       "USAGE",
-      `unexpected argument '${parsed.positionals[max]}' for '${command}'; see '${command} --help'`,
+      `unexpected argument '${word}' for '${command}'` +
+        (sub === null ? "" : `; did you mean '${command} ${sub}'?`) + `; see '${command} --help'`,
     );
   }
   return { values: parsed.values, positionals: parsed.positionals };

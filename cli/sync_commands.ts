@@ -82,7 +82,7 @@ Only one sync runs per catalog; CLI ingests run alongside it.
       listen: { type: "string" },
       "listen-any": { type: "boolean" },
       "debounce-ms": { type: "string" },
-    });
+    }, { subcommands: ["status"] });
     const listen = values.listen === undefined
       ? null
       : parseListen(values.listen, values["listen-any"] ?? false);

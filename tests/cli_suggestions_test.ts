@@ -64,6 +64,7 @@ Deno.test("unknown commands, flags, types and names suggest the closest match", 
   assert.equal(version.code, 0, version.stderr);
   assert.match(version.stdout, /^retrovue \d+\.\d+\.\d+ \(deno /);
   assert.match(_error(await run(["history"])), /did you mean 'ingest history'\?/);
+  assert.match(_error(await run(["sync", "stat"])), /did you mean 'sync status'\?/);
   assert.match(
     _error(await run(["collection", "update", "TV Shows", "--add-enricher", "ffprob"])),
     /no enricher type 'ffprob'; did you mean 'ffprobe'\?/,
