@@ -324,25 +324,38 @@ export function parseListen(text: string, listenAny: boolean): ListenAddress {
   return { hostname, port, beyondLoopback: true };
 }
 
-/** Serves the webhooks until `signal` aborts; `finished` resolves once the server closed. */
+/** How long the webhook listener waits before it listens again after it failed. */
+const _RELISTEN_MS = 5_000;
+
+/**
+ * Serves the webhooks until `signal` aborts; `finished` resolves once the
+ * server closed, and never rejects. A listener that fails while serving (out
+ * of file descriptors under a flood of idle connections) is said in the log
+ * and listens again after a pause: schedules and folder watching go on, and
+ * the process does not die of it.
+ */
 function _serve(
   ctx: CommandContext,
   db: DatabaseSync,
   loop: SyncLoop,
   options: { log: SyncLog; listen: ListenAddress; signal: AbortSignal },
 ): { finished: Promise<void> } {
-  const { listen, log } = options;
+  const { listen, log, signal } = options;
   const handler = webhookHandler(db, { enqueue: loop.enqueue, log });
-  let server: Deno.HttpServer;
-  try {
-    server = Deno.serve({
+  let warned = false;
+  // Listening again takes the port first bound (`--listen host:0` picks one).
+  let port = listen.port;
+  const start = () =>
+    Deno.serve({
       hostname: listen.hostname,
-      port: listen.port,
-      signal: options.signal,
+      port,
+      signal,
       onListen: (addr) => {
+        port = addr.port;
         const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
         log(`webhooks: listening on http://${host}:${addr.port}/hooks/<source-id>`);
-        if (listen.beyondLoopback) {
+        if (listen.beyondLoopback && !warned) {
+          warned = true;
           ctx.stderr.write(
             `Warning: sync listens on every interface (${host}:${addr.port}): anyone who can ` +
               "reach this machine can post to it; only the per-source secret keeps them out. " +
@@ -355,13 +368,50 @@ function _serve(
         return new Response("internal error\n", { status: 500 });
       },
     }, (request, info) => handler(request, info));
+  let server: Deno.HttpServer;
+  try {
+    server = start();
   } catch (error) {
     const why = error instanceof Deno.errors.AddrInUse
       ? "the address is in use (another sync, or another program)"
       : toRetrovueError(error).message;
     throw new RetrovueError("USAGE", `cannot listen on ${listen.hostname}:${listen.port}: ${why}`);
   }
-  return { finished: server.finished };
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, _RELISTEN_MS);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  const finished = (async () => {
+    while (true) {
+      try {
+        await server.finished;
+        return; // Closed by the signal.
+      } catch (error) {
+        if (signal.aborted) return;
+        log(
+          `webhooks: the listener failed (${toRetrovueError(error).message}); it listens ` +
+            `again in ${_RELISTEN_MS / 1000} s`,
+        );
+      }
+      for (;;) {
+        await pause();
+        if (signal.aborted) return;
+        try {
+          server = start();
+          break;
+        } catch (error) {
+          log(`webhooks: cannot listen again yet: ${toRetrovueError(error).message}`);
+        }
+      }
+    }
+  })();
+  return { finished };
 }
 
 /** Runs one ingest of the loop, as `collection ingest` does, and its enrichment. */

@@ -41,9 +41,19 @@ interface SyncProcess {
   stop(signal?: Deno.Signal): Promise<CliResult>;
 }
 
-function _startSync(world: TempWorld, args: string[], pluginPath = ""): SyncProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...retrovueTaskFlags(), MAIN_TS, "--db", world.db, "sync", ...args],
+function _startSync(
+  world: TempWorld,
+  args: string[],
+  pluginPath = "",
+  options: { fdLimit?: number } = {},
+): SyncProcess {
+  const argv = ["run", ...retrovueTaskFlags(), MAIN_TS, "--db", world.db, "sync", ...args];
+  // With fdLimit, a shell lowers the open-file limit first (`ulimit -n`), then becomes deno.
+  const [cmd, full] = options.fdLimit === undefined
+    ? [Deno.execPath(), argv]
+    : ["sh", ["-c", `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, Deno.execPath(), ...argv]];
+  const child = new Deno.Command(cmd, {
+    args: full,
     cwd: REPO_ROOT,
     env: cliEnv({ pluginPath, dataHome: world.dir }),
     clearEnv: true,
@@ -375,5 +385,39 @@ Deno.test("sync --once runs every due ingest once; a failing source backs off, s
     assert.deepEqual([f.lastResult, f.failures, f.lastError], ["ok", 0, null]);
   } finally {
     await mock.close();
+  }
+});
+
+Deno.test("sync: idle connections that exhaust the open-file limit fail the listener, which listens again", async () => {
+  using world = tempWorld();
+  const media = `${world.dir}/media`;
+  Deno.mkdirSync(media);
+  await _ok(world, [..."source add --type filesystem --name Disk --root".split(" "), `M=${media}`]);
+  const sync = _startSync(world, ["--listen", "127.0.0.1:0"], "", { fdLimit: 128 });
+  const conns: Deno.Conn[] = [];
+  try {
+    const port = Number((await sync.waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)\//))[1]);
+    // Each sends part of its request headers and waits: the listener holds a descriptor for each.
+    const partial = new TextEncoder().encode("POST /hooks/x HTTP/1.1\r\nHost: x\r\n");
+    for (let i = 0; i < 300; i++) {
+      try {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        await conn.write(partial);
+        conns.push(conn);
+      } catch {
+        break; // Refused: the listener is down.
+      }
+    }
+    await sync.waitFor(/webhooks: the listener failed \(.*\); it listens again in 5 s/);
+    for (const conn of conns.splice(0)) conn.close();
+    await sync.waitFor(/listening on http:[^\n]*\n[\s\S]*listening on http:\/\/127\.0\.0\.1:\d+/);
+    const answer = await fetch(`http://127.0.0.1:${port}/hooks/nope`, { method: "POST" });
+    await answer.body?.cancel();
+    assert.equal(answer.status, 404, "the listener serves again, on its port");
+  } finally {
+    for (const conn of conns) conn.close();
+    const end = await sync.stop();
+    assert.equal(end.code, 0, end.fullStderr);
+    assert.doesNotMatch(end.fullStderr, /Uncaught/);
   }
 });
