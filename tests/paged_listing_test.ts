@@ -552,3 +552,13 @@ Deno.test("pagedItems: a total below zero or not whole is read as no total", asy
     deepStrictEqual(counted, []);
   }
 });
+
+Deno.test("pagedItems: new items past the total without end are MALFORMED_RESPONSE, not read forever", async () => {
+  // Every page full and new, the total stuck at 10: a server that does not page as it says.
+  const stats = newListingStats();
+  const fetch = scripted((start) => ({ items: items(start, 100), total: 10, limit: 100 }));
+  const error = await rejects(() => drainPages(fetch, stats));
+  equal(error.code, "MALFORMED_RESPONSE");
+  match(error.message, /listed 1\d{3} new item\(s\) past its own total of 10 and goes on/);
+  ok(stats.pages < 20, `stopped after ${stats.pages} pages`);
+});

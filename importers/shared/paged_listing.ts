@@ -198,6 +198,15 @@ export async function* pagedItems(
         }
         uncountedFull = false;
         stats.beyondTotal += fresh;
+        // A total a little low is a known server fault; new items past it without end are a
+        // server that does not page as it says (else only the stream limit would stop it).
+        if (stats.lastTotal !== undefined && stats.beyondTotal > _beyondAllowed(stats.lastTotal)) {
+          throw _malformed(
+            `${what} listed ${stats.beyondTotal} new item(s) past its own total of ` +
+              `${stats.lastTotal} and goes on: it does not page as it says`,
+            false,
+          );
+        }
         give = fresh > 0; // a page of repeats past the end (a start clamped) brings nothing
         // Without any total, a repeat among new items is a listing that shifted while it was
         // read (an item added before this page): it is read again, like a total that moved.
@@ -295,6 +304,15 @@ function _checkIds(
     );
   }
   return fresh;
+}
+
+/**
+ * How many new items a listing may bring past its server's total before it
+ * is taken as not paging: as many again as the total, at least 1000 (real
+ * servers count a page or so short, jellyfin/jellyfin#8069).
+ */
+function _beyondAllowed(total: number): number {
+  return Math.max(1000, total);
 }
 
 function _malformed(message: string, retryable = true): Error {
