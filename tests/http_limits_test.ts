@@ -15,6 +15,7 @@ import type { Importer, ImporterConfig } from "../core/contract.ts";
 import { createPlexImporter } from "../importers/plex/mod.ts";
 import { createJellyfinImporter } from "../importers/shared/jellyfin_family/mod.ts";
 import {
+  describeFetchError,
   HOST_CALL_DEADLINE_MS,
   type HttpImporterError,
   MAX_REDIRECTS,
@@ -357,4 +358,22 @@ Deno.test("the default per-request deadline, with every retry, ends before the h
   // Tuned retries get a timeout fitted to them.
   const more = resolveRetryTuning({ retries: 4 });
   assert.ok(more.timeoutMs * 5 + more.backoffMs * 15 < DEFAULT_TIMEOUT_MS);
+});
+
+Deno.test("describeFetchError: the reason without Deno's request prefix, in either wording", () => {
+  const wrapped = (message: string) => new TypeError("fetch failed", { cause: new Error(message) });
+  assert.equal(
+    describeFetchError(wrapped(
+      "error sending request for url (http://127.0.0.1:1/identity): client error (Connect): refused",
+    )),
+    "client error (Connect): refused",
+  );
+  assert.equal(
+    describeFetchError(wrapped(
+      "error sending request from 127.0.0.1:55016 for http://127.0.0.1:18801/all?a=1 " +
+        "(127.0.0.1:18801): client error (SendRequest): message head is too large",
+    )),
+    "client error (SendRequest): message head is too large",
+  );
+  assert.equal(describeFetchError(new Error("plain")), "plain");
 });

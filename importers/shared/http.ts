@@ -64,7 +64,12 @@ export function describeFetchError(error: unknown): string {
     e = e.cause;
     if (e instanceof Error && e.message) message = e.message;
   }
-  return message.replace(/^error sending request for url \([^)]*\): /, "");
+  // Deno's prefix names the request (`error sending request for url (…)`, lately `error
+  // sending request from 127.0.0.1:55016 for http://… (…)`): the reason is what follows it.
+  return message.replace(
+    /^error sending request (?:from \S+ )?for (?:url \()?\S+\)?(?: \([^)]*\))?: /,
+    "",
+  );
 }
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts. */
