@@ -597,6 +597,10 @@ Deno.test("plex: HTTPS with --ca-file works; an unknown certificate is UNREACHAB
     assert.match(e.message, /--ca-file/);
     assert.match(e.message, /--verify-ssl/);
     assert.equal(e.retryable, false);
+    // http:// to the HTTPS server: its TLS bytes are no HTTP answer; the error says to try https.
+    const plain = { ...configOf(mock), base_url: mock.url.replace(/^https:/, "http:") };
+    const h = await rejectsWith(fast.validateConnection(plain, ctx()), "UNREACHABLE");
+    assert.match(h.message, /the server may speak HTTPS: try https:\/\/ in --base-url/);
   } finally {
     await mock.close();
     await Deno.remove(certs.dir, { recursive: true });

@@ -19,6 +19,7 @@ import {
   fetchSameOrigin,
   type HttpImporterError,
   httpImporterError,
+  httpsHint,
   isHttpImporterError as _isTyped,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
@@ -235,7 +236,7 @@ export async function openPlexSession(options: PlexSessionOptions): Promise<Plex
         error: plexError(
           "UNREACHABLE",
           `cannot reach Plex at ${options.baseUrl} (${detail}); check --base-url ` +
-            `and that the server is running`,
+            `and that the server is running${httpsHint(detail, options.baseUrl)}`,
           { retryable: true },
         ),
       };

@@ -51,6 +51,17 @@ export function isSandboxDenial(error: unknown): boolean {
   return error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied;
 }
 
+/**
+ * A hint for a plain `http://` base URL whose server answered in TLS (its
+ * bytes are no HTTP response: `invalid HTTP version parsed`): `; the server
+ * may speak HTTPS: …`, else an empty string.
+ */
+export function httpsHint(detail: string, baseUrl: string): string {
+  return baseUrl.startsWith("http://") && /invalid HTTP version/i.test(detail)
+    ? "; the server may speak HTTPS: try https:// in --base-url"
+    : "";
+}
+
 /** Whether a fetch failure message is about TLS or certificates. */
 export function isTlsFailure(message: string): boolean {
   return /certificate|tls|ssl|handshake|UnknownIssuer|NotValidForName/i.test(message);

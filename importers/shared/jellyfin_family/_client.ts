@@ -27,6 +27,7 @@ import {
   fetchSameOrigin,
   type HttpImporterError,
   httpImporterError,
+  httpsHint,
   isHttpImporterError as _isTyped,
   isSandboxDenial as _isSandboxDenial,
   isTlsFailure as _isTlsFailure,
@@ -309,7 +310,7 @@ export async function openJellyfinClient(options: JellyfinClientOptions): Promis
         error: jellyfinError(
           "UNREACHABLE",
           `cannot reach ${name} at ${baseUrl} (${detail}); check --base-url ` +
-            `and that the server is running`,
+            `and that the server is running${httpsHint(detail, baseUrl)}`,
           { retryable: true },
         ),
       };
