@@ -7,6 +7,7 @@
  * @module
  */
 
+import { getCollection, getSource } from "../core/catalog.ts";
 import { changeCounts, type IngestRun, listRuns } from "../ingest/records.ts";
 import { type Command, parseCommandArgs, parseCount } from "./command.ts";
 import { inertLine } from "./inert.ts";
@@ -84,10 +85,22 @@ runs. List a run's assets with 'asset list --changed-in RUN' (or 'last').
       ctx.stdout.write("No ingest runs recorded.\n");
       return Promise.resolve(0);
     }
+    // Collections of two sources may share a name (`Shows`): the source tells them apart.
+    const sourceOf = new Map<string, string>();
+    const sourceName = (collectionId: string) => {
+      let name = sourceOf.get(collectionId);
+      if (name === undefined) {
+        const collection = getCollection(db, collectionId);
+        name = (collection && getSource(db, collection.sourceId)?.name) ?? "-";
+        sourceOf.set(collectionId, name);
+      }
+      return name;
+    };
     ctx.stdout.write(formatTable(
       [
         "run",
         "finished",
+        "source",
         "collection",
         "scope",
         "new",
@@ -101,6 +114,7 @@ runs. List a run's assets with 'asset list --changed-in RUN' (or 'last').
         return [
           String(r.id),
           r.finishedAt,
+          sourceName(r.collectionId),
           r.collectionName,
           _scope(r),
           String(n.new),

@@ -518,3 +518,14 @@ Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is 
   assert.equal(doc.stats.new, 1, r.stdout);
   assert.match(r.stderr, /Warning: enrichment skipped: .*/);
 });
+
+Deno.test("ingest history names each run's source: collections of two sources may share a name", async () => {
+  using world = tempWorld();
+  const w = makeWorld(world);
+  await seed(w);
+  ok(await w.run(["collection", "ingest", "TV"]), "ingest");
+  const text = ok(await w.run(["ingest", "history"]), "history").stdout;
+  const [header, row] = text.split("\n");
+  assert.match(header, /^run\s+finished\s+source\s+collection\s+scope/);
+  assert.match(row, /^1\s+\S+\s+Home\s+TV\s+full\s/);
+});
