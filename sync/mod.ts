@@ -31,6 +31,7 @@ export {
   scheduledCollections,
 } from "./schedule.ts";
 export * from "./settings.ts";
+export { sleepUnlessAborted } from "./sleep.ts";
 export {
   type FinishedRun,
   recordFinished,

@@ -28,6 +28,7 @@ import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
 import { describeScope, scopeCovers } from "./loop.ts";
 import type { Enqueue, SyncLog } from "./types.ts";
+import { sleepUnlessAborted } from "./sleep.ts";
 
 /** The default quiet time before a burst of changes is ingested, in milliseconds. */
 export const DEFAULT_DEBOUNCE_MS = 10_000;
@@ -229,7 +230,7 @@ async function _watchOne(
         );
       }
       state = "missing";
-      await _sleep(pollMs, options.signal);
+      await sleepUnlessAborted(pollMs, options.signal);
       continue;
     }
     // Said, and a returned root caught up on, once the watch is in place: a change made
@@ -270,7 +271,7 @@ async function _watchOne(
             `at most every ${MAX_WATCH_RETRY_MS / 1000}s (the schedule still runs)`,
         );
       }
-      await _sleep(
+      await sleepUnlessAborted(
         Math.min(pollMs * 2 ** Math.min(failures - 1, 20), MAX_WATCH_RETRY_MS),
         options.signal,
       );
@@ -468,17 +469,4 @@ function _exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
