@@ -18,6 +18,7 @@ import {
   formatInterval,
   type IngestOutcome,
   scheduledCollections,
+  sleepUnlessAborted,
   syncLockHolder,
   type SyncLog,
   type SyncLoop,
@@ -377,16 +378,6 @@ function _serve(
       : toRetrovueError(error).message;
     throw new RetrovueError("USAGE", `cannot listen on ${listen.hostname}:${listen.port}: ${why}`);
   }
-  const pause = () =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, _RELISTEN_MS);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
   const finished = (async () => {
     while (true) {
       try {
@@ -400,7 +391,7 @@ function _serve(
         );
       }
       for (;;) {
-        await pause();
+        await sleepUnlessAborted(_RELISTEN_MS, signal);
         if (signal.aborted) return;
         try {
           server = start();
