@@ -56,10 +56,6 @@ export async function main(
   options: MainOptions = {},
 ): Promise<number> {
   const commands = options.commands ?? COMMANDS;
-  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-    io.stdout.write(`retrovue ${VERSION} (deno ${Deno.version.deno})\n`);
-    return 0;
-  }
   let globals: GlobalOptions = { testDb: false, json: args.includes("--json") };
   let scrub = (text: string) => text;
   const debug = io.env.RETROVUE_DEBUG === "1" || io.env.RETROVUE_DEBUG === "true";
@@ -68,7 +64,7 @@ export async function main(
     globals = split.globals;
     const rest = split.rest;
     if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-V")) {
-      // Beside global options too (`--db x --version`).
+      // Alone, or beside global options (`--db x --version`).
       io.stdout.write(`retrovue ${VERSION} (deno ${Deno.version.deno})\n`);
       return 0;
     }

@@ -23,10 +23,9 @@ import { type EnricherRegistry, loadEnricherRegistry } from "../registry/mod.ts"
 import { limitsFromEnv } from "../registry/mod.ts";
 import { DEFAULT_SEARCH_PATH } from "../registry/mod.ts";
 import { type Command, type CommandContext, parseCommandArgs, parseCount } from "./command.ts";
-import { registryCacheDir } from "./context.ts";
+import { catalogPaths, registryCacheDir } from "./context.ts";
 import { inertLine } from "./inert.ts";
 import { didYouMean } from "./suggest.ts";
-import { catalogPaths } from "./context.ts";
 import { formatTable, writeJson } from "./output.ts";
 import { findCollection, findSource } from "./lookup.ts";
 
