@@ -349,9 +349,7 @@ function _partFolders(
   }
   let taken: Set<number> | undefined;
   for (const [word, group] of groups) {
-    if (group.length < 2) continue;
-    const parts = new Set(group.map((g) => g.part));
-    if (parts.size !== group.length || [...parts].some((p) => p < 1 || p > group.length)) continue;
+    if (group.length < 2 || !_oneToN(group.map((g) => g.part))) continue;
     const drafts = _partFolderDrafts(dir, { ...here, group, word }, options, state);
     if (drafts === null) continue;
     taken ??= new Set();
@@ -382,6 +380,7 @@ function _partFolderDrafts(
   const drafts: _Draft[] = [];
   const stack = `m\u0000folders\u0000${at.word}`;
   const subs: ScannedFolder[] = [];
+  let nfo: NfoInfo | undefined | null = null; // read once, for the first part
   for (const { index, part } of group) {
     const name = scanned.folders[index];
     const relPath = dir.relPath === "" ? name : `${dir.relPath}/${name}`;
@@ -401,11 +400,7 @@ function _partFolderDrafts(
       parsed.kind !== "movie" || parsed.extraType !== null || parsed.sample || parsed.disc !== null
     ) return null;
     const rel = `${relPath}/${sub.files[0]}`;
-    const nfo = dir.rel.length === 1
-      ? dir.title?.movieNfo
-      : at.nfos.has("movie.nfo")
-      ? _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${dir.relPath}/movie.nfo`)
-      : undefined;
+    if (nfo === null) nfo = _folderMovieNfo(dir, at.nfos, options);
     drafts.push({
       rel,
       index: 0,
@@ -422,6 +417,27 @@ function _partFolderDrafts(
     for (const [item, reason] of sub.skipped ?? []) options.skipped(item, reason);
   }
   return matchesFilters(drafts[0].asset, options.filters) ? drafts : [];
+}
+
+/**
+ * The `movie.nfo` that names the movies of `dir`: the title folder's, read
+ * with the folder, or the one in a folder below it.
+ */
+function _folderMovieNfo(
+  dir: _Dir,
+  nfos: ReadonlySet<string>,
+  options: WalkOptions,
+): NfoInfo | undefined {
+  if (dir.rel.length === 1) return dir.title?.movieNfo;
+  return nfos.has("movie.nfo") && dir.rel.length > 1
+    ? _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${dir.relPath}/movie.nfo`)
+    : undefined;
+}
+
+/** Whether `parts` are 1 to n, each once (`DVD5` and `DVD9` are no parts 5 and 9). */
+function _oneToN(parts: readonly number[]): boolean {
+  const seen = new Set(parts);
+  return seen.size === parts.length && parts.every((p) => p >= 1 && p <= parts.length);
 }
 
 function _titleFolder(
@@ -490,13 +506,7 @@ function _collectFiles(
     if (parsed.kind === "episode") {
       asset = _episode(parsed, rel, dir, nfo, options);
     } else {
-      if (dirMovieNfo === null) {
-        dirMovieNfo = nfos.has("movie.nfo") && dir.rel.length > 1
-          ? _readNfo(`${dir.abs}/movie.nfo`, options.warn, `${relDir}/movie.nfo`)
-          : dir.rel.length === 1
-          ? dir.title?.movieNfo
-          : undefined;
-      }
+      if (dirMovieNfo === null) dirMovieNfo = _folderMovieNfo(dir, nfos, options);
       asset = _movie(parsed, rel, nfo ?? dirMovieNfo, options);
     }
     if (!matchesFilters(asset, options.filters)) continue;
@@ -554,10 +564,7 @@ function _namedStacks(drafts: _Draft[]): void {
     else groups.set(key, [{ draft, part }]);
   }
   for (const [key, group] of groups) {
-    if (group.length < 2) continue;
-    const parts = new Set(group.map((g) => g.part));
-    // 1 to n, each once: `DVD5` and `DVD9` are two versions, not parts 5 and 9.
-    if (parts.size !== group.length || [...parts].some((p) => p < 1 || p > group.length)) continue;
+    if (group.length < 2 || !_oneToN(group.map((g) => g.part))) continue;
     for (const { draft, part } of group) {
       draft.part = part;
       draft.stack = key;
