@@ -153,8 +153,9 @@ function _withoutNested(binds: Bind[]): Bind[] {
 
 /**
  * Throws `CONFIG_INVALID` when a granted path is, or contains, a protected
- * one (shared with the enricher registry): a source granted the folder holding the catalog could read every
- * other source's credentials, whatever the isolation.
+ * one (the catalog's folder and files, see `protectedCatalogPaths`; shared
+ * with the enricher registry): a source granted the catalog could read
+ * every other source's credentials, whatever the isolation.
  */
 export function refuseProtected(read: readonly string[], protectedPaths: readonly string[]): void {
   for (const path of protectedPaths) {
