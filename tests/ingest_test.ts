@@ -502,6 +502,48 @@ Deno.test("duplicate external ids are reported and the first one is kept", async
   assert.equal(asset(db, "x1")!.title, "Episode 1");
 });
 
+Deno.test("a repeated id is dropped wherever it comes, first import or not", async () => {
+  // Repeats next to the first one, later in the same batch and in a later
+  // batch: the first one is kept each time.
+  const db = memoryDb();
+  const many = (marker: string, title: (n: number) => string) =>
+    Array.from(
+      { length: 130 },
+      (_, i) => ep(`x${i}`, "Alpha", 1, i + 1, { title: title(i), modified: marker }),
+    );
+  const withRepeats = (list: Record<string, unknown>[]) => {
+    const out = [...list];
+    out.splice(3, 0, { ...list[2], title: "Repeat next to it" });
+    out.splice(90, 0, { ...list[5], title: "Repeat later in the batch" });
+    out.push({ ...list[7], title: "Repeat in a later batch" });
+    return out;
+  };
+  const client = (up: unknown[]) => fakeClient({ upstream: { tv: up }, batchSize: 100 });
+  const first = await run(db, {}, { client: client(withRepeats(many("m1", (n) => `E${n}`))) });
+  assert.deepEqual([first.stats.new, first.stats.invalid], [130, 3]);
+  assert.deepEqual(first.errors.map((e) => [e.kind, e.externalId]), [
+    ["duplicate", "x2"],
+    ["duplicate", "x5"],
+    ["duplicate", "x7"],
+  ]);
+  for (const id of ["x2", "x5", "x7"]) assert.equal(asset(db, id)!.title, `E${id.slice(1)}`);
+  // Again, every marker gaining file ids (quiet) and one title changed: the
+  // repeats' fields must not stand in for the first ones'.
+  db.exec("UPDATE assets SET state = 'probed'");
+  const up = many("m1 parts=7:70", (n) => n === 9 ? "Renamed" : `E${n}`);
+  const again = await run(db, {}, { client: client(withRepeats(up)) });
+  assert.deepEqual(
+    [again.stats.unchanged, again.stats.changed, again.stats.new, again.stats.invalid],
+    [129, 1, 0, 3],
+  );
+  for (const id of ["x2", "x5", "x7"]) {
+    assert.equal(asset(db, id)!.title, `E${id.slice(1)}`);
+    assert.equal(asset(db, id)!.modified, "m1 parts=7:70");
+    assert.equal(asset(db, id)!.state, "probed");
+  }
+  assert.equal(asset(db, "x9")!.title, "Renamed");
+});
+
 Deno.test("importer failure midway leaves the database exactly as it was", async () => {
   const db = memoryDb();
   await run(db, { tv: showUpstream() });
