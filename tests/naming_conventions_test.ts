@@ -267,3 +267,73 @@ Deno.test("Sonarr's anime multi-episode files: a range, or the numbers written i
   });
   check("Show/Show - 100 - 102 - Title.mkv", { episode: 100, episodeEnd: null });
 });
+
+Deno.test("Part N followed by a movie's year or a version's label is a movie, not an episode", () => {
+  // Radarr writes a title's colon as ` - `: `Friday the 13th Part VII: The New Blood`.
+  const friday = "Friday the 13th Part VII - The New Blood (1988)";
+  const movie = {
+    kind: "movie",
+    title: "Friday the 13th Part VII - The New Blood",
+    year: 1988,
+  } as const;
+  check(`Movies/${friday}/${friday}.mkv`, movie);
+  check(`Movies/${friday}.mkv`, movie);
+  check("Movies/A Nightmare on Elm Street Part 2 - Freddy's Revenge (1985).mkv", {
+    kind: "movie",
+    year: 1985,
+  });
+  check("Movies/The Dark Knight (2008)/The Dark Knight (2008) - part1 - 1080p.mkv", {
+    kind: "movie",
+    title: "The Dark Knight",
+  });
+  check("Movies/Heat (1995) - pt2 - Extended.mkv", { kind: "movie", title: "Heat" });
+  // A title after the part, and no year after it: a miniseries' episode, as before.
+  check("Band of Brothers (2001)/Band of Brothers (2001) - Part 2 - Day of Days.mkv", {
+    kind: "episode",
+    episode: 2,
+    episodeTitle: "Day of Days",
+  });
+});
+
+Deno.test("a season numbered by its year is no year of a show that has a folder", () => {
+  const season = {
+    kind: "episode",
+    title: "MythBusters",
+    season: 2003,
+    episode: 1,
+    year: null,
+  } as const;
+  check("MythBusters/Season 2003/MythBusters - S2003E01 - Jet Assisted Chevy.mkv", season);
+  check("MythBusters/MythBusters - S2004E01.mkv", { ...season, season: 2004 });
+  // The show's own year still comes from its folder; a lone file has only the season's.
+  check("Show (1999)/Season 2003/Show - S2003E01.mkv", { year: 1999, season: 2003 });
+  check("Looney Tunes 1940x01 Porky's Last Stand.mkv", { year: 1940, season: 1940 });
+});
+
+Deno.test("a month-first date is read where the day cannot come first, and is no episode", () => {
+  const date = {
+    kind: "episode",
+    title: "The Daily Show",
+    episode: null,
+    airDate: "2024-03-25",
+  } as const;
+  check("The Daily Show/Season 2024/The Daily Show - 03.25.2024 - Guest A.mkv", {
+    ...date,
+    episodeTitle: "Guest A",
+  });
+  check("The Daily Show/The Daily Show - 03-25-2024.mkv", date);
+  // Where both readings are dates, the day comes first (Kodi's `dd.mm.yyyy`).
+  check("News/News.05-11-2018.mkv", { airDate: "2018-11-05" });
+});
+
+Deno.test("anime numbering after a season marker: `Show S2 - 01`", () => {
+  check("Mushoku Tensei/[SubsPlease] Mushoku Tensei S2 - 01 (1080p) [ABCD1234].mkv", {
+    kind: "episode",
+    title: "Mushoku Tensei",
+    season: 2,
+    episode: 1,
+  });
+  check("Show/Show Season 1 - 05v2 [720p].mkv", { season: 1, episode: 5 });
+  // A season with no number after it stays a season's special or pack.
+  check("Show/Show S06 - Special.mkv", { season: 6, episode: null, episodeTitle: "Special" });
+});

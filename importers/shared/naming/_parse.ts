@@ -313,10 +313,14 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
   if (m && _isDate(Number(m[2]), Number(m[4]), Number(m[5]))) {
     return _found(m, m[1], { airDate: `${m[2]}-${m[4]}-${m[5]}`, level: 2 });
   }
-  // Day first (`15-05-2018`), as European broadcasters write it.
+  // Day first (`15-05-2018`), as European broadcasters write it; month first (`03.25.2024`, US)
+  // only where day first cannot be. Either way, such a date's numbers are never an episode's.
   m = /(^|[^0-9])(\d{2})([-.])(\d{2})\3((?:19|20)\d{2})(?![0-9])/.exec(text);
   if (m && _isDate(Number(m[5]), Number(m[4]), Number(m[2]))) {
     return _found(m, m[1], { airDate: `${m[5]}-${m[4]}-${m[2]}`, level: 2 });
+  }
+  if (m && _isDate(Number(m[5]), Number(m[2]), Number(m[4]))) {
+    return _found(m, m[1], { airDate: `${m[5]}-${m[2]}-${m[4]}`, level: 2 });
   }
   const loose = ctx.hint === "episode" || ctx.inSeasonFolder || ctx.siblings;
   // `Movie (2001)`: with a year in brackets and nothing saying episodes, the weaker forms below
@@ -342,7 +346,15 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     const titled = /^[ ._]*-[ ._]*[^ ._\-(\[]/.test(rest);
     const stacked = /^[ ._-]+(?:part|pt)[ ._-]?\d{1,2}$/i.test(text.slice(m.index));
     const bare = ctx.inFolder && !stacked && !_yearAfter(text, 0) && trimSeparators(rest) === "";
-    if (n !== undefined && (titled || bare)) return _found(m, m[1], { episode: n, level: 1 });
+    if (n !== undefined && (titled || bare)) {
+      // `Friday the 13th Part VII - The New Blood (1988)`: a movie's `(year)` follows, as for
+      // `Episode 1 - … (1999)` above; `Heat (1995) - part1 - 1080p`: what follows is a
+      // version's label, not a title. Title words or a movie's part, unless the folders say
+      // episodes.
+      const label = titled && junkIndex(rest.replace(/^[ ._]*-[ ._]*/, "")) === 0;
+      const level: _Level = _yearAfter(text, m.index) || label ? 0 : 1;
+      return _found(m, m[1], { episode: n, level });
+    }
   }
   // `02 - Title`, `102 - Title`, `003. Title`, `03-Title`, `003-004. Title`.
   m = /^(\d{1,4})(?:-(\d{1,4}))?(?=[ ._]*-[ ._]*[^ ._\-\d]|\.\s+\S|-[a-z])/i.exec(text);
@@ -384,8 +396,18 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
   }
   m = movieLike ? null : _SEASON_ONLY_RE.exec(text);
   if (m && m.index + m[1].length > 0) {
+    const season = Number(m[2] ?? m[3]);
+    // `[Group] Show S2 - 01 (1080p)`: anime numbering within a season, as `Show - 01` below.
+    const next = /^[ ._]*-[ ._]*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(
+      text.slice(m.index + m[0].length),
+    );
+    if (next && !isYear(Number(next[1]))) {
+      const found = _found(m, m[1], { season, episode: Number(next[1]), level: 1 });
+      found.end += next[0].length;
+      return found;
+    }
     // `Show S06 - Special`, `Show Season 1`: a season with no episode number (a special, a pack).
-    return _found(m, m[1], { season: Number(m[2] ?? m[3]), level: 1 });
+    return _found(m, m[1], { season, level: 1 });
   }
   m = text.includes("-")
     ? /([\s._])-[\s._]*(\d{1,4})(?:v\d)?(?:-(\d{1,4})(?:v\d)?)?(?=$|[ ._\[(])/.exec(text)
@@ -652,8 +674,12 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       if (match.season === null && prefix.season !== null && match.airDate === null) {
         season = prefix.season;
       }
-      // `Looney Tunes 1940x01`: a season named by its year.
-      if (year === null && season !== null && isYear(season)) year = season;
+      // `Looney Tunes 1940x01`: a season named by its year, the only year a lone file gives.
+      // Under a show's folder (`MythBusters/Season 2003/… S2003E01`) it is no year of the
+      // show's, or each season would read as a show of its own year.
+      if (year === null && season !== null && isYear(season) && _show(context) === null) {
+        year = season;
+      }
       if (airDate === null && match.level === 2) {
         // `Show - S01E01 - Title [2011-09-19]`: an air date written after the numbers.
         const date = rest.includes("[") || rest.includes("(") ? _laterDate(rest) : null;
