@@ -337,3 +337,13 @@ Deno.test("anime numbering after a season marker: `Show S2 - 01`", () => {
   // A season with no number after it stays a season's special or pack.
   check("Show/Show S06 - Special.mkv", { season: 6, episode: null, episodeTitle: "Special" });
 });
+
+Deno.test("an episode title keeps no bracket of the marker's or of the release tags'", () => {
+  check("The Office/The Office - [2x01] - The Dundies.mkv", {
+    season: 2,
+    episode: 1,
+    episodeTitle: "The Dundies",
+  });
+  check("Angel/Angel - [01x01].mkv", { episode: 1, episodeTitle: null });
+  check("Show Name/Show Name - 01 [BD 1080p Hi10P FLAC].mkv", { episode: 1, episodeTitle: null });
+});

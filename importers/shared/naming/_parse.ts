@@ -468,10 +468,16 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
 }
 
 function _cleanEpisodeTitle(rest: string): string | null {
-  const start = rest.search(/[^\s._\-–]/);
+  // A bracket closing round the marker (`Show - [2x01] - Title`) is no part of the title.
+  const start = rest.search(/[^\s._\-–\])]/);
   let text = start < 0 ? "" : rest.slice(start);
   const at = episodeTitleJunkIndex(text);
-  if (at >= 0) text = text.slice(0, at);
+  if (at >= 0) {
+    text = text.slice(0, at);
+    // `- 01 [BD 1080p FLAC]`: the cut leaves the bracket it fell in open; drop it too.
+    const open = Math.max(text.lastIndexOf("["), text.lastIndexOf("("));
+    if (open >= 0 && !/[\])]/.test(text.slice(open))) text = text.slice(0, open);
+  }
   text = stripTrailingTags(text);
   if (text.includes("[")) text = text.replace(/\[[^\]]*\]/g, " ");
   const title = humanizeTitle(text);
