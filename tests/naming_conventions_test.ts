@@ -347,3 +347,10 @@ Deno.test("an episode title keeps no bracket of the marker's or of the release t
   check("Angel/Angel - [01x01].mkv", { episode: 1, episodeTitle: null });
   check("Show Name/Show Name - 01 [BD 1080p Hi10P FLAC].mkv", { episode: 1, episodeTitle: null });
 });
+
+Deno.test("a show named by a number alone, above its season folder, is the show", () => {
+  // `parse` has no library root: `24` was read as a season and the show was the folder above.
+  check("tv/24/Season 01/24 - S01E01.mkv", { kind: "episode", title: "24", season: 1 });
+  check("tv/911/Season 2/911 - S02E01.mkv", { title: "911", season: 2 });
+  check("tv/Show/1/Show - S01E01.mkv", { title: "Show", season: 1 });
+});

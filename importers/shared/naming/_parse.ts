@@ -1028,10 +1028,20 @@ function _show(context: _FolderContext): FolderTitle | null {
   const { folders, shows } = context;
   const last = folders.length - 1;
   context.show = null;
+  let belowSeason = false;
   for (let i = last; i >= 0; i--) {
     const name = folders[i];
-    // The parent folder's season and extras readings are in the context already.
-    if ((i === last ? context.parentSeason : _seasonOf(folders, i)) !== null) continue;
+    // The parent folder's season and extras readings are in the context already. Seasons do
+    // not nest: above one, a folder named by a number alone is the show (`24/Season 01/`).
+    const season = i === last
+      ? context.parentSeason
+      : belowSeason && /^\d+$/.test(name)
+      ? null
+      : _seasonOf(folders, i);
+    if (season !== null) {
+      belowSeason = true;
+      continue;
+    }
     // A name in `shows` passed the extras test when it was put there.
     let show = shows?.get(name);
     if (show === undefined) {
