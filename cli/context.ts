@@ -291,7 +291,8 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
         // No `before()`: a registry whose manifests are cached runs no plugin, and
         // one that starts a plugin host asks for the isolation first, which runs it.
         return await loadRegistry({
-          pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH),
+          // Relative folders mean the operator's folder, as paths in arguments do.
+          pluginDirs: pluginDirsFromEnv(io.env.RETROVUE_PLUGIN_PATH).map((d) => resolve(cwd, d)),
           // Probed only if the registry starts a plugin host (manifests not cached, or open).
           isolation: () => context.isolation(),
           limits: limitsFromEnv(io.env),

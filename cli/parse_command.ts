@@ -9,6 +9,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { type Command, parseCommandArgs } from "./command.ts";
 import { formatFields, writeJson } from "./output.ts";
 import { RetrovueError } from "../core/errors.ts";
@@ -112,12 +113,16 @@ function _listFolder(path: string): FolderContents | null {
 
 type _Result = { path: string; parsed: ParsedMedia } | { path: string; folder: FolderDescription };
 
-function _parseOne(path: string, hint: "auto" | "movie" | "episode"): _Result {
-  const contents = _listFolder(path);
+function _parseOne(
+  path: string,
+  options: { hint: "auto" | "movie" | "episode"; cwd: string },
+): _Result {
+  // A relative path is looked up from the operator's folder; its names are read as written.
+  const contents = _listFolder(resolve(options.cwd, path));
   if (contents !== null || /[\\/]$/.test(path)) {
     return { path, folder: describeFolder(path, contents ?? undefined) };
   }
-  return { path, parsed: parseMediaPath(path, { hint }) };
+  return { path, parsed: parseMediaPath(path, { hint: options.hint }) };
 }
 
 /** The `parse` command. */
@@ -140,7 +145,7 @@ export const commands: Command[] = [{
     }
     let results: _Result[];
     try {
-      results = positionals.map((path) => _parseOne(path, hint));
+      results = positionals.map((path) => _parseOne(path, { hint, cwd: ctx.cwd }));
     } catch (e) {
       return Promise.reject(e);
     }

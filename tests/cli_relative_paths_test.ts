@@ -1,7 +1,8 @@
 /**
  * Relative paths mean the operator's folder: `deno task` runs the CLI in the
  * repository and says where it was started in `INIT_CWD`, so `--db ./x.db`,
- * `--root ./tv`, `--token-file` and `importer new --dir plugins` resolve
+ * `--root ./tv`, `--token-file`, `importer new --dir plugins`, a relative
+ * folder in `RETROVUE_PLUGIN_PATH` and the paths `parse` looks at resolve
  * against that folder, through a real `deno task --config <repo>/deno.json`
  * started elsewhere; without `INIT_CWD` the process's own folder counts.
  *
@@ -15,12 +16,12 @@ import { cliEnv, cliResult, REPO_ROOT, runCli, tempWorld } from "./_cli.ts";
 Deno.test("deno task resolves relative paths against the folder it was started from", async () => {
   using world = tempWorld();
   Deno.mkdirSync(join(world.dir, "tv"));
-  const task = async (args: string[]) =>
+  const task = async (args: string[], pluginPath = "") =>
     cliResult(
       await new Deno.Command(Deno.execPath(), {
         args: ["task", "--config", join(REPO_ROOT, "deno.json"), "-q", "retrovue", ...args],
         cwd: world.dir,
-        env: cliEnv({ dataHome: world.dir }),
+        env: cliEnv({ dataHome: world.dir, pluginPath }),
         clearEnv: true,
         stdout: "piped",
         stderr: "piped",
@@ -47,6 +48,15 @@ Deno.test("deno task resolves relative paths against the folder it was started f
   const made = await task(["importer", "new", "demo", "--dir", "plugins", "--json"]);
   assert.equal(made.code, 0, made.stderr);
   assert.equal(JSON.parse(made.stdout).module, join(world.dir, "plugins", "demo.ts"));
+  // The quick start of docs/importers.md: `RETROVUE_PLUGIN_PATH=plugins deno task …`.
+  const types = await task(["source", "list-types", "--json"], "plugins");
+  assert.equal(types.code, 0, types.stderr);
+  const demo = JSON.parse(types.stdout).types.find((t: { typeId?: string }) => t.typeId === "demo");
+  assert.equal(demo?.status, "available", types.stdout);
+
+  const parsed = await task(["parse", "tv", "--json"]);
+  assert.equal(parsed.code, 0, parsed.stderr);
+  assert.equal(JSON.parse(parsed.stdout).results[0].folder?.role, "folder", parsed.stdout);
 });
 
 Deno.test("INIT_CWD wins over the process folder; without it the process folder counts", async () => {
