@@ -784,7 +784,7 @@ const remove: Command = {
 
 Removes the source with its collections and path mappings. Refuses while its
 collections still hold assets unless --force (which removes the assets too).
-Asks for confirmation on a terminal; elsewhere --yes is required.
+Asks for confirmation on a terminal; elsewhere --yes (-y) is required.
 `,
   async run(ctx) {
     const { values, positionals } = parseCommandArgs(ctx, {

@@ -129,7 +129,7 @@ const syncStatusCommand: Command = {
 Lists every collection that is scheduled or that sync has ingested: its
 interval, when its last ingest started and finished, how it ended (ok,
 partial, error) with the error, failures in a row, and when the next full
-ingest is due (empty: due as soon as sync starts). Says whether a sync is
+ingest is due ('now': due as soon as sync starts). Says whether a sync is
 running on this catalog, and its pid. Reads only.
 `,
   run(ctx) {
