@@ -96,7 +96,13 @@ Deno.test("every command's --json matches its shape in docs/cli.md, keys camelCa
   await run("collection update", ["collection", "update", "TV", "--add-enricher", "ffprobe"]);
   await run("collection enrich", ["collection", "enrich", "TV", "--dry-run"]);
   await run("enricher list-types", ["enricher", "list-types"]);
-  await run("parse", ["parse", "Alpha (2001)/Season 01/Alpha - S01E02 - Two.mkv"]);
+  // A file and a folder (a path ending in `/`): the two kinds of result.
+  const parsed = await run("parse", [
+    "parse",
+    "Alpha (2001)/Season 01/Alpha - S01E02 - Two.mkv",
+    "Alpha (2001)/",
+  ]);
+  assert.deepEqual(parsed?.results?.map((r: object) => Object.keys(r)[1]), ["parsed", "folder"]);
   await run("importer new", ["importer", "new", "demo", "--dir", "plugins"]);
   await run("importer check", ["importer", "check", join(world.dir, "plugins", "demo.ts")]);
   await run("source remove", ["source", "remove", "Home", "--yes", "--force"]);
