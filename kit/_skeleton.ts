@@ -10,13 +10,24 @@ import { join, resolve } from "node:path";
 import { RetrovueError } from "../core/errors.ts";
 import { manifestSchema } from "../core/schemas.ts";
 import { isPluginFileName } from "../registry/mod.ts";
-import { CONTRACT_SPECIFIER, skeletonModule, skeletonTest } from "./_skeleton_templates.ts";
+import {
+  CONTRACT_SPECIFIER,
+  ENRICHER_CONTRACT_SPECIFIER,
+  skeletonModule,
+  skeletonTest,
+} from "./_skeleton_templates.ts";
 
 /** Where `importer new` writes by default. */
 export const DEFAULT_PLUGIN_DIR = "plugins";
 
 /** Where {@link CONTRACT_SPECIFIER} points: this checkout's contract. */
 const CONTRACT_URL = new URL("../core/contract.ts", import.meta.url).href;
+
+/** The mappings a plugin folder's `deno.json` gets: both contracts of this checkout. */
+const _MAPPINGS: Readonly<Record<string, string>> = {
+  [CONTRACT_SPECIFIER]: CONTRACT_URL,
+  [ENRICHER_CONTRACT_SPECIFIER]: new URL("../core/enricher_contract.ts", import.meta.url).href,
+};
 
 /** What {@link writeSkeleton} wrote. */
 export interface SkeletonFiles {
@@ -60,9 +71,10 @@ export function checkTypeId(typeId: string): void {
 
 /**
  * Writes `<typeId>.ts` (a working skeleton importer) and `<typeId>_test.ts`
- * into `options.dir`, plus a `deno.json` whose import map names the contract
- * (`@retrovue/contract`), so the folder type-checks wherever it is moved. An
- * existing `deno.json` gains the mapping if it lacks it. Refuses
+ * into `options.dir`, plus a `deno.json` whose import map names the contracts
+ * (`@retrovue/contract`, and `@retrovue/enricher-contract` for an enricher
+ * written beside it), so the folder type-checks wherever it is moved. An
+ * existing `deno.json` gains the mappings it lacks. Refuses
  * (`CONFLICT`) to overwrite the module or test without `force`.
  */
 export function writeSkeleton(typeId: string, options: WriteSkeletonOptions): SkeletonFiles {
@@ -102,12 +114,13 @@ function _pluginConfig(file: string): string | null {
     } catch {
       throw new RetrovueError(
         "CONFLICT",
-        `'${file}' is not plain JSON; add "imports": { "${CONTRACT_SPECIFIER}": ` +
-          `"${CONTRACT_URL}" } to it yourself`,
+        `'${file}' is not plain JSON; add "imports": ${JSON.stringify(_MAPPINGS)} to it yourself`,
       );
     }
-    if (doc.imports?.[CONTRACT_SPECIFIER] !== undefined) return null;
+    const missing = Object.keys(_MAPPINGS).filter((k) => doc.imports?.[k] === undefined);
+    if (missing.length === 0) return null;
   }
-  doc.imports = { ...doc.imports, [CONTRACT_SPECIFIER]: CONTRACT_URL };
+  // A mapping the folder has already is kept as it is.
+  doc.imports = { ..._MAPPINGS, ...doc.imports };
   return JSON.stringify(doc, null, 2) + "\n";
 }

@@ -7,6 +7,12 @@
 /** The bare specifier a plugin imports the contract by; its folder's `deno.json` maps it. */
 export const CONTRACT_SPECIFIER = "@retrovue/contract";
 
+/**
+ * The bare specifier an enricher in the same folder imports its contract by
+ * (`core/enricher_contract.ts`); the folder's `deno.json` maps it too.
+ */
+export const ENRICHER_CONTRACT_SPECIFIER = "@retrovue/enricher-contract";
+
 /** "my_importer" → "My Importer". */
 function _displayName(typeId: string): string {
   return typeId.split(/[-_]+/).filter(Boolean)

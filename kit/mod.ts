@@ -42,7 +42,12 @@ export {
   writeSkeleton,
   type WriteSkeletonOptions,
 } from "./_skeleton.ts";
-export { CONTRACT_SPECIFIER, skeletonModule, skeletonTest } from "./_skeleton_templates.ts";
+export {
+  CONTRACT_SPECIFIER,
+  ENRICHER_CONTRACT_SPECIFIER,
+  skeletonModule,
+  skeletonTest,
+} from "./_skeleton_templates.ts";
 export {
   type Check,
   type CheckItem,

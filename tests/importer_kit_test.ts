@@ -297,10 +297,25 @@ Deno.test("importer new: the plugin folder type-checks after a move; built-in id
     assert.equal(made.code, 0, made.stderr);
     const second = await _run(["importer", "new", "second", "--dir", "a/plugins"], { cwd: dir });
     assert.equal(second.code, 0, "a second plugin shares the folder's deno.json");
-    // Moved somewhere else entirely: the import map, not a relative path, finds the contract.
+    // Moved somewhere else entirely: the import map, not a relative path, finds the contract,
+    // and the enricher contract for an enricher written beside the importers.
     Deno.renameSync(join(dir, "a", "plugins"), join(dir, "moved"));
+    Deno.writeTextFileSync(
+      join(dir, "moved", "probe.ts"),
+      `import type { Enricher } from "@retrovue/enricher-contract";
+export default {
+  typeId: "probe",
+  displayName: "Probe",
+  appliesTo: ["movie"],
+  params: [],
+  enrich() {
+    return Promise.resolve({ durationMs: 1, tech: {} });
+  },
+} satisfies Enricher;
+`,
+    );
     const check = await new Deno.Command(Deno.execPath(), {
-      args: ["check", "roaming.ts", "roaming_test.ts", "second.ts"],
+      args: ["check", "roaming.ts", "roaming_test.ts", "second.ts", "probe.ts"],
       cwd: join(dir, "moved"),
       stdout: "piped",
       stderr: "piped",
