@@ -393,9 +393,15 @@ async function _enrich(
     );
     return;
   }
-  console.log("\n# Probing the media for durations and technical fields.");
   for (const name of collections) {
-    if (!(await _hasEnrichers(name, options))) {
+    if (await _hasEnrichers(name, options)) {
+      // Discovery attached ffprobe, so the ingest above probed every new file already.
+      console.log(
+        `\n# The ingest of ${name} probed its new files (discovery attached ffprobe); ` +
+          "'collection enrich' probes what is left, which here is nothing.",
+      );
+    } else {
+      console.log(`\n# Probing ${name}'s media for durations and technical fields.`);
       await _step(["collection", "update", name, "--add-enricher", "ffprobe"], options, true);
     }
     const code = await _step(["collection", "enrich", name], options, true);
