@@ -137,7 +137,7 @@ const show: Command = {
     const db = _openForReading(ctx);
     const collection = values.collection === undefined
       ? undefined
-      : findCollection(db, values.collection);
+      : findCollection(db, values.collection, { sourceOption: false });
     const asset = resolveAsset(db, positionals[0], { collectionId: collection?.id });
     if (ctx.json) {
       writeJson(ctx, { status: "ok", asset });

@@ -37,15 +37,27 @@ export function findSource(db: DatabaseSync, selector: string): SourceRecord {
   }
 }
 
-/** `resolveCollection` whose `NOT_FOUND` names the closest collection name, like {@link findSource}. */
+/**
+ * `resolveCollection` whose `NOT_FOUND` names the closest collection name,
+ * like {@link findSource}, and whose `AMBIGUOUS` points at `--source` where
+ * the command takes it (`sourceOption`, default true) and none was given.
+ */
 export function findCollection(
   db: DatabaseSync,
   selector: string,
-  options: { sourceId?: string } = {},
+  options: { sourceId?: string; sourceOption?: boolean } = {},
 ): CollectionRecord {
   try {
-    return resolveCollection(db, selector, options);
+    return resolveCollection(db, selector, { sourceId: options.sourceId });
   } catch (error) {
+    if (
+      error instanceof RetrovueError && error.code === "AMBIGUOUS" &&
+      options.sourceId === undefined && options.sourceOption !== false
+    ) {
+      throw new RetrovueError("AMBIGUOUS", `${error.message}, or name its source with --source`, {
+        details: error.details,
+      });
+    }
     const names = () => listCollections(db, { sourceId: options.sourceId }).map((c) => c.name);
     const hint = _notFound(error) && didYouMean(selector, names());
     if (!hint) throw error;

@@ -438,6 +438,7 @@ Deno.test("bad input fails with exit 1 (3 when unreachable) and writes nothing",
   const amb = JSON.parse((await cli.run(["collection", "show", "movies", "--json"])).stdout);
   assert.equal(amb.error.code, "AMBIGUOUS");
   assert.equal(amb.error.details.candidates.length, 2);
+  assert.match(amb.error.message, /; use an id, or name its source with --source$/);
   // scoping by source resolves the ambiguity
   _ok(await cli.run(["collection", "show", "Movies", "--source", "Home"]));
   assert.equal(dumpDb(world.db), before);
