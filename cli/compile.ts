@@ -15,7 +15,7 @@
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { HEAP_GROWING_FLAG, SEMI_SPACE_FLAG, STANDALONE_HEAP_MB } from "../registry/mod.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -74,6 +74,23 @@ export function compileArgs(output: string, target?: string): string[] {
   ];
 }
 
+function _exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function _removeIfEmpty(folder: string): void {
+  try {
+    Deno.removeSync(folder); // Fails, leaving it, unless it is empty.
+  } catch {
+    // Not there, or not empty: left as it is.
+  }
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -81,6 +98,7 @@ if (import.meta.main) {
   });
   const output = values.output ??
     join(ROOT, "dist", values.target ? `retrovue-${values.target}` : "retrovue");
+  const folderBefore = _exists(dirname(output));
   const result = await new Deno.Command(Deno.execPath(), {
     args: compileArgs(output, values.target),
     stdout: "inherit",
@@ -95,6 +113,8 @@ if (import.meta.main) {
           "set DENORT_BIN to a denort executable for Deno " + Deno.version.deno
         : `Error: deno compile failed: ${stderr.trim().split("\n").at(-1)}`,
     );
+    // `deno compile` makes the output's folder first: a failed build leaves nothing behind.
+    if (!folderBefore) _removeIfEmpty(dirname(output));
     Deno.exit(1);
   }
   console.log(`Built ${output}`);

@@ -123,3 +123,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a failed build says why in one line and leaves no output folder behind", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-compile-" });
+  try {
+    const out = join(dir, "dist", "retrovue");
+    const r = await _run(Deno.execPath(), [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-write",
+      "--allow-run",
+      "--allow-env",
+      join(ROOT, "cli", "compile.ts"),
+      "--output",
+      out,
+    ], { DENORT_BIN: join(dir, "no-such-denort") });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^Error: deno compile needs the denort runtime/);
+    assert.throws(() => Deno.statSync(join(dir, "dist")), Deno.errors.NotFound);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
