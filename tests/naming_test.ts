@@ -200,6 +200,7 @@ Deno.test("parse command: text and --json output", async () => {
     ({
       args: ["Show (2010)/Season 1/Show - S01E02-E03 - Pilot.mkv", "--kind", "shows"],
       path: ["parse"],
+      cwd: Deno.cwd(),
       json,
       stdout: { write: (t: string) => out.push(t) },
     }) as unknown as Parameters<typeof commands[0]["run"]>[0];
@@ -241,6 +242,7 @@ Deno.test("parse command: folders say what they are in a layout", async () => {
     const ctx = {
       args,
       path: ["parse"],
+      cwd: Deno.cwd(),
       json: true,
       stdout: { write: (t: string) => out.push(t) },
     } as unknown as Parameters<typeof commands[0]["run"]>[0];
