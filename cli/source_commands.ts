@@ -271,10 +271,11 @@ anything is written. 'retrovue source add --type TYPE --help' lists TYPE's optio
     })\n`;
   }
   const info = typeId === undefined ? undefined : registry.get(typeId);
+  // Help for a type that is not there is bad input, as adding one is: the same one-line error.
+  if (typeId !== undefined && !info) throw _unknownType(registry, typeId);
   if (!info) {
     const types = availableTypeIds(registry);
-    const note = typeId === undefined ? "" : `Unknown or unavailable type '${typeId}'.\n`;
-    return `${head}\n${ADD_HELP_COMMON}\n${note}Available types: ${types.join(", ") || "none"}\n`;
+    return `${head}\n${ADD_HELP_COMMON}\nAvailable types: ${types.join(", ") || "none"}\n`;
   }
   const m = info.manifest;
   // The plugin's words, on one line, inert.

@@ -102,6 +102,12 @@ Deno.test("help: every command has --help; unknown commands and flags fail in on
   }
   assert.doesNotMatch(typeHelp.stdout, /--base-url/, "only the fake type's flags");
   assert.match(typeHelp.stdout, /default: 100/);
+  // Help for a type that is not installed is the error adding one gives, not help and exit 0.
+  _fails(
+    await cli.run(["source", "add", "--type", "fak", "--help"]),
+    1,
+    /^Error: unknown source type 'fak'; did you mean 'fake'\?/,
+  );
 
   _fails(await cli.run(["frobnicate"]), 1, /unknown command 'frobnicate'/);
   _fails(await cli.run(["source", "frob"]), 1, /unknown command 'source frob'/);
