@@ -7,7 +7,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import { type CollectionRecord, getCollection } from "../core/catalog.ts";
-import { RetrovueError } from "../core/errors.ts";
+import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 import type { ParamSpec } from "../core/contract.ts";
 import { type RawValue, validateConfig } from "../core/config.ts";
 import type { EnricherConfig } from "../core/enricher_contract.ts";
@@ -119,10 +119,16 @@ export async function enrichAfterIngest(
     return { report: await runEnrichment(ctx, db, { collection }) };
   } catch (error) {
     // The ingest is written whatever happens here: an enrichment that cannot run (a missing
-    // tool, a refused grant, no OS isolation where it is required), or that is stopped (Ctrl-C,
-    // SIGTERM), is a warning beside the ingest's result, never the command's failure.
+    // tool, a refused grant, no OS isolation where it is required), that is stopped (Ctrl-C,
+    // SIGTERM), or that cannot write its results (the catalog busy or its disk full) is a
+    // warning beside the ingest's result, never the command's failure: a script told the
+    // ingest failed would run it again for nothing.
     if (error instanceof RetrovueError) return { report: null, unavailable: error.message };
-    throw error;
+    const why = toRetrovueError(error).message;
+    return {
+      report: null,
+      unavailable: `${why} ('collection enrich ${collection.id}' probes what is left)`,
+    };
   }
 }
 

@@ -519,6 +519,64 @@ Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is 
   assert.match(r.stderr, /Warning: enrichment skipped: .*/);
 });
 
+Deno.test("an enrichment that cannot write its results (catalog busy) leaves the ingest reported ok", async () => {
+  using world = tempWorld();
+  const plugins = `${world.dir}/plugins`;
+  const media = `${world.dir}/media`;
+  Deno.mkdirSync(plugins);
+  Deno.mkdirSync(media);
+  Deno.writeTextFileSync(`${media}/a.mkv`, "x");
+  // Its result comes once the test holds the catalog's write lock past the busy timeout (5 s).
+  Deno.writeTextFileSync(
+    `${plugins}/late.ts`,
+    `export default {
+      typeId: "late",
+      displayName: "Late (test)",
+      appliesTo: ["episode"],
+      params: [],
+      async enrich() {
+        await new Promise((r) => setTimeout(r, 1500));
+        return { durationMs: 1000, tech: {} };
+      },
+    };\n`,
+  );
+  const w = makeWorld(world);
+  w.setState(state({
+    collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [media] }],
+    assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${media}/a.mkv` }] },
+  }));
+  const pluginPath = `${FAKE_PLUGINS}:${plugins}`;
+  const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
+  const add = "source add --type fake --name home --discover --state-file".split(" ");
+  ok(await run([...add, w.stateFile]), "add");
+  ok(
+    await run(["collection", "update", "TV", "--sync-enable", "--add-enricher", "late"]),
+    "attach",
+  );
+  const ingest = spawnCli(world, ["collection", "ingest", "TV", "--json"], pluginPath);
+  const result = collect(ingest);
+  const holder = new DatabaseSync(world.db);
+  try {
+    // Once the ingest is written (its enrichment then runs), hold the write lock.
+    for (let i = 0; i < 200; i++) {
+      const row = holder.prepare("SELECT count(*) AS n FROM assets").get() as { n: number };
+      if (Number(row.n) > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    holder.exec("BEGIN IMMEDIATE");
+    await new Promise((r) => setTimeout(r, 8000));
+    holder.exec("ROLLBACK");
+  } finally {
+    holder.close();
+  }
+  const r = await result;
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.status, "ok", r.stdout);
+  assert.equal(doc.stats.new, 1, r.stdout);
+  assert.match(r.stderr, /Warning: enrichment skipped: the database is busy.*'collection enrich /);
+});
+
 Deno.test("ingest history names each run's source: collections of two sources may share a name", async () => {
   using world = tempWorld();
   const w = makeWorld(world);
