@@ -254,10 +254,10 @@ paths is stored, with a warning naming the closest upstream prefix.
         plan: await m.planEnricherChanges(ctx, enricherFlags),
       }))
       : undefined;
-    const db = ctx.openDb();
+    const dryRun = values["dry-run"] ?? false;
+    const db = ctx.openDb({ dryRun });
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const target = findCollection(db, positionals[0], { sourceId: scope?.id });
-    const dryRun = values["dry-run"] ?? false;
     const opts = { now: ctx.now };
     const absent: string[] = [];
     const { changes, after } = writeOrDryRun(db, () => {

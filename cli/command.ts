@@ -68,6 +68,13 @@ export interface OpenDbOptions {
    * what must already be there, never creates an empty catalog.
    */
   create?: boolean;
+  /**
+   * For a dry run, which writes nothing: an older catalog is not upgraded
+   * (a `CONFLICT` saying how to) and its journal mode is left as it is.
+   * With `readOnly`, nothing at all is written, not even SQLite's own
+   * housekeeping (a checkpoint of what another process left in the WAL).
+   */
+  dryRun?: boolean;
 }
 
 /** What a command handler gets: arguments, I/O, and lazily opened resources. */

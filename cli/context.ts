@@ -277,6 +277,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
     openDb(openOptions: OpenDbOptions = {}) {
       db ??= openDatabase(getDbPath(), {
         readOnly: openOptions.readOnly,
+        upgrade: !openOptions.dryRun,
         create: openOptions.create ?? false,
         now: io.now,
       });

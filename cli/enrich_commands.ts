@@ -215,7 +215,7 @@ run at all (e.g. "install ffmpeg or pass --ffprobe PATH").
     const jobs = values.jobs === undefined ? undefined : parseCount("--jobs", values.jobs);
     if (jobs === 0) throw new RetrovueError("USAGE", "--jobs must be at least 1");
     const dryRun = values["dry-run"] ?? false;
-    const db = ctx.openDb({ readOnly: dryRun });
+    const db = ctx.openDb({ readOnly: dryRun, dryRun });
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const collection = findCollection(db, positionals[0], { sourceId: scope?.id });
     const report = await runEnrichment(ctx, db, {

@@ -96,7 +96,8 @@ same verdict.
     validateFilters(filters);
     const dryRun = values["dry-run"] ?? false;
 
-    const db = ctx.openDb();
+    // A dry run stages in SQLite's temp schema only: the catalog is opened read-only.
+    const db = ctx.openDb({ readOnly: dryRun, dryRun });
     const scope = values.source === undefined ? undefined : findSource(db, values.source);
     const collection = findCollection(db, positionals[0], { sourceId: scope?.id });
     checkIngestAllowed(db, collection.id, filters);
@@ -175,7 +176,7 @@ ingest. Exit 0 when all succeed, 2 when some fail or are held back (status
       }
     }
     const dryRun = values["dry-run"] ?? false;
-    const db = ctx.openDb();
+    const db = ctx.openDb({ readOnly: dryRun, dryRun });
     const source = findSource(db, positionals[0]);
     const eligible = db.prepare(
       "SELECT COUNT(*) AS n FROM collections WHERE source_id = ? AND sync_enabled = 1 AND ingestible = 1",

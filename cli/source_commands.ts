@@ -384,9 +384,9 @@ function _hideSecrets(
 }
 
 /** The catalog when it exists, else undefined (a DB_NOT_FOUND is no error here). */
-function _existingCatalog(ctx: CommandContext): DatabaseSync | undefined {
+function _existingCatalog(ctx: CommandContext, dryRun: boolean): DatabaseSync | undefined {
   try {
-    return ctx.openDb();
+    return ctx.openDb({ dryRun });
   } catch (error) {
     if (error instanceof RetrovueError && error.code === "DB_NOT_FOUND") return undefined;
     throw error;
@@ -426,7 +426,7 @@ const add: Command = {
     _refuseCatalogGrant(ctx, info.manifest.params, config);
     // Only a source added makes the catalog: a dry run, or an add whose checks fail, leaves
     // no file where there was none.
-    const existing = _existingCatalog(ctx);
+    const existing = _existingCatalog(ctx, values["dry-run"] ?? false);
     // Fail on a taken name before contacting anything.
     const taken = existing &&
       listSources(existing).find((s) => s.name.toLowerCase() === name.toLowerCase());
@@ -654,7 +654,8 @@ Options not given keep their current values.
   },
   async run(ctx) {
     const pre = ctx.args.find((a) => !a.startsWith("-"));
-    const db = ctx.openDb();
+    // Opened before the type's options can be parsed: a dry run writes nothing, not even an upgrade.
+    const db = ctx.openDb({ dryRun: ctx.args.includes("--dry-run") });
     const registry = await ctx.loadRegistry();
     const selectorSource = pre === undefined ? undefined : findSource(db, pre);
     const info = selectorSource ? registry.get(selectorSource.typeId) : undefined;
@@ -793,7 +794,8 @@ Asks for confirmation on a terminal; elsewhere --yes (-y) is required.
       force: { type: "boolean" },
       "dry-run": { type: "boolean" },
     }, { minPositionals: 1, maxPositionals: 1, positionalName: "a <source> (id or name)" });
-    const db = ctx.openDb();
+    const dryRun = values["dry-run"] ?? false;
+    const db = ctx.openDb({ dryRun });
     const source = findSource(db, positionals[0]);
     const assets = liveAssetCounts(db, source.id);
     const assetTotal = [...assets.values()].reduce((a, b) => a + b, 0);
@@ -806,7 +808,6 @@ Asks for confirmation on a terminal; elsewhere --yes (-y) is required.
         { details: { assets: assetTotal, collections: assets.size } },
       );
     }
-    const dryRun = values["dry-run"] ?? false;
     if (!values.yes && !dryRun) {
       await _confirmRemoval(ctx, source, { collections: collectionTotal, assets: assetTotal });
     }
@@ -875,7 +876,8 @@ kind and locations refreshed, and ones no longer upstream are marked missing
       maxPositionals: 1,
       positionalName: "a <source> (id or name)",
     });
-    const db = ctx.openDb();
+    const dryRun = values["dry-run"] ?? false;
+    const db = ctx.openDb({ dryRun });
     const source = findSource(db, positionals[0]);
     const registry = await ctx.loadRegistry();
     const info = requireImporter(registry, source);
@@ -883,7 +885,6 @@ kind and locations refreshed, and ones no longer upstream are marked missing
       validate: false,
       discover: true,
     });
-    const dryRun = values["dry-run"] ?? false;
     const result = writeOrDryRun(db, () => {
       const found = upsertDiscoveredCollections(db, source.id, {
         found: discovered ?? [],

@@ -210,6 +210,12 @@ export interface OpenDatabaseOptions {
    */
   readOnly?: boolean;
   /**
+   * Upgrade a catalog from an older RetroVue (default true). False, for a
+   * dry run, which writes nothing: such a catalog is a `CONFLICT` saying how
+   * to upgrade it, and the file's journal mode is left as it is.
+   */
+  upgrade?: boolean;
+  /**
    * Create the file (and its folder) when missing (default true). False:
    * a missing file is `DB_NOT_FOUND` and nothing is created, for commands
    * that only read or change what must already be there.
@@ -236,6 +242,7 @@ export const APPLICATION_ID = 0x52567565;
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): DatabaseSync {
   const opened = _open(path, options);
   if (opened instanceof DatabaseSync) return opened;
+  if (options.upgrade === false) throw _notUpgraded(path, opened.version);
   _upgrade(path, { ...options, version: opened.version });
   const db = _open(path, options);
   if (db instanceof DatabaseSync) return db;
@@ -288,6 +295,10 @@ function _open(
         db.close();
         return { version };
       }
+    } else if (options.upgrade === false) {
+      _assertKnownVersion(db, path);
+      const version = schemaVersion(db);
+      if (version < SCHEMA_VERSION) throw _notUpgraded(path, version);
     } else {
       db.exec("PRAGMA journal_mode = WAL");
       migrate(db, { now: options.now, label: path });
@@ -298,6 +309,17 @@ function _open(
     throw toDbError(error);
   }
   return db;
+}
+
+/** An older catalog that a dry run may not upgrade (see {@link OpenDatabaseOptions.upgrade}). */
+function _notUpgraded(path: string, version: number): RetrovueError {
+  return new RetrovueError(
+    "CONFLICT",
+    `the catalog '${path}' is from an older RetroVue (schema version ${version}, this one ` +
+      `needs ${SCHEMA_VERSION}); a dry run writes nothing, so it does not upgrade it: run any ` +
+      `command without --dry-run first (e.g. 'retrovue source list'), which upgrades it`,
+    { details: { version, needed: SCHEMA_VERSION } },
+  );
 }
 
 /** Whether the database holds nothing at all (no table, index or view). */

@@ -155,3 +155,77 @@ Deno.test("reading commands upgrade a catalog from an older RetroVue before they
   assert.equal(list.code, 0, list.stderr);
   assert.equal(JSON.parse(list.stdout).assets.length, 1);
 });
+
+/** Every byte of the catalog's files that exist, and which do not. */
+function _files(db: string): string {
+  return ["", "-wal", "-journal"].map((suffix) => {
+    try {
+      const bytes = Deno.readFileSync(db + suffix);
+      let sum = 0;
+      for (const b of bytes) sum = (sum * 31 + b) >>> 0;
+      return `${suffix || "db"}:${bytes.length}:${sum}`;
+    } catch {
+      return `${suffix || "db"}:absent`;
+    }
+  }).join(" ");
+}
+
+Deno.test("a dry run writes nothing: no upgrade, no journal mode, no checkpoint", async () => {
+  using world = tempWorld();
+  const state = world.writeJson("state.json", {
+    collections: [{ externalId: "tv", name: "TV", kind: "shows" }],
+    assets: { tv: [{ externalId: "e1", kind: "movie", title: "M", path: "/m/m.mkv" }] },
+  });
+  const cli = (args: string[]) => runCli(args, { db: world.db, pluginPath: FAKE_PLUGINS });
+  const add = ["source", "add", "--type", "fake", "--name", "Home", "--state-file", state];
+  assert.equal((await cli([...add, "--discover"])).code, 0);
+  assert.equal((await cli(["collection", "update", "TV", "--sync-enable"])).code, 0);
+  const dryRuns = [
+    ["collection", "ingest", "TV", "--dry-run"],
+    ["source", "ingest", "Home", "--dry-run"],
+    ["collection", "update", "TV", "--sync-every", "2h", "--dry-run"],
+    ["source", "update", "Home", "--token", "t2", "--dry-run"],
+    ["source", "discover", "Home", "--dry-run"],
+    ["source", "remove", "Home", "--dry-run"],
+  ];
+
+  // A committed write that no checkpoint folded into the file yet (another process's).
+  const other = new DatabaseSync(world.db);
+  other.exec("PRAGMA wal_autocheckpoint = 0");
+  other.exec("UPDATE sources SET updated_at = updated_at || ''");
+  const pending = _files(world.db);
+  // Read-only dry runs leave it; the others (rolled back) may not, as SQLite checkpoints when
+  // the last writer closes, unless another connection is open: this one stays open.
+  for (const args of dryRuns.slice(0, 2)) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(_files(world.db), pending, args.join(" "));
+  }
+  other.close();
+
+  // A catalog in rollback-journal mode (set by another tool) stays so, byte for byte.
+  const raw = new DatabaseSync(world.db);
+  raw.exec("PRAGMA journal_mode = DELETE");
+  raw.close();
+  const journaled = _files(world.db);
+  for (const args of dryRuns) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(_files(world.db), journaled, args.join(" "));
+  }
+
+  // An older catalog is not upgraded: the dry run says how to, and writes nothing.
+  const old = new DatabaseSync(world.db);
+  old.exec("DELETE FROM schema_migrations WHERE version > 7");
+  old.close();
+  const older = _files(world.db);
+  for (const args of dryRuns) {
+    const r = await cli(args);
+    assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /^Error: the catalog '.*' is from an older RetroVue \(schema version 7,/,
+    );
+    assert.equal(_files(world.db), older, args.join(" "));
+  }
+});
