@@ -109,9 +109,30 @@ export async function main(
       if (logging) (await logging)();
     }
   } catch (error) {
-    _reportError(error, { io, json: globals.json, debug, scrub });
-    return exitCodeFor(error);
+    const reported = await _cancelledMeanwhile(error, io.signal);
+    _reportError(reported, { io, json: globals.json, debug, scrub });
+    return exitCodeFor(reported);
   }
+}
+
+/**
+ * The error to report: `error`, unless it is `DB_BUSY` and the command was
+ * stopped (Ctrl-C, SIGTERM) while SQLite waited for the write lock. That wait
+ * blocks the event loop, so the signal is only seen once it gave up; the
+ * operator asked to stop, and "try again" would be wrong: it is `CANCELLED`.
+ */
+async function _cancelledMeanwhile(error: unknown, signal?: AbortSignal): Promise<unknown> {
+  if (signal === undefined || !(error instanceof RetrovueError) || error.code !== "DB_BUSY") {
+    return error;
+  }
+  // Let a signal that arrived during the wait be dispatched.
+  for (let i = 0; i < 3 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 0));
+  if (!signal.aborted) return error;
+  const reason = signal.reason instanceof RetrovueError ? signal.reason.message : "interrupted";
+  return new RetrovueError(
+    "CANCELLED",
+    `${reason} while waiting for the catalog's write lock; nothing was written`,
+  );
 }
 
 function _reportError(

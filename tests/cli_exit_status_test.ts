@@ -9,7 +9,10 @@
  */
 
 import assert from "node:assert/strict";
-import { type CliResult, FAKE_PLUGINS, fakeEpisode, runCli, tempWorld } from "./_cli.ts";
+import { main } from "../main.ts";
+import type { Command } from "../cli/command.ts";
+import { RetrovueError } from "../core/errors.ts";
+import { type CliResult, FAKE_PLUGINS, fakeEpisode, REPO_ROOT, runCli, tempWorld } from "./_cli.ts";
 
 Deno.test("every item invalid is partial (exit 2); some invalid is ok; empty scope is error 1", async () => {
   using world = tempWorld();
@@ -75,4 +78,46 @@ Deno.test("every item invalid is partial (exit 2); some invalid is ok; empty sco
   assert.equal(empty.code, 1);
   assert.equal(JSON.parse(empty.stdout).status, "error");
   assert.equal(JSON.parse(empty.stdout).error.code, "SCOPE_EMPTY");
+});
+
+Deno.test("stopped while SQLite waited for the write lock: CANCELLED, not 'busy, try again'", async () => {
+  // SQLite's wait for the lock blocks the event loop: the signal is dispatched only after the
+  // statement gave up with DB_BUSY. The command here is that moment, without a real lock.
+  for (const stopped of [true, false]) {
+    const controller = new AbortController();
+    const command: Command = {
+      path: ["locked"],
+      summary: "gives up on the write lock",
+      help: "Usage: retrovue locked\n",
+      run() {
+        if (stopped) {
+          setTimeout(() => controller.abort(new RetrovueError("CANCELLED", "interrupted")), 0);
+        }
+        throw new RetrovueError("DB_BUSY", "the database is busy; try again");
+      },
+    };
+    let out = "";
+    const code = await main(["locked", "--json"], {
+      env: {},
+      stdout: { write: (t) => void (out += t) },
+      stderr: { write: () => {} },
+      isTerminal: false,
+      stdinIsTerminal: false,
+      cwd: REPO_ROOT,
+      now: () => new Date("2030-01-01T00:00:00Z"),
+      readLine: () => Promise.resolve(null),
+      signal: controller.signal,
+    }, { commands: [command] });
+    const error = JSON.parse(out).error;
+    if (stopped) {
+      assert.equal(error.code, "CANCELLED", out);
+      assert.equal(
+        error.message,
+        "interrupted while waiting for the catalog's write lock; nothing was written",
+      );
+    } else {
+      assert.equal(error.code, "DB_BUSY", out);
+      assert.equal(code, 1);
+    }
+  }
 });
