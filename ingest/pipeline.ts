@@ -514,7 +514,9 @@ export async function ingestSource(
       collections.push(await ingestCollection(db, { ...options, collection: row.id, filters: {} }));
     } catch (error) {
       const e = toRetrovueError(error);
-      if (e.code === "CANCELLED") throw e;
+      if (e.code === "CANCELLED") {
+        throw _cancelledAfter(e, { collection: row, before: collections });
+      }
       collections.push({
         status: "error",
         collectionId: row.id,
@@ -533,6 +535,36 @@ export async function ingestSource(
     dryRun: options.dryRun ?? false,
     collections,
   };
+}
+
+/**
+ * A source ingest's cancel during `collection`: each collection ingested
+ * before it stays written (each has its own transaction), and the error says
+ * which (`details.ingested`), so the operator is not told nothing happened.
+ */
+function _cancelledAfter(
+  error: RetrovueError,
+  options: { collection: { id: string; name: string }; before: SourceCollectionOutcome[] },
+): RetrovueError {
+  const written = options.before.filter((c) => c.status === "ok" && !c.dryRun);
+  if (written.length === 0) return error;
+  const names = written.map((c) => `'${c.collectionName}'`).join(", ");
+  return new RetrovueError(
+    "CANCELLED",
+    `the ingest was cancelled during collection '${options.collection.name}', which was not ` +
+      `written; ${names} had been ingested before it and ${
+        written.length === 1 ? "is" : "are"
+      } written (see 'ingest history')`,
+    {
+      cause: error,
+      details: {
+        ingested: written.map((c) => ({
+          collectionId: c.collectionId,
+          collectionName: c.collectionName,
+        })),
+      },
+    },
+  );
 }
 
 function _loadMappings(db: DatabaseSync, collectionId: string): PathMapping[] {
@@ -579,8 +611,10 @@ function _scopeEmpty(
 }
 
 function _streamError(error: unknown, signal: AbortSignal | undefined): RetrovueError {
-  if (error instanceof RetrovueError) return error;
-  if (signal?.aborted) {
+  // A cancel says what it means for the catalog, whoever noticed it first (the client's words
+  // name the call it stopped).
+  if (error instanceof RetrovueError && error.code !== "CANCELLED") return error;
+  if (signal?.aborted || error instanceof RetrovueError) {
     return new RetrovueError("CANCELLED", "the ingest was cancelled; nothing was written", {
       cause: error,
     });

@@ -322,7 +322,7 @@ async function _open(options: OpenClientOptions) {
       const onAbort = () => {
         finish();
         process.send(wid, { t: "cancel", id });
-        reject(new RetrovueError("CANCELLED", `${op} was cancelled`));
+        reject(new RetrovueError("CANCELLED", `cancelled while ${label} was running (${op})`));
       };
       if (callOptions.signal?.aborted) return onAbort();
       callOptions.signal?.addEventListener("abort", onAbort, { once: true });
@@ -382,7 +382,10 @@ async function _open(options: OpenClientOptions) {
       notify();
     });
     const onAbort = () => {
-      failure ??= new RetrovueError("CANCELLED", "fetchAssets was cancelled");
+      failure ??= new RetrovueError(
+        "CANCELLED",
+        `cancelled while ${label} was listing assets (fetchAssets)`,
+      );
       process.send(wid, { t: "cancel", id });
       notify();
     };

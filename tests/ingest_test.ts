@@ -744,6 +744,32 @@ Deno.test("source ingest: each collection in its own transaction; partial on fai
   assert.equal(all.status, "error");
 });
 
+Deno.test("source ingest cancelled in its second collection: the first stays written, and says so", async () => {
+  const db = memoryDb();
+  const controller = new AbortController();
+  const up = { tv: showUpstream(), movies: [movie("m1", "Heat")] };
+  const inner = fakeClient({ upstream: up });
+  const client: IngestClient = {
+    manifest: inner.manifest,
+    async *fetchAssets(request, options) {
+      // Movies is ingested first; TV is stopped after its first batch.
+      for await (const batch of inner.fetchAssets(request, options)) {
+        yield batch;
+        if (request.collection.externalId === "tv") controller.abort();
+      }
+    },
+  };
+  const e = await ingestSource(db, { client, source: SOURCE, signal: controller.signal }).then(
+    () => assert.fail("the cancel was not reported"),
+    (error) => error as RetrovueError,
+  );
+  assert.equal(e.code, "CANCELLED");
+  assert.match(e.message, /during collection 'TV', which was not written; 'Movies' had been/);
+  assert.deepEqual(e.details?.ingested, [{ collectionId: MOVIES, collectionName: "Movies" }]);
+  assert.ok(asset(db, "m1", MOVIES), "Movies is written");
+  assert.equal(asset(db, "e1"), undefined, "TV is not");
+});
+
 /**
  * Runs `fn` with a set-up catalog in a file (`db`, opened with `busyTimeoutMs`
  * when given) and a second connection to it (`other`, another process's),
