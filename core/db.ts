@@ -607,8 +607,9 @@ function _foreign(path: string, why: string): RetrovueError {
 function _assertExists(path: string): void {
   if (path === ":memory:" || path === "") return;
   try {
-    Deno.statSync(path);
+    _refuseSpecial(path, Deno.statSync(path));
   } catch (error) {
+    if (error instanceof RetrovueError) throw error;
     if (!(error instanceof Deno.errors.NotFound)) return; // Let the open report it.
     throw new RetrovueError(
       "DB_NOT_FOUND",
@@ -617,6 +618,19 @@ function _assertExists(path: string): void {
       { details: { path } },
     );
   }
+}
+
+/**
+ * Refuses a FIFO, socket or device as the catalog: SQLite's open of a FIFO
+ * blocks until a writer comes, and no signal ends the wait.
+ */
+function _refuseSpecial(path: string, info: Deno.FileInfo): void {
+  if (info.isFile || info.isDirectory) return;
+  throw new RetrovueError(
+    "DB_ERROR",
+    `the catalog '${path}' is not a file (a FIFO, socket or device); give a catalog file with --db`,
+    { details: { path } },
+  );
 }
 
 function _createOwnerOnly(path: string): void {
@@ -641,6 +655,7 @@ function _createOwnerOnly(path: string): void {
           { cause },
         );
       }
+      _refuseSpecial(path, Deno.statSync(path));
       // An empty file given as the catalog becomes one: owner-only, as it will hold credentials.
       if (size === 0) Deno.chmodSync(path, 0o600);
       return;

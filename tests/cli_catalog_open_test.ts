@@ -229,3 +229,28 @@ Deno.test("a dry run writes nothing: no upgrade, no journal mode, no checkpoint"
     assert.equal(_files(world.db), older, args.join(" "));
   }
 });
+
+Deno.test("a FIFO given as the catalog is refused at once, not waited on for ever", async () => {
+  using world = tempWorld();
+  const fifo = join(world.dir, "catalog.db");
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output().catch(() => null);
+  if (!made?.success) {
+    console.log("FIFO test skipped: no mkfifo here");
+    return;
+  }
+  // Were it opened, SQLite would block until a writer came: a guard ends the test instead.
+  const guard = setTimeout(() => {
+    const writer = Deno.openSync(fifo, { write: true });
+    writer.close();
+  }, 20_000);
+  try {
+    for (const args of [["asset", "list"], ["source", "list", "--json"]]) {
+      const r = await runCli(args, { db: fifo, pluginPath: FAKE_PLUGINS });
+      assert.equal(r.code, 1, r.stderr);
+      const message = args.includes("--json") ? JSON.parse(r.stdout).error.message : r.stderr;
+      assert.match(message, /is not a file \(a FIFO, socket or device\)/);
+    }
+  } finally {
+    clearTimeout(guard);
+  }
+});
