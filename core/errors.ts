@@ -160,7 +160,17 @@ export function sqliteError(error: unknown): RetrovueError | undefined {
       { cause: error },
     );
   }
-  if (/disk I\/O error|disk is full|readonly database|unable to open database/i.test(message)) {
+  if (/unable to open database/i.test(message)) {
+    // SQLite writes beside the catalog (its -wal and -shm files): a folder it may not write
+    // in fails every command, reads included.
+    return new RetrovueError(
+      "DB_ERROR",
+      `database error: ${message} (SQLite keeps the catalog's -wal and -shm files beside it: ` +
+        `its folder must be writable)`,
+      { cause: error },
+    );
+  }
+  if (/disk I\/O error|disk is full|readonly database/i.test(message)) {
     return new RetrovueError("DB_ERROR", `database error: ${message}`, { cause: error });
   }
   return undefined;

@@ -277,6 +277,28 @@ Deno.test("an empty file is no catalog to read or update; a creating open makes 
   }
 });
 
+Deno.test("SQLite's 'unable to open database file' says the catalog's folder must be writable", () => {
+  // The error a read-only folder gives (SQLite cannot make the -wal and -shm files there); as
+  // root, permissions do not stop it, so a folder that is not there raises the same one.
+  const dir = _tmp();
+  try {
+    const e = (() => {
+      try {
+        new DatabaseSync(join(dir, "no-such-folder", "catalog.db"));
+      } catch (error) {
+        return toRetrovueError(error);
+      }
+    })();
+    assert.equal(e?.code, "DB_ERROR", e?.message);
+    assert.match(
+      e.message,
+      /unable to open database file.* \(SQLite keeps .*folder must be writable\)$/,
+    );
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("a damaged catalog is DB_ERROR saying so; our own SQL mistakes stay INTERNAL", () => {
   const dir = _tmp();
   const path = join(dir, "damaged.db");
