@@ -261,7 +261,8 @@ function _open(
   options: OpenDatabaseOptions,
 ): DatabaseSync | { version: number } {
   const create = !options.readOnly && (options.create ?? true);
-  if (create) _createOwnerOnly(path);
+  let created = false;
+  if (create) created = _createOwnerOnly(path);
   else _assertExists(path);
   let db: DatabaseSync;
   try {
@@ -306,9 +307,23 @@ function _open(
     }
   } catch (error) {
     db.close();
+    // A catalog this call made and could not set up (a full disk mid-migration) is not left
+    // half made, for the next command to trip on.
+    if (created) _removeCatalogFiles(path);
     throw toDbError(error);
   }
   return db;
+}
+
+/** Removes a catalog file and SQLite's files beside it: those that are there, and files. */
+function _removeCatalogFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      if (Deno.lstatSync(file).isFile) Deno.removeSync(file);
+    } catch {
+      // Not there.
+    }
+  }
 }
 
 /** An older catalog that a dry run may not upgrade (see {@link OpenDatabaseOptions.upgrade}). */
@@ -633,8 +648,9 @@ function _refuseSpecial(path: string, info: Deno.FileInfo): void {
   );
 }
 
-function _createOwnerOnly(path: string): void {
-  if (path === ":memory:" || path === "") return;
+/** Creates the catalog file owner-only; true when it made a new one (false: it was there). */
+function _createOwnerOnly(path: string): boolean {
+  if (path === ":memory:" || path === "") return false;
   try {
     // Deno.mkdirSync, not node:fs: loading node:fs costs every command ~40 ms of start-up.
     Deno.mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -658,7 +674,7 @@ function _createOwnerOnly(path: string): void {
       _refuseSpecial(path, Deno.statSync(path));
       // An empty file given as the catalog becomes one: owner-only, as it will hold credentials.
       if (size === 0) Deno.chmodSync(path, 0o600);
-      return;
+      return false;
     }
     throw new RetrovueError(
       "DB_ERROR",
@@ -666,4 +682,5 @@ function _createOwnerOnly(path: string): void {
       { cause: error },
     );
   }
+  return true;
 }

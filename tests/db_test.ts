@@ -277,6 +277,30 @@ Deno.test("an empty file is no catalog to read or update; a creating open makes 
   }
 });
 
+Deno.test("a catalog that could not be set up is not left half made", () => {
+  // The setup's first write fails (its -wal cannot be made: a folder is in the way), as a full
+  // disk mid-migration would; the next command would have tripped on the file left behind.
+  const dir = _tmp();
+  try {
+    const path = join(dir, "catalog.db");
+    Deno.mkdirSync(`${path}-wal`);
+    assert.throws(
+      () => openDatabase(path, { now: FIXED }),
+      (e) => e instanceof RetrovueError && e.code === "DB_ERROR",
+    );
+    assert.throws(() => Deno.statSync(path), Deno.errors.NotFound);
+    assert.ok(Deno.statSync(`${path}-wal`).isDirectory, "what was not ours stays");
+    // A catalog that was there before is never removed, whatever fails.
+    Deno.removeSync(`${path}-wal`);
+    openDatabase(path, { now: FIXED }).close();
+    Deno.mkdirSync(`${path}-wal`);
+    assert.throws(() => openDatabase(path, { now: FIXED }).exec("DELETE FROM sources"));
+    Deno.statSync(path);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("SQLite's 'unable to open database file' says the catalog's folder must be writable", () => {
   // The error a read-only folder gives (SQLite cannot make the -wal and -shm files there); as
   // root, permissions do not stop it, so a folder that is not there raises the same one.
