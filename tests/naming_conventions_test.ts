@@ -354,3 +354,18 @@ Deno.test("a show named by a number alone, above its season folder, is the show"
   check("tv/911/Season 2/911 - S02E01.mkv", { title: "911", season: 2 });
   check("tv/Show/1/Show - S01E01.mkv", { title: "Show", season: 1 });
 });
+
+Deno.test("creditless openings and endings are extras; release tags after an extras word", () => {
+  const show = "Sousou no Frieren";
+  for (const word of ["NCOP", "NCED1", "ncop2"]) {
+    check(`${show}/[Group] ${show} - ${word} [1080p].mkv`, { extraType: "other" });
+  }
+  check("Movie (2001)/Movie (2001)-trailer [1080p].mkv", { extraType: "trailer" });
+  // The episodes beside them stay episodes.
+  check(`${show}/[Group] ${show} - 12 [1080p].mkv`, {
+    kind: "episode",
+    episode: 12,
+    extraType: null,
+  });
+  check("Show/Show - S01E01 [1080p].mkv", { kind: "episode", extraType: null });
+});

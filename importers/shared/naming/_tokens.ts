@@ -120,6 +120,9 @@ const _EXTRA_SUFFIXES: ReadonlyMap<string, ExtraType> = new Map([
   ["short", "short"],
   ["extra", "other"],
   ["other", "other"],
+  // Anime releases' creditless opening and ending (`Show - NCOP1 [1080p]`): not episodes.
+  ["ncop", "other"],
+  ["nced", "other"],
 ]);
 
 const _AUDIO = new Set(AUDIO_EXTENSIONS);
@@ -423,7 +426,9 @@ export function extraFromFileName(
   ext: string | null,
   options: ExtraNameOptions = {},
 ): ExtraType | null {
-  const lower = stem.toLowerCase();
+  // Release tags after the word (`Show - NCOP [1080p]`, `Movie-trailer [4K]`) are not the word.
+  const lower = (stem.endsWith("]") ? stem.replace(/(?:\s*\[[^\]]*\])+$/, "") : stem)
+    .toLowerCase();
   const audio = isAudioExtension(ext);
   if (lower === "theme") return audio ? "theme_song" : null;
   if (audio) return null;
