@@ -369,3 +369,15 @@ Deno.test("creditless openings and endings are extras; release tags after an ext
   });
   check("Show/Show - S01E01 [1080p].mkv", { kind: "episode", extraType: null });
 });
+
+Deno.test("a recap numbered between two episodes (`- 12.5`) is no second episode 12", () => {
+  const show = "Sousou no Frieren";
+  const files = [12, "12.5", 13].map((n) => `[Group] ${show} - ${n} [1080p].mkv`);
+  const parsed = parseFolderFiles(show, files);
+  deepStrictEqual(parsed.map((p) => [p.kind, p.title, p.episode]), [
+    ["episode", show, 12],
+    ["episode", show, null],
+    ["episode", show, 13],
+  ]);
+  check("Movies/Movie 2 - 1.5 Hours.mkv", { kind: "movie" });
+});

@@ -409,6 +409,10 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     // `Show S06 - Special`, `Show Season 1`: a season with no episode number (a special, a pack).
     return _found(m, m[1], { season, level: 1 });
   }
+  // `[Group] Show - 12.5 [1080p]`: a recap or special between two episodes, numbered by neither
+  // (read as 12, it would air as a second episode 12).
+  m = text.includes("-") ? /([\s._])-[\s._]*\d{1,4}\.5(?=$|[ _\[(])/.exec(text) : null;
+  if (m) return _found(m, m[1], { level: 0 });
   m = text.includes("-")
     ? /([\s._])-[\s._]*(\d{1,4})(?:v\d)?(?:-(\d{1,4})(?:v\d)?)?(?=$|[ ._\[(])/.exec(text)
     : null;
