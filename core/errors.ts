@@ -170,7 +170,16 @@ export function sqliteError(error: unknown): RetrovueError | undefined {
       { cause: error },
     );
   }
-  if (/disk I\/O error|disk is full|readonly database/i.test(message)) {
+  if (/disk is full/i.test(message)) {
+    // An ingest stages in SQLite's temporary files, which live elsewhere than the catalog.
+    return new RetrovueError(
+      "DB_ERROR",
+      `database error: ${message} (the catalog's disk, or the temporary folder SQLite stages ` +
+        `an ingest in: SQLITE_TMPDIR, else TMPDIR, else /var/tmp or /tmp)`,
+      { cause: error },
+    );
+  }
+  if (/disk I\/O error|readonly database/i.test(message)) {
     return new RetrovueError("DB_ERROR", `database error: ${message}`, { cause: error });
   }
   return undefined;

@@ -323,6 +323,14 @@ Deno.test("SQLite's 'unable to open database file' says the catalog's folder mus
   }
 });
 
+Deno.test("a full disk says it may be SQLite's temporary folder, not the catalog's", () => {
+  // node:sqlite's error for SQLITE_FULL, as a full temporary folder raises it mid-ingest.
+  const full = Object.assign(new Error("database or disk is full"), { code: "ERR_SQLITE_ERROR" });
+  const e = toRetrovueError(full);
+  assert.equal(e.code, "DB_ERROR");
+  assert.match(e.message, /disk is full \(the catalog's disk, or the temporary folder .*TMPDIR/);
+});
+
 Deno.test("a damaged catalog is DB_ERROR saying so; our own SQL mistakes stay INTERNAL", () => {
   const dir = _tmp();
   const path = join(dir, "damaged.db");
