@@ -381,3 +381,14 @@ Deno.test("a recap numbered between two episodes (`- 12.5`) is no second episode
   ]);
   check("Movies/Movie 2 - 1.5 Hours.mkv", { kind: "movie" });
 });
+
+Deno.test("an episode titled by a year after ` - ` keeps its title", () => {
+  check("1923 (2022)/Season 01/1923 (2022) - S01E01 - 1923.mkv", {
+    title: "1923",
+    year: 2022,
+    episodeTitle: "1923",
+  });
+  check("Show/Show - S03E05 - 1984.mkv", { episodeTitle: "1984", year: null });
+  // A year where a dotted release name's title would be is the show's year, as before.
+  check("Show.Name.E02.2010.mkv", { episodeTitle: null, year: 2010 });
+});

@@ -673,8 +673,12 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
       const n = p ? _partNumber(p[1]) : null;
       if (p && n !== null) part = n;
       episodeTitle = _cleanEpisodeTitle(p && n !== null ? rest.slice(0, p.index) : rest);
-      // `Show.Name.E02.2010`: a year where the title would be.
-      if (episodeTitle?.length === 4 && /^(?:19|20)\d{2}$/.test(episodeTitle)) {
+      // `Show.Name.E02.2010`: a year where the title would be. After ` - ` it is the title
+      // (`1923 (2022) - S01E01 - 1923`, `S03E05 - 1984`).
+      if (
+        episodeTitle?.length === 4 && /^(?:19|20)\d{2}$/.test(episodeTitle) &&
+        !/^\s*[-–]\s/.test(rest)
+      ) {
         year = Number(episodeTitle);
         episodeTitle = null;
       }
