@@ -392,3 +392,11 @@ Deno.test("an episode titled by a year after ` - ` keeps its title", () => {
   // A year where a dotted release name's title would be is the show's year, as before.
   check("Show.Name.E02.2010.mkv", { episodeTitle: null, year: 2010 });
 });
+
+Deno.test("Sonarr's anime multi-episode range after the marker is not the title", () => {
+  check("Bleach/Bleach - S01E01-E02 - 001-002 - The Day I Became a Shinigami.mkv", {
+    episode: 1,
+    episodeEnd: 2,
+    episodeTitle: "The Day I Became a Shinigami",
+  });
+});

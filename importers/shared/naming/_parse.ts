@@ -818,7 +818,8 @@ function _releaseFileTitle(title: string, folderTitle: string): string {
  * episode's own number. A year alone stays (`S03E05 - 1984` names the episode).
  */
 function _withoutAbsolute(rest: string, episode: number): string {
-  const m = /^\s+-\s+(\d{3,4})(\s+-\s+(?=\S)|\s*(?=\[|$))/.exec(rest);
+  // Sonarr's anime multi-episode files write a range: `S01E01-E02 - 001-002 - Title`.
+  const m = /^\s+-\s+(\d{3,4})(?:-\d{3,4})?(\s+-\s+(?=\S)|\s*(?=\[|$))/.exec(rest);
   if (!m || Number(m[1]) < episode) return rest;
   const alone = m[2].trim() === "";
   return alone && /^(?:19|20)\d{2}$/.test(m[1]) ? rest : rest.slice(m[0].length);
