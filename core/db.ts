@@ -308,9 +308,12 @@ function _open(
   } catch (error) {
     db.close();
     // A catalog this call made and could not set up (a full disk mid-migration) is not left
-    // half made, for the next command to trip on.
-    if (created) _removeCatalogFiles(path);
-    throw toDbError(error);
+    // half made, for the next command to trip on. Unless another process holds it busy: then
+    // the file may already be that process's.
+    const failure = toDbError(error);
+    const busy = failure instanceof RetrovueError && failure.code === "DB_BUSY";
+    if (created && !busy) _removeCatalogFiles(path);
+    throw failure;
   }
   return db;
 }
@@ -640,12 +643,30 @@ function _assertExists(path: string): void {
  * blocks until a writer comes, and no signal ends the wait.
  */
 function _refuseSpecial(path: string, info: Deno.FileInfo): void {
-  if (info.isFile || info.isDirectory) return;
-  throw new RetrovueError(
-    "DB_ERROR",
-    `the catalog '${path}' is not a file (a FIFO, socket or device); give a catalog file with --db`,
-    { details: { path } },
-  );
+  if (!info.isFile && !info.isDirectory) {
+    throw new RetrovueError(
+      "DB_ERROR",
+      `the catalog '${path}' is not a file (a FIFO, socket or device); give a catalog file ` +
+        `with --db`,
+      { details: { path } },
+    );
+  }
+  // SQLite opens its journal beside the catalog as blindly (a FIFO `-journal` hung every command).
+  for (const file of [`${path}-journal`, `${path}-wal`, `${path}-shm`]) {
+    let beside: Deno.FileInfo;
+    try {
+      beside = Deno.statSync(file);
+    } catch {
+      continue; // Not there: SQLite makes it.
+    }
+    if (beside.isFile) continue;
+    throw new RetrovueError(
+      "DB_ERROR",
+      `'${file}', beside the catalog, is not a file; SQLite keeps its own files there: ` +
+        `remove it`,
+      { details: { path: file } },
+    );
+  }
 }
 
 /** Creates the catalog file owner-only; true when it made a new one (false: it was there). */

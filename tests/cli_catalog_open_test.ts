@@ -14,7 +14,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { APPLICATION_ID, migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../core/db.ts";
+import {
+  APPLICATION_ID,
+  migrate,
+  MIGRATIONS,
+  openDatabase,
+  SCHEMA_VERSION,
+  schemaVersion,
+} from "../core/db.ts";
 import { FAKE_PLUGINS, runCli, tempWorld } from "./_cli.ts";
 
 function _applicationId(path: string): number {
@@ -238,10 +245,13 @@ Deno.test("a FIFO given as the catalog is refused at once, not waited on for eve
     console.log("FIFO test skipped: no mkfifo here");
     return;
   }
-  // Were it opened, SQLite would block until a writer came: a guard ends the test instead.
+  // A real catalog with a FIFO where SQLite opens its rollback journal.
+  const catalog = join(world.dir, "real.db");
+  openDatabase(catalog).close();
+  await new Deno.Command("mkfifo", { args: [`${catalog}-journal`] }).output();
+  // Were one opened, SQLite would block until a writer came: a guard ends the test instead.
   const guard = setTimeout(() => {
-    const writer = Deno.openSync(fifo, { write: true });
-    writer.close();
+    for (const f of [fifo, `${catalog}-journal`]) Deno.openSync(f, { write: true }).close();
   }, 20_000);
   try {
     for (const args of [["asset", "list"], ["source", "list", "--json"]]) {
@@ -250,6 +260,9 @@ Deno.test("a FIFO given as the catalog is refused at once, not waited on for eve
       const message = args.includes("--json") ? JSON.parse(r.stdout).error.message : r.stderr;
       assert.match(message, /is not a file \(a FIFO, socket or device\)/);
     }
+    const beside = await runCli(["source", "list"], { db: catalog, pluginPath: FAKE_PLUGINS });
+    assert.equal(beside.code, 1, beside.stderr);
+    assert.match(beside.stderr, /-journal', beside the catalog, is not a file/);
   } finally {
     clearTimeout(guard);
   }
