@@ -122,9 +122,8 @@ export async function main(
  * operator asked to stop, and "try again" would be wrong: it is `CANCELLED`.
  */
 async function _cancelledMeanwhile(error: unknown, signal?: AbortSignal): Promise<unknown> {
-  if (signal === undefined || !(error instanceof RetrovueError) || error.code !== "DB_BUSY") {
-    return error;
-  }
+  // A raw SQLite error counts too: not every path maps it to DB_BUSY before it gets here.
+  if (signal === undefined || toRetrovueError(error).code !== "DB_BUSY") return error;
   // Let a signal that arrived during the wait be dispatched.
   for (let i = 0; i < 3 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 0));
   if (!signal.aborted) return error;
