@@ -195,6 +195,11 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       );
     } catch (thrown) {
       error = toRetrovueError(thrown);
+      if (error.code === "DB_BUSY" && !signal.aborted) {
+        // SQLite's wait for the lock blocks the event loop: a signal sent meanwhile is only
+        // dispatched now. Stopped, the wait is no failure to record (nor to back off for).
+        for (let i = 0; i < 3 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 0));
+      }
       if (signal.aborted || (stopping && error.code === "CANCELLED")) {
         options.log(`cancelled: '${item.collectionName}' ${scope}; nothing was written`);
         return;

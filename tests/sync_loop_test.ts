@@ -239,6 +239,27 @@ Deno.test("sync loop: stop cancels the running ingest, drops pending ones, recor
   assert.equal(gate.calls.length, 1, "a stopped loop takes no more work");
 });
 
+Deno.test("sync loop: stopped while SQLite waited for the lock: cancelled, not a failure", async () => {
+  // The wait blocks the event loop, so the stop is seen only after the ingest gave up busy.
+  const db = _catalog();
+  const lines: string[] = [];
+  const started: string[] = [];
+  const loop = createSyncLoop(db, {
+    runIngest: (request) => {
+      started.push(request.collectionId);
+      setTimeout(() => void loop.stop(), 0);
+      return Promise.reject(new RetrovueError("DB_BUSY", "busy", { retryable: true }));
+    },
+    log: (l) => lines.push(l),
+  });
+  loop.enqueue({ collectionId: "a1", filters: {}, reason: "schedule" });
+  loop.enqueue({ collectionId: "a2", filters: {}, reason: "schedule" });
+  await loop.idle();
+  assert.deepEqual(started, ["a1"], "nothing starts after the stop");
+  assert.deepEqual(db.prepare("SELECT * FROM sync_state").all(), [], "no failure recorded");
+  assert.ok(lines.some((l) => l.startsWith("cancelled: 'A1' full")), lines.join("\n"));
+});
+
 Deno.test("sync loop: a targeted ingest that fails retryably is tried again, a few times", async () => {
   const db = _catalog();
   const gate = _gate();
