@@ -5,7 +5,7 @@
  */
 
 import { dirname, isAbsolute, join, resolve } from "node:path";
-import type { DatabaseSync } from "node:sqlite";
+import { DatabaseSync } from "node:sqlite";
 import { redact, secretForms } from "../core/config.ts";
 import { openDatabase, protectedCatalogPaths } from "../core/db.ts";
 import { RetrovueError } from "../core/errors.ts";
@@ -162,6 +162,23 @@ export function resolveDbPath(globals: GlobalOptions, options: ResolveDbPathOpti
 }
 
 /**
+ * A read-only connection to the catalog that has read it, for a dry run that
+ * computes on a writable one and rolls back: while it is open, the writer's
+ * close is not the last one, so SQLite does not checkpoint into the file
+ * what another process left in the WAL. Closed after the writer. Undefined
+ * when it cannot be opened (the dry run goes on; only that guard is lost).
+ */
+function _pinWal(path: string): DatabaseSync | undefined {
+  try {
+    const pin = new DatabaseSync(path, { readOnly: true });
+    pin.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get();
+    return pin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The folder relative paths in arguments mean: the one the operator ran the
  * command from. `deno task` runs tasks in the repository and says where it
  * was started in `INIT_CWD`; without it (the installed command, the binary)
@@ -262,6 +279,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
   let prepared: Promise<void> | undefined;
   const before = () => prepared ??= options.beforePlugins?.() ?? Promise.resolve();
   let dbPath: string | undefined;
+  let pin: DatabaseSync | undefined;
   const cwd = operatorCwd(io.env, io.cwd);
   const getDbPath = () => dbPath ??= resolveDbPath(options.globals, { env: io.env, cwd });
   const json = options.globals.json;
@@ -275,12 +293,14 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
       return getDbPath();
     },
     openDb(openOptions: OpenDbOptions = {}) {
-      db ??= openDatabase(getDbPath(), {
+      if (db) return db;
+      db = openDatabase(getDbPath(), {
         readOnly: openOptions.readOnly,
         upgrade: !openOptions.dryRun,
         create: openOptions.create ?? false,
         now: io.now,
       });
+      if (openOptions.dryRun && !openOptions.readOnly) pin = _pinWal(getDbPath());
       return db;
     },
     loadRegistry() {
@@ -362,6 +382,7 @@ export function createContext(io: CliIO, options: CreateContextOptions): Context
         if (registry) await (await registry.catch(() => undefined))?.close();
       } finally {
         db?.close();
+        pin?.close(); // After the writer: see _pinWal.
       }
     },
   };

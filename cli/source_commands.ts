@@ -655,7 +655,7 @@ Options not given keep their current values.
   async run(ctx) {
     const pre = ctx.args.find((a) => !a.startsWith("-"));
     // Opened before the type's options can be parsed: a dry run writes nothing, not even an upgrade.
-    const db = ctx.openDb({ dryRun: ctx.args.includes("--dry-run") });
+    const db = ctx.openDb({ dryRun: ctx.args.some((a) => /^--dry-run(?:=|$)/.test(a)) });
     const registry = await ctx.loadRegistry();
     const selectorSource = pre === undefined ? undefined : findSource(db, pre);
     const info = selectorSource ? registry.get(selectorSource.typeId) : undefined;
