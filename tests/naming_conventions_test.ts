@@ -268,7 +268,7 @@ Deno.test("Sonarr's anime multi-episode files: a range, or the numbers written i
   check("Show/Show - 100 - 102 - Title.mkv", { episode: 100, episodeEnd: null });
 });
 
-Deno.test("Part N followed by a movie's year or a version's label is a movie, not an episode", () => {
+Deno.test("Part N followed by a movie's year is a movie, not an episode", () => {
   // Radarr writes a title's colon as ` - `: `Friday the 13th Part VII: The New Blood`.
   const friday = "Friday the 13th Part VII - The New Blood (1988)";
   const movie = {
@@ -282,11 +282,9 @@ Deno.test("Part N followed by a movie's year or a version's label is a movie, no
     kind: "movie",
     year: 1985,
   });
-  check("Movies/The Dark Knight (2008)/The Dark Knight (2008) - part1 - 1080p.mkv", {
-    kind: "movie",
-    title: "The Dark Knight",
-  });
-  check("Movies/Heat (1995) - pt2 - Extended.mkv", { kind: "movie", title: "Heat" });
+  // A part with a version's label after it stays an episode: as movies, the parts would not
+  // stack, and each would air as the whole film.
+  check("Heat (1995)/Heat (1995) - part2 - 1080p.mkv", { kind: "episode", episode: 2 });
   // A title after the part, and no year after it: a miniseries' episode, as before.
   check("Band of Brothers (2001)/Band of Brothers (2001) - Part 2 - Day of Days.mkv", {
     kind: "episode",
@@ -380,6 +378,8 @@ Deno.test("a recap numbered between two episodes (`- 12.5`) is no second episode
     ["episode", show, 13],
   ]);
   check("Movies/Movie 2 - 1.5 Hours.mkv", { kind: "movie" });
+  // After a season marker too: the recap is the season's, not its episode 12.
+  check("Mushoku Tensei/[G] Mushoku Tensei S2 - 12.5 [1080p].mkv", { season: 2, episode: null });
 });
 
 Deno.test("an episode titled by a year after ` - ` keeps its title", () => {

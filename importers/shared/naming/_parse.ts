@@ -348,11 +348,10 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     const bare = ctx.inFolder && !stacked && !_yearAfter(text, 0) && trimSeparators(rest) === "";
     if (n !== undefined && (titled || bare)) {
       // `Friday the 13th Part VII - The New Blood (1988)`: a movie's `(year)` follows, as for
-      // `Episode 1 - … (1999)` above; `Heat (1995) - part1 - 1080p`: what follows is a
-      // version's label, not a title. Title words or a movie's part, unless the folders say
-      // episodes.
-      const label = titled && junkIndex(rest.replace(/^[ ._]*-[ ._]*/, "")) === 0;
-      const level: _Level = _yearAfter(text, m.index) || label ? 0 : 1;
+      // `Episode 1 - … (1999)` above: title words unless the folders say episodes. (Not so
+      // `Heat (1995) - part1 - 1080p`: as movies, its parts would not stack, and each would air
+      // as the whole film; as a show's episodes they air in turn.)
+      const level: _Level = _yearAfter(text, m.index) ? 0 : 1;
       return _found(m, m[1], { episode: n, level });
     }
   }
@@ -397,8 +396,9 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
   m = movieLike ? null : _SEASON_ONLY_RE.exec(text);
   if (m && m.index + m[1].length > 0) {
     const season = Number(m[2] ?? m[3]);
-    // `[Group] Show S2 - 01 (1080p)`: anime numbering within a season, as `Show - 01` below.
-    const next = /^[ ._]*-[ ._]*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])/.exec(
+    // `[Group] Show S2 - 01 (1080p)`: anime numbering within a season, as `Show - 01` below
+    // (`S2 - 12.5`, a recap between two episodes, is the season's and numbered by neither).
+    const next = /^[ ._]*-[ ._]*(\d{1,4})(?:v\d)?(?=$|[ _\[(]|\.(?!\d))/.exec(
       text.slice(m.index + m[0].length),
     );
     if (next && !isYear(Number(next[1]))) {
