@@ -5,6 +5,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
 import { type CollectionRecord, getCollection } from "../core/catalog.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
@@ -34,14 +35,15 @@ import { findCollection, findSource } from "./lookup.ts";
  * `RETROVUE_PLUGIN_PATH`): it starts a plugin host to read the manifests.
  */
 export async function loadEnrichers(
-  ctx: Pick<CommandContext, "env" | "isolation" | "dbPath">,
+  ctx: Pick<CommandContext, "env" | "isolation" | "dbPath" | "cwd">,
 ): Promise<EnricherRegistry> {
   const protectedPaths = catalogPaths(() => ctx.dbPath);
   // A bad RETROVUE_ISOLATION fails here, as for importers, whether or not a plugin host starts
   // (with every manifest cached, none does).
   isolationModeFromEnv(ctx.env.RETROVUE_ISOLATION);
   return await loadEnricherRegistry({
-    pluginDirs: pluginDirsFromEnv(ctx.env.RETROVUE_PLUGIN_PATH),
+    // Relative folders mean the operator's folder, as for importers (see cli/context.ts).
+    pluginDirs: pluginDirsFromEnv(ctx.env.RETROVUE_PLUGIN_PATH).map((d) => resolve(ctx.cwd, d)),
     searchPath: ctx.env.PATH ?? DEFAULT_SEARCH_PATH,
     isolation: () => ctx.isolation(),
     limits: limitsFromEnv(ctx.env),

@@ -54,6 +54,25 @@ Deno.test("deno task resolves relative paths against the folder it was started f
   const demo = JSON.parse(types.stdout).types.find((t: { typeId?: string }) => t.typeId === "demo");
   assert.equal(demo?.status, "available", types.stdout);
 
+  // Enrichers are found in the same folders.
+  Deno.writeTextFileSync(
+    join(world.dir, "plugins", "nullenr.ts"),
+    `export default {
+      typeId: "nullenr",
+      displayName: "Null (test)",
+      appliesTo: ["movie"],
+      params: [],
+      enrich() {
+        return Promise.resolve({ tech: {} });
+      },
+    };\n`,
+  );
+  const enrichers = await task(["enricher", "list-types", "--json"], "plugins");
+  assert.equal(enrichers.code, 0, enrichers.stderr);
+  const nullenr = JSON.parse(enrichers.stdout).enricherTypes
+    .find((t: { typeId?: string }) => t.typeId === "nullenr");
+  assert.equal(nullenr?.status, "available", enrichers.stdout);
+
   const parsed = await task(["parse", "tv", "--json"]);
   assert.equal(parsed.code, 0, parsed.stderr);
   assert.equal(JSON.parse(parsed.stdout).results[0].folder?.role, "folder", parsed.stdout);
