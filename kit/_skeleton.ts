@@ -6,7 +6,7 @@
  */
 
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { RetrovueError } from "../core/errors.ts";
 import { manifestSchema } from "../core/schemas.ts";
 import { isPluginFileName } from "../registry/mod.ts";
@@ -107,18 +107,35 @@ export function writeSkeleton(typeId: string, options: WriteSkeletonOptions): Sk
  * cannot read as JSON.
  */
 function _pluginConfig(file: string): string | null {
-  let doc: { imports?: Record<string, string> } = {};
+  const yourself = `add "imports": ${JSON.stringify(_MAPPINGS)} to it yourself`;
+  // Deno reads deno.json before deno.jsonc: writing one beside a folder's deno.jsonc would
+  // silently replace its configuration, and a file with comments is not rewritten here.
+  const jsonc = join(dirname(file), "deno.jsonc");
+  if (!existsSync(file) && existsSync(jsonc)) {
+    throw new RetrovueError("CONFLICT", `the folder's configuration is '${jsonc}'; ${yourself}`);
+  }
+  let doc: { imports?: Record<string, string>; importMap?: unknown } = {};
   if (existsSync(file)) {
+    let parsed: unknown;
     try {
-      doc = JSON.parse(Deno.readTextFileSync(file));
+      parsed = JSON.parse(Deno.readTextFileSync(file));
     } catch {
-      throw new RetrovueError(
-        "CONFLICT",
-        `'${file}' is not plain JSON; add "imports": ${JSON.stringify(_MAPPINGS)} to it yourself`,
-      );
+      throw new RetrovueError("CONFLICT", `'${file}' is not plain JSON; ${yourself}`);
     }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new RetrovueError("CONFLICT", `'${file}' is not a JSON object; ${yourself}`);
+    }
+    doc = parsed as typeof doc;
     const missing = Object.keys(_MAPPINGS).filter((k) => doc.imports?.[k] === undefined);
     if (missing.length === 0) return null;
+    if (doc.importMap !== undefined) {
+      // With "imports" beside it, Deno would ignore the import map the folder uses.
+      throw new RetrovueError(
+        "CONFLICT",
+        `'${file}' names an import map (${JSON.stringify(doc.importMap)}): add ` +
+          `${JSON.stringify(_MAPPINGS)} to its "imports" yourself`,
+      );
+    }
   }
   // A mapping the folder has already is kept as it is.
   doc.imports = { ..._MAPPINGS, ...doc.imports };

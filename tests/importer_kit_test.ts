@@ -338,6 +338,34 @@ export default {
   }
 });
 
+Deno.test("importer new: a folder configured otherwise is not overridden", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "retrovue-kit-" });
+  try {
+    const cases: [string, string, RegExp][] = [
+      [
+        "deno.jsonc",
+        '{ // comments\n "imports": { "zod": "npm:zod" } }',
+        /configuration is '.*deno\.jsonc'/,
+      ],
+      ["deno.json", '{ "importMap": "./map.json" }', /names an import map \("\.\/map\.json"\)/],
+      ["deno.json", "[1, 2]", /is not a JSON object/],
+    ];
+    for (const [i, [name, text, why]] of cases.entries()) {
+      const folder = join(dir, `case${i}`);
+      Deno.mkdirSync(folder);
+      Deno.writeTextFileSync(join(folder, name), text);
+      const r = await _run(["importer", "new", "mine", "--dir", folder]);
+      assert.equal(r.code, 1, `${name}: ${r.stdout}`);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /@retrovue\/enricher-contract/, "it says what to add");
+      assert.equal(Deno.readTextFileSync(join(folder, name)), text, "left as it was");
+      assert.deepEqual([...Deno.readDirSync(folder)].map((e) => e.name), [name], "nothing written");
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("importer new: --dir, and type ids validated like manifests", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "retrovue-kit-" });
   try {
