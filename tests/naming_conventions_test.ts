@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual } from "node:assert/strict";
 import { parseMediaPath, type ParseOptions } from "../importers/shared/naming/mod.ts";
-import { parseFolderFiles } from "../importers/shared/naming/mod.ts";
+import { describeFolder, parseFolderFiles } from "../importers/shared/naming/mod.ts";
 
 type Expect = Partial<ReturnType<typeof parseMediaPath>>;
 
@@ -344,6 +344,13 @@ Deno.test("an episode title keeps no bracket of the marker's or of the release t
   });
   check("Angel/Angel - [01x01].mkv", { episode: 1, episodeTitle: null });
   check("Show Name/Show Name - 01 [BD 1080p Hi10P FLAC].mkv", { episode: 1, episodeTitle: null });
+});
+
+Deno.test("a folder named by a number alone that holds season folders is a show", () => {
+  const folder = describeFolder("tv/24", { files: [], folders: ["Season 01"] });
+  deepStrictEqual([folder.role, folder.title], ["series", "24"]);
+  // Holding files, it is still read as a season folder of the show above.
+  deepStrictEqual(describeFolder("Show/2", { files: ["05.mkv"], folders: [] }).role, "season");
 });
 
 Deno.test("a show named by a number alone, above its season folder, is the show", () => {

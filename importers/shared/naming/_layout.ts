@@ -98,7 +98,11 @@ export function describeFolder(path: string, contents?: FolderContents): FolderD
     return { ...out, role: "extras", extraType: extra, because: `'${name}' holds extras` };
   }
   const season = parseSeasonFolder(name, { parentName: parent, numericFolders: !!parent });
-  if (season !== null) {
+  // Seasons do not nest: a folder named by a number alone that holds season folders is a show
+  // (`24/Season 01/`), as the file parser reads it.
+  const holdsSeasons = /^\d+$/.test(name) &&
+    !!contents?.folders.some((f) => parseSeasonFolder(f, { parentName: name }) !== null);
+  if (season !== null && !holdsSeasons) {
     const show = parent !== undefined ? parseSeriesFolder(parent) : null;
     return {
       ...out,
