@@ -639,11 +639,20 @@ function _assertExists(path: string): void {
 }
 
 /**
- * Refuses a FIFO, socket or device as the catalog: SQLite's open of a FIFO
- * blocks until a writer comes, and no signal ends the wait.
+ * Refuses a folder, FIFO, socket or device as the catalog (SQLite's open of a
+ * FIFO blocks until a writer comes, and no signal ends the wait), and SQLite's
+ * own files beside it when they are not files.
  */
 function _refuseSpecial(path: string, info: Deno.FileInfo): void {
-  if (!info.isFile && !info.isDirectory) {
+  if (info.isDirectory) {
+    throw new RetrovueError(
+      "DB_ERROR",
+      `the catalog '${path}' is a folder; give the catalog's file with --db (e.g. ` +
+        `'${path.replace(/\/+$/, "")}/retrovue.db')`,
+      { details: { path } },
+    );
+  }
+  if (!info.isFile) {
     throw new RetrovueError(
       "DB_ERROR",
       `the catalog '${path}' is not a file (a FIFO, socket or device); give a catalog file ` +

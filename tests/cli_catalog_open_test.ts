@@ -271,6 +271,10 @@ Deno.test("a FIFO given as the catalog is refused at once, not waited on for eve
       const message = args.includes("--json") ? JSON.parse(r.stdout).error.message : r.stderr;
       assert.match(message, /is not a file \(a FIFO, socket or device\)/);
     }
+    // A folder given as the catalog says so, rather than SQLite's "unable to open".
+    const folder = await runCli(["source", "list"], { db: world.dir, pluginPath: FAKE_PLUGINS });
+    assert.equal(folder.code, 1, folder.stderr);
+    assert.match(folder.stderr, /^Error: the catalog '.*' is a folder; give the catalog's file/);
     const beside = await runCli(["source", "list"], { db: catalog, pluginPath: FAKE_PLUGINS });
     assert.equal(beside.code, 1, beside.stderr);
     assert.match(beside.stderr, /-journal', beside the catalog, is not a file/);
