@@ -387,6 +387,9 @@ Deno.test("a recap numbered between two episodes (`- 12.5`) is no second episode
   check("Movies/Movie 2 - 1.5 Hours.mkv", { kind: "movie" });
   // After a season marker too: the recap is the season's, not its episode 12.
   check("Mushoku Tensei/[G] Mushoku Tensei S2 - 12.5 [1080p].mkv", { season: 2, episode: null });
+  // A dotted release tag after the number is no fraction.
+  check("Show/Show S2 - 12.1080p.mkv", { season: 2, episode: 12 });
+  check("Show/Show.S2.-.12.720p.WEB.mkv", { season: 2, episode: 12 });
 });
 
 Deno.test("an episode titled by a year after ` - ` keeps its title", () => {

@@ -398,7 +398,7 @@ function _matchEpisode(text: string, ctx: _MatchContext): _EpisodeMatch | null {
     const season = Number(m[2] ?? m[3]);
     // `[Group] Show S2 - 01 (1080p)`: anime numbering within a season, as `Show - 01` below
     // (`S2 - 12.5`, a recap between two episodes, is the season's and numbered by neither).
-    const next = /^[ ._]*-[ ._]*(\d{1,4})(?:v\d)?(?=$|[ _\[(]|\.(?!\d))/.exec(
+    const next = /^[ ._]*-[ ._]*(\d{1,4})(?:v\d)?(?=$|[ ._\[(])(?!\.5(?:$|[ ._\[(]))/.exec(
       text.slice(m.index + m[0].length),
     );
     if (next && !isYear(Number(next[1]))) {
