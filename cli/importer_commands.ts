@@ -235,7 +235,7 @@ const checkCommand: Command = {
     const file = _resolveModule(ctx, ctx.args[0]);
     const isolation = await ctx.isolation();
     const limits = limitsFromEnv(ctx.env);
-    const { info, others } = await loadForCheck(file, { env: ctx.env, isolation });
+    const { info, others } = await loadForCheck(file, { env: ctx.env, isolation, cwd: ctx.cwd });
     if (info.status === "broken") {
       // The options cannot be checked without a manifest: report why it did not load.
       return _finish(ctx, await runImporterCheck({ info, others, config: {}, isolation }));

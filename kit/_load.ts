@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import {
   BUILTIN_IMPORTERS_DIR,
   findPluginFiles,
@@ -15,12 +15,23 @@ import {
   pluginDirsFromEnv,
 } from "../registry/mod.ts";
 
-/** Loads the module to check plus every other importer it must not clash with. */
+/**
+ * Loads the module to check plus every other importer it must not clash with.
+ * Relative `RETROVUE_PLUGIN_PATH` folders are resolved against `options.cwd`
+ * (the operator's folder), as the CLI resolves them everywhere.
+ */
 export async function loadForCheck(
   file: string,
-  options: { env: Readonly<Record<string, string | undefined>>; isolation: Isolation },
+  options: {
+    env: Readonly<Record<string, string | undefined>>;
+    isolation: Isolation;
+    cwd: string;
+  },
 ): Promise<{ info: ImporterTypeInfo; others: ImporterTypeInfo[] }> {
-  const dirs = [BUILTIN_IMPORTERS_DIR, ...pluginDirsFromEnv(options.env.RETROVUE_PLUGIN_PATH)];
+  const dirs = [
+    BUILTIN_IMPORTERS_DIR,
+    ...pluginDirsFromEnv(options.env.RETROVUE_PLUGIN_PATH).map((d) => resolve(options.cwd, d)),
+  ];
   const others = findPluginFiles(dirs).files.filter((f) => f !== file);
   const [info, ...rest] = await loadManifests([file, ...others], {
     timeoutMs: 15_000,

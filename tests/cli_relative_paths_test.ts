@@ -54,6 +54,14 @@ Deno.test("deno task resolves relative paths against the folder it was started f
   const demo = JSON.parse(types.stdout).types.find((t: { typeId?: string }) => t.typeId === "demo");
   assert.equal(demo?.status, "available", types.stdout);
 
+  // `importer check` sees the same folders: a copy of the plugin claims its type id.
+  Deno.copyFileSync(join(world.dir, "plugins", "demo.ts"), join(world.dir, "plugins", "clash.ts"));
+  const checked = await task(["importer", "check", "plugins/demo.ts", "--json"], "plugins");
+  const unique = JSON.parse(checked.stdout).checks
+    ?.find((i: { name: string }) => i.name === "unique_type_id");
+  assert.equal(unique?.status, "fail", checked.stdout);
+  Deno.removeSync(join(world.dir, "plugins", "clash.ts"));
+
   // Enrichers are found in the same folders.
   Deno.writeTextFileSync(
     join(world.dir, "plugins", "nullenr.ts"),
