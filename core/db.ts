@@ -264,6 +264,12 @@ function _open(
   let created = false;
   if (create) created = _createOwnerOnly(path);
   else _assertExists(path);
+  try {
+    _refuseBeside(path);
+  } catch (error) {
+    if (created) _removeCatalogFiles(path); // Only what is a file: not what was in the way.
+    throw error;
+  }
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path, { readOnly: options.readOnly ?? false });
@@ -639,9 +645,8 @@ function _assertExists(path: string): void {
 }
 
 /**
- * Refuses a folder, FIFO, socket or device as the catalog (SQLite's open of a
- * FIFO blocks until a writer comes, and no signal ends the wait), and SQLite's
- * own files beside it when they are not files.
+ * Refuses a folder, FIFO, socket or device as the catalog: SQLite's open of a
+ * FIFO blocks until a writer comes, and no signal ends the wait.
  */
 function _refuseSpecial(path: string, info: Deno.FileInfo): void {
   if (info.isDirectory) {
@@ -660,11 +665,20 @@ function _refuseSpecial(path: string, info: Deno.FileInfo): void {
       { details: { path } },
     );
   }
-  // SQLite opens its journal beside the catalog as blindly (a FIFO `-journal` hung every command).
+}
+
+/**
+ * Refuses SQLite's own files beside the catalog (`-journal`, `-wal`, `-shm`)
+ * when they are there and not plain files: it opens them as blindly as the
+ * catalog (a FIFO `-journal` hung every command), and would delete or write
+ * through what an operator put there (a link, a folder).
+ */
+function _refuseBeside(path: string): void {
+  if (path === ":memory:" || path === "") return;
   for (const file of [`${path}-journal`, `${path}-wal`, `${path}-shm`]) {
     let beside: Deno.FileInfo;
     try {
-      beside = Deno.statSync(file);
+      beside = Deno.lstatSync(file);
     } catch {
       continue; // Not there: SQLite makes it.
     }

@@ -278,6 +278,16 @@ Deno.test("a FIFO given as the catalog is refused at once, not waited on for eve
     const beside = await runCli(["source", "list"], { db: catalog, pluginPath: FAKE_PLUGINS });
     assert.equal(beside.code, 1, beside.stderr);
     assert.match(beside.stderr, /-journal', beside the catalog, is not a file/);
+    // The same where `source add` would make the catalog: nothing is made, nothing removed.
+    const fresh = join(world.dir, "fresh.db");
+    Deno.symlinkSync(`${catalog}-journal`, `${fresh}-journal`);
+    const state = world.writeJson("state.json", {});
+    const add = ["source", "add", "--type", "fake", "--name", "N", "--state-file", state];
+    const made = await runCli(add, { db: fresh, pluginPath: FAKE_PLUGINS });
+    assert.equal(made.code, 1, made.stderr);
+    assert.match(made.stderr, /fresh\.db-journal', beside the catalog, is not a file/);
+    assert.throws(() => Deno.statSync(fresh), Deno.errors.NotFound);
+    assert.ok(Deno.lstatSync(`${fresh}-journal`).isSymlink, "the operator's link stays");
   } finally {
     clearTimeout(guard);
   }

@@ -278,8 +278,8 @@ Deno.test("an empty file is no catalog to read or update; a creating open makes 
 });
 
 Deno.test("a catalog that could not be set up is not left half made", () => {
-  // The setup's first write fails (its -wal cannot be made: a folder is in the way), as a full
-  // disk mid-migration would; the next command would have tripped on the file left behind.
+  // A folder where SQLite keeps its -wal is refused once the file is made (as a full disk
+  // mid-migration fails it later): the file made is removed again, what was in the way stays.
   const dir = _tmp();
   try {
     const path = join(dir, "catalog.db");
