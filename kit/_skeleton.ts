@@ -126,6 +126,16 @@ function _pluginConfig(file: string): string | null {
       throw new RetrovueError("CONFLICT", `'${file}' is not a JSON object; ${yourself}`);
     }
     doc = parsed as typeof doc;
+    const imports: unknown = doc.imports;
+    if (
+      imports !== undefined && (typeof imports !== "object" || imports === null ||
+        Array.isArray(imports))
+    ) {
+      throw new RetrovueError(
+        "CONFLICT",
+        `'${file}' has "imports" that is not an object; ${yourself}`,
+      );
+    }
     const missing = Object.keys(_MAPPINGS).filter((k) => doc.imports?.[k] === undefined);
     if (missing.length === 0) return null;
     if (doc.importMap !== undefined) {

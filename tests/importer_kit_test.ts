@@ -349,6 +349,8 @@ Deno.test("importer new: a folder configured otherwise is not overridden", async
       ],
       ["deno.json", '{ "importMap": "./map.json" }', /names an import map \("\.\/map\.json"\)/],
       ["deno.json", "[1, 2]", /is not a JSON object/],
+      ["deno.json", '{ "imports": "./map.json" }', /has "imports" that is not an object/],
+      ["deno.json", '{ "imports": ["a"] }', /has "imports" that is not an object/],
     ];
     for (const [i, [name, text, why]] of cases.entries()) {
       const folder = join(dir, `case${i}`);
