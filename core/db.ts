@@ -324,9 +324,14 @@ function _open(
   return db;
 }
 
+/** SQLite's own files beside a catalog at `path`: its rollback journal, WAL and WAL index. */
+function _besideFiles(path: string): string[] {
+  return [`${path}-journal`, `${path}-wal`, `${path}-shm`];
+}
+
 /** Removes a catalog file and SQLite's files beside it: those that are there, and files. */
 function _removeCatalogFiles(path: string): void {
-  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+  for (const file of [path, ..._besideFiles(path)]) {
     try {
       if (Deno.lstatSync(file).isFile) Deno.removeSync(file);
     } catch {
@@ -388,7 +393,7 @@ function _upgrade(
 export function protectedCatalogPaths(path: string): string[] {
   if (path === "" || path === ":memory:") return [];
   const out = new Set<string>();
-  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) out.add(file);
+  for (const file of [path, ..._besideFiles(path)]) out.add(file);
   out.add(dirname(path));
   try {
     const real = Deno.realPathSync(path);
@@ -675,7 +680,7 @@ function _refuseSpecial(path: string, info: Deno.FileInfo): void {
  */
 function _refuseBeside(path: string): void {
   if (path === ":memory:" || path === "") return;
-  for (const file of [`${path}-journal`, `${path}-wal`, `${path}-shm`]) {
+  for (const file of _besideFiles(path)) {
     let beside: Deno.FileInfo;
     try {
       beside = Deno.lstatSync(file);
@@ -703,9 +708,9 @@ function _createOwnerOnly(path: string): boolean {
     Deno.chmodSync(path, 0o600);
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) {
-      let size: number;
+      let info: Deno.FileInfo;
       try {
-        size = Deno.statSync(path).size;
+        info = Deno.statSync(path);
       } catch (cause) {
         throw new RetrovueError(
           "DB_ERROR",
@@ -715,9 +720,9 @@ function _createOwnerOnly(path: string): boolean {
           { cause },
         );
       }
-      _refuseSpecial(path, Deno.statSync(path));
+      _refuseSpecial(path, info);
       // An empty file given as the catalog becomes one: owner-only, as it will hold credentials.
-      if (size === 0) Deno.chmodSync(path, 0o600);
+      if (info.size === 0) Deno.chmodSync(path, 0o600);
       return false;
     }
     throw new RetrovueError(
