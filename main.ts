@@ -25,7 +25,7 @@ import {
 import { inertLine, inertOutput, inertText } from "./cli/inert.ts";
 import { errorLine, formatTable, jsonError, oneLine, writeJson } from "./cli/output.ts";
 import { didYouMean } from "./cli/suggest.ts";
-import { RetrovueError, toRetrovueError } from "./core/errors.ts";
+import { RetrovueError, stoppedDuringBusyWait, toRetrovueError } from "./core/errors.ts";
 import denoConfig from "./deno.json" with { type: "json" };
 
 /**
@@ -124,9 +124,7 @@ export async function main(
 async function _cancelledMeanwhile(error: unknown, signal?: AbortSignal): Promise<unknown> {
   // A raw SQLite error counts too: not every path maps it to DB_BUSY before it gets here.
   if (signal === undefined || toRetrovueError(error).code !== "DB_BUSY") return error;
-  // Let a signal that arrived during the wait be dispatched.
-  for (let i = 0; i < 3 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 0));
-  if (!signal.aborted) return error;
+  if (!(await stoppedDuringBusyWait(signal))) return error;
   const reason = signal.reason instanceof RetrovueError ? signal.reason.message : "interrupted";
   return new RetrovueError(
     "CANCELLED",

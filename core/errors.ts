@@ -184,3 +184,14 @@ export function sqliteError(error: unknown): RetrovueError | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether `signal` is aborted once a stop that arrived during SQLite's wait
+ * for the write lock has been dispatched: that wait blocks the event loop, so
+ * Ctrl-C or SIGTERM is only seen after the statement gave up with `DB_BUSY`.
+ * Such a `DB_BUSY` is the operator's cancel, not a "try again".
+ */
+export async function stoppedDuringBusyWait(signal: AbortSignal): Promise<boolean> {
+  for (let i = 0; i < 3 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 0));
+  return signal.aborted;
+}

@@ -28,7 +28,7 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { AssetFilters } from "../core/contract.ts";
-import { type RetrovueError, toRetrovueError } from "../core/errors.ts";
+import { type RetrovueError, stoppedDuringBusyWait, toRetrovueError } from "../core/errors.ts";
 import { normalizeText } from "../ingest/mod.ts";
 import { backoffSeconds, intervalOf, nextDueAfterSuccess } from "./schedule.ts";
 import { failuresOf, recordFinished, type SyncResult } from "./status.ts";
@@ -195,11 +195,9 @@ export function createSyncLoop(db: DatabaseSync, options: SyncLoopOptions): Sync
       );
     } catch (thrown) {
       error = toRetrovueError(thrown);
-      if (error.code === "DB_BUSY" && !signal.aborted) {
-        // SQLite's wait for the lock blocks the event loop: a signal sent meanwhile is only
-        // dispatched now. Stopped, the wait is no failure to record (nor to back off for).
-        for (let i = 0; i < 3 && !signal.aborted; i++) await new Promise((r) => setTimeout(r, 0));
-      }
+      // Stopped during the wait for the lock, the wait is no failure to record (nor to back
+      // off for).
+      if (error.code === "DB_BUSY") await stoppedDuringBusyWait(signal);
       if (signal.aborted || (stopping && error.code === "CANCELLED")) {
         options.log(`cancelled: '${item.collectionName}' ${scope}; nothing was written`);
         return;
