@@ -464,24 +464,31 @@ Deno.test({
   },
 });
 
-Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is still reported", async () => {
-  using world = tempWorld();
+/**
+ * A fake source of one episode whose collection has the test enricher
+ * `typeId`, which answers `answer` (a JS expression) after `delayMs`. Starts
+ * `collection ingest TV --json` and returns once the ingest is written (its
+ * enrichment then runs), with the child and its collected output.
+ */
+async function _ingestThenEnrich(
+  world: TempWorld,
+  enricher: { typeId: string; delayMs: number; answer: string },
+): Promise<{ ingest: Deno.ChildProcess; result: Promise<CliResult> }> {
   const plugins = `${world.dir}/plugins`;
   const media = `${world.dir}/media`;
   Deno.mkdirSync(plugins);
   Deno.mkdirSync(media);
   Deno.writeTextFileSync(`${media}/a.mkv`, "x");
-  // An enricher that takes its time: the signal arrives while it runs.
   Deno.writeTextFileSync(
-    `${plugins}/slow.ts`,
+    `${plugins}/${enricher.typeId}.ts`,
     `export default {
-      typeId: "slow",
-      displayName: "Slow (test)",
+      typeId: ${JSON.stringify(enricher.typeId)},
+      displayName: "Test enricher",
       appliesTo: ["episode"],
       params: [],
       async enrich() {
-        await new Promise((r) => setTimeout(r, 30_000));
-        return { tech: {} };
+        await new Promise((r) => setTimeout(r, ${enricher.delayMs}));
+        return ${enricher.answer};
       },
     };\n`,
   );
@@ -494,15 +501,12 @@ Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is 
   const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
   const add = "source add --type fake --name home --discover --state-file".split(" ");
   ok(await run([...add, w.stateFile]), "add");
-  ok(
-    await run(["collection", "update", "TV", "--sync-enable", "--add-enricher", "slow"]),
-    "attach",
-  );
+  const attach = ["--sync-enable", "--add-enricher", enricher.typeId];
+  ok(await run(["collection", "update", "TV", ...attach]), "attach");
   const ingest = spawnCli(world, ["collection", "ingest", "TV", "--json"], pluginPath);
   const result = collect(ingest);
-  // Wait until the ingest is written (the enrichment then runs), then stop the command.
-  for (let i = 0; i < 200; i++) {
-    await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 400; i++) {
+    await new Promise((r) => setTimeout(r, 50));
     const db = new DatabaseSync(world.db, { readOnly: true });
     try {
       const row = db.prepare("SELECT count(*) AS n FROM assets").get() as { n: number };
@@ -511,6 +515,17 @@ Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is 
       db.close();
     }
   }
+  return { ingest, result };
+}
+
+Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is still reported", async () => {
+  using world = tempWorld();
+  // An enricher that takes its time: the signal arrives while it runs.
+  const { ingest, result } = await _ingestThenEnrich(world, {
+    typeId: "slow",
+    delayMs: 30_000,
+    answer: "{ tech: {} }",
+  });
   await new Promise((r) => setTimeout(r, 500));
   ingest.kill("SIGTERM");
   const r = await result;
@@ -521,48 +536,14 @@ Deno.test("SIGTERM during the enrichment after an ingest: the written ingest is 
 
 Deno.test("an enrichment that cannot write its results (catalog busy) leaves the ingest reported ok", async () => {
   using world = tempWorld();
-  const plugins = `${world.dir}/plugins`;
-  const media = `${world.dir}/media`;
-  Deno.mkdirSync(plugins);
-  Deno.mkdirSync(media);
-  Deno.writeTextFileSync(`${media}/a.mkv`, "x");
   // Its result comes once the test holds the catalog's write lock past the busy timeout (5 s).
-  Deno.writeTextFileSync(
-    `${plugins}/late.ts`,
-    `export default {
-      typeId: "late",
-      displayName: "Late (test)",
-      appliesTo: ["episode"],
-      params: [],
-      async enrich() {
-        await new Promise((r) => setTimeout(r, 1500));
-        return { durationMs: 1000, tech: {} };
-      },
-    };\n`,
-  );
-  const w = makeWorld(world);
-  w.setState(state({
-    collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [media] }],
-    assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${media}/a.mkv` }] },
-  }));
-  const pluginPath = `${FAKE_PLUGINS}:${plugins}`;
-  const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
-  const add = "source add --type fake --name home --discover --state-file".split(" ");
-  ok(await run([...add, w.stateFile]), "add");
-  ok(
-    await run(["collection", "update", "TV", "--sync-enable", "--add-enricher", "late"]),
-    "attach",
-  );
-  const ingest = spawnCli(world, ["collection", "ingest", "TV", "--json"], pluginPath);
-  const result = collect(ingest);
+  const { result } = await _ingestThenEnrich(world, {
+    typeId: "late",
+    delayMs: 1500,
+    answer: "{ durationMs: 1000, tech: {} }",
+  });
   const holder = new DatabaseSync(world.db);
   try {
-    // Once the ingest is written (its enrichment then runs), hold the write lock.
-    for (let i = 0; i < 200; i++) {
-      const row = holder.prepare("SELECT count(*) AS n FROM assets").get() as { n: number };
-      if (Number(row.n) > 0) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
     holder.exec("BEGIN IMMEDIATE");
     await new Promise((r) => setTimeout(r, 8000));
     holder.exec("ROLLBACK");
