@@ -195,6 +195,17 @@ Deno.test("a dry run writes nothing: no upgrade, no journal mode, no checkpoint"
     ["source", "discover", "Home", "--dry-run"],
     ["source", "remove", "Home", "--dry-run"],
   ];
+  /** Runs every dry run: each exits `code` (its stderr matching `stderr`), the files untouched. */
+  const dryRunAll = async (code: number, stderr?: RegExp) => {
+    const before = _files(world.db);
+    for (const args of dryRuns) {
+      const r = await cli(args);
+      assert.equal(r.code, code, `${args.join(" ")}: ${r.stderr}`);
+      if (stderr) assert.match(r.stderr, stderr);
+      assert.equal(_files(world.db), before, args.join(" "));
+    }
+    return before;
+  };
 
   // A committed write that no checkpoint folded into the file yet: a writer killed before it
   // closed leaves one. Every dry run leaves it where it is, and the file as it was.
@@ -209,39 +220,22 @@ Deno.test("a dry run writes nothing: no upgrade, no journal mode, no checkpoint"
     ],
   }).output();
   assert.equal(killed.signal, "SIGKILL");
-  const pending = _files(world.db);
-  assert.doesNotMatch(pending, /-wal:absent/);
-  for (const args of dryRuns) {
-    const r = await cli(args);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    assert.equal(_files(world.db), pending, args.join(" "));
-  }
+  assert.doesNotMatch(await dryRunAll(0), /-wal:absent/);
 
   // A catalog in rollback-journal mode (set by another tool) stays so, byte for byte.
   const raw = new DatabaseSync(world.db);
   raw.exec("PRAGMA journal_mode = DELETE");
   raw.close();
-  const journaled = _files(world.db);
-  for (const args of dryRuns) {
-    const r = await cli(args);
-    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
-    assert.equal(_files(world.db), journaled, args.join(" "));
-  }
+  await dryRunAll(0);
 
   // An older catalog is not upgraded: the dry run says how to, and writes nothing.
   const old = new DatabaseSync(world.db);
   old.exec("DELETE FROM schema_migrations WHERE version > 7");
   old.close();
-  const older = _files(world.db);
-  for (const args of dryRuns) {
-    const r = await cli(args);
-    assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(
-      r.stderr,
-      /^Error: the catalog '.*' is from an older RetroVue \(schema version 7,/,
-    );
-    assert.equal(_files(world.db), older, args.join(" "));
-  }
+  const older = await dryRunAll(
+    1,
+    /^Error: the catalog '.*' is from an older RetroVue \(schema version 7,/,
+  );
   // `source update` opens the catalog before its options are parsed: `--dry-run=…` counts too.
   const valued = await cli(["source", "update", "Home", "--token", "t3", "--dry-run=true"]);
   assert.equal(valued.code, 1, valued.stderr);
