@@ -33,6 +33,7 @@ import {
   stripLeadingTags,
   stripTrailingTags,
   trimSeparators,
+  withoutOpenBracket,
 } from "./_tokens.ts";
 import {
   type FolderTitle,
@@ -476,12 +477,8 @@ function _cleanEpisodeTitle(rest: string): string | null {
   const start = rest.search(/[^\s._\-–\])]/);
   let text = start < 0 ? "" : rest.slice(start);
   const at = episodeTitleJunkIndex(text);
-  if (at >= 0) {
-    text = text.slice(0, at);
-    // `- 01 [BD 1080p FLAC]`: the cut leaves the bracket it fell in open; drop it too.
-    const open = Math.max(text.lastIndexOf("["), text.lastIndexOf("("));
-    if (open >= 0 && !/[\])]/.test(text.slice(open))) text = text.slice(0, open);
-  }
+  // `- 01 [BD 1080p FLAC]`: the cut leaves the bracket it fell in open; drop it too.
+  if (at >= 0) text = withoutOpenBracket(text.slice(0, at), { from: 0 });
   text = stripTrailingTags(text);
   if (text.includes("[")) text = text.replace(/\[[^\]]*\]/g, " ");
   const title = humanizeTitle(text);

@@ -314,10 +314,17 @@ export function junkIndex(text: string): number {
  */
 export function cutJunk(text: string): string {
   const at = junkIndex(text);
-  if (at < 0) return text;
-  const out = text.slice(0, at);
-  const open = Math.max(out.lastIndexOf("("), out.lastIndexOf("["));
-  return open > 0 && !/[)\]]/.test(out.slice(open)) ? out.slice(0, open) : out;
+  return at < 0 ? text : withoutOpenBracket(text.slice(0, at), { from: 1 });
+}
+
+/**
+ * `text` without a bracket that a cut left open at its end, and what follows
+ * it (`REDLINE (BD` → `REDLINE `), when that bracket is at `options.from` or
+ * later (1 keeps a name that is all bracket).
+ */
+export function withoutOpenBracket(text: string, options: { from: number }): string {
+  const open = Math.max(text.lastIndexOf("("), text.lastIndexOf("["));
+  return open >= options.from && !/[)\]]/.test(text.slice(open)) ? text.slice(0, open) : text;
 }
 
 /** Removes leading `[Group]` tags, keeping at least something. */
