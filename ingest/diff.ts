@@ -4,7 +4,9 @@
  * Memory stays bounded at any collection size: each item the importer
  * streams is validated, normalised and written to the run's staging table
  * (`staging.ts`) at once (or counted as invalid, duplicate or out of scope),
- * and nothing of the catalog is loaded. When the stream ends, set-based
+ * and nothing of the catalog is loaded. Of a re-ingest's batch, the assets
+ * whose live row has their fingerprint are staged narrow, and matched, by
+ * one statement (`Stage.putUnchanged`). When the stream ends, set-based
  * queries against the indexed catalog count new, changed, unchanged,
  * restored and (full ingests only) removed assets. Assets that went and came
  * back under a new external id are paired afterwards (`rekey.ts`); the apply
@@ -222,7 +224,11 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
     if (issues.length < MAX_ISSUES) issues.push(item);
   };
 
-  const add = (raw: unknown): void => {
+  /**
+   * Validates and normalises one raw item: an asset to stage (in scope and
+   * valid), or null when it was counted as invalid or out of scope.
+   */
+  const accept = (raw: unknown): NormalizedAsset | null => {
     seen++;
     const outcome = normalizeAsset(raw, options.mappings, { secrets: options.secrets });
     if (!outcome.ok) {
@@ -230,14 +236,19 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       invalid++;
       if (outcome.externalId !== null) stage.markInvalid(outcome.externalId);
       issue({ kind: "invalid", externalId: outcome.externalId, message: outcome.reason });
-      return;
+      return null;
     }
     const asset = outcome.asset;
     if (!full && !matchesScope(asset, options.filters)) {
       outOfScope++;
-      return;
+      return null;
     }
     discovered++;
+    return asset;
+  };
+
+  /** Stages an accepted asset whole; a repeated external id is counted as a duplicate. */
+  const put = (asset: NormalizedAsset): void => {
     const extra = {
       quietFingerprint: null,
       newId: firstImport ? assetId(options.collectionId, asset.externalId) : null,
@@ -259,6 +270,31 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
     }
   };
 
+  const add = (raw: unknown): void => {
+    const asset = accept(raw);
+    if (asset !== null) put(asset);
+  };
+
+  /**
+   * Stages a batch's accepted assets in their order: those whose live row
+   * has their fingerprint narrow, in one statement (each external id's first
+   * occurrence in the batch only, so that a repeat is still the duplicate),
+   * the others whole.
+   */
+  const putAll = (assets: readonly NormalizedAsset[]): void => {
+    let narrow: Set<string> | undefined;
+    if (!firstImport && assets.length > 0) {
+      const firsts = new Map<string, NormalizedAsset>();
+      for (const a of assets) if (!firsts.has(a.externalId)) firsts.set(a.externalId, a);
+      narrow = stage.putUnchanged(options.collectionId, [...firsts.values()]);
+    }
+    for (const asset of assets) {
+      // Deleted once taken, so a repeat of the id falls through to the duplicate.
+      if (narrow?.delete(asset.externalId)) inScope++;
+      else put(asset);
+    }
+  };
+
   return {
     get seen() {
       return seen;
@@ -271,10 +307,13 @@ export function createClassifier(db: DatabaseSync, options: ClassifierOptions): 
       db.exec("BEGIN");
       inBatch = true;
       try {
+        const accepted: NormalizedAsset[] = [];
         for (const raw of batch) {
-          add(raw);
+          const asset = accept(raw);
+          if (asset !== null) accepted.push(asset);
           each?.(raw);
         }
+        putAll(accepted);
         db.exec("COMMIT");
       } catch (error) {
         if (db.isTransaction) db.exec("ROLLBACK");
@@ -373,25 +412,34 @@ const _NO_MATCHES: StagedMatches = {
   lastSeq: 0,
 };
 
-/** Matches the staged rows after `afterSeq` (one set-based query). */
+/**
+ * Matches the staged rows after `afterSeq` (one set-based query). Rows
+ * staged narrow (`putUnchanged`) were matched as they were staged: they
+ * count as matched, live and unchanged, stamped with the `updated_at` they
+ * were matched to, and are not looked up again unless `verify` (the apply's
+ * re-check of a catalog that moved, which must see what changed since).
+ */
 function _matchStaged(
   db: DatabaseSync,
   stage: Stage,
-  options: { collectionId: string; afterSeq: number },
+  options: { collectionId: string; afterSeq: number; verify?: boolean },
 ): StagedMatches {
+  const narrow = options.verify ? "" : "s.unchanged_at IS NULL AND";
+  const matched = options.verify ? "count(a.id)" : "count(a.id) + count(s.unchanged_at)";
+  const latest = options.verify ? "a.updated_at" : "coalesce(a.updated_at, s.unchanged_at)";
   const row = db.prepare(
-    `SELECT count(a.id) AS matched,
-       count(*) - count(a.id) AS unmatched,
+    `SELECT ${matched} AS matched,
+       count(*) - (${matched}) AS unmatched,
        coalesce(sum(a.deleted_at IS NOT NULL), 0) AS restored,
        coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
          AND (s.quiet_fingerprint IS NULL OR s.quiet_fingerprint != a.fingerprint)), 0) AS changed,
        coalesce(sum(a.deleted_at IS NULL AND a.fingerprint != s.fingerprint
          AND s.quiet_fingerprint = a.fingerprint), 0) AS quiet,
-       max(a.updated_at) AS latest,
+       max(${latest}) AS latest,
        coalesce(max(s.seq), ?) AS last_seq
      FROM ${stage.table} s
      LEFT JOIN main.assets a INDEXED BY assets_external
-       ON a.collection_id = ? AND a.external_id = s.external_id
+       ON ${narrow} a.collection_id = ? AND a.external_id = s.external_id
      WHERE s.seq > ?`,
   ).get(options.afterSeq, options.collectionId, options.afterSeq) as Record<
     string,
@@ -436,7 +484,7 @@ export function classifyStaged(
   options: { collectionId: string; full: boolean; matched?: StagedMatches },
 ): StagedCounts {
   const row = options.matched ??
-    _matchStaged(db, stage, { collectionId: options.collectionId, afterSeq: 0 });
+    _matchStaged(db, stage, { collectionId: options.collectionId, afterSeq: 0, verify: true });
   const matched = row.matched;
   const restored = row.restored;
   const changed = row.changed;

@@ -16,6 +16,11 @@
  *   new external id (`rekey.ts`); `new_id` is the id a new asset gets when
  *   it is known before the apply: derived while staging a first import
  *   (every asset is new), or moved aside from a clash (see `apply.ts`).
+ *   An asset whose live catalog row has its fingerprint is staged narrow
+ *   ({@link Stage.putUnchanged}): its external id, fingerprint and
+ *   `unchanged_at` (the row's `updated_at`) only, as no statement of the
+ *   apply reads more of an unchanged asset. At 100k Plex episodes, staging
+ *   them whole cost ~1 s of a ~1.8 s classification.
  * - `<invalid>`: external ids that came only as invalid items: their stored
  *   assets are kept, neither removed nor touched.
  *
@@ -67,6 +72,16 @@ export interface Stage {
     asset: NormalizedAsset,
     extra: { quietFingerprint: string | null; newId: string | null },
   ): boolean;
+  /**
+   * Stages, narrow, each of `assets` (external id and fingerprint) whose live
+   * row in collection `collectionId` has that fingerprint and whose external
+   * id is not staged yet, in one statement. Returns the external ids it
+   * staged; the others are for {@link Stage.put}.
+   */
+  putUnchanged(
+    collectionId: string,
+    assets: readonly { externalId: string; fingerprint: string }[],
+  ): Set<string>;
   /** Records an external id that came as an invalid item. */
   markInvalid(externalId: string): void;
   /**
@@ -95,7 +110,8 @@ export function createStage(db: DatabaseSync): Stage {
       ${STAGED_COLUMNS.join(", ")},
       quiet_fingerprint TEXT,
       rekey_id TEXT,
-      new_id TEXT
+      new_id TEXT,
+      unchanged_at TEXT
     );
     CREATE INDEX ${table}_rekey ON rv_stage_${suffix} (rekey_id) WHERE rekey_id IS NOT NULL;
     CREATE TABLE ${invalid} (external_id TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -106,6 +122,15 @@ export function createStage(db: DatabaseSync): Stage {
      VALUES (?${", ?".repeat(STAGED_COLUMNS.length + 2)})`,
   );
   const mark: StatementSync = db.prepare(`INSERT OR IGNORE INTO ${invalid} VALUES (?)`);
+  // The pairs come as one JSON text: looked up and staged without a call per asset.
+  const unchanged: StatementSync = db.prepare(
+    `INSERT OR IGNORE INTO ${table} (external_id, fingerprint, unchanged_at)
+     SELECT a.external_id, a.fingerprint, a.updated_at
+     FROM json_each(?) j CROSS JOIN main.assets a INDEXED BY assets_external
+     WHERE a.collection_id = ? AND a.external_id = j.value ->> 0
+       AND a.fingerprint = j.value ->> 1 AND a.deleted_at IS NULL
+     RETURNING external_id`,
+  );
   let dropped = false;
   return {
     table,
@@ -135,6 +160,11 @@ export function createStage(db: DatabaseSync): Stage {
         extra.newId,
       );
       return Number(done.changes) === 1;
+    },
+    putUnchanged(collectionId, assets) {
+      const pairs = JSON.stringify(assets.map((a) => [a.externalId, a.fingerprint]));
+      const rows = unchanged.all(pairs, collectionId) as { external_id: string }[];
+      return new Set(rows.map((r) => r.external_id));
     },
     markInvalid(externalId) {
       mark.run(externalId);

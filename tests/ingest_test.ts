@@ -542,6 +542,20 @@ Deno.test("a repeated id is dropped wherever it comes, first import or not", asy
     assert.equal(asset(db, id)!.state, "probed");
   }
   assert.equal(asset(db, "x9")!.title, "Renamed");
+  // Once more, unchanged: the first ones are staged narrow (their rows have
+  // their fingerprints), and the repeats, which differ, are still dropped.
+  const same = many("m1 parts=7:70", (n) => n === 9 ? "Renamed" : `E${n}`);
+  const third = await run(db, {}, { client: client(withRepeats(same)) });
+  assert.deepEqual(
+    [third.stats.unchanged, third.stats.changed, third.stats.new, third.stats.invalid],
+    [130, 0, 0, 3],
+  );
+  assert.deepEqual(third.errors.map((e) => [e.kind, e.externalId]), [
+    ["duplicate", "x2"],
+    ["duplicate", "x5"],
+    ["duplicate", "x7"],
+  ]);
+  for (const id of ["x2", "x5", "x7"]) assert.equal(asset(db, id)!.title, `E${id.slice(1)}`);
 });
 
 Deno.test("importer failure midway leaves the database exactly as it was", async () => {
@@ -847,6 +861,25 @@ Deno.test("file database: a collection changed by another ingest mid-stream is a
       },
     });
     await rejectsWith(run(db, {}, { client: client3 }), "CONFLICT");
+    assert.equal(dump(db), before);
+  });
+});
+
+Deno.test("file database: an unchanged asset another process changes after it was staged is a CONFLICT", async () => {
+  await withFileCatalog({}, async (db, other) => {
+    await run(db, { tv: showUpstream() });
+    // e1 comes in the first batch, unchanged: staged narrow (its row was
+    // matched as it was staged). The other process changes only its
+    // fingerprint, so nothing but matching it again shows the plan is wrong.
+    let before = "";
+    const client = fakeClient({
+      upstream: { tv: showUpstream() },
+      afterFirstBatch: () => {
+        other.exec(`UPDATE assets SET fingerprint = 'zzz' WHERE external_id = 'e1'`);
+        before = dump(other);
+      },
+    });
+    await rejectsWith(run(db, {}, { client }), "CONFLICT");
     assert.equal(dump(db), before);
   });
 });
