@@ -410,3 +410,18 @@ Deno.test("Sonarr's anime multi-episode range after the marker is not the title"
     episodeTitle: "The Day I Became a Shinigami",
   });
 });
+
+Deno.test("a marker in brackets leaves no open bracket in the show's name", () => {
+  check("Show (2019) (S01E02).mkv", {
+    kind: "episode",
+    title: "Show",
+    year: 2019,
+    season: 1,
+    episode: 2,
+  });
+  check("Show (Ep 3).mkv", { kind: "episode", title: "Show", episode: 3 });
+  check("[Group] Show (E03) [1080p].mkv", { kind: "episode", title: "Show", episode: 3 });
+  // A bracket the name closes is the name's own.
+  check("(500) Days of Summer (S01E01).mkv", { title: "(500) Days of Summer", season: 1 });
+  check("Show/(S01E02).mkv", { title: "Show", season: 1, episode: 2 });
+});

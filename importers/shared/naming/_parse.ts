@@ -679,7 +679,9 @@ export function parseMediaPath(path: string, options: ParseOptions = {}): Parsed
         year = Number(episodeTitle);
         episodeTitle = null;
       }
-      const prefix = _folderSeries(context, text.slice(0, match.index));
+      // `Show (S01E02)`, `Show (Ep 3)`: the marker's open bracket is no part of the name.
+      const before = withoutOpenBracket(text.slice(0, match.index), { from: 0 });
+      const prefix = _folderSeries(context, before);
       title = prefix.title;
       year = prefix.year ?? year;
       if (match.season === null && prefix.season !== null && match.airDate === null) {
