@@ -54,13 +54,13 @@ export const SEMI_SPACE_FLAG = "--max-semi-space-size=4";
 /**
  * The CLI's young generation: 8 MiB per semi-space, twice a plugin host's
  * ({@link SEMI_SPACE_FLAG}). The CLI validates, normalises, fingerprints and
- * stages every asset, so at 4 MiB its scavenges cost a re-ingest ~8–9%
- * (100k, interleaved, 4 rounds: Plex unchanged median 4.06 → 3.70 s, disk
- * unchanged 2.71 → 2.49 s; a disk first ingest ~4%) for ~8–12 MiB of CLI
- * peak. Plugin hosts stay at 4 MiB: the same change in them added another
- * ~10–20 MiB to the tree's peak (100k and 300k) for no clear further gain. The CLI's tasks in `deno.json`
- * carry it; a compiled binary, whose flags are built in for the CLI and its
- * hosts alike, carries {@link SEMI_SPACE_FLAG}.
+ * stages every asset, so at 4 MiB its scavenges cost a re-ingest ~8–9% (100k,
+ * interleaved: Plex unchanged median 4.06 → 3.70 s over 3 rounds, disk
+ * unchanged 2.71 → 2.49 s over 4; a disk first ingest ~4%) for ~8–12 MiB of
+ * CLI peak. Plugin hosts stay at 4 MiB: the same change in them added another
+ * ~10–20 MiB to the tree's peak (100k and 300k) for no clear further gain.
+ * The CLI's tasks in `deno.json` carry it; a compiled binary, whose flags are
+ * built in for the CLI and its hosts alike, carries {@link SEMI_SPACE_FLAG}.
  */
 export const CLI_SEMI_SPACE_FLAG = "--max-semi-space-size=8";
 

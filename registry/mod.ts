@@ -54,7 +54,6 @@ export {
   pluginReadRoot,
 } from "./_discovery.ts";
 export {
-  CLI_SEMI_SPACE_FLAG,
   HEAP_GROWING_FLAG,
   HOST_RUN_FLAGS,
   PLUGIN_HOST_COMMAND,
