@@ -15,7 +15,10 @@
  * - the operator's flow through the CLI, each command a fresh process with
  *   the sandboxed importer: `source add --discover` once, then, in rounds
  *   interleaved with `find`, `collection ingest` of a fresh copy of that
- *   catalog (every asset new) and again (every asset unchanged). The
+ *   catalog (every asset new) and again (every asset unchanged). Each round
+ *   also runs the plugin side alone (`_drain.ts`: a process that loads the
+ *   registry, streams the collection out of the sandboxed importer and drops
+ *   it), which tells the sandbox's share of an ingest from the ingest's. The
  *   enrichers discovery attaches (ffprobe, when it is on `PATH`) are
  *   detached first: probing every file is enrichment, measured by
  *   `enrich_bench.ts`, not the ingest.
@@ -38,6 +41,7 @@ import { parseFolderFiles } from "../importers/shared/naming/mod.ts";
 import { parseArgs } from "node:util";
 import { retrovueTaskFlags } from "../cli/task_flags.ts";
 import { median } from "./_stats.ts";
+import { type DrainSpec, runDrain } from "./_drain.ts";
 
 /** Options for {@link runFilesystemBench}. */
 export interface FilesystemBenchOptions {
@@ -77,6 +81,10 @@ export interface FilesystemBenchResult {
   cliReingestMs: number;
   /** Its ratio to the same round's `find`: median and min over rounds. */
   cliReingestRatio: { median: number; min: number };
+  /** The plugin side alone (`_drain.ts`, a process of its own), median over rounds. */
+  drainMs: number;
+  /** Its ratio to the same round's `find`: median and min over rounds. */
+  drainRatio: { median: number; min: number };
 }
 
 /** One CLI round's times, with the `find` measured next to them. */
@@ -84,6 +92,9 @@ interface _CliRound {
   findMs: number;
   ingestMs: number;
   reingestMs: number;
+  /** The plugin side alone (`_drain.ts`): its whole process, and its stream. */
+  drainMs: number;
+  drainStreamMs: number;
 }
 
 /** Runs one CLI command against `db` and returns its wall time; throws on failure. */
@@ -135,16 +146,22 @@ async function _prepareCollection(db: string, collection: string): Promise<void>
 }
 
 /**
- * `rounds` rounds of: `find`, a full CLI ingest of a fresh copy of
- * `template` (every asset new), then the same ingest again (unchanged).
+ * `rounds` rounds of: `find`, the plugin side alone (`drain`: the sandboxed
+ * importer streaming the collection to a process that drops it), a full CLI
+ * ingest of a fresh copy of `template` (every asset new), then the same
+ * ingest again (unchanged).
  */
 async function _cliRounds(
   template: string,
-  options: { root: string; files: number; rounds: number },
+  options: { root: string; files: number; rounds: number; drain: DrainSpec },
 ): Promise<_CliRound[]> {
   const out: _CliRound[] = [];
   for (let r = 0; r < options.rounds; r++) {
     const findMs = await _find(options.root);
+    const drained = await runDrain(options.drain, { RETROVUE_PLUGIN_PATH: "" });
+    if (drained.assets !== options.files) {
+      throw new Error(`the drain streamed ${drained.assets} assets, expected ${options.files}`);
+    }
     const db = `${template}.round.db`;
     Deno.copyFileSync(template, db);
     try {
@@ -154,7 +171,13 @@ async function _cliRounds(
         throw new Error(`ingest created ${created} assets, expected ${options.files}`);
       }
       const reingest = await _cli(db, ["collection", "ingest", "Library", "--json"]);
-      out.push({ findMs, ingestMs: ingest.ms, reingestMs: reingest.ms });
+      out.push({
+        findMs,
+        ingestMs: ingest.ms,
+        reingestMs: reingest.ms,
+        drainMs: drained.ms,
+        drainStreamMs: drained.streamMs,
+      });
     } finally {
       for (const suffix of ["", "-wal", "-shm"]) _removeIfThere(`${db}${suffix}`);
     }
@@ -372,8 +395,17 @@ export async function runFilesystemBench(
       "--discover",
     ]);
     await _prepareCollection(db, "Library");
-    const rounds = await _cliRounds(db, { root, files, rounds: options.cliRounds ?? 3 });
-    const ratios = (key: "ingestMs" | "reingestMs") => {
+    const rounds = await _cliRounds(db, {
+      root,
+      files,
+      rounds: options.cliRounds ?? 3,
+      drain: {
+        type: "filesystem",
+        config: { root: [`Library=${root}`] },
+        collection: { externalId: root, kind, name: "Library" },
+      },
+    });
+    const ratios = (key: "ingestMs" | "reingestMs" | "drainMs" | "drainStreamMs") => {
       const each = rounds.map((r) => r[key] / r.findMs);
       return { median: median(each), min: Math.min(...each) };
     };
@@ -415,6 +447,20 @@ export async function runFilesystemBench(
         median(rounds.map((r) => r.findMs)).toFixed(0).padStart(6)
       } ms`,
     );
+    cliRow(
+      "plugin side alone (process)",
+      median(rounds.map((r) => r.drainMs)),
+      ratios("drainMs"),
+    );
+    cliRow(
+      "  of which the stream",
+      median(rounds.map((r) => r.drainStreamMs)),
+      ratios("drainStreamMs"),
+    );
+    log(
+      `  ${"".padEnd(34)}         (the sandboxed importer streaming to a process that drops ` +
+        "every asset: no ingest; bench/_drain.ts)",
+    );
     cliRow("CLI collection ingest (all new)", cliIngestMs, cliIngestRatio);
     log(`  ${"".padEnd(34)}         (aim: within 3x of find)`);
     cliRow("CLI collection ingest (unchanged)", cliReingestMs, cliReingestRatio);
@@ -434,6 +480,8 @@ export async function runFilesystemBench(
       cliIngestRatio,
       cliReingestMs,
       cliReingestRatio,
+      drainMs: median(rounds.map((r) => r.drainMs)),
+      drainRatio: ratios("drainMs"),
     };
   } finally {
     Deno.removeSync(base, { recursive: true });

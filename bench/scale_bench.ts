@@ -41,6 +41,7 @@ import { DEFAULT_PAGE_SIZE } from "../importers/plex/mod.ts";
 import { startPlexMock } from "./plex_bench.ts";
 import { median } from "./_stats.ts";
 import { processTree } from "./_proc.ts";
+import { runDrain } from "./_drain.ts";
 import { assetId } from "../ingest/normalize.ts";
 import { APPLY_CACHE_KIB } from "../ingest/apply.ts";
 
@@ -124,7 +125,10 @@ export async function runScaleBench(options: ScaleBenchOptions = {}): Promise<vo
  * ingest stored (read back before the clock, see `_floorFromProcess`; until
  * 2026-12 it inserted as many synthetic rows, which are smaller than Plex
  * episodes' and had sequential ids). Full ingest ÷ (fetch+parse + insert),
- * unchanged re-ingest ÷ fetch+parse.
+ * unchanged re-ingest ÷ fetch+parse. Each round also runs the plugin side
+ * alone (`_drain.ts`, its own process: the registry, the sandboxed importer
+ * and the frames parsed, no ingest) ÷ fetch+parse: the part of an unchanged
+ * re-ingest no ingest work can remove.
  */
 export async function runPlexScale(rounds: number, episodes = 100_000): Promise<void> {
   const mock = await startPlexMock(episodes);
@@ -149,12 +153,14 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
     };
     const full: number[] = [];
     const unchanged: number[] = [];
+    const drained: number[] = [];
     const rss: number[] = [];
     const ms = {
       fetch: [] as number[],
       insert: [] as number[],
       full: [] as number[],
       again: [] as number[],
+      drain: [] as number[],
     };
     for (let r = 0; r < rounds; r++) {
       const fetchMs = await fetchFloor();
@@ -186,9 +192,19 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
         await _cli(["collection", "update", show.id, "--sync-enable"], env);
         const first = await _cli(["collection", "ingest", show.id], env);
         const again = await _cli(["collection", "ingest", show.id], env);
+        const drain = await runDrain({
+          type: "plex",
+          config: { base_url: mock.url, token: mock.info.token },
+          collection: { externalId: key, kind: "shows", name: "TV Shows" },
+        }, env);
+        if (drain.assets !== episodes) {
+          throw new Error(`the drain streamed ${drain.assets} episodes, expected ${episodes}`);
+        }
         const insertMs = (await _floorFrom(env.RETROVUE_DB, show.id)).ms;
         full.push(first.ms / (fetchMs + insertMs));
         unchanged.push(again.ms / fetchMs);
+        drained.push(drain.ms / fetchMs);
+        ms.drain.push(drain.ms);
         rss.push(first.peakRssMb);
         ms.fetch.push(fetchMs);
         ms.insert.push(insertMs);
@@ -206,9 +222,15 @@ export async function runPlexScale(rounds: number, episodes = 100_000): Promise<
         `${_fmtMb(median(rss))} MB (${rounds} rounds)`,
     );
     console.log(
+      `  plugin side alone (bench/_drain.ts: the sandboxed importer streaming to a process ` +
+        `that drops every episode, no ingest) ÷ fetch+parse floor median ` +
+        `${median(drained).toFixed(2)} min ${Math.min(...drained).toFixed(2)}`,
+    );
+    console.log(
       `  medians: fetch+parse floor ${_fmt(median(ms.fetch))} ms, insert floor ` +
         `${_fmt(median(ms.insert))} ms, full ingest ${_fmt(median(ms.full))} ms, ` +
-        `unchanged re-ingest ${_fmt(median(ms.again))} ms`,
+        `unchanged re-ingest ${_fmt(median(ms.again))} ms, plugin side alone ` +
+        `${_fmt(median(ms.drain))} ms`,
     );
   } finally {
     mock.child.kill();
