@@ -7,7 +7,7 @@
 
 import { resolve } from "node:path";
 import type { DatabaseSync } from "node:sqlite";
-import { type CollectionRecord, getCollection } from "../core/catalog.ts";
+import { type CollectionRecord, getCollection, getSource } from "../core/catalog.ts";
 import { RetrovueError, toRetrovueError } from "../core/errors.ts";
 import type { ParamSpec } from "../core/contract.ts";
 import { type RawValue, validateConfig } from "../core/config.ts";
@@ -19,7 +19,7 @@ import {
   type EnrichReport,
   listAttachedEnrichers,
 } from "../ingest/mod.ts";
-import { isolationModeFromEnv, pluginDirsFromEnv } from "../registry/mod.ts";
+import { deriveSandbox, isolationModeFromEnv, pluginDirsFromEnv } from "../registry/mod.ts";
 import { type EnricherRegistry, loadEnricherRegistry } from "../registry/mod.ts";
 import { limitsFromEnv } from "../registry/mod.ts";
 import { DEFAULT_SEARCH_PATH } from "../registry/mod.ts";
@@ -82,6 +82,7 @@ export async function runEnrichment(
   if (attached.length === 0) return null;
   const registry = await loadEnrichers(ctx);
   if (!options.dryRun) ctx.warnIsolation(await ctx.isolation());
+  const grantedRoots = options.dryRun ? [] : await _sourceReadGrants(ctx, db, collection);
   const live = !ctx.json && !options.dryRun && Deno.stderr.isTerminal();
   const name = inertLine(collection.name);
   let last = 0;
@@ -90,6 +91,7 @@ export async function runEnrichment(
       ...enrichOptions,
       registry,
       attached,
+      grantedRoots,
       now: () => ctx.now(),
       signal: ctx.signal,
       onProgress: live
@@ -103,6 +105,23 @@ export async function runEnrichment(
   } finally {
     if (live && last > 0) ctx.rawStderr.write("\r\x1b[K");
   }
+}
+
+/**
+ * What the operator granted the collection's source to read: the read
+ * grants of its config, derived as the registry derives them for its
+ * importer. None when the importer is not installed: then only the path
+ * mappings grant enrichers anything.
+ */
+async function _sourceReadGrants(
+  ctx: CommandContext,
+  db: DatabaseSync,
+  collection: CollectionRecord,
+): Promise<string[]> {
+  const source = getSource(db, collection.sourceId);
+  if (!source) return [];
+  const params = (await ctx.loadRegistry()).get(source.typeId)?.manifest.params;
+  return (params && deriveSandbox(params, source.config).permissions.read) || [];
 }
 
 /**

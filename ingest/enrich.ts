@@ -16,7 +16,8 @@
  * - Selection streams from SQLite a page at a time (see `enrich_select.ts`):
  *   memory does not grow with the collection.
  * - Each attached enricher runs in its own sandboxed worker that may read
- *   only the collection's local roots (its locations after path mapping).
+ *   only the collection's local roots: its locations after path mapping,
+ *   kept only where the operator granted them (see {@link localRoots}).
  * - Per asset, enrichers run in priority order; the first value of each
  *   field wins. One asset's failure (missing, corrupt, timeout, crash) is
  *   recorded on it and the rest go on; a worker that died is replaced, and
@@ -75,6 +76,13 @@ export interface EnrichOptions extends EnrichScope {
    * and are written, and the run rejects with `CANCELLED`.
    */
   signal?: AbortSignal;
+  /**
+   * The folders the operator granted the collection's source to read: its
+   * config's read grants, as the registry derives them (`deriveSandbox`).
+   * With the local side of each path mapping, they bound what the enrichers
+   * may read (see {@link localRoots}). Default: none.
+   */
+  grantedRoots?: readonly string[];
 }
 
 /** One asset that could not be enriched. */
@@ -185,7 +193,7 @@ export async function enrichCollection(
   };
   if (report.dryRun || plans.length === 0 || report.selected === 0) return report;
 
-  const roots = localRoots(collection);
+  const roots = localRoots(collection, options.grantedRoots);
   const workers = plans.map((plan) => _workerSlot(registry, plan, roots));
   const jobs = Math.max(...plans.map((p) => p.jobs));
   const fail = (asset: EnrichCandidate, code: string, message: string) => {
@@ -211,7 +219,10 @@ export async function enrichCollection(
       return fail(
         asset,
         "FILE_UNREADABLE",
-        `${outside} is outside the collection's local folders (check its path mappings)`,
+        `${outside} is outside the folders this collection's enrichers may read (the local ` +
+          "side of its path mappings, and what its source's config grants); if the file is at " +
+          "that path on this machine, map its folder to itself with 'collection update " +
+          "--path-mapping DIR=DIR'",
       );
     }
     const missing = await _firstMissing(parts);
@@ -285,14 +296,39 @@ export async function enrichCollection(
 }
 
 /**
- * The local folders a collection's enricher workers may read: its upstream
- * locations through its path mappings, else the local side of each mapping.
+ * The local folders a collection's enricher workers may read. What the
+ * operator granted bounds them: the local side of each path mapping and the
+ * source's read grants (`granted`). The collection's locations, which its
+ * importer reported, narrow that to where its media are (each location
+ * through the path mappings): a location inside a granted folder is kept,
+ * a granted folder inside a location is kept, and a location outside every
+ * granted folder grants nothing. An importer's word alone never makes
+ * another plugin able to read a folder. Without locations, the granted
+ * folders themselves.
  */
-export function localRoots(collection: EnrichCollection): string[] {
-  const roots = collection.locations.map((l) => mapPath(l, collection.pathMappings) ?? l);
-  const local = roots.length > 0 ? roots : collection.pathMappings.map((m) => m.localPrefix);
+export function localRoots(
+  collection: EnrichCollection,
+  granted: readonly string[] = [],
+): string[] {
+  const trusted = _folders([...collection.pathMappings.map((m) => m.localPrefix), ...granted]);
+  const located = _folders(
+    collection.locations.map((l) => mapPath(l, collection.pathMappings) ?? l),
+  );
+  if (located.length === 0) return trusted;
+  const roots = new Set<string>();
+  for (const location of located) {
+    for (const folder of trusted) {
+      if (_inside(location, folder)) roots.add(location);
+      else if (_inside(folder, location)) roots.add(folder);
+    }
+  }
+  return [...roots];
+}
+
+/** Absolute paths only, without trailing slashes, each once. */
+function _folders(paths: readonly string[]): string[] {
   return [
-    ...new Set(local.filter((r) => r.startsWith("/")).map((r) => r.replace(/\/+$/, "") || "/")),
+    ...new Set(paths.filter((p) => p.startsWith("/")).map((p) => p.replace(/\/+$/, "") || "/")),
   ];
 }
 

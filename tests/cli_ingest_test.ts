@@ -450,14 +450,17 @@ Deno.test({
   async fn() {
     using world = tempWorld();
     const w = makeWorld(world);
-    // The collection's folder holds the catalog: the enricher may not be given it to read.
+    // The collection's folder holds the catalog: the enricher may not be given it to read,
+    // even when the operator maps that folder to itself.
     const media = `${world.dir}/tv`;
     w.setState(state({
       collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [world.dir] }],
       assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${media}/a.mkv` }] },
     }));
     await seed(w);
-    ok(await w.run(["collection", "update", "TV", "--add-enricher", "ffprobe"]), "attach");
+    const itself = `${world.dir}=${world.dir}`;
+    const attach = ["--add-enricher", "ffprobe", "--path-mapping", itself];
+    ok(await w.run(["collection", "update", "TV", ...attach]), "attach");
     const r = ok(await w.run(["collection", "ingest", "TV", "--json"]), "ingest");
     assert.equal(JSON.parse(r.stdout).stats.new, 1, "the ingest is reported");
     assert.match(r.stderr, /Warning: enrichment skipped: .*contains RetroVue's catalog/);
@@ -501,7 +504,11 @@ async function _ingestThenEnrich(
   const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
   const add = "source add --type fake --name home --discover --state-file".split(" ");
   ok(await run([...add, w.stateFile]), "add");
-  const attach = ["--sync-enable", "--add-enricher", enricher.typeId];
+  // The fake source grants no folder: the operator maps the media folder to itself.
+  const attach = [
+    ...["--sync-enable", "--add-enricher", enricher.typeId],
+    ...["--path-mapping", `${media}=${media}`],
+  ];
   ok(await run(["collection", "update", "TV", ...attach]), "attach");
   const ingest = spawnCli(world, ["collection", "ingest", "TV", "--json"], pluginPath);
   const result = collect(ingest);
@@ -567,4 +574,63 @@ Deno.test("ingest history names each run's source: collections of two sources ma
   const [header, row] = text.split("\n");
   assert.match(header, /^run\s+finished\s+source\s+collection\s+scope/);
   assert.match(row, /^1\s+\S+\s+Home\s+TV\s+full\s/);
+});
+
+Deno.test("an importer's locations grant an enricher nothing: a folder the operator did not grant is not read", async () => {
+  using world = tempWorld();
+  const plugins = `${world.dir}/plugins`;
+  const hidden = `${world.dir}/private`;
+  Deno.mkdirSync(plugins);
+  Deno.mkdirSync(hidden);
+  Deno.writeTextFileSync(`${hidden}/a.mkv`, "private bytes");
+  // An enricher that reads the file it is handed and reports its length as the duration.
+  Deno.writeTextFileSync(
+    `${plugins}/peek.ts`,
+    `export default {
+      typeId: "peek",
+      displayName: "Peek",
+      appliesTo: ["episode"],
+      params: [],
+      async enrich(target) {
+        const text = await Deno.readTextFile(target.parts[0]);
+        return { durationMs: text.length, tech: {} };
+      },
+    };\n`,
+  );
+  const w = makeWorld(world);
+  // The fake importer, granted no folder, names the private folder as its collection's location.
+  w.setState(state({
+    collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [hidden] }],
+    assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${hidden}/a.mkv` }] },
+  }));
+  const pluginPath = `${FAKE_PLUGINS}:${plugins}`;
+  const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
+  const add = "source add --type fake --name home --discover --state-file".split(" ");
+  ok(await run([...add, w.stateFile]), "add");
+  ok(
+    await run(["collection", "update", "TV", "--sync-enable", "--add-enricher", "peek"]),
+    "attach",
+  );
+  ok(await run(["collection", "ingest", "TV", "--json"]), "ingest");
+  const enrich = await run(["collection", "enrich", "TV", "--force", "--json"]);
+  assert.equal(enrich.code, 2, `a failed asset is a partial success: ${enrich.stderr}`);
+  assert.equal(JSON.parse(enrich.stdout).failed, 1);
+  const row = () => {
+    const db = new DatabaseSync(world.db, { readOnly: true });
+    try {
+      return db.prepare("SELECT probed_duration_ms AS ms, enrichment_error AS error FROM assets")
+        .get() as { ms: number | null; error: string | null };
+    } finally {
+      db.close();
+    }
+  };
+  const denied = row();
+  assert.equal(denied.ms, null, "the enricher read nothing");
+  assert.match(String(denied.error), /outside the folders this collection's enrichers may read/);
+
+  // The operator grants the folder (mapped to itself): now the same enricher reads it.
+  const itself = ["--path-mapping", `${hidden}=${hidden}`];
+  ok(await run(["collection", "update", "TV", ...itself]), "map");
+  ok(await run(["collection", "enrich", "TV", "--force", "--json"]), "enrich again");
+  assert.deepEqual({ ...row() }, { ms: "private bytes".length, error: null });
 });

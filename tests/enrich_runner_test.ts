@@ -13,7 +13,7 @@ import { getCollection, insertSource, upsertDiscoveredCollections } from "../cor
 import type { EnrichTarget } from "../core/enricher_contract.ts";
 import { openDatabase } from "../core/db.ts";
 import type { ValidEnrichResult } from "../core/schemas.ts";
-import { enrichCollection, type EnrichOptions } from "../ingest/enrich.ts";
+import { enrichCollection, type EnrichOptions, localRoots } from "../ingest/enrich.ts";
 import { attachEnricher, listAttachedEnrichers } from "../ingest/enrich_attach.ts";
 import { PAGE_SIZE } from "../ingest/enrich_select.ts";
 import type { EnricherRegistry } from "../registry/_enrichers.ts";
@@ -107,6 +107,8 @@ function _run(c: Catalog, options: Pick<EnrichOptions, "registry"> & Partial<Enr
   return enrichCollection(c.db, collection, {
     attached: listAttachedEnrichers(c.db, c.collectionId),
     cores: 2,
+    // What the filesystem source's config grants: its root.
+    grantedRoots: [c.root],
     ...options,
   });
 }
@@ -193,7 +195,10 @@ Deno.test("kinds, folders and missing files are settled without calling the enri
   assert.deepEqual(calls, ["probe:Here"]);
   assert.deepEqual([report.selected, report.probed, report.enriched, report.failed], [3, 1, 1, 2]);
   assert.equal(_row(c.db, "Gone").enrichment_error, `missing_file: ${join(c.root, "Gone.mkv")}`);
-  assert.match(String(_row(c.db, "Elsewhere").enrichment_error), /outside the collection's/);
+  assert.match(
+    String(_row(c.db, "Elsewhere").enrichment_error),
+    /outside the folders this collection's enrichers may read/,
+  );
 
   const shows = _catalog(join(world.dir, "tv"), ["Pilot"], "episode");
   attachEnricher(shows.db, { collectionId: shows.collectionId, typeId: "probe" });
@@ -241,4 +246,26 @@ Deno.test("an interrupted run keeps what it wrote and starts nothing new", async
   assert.equal(_row(c.db, "A").probed_duration_ms, 1);
   assert.equal((await _run(c, { registry, dryRun: true })).selected, 3);
   c.db.close();
+});
+
+Deno.test("enrichers read only where the operator granted: locations narrow the grants, never widen them", () => {
+  const roots = (locations: string[], granted: string[], mappings: [string, string][] = []) =>
+    localRoots({
+      id: "c",
+      locations,
+      pathMappings: mappings.map(([externalPrefix, localPrefix]) => ({
+        externalPrefix,
+        localPrefix,
+      })),
+    }, granted);
+  // A location inside a granted folder is kept; one outside every grant grants nothing.
+  assert.deepEqual(roots(["/media/tv", "/home/me/.ssh"], ["/media"]), ["/media/tv"]);
+  // A granted folder inside a broader location is what is read.
+  assert.deepEqual(roots(["/"], ["/media/tv/"]), ["/media/tv"]);
+  // A mapped location is read where it is mapped to; the mapping is the operator's grant.
+  assert.deepEqual(roots(["/data/tv"], [], [["/data", "/mnt/nas"]]), ["/mnt/nas/tv"]);
+  // Unmapped, an importer's location alone grants nothing.
+  assert.deepEqual(roots(["/data/tv"], []), []);
+  // Without locations: the granted folders themselves.
+  assert.deepEqual(roots([], ["/media/tv"], [["/data", "/mnt/nas"]]), ["/mnt/nas", "/media/tv"]);
 });
