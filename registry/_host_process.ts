@@ -42,6 +42,7 @@ import {
   MAX_FRAME_CONTAINERS,
   PLUGIN_HOST_COMMAND,
   releaseBytes,
+  RESIDENT_SLACK_MB,
   SEMI_SPACE_FLAG,
   splitFrames,
   splitLines,
@@ -256,6 +257,10 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
   const maxOutputLines = options.maxOutputLines ?? DEFAULT_MAX_OUTPUT_LINES;
   const isolation = options.isolation ?? "deno";
+  // A compiled binary's heap limit is built in; it cannot take --v8-flags per host.
+  const heap = Deno.build.standalone
+    ? STANDALONE_HEAP_MB
+    : options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
   let command = _hostCommand(options);
   if (isolation === "os") command = _isolated(command, options);
   // No argument may name Deno.execPath() exactly (see _spelledApart).
@@ -407,14 +412,14 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
         }
       }
       const outOfMemory = /out of memory|heap limit|Last few GCs/i.test(stderrTail);
-      // A compiled binary's heap limit is built in; it cannot take --v8-flags per host.
-      const heap = Deno.build.standalone
-        ? STANDALONE_HEAP_MB
-        : options.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
+      const resident = /resident memory/.test(stderrTail);
       const reason = spawnError
         ? `plugin host could not start: ${spawnError}`
         : tampered
         ? `plugin host was stopped: ${tampered}`
+        : outOfMemory && resident
+        ? `plugin ran out of memory (limit ${heap + RESIDENT_SLACK_MB} MiB resident, ` +
+          `${heap} MiB of it heap)`
         : outOfMemory
         ? `plugin ran out of memory (limit ${heap} MiB)`
         : signal
@@ -433,7 +438,13 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
     });
   });
 
-  write({ t: "hello", nonce, maxFrameBytes, runtimeUrl: RUNTIME_URL });
+  write({
+    t: "hello",
+    nonce,
+    maxFrameBytes,
+    runtimeUrl: RUNTIME_URL,
+    maxResidentMb: heap + RESIDENT_SLACK_MB,
+  });
 
   return {
     spawnWorker(moduleUrl, permissions, handlers) {

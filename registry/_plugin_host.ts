@@ -24,6 +24,7 @@ import {
   NEWLINE,
   READ_ROOTS_KEY,
   releaseBytes,
+  RESIDENT_CHECK_MS,
   splitLines,
   workerFrame,
 } from "./_protocol.ts";
@@ -208,6 +209,28 @@ function _assertNoExtraPermissions(): void {
   }
 }
 
+/**
+ * Ends this process as out of memory once its resident memory passes
+ * `limitMb` (see `RESIDENT_SLACK_MB`): V8's heap limit does not bound a
+ * plugin's ArrayBuffers or WebAssembly memory. Read on this thread, which a
+ * worker's synchronous loop does not block; the CLI reads the line from
+ * stderr and reports `PLUGIN_CRASHED`.
+ */
+function _watchResidentMemory(limitMb: number): void {
+  if (!(limitMb > 0)) return;
+  const limit = limitMb * 1024 * 1024;
+  const timer = setInterval(() => {
+    const rss = Deno.memoryUsage().rss;
+    if (rss <= limit) return;
+    console.error(
+      `plugin host: out of memory: resident memory ${Math.round(rss / 1048576)} MiB ` +
+        `passed the limit of ${limitMb} MiB`,
+    );
+    Deno.exit(71);
+  }, RESIDENT_CHECK_MS);
+  Deno.unrefTimer(timer);
+}
+
 /** Runs the plugin host on the channel (file descriptor 3) until the CLI closes it. */
 export async function runPluginHost(): Promise<void> {
   _assertNoExtraPermissions();
@@ -224,6 +247,7 @@ export async function runPluginHost(): Promise<void> {
     }
     if (!state) {
       if (message.t !== "hello") Deno.exit(1);
+      _watchResidentMemory(message.maxResidentMb);
       state = {
         nonce: message.nonce,
         maxFrameBytes: message.maxFrameBytes,

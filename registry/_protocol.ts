@@ -80,6 +80,19 @@ export const HEAP_GROWING_FLAG = "--heap-growing-percent=30";
 export const STANDALONE_HEAP_MB = 1024;
 
 /**
+ * How far a plugin host's resident memory may go past its heap limit, in
+ * MiB, before the host ends itself as out of memory. V8's heap limit does
+ * not bound what lives outside that heap (ArrayBuffers, WebAssembly memory),
+ * and bubblewrap sets no memory limit: without this a plugin could fill the
+ * machine's memory, and the kernel's out-of-memory killer might pick another
+ * process. A host streaming 100k Plex episodes stays near 100 MiB resident.
+ */
+export const RESIDENT_SLACK_MB = 256;
+
+/** How often a plugin host reads its resident memory, in milliseconds. */
+export const RESIDENT_CHECK_MS = 25;
+
+/**
  * The `deno run` flags every plugin host gets besides its permissions: no
  * prompt, no npm packages, no remote modules, no lockfile, only cached code.
  */
@@ -158,7 +171,14 @@ export interface WorkerPermissions {
 
 /** Lines the host writes to the plugin host's channel. */
 export type HostToChild =
-  | { t: "hello"; nonce: string; maxFrameBytes: number; runtimeUrl: string }
+  | {
+    t: "hello";
+    nonce: string;
+    maxFrameBytes: number;
+    runtimeUrl: string;
+    /** The plugin host's resident memory limit in MiB (see {@link RESIDENT_SLACK_MB}). */
+    maxResidentMb: number;
+  }
   | {
     t: "spawn";
     wid: number;

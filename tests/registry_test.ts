@@ -359,6 +359,16 @@ for (const level of LEVELS) {
             );
           },
         );
+        await t.step(
+          "memory outside the heap (ArrayBuffers) is bounded too: the host ends as out of memory",
+          async () => {
+            await _rejects(
+              _attempt(world, "buffer-bomb", { timeoutMs: 60_000 }),
+              "PLUGIN_CRASHED",
+              /ran out of memory \(limit 384 MiB resident, 128 MiB of it heap\)/,
+            );
+          },
+        );
         await t.step("a message over the limit is LIMIT_EXCEEDED, naming the setting", async () => {
           await _rejects(
             _attempt(world, "huge-message"),
