@@ -105,7 +105,8 @@ Deno.test("readListing: a listing that changed is read again; one that keeps cha
   const items = ["a", "b", "c", "d", "e", "f"];
   const given = new Set<string>();
   let passes = 0;
-  const read = (changesOnPasses: number) =>
+  let held = 0;
+  const read = (changesOnPasses: number, hold = true) =>
     readListing({
       server: "Plex",
       label: "TV Shows",
@@ -122,6 +123,7 @@ Deno.test("readListing: a listing that changed is read again; one that keeps cha
       map: (page) =>
         (page as string[]).filter((id) => !given.has(id) && given.add(id)).map((id) => asset(id)),
       warn: (m) => warnings.push(m),
+      holdAll: hold ? () => held++ : undefined,
     });
   const once: string[] = [];
   for await (const batch of read(1)) once.push(...batch.map((a) => a.externalId));
@@ -129,13 +131,29 @@ Deno.test("readListing: a listing that changed is read again; one that keeps cha
   equal(passes, 2);
   equal(warnings.length, 1);
   match(warnings[0], /^TV Shows changed while it was read \(4 → 6 items\); reading it again/);
+  equal(held, 0, "a listing that settled holds nothing");
 
+  // Still changing on the last read: what moved may have been skipped, so no stored asset is
+  // taken as removed (a total that fell while the listing was read would otherwise remove).
   warnings.length = 0;
   passes = 0;
   given.clear();
   for await (const _ of read(99)) { /* drain */ }
   equal(passes, 3, "the first pass and two extra passes");
-  match(warnings.at(-1)!, /^TV Shows kept changing while it was read; the items listed are taken/);
+  match(
+    warnings.at(-1)!,
+    /^TV Shows kept changing while it was read \(3 reads\); the items listed are taken as they are.*; none of the stored items is removed in this ingest$/,
+  );
+  equal(held, 1, "every stored asset is held");
+
+  // An importer that cannot hold them stops instead.
+  passes = 0;
+  given.clear();
+  const error = await rejects(async () => {
+    for await (const _ of read(99, false)) { /* drain */ }
+  });
+  equal((error as { code?: string }).code, "MALFORMED_RESPONSE");
+  match((error as Error).message, /items it may have missed are not taken as removed/);
 });
 
 Deno.test("readListing: a listing short of its total is read again, then refused", async () => {
@@ -293,6 +311,7 @@ Deno.test("readListing: without a total, an item added while pages are read make
   // repeats one: the listing shifted (an item removed would have been skipped unseen).
   const list = ["i0", "i1", "i2", "i3", "i4", "i5"];
   let calls = 0;
+  let held = 0;
   const warnings: string[] = [];
   const got: string[] = [];
   for await (
@@ -309,14 +328,18 @@ Deno.test("readListing: without a total, an item added while pages are read make
       idName: "id",
       map: (page) => (page as string[]).filter((id) => !got.includes(id)).map(asset),
       warn: (m) => warnings.push(m),
+      holdAll: () => held++,
     })
   ) got.push(...batch.map((a) => a.externalId));
   deepStrictEqual([...got].sort(), ["i0", "i1", "i2", "i3", "i4", "i5", "x"]);
-  equal(warnings.length, 1);
+  equal(warnings.length, 2);
   match(
     warnings[0],
     /^Movies changed while it was read \(a page repeated items already listed; the server gives no total\); reading it again/,
   );
+  // Without a total, an empty page mid-way would look like the end: nothing is taken as removed.
+  match(warnings[1], /^Movies came with no total, .*none of the stored items is removed/);
+  equal(held, 1);
 });
 
 Deno.test("pagedItems: past the total, a page that also repeats is the last", async () => {

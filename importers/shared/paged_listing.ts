@@ -353,8 +353,10 @@ export interface ReadListingOptions {
   /**
    * Keeps every stored asset of the collection this run
    * (`request.unlisted?.("")`): called, with a warning, when the listing
-   * held items without an id, whose stored assets cannot be told apart from
-   * the others (a full ingest would take them as removed).
+   * cannot be trusted to be whole (a full ingest would take what it missed
+   * as removed): it held items without an id, whose stored assets cannot be
+   * told apart from the others; its total kept changing through every read;
+   * or the server gave no total. Without it, the last two fail the listing.
    */
   holdAll?(): void;
   /** Where the passes' debug lines go (default: the plugin host's log at debug level). */
@@ -369,7 +371,10 @@ export interface ReadListingOptions {
  * keeps items from being yielded twice. A listing still that short after the
  * last pass is `MALFORMED_RESPONSE` (retryable): a full ingest would take the
  * missing items as removed. A stable listing short by no more than the
- * tolerance, or one that kept changing but came out whole, is warned about.
+ * tolerance is warned about. One that kept changing through every read but
+ * came out whole against its last total, or one whose server gives no total,
+ * may still have missed items: it is taken with every stored asset held (see
+ * {@link ReadListingOptions.holdAll}), so that nothing is removed.
  */
 export async function* readListing(o: ReadListingOptions): AsyncGenerator<ImportedAsset[]> {
   const debug = o.debug ?? workerDebug;
@@ -391,7 +396,16 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
     );
     const missing = stats.lastTotal === undefined ? 0 : stats.lastTotal - listed;
     const short = missing > 0;
-    if (!stats.changed && !short) return _done(o, stats);
+    if (!stats.changed && !short) {
+      if (stats.lastTotal === undefined) {
+        _holdAll(
+          o,
+          `${o.label} came with no total, so a listing cut short (an empty page mid-way) ` +
+            `cannot be told from a whole one`,
+        );
+      }
+      return _done(o, stats);
+    }
     if (!stats.changed && stats.repeated === 0 && missing <= shortfallTolerance(stats.lastTotal!)) {
       o.warn(
         `${o.server} listed ${listed} of the ${stats.lastTotal} items it counts in ${o.label}; ` +
@@ -425,12 +439,34 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
         { retryable: true },
       );
     }
-    o.warn(
-      `${o.label} kept changing while it was read; the items listed are taken as they are, ` +
-        `run the ingest again once the server has finished scanning`,
+    // Whole against its last total, but that total kept moving: what moved may have been
+    // skipped (a total that fell from 1000 to 600 while 600 were listed), so nothing is
+    // taken as removed.
+    _holdAll(
+      o,
+      `${o.label} kept changing while it was read (${pass + 1} reads); the items listed are ` +
+        `taken as they are, run the ingest again once the server has finished scanning`,
     );
     return _done(o, stats);
   }
+}
+
+/**
+ * Keeps every stored asset of the collection this run (see
+ * {@link ReadListingOptions.holdAll}), warning `why`; without `holdAll` the
+ * listing cannot be trusted to be whole, so it fails (`MALFORMED_RESPONSE`,
+ * retryable) rather than let a full ingest remove what it may have missed.
+ */
+function _holdAll(o: ReadListingOptions, why: string): void {
+  if (!o.holdAll) {
+    throw httpImporterError(
+      "MALFORMED_RESPONSE",
+      `${why}; stopping so that items it may have missed are not taken as removed`,
+      { retryable: true },
+    );
+  }
+  o.warn(`${why}; none of the stored items is removed in this ingest`);
+  o.holdAll();
 }
 
 /**
