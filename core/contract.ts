@@ -390,7 +390,10 @@ export interface ImporterErrorShape extends Error {
  *
  * `fetchAssets` yields assets one by one or in arrays (a page at a time); the
  * runtime batches them across the worker boundary with back-pressure. Yield
- * in a stable order: the same upstream state must give the same output.
+ * in a stable order: the same upstream state must give the same output. Its
+ * deadline is the time between two batches: through a long stretch with no
+ * asset to give (a slow page of skipped items), yield an empty array now and
+ * then, which tells the host the listing is alive.
  *
  * @example A complete importer over a fixed list, with a pushed-down title filter
  * ```ts

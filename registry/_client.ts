@@ -418,7 +418,9 @@ async function _open(options: OpenClientOptions) {
             } else queue.push(message.items);
           }
         } else if (message.t === "end") done = true;
-        else if (message.t === "error") failure ??= toError(message.error);
+        else if (message.t === "beat") {
+          // Alive: the deadline started again above; its notices are delivered.
+        } else if (message.t === "error") failure ??= toError(message.error);
         else failure ??= _malformed(label, `unexpected '${String(message.t)}' message`);
         notify();
       },

@@ -89,6 +89,17 @@ export const STANDALONE_HEAP_MB = 1024;
  */
 export const RESIDENT_SLACK_MB = 256;
 
+/**
+ * How long a stream keeps what it yielded before the host hears of it, in
+ * milliseconds: when nothing went to the host for this long, the next value
+ * `fetchAssets` yields sends the assets gathered so far as a batch, however
+ * few, or, if there are none (an empty array yielded), a `beat`. A slow
+ * listing (pages of a few items, or of none new while it is read again
+ * during a library scan) would otherwise pass the deadline between two
+ * batches while every request succeeds.
+ */
+export const BEAT_EVERY_MS = 1000;
+
 /** How often a plugin host reads its resident memory, in milliseconds. */
 export const RESIDENT_CHECK_MS = 25;
 
@@ -146,6 +157,11 @@ export type FromWorker =
   | { t: "error"; id: number; error: WireError; notices?: WireNotice[] }
   | { t: "batch"; id: number; items: unknown[]; notices?: WireNotice[] }
   | { t: "end"; id: number; notices?: WireNotice[] }
+  /**
+   * A stream that yielded an empty batch is alive (see {@link BEAT_EVERY_MS}):
+   * the call's idle deadline starts again, and its notices so far go along.
+   */
+  | { t: "beat"; id: number; notices?: WireNotice[] }
   | { t: "log"; level: "debug" | "info" | "warn" | "error"; message: string }
   | { t: "closed"; reason?: string };
 

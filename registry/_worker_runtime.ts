@@ -15,7 +15,7 @@
  */
 
 import type { FromWorker, ToWorker, WireError, WireNotice } from "./_protocol.ts";
-import { BATCH_SIZE, cutText, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./_protocol.ts";
+import { BATCH_SIZE, BEAT_EVERY_MS, cutText, MAX_BATCH_SIZE, READ_ROOTS_KEY } from "./_protocol.ts";
 import type { ReadGuard } from "./_protocol.ts";
 import {
   denialInOurTerms,
@@ -380,6 +380,7 @@ async function _stream(
   calls.set(msg.id, call);
   const signal = call.controller.signal;
   let pending: unknown[] = [];
+  let lastPost = performance.now();
 
   const send = async (items: unknown[]) => {
     while (call.credit <= 0 && !signal.aborted) {
@@ -389,6 +390,12 @@ async function _stream(
     if (signal.aborted) throw signal.reason;
     call.credit--;
     _post({ t: "batch", id: msg.id, items, notices: _take(call) });
+    lastPost = performance.now();
+  };
+  // Nothing to send for a while, but the plugin yielded: it is alive.
+  const beat = () => {
+    _post({ t: "beat", id: msg.id, notices: _take(call) });
+    lastPost = performance.now();
   };
 
   try {
@@ -421,6 +428,15 @@ async function _stream(
           pending = [];
           await send(out);
         }
+      }
+      // A slow stream still reaches the host now and then: what it has so far, or a beat
+      // (an empty array yielded: nothing to give yet, but alive).
+      if (performance.now() - lastPost >= BEAT_EVERY_MS) {
+        if (pending.length > 0) {
+          const out = pending;
+          pending = [];
+          await send(out);
+        } else beat();
       }
     }
     if (pending.length > 0) await send(pending);

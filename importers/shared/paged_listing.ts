@@ -384,8 +384,8 @@ export async function* readListing(o: ReadListingOptions): AsyncGenerator<Import
     debug(`listing ${o.label}: pass ${pass + 1} of at most ${o.maxExtraPasses + 1}`);
     const ids: ListingIds = { idOf: o.idOf, name: o.idName, seen, pass };
     for await (const page of o.pass(stats, ids)) {
-      const assets = o.map(page);
-      if (assets.length) yield assets;
+      // Even empty (a page read again, or all skipped): it tells the host the listing is alive.
+      yield o.map(page);
     }
     const listed = seen.size + stats.withoutId;
     debug(
