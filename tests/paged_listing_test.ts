@@ -529,6 +529,28 @@ Deno.test("pageMapper: reports skips, applies keep, never gives an id twice", ()
   ]);
 });
 
+Deno.test("pageMapper: an id given again with another file is reported, not dropped unseen", () => {
+  const skipped: string[] = [];
+  const map = pageMapper<ListingSkip & { skip: true }>({
+    mapItem: (raw) => {
+      const [id, path] = raw as [string, string];
+      return { ...asset(id), title: id.toUpperCase(), path };
+    },
+    isSkip: (v): v is ListingSkip & { skip: true } => "skip" in v,
+    skipped: (item, reason) => skipped.push(`${item}: ${reason}`),
+  });
+  deepStrictEqual(map([["a", "/m/a.mkv"], ["b", "/m/b.mkv"]]).length, 2);
+  // The same item again (a listing read again): dropped quietly. Another file under a known id
+  // (an evil twin, or a file moved meanwhile): the first stays, and the operator is told.
+  deepStrictEqual(map([["a", "/m/a.mkv"], ["b", "/evil/twin.mkv"], ["c", "/m/c.mkv"]]), [
+    { ...asset("c"), title: "C", path: "/m/c.mkv" },
+  ]);
+  deepStrictEqual(skipped, [
+    "'B' (b): listed again with another file (/evil/twin.mkv) than the first time; the first " +
+    "was kept: run the ingest again once the server's library has settled",
+  ]);
+});
+
 Deno.test("pageMapper: a malformed item's id is held once; past MAX_HELD, everything is held", () => {
   const held: string[] = [];
   let holdAll = 0;
