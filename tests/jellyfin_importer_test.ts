@@ -364,6 +364,9 @@ Deno.test("jellyfin: placeholders a server still sends are skipped and reported"
   assert.equal(out.item, "S S01E03");
   const wrong = mapJellyfinItem({ Id: "b", Type: "Series", Name: "S" }, "episode");
   assert.ok(isJellyfinSkip(wrong));
+  // The type without regard to case: skipped as of another type, it would keep no stored asset.
+  const cased = mapJellyfinItem({ Id: "m", Type: "movie", Name: "Cased" }, "movie");
+  assert.ok(!isJellyfinSkip(cased), JSON.stringify(cased));
   const noSeries = mapJellyfinItem({ Id: "c", Type: "Episode", Name: "x" }, "episode");
   assert.ok(isJellyfinSkip(noSeries));
   const daily = mapJellyfinItem({

@@ -647,6 +647,17 @@ Deno.test("plex: implausible Media values are dropped, not passed on to fail the
   assert.ok(normalizeAsset(mapped, []).ok);
 });
 
+Deno.test("plex: an item's type is read without regard to case; another type is still skipped", () => {
+  // Skipped as of another type, an item keeps no stored asset: a server writing "Movie" would
+  // have its movies removed.
+  const movie = mapPlexItem({ ratingKey: "8", type: "Movie", title: "Cased" }, "movie");
+  assert.ok(!isPlexSkip(movie), JSON.stringify(movie));
+  assert.equal((movie as ImportedAsset).title, "Cased");
+  const show = mapPlexItem({ ratingKey: "9", type: "show", title: "Not one" }, "movie");
+  assert.ok(isPlexSkip(show));
+  assert.match(show.reason, /not a movie \(type "show"\)/);
+});
+
 Deno.test("plex: mapping of real Plex captures (reference data)", async (t) => {
   const dir = join(REFERENCE, "captures_plex-api-spec");
   let episodes: { MediaContainer: { Metadata: unknown[] } };

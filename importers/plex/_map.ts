@@ -258,12 +258,18 @@ function _label(item: _Obj): string {
   return `${title || "?"} (ratingKey ${rk})`;
 }
 
-/** Why an item is not of the `expected` type, or undefined when it is. */
+/**
+ * Why an item is not of the `expected` type, or undefined when it is. The
+ * type is compared without regard to case: an item skipped as of another
+ * type keeps no stored asset, so a server that wrote `Movie` would have its
+ * movies removed.
+ */
 function _typeProblem(item: _Obj, expected: "movie" | "episode"): string | undefined {
   const type = item.type;
   if (type === expected) return undefined;
   if (type === undefined || type === null) return "malformed: no type";
   if (typeof type !== "string") return `malformed: type is ${_show(type)}`;
+  if (type.toLowerCase() === expected) return undefined;
   return `not a ${expected} (type ${_show(type)})`;
 }
 

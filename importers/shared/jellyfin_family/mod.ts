@@ -320,7 +320,8 @@ export function mapJellyfinItem(
     return { skip: true, item: _malformedLabel(o, id), reason: "malformed: no Type", heldId: id };
   }
   const want = expected === "movie" ? "Movie" : "Episode";
-  if (o.Type !== want) {
+  // Without regard to case: an item skipped as of another type keeps no stored asset.
+  if (o.Type !== want && o.Type.toLowerCase() !== expected) {
     return { skip: true, item: _label(o), reason: `not a ${want} (Type ${o.Type})` };
   }
   if (o.LocationType === "Virtual") {
