@@ -176,8 +176,10 @@ async function _open(options: OpenClientOptions) {
     // the built-in importers log every request at debug.
     if (!log.isEnabledFor(level === "warn" ? "warning" : level)) return;
     logLines++;
-    if (logLines <= limits.maxLogLines) log[level](scrub(text));
-    else if (logLines === limits.maxLogLines + 1) {
+    // Braces are the logger's placeholders: a plugin's text has them doubled, to stay as written.
+    if (logLines <= limits.maxLogLines) {
+      log[level](scrub(text).replaceAll("{", "{{").replaceAll("}", "}}"));
+    } else if (logLines === limits.maxLogLines + 1) {
       log.warn(
         `further log lines of this call are dropped (limit ${limits.maxLogLines} per call; ` +
           "raise it with RETROVUE_MAX_LOG_LINES)",

@@ -134,6 +134,24 @@ async function _attempt(
   }
 }
 
+/** Runs `fn` with the `retrovue` loggers writing to memory; returns what they logged. */
+async function _captureLogs(fn: () => Promise<void>): Promise<LogRecord[]> {
+  const records: LogRecord[] = [];
+  configureSync({
+    sinks: { memory: (r: LogRecord) => records.push(r) },
+    loggers: [
+      { category: ["retrovue"], lowestLevel: "debug", sinks: ["memory"] },
+      { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
+    ],
+  });
+  try {
+    await fn();
+  } finally {
+    resetSync();
+  }
+  return records;
+}
+
 async function _rejects(promise: Promise<unknown>, code: string, pattern?: RegExp) {
   try {
     await promise;
@@ -424,20 +442,20 @@ for (const level of LEVELS) {
           assert.deepEqual(await _attempt(world, "stdout-noise"), { serverName: "noisy" });
           assert.deepEqual(await _attempt(world, "stdout-progress"), { serverName: "progress" });
         });
-        await t.step("a log flood is cut at the limit per call", async () => {
-          const records: LogRecord[] = [];
-          configureSync({
-            sinks: { memory: (r: LogRecord) => records.push(r) },
-            loggers: [
-              { category: ["retrovue"], lowestLevel: "debug", sinks: ["memory"] },
-              { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-            ],
+        await t.step("a plugin's log line is shown as written, braces and all", async () => {
+          const records = await _captureLogs(async () => {
+            assert.deepEqual(await _attempt(world, "log-braces"), { serverName: "braces" });
           });
-          try {
+          const lines = records.map((r) => r.message.map(String).join(""));
+          assert.ok(
+            lines.some((l) => l.includes('payload {"a":1} and {name}')),
+            lines.join("\n"),
+          );
+        });
+        await t.step("a log flood is cut at the limit per call", async () => {
+          const records = await _captureLogs(async () => {
             assert.deepEqual(await _attempt(world, "log-flood"), { serverName: "flooded" });
-          } finally {
-            resetSync();
-          }
+          });
           assert.ok(records.length > 0, "some lines are shown");
           assert.ok(records.length <= TEST_LIMITS.maxLogLines + 1, `${records.length} records`);
           const last = records.at(-1)!.message.join("");
