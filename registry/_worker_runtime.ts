@@ -392,6 +392,12 @@ async function _stream(
     _post({ t: "batch", id: msg.id, items, notices: _take(call) });
     lastPost = performance.now();
   };
+  /** Sends what was gathered, as one batch. */
+  const flush = async () => {
+    const out = pending;
+    pending = [];
+    await send(out);
+  };
   // Nothing to send for a while, but the plugin yielded: it is alive.
   const beat = () => {
     _post({ t: "beat", id: msg.id, notices: _take(call) });
@@ -415,31 +421,20 @@ async function _stream(
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i += MAX_BATCH_SIZE) {
           pending.push(...value.slice(i, i + MAX_BATCH_SIZE));
-          if (pending.length >= BATCH_SIZE) {
-            const out = pending;
-            pending = [];
-            await send(out);
-          }
+          if (pending.length >= BATCH_SIZE) await flush();
         }
       } else {
         pending.push(value);
-        if (pending.length >= BATCH_SIZE) {
-          const out = pending;
-          pending = [];
-          await send(out);
-        }
+        if (pending.length >= BATCH_SIZE) await flush();
       }
       // A slow stream still reaches the host now and then: what it has so far, or a beat
       // (an empty array yielded: nothing to give yet, but alive).
       if (performance.now() - lastPost >= BEAT_EVERY_MS) {
-        if (pending.length > 0) {
-          const out = pending;
-          pending = [];
-          await send(out);
-        } else beat();
+        if (pending.length > 0) await flush();
+        else beat();
       }
     }
-    if (pending.length > 0) await send(pending);
+    if (pending.length > 0) await flush();
     _post({ t: "end", id: msg.id, notices: _take(call) });
   } catch (error) {
     const wire = signal.aborted
