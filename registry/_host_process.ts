@@ -42,6 +42,7 @@ import {
   MAX_FRAME_CONTAINERS,
   PLUGIN_HOST_COMMAND,
   releaseBytes,
+  RESIDENT_EXIT_CODE,
   RESIDENT_SLACK_MB,
   SEMI_SPACE_FLAG,
   splitFrames,
@@ -411,13 +412,13 @@ export function startHostProcess(options: HostProcessOptions): HostProcess {
           // Best effort: a temporary folder.
         }
       }
-      const outOfMemory = /out of memory|heap limit|Last few GCs/i.test(stderrTail);
-      const resident = /resident memory/.test(stderrTail);
+      const resident = code === RESIDENT_EXIT_CODE;
+      const outOfMemory = resident || /out of memory|heap limit|Last few GCs/i.test(stderrTail);
       const reason = spawnError
         ? `plugin host could not start: ${spawnError}`
         : tampered
         ? `plugin host was stopped: ${tampered}`
-        : outOfMemory && resident
+        : resident
         ? `plugin ran out of memory (limit ${heap + RESIDENT_SLACK_MB} MiB resident, ` +
           `${heap} MiB of it heap)`
         : outOfMemory

@@ -25,6 +25,7 @@ import {
   READ_ROOTS_KEY,
   releaseBytes,
   RESIDENT_CHECK_MS,
+  RESIDENT_EXIT_CODE,
   splitLines,
   workerFrame,
 } from "./_protocol.ts";
@@ -213,8 +214,8 @@ function _assertNoExtraPermissions(): void {
  * Ends this process as out of memory once its resident memory passes
  * `limitMb` (see `RESIDENT_SLACK_MB`): V8's heap limit does not bound a
  * plugin's ArrayBuffers or WebAssembly memory. Read on this thread, which a
- * worker's synchronous loop does not block; the CLI reads the line from
- * stderr and reports `PLUGIN_CRASHED`.
+ * worker's synchronous loop does not block; the CLI tells it by the exit
+ * code ({@link RESIDENT_EXIT_CODE}) and reports `PLUGIN_CRASHED`.
  */
 function _watchResidentMemory(limitMb: number): void {
   if (!(limitMb > 0)) return;
@@ -226,7 +227,7 @@ function _watchResidentMemory(limitMb: number): void {
       `plugin host: out of memory: resident memory ${Math.round(rss / 1048576)} MiB ` +
         `passed the limit of ${limitMb} MiB`,
     );
-    Deno.exit(71);
+    Deno.exit(RESIDENT_EXIT_CODE);
   }, RESIDENT_CHECK_MS);
   Deno.unrefTimer(timer);
 }

@@ -104,6 +104,13 @@ export const BEAT_EVERY_MS = 1000;
 export const RESIDENT_CHECK_MS = 25;
 
 /**
+ * The exit code of a plugin host that ended itself past its resident memory
+ * limit. Told by the code, not by stderr, which a plugin writes too (a
+ * plugin's own exit ends its worker, never the process).
+ */
+export const RESIDENT_EXIT_CODE = 71;
+
+/**
  * The `deno run` flags every plugin host gets besides its permissions: no
  * prompt, no npm packages, no remote modules, no lockfile, only cached code.
  */
