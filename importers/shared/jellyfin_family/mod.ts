@@ -321,7 +321,7 @@ export function mapJellyfinItem(
   }
   const want = expected === "movie" ? "Movie" : "Episode";
   // Without regard to case: an item skipped as of another type keeps no stored asset.
-  if (o.Type !== want && o.Type.toLowerCase() !== expected) {
+  if (o.Type.toLowerCase() !== expected) {
     return { skip: true, item: _label(o), reason: `not a ${want} (Type ${o.Type})` };
   }
   if (o.LocationType === "Virtual") {
