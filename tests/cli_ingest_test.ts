@@ -468,31 +468,29 @@ Deno.test({
 });
 
 /**
- * A fake source of one episode whose collection has the test enricher
- * `typeId`, which answers `answer` (a JS expression) after `delayMs`. Starts
- * `collection ingest TV --json` and returns once the ingest is written (its
- * enrichment then runs), with the child and its collected output.
+ * A fake source `home` (added, its collections discovered) of one episode,
+ * `<media>/a.mkv` holding `content`, in collection `TV` located at `media`;
+ * beside it, in a plugin folder of its own, the test enricher `typeId` with
+ * `enrich` (the source of its `enrich` method). Returns how to run the CLI
+ * with both plugin folders.
  */
-async function _ingestThenEnrich(
+async function _enricherWorld(
   world: TempWorld,
-  enricher: { typeId: string; delayMs: number; answer: string },
-): Promise<{ ingest: Deno.ChildProcess; result: Promise<CliResult> }> {
+  options: { typeId: string; enrich: string; media: string; content: string },
+): Promise<{ run: (args: string[]) => Promise<CliResult>; pluginPath: string }> {
   const plugins = `${world.dir}/plugins`;
-  const media = `${world.dir}/media`;
+  const { media } = options;
   Deno.mkdirSync(plugins);
   Deno.mkdirSync(media);
-  Deno.writeTextFileSync(`${media}/a.mkv`, "x");
+  Deno.writeTextFileSync(`${media}/a.mkv`, options.content);
   Deno.writeTextFileSync(
-    `${plugins}/${enricher.typeId}.ts`,
+    `${plugins}/${options.typeId}.ts`,
     `export default {
-      typeId: ${JSON.stringify(enricher.typeId)},
+      typeId: ${JSON.stringify(options.typeId)},
       displayName: "Test enricher",
       appliesTo: ["episode"],
       params: [],
-      async enrich() {
-        await new Promise((r) => setTimeout(r, ${enricher.delayMs}));
-        return ${enricher.answer};
-      },
+      ${options.enrich},
     };\n`,
   );
   const w = makeWorld(world);
@@ -504,6 +502,29 @@ async function _ingestThenEnrich(
   const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
   const add = "source add --type fake --name home --discover --state-file".split(" ");
   ok(await run([...add, w.stateFile]), "add");
+  return { run, pluginPath };
+}
+
+/**
+ * A fake source of one episode whose collection has the test enricher
+ * `typeId`, which answers `answer` (a JS expression) after `delayMs`. Starts
+ * `collection ingest TV --json` and returns once the ingest is written (its
+ * enrichment then runs), with the child and its collected output.
+ */
+async function _ingestThenEnrich(
+  world: TempWorld,
+  enricher: { typeId: string; delayMs: number; answer: string },
+): Promise<{ ingest: Deno.ChildProcess; result: Promise<CliResult> }> {
+  const media = `${world.dir}/media`;
+  const { run, pluginPath } = await _enricherWorld(world, {
+    typeId: enricher.typeId,
+    media,
+    content: "x",
+    enrich: `async enrich() {
+        await new Promise((r) => setTimeout(r, ${enricher.delayMs}));
+        return ${enricher.answer};
+      }`,
+  });
   // The fake source grants no folder: the operator maps the media folder to itself.
   const attach = [
     ...["--sync-enable", "--add-enricher", enricher.typeId],
@@ -578,35 +599,18 @@ Deno.test("ingest history names each run's source: collections of two sources ma
 
 Deno.test("an importer's locations grant an enricher nothing: a folder the operator did not grant is not read", async () => {
   using world = tempWorld();
-  const plugins = `${world.dir}/plugins`;
   const hidden = `${world.dir}/private`;
-  Deno.mkdirSync(plugins);
-  Deno.mkdirSync(hidden);
-  Deno.writeTextFileSync(`${hidden}/a.mkv`, "private bytes");
-  // An enricher that reads the file it is handed and reports its length as the duration.
-  Deno.writeTextFileSync(
-    `${plugins}/peek.ts`,
-    `export default {
-      typeId: "peek",
-      displayName: "Peek",
-      appliesTo: ["episode"],
-      params: [],
-      async enrich(target) {
+  // The fake importer, granted no folder, names the private folder as its collection's location;
+  // the enricher reads the file it is handed and reports its length as the duration.
+  const { run } = await _enricherWorld(world, {
+    typeId: "peek",
+    media: hidden,
+    content: "private bytes",
+    enrich: `async enrich(target) {
         const text = await Deno.readTextFile(target.parts[0]);
         return { durationMs: text.length, tech: {} };
-      },
-    };\n`,
-  );
-  const w = makeWorld(world);
-  // The fake importer, granted no folder, names the private folder as its collection's location.
-  w.setState(state({
-    collections: [{ externalId: "tv", name: "TV", kind: "shows", locations: [hidden] }],
-    assets: { tv: [{ ...ep("e1", "Alpha", 1, 1), path: `${hidden}/a.mkv` }] },
-  }));
-  const pluginPath = `${FAKE_PLUGINS}:${plugins}`;
-  const run = (args: string[]) => runCli(args, { db: world.db, pluginPath, dataHome: world.dir });
-  const add = "source add --type fake --name home --discover --state-file".split(" ");
-  ok(await run([...add, w.stateFile]), "add");
+      }`,
+  });
   ok(
     await run(["collection", "update", "TV", "--sync-enable", "--add-enricher", "peek"]),
     "attach",
